@@ -1,0 +1,133 @@
+//! Fiscal quarters. A quarter is numbered by `index = 4 x fiscal start year +
+//! (quarter - 1)`, so the one before is `index - 1` and sorting by index is
+//! chronological; labels (`FY2026-Q2`) are derived from it.
+
+use chrono::{Datelike, NaiveDate};
+use polars::prelude::*;
+
+use crate::config::{Config, FiscalYearLabel};
+
+/// A fiscal quarter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Quarter(pub i32);
+
+impl Quarter {
+    /// The quarter holding local date `d`.
+    pub fn of_date(d: NaiveDate, config: &Config) -> Quarter {
+        let start = config.fiscal_year_start_month as i32;
+        let m = d.month() as i32;
+        let fy = if m >= start { d.year() } else { d.year() - 1 };
+        let q = (m - start).rem_euclid(12) / 3;
+        Quarter(fy * 4 + q)
+    }
+
+    /// Calendar year the fiscal year starts in.
+    pub fn fiscal_start_year(self) -> i32 {
+        self.0.div_euclid(4)
+    }
+
+    /// 1-4.
+    pub fn number(self) -> i32 {
+        self.0.rem_euclid(4) + 1
+    }
+
+    /// `FY2026-Q2`, named by the start year (default) or the end year.
+    pub fn label(self, config: &Config) -> String {
+        format!("FY{}-Q{}", label_year(self.fiscal_start_year(), config), self.number())
+    }
+
+    /// Parses a label written with the configured naming.
+    pub fn parse(label: &str, config: &Config) -> Option<Quarter> {
+        let s = label.trim().to_ascii_uppercase();
+        let rest = s.strip_prefix("FY")?;
+        let (year, q) = rest.split_once("-Q")?;
+        let year: i32 = year.parse().ok()?;
+        let q: i32 = q.parse().ok()?;
+        if !(1..=4).contains(&q) {
+            return None;
+        }
+        let start_year = match config.fiscal_year_label {
+            FiscalYearLabel::Start => year,
+            FiscalYearLabel::End if config.fiscal_year_start_month == 1 => year,
+            FiscalYearLabel::End => year - 1,
+        };
+        Some(Quarter(start_year * 4 + q - 1))
+    }
+
+    /// First local day of the quarter.
+    pub fn start_date(self, config: &Config) -> NaiveDate {
+        let month0 = config.fiscal_year_start_month as i32 - 1 + (self.number() - 1) * 3;
+        let year = self.fiscal_start_year() + month0 / 12;
+        NaiveDate::from_ymd_opt(year, (month0 % 12 + 1) as u32, 1).unwrap_or_default()
+    }
+
+    /// First local day after the quarter.
+    pub fn end_date(self, config: &Config) -> NaiveDate {
+        Quarter(self.0 + 1).start_date(config)
+    }
+
+    pub fn prev(self) -> Quarter {
+        Quarter(self.0 - 1)
+    }
+}
+
+fn label_year(start_year: i32, config: &Config) -> i32 {
+    match config.fiscal_year_label {
+        FiscalYearLabel::Start => start_year,
+        FiscalYearLabel::End if config.fiscal_year_start_month == 1 => start_year,
+        FiscalYearLabel::End => start_year + 1,
+    }
+}
+
+/// The quarter index (Int32) of a UTC timestamp expression, in the configured zone.
+pub fn quarter_index(ts: Expr, config: &Config) -> Expr {
+    let zone = TimeZone::opt_try_new(Some(config.time_zone.as_str())).ok().flatten().unwrap_or(TimeZone::UTC);
+    let local = ts.dt().convert_time_zone(zone);
+    let year = local.clone().dt().year().cast(DataType::Int32);
+    let month = local.dt().month().cast(DataType::Int32);
+    let start = lit(config.fiscal_year_start_month as i32);
+    let fy = when(month.clone().gt_eq(start.clone())).then(year.clone()).otherwise(year - lit(1));
+    let q = ((month - start + lit(12)) % lit(12)) / lit(3);
+    (fy * lit(4) + q).cast(DataType::Int32)
+}
+
+/// The label expression (`FY2026-Q2`) of a quarter index expression.
+pub fn quarter_label(index: Expr, config: &Config) -> Expr {
+    let shift = match config.fiscal_year_label {
+        FiscalYearLabel::End if config.fiscal_year_start_month != 1 => 1,
+        _ => 0,
+    };
+    let year = index.clone().floor_div(lit(4)) + lit(shift);
+    let q = index % lit(4) + lit(1);
+    concat_str(
+        [lit("FY"), year.cast(DataType::String), lit("-Q"), q.cast(DataType::String)],
+        "",
+        false,
+    )
+}
+
+/// Cumulative business seconds from 1970-01-01 (local) to the UTC timestamp
+/// `ts`: whole business days before its local date x 86,400, plus the time
+/// into its day when that day is a business day. Business days are Monday to
+/// Friday outside the configured holidays. The business time elapsed between
+/// two moments is the difference of their values.
+pub fn business_seconds(ts: Expr, config: &Config) -> Expr {
+    let zone = TimeZone::opt_try_new(Some(config.time_zone.as_str())).ok().flatten().unwrap_or(TimeZone::UTC);
+    let local = ts.dt().convert_time_zone(zone).dt().replace_time_zone(None, lit("raise"), NonExistent::Raise);
+    let date = local.clone().dt().date();
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let mut days: Vec<i32> = config.holiday_dates().iter().map(|d| (*d - epoch).num_days() as i32).collect();
+    days.sort_unstable();
+    days.dedup();
+    let holidays = || {
+        let s = Series::new("holidays".into(), days.clone()).cast(&DataType::Date).unwrap_or_else(|_| Series::new_empty("holidays".into(), &DataType::Date));
+        lit(s).implode(true)
+    };
+    let week = [true, true, true, true, true, false, false];
+    let epoch_lit = lit(0i32).cast(DataType::Date);
+    let whole_days = polars::lazy::dsl::functions::business_day_count(epoch_lit, date.clone(), week, holidays()).cast(DataType::Float64);
+    let is_business = date.clone().dt().is_business_day(week, holidays());
+    let midnight = date.cast(DataType::Datetime(TimeUnit::Microseconds, None));
+    let into_day = (local - midnight).dt().total_microseconds(false).cast(DataType::Float64) / lit(1_000_000.0);
+    whole_days * lit(86_400.0) + when(is_business).then(into_day).otherwise(lit(0.0))
+}

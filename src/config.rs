@@ -1,0 +1,195 @@
+//! `salesrelay.toml`: one struct, every key defaulted, unknown keys rejected.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// Name of the configuration file looked for in the input folder.
+pub const CONFIG_FILE: &str = "salesrelay.toml";
+
+/// The whole configuration. Every key has a default; see README for each.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Encoding of the input CSVs: utf-8 (default), shift_jis or cp932.
+    pub encoding: String,
+    /// First month of the fiscal year, 1-12 (default 4, April, as in Japan).
+    pub fiscal_year_start_month: u32,
+    /// `start` (default): FY named by the calendar year it starts in; `end`: the year it ends in.
+    pub fiscal_year_label: FiscalYearLabel,
+    /// IANA time zone for timestamps written without an offset and for quarter boundaries.
+    pub time_zone: String,
+    /// Business days FS has for the first contact after a handoff (default 2).
+    pub sla_business_days: f64,
+    /// Local dates (YYYY-MM-DD) that are not business days.
+    pub holidays: Vec<String>,
+    /// The toss-up rule a handoff should meet.
+    pub tossup: TossupRule,
+    /// When FS should send a deal back to IS nurturing.
+    pub send_back: SendBackRules,
+    /// Where the industry mapping and the survey benchmark come from.
+    pub industries: IndustryConfig,
+}
+
+/// `fiscal_year_label`: which calendar year names a fiscal year.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FiscalYearLabel {
+    Start,
+    End,
+}
+
+/// `[tossup]`: at least `min_bant` of the four BANT flags and interest at least `min_interest`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TossupRule {
+    pub min_bant: u32,
+    pub min_interest: String,
+}
+
+/// `[send_back]`: the send-back criteria from the handoff playbook.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SendBackRules {
+    /// A deal whose adoption timing slips past this many months goes back to IS.
+    pub timing_slip_months: u32,
+    /// A deal whose budget is undetermined goes back to IS.
+    pub budget_undetermined: bool,
+    /// A deal whose key person left goes back to IS.
+    pub key_person_left: bool,
+}
+
+/// `[industries]`: files relative to the input folder; when absent the built-in copies are used.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndustryConfig {
+    /// CSV `industry,reference_industry` mapping free text onto the ten reference industries.
+    pub mapping: PathBuf,
+    /// CSV `reference_industry,in_person_share,n,source` with the survey benchmark.
+    pub benchmark: PathBuf,
+    /// Extra mappings written inline: `"Banking" = "Financial Services and Insurance"`.
+    pub extra: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            encoding: "utf-8".into(),
+            fiscal_year_start_month: 4,
+            fiscal_year_label: FiscalYearLabel::Start,
+            time_zone: "Asia/Tokyo".into(),
+            sla_business_days: 2.0,
+            holidays: Vec::new(),
+            tossup: TossupRule::default(),
+            send_back: SendBackRules::default(),
+            industries: IndustryConfig::default(),
+        }
+    }
+}
+
+impl Default for TossupRule {
+    fn default() -> Self {
+        TossupRule { min_bant: 3, min_interest: "medium".into() }
+    }
+}
+
+impl Default for SendBackRules {
+    fn default() -> Self {
+        SendBackRules { timing_slip_months: 6, budget_undetermined: true, key_person_left: true }
+    }
+}
+
+impl Default for IndustryConfig {
+    fn default() -> Self {
+        IndustryConfig {
+            mapping: PathBuf::from("reference/industry_mapping.csv"),
+            benchmark: PathBuf::from("reference/industry_benchmark.csv"),
+            extra: Default::default(),
+        }
+    }
+}
+
+/// The encodings the loader can decode.
+pub const ENCODINGS: &[&str] = &["utf-8", "shift_jis", "cp932"];
+
+impl Config {
+    /// Parses TOML text; `origin` names the file in error messages.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, Error> {
+        let config: Config = toml::from_str(text)
+            .map_err(|e| Error::Config(format!("{origin}: {}", e.to_string().trim_end())))?;
+        config.check().map_err(|msg| Error::Config(format!("{origin}: {msg}")))?;
+        Ok(config)
+    }
+
+    /// Reads `explicit` if given, else `salesrelay.toml` in `input` if present, else defaults.
+    pub fn resolve(explicit: Option<&Path>, input: &Path) -> Result<(Config, Option<PathBuf>), Error> {
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(input.join(CONFIG_FILE)).filter(|p| p.is_file()),
+        };
+        match path {
+            None => Ok((Config::default(), None)),
+            Some(p) => {
+                let text = std::fs::read_to_string(&p)
+                    .map_err(|e| Error::Config(format!("cannot read {}: {e}", p.display())))?;
+                Ok((Config::from_toml(&text, &p.display().to_string())?, Some(p)))
+            }
+        }
+    }
+
+    /// Value checks serde cannot express; the message names the key.
+    fn check(&self) -> Result<(), String> {
+        if !(1..=12).contains(&self.fiscal_year_start_month) {
+            return Err(format!(
+                "fiscal_year_start_month = {} is not a month (1-12)",
+                self.fiscal_year_start_month
+            ));
+        }
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(format!(
+                "time_zone = {:?} is not an IANA time zone (e.g. \"Asia/Tokyo\", \"UTC\")",
+                self.time_zone
+            ));
+        }
+        if !ENCODINGS.contains(&self.encoding.to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "encoding = {:?} is not supported (use one of {})",
+                self.encoding,
+                ENCODINGS.join(", ")
+            ));
+        }
+        if !(self.sla_business_days.is_finite() && self.sla_business_days >= 0.0) {
+            return Err(format!("sla_business_days = {} must be a number >= 0", self.sla_business_days));
+        }
+        for h in &self.holidays {
+            if chrono::NaiveDate::parse_from_str(h, "%Y-%m-%d").is_err() {
+                return Err(format!("holidays: {h:?} is not a date (YYYY-MM-DD)"));
+            }
+        }
+        if self.tossup.min_bant > 4 {
+            return Err(format!("tossup.min_bant = {} must be 0-4", self.tossup.min_bant));
+        }
+        if !crate::contract::INTEREST.contains(&self.tossup.min_interest.to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "tossup.min_interest = {:?} must be one of high, medium, low",
+                self.tossup.min_interest
+            ));
+        }
+        Ok(())
+    }
+
+    /// The configured zone (checked at load).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// Holidays as dates (checked at load).
+    pub fn holiday_dates(&self) -> Vec<chrono::NaiveDate> {
+        self.holidays
+            .iter()
+            .filter_map(|h| chrono::NaiveDate::parse_from_str(h, "%Y-%m-%d").ok())
+            .collect()
+    }
+}

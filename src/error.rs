@@ -1,0 +1,34 @@
+//! The library's errors. Only the binary turns them into messages and exit codes.
+
+use std::path::PathBuf;
+
+/// Everything that can stop salesrelay. Input problems found row by row are
+/// not errors but findings (see `validate`); `Invalid` carries their count.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A bad `salesrelay.toml` or command-line value; the text names the key.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The input has problems; they were printed before this is returned.
+    #[error("{0} problem(s) in the input; nothing was written (use --lenient to set the bad rows aside)")]
+    Invalid(usize),
+    /// A file that cannot be read or written at all.
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    /// Something the input cannot support, e.g. no data to review.
+    #[error("{0}")]
+    Input(String),
+    /// Polars failed; this is a bug or an unexpected input shape.
+    #[error("data engine: {0}")]
+    Polars(#[from] polars::prelude::PolarsError),
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io { path: path.into(), source }
+    }
+}
+
+/// Result with the library's error.
+pub type Result<T> = std::result::Result<T, Error>;

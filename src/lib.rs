@@ -1,0 +1,17 @@
+//! salesrelay: a CRM's pipeline history -> one linked inside-sales / field-sales
+//! KPI tree with exact driver attribution, as Parquet tables, charts and a report.
+//!
+//! Data flows one way: load -> validate -> metrics -> output -> charts -> report.
+
+pub mod calendar;
+pub mod cli;
+pub mod config;
+pub mod contract;
+pub mod error;
+pub mod generate;
+pub mod load;
+pub mod output;
+pub mod progress;
+pub mod run;
+pub mod typing;
+pub mod validate;

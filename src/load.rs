@@ -1,0 +1,388 @@
+//! Input files -> raw frames: one per contract table, every contract column
+//! present (null where the file lacks an optional one), plus `_row`, the
+//! record's row number as a user sees it in the file.
+//!
+//! CSV goes through the `csv` crate (quoted commas and newlines, CRLF, BOM)
+//! so a ragged record or a pasted report footer is named by its line and set
+//! aside instead of shifting columns. Cells stay text here; `typing` turns
+//! them into the contract's types with Polars expressions.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::contract::{normalize_name, TableSpec, ROW, TABLES};
+use crate::error::{Error, Result};
+use crate::validate::Finding;
+
+/// Where a table came from, for the manifest and messages.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub table: &'static str,
+    pub path: PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+    /// Data records read (well-formed or not), excluding the header.
+    pub records: u64,
+}
+
+/// One table as read: contract columns (text for CSV; as stored for Parquet) and `_row`.
+#[derive(Debug, Clone)]
+pub struct RawTable {
+    pub spec: &'static TableSpec,
+    pub file_name: String,
+    pub df: DataFrame,
+}
+
+/// Everything read from an input folder.
+#[derive(Debug, Default)]
+pub struct RawInput {
+    pub tables: BTreeMap<&'static str, RawTable>,
+    pub sources: Vec<SourceFile>,
+    /// Optional tables with no file.
+    pub missing: Vec<&'static str>,
+    pub findings: Vec<Finding>,
+}
+
+/// Reads every contract table found in `input`. Problems that make a file
+/// unusable become fatal findings; row problems become row findings.
+pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
+    if !input.is_dir() {
+        return Err(Error::Input(format!("input folder {} does not exist", input.display())));
+    }
+    let entries = std::fs::read_dir(input).map_err(|e| Error::io(input, e))?;
+    let mut files: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(input, e))?.path();
+        let (Some(stem), Some(ext)) = (path.file_stem(), path.extension()) else { continue };
+        let ext = ext.to_string_lossy().to_ascii_lowercase();
+        if path.is_file() && (ext == "csv" || ext == "parquet") {
+            files.entry(normalize_name(&stem.to_string_lossy())).or_default().push(path);
+        }
+    }
+    let mut out = RawInput::default();
+    for spec in TABLES {
+        let mut found = files.remove(&normalize_name(spec.name)).unwrap_or_default();
+        found.sort();
+        match found.len() {
+            0 if spec.required => out.findings.push(Finding::fatal(
+                spec.name,
+                None,
+                "missing_table",
+                format!("required table {} is missing: put {}.csv or {}.parquet in {}", spec.name, spec.name, spec.name, input.display()),
+            )),
+            0 => out.missing.push(spec.name),
+            1 => {
+                let path = &found[0];
+                let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+                let read = if is_parquet {
+                    read_parquet_raw(path, spec, &file_name)
+                } else {
+                    read_csv_raw(path, spec, &file_name, config)
+                }?;
+                let (df, records, mut findings) = read;
+                out.findings.append(&mut findings);
+                let (sha256, bytes) = hash_file(path)?;
+                out.sources.push(SourceFile { table: spec.name, path: path.clone(), sha256, bytes, records });
+                if let Some(df) = df {
+                    out.tables.insert(spec.name, RawTable { spec, file_name, df });
+                }
+            }
+            _ => out.findings.push(Finding::fatal(
+                spec.name,
+                None,
+                "ambiguous_table",
+                format!(
+                    "{} is given twice ({}): which one is meant? Remove one",
+                    spec.name,
+                    found.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy()).collect::<Vec<_>>().join(" and ")
+                ),
+            )),
+        }
+    }
+    Ok(out)
+}
+
+fn hash_file(path: &Path) -> Result<(String, u64)> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    let hex = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((hex, total))
+}
+
+/// Matches file headers to contract columns. Returns, per header position,
+/// the contract column it feeds (None: not in the contract, ignored).
+fn match_headers(
+    headers: &[String],
+    spec: &'static TableSpec,
+    file_name: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<Vec<Option<&'static str>>> {
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    let mut ok = true;
+    for h in headers {
+        let n = normalize_name(h);
+        if n.is_empty() {
+            continue;
+        }
+        if let Some(first) = seen.insert(n, h) {
+            ok = false;
+            findings.push(Finding::fatal(
+                spec.name,
+                Some(h.clone()),
+                "duplicate_column",
+                format!("{file_name}: headers {first:?} and {h:?} name the same column (names match ignoring case and _)"),
+            ));
+        }
+    }
+    let mapping: Vec<Option<&'static str>> = headers
+        .iter()
+        .map(|h| {
+            let n = normalize_name(h);
+            spec.columns.iter().find(|c| normalize_name(c.name) == n).map(|c| c.name)
+        })
+        .collect();
+    for c in spec.columns.iter().filter(|c| c.required) {
+        if !mapping.contains(&Some(c.name)) {
+            ok = false;
+            findings.push(Finding::fatal(
+                spec.name,
+                Some(c.name.to_string()),
+                "missing_column",
+                format!("{file_name}: required column {} is missing (found: {})", c.name, headers.join(", ")),
+            ));
+        }
+    }
+    ok.then_some(mapping)
+}
+
+type ReadResult = Result<(Option<DataFrame>, u64, Vec<Finding>)>;
+
+/// Reads a CSV file as text columns. Row numbers are the file's line numbers
+/// (the header is line 1), so they match what a user sees in an editor.
+fn read_csv_raw(path: &Path, spec: &'static TableSpec, file_name: &str, config: &Config) -> ReadResult {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let encoding = config.encoding.to_ascii_lowercase();
+    let reader: Box<dyn Read> = if encoding == "utf-8" {
+        Box::new(BufReader::with_capacity(1 << 20, file))
+    } else {
+        let enc = encoding_rs::SHIFT_JIS; // cp932 is Shift_JIS with Microsoft's extensions, which encoding_rs includes
+        Box::new(BufReader::with_capacity(
+            1 << 20,
+            encoding_rs_io::DecodeReaderBytesBuilder::new().encoding(Some(enc)).build(file),
+        ))
+    };
+    let starts = Rc::new(RefCell::new(VecDeque::new()));
+    let reader = LineTracker::new(reader, starts.clone());
+    let mut csv_reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
+    let mut next_line = |record: &csv::ByteRecord| {
+        starts.borrow_mut().pop_front().unwrap_or_else(|| record.position().map(|p| p.line()).unwrap_or(0))
+    };
+    let mut findings = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    let not_utf8 = |line: u64| {
+        Finding::fatal_at(
+            spec.name,
+            line,
+            "not_utf8",
+            format!(
+                "{file_name} row {line} is not UTF-8: set `encoding = \"shift_jis\"` (or \"cp932\") in salesrelay.toml if the CRM exported Shift_JIS"
+            ),
+        )
+    };
+    let read_err = |e: csv::Error| Finding::fatal(spec.name, None, "malformed_csv", format!("{file_name}: {e}"));
+    match csv_reader.read_byte_record(&mut record) {
+        Ok(true) => {
+            next_line(&record);
+        }
+        Ok(false) => {
+            findings.push(Finding::fatal(spec.name, None, "empty_file", format!("{file_name} is empty (no header)")));
+            return Ok((None, 0, findings));
+        }
+        Err(e) => {
+            findings.push(read_err(e));
+            return Ok((None, 0, findings));
+        }
+    }
+    let mut headers = Vec::with_capacity(record.len());
+    for (i, field) in record.iter().enumerate() {
+        let Ok(text) = std::str::from_utf8(field) else {
+            findings.push(not_utf8(1));
+            return Ok((None, 0, findings));
+        };
+        let text = if i == 0 { text.trim_start_matches('\u{feff}') } else { text };
+        headers.push(text.trim().to_string());
+    }
+    let Some(mapping) = match_headers(&headers, spec, file_name, &mut findings) else {
+        return Ok((None, 0, findings));
+    };
+    let width = headers.len();
+    let mut builders: Vec<(usize, &'static str, StringChunkedBuilder)> = mapping
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| m.map(|name| (i, name, StringChunkedBuilder::new(name.into(), 1024))))
+        .collect();
+    let mut rows: Vec<i64> = Vec::new();
+    // (line, raw text, field count) of records whose width differs from the header's
+    let mut ragged: Vec<(u64, String, usize)> = Vec::new();
+    let mut records = 0u64;
+    let mut last_good_line = 0u64;
+    loop {
+        match csv_reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                findings.push(read_err(e));
+                return Ok((None, records, findings));
+            }
+        }
+        records += 1;
+        let line = next_line(&record);
+        if record.len() != width {
+            let text = record.iter().map(|f| String::from_utf8_lossy(f)).collect::<Vec<_>>().join(",");
+            ragged.push((line, text.chars().take(200).collect(), record.len()));
+            continue;
+        }
+        for (i, _, builder) in builders.iter_mut() {
+            let Ok(text) = std::str::from_utf8(&record[*i]) else {
+                findings.push(not_utf8(line));
+                return Ok((None, records, findings));
+            };
+            let text = text.trim();
+            if text.is_empty() {
+                builder.append_null();
+            } else {
+                builder.append_value(text);
+            }
+        }
+        rows.push(line as i64);
+        last_good_line = line;
+    }
+    for (line, text, fields) in ragged {
+        let (rule, detail) = if line > last_good_line {
+            ("report_footer", format!("text under the data (a pasted report footer?): {text:?}"))
+        } else {
+            ("ragged_row", format!("has {fields} field(s), the header has {width}: {text:?}"))
+        };
+        findings.push(Finding::row(spec.name, line as i64, None, None, rule, detail));
+    }
+    let height = rows.len();
+    let mut columns: Vec<Column> = Vec::with_capacity(spec.columns.len() + 1);
+    columns.push(Column::new(ROW.into(), rows));
+    let mut built: BTreeMap<&str, Column> =
+        builders.into_iter().map(|(_, name, b)| (name, b.finish().into_column())).collect();
+    for c in spec.columns {
+        columns.push(
+            built
+                .remove(c.name)
+                .unwrap_or_else(|| Column::full_null(c.name.into(), height, &DataType::String)),
+        );
+    }
+    let df = DataFrame::new(height, columns)?;
+    Ok((Some(df), records, findings))
+}
+
+/// Reads a Parquet file; columns keep their stored types and `_row` counts records from 1.
+fn read_parquet_raw(path: &Path, spec: &'static TableSpec, file_name: &str) -> ReadResult {
+    let mut findings = Vec::new();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let df = match ParquetReader::new(file).finish() {
+        Ok(df) => df,
+        Err(e) => {
+            findings.push(Finding::fatal(spec.name, None, "malformed_parquet", format!("{file_name}: {e}")));
+            return Ok((None, 0, findings));
+        }
+    };
+    let headers: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+    let Some(mapping) = match_headers(&headers, spec, file_name, &mut findings) else {
+        return Ok((None, df.height() as u64, findings));
+    };
+    let height = df.height();
+    let mut columns: Vec<Column> = Vec::with_capacity(spec.columns.len() + 1);
+    columns.push(Column::new(ROW.into(), (1..=height as i64).collect::<Vec<i64>>()));
+    for c in spec.columns {
+        let source = mapping.iter().position(|m| *m == Some(c.name));
+        let column = match source {
+            Some(i) => df.columns()[i].clone().with_name(c.name.into()),
+            None => Column::full_null(c.name.into(), height, &DataType::String),
+        };
+        columns.push(column);
+    }
+    Ok((Some(DataFrame::new(height, columns)?), height as u64, findings))
+}
+
+/// Where each CSV record starts, as a line number of the file. The csv
+/// crate's own positions count a skipped blank line or the LF of a CRLF as
+/// the next record's start, so this reader follows the same quoting rules
+/// as the bytes pass through and queues the line of each record's first
+/// byte (blank lines are skipped, as the csv crate skips them).
+struct LineTracker<R> {
+    inner: R,
+    starts: Rc<RefCell<VecDeque<u64>>>,
+    line: u64,
+    state: QuoteState,
+    in_record: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    QuoteInQuoted,
+}
+
+impl<R: Read> LineTracker<R> {
+    fn new(inner: R, starts: Rc<RefCell<VecDeque<u64>>>) -> Self {
+        LineTracker { inner, starts, line: 1, state: QuoteState::FieldStart, in_record: false }
+    }
+}
+
+impl<R: Read> Read for LineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            if !self.in_record && b != b'\n' && b != b'\r' {
+                self.in_record = true;
+                self.starts.borrow_mut().push_back(self.line);
+            }
+            use QuoteState::*;
+            self.state = match (self.state, b) {
+                (Quoted, b'"') => QuoteInQuoted,
+                (Quoted, _) => Quoted,
+                (FieldStart, b'"') => Quoted,
+                (QuoteInQuoted, b'"') => Quoted,
+                (_, b',') => FieldStart,
+                (_, b'\n') => FieldStart,
+                (_, b'\r') => self.state,
+                _ => Unquoted,
+            };
+            if b == b'\n' {
+                self.line += 1;
+                if self.state != Quoted {
+                    self.in_record = false;
+                }
+            }
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,44 @@
+//! The binary's edge: parse the command line, run, map errors to exit codes
+//! (0 ok, 1 bad input or failure, 2 usage).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use salesrelay::cli::{Cli, Command};
+use salesrelay::run::{query_command, run_command, validate_command, InputOptions, RunOptions};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result: anyhow::Result<()> = match cli.command {
+        Command::Run(a) => run_command(&RunOptions {
+            input: InputOptions { input: a.input.input, config: a.input.config },
+            out: a.out,
+            period: a.period,
+            lenient: a.lenient,
+            quiet: false,
+        })
+        .map(|_| ())
+        .map_err(Into::into),
+        Command::Validate(a) => {
+            validate_command(&InputOptions { input: a.input, config: a.config }, false).map_err(Into::into)
+        }
+        Command::Generate(a) => salesrelay::generate::generate(&a.out, a.scale, a.seed)
+            .map(|stats| eprintln!("{stats}"))
+            .map_err(Into::into),
+        Command::Query(a) => query_command(
+            &a.file,
+            &InputOptions { input: a.input.input, config: a.input.config },
+            a.out.as_deref(),
+            false,
+        )
+        .map(|_| ())
+        .map_err(Into::into),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The input tables as events, each carrying its segments (METRICS.md,
+//! "Which segment an event belongs to"):
+//! - a lead by its account and its source;
+//! - a handoff by its lead;
+//! - an opportunity by its own account, and by its lead's source
+//!   (fs_sourced without a lead);
+//! - an activity by its own account, and by the source of its lead, else of
+//!   its opportunity, else of its rep's role (SDR and AI_SDR inbound, BDR
+//!   outbound, FS fs_sourced).
+//!
+//! Every frame here has `source`, `industry` (reference industry) and
+//! `region` columns.
+
+use polars::prelude::*;
+
+use super::Model;
+
+/// Region text for accounts without one.
+pub const NO_REGION: &str = "unknown";
+/// Source of an opportunity without a lead.
+pub const FS_SOURCED: &str = "fs_sourced";
+
+/// Accounts: `account_id`, `industry` (reference industry), `industry_raw`, `region`.
+pub fn accounts(m: &Model) -> LazyFrame {
+    let lf = m.lazy("accounts").expect("accounts is a required table").select([
+        col("account_id"),
+        col("industry"),
+        col("region"),
+        col("latitude"),
+        col("longitude"),
+    ]);
+    m.industries
+        .map(lf)
+        .select([
+            col("account_id"),
+            col("reference_industry").alias("industry"),
+            col("industry").alias("industry_raw"),
+            col("region").fill_null(lit(NO_REGION)).alias("region"),
+        ])
+}
+
+/// Reps: `rep_id`, `team`, `role`.
+pub fn reps(m: &Model) -> LazyFrame {
+    m.lazy("reps").expect("reps is a required table").select([col("rep_id"), col("team"), col("role"), col("rep_name")])
+}
+
+fn with_account(lf: LazyFrame, m: &Model) -> LazyFrame {
+    lf.join(accounts(m).drop(by_name(["industry_raw"], true, false)), [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Left))
+}
+
+/// Leads with their segments.
+pub fn leads(m: &Model) -> Option<LazyFrame> {
+    Some(with_account(m.lazy("leads")?, m))
+}
+
+/// Opportunities with their segments and, for IS-sourced ones, the lead's created_at.
+pub fn opportunities(m: &Model) -> LazyFrame {
+    let opps = m.lazy("opportunities").expect("opportunities is a required table");
+    let opps = match m.lazy("leads") {
+        Some(leads) => opps.join(
+            leads.select([col("lead_id"), col("source").alias("lead_source"), col("created_at").alias("lead_created_at")]),
+            [col("lead_id")],
+            [col("lead_id")],
+            JoinArgs::new(JoinType::Left),
+        ),
+        None => opps.with_columns([
+            lit(NULL).cast(DataType::String).alias("lead_source"),
+            lit(NULL).cast(crate::typing::utc_type()).alias("lead_created_at"),
+        ]),
+    };
+    let opps = opps.with_column(
+        when(col("lead_id").is_null())
+            .then(lit(FS_SOURCED))
+            .otherwise(col("lead_source").fill_null(lit("unknown")))
+            .alias("source"),
+    );
+    with_account(opps.drop(by_name(["lead_source"], true, false)), m)
+}
+
+/// Handoffs with their lead's segments and account.
+pub fn handoffs(m: &Model) -> Option<LazyFrame> {
+    let handoffs = m.lazy("handoffs")?;
+    let lead_segments = match leads(m) {
+        Some(l) => l.select([
+            col("lead_id"),
+            col("account_id"),
+            col("source"),
+            col("industry"),
+            col("region"),
+            col("created_at").alias("lead_created_at"),
+        ]),
+        None => return Some(handoffs.with_columns([
+            lit(NULL).cast(DataType::String).alias("account_id"),
+            lit("unknown").alias("source"),
+            lit(crate::industries::OTHER).alias("industry"),
+            lit(NO_REGION).alias("region"),
+        ])),
+    };
+    Some(handoffs.join(lead_segments, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left)))
+}
+
+/// Activities with their segments and the rep's team and role.
+pub fn activities(m: &Model) -> Option<LazyFrame> {
+    let acts = m.lazy("activities")?;
+    let acts = acts.join(
+        reps(m).select([col("rep_id"), col("team"), col("role")]),
+        [col("rep_id")],
+        [col("rep_id")],
+        JoinArgs::new(JoinType::Left),
+    );
+    let acts = match m.lazy("leads") {
+        Some(l) => acts.join(
+            l.select([col("lead_id"), col("source").alias("lead_source")]),
+            [col("lead_id")],
+            [col("lead_id")],
+            JoinArgs::new(JoinType::Left),
+        ),
+        None => acts.with_column(lit(NULL).cast(DataType::String).alias("lead_source")),
+    };
+    let acts = acts.join(
+        opportunities(m).select([col("opportunity_id"), col("source").alias("opp_source")]),
+        [col("opportunity_id")],
+        [col("opportunity_id")],
+        JoinArgs::new(JoinType::Left),
+    );
+    let by_role = when(col("role").eq(lit("sdr")).or(col("role").eq(lit("ai_sdr"))))
+        .then(lit("inbound"))
+        .when(col("role").eq(lit("bdr")))
+        .then(lit("outbound"))
+        .when(col("role").eq(lit("fs")))
+        .then(lit(FS_SOURCED))
+        .otherwise(lit("unknown"));
+    let acts = acts
+        .with_column(coalesce(&[col("lead_source"), col("opp_source"), by_role]).alias("source"))
+        .drop(by_name(["lead_source", "opp_source"], true, false));
+    Some(with_account(acts, m))
+}
+
+/// First IS activity on each lead, whenever it happened: `lead_id`, `first_is_at`.
+pub fn first_is_touch(m: &Model) -> Option<LazyFrame> {
+    Some(
+        activities(m)?
+            .filter(col("team").eq(lit("is")).and(col("lead_id").is_not_null()))
+            .group_by([col("lead_id")])
+            .agg([col("occurred_at").min().alias("first_is_at")]),
+    )
+}
+
+/// Leads that have a won opportunity at any time in the data: `lead_id`, `has_won`.
+pub fn leads_won(m: &Model) -> LazyFrame {
+    m.lazy("opportunities")
+        .expect("opportunities is a required table")
+        .filter(col("lead_id").is_not_null().and(col("outcome").eq(lit("won"))))
+        .group_by([col("lead_id")])
+        .agg([lit(true).first().alias("has_won"), col("amount").sum().alias("won_amount")])
+}

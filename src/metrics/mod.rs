@@ -1,0 +1,149 @@
+//! Metrics: one pub fn per output table, each returning a LazyFrame built
+//! from the validated tables. Names follow METRICS.md verbatim.
+
+pub mod events;
+pub mod handoffs;
+pub mod lmdi;
+pub mod reps;
+pub mod tree;
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+
+use crate::calendar::{quarter_index, quarter_label, Quarter};
+use crate::config::Config;
+use crate::error::Result;
+use crate::industries::Industries;
+use crate::run::Span;
+
+/// What every metric reads: the validated tables, the configuration, the
+/// industry reference and the span of quarters in the data.
+pub struct Model<'a> {
+    pub config: &'a Config,
+    pub tables: &'a BTreeMap<&'static str, DataFrame>,
+    pub industries: &'a Industries,
+    pub span: Span,
+}
+
+/// Segment kinds in output order.
+pub const SEGMENT_KINDS: [&str; 4] = ["total", "source", "industry", "region"];
+/// The source segments.
+pub const SOURCES: [&str; 3] = ["inbound", "outbound", events::FS_SOURCED];
+
+impl Model<'_> {
+    /// A table as a LazyFrame, if it came in.
+    pub fn lazy(&self, name: &str) -> Option<LazyFrame> {
+        self.tables.get(name).map(|df| df.clone().lazy())
+    }
+
+    /// Whether a table came in.
+    pub fn has(&self, name: &str) -> bool {
+        self.tables.contains_key(name)
+    }
+
+    /// The quarter index of timestamp column `ts`.
+    pub fn period(&self, ts: &str) -> Expr {
+        quarter_index(col(ts), self.config)
+    }
+
+    /// The label of a quarter index expression.
+    pub fn label(&self, index: Expr) -> Expr {
+        quarter_label(index, self.config)
+    }
+
+    /// Quarter indexes from the first to the last quarter in the data.
+    pub fn periods(&self) -> Vec<i32> {
+        (self.span.first.0..=self.span.last.0).collect()
+    }
+
+    /// Every (segment_kind, segment): total/all, the three sources, the
+    /// reference industries, the accounts' regions.
+    pub fn segments(&self) -> Result<Vec<(String, String)>> {
+        let mut out = vec![("total".to_string(), "all".to_string())];
+        out.extend(SOURCES.iter().map(|s| ("source".to_string(), s.to_string())));
+        out.extend(self.industries.names.iter().map(|s| ("industry".to_string(), s.clone())));
+        let regions = events::accounts(self).select([col("region")]).unique(None, UniqueKeepStrategy::Any).sort(["region"], Default::default()).collect()?;
+        for r in regions.column("region")?.str()?.into_iter().flatten() {
+            out.push(("region".to_string(), r.to_string()));
+        }
+        Ok(out)
+    }
+
+    /// Every quarter x every segment: `period`, `segment_kind`, `segment`.
+    pub fn grid(&self) -> Result<LazyFrame> {
+        let segments = self.segments()?;
+        let periods = df!("period" => self.periods())?;
+        let segs = df!(
+            "segment_kind" => segments.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
+            "segment" => segments.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
+            "__segment_order" => (0..segments.len() as u32).collect::<Vec<_>>(),
+        )?;
+        Ok(periods.lazy().cross_join(segs.lazy(), None))
+    }
+
+    /// The reviewed quarter's index and the data's last quarter.
+    pub fn last(&self) -> Quarter {
+        self.span.last
+    }
+}
+
+/// num / den as Float64; null where den is zero or null (never 0, never NaN).
+pub fn ratio(num: Expr, den: Expr) -> Expr {
+    let den = den.cast(DataType::Float64);
+    when(den.clone().eq(lit(0.0)).or(den.clone().is_null()))
+        .then(lit(NULL).cast(DataType::Float64))
+        .otherwise(num.cast(DataType::Float64) / den)
+}
+
+/// The lower median (no interpolation), so it is one of the values.
+pub fn median(e: Expr) -> Expr {
+    e.quantile(lit(0.5), QuantileMethod::Lower)
+}
+
+/// Exact elapsed hours from `from` to `to` (fractional).
+pub fn hours_between(to: Expr, from: Expr) -> Expr {
+    (to - from).dt().total_microseconds(false).cast(DataType::Float64) / lit(3_600_000_000.0)
+}
+
+/// Exact elapsed days from `from` to `to` (fractional).
+pub fn days_between(to: Expr, from: Expr) -> Expr {
+    (to - from).dt().total_microseconds(false).cast(DataType::Float64) / lit(86_400_000_000.0)
+}
+
+/// How many rows satisfy `cond` (nulls count as false).
+pub fn count_if(cond: Expr) -> Expr {
+    cond.fill_null(lit(false)).cast(DataType::Int64).sum()
+}
+
+/// Sum of `value` over rows satisfying `cond`; 0 when none.
+pub fn sum_if(value: Expr, cond: Expr) -> Expr {
+    when(cond.fill_null(lit(false))).then(value).otherwise(lit(0.0)).cast(DataType::Float64).sum()
+}
+
+/// Groups `lf` (with `period`, `source`, `industry`, `region`) by period and
+/// each segment kind, computing `aggs` for each: `period`, `segment_kind`,
+/// `segment`, then the aggregates.
+pub fn by_segment(lf: LazyFrame, aggs: &[Expr]) -> LazyFrame {
+    let mut parts = vec![lf
+        .clone()
+        .group_by([col("period")])
+        .agg(aggs.to_vec())
+        .with_columns([lit("total").alias("segment_kind"), lit("all").alias("segment")])];
+    for kind in ["source", "industry", "region"] {
+        parts.push(
+            lf.clone()
+                .group_by([col("period"), col(kind).alias("segment")])
+                .agg(aggs.to_vec())
+                .with_column(lit(kind).alias("segment_kind")),
+        );
+    }
+    concat(parts, UnionArgs { to_supertypes: true, diagonal: true, ..Default::default() })
+        .expect("same columns in every part")
+}
+
+/// Left-joins per-segment aggregates onto the grid.
+pub fn onto_grid(grid: LazyFrame, part: LazyFrame) -> LazyFrame {
+    let keys = [col("period"), col("segment_kind"), col("segment")];
+    grid.join(part, keys.clone(), keys, JoinArgs::new(JoinType::Left))
+}

@@ -1,0 +1,504 @@
+//! The KPI tree: every count, identity factor and leading indicator of
+//! METRICS.md per quarter and segment, each compared with the quarter
+//! before, with each identity node's LMDI share of its parent's change.
+
+use polars::prelude::*;
+
+use super::events;
+use super::lmdi::product_contributions;
+use super::{by_segment, count_if, days_between, hours_between, median, onto_grid, ratio, sum_if, Model};
+use crate::calendar::business_seconds;
+use crate::error::Result;
+use crate::output::TableDoc;
+
+/// Where a node sits in the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    Identity,
+    Factor,
+    Count,
+    Indicator,
+}
+
+impl NodeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Identity => "identity",
+            NodeKind::Factor => "factor",
+            NodeKind::Count => "count",
+            NodeKind::Indicator => "indicator",
+        }
+    }
+}
+
+/// One of the 40 nodes: name, parent, kind, unit, the tables it needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Node {
+    pub name: &'static str,
+    pub parent: Option<&'static str>,
+    pub kind: NodeKind,
+    pub unit: &'static str,
+    pub needs: &'static [&'static str],
+}
+
+const fn node(name: &'static str, parent: &'static str, kind: NodeKind, unit: &'static str, needs: &'static [&'static str]) -> Node {
+    Node { name, parent: Some(parent), kind, unit, needs }
+}
+
+use NodeKind::*;
+
+const L: &[&str] = &["leads"];
+const H: &[&str] = &["handoffs"];
+const A: &[&str] = &["activities"];
+const LA: &[&str] = &["leads", "activities"];
+const LH: &[&str] = &["leads", "handoffs"];
+const O: &[&str] = &[];
+
+/// The 40 kpi_tree nodes in tree order (METRICS.md, "kpi_tree: the nodes").
+pub const NODES: &[Node] = &[
+    Node { name: "revenue", parent: None, kind: Identity, unit: "currency", needs: O },
+    node("revenue_is", "revenue", Identity, "currency", O),
+    node("revenue_fs", "revenue", Identity, "currency", O),
+    node("leads", "revenue_is", Factor, "count", L),
+    node("sql_rate", "revenue_is", Factor, "ratio", L),
+    node("handoff_rate", "revenue_is", Factor, "ratio", LH),
+    node("acceptance_rate", "revenue_is", Factor, "ratio", H),
+    node("win_yield_is", "revenue_is", Factor, "ratio", H),
+    node("deal_size_is", "revenue_is", Factor, "currency", O),
+    node("leads_inbound", "leads", Factor, "count", L),
+    node("leads_outbound", "leads", Factor, "count", L),
+    node("opps_fs", "revenue_fs", Factor, "count", O),
+    node("win_yield_fs", "revenue_fs", Factor, "ratio", O),
+    node("deal_size_fs", "revenue_fs", Factor, "currency", O),
+    node("sqls", "revenue_is", Count, "count", L),
+    node("handoffs", "revenue_is", Count, "count", H),
+    node("accepted", "revenue_is", Count, "count", H),
+    node("opps_is", "revenue_is", Count, "count", O),
+    node("wins_is", "revenue_is", Count, "count", O),
+    node("losses_is", "revenue_is", Count, "count", O),
+    node("wins_fs", "revenue_fs", Count, "count", O),
+    node("losses_fs", "revenue_fs", Count, "count", O),
+    node("response_time_median_h", "sql_rate", Indicator, "hours", LA),
+    node("contacted_within_1h_share", "sql_rate", Indicator, "ratio", LA),
+    node("touches_per_lead", "sql_rate", Indicator, "count", A),
+    node("connect_rate", "sql_rate", Indicator, "ratio", A),
+    node("dm_connect_rate", "sql_rate", Indicator, "ratio", A),
+    node("appointment_rate", "sql_rate", Indicator, "ratio", A),
+    node("sla_met_rate", "win_yield_is", Indicator, "ratio", H),
+    node("days_to_first_contact_median", "win_yield_is", Indicator, "days", H),
+    node("send_back_rate", "win_yield_is", Indicator, "ratio", H),
+    node("pipeline_created_is", "revenue_is", Indicator, "currency", O),
+    node("pipeline_share_is", "revenue_is", Indicator, "ratio", O),
+    node("order_lead_time_days_median", "revenue_is", Indicator, "days", L),
+    node("sql_to_win", "revenue_is", Indicator, "ratio", L),
+    node("visits_per_opp", "revenue", Indicator, "count", A),
+    node("in_person_share", "revenue", Indicator, "ratio", A),
+    node("win_rate", "revenue", Indicator, "ratio", O),
+    node("win_rate_amount", "revenue", Indicator, "ratio", O),
+    node("sales_cycle_days_median", "revenue", Indicator, "days", O),
+];
+
+/// The factors of revenue_is and revenue_fs, in tree order.
+pub const IS_FACTORS: [&str; 6] = ["leads", "sql_rate", "handoff_rate", "acceptance_rate", "win_yield_is", "deal_size_is"];
+pub const FS_FACTORS: [&str; 3] = ["opps_fs", "win_yield_fs", "deal_size_fs"];
+
+fn null_f64(name: &str) -> Expr {
+    lit(NULL).cast(DataType::Float64).alias(name)
+}
+
+/// Per-segment aggregates of leads: by created_at and by qualified_at.
+fn lead_measures(m: &Model) -> Option<(LazyFrame, LazyFrame)> {
+    let leads = events::leads(m)?;
+    let inbound = col("source").eq(lit("inbound"));
+    let with_first = match events::first_is_touch(m) {
+        Some(first) => leads.clone().join(first, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left)),
+        None => leads.clone().with_column(lit(NULL).cast(crate::typing::utc_type()).alias("first_is_at")),
+    };
+    let response_h = hours_between(col("first_is_at"), col("created_at"));
+    let created = by_segment(
+        with_first.with_columns([m.period("created_at").alias("period"), response_h.alias("response_h")]),
+        &[
+            len().cast(DataType::Int64).alias("leads"),
+            count_if(inbound.clone()).alias("leads_inbound"),
+            count_if(col("source").eq(lit("outbound"))).alias("leads_outbound"),
+            count_if(inbound.clone().and(col("response_h").lt_eq(lit(1.0)))).alias("inbound_within_1h"),
+            median(col("response_h").filter(inbound)).alias("response_time_median_h"),
+        ],
+    );
+    let qualified = by_segment(
+        leads
+            .filter(col("qualified_at").is_not_null())
+            .join(events::leads_won(m), [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
+            .with_column(m.period("qualified_at").alias("period")),
+        &[len().cast(DataType::Int64).alias("sqls"), count_if(col("has_won")).alias("sqls_won")],
+    );
+    Some((created, qualified))
+}
+
+/// Per-segment aggregates of handoffs: by handed_off_at and by sent_back_at.
+fn handoff_measures(m: &Model) -> Option<(LazyFrame, LazyFrame)> {
+    let handoffs = events::handoffs(m)?.with_columns(handoff_facts(m));
+    let accepted = col("accepted_flag");
+    let handed = by_segment(
+        handoffs.clone().with_column(m.period("handed_off_at").alias("period")),
+        &[
+            len().cast(DataType::Int64).alias("handoffs"),
+            count_if(accepted.clone()).alias("accepted"),
+            count_if(accepted.clone().and(col("sla_met"))).alias("sla_met"),
+            median(col("days_to_first_contact").filter(accepted)).alias("days_to_first_contact_median"),
+        ],
+    );
+    let sent_back = by_segment(
+        handoffs.filter(col("sent_back_at").is_not_null()).with_column(m.period("sent_back_at").alias("period")),
+        &[len().cast(DataType::Int64).alias("sent_back")],
+    );
+    Some((handed, sent_back))
+}
+
+/// Per-handoff facts shared by the tree, the handoffs table and the reps:
+/// `accepted_flag`, `days_to_first_contact`, `hours_to_first_contact`, `sla_met`.
+pub fn handoff_facts(m: &Model) -> Vec<Expr> {
+    let contact = col("first_fs_contact_at");
+    let handed = col("handed_off_at");
+    let business = business_seconds(contact.clone(), m.config) - business_seconds(handed.clone(), m.config);
+    let limit = m.config.sla_business_days * 86_400.0;
+    vec![
+        col("status").is_in(crate::typing::str_list(&["accepted", "sent_back"]), false).alias("accepted_flag"),
+        days_between(contact.clone(), handed.clone()).alias("days_to_first_contact"),
+        hours_between(contact.clone(), handed.clone()).alias("hours_to_first_contact"),
+        when(contact.clone().is_null())
+            .then(lit(false))
+            .when(contact.lt(handed))
+            .then(lit(true))
+            .otherwise(business.lt_eq(lit(limit)))
+            .alias("sla_met"),
+    ]
+}
+
+/// Per-segment aggregates of opportunities: by created_at and by closed_at.
+fn opportunity_measures(m: &Model) -> (LazyFrame, LazyFrame) {
+    let opps = events::opportunities(m);
+    let is = col("lead_id").is_not_null();
+    let fs = col("lead_id").is_null();
+    let created = by_segment(
+        opps.clone().with_column(m.period("created_at").alias("period")),
+        &[
+            count_if(is.clone()).alias("opps_is"),
+            count_if(fs.clone()).alias("opps_fs"),
+            sum_if(col("amount"), is.clone()).alias("pipeline_created_is"),
+            sum_if(col("amount"), fs.clone()).alias("pipeline_created_fs"),
+        ],
+    );
+    let won = col("outcome").eq(lit("won"));
+    let lost = col("outcome").eq(lit("lost"));
+    let closed = by_segment(
+        opps.filter(col("closed_at").is_not_null()).with_columns([
+            m.period("closed_at").alias("period"),
+            days_between(col("closed_at"), col("created_at")).alias("cycle_days"),
+            days_between(col("closed_at"), col("lead_created_at")).alias("order_lead_days"),
+        ]),
+        &[
+            count_if(won.clone().and(is.clone())).alias("wins_is"),
+            count_if(won.clone().and(fs.clone())).alias("wins_fs"),
+            count_if(lost.clone().and(is.clone())).alias("losses_is"),
+            count_if(lost.clone().and(fs.clone())).alias("losses_fs"),
+            sum_if(col("amount"), won.clone().and(is.clone())).alias("revenue_is"),
+            sum_if(col("amount"), won.clone().and(fs)).alias("revenue_fs"),
+            sum_if(col("amount"), lost).alias("lost_amount"),
+            median(col("cycle_days").filter(won.clone())).alias("sales_cycle_days_median"),
+            median(col("order_lead_days").filter(won.and(is))).alias("order_lead_time_days_median"),
+        ],
+    );
+    (created, closed)
+}
+
+/// Per-segment aggregates of activities by occurred_at.
+fn activity_measures(m: &Model) -> Option<LazyFrame> {
+    let acts = events::activities(m)?;
+    let is = col("team").eq(lit("is"));
+    let fs = col("team").eq(lit("fs"));
+    let call = col("kind").eq(lit("call"));
+    let connected = col("outcome").is_in(crate::typing::str_list(&["connected", "appointment_set"]), false);
+    let meeting = col("kind").is_in(crate::typing::str_list(&["visit", "online_meeting"]), false);
+    let is_touch = is.clone().and(col("lead_id").is_not_null());
+    let fs_meeting_opp = fs.clone().and(meeting).and(col("opportunity_id").is_not_null());
+    let bdr_call = col("role").eq(lit("bdr")).and(call.clone());
+    Some(by_segment(
+        acts.with_column(m.period("occurred_at").alias("period")),
+        &[
+            count_if(is_touch.clone()).alias("is_touches"),
+            col("lead_id").filter(is_touch).n_unique().cast(DataType::Int64).alias("touched_leads"),
+            count_if(is.clone().and(call.clone())).alias("is_calls"),
+            count_if(is.clone().and(call.clone()).and(connected.clone())).alias("is_connected"),
+            count_if(is.and(call).and(col("outcome").eq(lit("appointment_set")))).alias("is_appointments"),
+            count_if(bdr_call.clone()).alias("bdr_calls"),
+            count_if(bdr_call.and(connected).and(col("with_decision_maker").fill_null(lit(false)))).alias("bdr_dm_connects"),
+            count_if(fs_meeting_opp.clone()).alias("fs_meetings_with_opp"),
+            col("opportunity_id").filter(fs_meeting_opp).n_unique().cast(DataType::Int64).alias("fs_opps_met"),
+            count_if(fs.clone().and(col("kind").eq(lit("visit")))).alias("fs_visits"),
+            count_if(fs.and(col("kind").eq(lit("online_meeting")))).alias("fs_online"),
+        ],
+    ))
+}
+
+const COUNT_MEASURES: &[&str] = &[
+    "leads", "leads_inbound", "leads_outbound", "inbound_within_1h", "sqls", "sqls_won", "handoffs", "accepted", "sla_met",
+    "sent_back", "opps_is", "opps_fs", "pipeline_created_is", "pipeline_created_fs", "wins_is", "wins_fs", "losses_is",
+    "losses_fs", "revenue_is", "revenue_fs", "lost_amount", "is_touches", "touched_leads", "is_calls", "is_connected",
+    "is_appointments", "bdr_calls", "bdr_dm_connects", "fs_meetings_with_opp", "fs_opps_met", "fs_visits", "fs_online",
+];
+
+/// One row per quarter and segment with every base measure and node value:
+/// the wide form the tree, the funnel and the reps read.
+pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
+    let mut wide = m.grid()?;
+    let mut present: Vec<String> = Vec::new();
+    let mut add = |wide: LazyFrame, part: LazyFrame, names: &[&str]| {
+        present.extend(names.iter().map(|s| s.to_string()));
+        onto_grid(wide, part)
+    };
+    if let Some((created, qualified)) = lead_measures(m) {
+        wide = add(wide, created, &["leads", "leads_inbound", "leads_outbound", "inbound_within_1h", "response_time_median_h"]);
+        wide = add(wide, qualified, &["sqls", "sqls_won"]);
+    }
+    if let Some((handed, sent_back)) = handoff_measures(m) {
+        wide = add(wide, handed, &["handoffs", "accepted", "sla_met", "days_to_first_contact_median"]);
+        wide = add(wide, sent_back, &["sent_back"]);
+    }
+    let (created, closed) = opportunity_measures(m);
+    wide = add(wide, created, &["opps_is", "opps_fs", "pipeline_created_is", "pipeline_created_fs"]);
+    wide = add(
+        wide,
+        closed,
+        &["wins_is", "wins_fs", "losses_is", "losses_fs", "revenue_is", "revenue_fs", "lost_amount", "sales_cycle_days_median", "order_lead_time_days_median"],
+    );
+    if let Some(acts) = activity_measures(m) {
+        wide = add(
+            wide,
+            acts,
+            &["is_touches", "touched_leads", "is_calls", "is_connected", "is_appointments", "bdr_calls", "bdr_dm_connects", "fs_meetings_with_opp", "fs_opps_met", "fs_visits", "fs_online"],
+        );
+    }
+    // measures of missing tables: counts 0 would be invented, so they stay null
+    let mut fill = Vec::new();
+    for name in COUNT_MEASURES {
+        if present.iter().any(|p| p == name) {
+            fill.push(col(*name).fill_null(lit(0)).cast(DataType::Float64).alias(*name));
+        } else {
+            fill.push(null_f64(name));
+        }
+    }
+    for name in ["response_time_median_h", "days_to_first_contact_median", "sales_cycle_days_median", "order_lead_time_days_median"] {
+        if !present.iter().any(|p| p == name) {
+            fill.push(null_f64(name));
+        }
+    }
+    let c = |n: &str| col(n);
+    let wide = wide.with_columns(fill).with_columns([
+        (c("revenue_is") + c("revenue_fs")).alias("revenue"),
+        ratio(c("sqls"), c("leads")).alias("sql_rate"),
+        ratio(c("handoffs"), c("sqls")).alias("handoff_rate"),
+        ratio(c("accepted"), c("handoffs")).alias("acceptance_rate"),
+        ratio(c("wins_is"), c("accepted")).alias("win_yield_is"),
+        ratio(c("revenue_is"), c("wins_is")).alias("deal_size_is"),
+        ratio(c("wins_fs"), c("opps_fs")).alias("win_yield_fs"),
+        ratio(c("revenue_fs"), c("wins_fs")).alias("deal_size_fs"),
+        ratio(c("inbound_within_1h"), c("leads_inbound")).alias("contacted_within_1h_share"),
+        ratio(c("is_touches"), c("touched_leads")).alias("touches_per_lead"),
+        ratio(c("is_connected"), c("is_calls")).alias("connect_rate"),
+        ratio(c("bdr_dm_connects"), c("bdr_calls")).alias("dm_connect_rate"),
+        ratio(c("is_appointments"), c("is_connected")).alias("appointment_rate"),
+        ratio(c("sla_met"), c("accepted")).alias("sla_met_rate"),
+        ratio(c("sent_back"), c("accepted")).alias("send_back_rate"),
+        ratio(c("pipeline_created_is"), c("pipeline_created_is") + c("pipeline_created_fs")).alias("pipeline_share_is"),
+        ratio(c("sqls_won"), c("sqls")).alias("sql_to_win"),
+        ratio(c("fs_meetings_with_opp"), c("fs_opps_met")).alias("visits_per_opp"),
+        ratio(c("fs_visits"), c("fs_visits") + c("fs_online")).alias("in_person_share"),
+        ratio(c("wins_is") + c("wins_fs"), c("wins_is") + c("wins_fs") + c("losses_is") + c("losses_fs")).alias("win_rate"),
+        ratio(c("revenue_is") + c("revenue_fs"), c("revenue_is") + c("revenue_fs") + c("lost_amount")).alias("win_rate_amount"),
+    ]);
+    Ok(wide)
+}
+
+/// kpi_tree: one row per quarter, segment and node (the nodes whose tables
+/// came in), with prior value, change and LMDI contribution.
+pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
+    let nodes: Vec<&Node> = NODES.iter().filter(|n| n.needs.iter().all(|t| m.has(t))).collect();
+    let prior_cols: Vec<Expr> = std::iter::once((col("period") + lit(1)).alias("period"))
+        .chain([col("segment_kind"), col("segment")])
+        .chain(nodes.iter().map(|n| col(n.name).alias(format!("{}__prior", n.name))))
+        .collect();
+    let keys = [col("period"), col("segment_kind"), col("segment")];
+    let joined = wide.clone().join(wide.select(prior_cols), keys.clone(), keys, JoinArgs::new(JoinType::Left));
+    let p = |n: &str| col(format!("{n}__prior"));
+    let is_contrib = product_contributions(
+        p("revenue_is"),
+        col("revenue_is"),
+        &IS_FACTORS.map(|f| (p(f), col(f))),
+    );
+    let fs_contrib = product_contributions(
+        p("revenue_fs"),
+        col("revenue_fs"),
+        &FS_FACTORS.map(|f| (p(f), col(f))),
+    );
+    let change = |n: &str| col(n) - p(n);
+    let mut contributions: Vec<Expr> = Vec::new();
+    for (f, e) in IS_FACTORS.iter().zip(is_contrib).chain(FS_FACTORS.iter().zip(fs_contrib)) {
+        contributions.push(e.alias(format!("{f}__contribution")));
+    }
+    for n in ["revenue_is", "revenue_fs", "leads_inbound", "leads_outbound"] {
+        contributions.push(change(n).alias(format!("{n}__contribution")));
+    }
+    let joined = joined.with_columns(contributions);
+    let first = m.span.first.0;
+    let parts: Vec<LazyFrame> = nodes
+        .iter()
+        .enumerate()
+        .map(|(order, n)| {
+            let has_contribution = matches!(n.kind, Identity | Factor) && n.parent.is_some();
+            let contribution = if has_contribution {
+                col(format!("{}__contribution", n.name))
+            } else {
+                lit(NULL).cast(DataType::Float64)
+            };
+            joined.clone().select([
+                col("period").alias("__period"),
+                col("__segment_order"),
+                lit(order as u32).alias("__node_order"),
+                m.label(col("period")).alias("period"),
+                when(col("period").eq(lit(first)))
+                    .then(lit(NULL).cast(DataType::String))
+                    .otherwise(m.label(col("period") - lit(1)))
+                    .alias("compare_to"),
+                col("segment_kind"),
+                col("segment"),
+                lit(n.name).alias("node"),
+                lit(n.parent.map(str::to_string)).cast(DataType::String).alias("parent"),
+                lit(n.kind.as_str()).alias("node_kind"),
+                col(n.name).cast(DataType::Float64).alias("value"),
+                p(n.name).cast(DataType::Float64).alias("prior_value"),
+                change(n.name).cast(DataType::Float64).alias("change"),
+                contribution.alias("contribution"),
+                lit(n.unit).alias("unit"),
+            ])
+        })
+        .collect();
+    concat(parts, UnionArgs::default())
+        .expect("same columns in every node")
+        .sort(["__period", "__segment_order", "__node_order"], Default::default())
+        .drop(by_name(["__period", "__segment_order", "__node_order"], true, false))
+}
+
+/// The drivers of the revenue bridge, in tree order, with their branch.
+pub const DRIVERS: [(&str, &str); 9] = [
+    ("leads", "is"),
+    ("sql_rate", "is"),
+    ("handoff_rate", "is"),
+    ("acceptance_rate", "is"),
+    ("win_yield_is", "is"),
+    ("deal_size_is", "is"),
+    ("opps_fs", "fs"),
+    ("win_yield_fs", "fs"),
+    ("deal_size_fs", "fs"),
+];
+
+/// kpi_attribution: the revenue bridge of the reviewed quarter per segment:
+/// base revenue, each driver's contribution in tree order, current revenue,
+/// with the running total after each step.
+pub fn kpi_attribution(tree: LazyFrame, period_label: &str) -> LazyFrame {
+    let in_period = tree.filter(col("period").eq(lit(period_label.to_string())));
+    let mut parts = vec![in_period.clone().filter(col("node").eq(lit("revenue"))).select([
+        col("period"),
+        col("compare_to"),
+        col("segment_kind"),
+        col("segment"),
+        lit(0u32).alias("step"),
+        lit("revenue_prior").alias("item"),
+        lit(NULL).cast(DataType::String).alias("branch"),
+        lit("base").alias("kind"),
+        col("prior_value").alias("amount"),
+        col("prior_value").alias("prior_value"),
+        col("prior_value").alias("value"),
+    ])];
+    for (i, (driver, branch)) in DRIVERS.iter().enumerate() {
+        parts.push(in_period.clone().filter(col("node").eq(lit(*driver))).select([
+            col("period"),
+            col("compare_to"),
+            col("segment_kind"),
+            col("segment"),
+            lit(i as u32 + 1).alias("step"),
+            lit(*driver).alias("item"),
+            lit(*branch).alias("branch"),
+            lit("driver").alias("kind"),
+            col("contribution").alias("amount"),
+            col("prior_value"),
+            col("value"),
+        ]));
+    }
+    parts.push(in_period.filter(col("node").eq(lit("revenue"))).select([
+        col("period"),
+        col("compare_to"),
+        col("segment_kind"),
+        col("segment"),
+        lit(DRIVERS.len() as u32 + 1).alias("step"),
+        lit("revenue").alias("item"),
+        lit(NULL).cast(DataType::String).alias("branch"),
+        lit("current").alias("kind"),
+        col("value").alias("amount"),
+        col("prior_value"),
+        col("value"),
+    ]));
+    // sort keeps the tree's segment order (stable), then steps
+    concat(parts, UnionArgs::default())
+        .expect("same columns")
+        .with_row_index("__i", None)
+        .with_column(col("__i").min().over([col("segment_kind"), col("segment")]).alias("__seg"))
+        .sort(["__seg", "step"], Default::default())
+        .with_column(
+            when(col("kind").eq(lit("current")))
+                .then(col("amount"))
+                .otherwise(col("amount").cum_sum(false).over([col("segment_kind"), col("segment")]))
+                .alias("running_total"),
+        )
+        .drop(by_name(["__i", "__seg"], true, false))
+}
+
+/// Column docs of kpi_tree.
+pub const KPI_TREE_DOC: TableDoc = TableDoc {
+    name: "kpi_tree",
+    description: "Every node of the IS/FS KPI tree per fiscal quarter and segment, compared with the quarter before, with each identity node's exact LMDI share of its parent's change.",
+    columns: &[
+        ("period", "fiscal quarter, e.g. FY2026-Q2"),
+        ("compare_to", "the quarter before (null for the first quarter in the data)"),
+        ("segment_kind", "total, source, industry or region"),
+        ("segment", "all for the total; inbound/outbound/fs_sourced; a reference industry; a region"),
+        ("node", "metric name as in METRICS.md"),
+        ("parent", "the node it hangs under (null at the root)"),
+        ("node_kind", "identity, factor, count or indicator"),
+        ("value", "the node's value in the quarter (null where a ratio's denominator is 0 or a median has no values)"),
+        ("prior_value", "the value in compare_to"),
+        ("change", "value - prior_value"),
+        ("contribution", "share of the parent's change: LMDI-I for factors of a product, own change for children of a sum; null for the root, counts and indicators"),
+        ("unit", "count, ratio (0-1), currency (input currency), hours or days"),
+    ],
+};
+
+/// Column docs of kpi_attribution.
+pub const KPI_ATTRIBUTION_DOC: TableDoc = TableDoc {
+    name: "kpi_attribution",
+    description: "The revenue bridge of the reviewed quarter per segment: prior revenue, each driver's LMDI contribution in tree order, current revenue.",
+    columns: &[
+        ("period", "the reviewed fiscal quarter"),
+        ("compare_to", "the quarter before"),
+        ("segment_kind", "total, source, industry or region"),
+        ("segment", "segment value (all for the total)"),
+        ("step", "0 = prior revenue, 1-9 = drivers in tree order, 10 = current revenue"),
+        ("item", "revenue_prior, a driver node name, or revenue"),
+        ("branch", "is (inside-sales-sourced revenue) or fs (field-sourced revenue) for drivers"),
+        ("kind", "base, driver or current"),
+        ("amount", "revenue for base and current; the driver's contribution for drivers (currency)"),
+        ("prior_value", "the driver's (or revenue's) value in compare_to"),
+        ("value", "the driver's (or revenue's) value in the reviewed quarter"),
+        ("running_total", "revenue after this step; equals current revenue after the last driver"),
+    ],
+};

@@ -1,0 +1,121 @@
+//! Writing: Parquet with column descriptions in the key-value metadata, the
+//! manifest, and the report folder that appears whole or not at all.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Version of the output tables' schemas; bumped when a column changes.
+pub const SCHEMA_VERSION: &str = "1";
+
+/// An output table's documentation: what it holds and what each column means.
+#[derive(Debug, Clone, Copy)]
+pub struct TableDoc {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// `(column, description)` in output order.
+    pub columns: &'static [(&'static str, &'static str)],
+}
+
+/// One written file, for the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct Written {
+    pub path: String,
+    pub rows: usize,
+    pub schema: Vec<(String, String)>,
+}
+
+/// Writes `df` to `path` as Parquet (zstd) with the doc in the key-value
+/// metadata: `salesrelay.schema_version`, `salesrelay.table`,
+/// `salesrelay.description` and `salesrelay.columns` (JSON object).
+pub fn write_parquet(df: &mut DataFrame, path: &Path, doc: &TableDoc) -> Result<()> {
+    let columns: serde_json::Map<String, serde_json::Value> = doc
+        .columns
+        .iter()
+        .map(|(c, d)| (c.to_string(), serde_json::Value::String(d.to_string())))
+        .collect();
+    let kv = vec![
+        ("salesrelay.schema_version".to_string(), SCHEMA_VERSION.to_string()),
+        ("salesrelay.table".to_string(), doc.name.to_string()),
+        ("salesrelay.description".to_string(), doc.description.to_string()),
+        ("salesrelay.columns".to_string(), serde_json::Value::Object(columns).to_string()),
+    ];
+    let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
+        .finish(df)?;
+    Ok(())
+}
+
+/// The schema of a frame as `(column, dtype)` text pairs.
+pub fn schema_of(df: &DataFrame) -> Vec<(String, String)> {
+    df.schema().iter().map(|(n, t)| (n.to_string(), t.to_string())).collect()
+}
+
+/// A report folder being written: files go to a hidden temporary folder
+/// beside the target, which replaces the target only on `commit`.
+pub struct ReportDir {
+    target: PathBuf,
+    temp: PathBuf,
+    committed: bool,
+}
+
+impl ReportDir {
+    /// Starts `parent/name`, writing into `parent/.name.tmp-<pid>`.
+    pub fn create(parent: &Path, name: &str) -> Result<ReportDir> {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        let target = parent.join(name);
+        let temp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        if temp.exists() {
+            std::fs::remove_dir_all(&temp).map_err(|e| Error::io(&temp, e))?;
+        }
+        std::fs::create_dir_all(temp.join("tables")).map_err(|e| Error::io(&temp, e))?;
+        Ok(ReportDir { target, temp, committed: false })
+    }
+
+    /// Where files go while the report is written.
+    pub fn path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Where the report will be once committed.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Replaces the target with the finished folder: the old report is
+    /// renamed aside, the new one renamed in, then the old one removed.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        let old = self.target.with_file_name(format!(
+            ".{}.old-{}",
+            self.target.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            std::process::id()
+        ));
+        if self.target.exists() {
+            std::fs::rename(&self.target, &old).map_err(|e| Error::io(&self.target, e))?;
+        }
+        if let Err(e) = std::fs::rename(&self.temp, &self.target) {
+            // put the previous report back before failing
+            let _ = std::fs::rename(&old, &self.target);
+            return Err(Error::io(&self.target, e));
+        }
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+        }
+        self.committed = true;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for ReportDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.temp);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Progress on stderr: a spinner while a stage runs (only on a terminal),
+//! and one line per finished stage with its row count and time.
+
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Reports stages of a command on stderr.
+pub struct Progress {
+    quiet: bool,
+    started: Instant,
+}
+
+/// A running stage; `done` prints its line.
+pub struct Stage {
+    name: String,
+    started: Instant,
+    bar: ProgressBar,
+    quiet: bool,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Progress {
+        Progress { quiet, started: Instant::now() }
+    }
+
+    /// Starts a stage named `name` (e.g. "load", "validate").
+    pub fn stage(&self, name: &str) -> Stage {
+        let bar = if self.quiet { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.set_message(name.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Stage { name: name.to_string(), started: Instant::now(), bar, quiet: self.quiet }
+    }
+
+    /// Time since the command started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+impl Stage {
+    /// Ends the stage with a short result, e.g. "41,233 rows".
+    pub fn done(self, what: &str) {
+        self.bar.finish_and_clear();
+        if !self.quiet {
+            eprintln!("  {:<10} {:<40} {:>7.2}s", self.name, what, self.started.elapsed().as_secs_f64());
+        }
+    }
+}
+
+/// 1234567 -> "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}

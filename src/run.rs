@@ -1,0 +1,335 @@
+//! The commands: load and validate shared by all, then what each one adds.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use polars::sql::SQLContext;
+use serde::Serialize;
+
+use crate::calendar::{quarter_index, Quarter};
+use crate::config::Config;
+use crate::contract::TABLES;
+use crate::error::{Error, Result};
+use crate::load::read_input;
+use crate::output::{schema_of, write_parquet, ReportDir, TableDoc, Written};
+use crate::progress::{thousands, Progress};
+use crate::validate::{validate, Validated};
+
+/// What a command needs to find and read its input.
+#[derive(Debug, Clone)]
+pub struct InputOptions {
+    pub input: PathBuf,
+    pub config: Option<PathBuf>,
+}
+
+/// `run`'s options.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub input: InputOptions,
+    pub out: PathBuf,
+    pub period: Option<String>,
+    pub lenient: bool,
+    pub quiet: bool,
+}
+
+/// Loads and validates, reporting both stages.
+pub fn load_validated(opts: &InputOptions, lenient: bool, progress: &Progress) -> Result<(Config, Validated)> {
+    let (config, _) = Config::resolve(opts.config.as_deref(), &opts.input)?;
+    let stage = progress.stage("load");
+    let raw = read_input(&opts.input, &config)?;
+    let records: u64 = raw.sources.iter().map(|s| s.records).sum();
+    stage.done(&format!("{} records in {} files", thousands(records), raw.sources.len()));
+    let stage = progress.stage("validate");
+    let validated = validate(raw, &config, lenient)?;
+    stage.done(&format!("{} problem(s)", thousands(validated.findings.height() as u64)));
+    Ok((config, validated))
+}
+
+/// The span of quarters in the data: first and last quarter holding any
+/// event timestamp, and the last complete one (its last day is on or before
+/// the last event's local date).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub first: Quarter,
+    pub last: Quarter,
+    pub last_complete: Option<Quarter>,
+}
+
+/// Event timestamps that place a quarter in the data (METRICS.md, Conventions).
+pub const EVENT_COLUMNS: &[(&str, &str)] = &[
+    ("leads", "created_at"),
+    ("leads", "qualified_at"),
+    ("handoffs", "handed_off_at"),
+    ("handoffs", "sent_back_at"),
+    ("activities", "occurred_at"),
+    ("opportunities", "created_at"),
+    ("opportunities", "closed_at"),
+];
+
+/// Finds the span of quarters holding events; None when there are none.
+pub fn data_span(v: &Validated, config: &Config) -> Result<Option<Span>> {
+    let parts: Vec<LazyFrame> = EVENT_COLUMNS
+        .iter()
+        .filter_map(|(t, c)| v.lazy(t).map(|lf| lf.select([col(*c).alias("ts")])))
+        .collect();
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    let zone = TimeZone::opt_try_new(Some(config.time_zone.as_str())).ok().flatten().unwrap_or(TimeZone::UTC);
+    let bounds = concat(parts, UnionArgs::default())?
+        .select([
+            quarter_index(col("ts").min(), config).alias("first"),
+            quarter_index(col("ts").max(), config).alias("last"),
+            col("ts").max().dt().convert_time_zone(zone).dt().date().alias("last_date"),
+        ])
+        .collect()?;
+    let first = bounds.column("first")?.i32()?.get(0);
+    let last = bounds.column("last")?.i32()?.get(0);
+    let last_date = bounds.column("last_date")?.date()?.as_date_iter().next().flatten();
+    let (Some(first), Some(last), Some(last_date)) = (first, last, last_date) else { return Ok(None) };
+    let last = Quarter(last);
+    let complete = |q: Quarter| q.end_date(config) <= last_date + chrono::Days::new(1);
+    let last_complete = if complete(last) { Some(last) } else { Some(last.prev()).filter(|q| q.0 >= first) };
+    Ok(Some(Span { first: Quarter(first), last, last_complete }))
+}
+
+/// Prints the findings grouped by table, rule and column, with a count and
+/// the first few examples of each.
+pub fn format_findings(findings: &DataFrame, max_examples: usize) -> Result<String> {
+    let grouped = findings
+        .clone()
+        .lazy()
+        .group_by_stable([col("table"), col("rule"), col("column")])
+        .agg([
+            len().alias("count"),
+            col("detail").first().alias("detail"),
+            col("row").head(Some(max_examples)).alias("rows"),
+            col("value").head(Some(max_examples)).alias("values"),
+            col("detail").head(Some(max_examples)).alias("details"),
+        ])
+        .collect()?;
+    let mut out = String::new();
+    let tables = grouped.column("table")?.str()?.clone();
+    let rules = grouped.column("rule")?.str()?.clone();
+    let columns = grouped.column("column")?.str()?.clone();
+    let counts = grouped.column("count")?.u32()?.clone();
+    let details = grouped.column("detail")?.str()?.clone();
+    let rows = grouped.column("rows")?.list()?.clone();
+    let values = grouped.column("values")?.list()?.clone();
+    let all_details = grouped.column("details")?.list()?.clone();
+    for i in 0..grouped.height() {
+        let table = tables.get(i).unwrap_or("");
+        let rule = rules.get(i).unwrap_or("");
+        let count = counts.get(i).unwrap_or(0);
+        let column = columns.get(i).map(|c| format!(", column {c}")).unwrap_or_default();
+        let _ = writeln!(out, "{table}{column}: {rule} x {} — {}", thousands(count as u64), details.get(i).unwrap_or(""));
+        let row_list = rows.get_as_series(i);
+        let value_list = values.get_as_series(i);
+        let detail_list = all_details.get_as_series(i);
+        if let (Some(r), Some(v), Some(d)) = (row_list, value_list, detail_list) {
+            let r = r.i64()?.clone();
+            let v = v.str()?.clone();
+            let d = d.str()?.clone();
+            for j in 0..r.len() {
+                let row = r.get(j).map(|x| format!("row {x}")).unwrap_or_else(|| "file".into());
+                let value = v.get(j).map(|x| format!(": {x:?}")).unwrap_or_default();
+                let detail = if d.get(j) != details.get(i) { format!(" ({})", d.get(j).unwrap_or("")) } else { String::new() };
+                let _ = writeln!(out, "    {row}{value}{detail}");
+            }
+            if count as usize > r.len() {
+                let _ = writeln!(out, "    ... and {} more", thousands(count as u64 - r.len() as u64));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `validate`: prints every problem; Err(Invalid) when there are any.
+pub fn validate_command(opts: &InputOptions, quiet: bool) -> Result<()> {
+    let progress = Progress::new(quiet);
+    let (config, v) = load_validated(opts, false, &progress)?;
+    print_loaded(&v, &config)?;
+    let n = v.findings.height();
+    if n > 0 {
+        eprint!("{}", format_findings(&v.findings, 3)?);
+        return Err(Error::Invalid(n));
+    }
+    println!("no problems found");
+    Ok(())
+}
+
+/// One line per table: rows loaded, or why it is absent.
+pub fn print_loaded(v: &Validated, config: &Config) -> Result<()> {
+    for spec in TABLES {
+        match v.tables.get(spec.name) {
+            Some(df) => println!("  {:<14} {:>12} rows", spec.name, thousands(df.height() as u64)),
+            None if v.missing.contains(&spec.name) => println!("  {:<14} {:>12}", spec.name, "not available (no file)"),
+            None => println!("  {:<14} {:>12}", spec.name, "not loaded (see problems)"),
+        }
+    }
+    if let Some(span) = data_span(v, config)? {
+        println!(
+            "  quarters       {} .. {} (last complete: {})",
+            span.first.label(config),
+            span.last.label(config),
+            span.last_complete.map(|q| q.label(config)).unwrap_or_else(|| "none".into())
+        );
+    }
+    Ok(())
+}
+
+/// What `run` leaves behind, for the summary and tests.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub period: String,
+    pub folder: PathBuf,
+    pub outputs: Vec<Written>,
+    pub set_aside_rows: usize,
+}
+
+/// The data_quality table's documentation.
+pub const DATA_QUALITY_DOC: TableDoc = TableDoc {
+    name: "data_quality",
+    description: "Every problem found in the input; with --lenient the rows named here were set aside.",
+    columns: &[
+        ("table", "input table the problem is in"),
+        ("row", "row number as in the file (CSV: line number, header = 1; Parquet: record number from 1); null for a whole-file problem"),
+        ("column", "column the problem is in; null for a whole-row problem"),
+        ("value", "the value as written"),
+        ("rule", "which check found it (missing_value, not_a_timestamp, duplicate_key, dangling_reference, ...)"),
+        ("detail", "the problem in words"),
+        ("fatal", "true when the problem makes the whole table unusable"),
+    ],
+};
+
+/// `run`: load, validate, choose the period, write the report folder.
+pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
+    let progress = Progress::new(opts.quiet);
+    let (config, v) = load_validated(&opts.input, opts.lenient, &progress)?;
+    let n = v.findings.height();
+    if v.has_fatal() || (n > 0 && !opts.lenient) {
+        eprint!("{}", format_findings(&v.findings, 3)?);
+        return Err(Error::Invalid(n));
+    }
+    let span = data_span(&v, &config)?.ok_or_else(|| Error::Input("the input holds no events (no leads, activities or opportunities with dates)".into()))?;
+    let period = match &opts.period {
+        Some(p) => Quarter::parse(p, &config).ok_or_else(|| {
+            Error::Config(format!("--period {p:?} is not a fiscal quarter like FY2026-Q2"))
+        })?,
+        None => span.last_complete.ok_or_else(|| {
+            Error::Input("no complete quarter in the data; name one with --period".into())
+        })?,
+    };
+    if period < span.first || period > span.last {
+        return Err(Error::Config(format!(
+            "--period {} is outside the data ({} .. {})",
+            period.label(&config),
+            span.first.label(&config),
+            span.last.label(&config)
+        )));
+    }
+    let label = period.label(&config);
+    let stage = progress.stage("write");
+    let dir = ReportDir::create(&opts.out, &label)?;
+    let mut outputs = Vec::new();
+    let mut dq = v.findings.clone();
+    let path = dir.path().join("tables").join("data_quality.parquet");
+    write_parquet(&mut dq, &path, &DATA_QUALITY_DOC)?;
+    outputs.push(Written { path: "tables/data_quality.parquet".into(), rows: dq.height(), schema: schema_of(&dq) });
+    write_manifest(dir.path(), &opts.input.input, &config, &label, &v, &outputs)?;
+    let folder = dir.commit()?;
+    stage.done(&format!("{} table(s)", outputs.len()));
+    let set_aside_rows = dq.column("row").map(|c| c.n_unique().unwrap_or(0)).unwrap_or(0).min(n);
+    println!("salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(&config), span.last.label(&config));
+    print_loaded(&v, &config)?;
+    if n > 0 {
+        println!("  {} problem(s) set aside: see tables/data_quality.parquet", thousands(n as u64));
+    }
+    println!("  report: {}", folder.display());
+    Ok(RunReport { period: label, folder, outputs, set_aside_rows })
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    salesrelay_version: &'a str,
+    schema_version: &'a str,
+    period: &'a str,
+    input: String,
+    config: &'a Config,
+    inputs: Vec<ManifestInput>,
+    not_available: Vec<&'a str>,
+    outputs: &'a [Written],
+}
+
+#[derive(Serialize)]
+struct ManifestInput {
+    table: String,
+    file: String,
+    sha256: String,
+    bytes: u64,
+    records: u64,
+    rows_loaded: usize,
+}
+
+fn write_manifest(dir: &Path, input: &Path, config: &Config, period: &str, v: &Validated, outputs: &[Written]) -> Result<()> {
+    let inputs = v
+        .sources
+        .iter()
+        .map(|s| ManifestInput {
+            table: s.table.to_string(),
+            file: s.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            sha256: s.sha256.clone(),
+            bytes: s.bytes,
+            records: s.records,
+            rows_loaded: v.tables.get(s.table).map(|d| d.height()).unwrap_or(0),
+        })
+        .collect();
+    let manifest = Manifest {
+        salesrelay_version: env!("CARGO_PKG_VERSION"),
+        schema_version: crate::output::SCHEMA_VERSION,
+        period,
+        input: input.display().to_string(),
+        config,
+        inputs,
+        not_available: v.missing.clone(),
+        outputs,
+    };
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Input(e.to_string()))?;
+    let path = dir.join("manifest.json");
+    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    Ok(())
+}
+
+/// `query`: runs one SQL file over the validated input tables.
+pub fn query_command(file: &Path, opts: &InputOptions, out: Option<&Path>, quiet: bool) -> Result<DataFrame> {
+    let sql = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+    let progress = Progress::new(quiet);
+    let (_, v) = load_validated(opts, false, &progress)?;
+    if v.has_fatal() || v.findings.height() > 0 {
+        eprint!("{}", format_findings(&v.findings, 3)?);
+        return Err(Error::Invalid(v.findings.height()));
+    }
+    let mut ctx = SQLContext::new();
+    let registered: BTreeMap<&str, ()> = v.tables.keys().map(|k| (*k, ())).collect();
+    for (name, df) in &v.tables {
+        ctx.register(name, df.clone().lazy());
+    }
+    let mut result = ctx
+        .execute(&sql)
+        .and_then(|lf| lf.collect())
+        .map_err(|e| Error::Input(format!("{}: {e} (tables: {})", file.display(), registered.keys().copied().collect::<Vec<_>>().join(", "))))?;
+    match out {
+        Some(path) => {
+            let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+            if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+                CsvWriter::new(f).finish(&mut result)?;
+            } else {
+                ParquetWriter::new(f).finish(&mut result)?;
+            }
+        }
+        None => println!("{result}"),
+    }
+    Ok(result)
+}

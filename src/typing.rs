@@ -1,0 +1,118 @@
+//! Text (or stored Parquet values) -> the contract's types, as Polars
+//! expressions. A value that does not parse becomes null here; validation
+//! compares against the raw value to name it.
+
+use polars::prelude::*;
+
+use crate::contract::ColType;
+
+/// The UTC timestamp type every timestamp column is stored as.
+pub fn utc_type() -> DataType {
+    DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+}
+
+/// Accepted spellings of true and false (compared lower-cased).
+pub const TRUE_WORDS: &[&str] = &["true", "t", "yes", "y", "1"];
+pub const FALSE_WORDS: &[&str] = &["false", "f", "no", "n", "0"];
+
+pub fn str_list(values: &[&str]) -> Expr {
+    let s = Series::new("values".into(), values);
+    lit(s).implode(true)
+}
+
+/// Lower-cases and folds spaces and hyphens to `_`, so "Online Meeting",
+/// "online-meeting" and "ONLINE_MEETING" are one enum value.
+pub fn enum_key(e: Expr) -> Expr {
+    e.str().to_lowercase().str().strip_chars(lit(NULL)).str().replace_all(lit(r"[\s\-]+"), lit("_"), false)
+}
+
+/// Parses a column of dtype `stored` into `ty`. `tz` is the configured zone
+/// for local (offset-less) timestamps.
+pub fn parse_expr(name: &str, ty: ColType, stored: &DataType, tz: &str) -> Expr {
+    let c = col(name);
+    match (ty, stored) {
+        (ColType::Text, DataType::String) => c,
+        (ColType::Text, _) => c.cast(DataType::String),
+        (ColType::Float, DataType::String) => c.str().strip_chars(lit(NULL)).cast(DataType::Float64),
+        (ColType::Float, _) => c.cast(DataType::Float64),
+        (ColType::Int, DataType::String) => whole(c.str().strip_chars(lit(NULL)).cast(DataType::Float64)),
+        (ColType::Int, _) => whole(c.cast(DataType::Float64)),
+        (ColType::Bool, DataType::Boolean) => c,
+        (ColType::Bool, _) => {
+            let k = c.cast(DataType::String).str().to_lowercase().str().strip_chars(lit(NULL));
+            when(k.clone().is_in(str_list(TRUE_WORDS), false))
+                .then(lit(true))
+                .when(k.is_in(str_list(FALSE_WORDS), false))
+                .then(lit(false))
+                .otherwise(lit(NULL).cast(DataType::Boolean))
+        }
+        (ColType::Enum(values), _) => {
+            let k = enum_key(c.cast(DataType::String));
+            when(k.clone().is_in(str_list(values), false)).then(k).otherwise(lit(NULL).cast(DataType::String))
+        }
+        (ColType::Timestamp, DataType::Datetime(_, Some(_))) => {
+            c.cast(DataType::Datetime(TimeUnit::Microseconds, None)).dt().convert_time_zone(TimeZone::UTC)
+        }
+        (ColType::Timestamp, DataType::Datetime(_, None) | DataType::Date) => {
+            local_to_utc(c.cast(DataType::Datetime(TimeUnit::Microseconds, None)), tz)
+        }
+        (ColType::Timestamp, _) => parse_timestamp(c.cast(DataType::String), tz),
+    }
+}
+
+/// A float that is a whole number, as Int64; anything else null.
+fn whole(f: Expr) -> Expr {
+    when(f.clone().is_finite().and(f.clone().eq(f.clone().floor())))
+        .then(f.cast(DataType::Int64))
+        .otherwise(lit(NULL).cast(DataType::Int64))
+}
+
+fn local_to_utc(naive: Expr, tz: &str) -> Expr {
+    // the zone was checked when the config was read
+    let zone = TimeZone::opt_try_new(Some(tz)).ok().flatten().unwrap_or(TimeZone::UTC);
+    naive
+        .dt()
+        .replace_time_zone(Some(zone), lit("earliest"), NonExistent::Null)
+        .dt()
+        .convert_time_zone(TimeZone::UTC)
+}
+
+/// ISO-8601 / RFC 3339 text -> UTC. Accepts `T` or a space between date and
+/// time, optional seconds and fraction, `Z`, `+09:00`, `+0900` or `+09`, and
+/// a bare date (local midnight). Without an offset the time is local to `tz`.
+pub fn parse_timestamp(text: Expr, tz: &str) -> Expr {
+    let norm = text
+        .str()
+        .strip_chars(lit(NULL))
+        .str()
+        .replace(lit(r"^(\d{4}-\d{2}-\d{2})[ T]+"), lit("${1}T"), false)
+        .str()
+        .replace(lit(r"^(\d{4}-\d{2}-\d{2})$"), lit("${1}T00:00:00"), false)
+        .str()
+        .replace(lit(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})([^:0-9]|$)"), lit("${1}:00${2}"), false)
+        .str()
+        .replace(lit(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})([^.0-9]|$)"), lit("${1}.0${2}"), false)
+        .str()
+        .replace(lit(r"\s*(?:[Zz]|UTC)$"), lit("+00:00"), false)
+        .str()
+        .replace(lit(r"\s+([+-]\d)"), lit("${1}"), false)
+        .str()
+        .replace(lit(r"([+-]\d{2})(\d{2})$"), lit("${1}:${2}"), false)
+        .str()
+        .replace(lit(r"(\.\d+)([+-]\d{2})$"), lit("${1}${2}:00"), false);
+    let has_offset = norm.clone().str().contains(lit(r"[+-]\d{2}:\d{2}$"), false);
+    let opts = |format: &str| StrptimeOptions {
+        format: Some(format.into()),
+        strict: false,
+        exact: true,
+        cache: true,
+    };
+    let with_offset = norm.clone().str().to_datetime(
+        Some(TimeUnit::Microseconds),
+        Some(TimeZone::UTC),
+        opts("%Y-%m-%dT%H:%M:%S%.f%:z"),
+        lit("raise"),
+    );
+    let naive = norm.str().to_datetime(Some(TimeUnit::Microseconds), None, opts("%Y-%m-%dT%H:%M:%S%.f"), lit("raise"));
+    when(has_offset).then(with_offset).otherwise(local_to_utc(naive, tz))
+}

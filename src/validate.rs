@@ -1,0 +1,274 @@
+//! Raw frames -> typed, checked tables and findings. Every problem is named
+//! (table, row as in the file, column, value, rule); nothing is dropped
+//! without a finding. In lenient mode the rows with findings are set aside.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+
+use crate::config::Config;
+use crate::contract::{ColType, TableSpec, ROW, TABLES};
+use crate::error::Result;
+use crate::load::{RawInput, SourceFile};
+use crate::typing::parse_expr;
+
+/// One problem in the input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub table: String,
+    pub row: Option<i64>,
+    pub column: Option<String>,
+    pub value: Option<String>,
+    pub rule: String,
+    pub detail: String,
+    /// A fatal finding makes a whole table unusable, so even --lenient stops.
+    pub fatal: bool,
+}
+
+impl Finding {
+    /// A problem with a whole file or column.
+    pub fn fatal(table: &str, column: Option<String>, rule: &str, detail: String) -> Finding {
+        Finding { table: table.into(), row: None, column, value: None, rule: rule.into(), detail, fatal: true }
+    }
+    /// A problem at one row that makes the whole file unreadable (e.g. encoding).
+    pub fn fatal_at(table: &str, row: u64, rule: &str, detail: String) -> Finding {
+        Finding { row: Some(row as i64), ..Finding::fatal(table, None, rule, detail) }
+    }
+    /// A problem with one row, which --lenient sets aside.
+    pub fn row(table: &str, row: i64, column: Option<String>, value: Option<String>, rule: &str, detail: String) -> Finding {
+        Finding { table: table.into(), row: Some(row), column, value, rule: rule.into(), detail, fatal: false }
+    }
+}
+
+/// Column names of the findings frame (and of data_quality.parquet).
+pub const FINDING_COLUMNS: [&str; 7] = ["table", "row", "column", "value", "rule", "detail", "fatal"];
+
+/// Turns findings into a frame with the findings schema.
+pub fn findings_frame(findings: &[Finding]) -> Result<DataFrame> {
+    let df = df!(
+        "table" => findings.iter().map(|f| f.table.clone()).collect::<Vec<_>>(),
+        "row" => findings.iter().map(|f| f.row).collect::<Vec<_>>(),
+        "column" => findings.iter().map(|f| f.column.clone()).collect::<Vec<_>>(),
+        "value" => findings.iter().map(|f| f.value.clone()).collect::<Vec<_>>(),
+        "rule" => findings.iter().map(|f| f.rule.clone()).collect::<Vec<_>>(),
+        "detail" => findings.iter().map(|f| f.detail.clone()).collect::<Vec<_>>(),
+        "fatal" => findings.iter().map(|f| f.fatal).collect::<Vec<_>>(),
+    )?;
+    Ok(df)
+}
+
+/// The validated input: typed tables (bad rows removed when lenient) and every finding.
+#[derive(Debug)]
+pub struct Validated {
+    pub tables: BTreeMap<&'static str, DataFrame>,
+    /// Findings sorted by table (contract order), row, column, rule.
+    pub findings: DataFrame,
+    pub missing: Vec<&'static str>,
+    pub sources: Vec<SourceFile>,
+}
+
+impl Validated {
+    /// Whether any finding makes a table unusable.
+    pub fn has_fatal(&self) -> bool {
+        self.findings.column("fatal").ok().and_then(|c| c.bool().ok().map(|b| b.any())).unwrap_or(false)
+    }
+    /// The typed frame of `name` as a LazyFrame, if the table came in.
+    pub fn lazy(&self, name: &str) -> Option<LazyFrame> {
+        self.tables.get(name).map(|df| df.clone().lazy())
+    }
+}
+
+fn raw_name(c: &str) -> String {
+    format!("{c}__raw")
+}
+
+/// One check as a findings frame: rows of `lf` where `bad` holds.
+fn check(lf: &LazyFrame, table: &str, column: Option<&str>, value: Expr, bad: Expr, rule: &str, detail: &str) -> LazyFrame {
+    lf.clone().filter(bad).select([
+        lit(table.to_string()).alias("table"),
+        col(ROW).alias("row"),
+        match column { Some(c) => lit(c.to_string()), None => lit(NULL).cast(DataType::String) }.alias("column"),
+        value.cast(DataType::String).alias("value"),
+        lit(rule.to_string()).alias("rule"),
+        lit(detail.to_string()).alias("detail"),
+        lit(false).alias("fatal"),
+    ])
+}
+
+fn type_rule(ty: ColType) -> (&'static str, String) {
+    match ty {
+        ColType::Timestamp => (
+            "not_a_timestamp",
+            "not a timestamp (ISO-8601, e.g. 2026-04-01T09:30:00+09:00 or 2026-04-01)".into(),
+        ),
+        ColType::Float => ("not_a_number", "not a number (use . for decimals, no thousands separators)".into()),
+        ColType::Int => ("not_an_integer", "not a whole number".into()),
+        ColType::Bool => ("not_a_boolean", "not a boolean (true/false, yes/no, y/n, t/f, 1/0)".into()),
+        ColType::Enum(values) => ("unknown_value", format!("not one of {}", values.join(", "))),
+        ColType::Text => ("not_text", "not text".into()),
+    }
+}
+
+/// Types one raw table and lists its row problems that need no other table.
+fn type_and_check(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(DataFrame, Vec<LazyFrame>)> {
+    let schema = df.schema().clone();
+    let mut exprs = Vec::new();
+    for c in spec.columns {
+        let stored = schema.get(c.name).cloned().unwrap_or(DataType::String);
+        exprs.push(col(c.name).alias(raw_name(c.name)));
+        exprs.push(parse_expr(c.name, c.ty, &stored, &config.time_zone).alias(c.name));
+    }
+    let typed = df.lazy().with_columns(exprs).collect()?;
+    let lf = typed.clone().lazy();
+    let t = spec.name;
+    let mut checks = Vec::new();
+    for c in spec.columns {
+        let raw = col(raw_name(c.name));
+        if c.required {
+            checks.push(check(&lf, t, Some(c.name), raw.clone(), raw.clone().is_null(), "missing_value", "required value is empty"));
+        }
+        if c.ty != ColType::Text {
+            let (rule, detail) = type_rule(c.ty);
+            let bad = raw.clone().is_not_null().and(col(c.name).is_null());
+            checks.push(check(&lf, t, Some(c.name), raw.clone(), bad, rule, &detail));
+        }
+        if matches!(c.ty, ColType::Float) {
+            let v = col(c.name);
+            checks.push(check(&lf, t, Some(c.name), raw.clone(), v.clone().is_finite().not(), "non_finite", "not a finite number"));
+            let (rule, detail) = if c.name == "amount" {
+                ("negative_amount", "is negative (amounts must be >= 0)")
+            } else {
+                ("negative_value", "is negative (must be >= 0)")
+            };
+            if !matches!(c.name, "latitude" | "longitude") {
+                checks.push(check(&lf, t, Some(c.name), raw.clone(), v.lt(lit(0.0)), rule, detail));
+            }
+        }
+        if matches!(c.ty, ColType::Int) {
+            checks.push(check(&lf, t, Some(c.name), raw.clone(), col(c.name).lt(lit(0)), "negative_value", "is negative (must be >= 0)"));
+        }
+    }
+    for r in spec.order_rules {
+        let bad = col(r.later).lt(col(r.earlier));
+        let detail = format!("{} is before {}", r.later, r.earlier);
+        checks.push(check(&lf, t, Some(r.later), col(raw_name(r.later)), bad, r.rule, &detail));
+    }
+    match t {
+        "opportunities" => {
+            let closed = col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false);
+            checks.push(check(
+                &lf,
+                t,
+                Some("closed_at"),
+                col("outcome"),
+                closed.and(col("closed_at").is_null()).and(col(raw_name("closed_at")).is_null()),
+                "closed_without_date",
+                "outcome is won or lost but closed_at is empty",
+            ));
+        }
+        "handoffs" => {
+            checks.push(check(
+                &lf,
+                t,
+                Some("sheet_fields_filled"),
+                col(raw_name("sheet_fields_filled")),
+                col("sheet_fields_filled").gt(col("sheet_fields_total")),
+                "sheet_fields_over_total",
+                "sheet_fields_filled is more than sheet_fields_total",
+            ));
+        }
+        "accounts" => {
+            for (c, lim) in [("latitude", 90.0), ("longitude", 180.0)] {
+                checks.push(check(
+                    &lf,
+                    t,
+                    Some(c),
+                    col(raw_name(c)),
+                    col(c).abs().gt(lit(lim)),
+                    "out_of_range",
+                    &format!("{c} must be within -{lim}..{lim}"),
+                ));
+            }
+        }
+        _ => {}
+    }
+    // Duplicates: every occurrence after the first is a finding; an exact
+    // repeat of an earlier row says so.
+    let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
+    let all: Vec<Expr> = spec.columns.iter().map(|c| col(raw_name(c.name))).collect();
+    let key_value = if spec.key.len() == 1 {
+        col(spec.key[0]).cast(DataType::String)
+    } else {
+        concat_str(key.iter().map(|k| k.clone().cast(DataType::String)).collect::<Vec<_>>(), " | ", false)
+    };
+    let key_not_null = spec.key.iter().fold(lit(true), |acc, k| acc.and(col(*k).is_not_null()));
+    let dup_key = as_struct(key.clone()).is_first_distinct().not().and(key_not_null);
+    let dup_row = as_struct(all).is_first_distinct().not();
+    let key_label = spec.key.join(", ");
+    checks.push(check(
+        &lf,
+        t,
+        Some(spec.key[0]),
+        key_value.clone(),
+        dup_key.clone().and(dup_row.clone()),
+        "duplicate_row",
+        "the whole row repeats an earlier row",
+    ));
+    checks.push(check(
+        &lf,
+        t,
+        Some(spec.key[0]),
+        key_value,
+        dup_key.and(dup_row.not()),
+        "duplicate_key",
+        &format!("{key_label} repeats an earlier row with different values"),
+    ));
+    Ok((typed, checks))
+}
+
+/// Types and checks every table; with `lenient`, rows with findings are removed
+/// (references are checked against the parents' kept rows, so removal cascades).
+pub fn validate(raw: RawInput, config: &Config, lenient: bool) -> Result<Validated> {
+    let RawInput { tables: raw_tables, sources, missing, findings: read_findings } = raw;
+    let mut finding_frames: Vec<LazyFrame> = vec![findings_frame(&read_findings)?.lazy()];
+    let mut tables: BTreeMap<&'static str, DataFrame> = BTreeMap::new();
+    let mut raw_tables = raw_tables;
+    for spec in TABLES {
+        let Some(raw_table) = raw_tables.remove(spec.name) else { continue };
+        let (typed, mut checks) = type_and_check(raw_table.df, spec, config)?;
+        let lf = typed.clone().lazy();
+        for c in spec.columns {
+            let Some((parent, parent_col)) = c.references else { continue };
+            let Some(parent_df) = tables.get(parent) else { continue };
+            let keys = parent_df.clone().lazy().select([col(parent_col).alias("__key")]).unique(None, UniqueKeepStrategy::Any);
+            let dangling = lf
+                .clone()
+                .filter(col(c.name).is_not_null())
+                .join(keys, [col(c.name)], [col("__key")], JoinArgs::new(JoinType::Anti));
+            let detail = format!("no {parent} row has {parent_col} = this value");
+            checks.push(check(&dangling, spec.name, Some(c.name), col(c.name), lit(true), "dangling_reference", &detail));
+        }
+        let table_findings = concat(checks, UnionArgs::default())?.collect()?;
+        let bad_rows = table_findings.clone().lazy().select([col("row")]).unique(None, UniqueKeepStrategy::Any);
+        let raw_cols: Vec<String> = spec.columns.iter().map(|c| raw_name(c.name)).collect();
+        let mut kept = lf.drop(by_name(raw_cols, true, false));
+        if lenient {
+            kept = kept.join(bad_rows, [col(ROW)], [col("row")], JoinArgs::new(JoinType::Anti));
+        }
+        tables.insert(spec.name, kept.sort([ROW], Default::default()).collect()?);
+        finding_frames.push(table_findings.lazy());
+    }
+    let order = df!(
+        "table" => TABLES.iter().map(|t| t.name).collect::<Vec<_>>(),
+        "__order" => (0..TABLES.len() as u32).collect::<Vec<_>>(),
+    )?;
+    let findings = concat(finding_frames, UnionArgs::default())?
+        .join(order.lazy(), [col("table")], [col("table")], JoinArgs::new(JoinType::Left))
+        .sort_by_exprs(
+            [col("__order"), col("row"), col("column"), col("rule")],
+            SortMultipleOptions::default().with_nulls_last(false).with_maintain_order(true),
+        )
+        .drop(by_name(["__order"], true, false))
+        .collect()?;
+    Ok(Validated { tables, findings, missing, sources })
+}

@@ -1,0 +1,71 @@
+//! salesrelay.toml: defaults, and errors that name the key.
+
+use std::path::Path;
+
+use salesrelay::config::{Config, FiscalYearLabel};
+
+fn err(text: &str) -> String {
+    Config::from_toml(text, "salesrelay.toml").unwrap_err().to_string()
+}
+
+#[test]
+fn every_key_has_a_default() {
+    let c = Config::from_toml("", "salesrelay.toml").unwrap();
+    assert_eq!(c, Config::default());
+    assert_eq!(c.fiscal_year_start_month, 4);
+    assert_eq!(c.fiscal_year_label, FiscalYearLabel::Start);
+    assert_eq!(c.time_zone, "Asia/Tokyo");
+    assert_eq!(c.sla_business_days, 2.0);
+    assert_eq!((c.tossup.min_bant, c.tossup.min_interest.as_str()), (3, "medium"));
+    assert_eq!(c.send_back.timing_slip_months, 6);
+}
+
+#[test]
+fn a_partial_file_keeps_the_other_defaults() {
+    let c = Config::from_toml("fiscal_year_start_month = 1\n[tossup]\nmin_bant = 2\n", "x").unwrap();
+    assert_eq!(c.fiscal_year_start_month, 1);
+    assert_eq!(c.tossup.min_bant, 2);
+    assert_eq!(c.tossup.min_interest, "medium");
+}
+
+#[test]
+fn unknown_key_is_named() {
+    let e = err("fiscal_year_start = 4\n");
+    assert!(e.contains("fiscal_year_start"), "{e}");
+    assert!(e.contains("unknown field"), "{e}");
+    let e = err("[tossup]\nmin_bnat = 3\n");
+    assert!(e.contains("min_bnat"), "{e}");
+}
+
+#[test]
+fn bad_values_are_named() {
+    assert!(err("fiscal_year_start_month = 13").contains("fiscal_year_start_month = 13"));
+    assert!(err("time_zone = \"Mars/Olympus\"").contains("time_zone"));
+    assert!(err("encoding = \"latin-1\"").contains("encoding"));
+    assert!(err("holidays = [\"2026-13-01\"]").contains("holidays"));
+    assert!(err("[tossup]\nmin_bant = 5").contains("tossup.min_bant"));
+    assert!(err("[tossup]\nmin_interest = \"huge\"").contains("tossup.min_interest"));
+    assert!(err("fiscal_year_label = \"middle\"").contains("fiscal_year_label"));
+    assert!(err("sla_business_days = -1").contains("sla_business_days"));
+}
+
+#[test]
+fn wrong_type_is_named() {
+    let e = err("fiscal_year_start_month = \"April\"");
+    assert!(e.contains("fiscal_year_start_month"), "{e}");
+}
+
+#[test]
+fn file_in_input_folder_is_used_unless_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("salesrelay.toml"), "fiscal_year_start_month = 7\n").unwrap();
+    let (c, used) = Config::resolve(None, dir.path()).unwrap();
+    assert_eq!(c.fiscal_year_start_month, 7);
+    assert_eq!(used.as_deref(), Some(dir.path().join("salesrelay.toml").as_path()));
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, "fiscal_year_start_month = 10\n").unwrap();
+    let (c, _) = Config::resolve(Some(&other), dir.path()).unwrap();
+    assert_eq!(c.fiscal_year_start_month, 10);
+    let (c, used) = Config::resolve(None, Path::new("/nonexistent-folder")).unwrap();
+    assert_eq!((c, used), (Config::default(), None));
+}

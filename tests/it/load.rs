@@ -1,0 +1,169 @@
+//! The fixture loads to known frames, whatever dialect it is written in.
+
+use polars::prelude::*;
+
+use crate::util::{findings, load, strs, tiny, Dir};
+
+fn utc(df: &DataFrame, column: &str) -> Vec<Option<String>> {
+    let c = df
+        .column(column)
+        .unwrap()
+        .as_materialized_series()
+        .datetime()
+        .unwrap()
+        .to_string("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .unwrap();
+    c.iter().map(|s| s.map(str::to_string)).collect()
+}
+
+#[test]
+fn fixture_row_counts() {
+    let v = load(&tiny(), false);
+    let count = |t: &str| v.tables[t].height();
+    assert_eq!(
+        [count("accounts"), count("reps"), count("leads"), count("opportunities"), count("handoffs"), count("activities"), count("stage_history"), count("dsr_views")],
+        [4, 6, 11, 8, 8, 14, 10, 5]
+    );
+    assert!(v.missing.is_empty());
+}
+
+#[test]
+fn timestamps_in_every_accepted_form_become_utc() {
+    let v = load(&tiny(), false);
+    let leads = &v.tables["leads"];
+    let created = utc(leads, "created_at");
+    // Asia/Tokyo is UTC+9 with no daylight saving
+    assert_eq!(created[0].as_deref(), Some("2026-04-06T01:00:00.000000Z")); // +09:00
+    assert_eq!(created[1].as_deref(), Some("2026-04-10T00:00:00.000000Z")); // "2026-04-10 09:00", local
+    assert_eq!(created[2].as_deref(), Some("2026-05-10T15:00:00.000000Z")); // bare date = local midnight
+    assert_eq!(created[3].as_deref(), Some("2026-06-01T01:00:00.000000Z")); // Z
+    assert_eq!(created[6].as_deref(), Some("2026-07-07T02:00:00.000000Z")); // +0900
+    assert_eq!(created[7].as_deref(), Some("2026-08-03T00:30:00.500000Z")); // fraction
+    assert_eq!(
+        leads.column("created_at").unwrap().dtype(),
+        &DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+    );
+}
+
+#[test]
+fn local_time_follows_the_configured_zone() {
+    let d = Dir::copy_of(&tiny());
+    d.replace("salesrelay.toml", "Asia/Tokyo", "Europe/London");
+    let v = load(d.path(), false);
+    // 2026-04-10 09:00 in London (BST, UTC+1) is 08:00 UTC; offsets written stay as written
+    let created = utc(&v.tables["leads"], "created_at");
+    assert_eq!(created[1].as_deref(), Some("2026-04-10T08:00:00.000000Z"));
+    assert_eq!(created[0].as_deref(), Some("2026-04-06T01:00:00.000000Z"));
+}
+
+#[test]
+fn enums_and_booleans_are_normalised() {
+    let v = load(&tiny(), false);
+    assert_eq!(strs(&v.tables["leads"], "source")[1].as_deref(), Some("inbound")); // "Inbound"
+    assert_eq!(strs(&v.tables["activities"], "kind")[6].as_deref(), Some("online_meeting")); // "Online Meeting"
+    assert_eq!(strs(&v.tables["handoffs"], "interest_level")[3].as_deref(), Some("high")); // "High"
+    assert_eq!(strs(&v.tables["reps"], "role")[2].as_deref(), Some("ai_sdr"));
+    let budget: Vec<Option<bool>> = v.tables["handoffs"].column("budget").unwrap().bool().unwrap().iter().collect();
+    // true, yes, false, t, 1, true, true, true
+    assert_eq!(budget, [true, true, false, true, true, true, true, true].map(Some).to_vec());
+    let dm: Vec<Option<bool>> = v.tables["activities"].column("with_decision_maker").unwrap().bool().unwrap().iter().collect();
+    assert_eq!(dm[9], Some(true)); // "yes"
+    assert_eq!(dm[2], None); // empty
+}
+
+#[test]
+fn quoted_commas_and_unicode_survive() {
+    let v = load(&tiny(), false);
+    assert_eq!(strs(&v.tables["accounts"], "account_name")[3].as_deref(), Some("Paws & Co, Ltd."));
+    let texts = strs(&v.tables["opportunities"], "loss_reason_text");
+    assert_eq!(texts[1].as_deref(), Some("予算が確保できなかった"));
+    assert_eq!(texts[5].as_deref(), Some("Lost to competitor on price, again"));
+}
+
+#[test]
+fn header_names_match_ignoring_case_and_underscores() {
+    let d = Dir::copy_of(&tiny());
+    d.replace("accounts.csv", "account_id,account_name,industry,employees,region,latitude,longitude,is_target", "AccountId,Account_Name,INDUSTRY,Employees,Region,LATITUDE,longitude,IsTarget,Notes");
+    let text = d.read("accounts.csv").replace("true\n", "true,x\n").replace("false\n", "false,x\n").replace("yes\n", "yes,x\n").replace("no\n", "no,x\n");
+    d.write("accounts.csv", &text);
+    let v = load(d.path(), false);
+    assert_eq!(findings(&v), vec![]);
+    assert_eq!(strs(&v.tables["accounts"], "account_id"), ["A1", "A2", "A3", "A4"].map(|s| Some(s.to_string())).to_vec());
+    assert!(v.tables["accounts"].column("notes").is_err(), "columns outside the contract are ignored");
+}
+
+#[test]
+fn bom_and_crlf_load_the_same() {
+    let d = Dir::copy_of(&tiny());
+    let text = format!("\u{feff}{}", d.read("leads.csv").replace('\n', "\r\n"));
+    d.write("leads.csv", &text);
+    let v = load(d.path(), false);
+    assert_eq!(findings(&v), vec![]);
+    let plain = load(&tiny(), false);
+    assert!(v.tables["leads"].equals_missing(&plain.tables["leads"]), "{:?}\n{:?}", v.tables["leads"], plain.tables["leads"]);
+}
+
+#[test]
+fn quoted_newline_keeps_row_numbers_as_lines() {
+    let d = Dir::copy_of(&tiny());
+    d.replace("opportunities.csv", "\"Lost to competitor on price, again\"", "\"Lost to competitor\non price\"");
+    // O4, after the two-line record, now starts on line 9; make it bad to see its number
+    d.replace("opportunities.csv", ",Proposal,,open,", ",Proposal,,pending,");
+    let v = load(d.path(), false);
+    assert_eq!(findings(&v), vec![("opportunities".to_string(), Some(9), Some("outcome".to_string()), "unknown_value".to_string())]);
+    assert_eq!(strs(&v.tables["opportunities"], "loss_reason_text")[5].as_deref(), Some("Lost to competitor\non price"));
+}
+
+#[test]
+fn shift_jis_loads_when_configured() {
+    let d = Dir::copy_of(&tiny());
+    let text = d.read("opportunities.csv");
+    let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(&text);
+    std::fs::write(d.file("opportunities.csv"), &bytes).unwrap();
+    let strict = load(d.path(), false);
+    assert_eq!(findings(&strict), vec![("opportunities".to_string(), Some(3), None, "not_utf8".to_string())]);
+    d.append("salesrelay.toml", "encoding = \"shift_jis\"\n");
+    let v = load(d.path(), false);
+    assert_eq!(findings(&v), vec![]);
+    assert_eq!(strs(&v.tables["opportunities"], "loss_reason_text")[1].as_deref(), Some("予算が確保できなかった"));
+}
+
+#[test]
+fn parquet_input_loads_like_csv() {
+    let d = Dir::copy_of(&tiny());
+    let csv = load(&tiny(), false);
+    // a typed Parquet export: real timestamps with a zone, booleans, numbers
+    let mut opps = csv.tables["opportunities"].drop("_row").unwrap();
+    let file = std::fs::File::create(d.file("opportunities.parquet")).unwrap();
+    ParquetWriter::new(file).finish(&mut opps).unwrap();
+    d.remove("opportunities.csv");
+    // and a text-only Parquet export
+    let mut leads = DataFrame::new(
+        2,
+        vec![
+            Column::new("LeadId".into(), ["L1", "L2"]),
+            Column::new("account_id".into(), ["A1", "A2"]),
+            Column::new("created_at".into(), ["2026-04-06T10:00:00+09:00", "2026-04-10 09:00"]),
+            Column::new("source".into(), ["inbound", "Inbound"]),
+            Column::new("owner_rep_id".into(), ["R1", "R3"]),
+        ],
+    )
+    .unwrap();
+    let file = std::fs::File::create(d.file("leads.parquet")).unwrap();
+    ParquetWriter::new(file).finish(&mut leads).unwrap();
+    d.remove("leads.csv");
+    d.remove("handoffs.csv");
+    d.remove("activities.csv");
+    d.remove("dsr_views.csv");
+    let v = load(d.path(), false);
+    // the opportunities' leads L5, L7, L10 are not in the two-row leads file
+    let got = findings(&v);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got.iter().all(|f| f.0 == "opportunities" && f.3 == "dangling_reference"));
+    assert_eq!(got.iter().map(|f| f.1).collect::<Vec<_>>(), vec![Some(4), Some(5), Some(7)]);
+    let mut left = v.tables["opportunities"].drop("_row").unwrap();
+    left.rechunk_mut();
+    assert!(left.equals_missing(&csv.tables["opportunities"].drop("_row").unwrap()));
+    assert_eq!(utc(&v.tables["leads"], "created_at")[1].as_deref(), Some("2026-04-10T00:00:00.000000Z"));
+    assert_eq!(v.missing, vec!["handoffs", "activities", "dsr_views"]);
+}

@@ -1,0 +1,9 @@
+//! One integration test binary (modules below), so the suite links once.
+
+mod util;
+
+mod config;
+mod generate;
+mod load;
+mod run;
+mod validate;

@@ -1,0 +1,97 @@
+//! Test helpers: a temporary copy of a fixture, the binary, findings as tuples.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use polars::prelude::*;
+use salesrelay::config::Config;
+use salesrelay::load::read_input;
+use salesrelay::validate::{validate, Validated};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The hand-checked fixture.
+pub fn tiny() -> PathBuf {
+    root().join("tests/fixtures/tiny")
+}
+
+/// A temporary folder holding a copy of a fixture, edited by the test.
+pub struct Dir {
+    pub tmp: tempfile::TempDir,
+}
+
+impl Dir {
+    pub fn copy_of(fixture: &Path) -> Dir {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        for entry in std::fs::read_dir(fixture).expect("fixture") {
+            let p = entry.expect("entry").path();
+            if p.is_file() {
+                std::fs::copy(&p, tmp.path().join(p.file_name().unwrap())).expect("copy");
+            }
+        }
+        Dir { tmp }
+    }
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path().join(name)
+    }
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.file(name)).expect("read")
+    }
+    pub fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.file(name), text).expect("write");
+    }
+    /// Replaces the first occurrence of `from` in `name`, which must exist.
+    pub fn replace(&self, name: &str, from: &str, to: &str) {
+        let text = self.read(name);
+        assert!(text.contains(from), "{name} does not contain {from:?}");
+        self.write(name, &text.replacen(from, to, 1));
+    }
+    pub fn append(&self, name: &str, text: &str) {
+        let mut t = self.read(name);
+        t.push_str(text);
+        self.write(name, &t);
+    }
+    pub fn remove(&self, name: &str) {
+        std::fs::remove_file(self.file(name)).expect("remove");
+    }
+}
+
+/// Loads and validates a folder with its salesrelay.toml.
+pub fn load(dir: &Path, lenient: bool) -> Validated {
+    let (config, _) = Config::resolve(None, dir).expect("config");
+    let raw = read_input(dir, &config).expect("read");
+    validate(raw, &config, lenient).expect("validate")
+}
+
+/// Findings as (table, row, column, rule), in report order.
+pub fn findings(v: &Validated) -> Vec<(String, Option<i64>, Option<String>, String)> {
+    let f = &v.findings;
+    let t = f.column("table").unwrap().str().unwrap().clone();
+    let r = f.column("row").unwrap().i64().unwrap().clone();
+    let c = f.column("column").unwrap().str().unwrap().clone();
+    let u = f.column("rule").unwrap().str().unwrap().clone();
+    (0..f.height())
+        .map(|i| (t.get(i).unwrap().to_string(), r.get(i), c.get(i).map(str::to_string), u.get(i).unwrap().to_string()))
+        .collect()
+}
+
+/// Runs the binary with `args` in `cwd`.
+pub fn salesrelay(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_salesrelay")).current_dir(cwd).args(args).output().expect("run binary")
+}
+
+/// A column of a frame as f64 values.
+pub fn f64s(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
+    df.column(name).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().iter().collect()
+}
+
+/// A column of a frame as strings.
+pub fn strs(df: &DataFrame, name: &str) -> Vec<Option<String>> {
+    df.column(name).unwrap().cast(&DataType::String).unwrap().str().unwrap().iter().map(|s| s.map(str::to_string)).collect()
+}

@@ -1,0 +1,269 @@
+//! Bad input, case by case: each names the exact table, row (line in the
+//! file), column and rule. The fixture is clean, so each edit yields exactly
+//! the findings listed.
+
+use crate::util::{findings, load, tiny, Dir};
+
+type F = (String, Option<i64>, Option<String>, String);
+
+fn f(table: &str, row: Option<i64>, column: Option<&str>, rule: &str) -> F {
+    (table.into(), row, column.map(str::to_string), rule.into())
+}
+
+/// Applies `edit` to a copy of the fixture and returns its findings (strict mode).
+fn check(edit: impl FnOnce(&Dir)) -> Vec<F> {
+    let d = Dir::copy_of(&tiny());
+    edit(&d);
+    findings(&load(d.path(), false))
+}
+
+#[test]
+fn the_fixture_is_clean() {
+    assert_eq!(check(|_| {}), vec![]);
+}
+
+#[test]
+fn empty_required_value() {
+    // leads.csv line 4 is L3
+    let got = check(|d| d.replace("leads.csv", "L3,A3,", "L3,,"));
+    assert_eq!(got, vec![f("leads", Some(4), Some("account_id"), "missing_value")]);
+}
+
+#[test]
+fn quoted_empty_is_null() {
+    let got = check(|d| d.replace("leads.csv", ",Inbound,", ",\"\","));
+    assert_eq!(got, vec![f("leads", Some(3), Some("source"), "missing_value")]);
+}
+
+#[test]
+fn unparseable_timestamp() {
+    let got = check(|d| d.replace("leads.csv", "2026-04-10 09:00", "next tuesday"));
+    assert_eq!(got, vec![f("leads", Some(3), Some("created_at"), "not_a_timestamp")]);
+}
+
+#[test]
+fn impossible_calendar_date() {
+    let got = check(|d| d.replace("leads.csv", "2026-05-11,", "2026-02-30,"));
+    assert_eq!(got, vec![f("leads", Some(4), Some("created_at"), "not_a_timestamp")]);
+}
+
+#[test]
+fn thousands_separator_is_not_a_number() {
+    // opportunities.csv line 4 is O6
+    let got = check(|d| d.replace("opportunities.csv", ",300000,", ",\"300,000\","));
+    assert_eq!(got, vec![f("opportunities", Some(4), Some("amount"), "not_a_number")]);
+}
+
+#[test]
+fn negative_amount() {
+    let got = check(|d| d.replace("opportunities.csv", ",300000,", ",-3200,"));
+    assert_eq!(got, vec![f("opportunities", Some(4), Some("amount"), "negative_amount")]);
+}
+
+#[test]
+fn non_finite_amount() {
+    let got = check(|d| d.replace("opportunities.csv", ",300000,", ",NaN,"));
+    assert_eq!(got, vec![f("opportunities", Some(4), Some("amount"), "non_finite")]);
+}
+
+#[test]
+fn unknown_enum_value() {
+    // O4 is on line 8
+    let got = check(|d| d.replace("opportunities.csv", ",Proposal,,open,", ",Proposal,,pending,"));
+    assert_eq!(got, vec![f("opportunities", Some(8), Some("outcome"), "unknown_value")]);
+}
+
+#[test]
+fn unknown_role() {
+    let got = check(|d| d.replace("reps.csv", "R1,Sato,IS,SDR", "R1,Sato,IS,Manager"));
+    assert_eq!(got, vec![f("reps", Some(2), Some("role"), "unknown_value")]);
+}
+
+#[test]
+fn bad_boolean() {
+    // handoffs.csv line 3 is H2
+    let got = check(|d| d.replace("handoffs.csv", "2026-04-16T10:00:00+09:00,yes,", "2026-04-16T10:00:00+09:00,maybe,"));
+    assert_eq!(got, vec![f("handoffs", Some(3), Some("budget"), "not_a_boolean")]);
+}
+
+#[test]
+fn fractional_integer() {
+    let got = check(|d| d.replace("handoffs.csv", "low,6,12,rejected", "low,6,12.5,rejected"));
+    assert_eq!(got, vec![f("handoffs", Some(4), Some("sheet_fields_total"), "not_an_integer")]);
+}
+
+#[test]
+fn duplicate_key_with_different_values() {
+    // the appended row is line 13 (header + 11 leads)
+    let got = check(|d| d.append("leads.csv", "L1,A2,2026-04-06T10:00:00+09:00,inbound,web_form,R1,,\n"));
+    assert_eq!(got, vec![f("leads", Some(13), Some("lead_id"), "duplicate_key")]);
+}
+
+#[test]
+fn repeated_identical_row() {
+    let got = check(|d| d.append("leads.csv", "L9,A1,2026-09-01T10:00:00+09:00,inbound,web_form,R1,2026-09-03T10:00:00+09:00,\n"));
+    assert_eq!(got, vec![f("leads", Some(13), Some("lead_id"), "duplicate_row")]);
+}
+
+#[test]
+fn dangling_reference() {
+    // L8 (line 10) points at an account that does not exist
+    let got = check(|d| d.replace("leads.csv", "L8,A4,", "L8,A99,"));
+    assert_eq!(got, vec![f("leads", Some(10), Some("account_id"), "dangling_reference")]);
+}
+
+#[test]
+fn dangling_rep_on_handoff() {
+    let got = check(|d| d.replace("handoffs.csv", "H3,L3,,R2,R4", "H3,L3,,R2,R9"));
+    assert_eq!(got, vec![f("handoffs", Some(4), Some("to_rep_id"), "dangling_reference")]);
+}
+
+#[test]
+fn closed_before_created() {
+    // O7 (line 7) closes before it was created
+    let got = check(|d| d.replace("opportunities.csv", "2026-08-30T10:00:00+09:00", "2026-06-30T10:00:00+09:00"));
+    assert_eq!(got, vec![f("opportunities", Some(7), Some("closed_at"), "closed_before_created")]);
+}
+
+#[test]
+fn qualified_before_created() {
+    let got = check(|d| d.replace("leads.csv", "R1,2026-04-08T10:00:00+09:00", "R1,2026-04-01T10:00:00+09:00"));
+    assert_eq!(got, vec![f("leads", Some(2), Some("qualified_at"), "qualified_before_created")]);
+}
+
+#[test]
+fn won_without_closed_at() {
+    let got = check(|d| d.replace("opportunities.csv", ",2026-06-20T10:00:00+09:00,won", ",,won"));
+    assert_eq!(got, vec![f("opportunities", Some(4), Some("closed_at"), "closed_without_date")]);
+}
+
+#[test]
+fn sent_back_before_handoff() {
+    // H5 is line 7
+    let got = check(|d| d.replace("handoffs.csv", "2026-08-20T10:00:00+09:00,timing_slip", "2026-07-01T10:00:00+09:00,timing_slip"));
+    assert_eq!(got, vec![f("handoffs", Some(7), Some("sent_back_at"), "sent_back_before_handoff")]);
+}
+
+#[test]
+fn more_sheet_fields_filled_than_exist() {
+    let got = check(|d| d.replace("handoffs.csv", "medium,9,12,accepted", "medium,13,12,accepted"));
+    assert_eq!(got, vec![f("handoffs", Some(8), Some("sheet_fields_filled"), "sheet_fields_over_total")]);
+}
+
+#[test]
+fn latitude_off_the_globe() {
+    let got = check(|d| d.replace("accounts.csv", ",35.68,", ",135.68,"));
+    assert_eq!(got, vec![f("accounts", Some(2), Some("latitude"), "out_of_range")]);
+}
+
+#[test]
+fn negative_duration() {
+    let got = check(|d| d.replace("activities.csv", "call,connected,false,5", "call,connected,false,-5"));
+    assert_eq!(got, vec![f("activities", Some(2), Some("duration_min"), "negative_value")]);
+}
+
+#[test]
+fn ragged_row() {
+    // T4 is line 5 of activities.csv; one field too many
+    let got = check(|d| d.replace("activities.csv", "call,no_answer,,\n", "call,no_answer,,,\n"));
+    assert_eq!(got, vec![f("activities", Some(5), None, "ragged_row")]);
+}
+
+#[test]
+fn pasted_report_footer() {
+    // a blank line (10), then two footer lines (11, 12) under the 8 opportunities
+    let got = check(|d| {
+        d.append("opportunities.csv", "\nGrand Totals (8 records)\n\"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved.\"\n")
+    });
+    assert_eq!(
+        got,
+        vec![f("opportunities", Some(11), None, "report_footer"), f("opportunities", Some(12), None, "report_footer")]
+    );
+}
+
+#[test]
+fn missing_required_column() {
+    let got = check(|d| d.replace("opportunities.csv", "created_at,amount,", "created_at,amt,"));
+    assert_eq!(got, vec![f("opportunities", None, Some("amount"), "missing_column")]);
+}
+
+#[test]
+fn missing_required_table() {
+    let got = check(|d| d.remove("reps.csv"));
+    assert_eq!(got, vec![f("reps", None, None, "missing_table")]);
+}
+
+#[test]
+fn two_headers_naming_one_column() {
+    let got = check(|d| d.replace("accounts.csv", "account_id,account_name,", "account_id,ACCOUNT_ID,"));
+    assert_eq!(got, vec![f("accounts", None, Some("ACCOUNT_ID"), "duplicate_column")]);
+}
+
+#[test]
+fn csv_and_parquet_for_one_table() {
+    let got = check(|d| {
+        let mut df = polars::df!("lead_id" => ["L1"]).unwrap();
+        let file = std::fs::File::create(d.file("leads.parquet")).unwrap();
+        polars::prelude::ParquetWriter::new(file).finish(&mut df).unwrap();
+    });
+    assert_eq!(got, vec![f("leads", None, None, "ambiguous_table")]);
+}
+
+#[test]
+fn not_utf8_names_the_row_and_the_encoding_key() {
+    let d = Dir::copy_of(&tiny());
+    let mut bytes = d.read("leads.csv").into_bytes();
+    let at = String::from_utf8(bytes.clone()).unwrap().find("webinar").unwrap();
+    bytes[at + 3] = 0xE9; // Latin-1 e-acute
+    std::fs::write(d.file("leads.csv"), bytes).unwrap();
+    let v = load(d.path(), false);
+    assert_eq!(findings(&v), vec![f("leads", Some(3), None, "not_utf8")]);
+    let detail = v.findings.column("detail").unwrap().str().unwrap().get(0).unwrap().to_string();
+    assert!(detail.contains("encoding = \"shift_jis\""), "{detail}");
+}
+
+#[test]
+fn empty_file() {
+    let got = check(|d| d.write("dsr_views.csv", ""));
+    assert_eq!(got, vec![f("dsr_views", None, None, "empty_file")]);
+}
+
+#[test]
+fn every_problem_is_listed_not_just_the_first() {
+    let got = check(|d| {
+        d.replace("opportunities.csv", ",300000,", ",-1,");
+        d.replace("leads.csv", "L8,A4,", "L8,A99,");
+        d.replace("reps.csv", "R1,Sato,IS,SDR", "R1,Sato,XX,SDR");
+    });
+    assert_eq!(
+        got,
+        vec![
+            f("reps", Some(2), Some("team"), "unknown_value"),
+            f("leads", Some(10), Some("account_id"), "dangling_reference"),
+            f("opportunities", Some(4), Some("amount"), "negative_amount"),
+        ]
+    );
+}
+
+#[test]
+fn lenient_sets_rows_aside_and_cascades_through_references() {
+    let d = Dir::copy_of(&tiny());
+    d.replace("accounts.csv", ",12,Kansai", ",lots,Kansai"); // A4, line 5
+    let v = load(d.path(), true);
+    let got = findings(&v);
+    assert_eq!(
+        got,
+        vec![
+            f("accounts", Some(5), Some("employees"), "not_an_integer"),
+            f("leads", Some(5), Some("account_id"), "dangling_reference"), // L4
+            f("leads", Some(10), Some("account_id"), "dangling_reference"), // L8
+            f("opportunities", Some(4), Some("account_id"), "dangling_reference"), // O6
+            f("activities", Some(12), Some("account_id"), "dangling_reference"), // T11
+            f("activities", Some(12), Some("lead_id"), "dangling_reference"),
+        ]
+    );
+    assert_eq!(v.tables["accounts"].height(), 3);
+    assert_eq!(v.tables["leads"].height(), 9);
+    assert_eq!(v.tables["opportunities"].height(), 7);
+    assert_eq!(v.tables["activities"].height(), 13);
+}
