@@ -194,7 +194,7 @@ fn read_csv_raw(path: &Path, spec: &'static TableSpec, file_name: &str, config: 
     let starts = Rc::new(RefCell::new(VecDeque::new()));
     let reader = LineTracker::new(reader, starts.clone());
     let mut csv_reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
-    let mut next_line = |record: &csv::ByteRecord| {
+    let next_line = |record: &csv::ByteRecord| {
         starts.borrow_mut().pop_front().unwrap_or_else(|| record.position().map(|p| p.line()).unwrap_or(0))
     };
     let mut findings = Vec::new();

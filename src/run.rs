@@ -11,6 +11,8 @@ use serde::Serialize;
 use crate::calendar::{quarter_index, Quarter};
 use crate::config::Config;
 use crate::contract::TABLES;
+use crate::industries::Industries;
+use crate::metrics::Model;
 use crate::error::{Error, Result};
 use crate::load::read_input;
 use crate::output::{schema_of, write_parquet, ReportDir, TableDoc, Written};
@@ -231,24 +233,75 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
         )));
     }
     let label = period.label(&config);
+    let industries = Industries::load(&opts.input.input, &config)?;
+    let model = Model { config: &config, tables: &v.tables, industries: &industries, span };
+    let stage = progress.stage("compute");
+    let tables = compute_tables(&model, &label)?;
+    let rows: usize = tables.iter().map(|(_, df)| df.height()).sum();
+    stage.done(&format!("{} tables, {} rows", tables.len(), thousands(rows as u64)));
     let stage = progress.stage("write");
     let dir = ReportDir::create(&opts.out, &label)?;
     let mut outputs = Vec::new();
-    let mut dq = v.findings.clone();
-    let path = dir.path().join("tables").join("data_quality.parquet");
-    write_parquet(&mut dq, &path, &DATA_QUALITY_DOC)?;
-    outputs.push(Written { path: "tables/data_quality.parquet".into(), rows: dq.height(), schema: schema_of(&dq) });
+    let mut all = tables;
+    all.push((DATA_QUALITY_DOC, v.findings.clone()));
+    for (doc, mut df) in all {
+        let rel = format!("tables/{}.parquet", doc.name);
+        write_parquet(&mut df, &dir.path().join(&rel), &doc)?;
+        outputs.push(Written { path: rel, rows: df.height(), schema: schema_of(&df) });
+    }
     write_manifest(dir.path(), &opts.input.input, &config, &label, &v, &outputs)?;
     let folder = dir.commit()?;
     stage.done(&format!("{} table(s)", outputs.len()));
-    let set_aside_rows = dq.column("row").map(|c| c.n_unique().unwrap_or(0)).unwrap_or(0).min(n);
+    let set_aside_rows = n;
     println!("salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(&config), span.last.label(&config));
+    let attribution = outputs_frame(&folder, "kpi_attribution")?;
+    print!("{}", crate::summary::headline(&attribution, &label)?);
     print_loaded(&v, &config)?;
+    for t in &v.missing {
+        println!("  not available: needs {t} (the metrics that read it are left out)");
+    }
     if n > 0 {
         println!("  {} problem(s) set aside: see tables/data_quality.parquet", thousands(n as u64));
     }
     println!("  report: {}", folder.display());
     Ok(RunReport { period: label, folder, outputs, set_aside_rows })
+}
+
+/// Every metric table of the review, computed together.
+pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(TableDoc, DataFrame)>> {
+    use crate::metrics::{handoffs as h, reps, tree};
+    // the wide frame feeds the tree and the funnel: compute it once
+    let wide = tree::kpi_wide(m)?.collect()?.lazy();
+    let kpi = tree::kpi_tree(m, wide.clone()).collect()?;
+    let mut plans: Vec<(TableDoc, LazyFrame)> = vec![
+        (tree::KPI_ATTRIBUTION_DOC, tree::kpi_attribution(kpi.clone().lazy(), period_label)),
+        (h::FUNNEL_PERIOD_DOC, h::funnel_period(m, wide)),
+        (reps::IS_REPS_DOC, reps::is_reps(m)),
+        (reps::FS_REPS_DOC, reps::fs_reps(m)),
+    ];
+    if let Some(cohort) = h::funnel_cohort(m) {
+        plans.push((h::FUNNEL_COHORT_DOC, cohort));
+    }
+    if let Some(handoffs) = h::handoffs(m) {
+        let handoffs = handoffs.collect()?;
+        plans.push((h::HANDOFF_QUALITY_DOC, h::handoff_quality(m, handoffs.clone().lazy())));
+        plans.push((h::HANDOFFS_DOC, handoffs.lazy()));
+    }
+    let (docs, lfs): (Vec<TableDoc>, Vec<LazyFrame>) = plans.into_iter().unzip();
+    let frames = LazyFrame::collect_all_with_engine(
+        lfs.into_iter().map(|lf| lf.logical_plan).collect(),
+        Engine::Auto,
+        OptFlags::default(),
+    )?;
+    let mut out = vec![(tree::KPI_TREE_DOC, kpi)];
+    out.extend(docs.into_iter().zip(frames));
+    Ok(out)
+}
+
+fn outputs_frame(folder: &Path, name: &str) -> Result<DataFrame> {
+    let path = folder.join("tables").join(format!("{name}.parquet"));
+    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+    Ok(ParquetReader::new(file).finish()?)
 }
 
 #[derive(Serialize)]

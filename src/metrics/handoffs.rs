@@ -70,7 +70,7 @@ pub fn handoffs(m: &Model) -> Option<LazyFrame> {
             bant_score().alias("bant_score"),
             ratio(col("sheet_fields_filled"), col("sheet_fields_total")).alias("sheet_completeness"),
             col("status").eq(lit("sent_back")).and(
-                col("handed_off_at").max().over([col("lead_id")]).gt(col("handed_off_at")),
+                col("handed_off_at").max().over([col("lead_id")]).expect("static window").gt(col("handed_off_at")),
             ).alias("recycled"),
         ])
         .with_column(

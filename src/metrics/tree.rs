@@ -373,7 +373,7 @@ pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
                 col("segment_kind"),
                 col("segment"),
                 lit(n.name).alias("node"),
-                lit(n.parent.map(str::to_string)).cast(DataType::String).alias("parent"),
+                match n.parent { Some(p) => lit(p), None => lit(NULL).cast(DataType::String) }.alias("parent"),
                 lit(n.kind.as_str()).alias("node_kind"),
                 col(n.name).cast(DataType::Float64).alias("value"),
                 p(n.name).cast(DataType::Float64).alias("prior_value"),
@@ -452,12 +452,12 @@ pub fn kpi_attribution(tree: LazyFrame, period_label: &str) -> LazyFrame {
     concat(parts, UnionArgs::default())
         .expect("same columns")
         .with_row_index("__i", None)
-        .with_column(col("__i").min().over([col("segment_kind"), col("segment")]).alias("__seg"))
+        .with_column(col("__i").min().over([col("segment_kind"), col("segment")]).expect("static window").alias("__seg"))
         .sort(["__seg", "step"], Default::default())
         .with_column(
             when(col("kind").eq(lit("current")))
                 .then(col("amount"))
-                .otherwise(col("amount").cum_sum(false).over([col("segment_kind"), col("segment")]))
+                .otherwise(col("amount").cum_sum(false).over([col("segment_kind"), col("segment")]).expect("static window"))
                 .alias("running_total"),
         )
         .drop(by_name(["__i", "__seg"], true, false))
