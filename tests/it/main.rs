@@ -4,6 +4,7 @@ mod util;
 
 mod config;
 mod generate;
+mod kpi;
 mod load;
 mod run;
 mod validate;
