@@ -5,6 +5,8 @@ mod util;
 mod config;
 mod generate;
 mod kpi;
+mod lmdi;
 mod load;
 mod run;
+mod tables;
 mod validate;
