@@ -78,3 +78,55 @@ fn query_runs_sql_over_the_input_tables() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("broken.sql"));
 }
+
+/// The review of sample_data end to end: every table, with its schema and
+/// the documentation in the Parquet key-value metadata, and the summary.
+#[test]
+fn run_on_sample_data_writes_documented_tables() {
+    use polars::prelude::SerReader;
+    let out = tempfile::tempdir().unwrap();
+    let o = salesrelay(&crate::util::root(), &["run", "--out", out.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("reviewed FY2026-Q2"), "{stdout}");
+    assert!(stdout.contains("revenue "), "{stdout}");
+    // three movers in words: "<driver> rose|fell from A to B: +/-C"
+    let movers = stdout.lines().filter(|l| l.trim_start().starts_with("- ") && l.contains(" from ") && l.contains(": ")).count();
+    assert_eq!(movers, 3, "{stdout}");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    for stage in ["load", "validate", "compute", "write"] {
+        assert!(stderr.contains(stage), "progress for {stage}: {stderr}");
+    }
+    let folder = out.path().join("FY2026-Q2");
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(folder.join("manifest.json")).unwrap()).unwrap();
+    let outputs = manifest["outputs"].as_array().unwrap();
+    let names: Vec<&str> = outputs.iter().map(|o| o["path"].as_str().unwrap()).collect();
+    for t in ["kpi_tree", "kpi_attribution", "funnel_period", "funnel_cohort", "is_reps", "fs_reps", "handoffs", "handoff_quality", "data_quality"] {
+        let rel = format!("tables/{t}.parquet");
+        assert!(names.contains(&rel.as_str()), "{rel} in manifest");
+        let mut reader = polars::prelude::ParquetReader::new(std::fs::File::open(folder.join(&rel)).unwrap());
+        let kv: std::collections::BTreeMap<String, String> = reader
+            .get_metadata()
+            .unwrap()
+            .key_value_metadata()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|k| (k.key, k.value.unwrap_or_default()))
+            .collect();
+        assert_eq!(kv.get("salesrelay.schema_version").map(String::as_str), Some("1"), "{t}");
+        assert_eq!(kv.get("salesrelay.table").map(String::as_str), Some(t));
+        let docs: serde_json::Value = serde_json::from_str(&kv["salesrelay.columns"]).unwrap();
+        let df = reader.finish().unwrap();
+        for c in df.get_column_names() {
+            assert!(docs.get(c.as_str()).is_some(), "{t}.{c} has a description");
+        }
+        let entry = outputs.iter().find(|o| o["path"] == rel).unwrap();
+        assert_eq!(entry["rows"].as_u64().unwrap() as usize, df.height(), "{t} rows in manifest");
+        assert!(t == "data_quality" || df.height() > 0, "{t} is empty");
+    }
+    let kpi = polars::prelude::ParquetReader::new(std::fs::File::open(folder.join("tables/kpi_tree.parquet")).unwrap()).finish().unwrap();
+    // 10 quarters FY2024-Q1 .. FY2026-Q2 plus the partial FY2026-Q3; 1 + 3 + 10 + 6 regions; 40 nodes
+    assert_eq!(kpi.height(), 11 * 20 * 40);
+    assert_eq!(kpi.column("value").unwrap().dtype(), &polars::prelude::DataType::Float64);
+}
