@@ -81,6 +81,19 @@ fn local_to_utc(naive: Expr, tz: &str) -> Expr {
 /// time, optional seconds and fraction, `Z`, `+09:00`, `+0900` or `+09`, and
 /// a bare date (local midnight). Without an offset the time is local to `tz`.
 pub fn parse_timestamp(text: Expr, tz: &str) -> Expr {
+    // Most exports write one canonical form; parse it directly and send
+    // only the other rows through the normalising chain below.
+    let canonical = text.clone().str().to_datetime(
+        Some(TimeUnit::Microseconds),
+        Some(TimeZone::UTC),
+        StrptimeOptions { format: Some("%Y-%m-%dT%H:%M:%S%:z".into()), strict: false, exact: true, cache: false },
+        lit("raise"),
+    );
+    let rest = when(canonical.clone().is_null()).then(text).otherwise(lit(NULL).cast(DataType::String));
+    coalesce(&[canonical, parse_any_timestamp(rest, tz)])
+}
+
+fn parse_any_timestamp(text: Expr, tz: &str) -> Expr {
     let norm = text
         .str()
         .strip_chars(lit(NULL))
