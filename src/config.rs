@@ -31,6 +31,8 @@ pub struct Config {
     pub send_back: SendBackRules,
     /// Where the industry mapping and the survey benchmark come from.
     pub industries: IndustryConfig,
+    /// Loss-reason codes and text rules (the user's before the built-in ones).
+    pub losses: crate::rules::LossConfig,
 }
 
 /// `fiscal_year_label`: which calendar year names a fiscal year.
@@ -85,6 +87,7 @@ impl Default for Config {
             tossup: TossupRule::default(),
             send_back: SendBackRules::default(),
             industries: IndustryConfig::default(),
+            losses: Default::default(),
         }
     }
 }
@@ -177,6 +180,7 @@ impl Config {
                 self.tossup.min_interest
             ));
         }
+        self.losses.check()?;
         Ok(())
     }
 

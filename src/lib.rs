@@ -14,6 +14,7 @@ pub mod load;
 pub mod metrics;
 pub mod output;
 pub mod progress;
+pub mod rules;
 pub mod run;
 pub mod summary;
 pub mod typing;

@@ -256,6 +256,18 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     println!("salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(&config), span.last.label(&config));
     let attribution = outputs_frame(&folder, "kpi_attribution")?;
     print!("{}", crate::summary::headline(&attribution, &label)?);
+    if let Some(losses) = outputs_frame(&folder, "losses").ok() {
+        let rules = config.losses.effective().map_err(Error::Config)?;
+        let (never, unclassified) = crate::metrics::losses::rule_report(&losses, &rules, 5)?;
+        let classified = losses.column("category")?.str()?.iter().filter(|c| *c != Some("unclassified")).count();
+        println!("  losses: {} of {} classified", thousands(classified as u64), thousands(losses.height() as u64));
+        if !never.is_empty() {
+            println!("    rules that never fired: {}", never.join(", "));
+        }
+        for (text, n) in unclassified {
+            println!("    unclassified x{n}: {text:?}");
+        }
+    }
     print_loaded(&v, &config)?;
     for t in &v.missing {
         println!("  not available: needs {t} (the metrics that read it are left out)");
@@ -269,23 +281,26 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
 
 /// Every metric table of the review, computed together.
 pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(TableDoc, DataFrame)>> {
-    use crate::metrics::{handoffs as h, reps, tree};
-    // the wide frame feeds the tree and the funnel: compute it once
+    use crate::metrics::{handoffs as h, losses, reps, tree};
+    let rules = m.config.losses.effective().map_err(Error::Config)?;
+    // frames several tables read: computed once
     let wide = tree::kpi_wide(m)?.collect()?.lazy();
     let kpi = tree::kpi_tree(m, wide.clone()).collect()?;
+    let lost = losses::losses(m, &rules).collect()?;
+    let handoffs = h::handoffs(m).map(|lf| lf.collect()).transpose()?;
     let mut plans: Vec<(TableDoc, LazyFrame)> = vec![
         (tree::KPI_ATTRIBUTION_DOC, tree::kpi_attribution(kpi.clone().lazy(), period_label)),
         (h::FUNNEL_PERIOD_DOC, h::funnel_period(m, wide)),
         (reps::IS_REPS_DOC, reps::is_reps(m)),
         (reps::FS_REPS_DOC, reps::fs_reps(m)),
+        (losses::LOSS_SUMMARY_DOC, losses::loss_summary(m, lost.clone().lazy())?),
     ];
     if let Some(cohort) = h::funnel_cohort(m) {
         plans.push((h::FUNNEL_COHORT_DOC, cohort));
     }
-    if let Some(handoffs) = h::handoffs(m) {
-        let handoffs = handoffs.collect()?;
+    if let Some(handoffs) = &handoffs {
         plans.push((h::HANDOFF_QUALITY_DOC, h::handoff_quality(m, handoffs.clone().lazy())));
-        plans.push((h::HANDOFFS_DOC, handoffs.lazy()));
+        plans.push((losses::LOSS_FEEDBACK_DOC, losses::loss_feedback(lost.clone().lazy(), handoffs.clone().lazy())));
     }
     let (docs, lfs): (Vec<TableDoc>, Vec<LazyFrame>) = plans.into_iter().unzip();
     let frames = LazyFrame::collect_all_with_engine(
@@ -293,7 +308,10 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(TableDoc, Da
         Engine::Auto,
         OptFlags::default(),
     )?;
-    let mut out = vec![(tree::KPI_TREE_DOC, kpi)];
+    let mut out = vec![(tree::KPI_TREE_DOC, kpi), (losses::LOSSES_DOC, lost)];
+    if let Some(handoffs) = handoffs {
+        out.push((h::HANDOFFS_DOC, handoffs));
+    }
     out.extend(docs.into_iter().zip(frames));
     Ok(out)
 }

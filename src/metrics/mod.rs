@@ -4,6 +4,7 @@
 pub mod events;
 pub mod handoffs;
 pub mod lmdi;
+pub mod losses;
 pub mod reps;
 pub mod tree;
 

@@ -6,6 +6,7 @@ mod config;
 mod generate;
 mod kpi;
 mod lmdi;
+mod losses;
 mod load;
 mod run;
 mod tables;

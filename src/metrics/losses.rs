@@ -1,0 +1,418 @@
+//! Why deals were lost: each lost opportunity classified (code first, then
+//! ordered text rules), summarised by quarter and segment with the
+//! recommended action, and fed back to inside sales by the BANT element
+//! that was missing at handoff.
+
+use polars::prelude::*;
+
+use super::{events, ratio, Model};
+use crate::output::TableDoc;
+use crate::rules::{code_key, normalize_text, recommended_action, LossRules, CATEGORIES};
+
+/// Applies a text function to every value of a string expression.
+fn map_text(e: Expr, f: fn(&str) -> String) -> Expr {
+    e.map(
+        move |c: Column| {
+            let out: StringChunked = c.str()?.iter().map(|v| v.map(f)).collect();
+            Ok(out.with_name(c.name().clone()).into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::String)),
+    )
+}
+
+fn categories_frame(rules: &LossRules) -> LazyFrame {
+    let mut keys = Vec::new();
+    let mut cats = Vec::new();
+    let mut subs = Vec::new();
+    let mut labels = Vec::new();
+    for c in &rules.codes {
+        for code in &c.codes {
+            keys.push(code_key(code));
+            cats.push(c.category.clone());
+            subs.push(c.subcategory.clone());
+            labels.push(format!("code:{}", code_key(code)));
+        }
+    }
+    df!("__code_key" => keys, "__code_category" => cats, "__code_subcategory" => subs, "__code_rule" => labels)
+        .expect("same lengths")
+        .lazy()
+        .unique_stable(Some(cols(["__code_key"])), UniqueKeepStrategy::First)
+}
+
+/// Adds `category`, `subcategory`, `rule` and `matched_text` to a frame with
+/// `loss_reason_code` and `loss_reason_text`: the code decides first (after
+/// `code_key`), then the first text rule whose pattern matches the
+/// normalised text; otherwise `unclassified`.
+pub fn classify(lf: LazyFrame, rules: &LossRules) -> LazyFrame {
+    let lf = lf
+        .with_columns([
+            map_text(col("loss_reason_code"), code_key).alias("__code_key"),
+            map_text(col("loss_reason_text"), normalize_text).alias("__text"),
+        ])
+        .join(categories_frame(rules), [col("__code_key")], [col("__code_key")], JoinArgs::new(JoinType::Left));
+    // index of the first text rule that matches
+    let mut rule_ix = lit(NULL).cast(DataType::Int32);
+    for (i, r) in rules.rules.iter().enumerate().rev() {
+        let hit = col("__text").str().contains(lit(r.pattern.clone()), false).fill_null(lit(false));
+        rule_ix = when(hit).then(lit(i as i32)).otherwise(rule_ix);
+    }
+    let pick = |f: &dyn Fn(&crate::rules::TextRule) -> Expr| -> Expr {
+        let mut e = lit(NULL).cast(DataType::String);
+        for (i, r) in rules.rules.iter().enumerate().rev() {
+            e = when(col("__rule_ix").eq(lit(i as i32))).then(f(r)).otherwise(e);
+        }
+        e
+    };
+    let by_code = col("__code_category").is_not_null();
+    lf.with_column(rule_ix.alias("__rule_ix"))
+        .with_columns([
+            when(by_code.clone())
+                .then(col("__code_category"))
+                .otherwise(pick(&|r| lit(r.category.clone())))
+                .fill_null(lit("unclassified"))
+                .alias("category"),
+            when(by_code.clone()).then(col("__code_subcategory")).otherwise(pick(&|r| lit(r.subcategory.clone()))).alias("subcategory"),
+            when(by_code.clone()).then(col("__code_rule")).otherwise(pick(&|r| lit(format!("rule:{}", r.id)))).alias("rule"),
+            when(by_code)
+                .then(col("loss_reason_code"))
+                .otherwise(pick(&|r| col("__text").str().extract(lit(r.pattern.clone()), 0)))
+                .alias("matched_text"),
+        ])
+        .drop(by_name(["__code_key", "__text", "__code_category", "__code_subcategory", "__code_rule", "__rule_ix"], true, false))
+}
+
+/// losses: one row per lost opportunity (outcome lost, closed_at set) with
+/// the raw code and text, category, subcategory, the rule that decided it
+/// and the matched text.
+pub fn losses(m: &Model, rules: &LossRules) -> LazyFrame {
+    let opps = events::opportunities(m).filter(col("outcome").eq(lit("lost")).and(col("closed_at").is_not_null()));
+    classify(opps, rules)
+        .with_columns([m.label(m.period("closed_at")).alias("period"), action_expr(col("category")).alias("recommended_action")])
+        .select([
+            col("opportunity_id"),
+            col("period"),
+            col("closed_at"),
+            col("account_id"),
+            col("industry"),
+            col("region"),
+            col("source"),
+            col("owner_rep_id"),
+            col("lead_id"),
+            col("amount"),
+            col("competitor"),
+            col("loss_reason_code"),
+            col("loss_reason_text"),
+            col("category"),
+            col("subcategory"),
+            col("rule"),
+            col("matched_text"),
+            col("recommended_action"),
+        ])
+        .sort(["closed_at", "opportunity_id"], Default::default())
+}
+
+/// What the rule set can learn from the losses: text rules that never
+/// fired, and the most frequent unclassified texts (with counts).
+pub fn rule_report(losses: &DataFrame, rules: &LossRules, top: usize) -> crate::error::Result<(Vec<String>, Vec<(String, u32)>)> {
+    let fired: std::collections::BTreeSet<String> =
+        losses.column("rule")?.str()?.iter().flatten().map(str::to_string).collect();
+    let never = rules.rules.iter().map(|r| format!("rule:{}", r.id)).filter(|id| !fired.contains(id)).map(|id| id[5..].to_string()).collect();
+    let unclassified = losses
+        .clone()
+        .lazy()
+        .filter(col("category").eq(lit("unclassified")).and(col("loss_reason_text").is_not_null()))
+        .group_by([col("loss_reason_text")])
+        .agg([len().alias("n")])
+        .sort_by_exprs([col("n"), col("loss_reason_text")], SortMultipleOptions::default().with_order_descending_multi([true, false]))
+        .limit(top as IdxSize)
+        .collect()?;
+    let texts = unclassified.column("loss_reason_text")?.str()?.clone();
+    let counts = unclassified.column("n")?.u32()?.clone();
+    let top_texts = (0..unclassified.height()).filter_map(|i| Some((texts.get(i)?.to_string(), counts.get(i)?))).collect();
+    Ok((never, top_texts))
+}
+
+fn action_expr(category: Expr) -> Expr {
+    let mut e = lit(recommended_action("unclassified"));
+    for c in CATEGORIES.iter().rev() {
+        e = when(category.clone().eq(lit(*c))).then(lit(recommended_action(c))).otherwise(e);
+    }
+    e
+}
+
+/// The segment kinds of loss_summary: total, source, industry, region, fs_rep.
+fn loss_segments(losses: LazyFrame, keys: &[&str], aggs: &[Expr]) -> LazyFrame {
+    let mut parts = Vec::new();
+    for (kind, column) in [("total", None), ("source", Some("source")), ("industry", Some("industry")), ("region", Some("region")), ("fs_rep", Some("owner_rep_id"))] {
+        let mut by = vec![col("__p")];
+        let seg = match column {
+            Some(c) => col(c),
+            None => lit("all"),
+        };
+        by.push(seg.alias("segment"));
+        by.extend(keys.iter().map(|k| col(*k)));
+        parts.push(losses.clone().group_by(by).agg(aggs.to_vec()).with_column(lit(kind).alias("segment_kind")));
+    }
+    concat(parts, UnionArgs::default()).expect("same columns")
+}
+
+/// loss_summary: per quarter, segment and category (and, where a quarter or
+/// the one before has losses, per subcategory): count, amount, shares,
+/// change vs the prior quarter, the recommended action.
+pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFrame> {
+    // the quarter index again from closed_at, for the prior-quarter join
+    let l = losses.with_column(m.period("closed_at").alias("__p"));
+    let aggs = [len().cast(DataType::Int64).alias("losses"), col("amount").sum().alias("amount")];
+    let totals = loss_segments(l.clone(), &[], &aggs).select([
+        col("__p"),
+        col("segment_kind"),
+        col("segment"),
+        col("losses").alias("__seg_losses"),
+        col("amount").alias("__seg_amount"),
+    ]);
+    // segments: the tree's, plus every FS rep who owns an opportunity
+    let mut segs: Vec<(String, String)> = m.segments()?;
+    let reps = m
+        .lazy("opportunities")
+        .expect("required")
+        .select([col("owner_rep_id")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .sort(["owner_rep_id"], Default::default())
+        .collect()?;
+    for r in reps.column("owner_rep_id")?.str()?.iter().flatten() {
+        segs.push(("fs_rep".into(), r.to_string()));
+    }
+    let seg_frame = df!(
+        "segment_kind" => segs.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
+        "segment" => segs.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
+        "__seg_order" => (0..segs.len() as u32).collect::<Vec<_>>(),
+    )?;
+    let periods = df!("__p" => m.periods())?;
+    let cats = df!("category" => CATEGORIES.to_vec(), "__cat_order" => (0..CATEGORIES.len() as u32).collect::<Vec<_>>())?;
+    let grid = periods.lazy().cross_join(seg_frame.lazy(), None).cross_join(cats.lazy(), None);
+    let keys = [col("__p"), col("segment_kind"), col("segment")];
+    let finish = |lf: LazyFrame, extra_keys: &[&str]| -> LazyFrame {
+        let mut k: Vec<Expr> = keys.to_vec();
+        k.extend(extra_keys.iter().map(|c| col(*c)));
+        let prior_cols: Vec<Expr> = std::iter::once((col("__p") + lit(1)).alias("__p"))
+            .chain(["segment_kind", "segment"].iter().chain(extra_keys).map(|c| col(*c)))
+            .chain([col("losses").alias("prior_losses"), col("share").alias("__prior_share")])
+            .collect();
+        let with_totals = lf
+            .join(totals.clone(), keys.to_vec(), keys.to_vec(), JoinArgs::new(JoinType::Left))
+            .with_columns([
+                col("losses").fill_null(lit(0i64)),
+                col("amount").fill_null(lit(0.0)),
+            ])
+            .with_columns([
+                ratio(col("losses"), col("__seg_losses")).alias("share"),
+                ratio(col("amount"), col("__seg_amount")).alias("amount_share"),
+            ]);
+        with_totals
+            .clone()
+            .join(with_totals.select(prior_cols), k.clone(), k, JoinArgs::new(JoinType::Left))
+            .with_columns([
+                when(col("__p").eq(lit(m.span.first.0)))
+                    .then(lit(NULL).cast(DataType::Int64))
+                    .otherwise(col("prior_losses").fill_null(lit(0i64)))
+                    .alias("prior_losses"),
+            ])
+            .with_columns([
+                (col("losses") - col("prior_losses")).alias("losses_change"),
+                (col("share") - col("__prior_share")).alias("share_change"),
+            ])
+    };
+    let by_cat = finish(
+        grid.join(loss_segments(l.clone(), &["category"], &aggs), [col("__p"), col("segment_kind"), col("segment"), col("category")], [col("__p"), col("segment_kind"), col("segment"), col("category")], JoinArgs::new(JoinType::Left)),
+        &["category"],
+    )
+    .with_columns([lit("category").alias("level"), lit("all").alias("subcategory")]);
+    // subcategory rows where the quarter or the one before has losses
+    let sub_keys = ["category", "subcategory"];
+    let sub_agg = loss_segments(l.filter(col("subcategory").is_not_null()), &sub_keys, &aggs);
+    let present = sub_agg.clone().select([col("__p"), col("segment_kind"), col("segment"), col("category"), col("subcategory")]);
+    let next = present.clone().with_column(col("__p") + lit(1)).filter(col("__p").lt_eq(lit(m.span.last.0)));
+    let sub_grid = concat([present, next], UnionArgs::default())?.unique(None, UniqueKeepStrategy::Any);
+    let join_keys = || [col("__p"), col("segment_kind"), col("segment"), col("category"), col("subcategory")];
+    let sub_rows = sub_grid.join(sub_agg, join_keys(), join_keys(), JoinArgs::new(JoinType::Left));
+    let by_sub = finish(sub_rows, &sub_keys)
+        .join(
+            df!("category" => CATEGORIES.to_vec(), "__cat_order" => (0..CATEGORIES.len() as u32).collect::<Vec<_>>())?.lazy(),
+            [col("category")],
+            [col("category")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            df!(
+                "segment_kind" => segs.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
+                "segment" => segs.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
+                "__seg_order" => (0..segs.len() as u32).collect::<Vec<_>>(),
+            )?
+            .lazy(),
+            [col("segment_kind"), col("segment")],
+            [col("segment_kind"), col("segment")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(lit("subcategory").alias("level"));
+    let columns = [
+        "__p", "__seg_order", "__cat_order", "period_label", "segment_kind", "segment", "level", "category", "subcategory", "losses", "amount",
+        "share", "amount_share", "prior_losses", "losses_change", "share_change",
+    ];
+    let shape = |lf: LazyFrame| lf.with_column(m.label(col("__p")).alias("period_label")).select(columns.map(col));
+    Ok(concat([shape(by_cat), shape(by_sub)], UnionArgs::default())?
+        .with_column(action_expr(col("category")).alias("recommended_action"))
+        .sort_by_exprs(
+            [col("__p"), col("__seg_order"), col("__cat_order"), col("level"), col("subcategory")],
+            SortMultipleOptions::default(),
+        )
+        .select([
+            col("period_label").alias("period"),
+            col("segment_kind"),
+            col("segment"),
+            col("level"),
+            col("category"),
+            col("subcategory"),
+            col("losses"),
+            col("amount"),
+            col("share"),
+            col("amount_share"),
+            col("prior_losses"),
+            col("losses_change"),
+            col("share_change"),
+            col("recommended_action"),
+        ]))
+}
+
+/// loss_feedback: IS-sourced losses whose handoff is known, by the BANT
+/// element missing at that handoff (and by interest level): each category's
+/// share within the group, its share among all such losses (the base rate),
+/// and the lift (share / base rate). Per quarter of closing and over all
+/// quarters ("all").
+pub fn loss_feedback(losses: LazyFrame, handoffs: LazyFrame) -> LazyFrame {
+    // the last handoff that led to each opportunity
+    let last_handoff = handoffs
+        .filter(col("opportunity_id").is_not_null())
+        .sort(["handed_off_at"], Default::default())
+        .group_by([col("opportunity_id")])
+        .agg([
+            col("budget").last(),
+            col("authority").last(),
+            col("need").last(),
+            col("timeline").last(),
+            col("interest_level").last(),
+        ]);
+    let joined = losses
+        .filter(col("lead_id").is_not_null())
+        .join(last_handoff, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner));
+    let both_periods = concat(
+        [joined.clone(), joined.with_column(lit("all").alias("period"))],
+        UnionArgs::default(),
+    )
+    .expect("same columns");
+    let mut parts = Vec::new();
+    for element in ["budget", "authority", "need", "timeline"] {
+        let missing = col(element).fill_null(lit(false)).not();
+        parts.push(both_periods.clone().with_columns([
+            lit(element).alias("dimension"),
+            when(missing).then(lit("missing")).otherwise(lit("confirmed")).alias("value"),
+        ]));
+    }
+    parts.push(both_periods.clone().with_columns([
+        lit("interest_level").alias("dimension"),
+        col("interest_level").fill_null(lit("unknown")).alias("value"),
+    ]));
+    let long = concat(parts, UnionArgs::default()).expect("same columns");
+    let base = both_periods
+        .clone()
+        .group_by([col("period")])
+        .agg([len().cast(DataType::Int64).alias("__base_total")]);
+    let base_cat = both_periods
+        .group_by([col("period"), col("category")])
+        .agg([len().cast(DataType::Int64).alias("__base_cat")]);
+    long.group_by([col("period"), col("dimension"), col("value"), col("category")])
+        .agg([len().cast(DataType::Int64).alias("losses"), col("amount").sum().alias("amount")])
+        .with_column(col("losses").sum().over([col("period"), col("dimension"), col("value")]).expect("static window").alias("group_losses"))
+        .join(base, [col("period")], [col("period")], JoinArgs::new(JoinType::Left))
+        .join(base_cat, [col("period"), col("category")], [col("period"), col("category")], JoinArgs::new(JoinType::Left))
+        .with_columns([
+            ratio(col("losses"), col("group_losses")).alias("share"),
+            ratio(col("__base_cat"), col("__base_total")).alias("base_share"),
+        ])
+        .with_column(ratio(col("share"), col("base_share")).alias("lift"))
+        .sort(["period", "dimension", "value", "category"], Default::default())
+        .select([
+            col("period"),
+            col("dimension"),
+            col("value"),
+            col("category"),
+            col("losses"),
+            col("amount"),
+            col("group_losses"),
+            col("share"),
+            col("base_share"),
+            col("lift"),
+        ])
+}
+
+pub const LOSSES_DOC: TableDoc = TableDoc {
+    name: "losses",
+    description: "One row per lost opportunity with its loss reason classified: picklist code first, then the first matching text rule.",
+    columns: &[
+        ("opportunity_id", "the lost opportunity"),
+        ("period", "fiscal quarter of closed_at"),
+        ("closed_at", "when it was lost (UTC)"),
+        ("account_id", "its account"),
+        ("industry", "the account's reference industry"),
+        ("region", "the account's region"),
+        ("source", "inbound, outbound (the lead's source) or fs_sourced"),
+        ("owner_rep_id", "the FS rep who owned it"),
+        ("lead_id", "its lead (null: FS-sourced)"),
+        ("amount", "its amount (currency)"),
+        ("competitor", "competitor as exported"),
+        ("loss_reason_code", "the picklist code as exported"),
+        ("loss_reason_text", "the free text as exported"),
+        ("category", "customer, competitor, self, timing or unclassified"),
+        ("subcategory", "budget, no_decision, need_gone, price, features, incumbent, other, proposal, handling, response, postponed, too_early, key_person_left (or a configured one); null when unclassified"),
+        ("rule", "what decided it: code:<normalised code> or rule:<rule id>; null when unclassified"),
+        ("matched_text", "the code, or the span of the normalised text the rule matched"),
+        ("recommended_action", "what the organisation should do about this category"),
+    ],
+};
+
+pub const LOSS_SUMMARY_DOC: TableDoc = TableDoc {
+    name: "loss_summary",
+    description: "Losses per fiscal quarter, segment and category (every category on every row of the grid) and subcategory (where the quarter or the one before has losses), with change vs the prior quarter and the recommended action.",
+    columns: &[
+        ("period", "fiscal quarter of closed_at"),
+        ("segment_kind", "total, source, industry, region or fs_rep"),
+        ("segment", "segment value (all for the total; the rep_id for fs_rep)"),
+        ("level", "category (subcategory = all) or subcategory"),
+        ("category", "customer, competitor, self, timing or unclassified"),
+        ("subcategory", "the subcategory, or all"),
+        ("losses", "lost opportunities"),
+        ("amount", "their amount (currency)"),
+        ("share", "losses / all losses of the segment in the quarter"),
+        ("amount_share", "amount / all lost amount of the segment in the quarter"),
+        ("prior_losses", "losses in the quarter before (null for the first quarter)"),
+        ("losses_change", "losses - prior_losses"),
+        ("share_change", "share - the share in the quarter before"),
+        ("recommended_action", "what to do about the category"),
+    ],
+};
+
+pub const LOSS_FEEDBACK_DOC: TableDoc = TableDoc {
+    name: "loss_feedback",
+    description: "IS-sourced losses by what the handoff lacked: for each BANT element missing or confirmed (and each interest level), the loss categories' shares against the base rate, so IS sees which part of the toss-up rule fails.",
+    columns: &[
+        ("period", "fiscal quarter of closed_at, or all"),
+        ("dimension", "budget, authority, need, timeline or interest_level"),
+        ("value", "missing or confirmed (for BANT elements); high, medium, low or unknown (for interest_level)"),
+        ("category", "loss category"),
+        ("losses", "IS-sourced losses in the group and category"),
+        ("amount", "their amount (currency)"),
+        ("group_losses", "all losses in the group (dimension = value)"),
+        ("share", "losses / group_losses"),
+        ("base_share", "the category's share of all IS-sourced losses with a known handoff in the period"),
+        ("lift", "share / base_share: above 1, the category is over-represented when the element was missing"),
+    ],
+};

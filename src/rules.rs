@@ -1,0 +1,138 @@
+//! Loss-reason rules: picklist codes first, then ordered text rules (regex);
+//! the first match wins. Built-in rules ship in src/rules/loss_rules.toml;
+//! a user's rules in salesrelay.toml `[losses]` come before them.
+
+use serde::{Deserialize, Serialize};
+
+/// The loss categories, in report order.
+pub const CATEGORIES: &[&str] = &["customer", "competitor", "self", "timing", "unclassified"];
+
+/// The built-in rules, compiled in.
+pub const DEFAULT_RULES: &str = include_str!("rules/loss_rules.toml");
+
+/// Picklist codes that decide a category on their own.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRule {
+    /// Codes as exported; matched after normalising (see `code_key`).
+    pub codes: Vec<String>,
+    pub category: String,
+    pub subcategory: String,
+}
+
+/// A text rule: a regex over the normalised free text.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TextRule {
+    pub id: String,
+    pub category: String,
+    pub subcategory: String,
+    pub pattern: String,
+}
+
+/// `[losses]` in salesrelay.toml.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LossConfig {
+    /// Keep the built-in codes and rules after the user's (default true).
+    pub use_default_rules: bool,
+    /// The user's code mappings (checked before the built-in ones).
+    pub codes: Vec<CodeRule>,
+    /// The user's text rules (tried before the built-in ones, in order).
+    pub rules: Vec<TextRule>,
+}
+
+impl Default for LossConfig {
+    fn default() -> Self {
+        LossConfig { use_default_rules: true, codes: Vec::new(), rules: Vec::new() }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    codes: Vec<CodeRule>,
+    rules: Vec<TextRule>,
+}
+
+/// The rules in force: codes and text rules in the order they are tried.
+#[derive(Debug, Clone)]
+pub struct LossRules {
+    pub codes: Vec<CodeRule>,
+    pub rules: Vec<TextRule>,
+}
+
+/// A code as matched: NFKC, lower case, runs of space, `-`, `_`, `/`, `:` as one space.
+pub fn code_key(code: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let lower: String = code.nfkc().collect::<String>().to_lowercase();
+    lower
+        .split(|c: char| c.is_whitespace() || matches!(c, '-' | '_' | '/' | ':'))
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Free text as matched: NFKC (full-width ASCII to half-width, half-width
+/// katakana to full-width), lower case, runs of white space as one space.
+pub fn normalize_text(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let lower: String = text.nfkc().collect::<String>().to_lowercase();
+    lower.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn check_target(category: &str, subcategory: &str, what: &str) -> Result<(), String> {
+    if !CATEGORIES[..4].contains(&category) {
+        return Err(format!("{what}: category {category:?} is not one of customer, competitor, self, timing"));
+    }
+    let ok = !subcategory.is_empty() && subcategory.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !ok {
+        return Err(format!("{what}: subcategory {subcategory:?} must be a snake_case word"));
+    }
+    Ok(())
+}
+
+impl LossConfig {
+    /// Checks the user's rules: known categories, regexes that compile, unique ids.
+    pub fn check(&self) -> Result<(), String> {
+        self.effective().map(|_| ())
+    }
+
+    /// The user's rules followed by the built-in ones (unless switched off).
+    pub fn effective(&self) -> Result<LossRules, String> {
+        let mut codes = self.codes.clone();
+        let mut rules = self.rules.clone();
+        if self.use_default_rules {
+            let builtin: RuleFile = toml::from_str(DEFAULT_RULES).map_err(|e| format!("built-in loss rules: {e}"))?;
+            codes.extend(builtin.codes);
+            rules.extend(builtin.rules);
+        }
+        for (i, c) in codes.iter().enumerate() {
+            check_target(&c.category, &c.subcategory, &format!("losses.codes[{i}]"))?;
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &rules {
+            let what = format!("losses.rules {:?}", r.id);
+            if r.id.trim().is_empty() {
+                return Err("losses.rules: a rule has an empty id".into());
+            }
+            if !seen.insert(r.id.clone()) {
+                return Err(format!("{what}: the id is used twice (give your rule its own id)"));
+            }
+            check_target(&r.category, &r.subcategory, &what)?;
+            regex::Regex::new(&r.pattern).map_err(|e| format!("{what}: pattern is not a valid regex: {e}"))?;
+        }
+        Ok(LossRules { codes, rules })
+    }
+}
+
+/// The recommended action for a loss category (the feedback loop of the playbook).
+pub fn recommended_action(category: &str) -> &'static str {
+    match category {
+        "self" => "proposal coaching: review lost proposals and deal handling with FS managers",
+        "timing" => "send back to IS nurturing: keep in touch and re-open when the timing returns",
+        "competitor" => "positioning and pricing: sharpen differentiation and price guidance against the competitors named",
+        "customer" => "tighten the toss-up rule: confirm budget and need (BANT) before handing off",
+        _ => "improve the data: add a loss-reason code or a rule for the text reps write",
+    }
+}
