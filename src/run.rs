@@ -237,6 +237,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let model = Model { config: &config, tables: &v.tables, industries: &industries, span };
     let stage = progress.stage("compute");
     let tables = compute_tables(&model, &label)?;
+    let unmapped = crate::metrics::visits::unmapped_industries(&model).collect()?;
     let rows: usize = tables.iter().map(|(_, df)| df.height()).sum();
     stage.done(&format!("{} tables, {} rows", tables.len(), thousands(rows as u64)));
     let stage = progress.stage("write");
@@ -268,6 +269,15 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
             println!("    unclassified x{n}: {text:?}");
         }
     }
+    if unmapped.height() > 0 {
+        let names = unmapped.column("industry_raw")?.str()?.clone();
+        let counts = unmapped.column("accounts")?.u32()?.clone();
+        let list: Vec<String> = (0..unmapped.height().min(10))
+            .map(|i| format!("{:?} ({})", names.get(i).unwrap_or(""), counts.get(i).unwrap_or(0)))
+            .collect();
+        let more = if unmapped.height() > 10 { format!(" and {} more", unmapped.height() - 10) } else { String::new() };
+        println!("  industries not in the mapping, counted as Other services: {}{more}", list.join(", "));
+    }
     print_loaded(&v, &config)?;
     for t in &v.missing {
         println!("  not available: needs {t} (the metrics that read it are left out)");
@@ -281,7 +291,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
 
 /// Every metric table of the review, computed together.
 pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(TableDoc, DataFrame)>> {
-    use crate::metrics::{handoffs as h, losses, reps, tree};
+    use crate::metrics::{handoffs as h, losses, movement, reps, tree, visits};
     let rules = m.config.losses.effective().map_err(Error::Config)?;
     // frames several tables read: computed once
     let wide = tree::kpi_wide(m)?.collect()?.lazy();
@@ -295,6 +305,18 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(TableDoc, Da
         (reps::FS_REPS_DOC, reps::fs_reps(m)),
         (losses::LOSS_SUMMARY_DOC, losses::loss_summary(m, lost.clone().lazy())?),
     ];
+    if let Some(ratio) = visits::industry_visit_ratio(m) {
+        plans.push((visits::INDUSTRY_VISIT_RATIO_DOC, ratio));
+    }
+    if let Some(mix) = visits::visit_mix_reps(m) {
+        plans.push((visits::VISIT_MIX_REPS_DOC, mix));
+    }
+    if let Some(moves) = movement::pipeline_movement(m)? {
+        plans.push((movement::PIPELINE_MOVEMENT_DOC, moves));
+    }
+    if let Some(conversion) = movement::stage_conversion(m)? {
+        plans.push((movement::STAGE_CONVERSION_DOC, conversion));
+    }
     if let Some(cohort) = h::funnel_cohort(m) {
         plans.push((h::FUNNEL_COHORT_DOC, cohort));
     }

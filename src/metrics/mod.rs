@@ -5,8 +5,10 @@ pub mod events;
 pub mod handoffs;
 pub mod lmdi;
 pub mod losses;
+pub mod movement;
 pub mod reps;
 pub mod tree;
+pub mod visits;
 
 use std::collections::BTreeMap;
 

@@ -11,3 +11,4 @@ mod load;
 mod run;
 mod tables;
 mod validate;
+mod visits;

@@ -10,6 +10,8 @@ fn run_writes_the_report_folder_for_the_last_complete_quarter() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("reviewed FY2026-Q2"), "{stdout}");
+    // A4's "Pet Grooming" is not in the mapping
+    assert!(stdout.contains("industries not in the mapping, counted as Other services: \"Pet Grooming\" (1)"), "{stdout}");
     let folder = out.path().join("FY2026-Q2");
     assert!(folder.join("tables/data_quality.parquet").is_file());
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(folder.join("manifest.json")).unwrap()).unwrap();
@@ -101,7 +103,10 @@ fn run_on_sample_data_writes_documented_tables() {
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(folder.join("manifest.json")).unwrap()).unwrap();
     let outputs = manifest["outputs"].as_array().unwrap();
     let names: Vec<&str> = outputs.iter().map(|o| o["path"].as_str().unwrap()).collect();
-    for t in ["kpi_tree", "kpi_attribution", "funnel_period", "funnel_cohort", "is_reps", "fs_reps", "handoffs", "handoff_quality", "data_quality"] {
+    for t in [
+        "kpi_tree", "kpi_attribution", "funnel_period", "funnel_cohort", "is_reps", "fs_reps", "handoffs", "handoff_quality", "losses",
+        "loss_summary", "loss_feedback", "industry_visit_ratio", "visit_mix_reps", "pipeline_movement", "stage_conversion", "data_quality",
+    ] {
         let rel = format!("tables/{t}.parquet");
         assert!(names.contains(&rel.as_str()), "{rel} in manifest");
         let mut reader = polars::prelude::ParquetReader::new(std::fs::File::open(folder.join(&rel)).unwrap());

@@ -1,0 +1,378 @@
+//! Pipeline movement per quarter, from stage_history, and stage conversion.
+//!
+//! "Open for a quarter" means open and expected to close in it (the close
+//! date in force, as stage_history.close_date keeps it). Each opportunity's
+//! history is a sequence of states: created, each stage_history entry
+//! (close date and amount from then on), closed. A state change during
+//! quarter Q moves the deal into or out of Q's pipeline, or changes its
+//! amount:
+//! - out -> in: `created` when the change is the creation, else `pulled_in`
+//!   (its close date moved into Q);
+//! - in -> in: the amount change goes to `amount_up` or `amount_down`;
+//! - in -> out at closing: `won` or `lost` at the opportunity's amount (the
+//!   change from the last amount goes to up/down first); a deal that closes
+//!   while expected in another quarter is first pulled in (its close date
+//!   becomes the day it closed, as CRMs record it);
+//! - in -> out otherwise: `pushed_out` (its close date moved out of Q).
+//!
+//! So, exactly, in count and amount: open at start + created + pulled in +
+//! amount up - amount down - pushed out - lost - won = open at end. Without
+//! any close_date in stage_history the same is computed on all open
+//! pipeline (`basis` says which): nothing is pulled in or pushed out.
+
+use polars::prelude::*;
+
+use super::{by_segment, count_if, days_between, events, median, onto_grid, ratio, sum_if, Model};
+use crate::calendar::quarter_index;
+use crate::output::TableDoc;
+
+/// Which pipeline a quarter's movement is computed on.
+pub const BASIS_EXPECTED: &str = "expected_close_in_quarter";
+pub const BASIS_ALL_OPEN: &str = "all_open_pipeline";
+
+/// Whether the stage history carries expected close dates.
+pub fn has_close_dates(m: &Model) -> bool {
+    m.tables.get("stage_history").is_some_and(|df| df.column("close_date").map(|c| c.null_count() < c.len()).unwrap_or(false))
+}
+
+/// Every state of every opportunity, in order: `opportunity_id`, `t`, `__order`
+/// (0 created, 1 history, 2 closed), `open`, `close_q`, `amount`, segments,
+/// `outcome`, `closed_at`, `opp_amount`.
+fn states(m: &Model) -> Option<LazyFrame> {
+    let history = m.lazy("stage_history")?;
+    let opps = events::opportunities(m).select([
+        col("opportunity_id"),
+        col("created_at"),
+        col("closed_at"),
+        col("outcome"),
+        col("amount").alias("opp_amount"),
+        col("source"),
+        col("industry"),
+        col("region"),
+    ]);
+    let utc = crate::typing::utc_type();
+    let created = opps.clone().select([
+        col("opportunity_id"),
+        col("created_at").alias("t"),
+        lit(0i32).alias("__order"),
+        lit(NULL).cast(utc.clone()).alias("close_date"),
+        lit(NULL).cast(DataType::Float64).alias("h_amount"),
+    ]);
+    let closed = opps.clone().filter(col("closed_at").is_not_null()).select([
+        col("opportunity_id"),
+        col("closed_at").alias("t"),
+        lit(2i32).alias("__order"),
+        lit(NULL).cast(utc).alias("close_date"),
+        lit(NULL).cast(DataType::Float64).alias("h_amount"),
+    ]);
+    let hist = history.select([
+        col("opportunity_id"),
+        col("entered_at").alias("t"),
+        lit(1i32).alias("__order"),
+        col("close_date"),
+        col("amount").alias("h_amount"),
+    ]);
+    let by_opp = [col("opportunity_id")];
+    let ffill = |c: &str| {
+        col(c)
+            .fill_null_with_strategy(FillNullStrategy::Forward(None))
+            .over(by_opp.clone())
+            .expect("static window")
+            .fill_null(col(c).fill_null_with_strategy(FillNullStrategy::Backward(None)).over(by_opp.clone()).expect("static window"))
+    };
+    let all_open = !has_close_dates(m);
+    Some(
+        concat([created, hist, closed], UnionArgs::default())
+            .ok()?
+            .join(opps, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
+            .sort(["opportunity_id", "t", "__order"], Default::default())
+            .with_columns([ffill("close_date").alias("close_date"), ffill("h_amount").alias("h_amount")])
+            .with_columns([
+                col("t").gt_eq(col("created_at")).and(col("closed_at").is_null().or(col("t").lt(col("closed_at")))).alias("open"),
+                if all_open { lit(NULL).cast(DataType::Int32) } else { quarter_index(col("close_date"), m.config) }.alias("close_q"),
+                when(col("closed_at").is_not_null().and(col("t").gt_eq(col("closed_at"))))
+                    .then(col("opp_amount"))
+                    .otherwise(col("h_amount").fill_null(col("opp_amount")))
+                    .alias("amount"),
+                quarter_index(col("t"), m.config).alias("__q"),
+            ]),
+    )
+}
+
+/// pipeline_movement: per quarter and segment, in count and amount:
+/// open_start + created + pulled_in + amount_up - amount_down - pushed_out -
+/// lost - won = open_end.
+pub fn pipeline_movement(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
+    let Some(states) = states(m) else { return Ok(None) };
+    let all_open = !has_close_dates(m);
+    let by_opp = [col("opportunity_id")];
+    let prev = |c: &str| col(c).shift(lit(1)).over(by_opp.clone()).expect("static window");
+    let member = |open: Expr, close_q: Expr, q: Expr| {
+        if all_open {
+            open.fill_null(lit(false))
+        } else {
+            open.fill_null(lit(false)).and(close_q.eq(q).fill_null(lit(false)))
+        }
+    };
+    let q = col("__q");
+    let prev_in = member(prev("open"), prev("close_q"), q.clone());
+    let prev_open = prev("open").fill_null(lit(false));
+    let next_in = member(col("open"), col("close_q"), q.clone());
+    let closing = col("closed_at").is_not_null().and(col("t").gt_eq(col("closed_at"))).and(prev_open.clone());
+    let prev_amount = prev("amount");
+    let delta = col("amount") - prev_amount.clone();
+    let moves = states
+        .clone()
+        .with_columns([
+            prev_in.alias("__prev_in"),
+            next_in.alias("__next_in"),
+            closing.alias("__closing"),
+            prev_amount.alias("__prev_amount"),
+            delta.alias("__delta"),
+        ])
+        // a deal closing while expected in another quarter is pulled in first
+        .with_column(
+            col("__closing").and(col("__prev_in").not()).alias("__pulled_at_close"),
+        )
+        .with_columns([
+            col("__prev_in").or(col("__pulled_at_close")).alias("__was_in"),
+        ]);
+    let entered = col("__was_in").not().and(col("__next_in"));
+    let created = entered.clone().and(col("__order").eq(lit(0)));
+    let pulled = entered.and(col("__order").neq(lit(0))).or(col("__pulled_at_close"));
+    let stayed = col("__prev_in").and(col("__next_in"));
+    let left = col("__was_in").and(col("__next_in").not());
+    let closed = left.clone().and(col("__closing"));
+    let pushed = left.and(col("__closing").not());
+    // amount changes while in the pipeline, and on the way out at closing
+    let change = when(stayed.or(closed.clone()))
+        .then(col("__delta"))
+        .otherwise(lit(0.0));
+    let won = closed.clone().and(col("outcome").eq(lit("won")));
+    let lost = closed.and(col("outcome").eq(lit("lost")));
+    let flows = by_segment(
+        moves.with_column(col("__q").alias("period")),
+        &[
+            count_if(created.clone()).alias("created_count"),
+            sum_if(col("amount"), created).alias("created_amount"),
+            count_if(pulled.clone()).alias("pulled_in_count"),
+            // pulled in at closing: at the amount it had before
+            sum_if(when(col("__pulled_at_close")).then(col("__prev_amount")).otherwise(col("amount")), pulled).alias("pulled_in_amount"),
+            count_if(change.clone().gt(lit(0.0))).alias("amount_up_changes"),
+            sum_if(change.clone(), change.clone().gt(lit(0.0))).alias("amount_up"),
+            count_if(change.clone().lt(lit(0.0))).alias("amount_down_changes"),
+            sum_if(-change.clone(), change.lt(lit(0.0))).alias("amount_down"),
+            count_if(pushed.clone()).alias("pushed_out_count"),
+            sum_if(col("__prev_amount"), pushed).alias("pushed_out_amount"),
+            count_if(lost.clone()).alias("lost_count"),
+            sum_if(col("amount"), lost).alias("lost_amount"),
+            count_if(won.clone()).alias("won_count"),
+            sum_if(col("amount"), won).alias("won_amount"),
+        ],
+    );
+    // open at the start of Q: the state in force just before Q starts
+    let next_t = col("t").shift(lit(-1)).over(by_opp).expect("static window");
+    let spans = states.with_columns([next_t.alias("__t_next")]).with_column(
+        when(col("__t_next").is_null())
+            .then(lit(i32::MAX))
+            .otherwise(quarter_index(col("__t_next"), m.config))
+            .alias("__q_next"),
+    );
+    let snapshot = |offset: i32| -> LazyFrame {
+        // state counts at the start of quarter (close_q + offset) for its own quarter close_q
+        let filtered = if all_open {
+            let periods = df!("period" => m.periods()).expect("periods").lazy();
+            spans
+                .clone()
+                .filter(col("open"))
+                .cross_join(periods, None)
+                .filter(col("__q").lt(col("period") + lit(offset)).and(col("period").lt_eq(col("__q_next") - lit(offset))))
+        } else {
+            spans
+                .clone()
+                .filter(col("open").and(col("close_q").is_not_null()))
+                .filter(col("__q").lt(col("close_q") + lit(offset)).and((col("close_q") + lit(offset)).lt_eq(col("__q_next"))))
+                .with_column(col("close_q").alias("period"))
+        };
+        let name = if offset == 0 { "open_start" } else { "open_end" };
+        by_segment(filtered, &[len().cast(DataType::Int64).alias(format!("{name}_count")), col("amount").sum().alias(format!("{name}_amount"))])
+    };
+    let counts = [
+        "open_start_count", "created_count", "pulled_in_count", "amount_up_changes", "amount_down_changes", "pushed_out_count", "lost_count",
+        "won_count", "open_end_count",
+    ];
+    let amounts = [
+        "open_start_amount", "created_amount", "pulled_in_amount", "amount_up", "amount_down", "pushed_out_amount", "lost_amount", "won_amount",
+        "open_end_amount",
+    ];
+    let grid = m.grid()?;
+    let out = onto_grid(onto_grid(onto_grid(grid, snapshot(0)), flows), snapshot(1))
+        .with_columns(counts.map(|c| col(c).fill_null(lit(0i64)).alias(c)))
+        .with_columns(amounts.map(|c| col(c).fill_null(lit(0.0)).alias(c)))
+        .sort(["period", "__segment_order"], Default::default());
+    let mut select = vec![
+        m.label(col("period")).alias("period"),
+        col("segment_kind"),
+        col("segment"),
+        lit(if all_open { BASIS_ALL_OPEN } else { BASIS_EXPECTED }).alias("basis"),
+    ];
+    select.extend(counts.iter().chain(amounts.iter()).map(|c| col(*c)));
+    Ok(Some(out.select(select)))
+}
+
+/// The order stages are worked in: stages entered before closing by their
+/// mean position in the deals' histories, then the closing stages (entered
+/// at or after closed_at, such as Closed Won and Closed Lost).
+fn stage_order(m: &Model) -> Option<LazyFrame> {
+    let closed_at = m.lazy("opportunities")?.select([col("opportunity_id"), col("closed_at")]);
+    Some(
+        m.lazy("stage_history")?
+            .join(closed_at, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left))
+            .sort(["opportunity_id", "entered_at"], Default::default())
+            .with_columns([
+                col("entered_at").cum_count(false).over([col("opportunity_id")]).expect("static window").alias("__pos"),
+                col("closed_at").is_not_null().and(col("entered_at").gt_eq(col("closed_at"))).alias("__terminal"),
+            ])
+            .group_by([col("stage")])
+            .agg([
+                col("__terminal").cast(DataType::Float64).mean().gt(lit(0.5)).alias("__closing_stage"),
+                col("__pos").cast(DataType::Float64).mean().alias("__mean_pos"),
+            ])
+            .sort(["__closing_stage", "__mean_pos", "stage"], Default::default())
+            .with_row_index("stage_order", None),
+    )
+}
+
+/// stage_conversion: per quarter (of first entering the stage), segment and
+/// stage: deals that entered it, how many later reached a later stage (in
+/// the usual order) or were won, the conversion, and the median days spent
+/// in the stage (all visits added up) by the deals that left it.
+pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
+    let (Some(history), Some(order)) = (m.lazy("stage_history"), stage_order(m)) else { return Ok(None) };
+    let opps = events::opportunities(m).select([col("opportunity_id"), col("outcome"), col("source"), col("industry"), col("region")]);
+    let closed_at = m.lazy("opportunities").expect("required").select([col("opportunity_id"), col("closed_at")]);
+    let by_opp = [col("opportunity_id")];
+    let visits = history
+        .select([col("opportunity_id"), col("stage"), col("entered_at")])
+        .join(order.clone(), [col("stage")], [col("stage")], JoinArgs::new(JoinType::Left))
+        .join(closed_at, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left))
+        // stages entered at or after closing (Closed Won / Closed Lost) are not progress
+        .with_column(
+            when(col("closed_at").is_null().or(col("entered_at").lt(col("closed_at"))))
+                .then(col("stage_order"))
+                .otherwise(lit(NULL).cast(DataType::UInt32))
+                .alias("__progress_order"),
+        )
+        .sort(["opportunity_id", "entered_at"], Default::default())
+        .with_column(col("entered_at").shift(lit(-1)).over(by_opp.clone()).expect("static window").alias("__left_at"))
+        .with_column(days_between(col("__left_at"), col("entered_at")).alias("__days"))
+        // the furthest stage the deal reached after each visit
+        .with_column(
+            col("__progress_order")
+                .reverse()
+                .cum_max(false)
+                .reverse()
+                .over(by_opp)
+                .expect("static window")
+                .alias("__max_after"),
+        );
+    let per_stage = visits
+        .group_by([col("opportunity_id"), col("stage"), col("stage_order")])
+        .agg([
+            col("entered_at").min().alias("first_entered_at"),
+            col("__days").sum().alias("__days_in_stage"),
+            col("__left_at").is_not_null().any(false).alias("__left"),
+            col("__max_after").max().alias("__furthest"),
+        ])
+        .join(opps, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
+        .with_columns([
+            col("__furthest").gt(col("stage_order")).or(col("outcome").eq(lit("won"))).alias("__advanced"),
+            m.period("first_entered_at").alias("period"),
+        ]);
+    let stages = order.select([col("stage"), col("stage_order")]).collect()?;
+    // one by_segment per stage keeps the grid complete: periods x segments x stages
+    let mut parts = Vec::new();
+    let names: Vec<String> = stages.column("stage")?.str()?.iter().flatten().map(str::to_string).collect();
+    for (i, stage) in names.iter().enumerate() {
+        let part = by_segment(
+            per_stage.clone().filter(col("stage").eq(lit(stage.clone()))),
+            &[
+                len().cast(DataType::Int64).alias("entered"),
+                count_if(col("__advanced")).alias("advanced"),
+                count_if(col("outcome").eq(lit("won"))).alias("won"),
+                median(col("__days_in_stage").filter(col("__left"))).alias("days_in_stage_median"),
+            ],
+        );
+        parts.push(
+            onto_grid(m.grid()?, part)
+                .with_columns([lit(stage.clone()).alias("stage"), lit(i as u32).alias("stage_order")]),
+        );
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        concat(parts, UnionArgs::default())?
+            .with_columns(["entered", "advanced", "won"].map(|c| col(c).fill_null(lit(0i64)).alias(c)))
+            .with_column(ratio(col("advanced"), col("entered")).alias("conversion"))
+            .sort(["period", "__segment_order", "stage_order"], Default::default())
+            .select([
+                m.label(col("period")).alias("period"),
+                col("segment_kind"),
+                col("segment"),
+                col("stage_order"),
+                col("stage"),
+                col("entered"),
+                col("advanced"),
+                col("conversion"),
+                col("won"),
+                col("days_in_stage_median"),
+            ]),
+    ))
+}
+
+pub const PIPELINE_MOVEMENT_DOC: TableDoc = TableDoc {
+    name: "pipeline_movement",
+    description: "How each quarter's pipeline moved, in count and amount: open_start + created + pulled_in + amount_up - amount_down - pushed_out - lost - won = open_end, exactly. Open for a quarter means open and expected to close in it (stage_history.close_date).",
+    columns: &[
+        ("period", "fiscal quarter"),
+        ("segment_kind", "total, source, industry or region"),
+        ("segment", "segment value (all for the total)"),
+        ("basis", "expected_close_in_quarter, or all_open_pipeline when stage_history has no close_date"),
+        ("open_start_count", "deals open and expected to close in the quarter as it starts"),
+        ("created_count", "deals created in the quarter expected to close in it"),
+        ("pulled_in_count", "deals whose expected close date moved into the quarter (including deals closed while expected elsewhere)"),
+        ("amount_up_changes", "amount increases of deals in the quarter's pipeline"),
+        ("amount_down_changes", "amount decreases of deals in the quarter's pipeline"),
+        ("pushed_out_count", "deals whose expected close date moved out of the quarter"),
+        ("lost_count", "deals lost out of the quarter's pipeline"),
+        ("won_count", "deals won out of the quarter's pipeline"),
+        ("open_end_count", "deals open and expected to close in the quarter as it ends"),
+        ("open_start_amount", "their amount (currency)"),
+        ("created_amount", "amount at creation"),
+        ("pulled_in_amount", "amount when pulled in"),
+        ("amount_up", "sum of increases"),
+        ("amount_down", "sum of decreases (positive)"),
+        ("pushed_out_amount", "amount when pushed out"),
+        ("lost_amount", "amount lost"),
+        ("won_amount", "amount won (the opportunity's amount)"),
+        ("open_end_amount", "amount open at the end"),
+    ],
+};
+
+pub const STAGE_CONVERSION_DOC: TableDoc = TableDoc {
+    name: "stage_conversion",
+    description: "Stage-to-stage conversion and time in stage per fiscal quarter (of first entering the stage), segment and stage.",
+    columns: &[
+        ("period", "fiscal quarter the deals first entered the stage"),
+        ("segment_kind", "total, source, industry or region"),
+        ("segment", "segment value (all for the total)"),
+        ("stage_order", "position of the stage in the usual order: by mean position in the histories, closing stages last"),
+        ("stage", "stage name as in stage_history"),
+        ("entered", "deals that entered the stage"),
+        ("advanced", "of which later reached a later stage before closing, or were won"),
+        ("conversion", "advanced / entered"),
+        ("won", "of which were won"),
+        ("days_in_stage_median", "median days spent in the stage (all visits added up) by the deals that left it"),
+    ],
+};
