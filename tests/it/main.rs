@@ -4,6 +4,7 @@ mod util;
 
 mod config;
 mod generate;
+mod interop;
 mod kpi;
 mod lmdi;
 mod losses;
