@@ -27,8 +27,11 @@ pub enum Command {
     ///
     /// Example: salesrelay validate --input exports/2026-10
     Validate(InputArgs),
-    /// Run one SQL file (Polars SQL) over the validated input tables.
+    /// Run one SQL file (Polars SQL) over the input and output tables.
     ///
+    /// The validated inputs (accounts, leads, ...), every output table of the
+    /// review (kpi_tree, losses, ...) and `review` (period, compare_to,
+    /// data_end) are registered by name.
     /// Example: salesrelay query my_cut.sql --input sample_data --out cut.csv
     Query(QueryArgs),
 }
@@ -64,6 +67,13 @@ pub struct RunArgs {
     /// instead of stopping with the list of problems.
     #[arg(long)]
     pub lenient: bool,
+    /// Folder of *.sql files, each run over every table and written as a
+    /// table of its own. Example: --queries my_queries
+    #[arg(long, default_value = "queries", value_name = "DIR")]
+    pub queries: PathBuf,
+    /// Stop when a query fails, instead of reporting it and writing the rest.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -87,6 +97,9 @@ pub struct QueryArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub input: InputArgs,
+    /// Fiscal quarter the output tables review (default: the last complete one).
+    #[arg(long, value_name = "FYyyyy-Qn")]
+    pub period: Option<String>,
     /// Write the result to FILE.parquet or FILE.csv instead of printing it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

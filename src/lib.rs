@@ -16,6 +16,7 @@ pub mod output;
 pub mod progress;
 pub mod rules;
 pub mod run;
+pub mod sql;
 pub mod summary;
 pub mod typing;
 pub mod validate;

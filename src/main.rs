@@ -16,6 +16,8 @@ fn main() -> ExitCode {
             period: a.period,
             lenient: a.lenient,
             quiet: false,
+            queries: a.queries,
+            strict: a.strict,
         })
         .map(|_| ())
         .map_err(Into::into),
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         Command::Query(a) => query_command(
             &a.file,
             &InputOptions { input: a.input.input, config: a.input.config },
+            a.period.as_deref(),
             a.out.as_deref(),
             false,
         )

@@ -21,6 +21,32 @@ pub struct TableDoc {
     pub columns: &'static [(&'static str, &'static str)],
 }
 
+/// An output table's documentation as written into its metadata (built-in
+/// tables convert from their `TableDoc`; query tables read it from the
+/// query's header).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Doc {
+    pub name: String,
+    pub description: String,
+    pub columns: Vec<(String, String)>,
+}
+
+impl From<&TableDoc> for Doc {
+    fn from(d: &TableDoc) -> Doc {
+        Doc {
+            name: d.name.to_string(),
+            description: d.description.to_string(),
+            columns: d.columns.iter().map(|(c, t)| (c.to_string(), t.to_string())).collect(),
+        }
+    }
+}
+
+impl From<TableDoc> for Doc {
+    fn from(d: TableDoc) -> Doc {
+        Doc::from(&d)
+    }
+}
+
 /// One written file, for the manifest.
 #[derive(Debug, Clone, Serialize)]
 pub struct Written {
@@ -32,7 +58,7 @@ pub struct Written {
 /// Writes `df` to `path` as Parquet (zstd) with the doc in the key-value
 /// metadata: `salesrelay.schema_version`, `salesrelay.table`,
 /// `salesrelay.description` and `salesrelay.columns` (JSON object).
-pub fn write_parquet(df: &mut DataFrame, path: &Path, doc: &TableDoc) -> Result<()> {
+pub fn write_parquet(df: &mut DataFrame, path: &Path, doc: &Doc) -> Result<()> {
     let columns: serde_json::Map<String, serde_json::Value> = doc
         .columns
         .iter()
@@ -40,8 +66,8 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path, doc: &TableDoc) -> Result<
         .collect();
     let kv = vec![
         ("salesrelay.schema_version".to_string(), SCHEMA_VERSION.to_string()),
-        ("salesrelay.table".to_string(), doc.name.to_string()),
-        ("salesrelay.description".to_string(), doc.description.to_string()),
+        ("salesrelay.table".to_string(), doc.name.clone()),
+        ("salesrelay.description".to_string(), doc.description.clone()),
         ("salesrelay.columns".to_string(), serde_json::Value::Object(columns).to_string()),
     ];
     let file = File::create(path).map_err(|e| Error::io(path, e))?;

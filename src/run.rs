@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
-use polars::sql::SQLContext;
 use serde::Serialize;
 
 use crate::calendar::{quarter_index, Quarter};
@@ -15,7 +14,7 @@ use crate::industries::Industries;
 use crate::metrics::Model;
 use crate::error::{Error, Result};
 use crate::load::read_input;
-use crate::output::{schema_of, write_parquet, ReportDir, TableDoc, Written};
+use crate::output::{schema_of, write_parquet, Doc, ReportDir, TableDoc, Written};
 use crate::progress::{thousands, Progress};
 use crate::validate::{validate, Validated};
 
@@ -34,6 +33,10 @@ pub struct RunOptions {
     pub period: Option<String>,
     pub lenient: bool,
     pub quiet: bool,
+    /// Folder of `*.sql` files run into extra tables.
+    pub queries: PathBuf,
+    /// Stop on a broken query instead of reporting it.
+    pub strict: bool,
 }
 
 /// Loads and validates, reporting both stages.
@@ -57,6 +60,8 @@ pub struct Span {
     pub first: Quarter,
     pub last: Quarter,
     pub last_complete: Option<Quarter>,
+    /// The last event's timestamp (UTC microseconds).
+    pub last_event: Option<i64>,
 }
 
 /// Event timestamps that place a quarter in the data (METRICS.md, Conventions).
@@ -85,16 +90,18 @@ pub fn data_span(v: &Validated, config: &Config) -> Result<Option<Span>> {
             quarter_index(col("ts").min(), config).alias("first"),
             quarter_index(col("ts").max(), config).alias("last"),
             col("ts").max().dt().convert_time_zone(zone).dt().date().alias("last_date"),
+            col("ts").max().dt().timestamp(TimeUnit::Microseconds).alias("last_event"),
         ])
         .collect()?;
     let first = bounds.column("first")?.i32()?.get(0);
     let last = bounds.column("last")?.i32()?.get(0);
     let last_date = bounds.column("last_date")?.date()?.as_date_iter().next().flatten();
+    let last_event = bounds.column("last_event")?.i64()?.get(0);
     let (Some(first), Some(last), Some(last_date)) = (first, last, last_date) else { return Ok(None) };
     let last = Quarter(last);
     let complete = |q: Quarter| q.end_date(config) <= last_date + chrono::Days::new(1);
     let last_complete = if complete(last) { Some(last) } else { Some(last.prev()).filter(|q| q.0 >= first) };
-    Ok(Some(Span { first: Quarter(first), last, last_complete }))
+    Ok(Some(Span { first: Quarter(first), last, last_complete, last_event }))
 }
 
 /// Prints the findings grouped by table, rule and column, with a count and
@@ -206,17 +213,34 @@ pub const DATA_QUALITY_DOC: TableDoc = TableDoc {
     ],
 };
 
-/// `run`: load, validate, choose the period, write the report folder.
-pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
-    let progress = Progress::new(opts.quiet);
-    let (config, v) = load_validated(&opts.input, opts.lenient, &progress)?;
+/// A validated input with its reviewed quarter, ready to compute.
+pub struct Prepared {
+    pub config: Config,
+    pub validated: Validated,
+    pub span: Span,
+    pub label: String,
+    pub compare_to: Option<String>,
+    pub industries: Industries,
+}
+
+impl Prepared {
+    /// The model the metrics read.
+    pub fn model(&self) -> Model<'_> {
+        Model { config: &self.config, tables: &self.validated.tables, industries: &self.industries, span: self.span }
+    }
+}
+
+/// Loads, validates (stopping on problems unless `lenient`) and chooses the
+/// quarter to review: `period` if given, else the last complete one.
+pub fn prepare(input: &InputOptions, lenient: bool, period: Option<&str>, progress: &Progress) -> Result<Prepared> {
+    let (config, v) = load_validated(input, lenient, progress)?;
     let n = v.findings.height();
-    if v.has_fatal() || (n > 0 && !opts.lenient) {
+    if v.has_fatal() || (n > 0 && !lenient) {
         eprint!("{}", format_findings(&v.findings, 3)?);
         return Err(Error::Invalid(n));
     }
     let span = data_span(&v, &config)?.ok_or_else(|| Error::Input("the input holds no events (no leads, activities or opportunities with dates)".into()))?;
-    let period = match &opts.period {
+    let period = match period {
         Some(p) => Quarter::parse(p, &config).ok_or_else(|| {
             Error::Config(format!("--period {p:?} is not a fiscal quarter like FY2026-Q2"))
         })?,
@@ -233,31 +257,89 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
         )));
     }
     let label = period.label(&config);
-    let industries = Industries::load(&opts.input.input, &config)?;
-    let model = Model { config: &config, tables: &v.tables, industries: &industries, span };
+    let compare_to = (period > span.first).then(|| period.prev().label(&config));
+    let industries = Industries::load(&input.input, &config)?;
+    Ok(Prepared { config, validated: v, span, label, compare_to, industries })
+}
+
+/// Every table by name for SQL: the validated inputs (without the internal
+/// row numbers), the outputs, and `review`.
+pub fn sql_tables(p: &Prepared, outputs: &[(Doc, DataFrame)]) -> Result<BTreeMap<String, DataFrame>> {
+    let mut tables = BTreeMap::new();
+    for (name, df) in &p.validated.tables {
+        tables.insert(name.to_string(), df.drop(crate::contract::ROW).unwrap_or_else(|_| df.clone()));
+    }
+    for (doc, df) in outputs {
+        tables.insert(doc.name.clone(), df.clone());
+    }
+    tables.insert("review".into(), crate::sql::review_table(&p.label, p.compare_to.as_deref(), p.span.last_event)?);
+    Ok(tables)
+}
+
+/// Runs queries/*.sql over every table; a broken query is reported and
+/// skipped, or stops the run with `strict`.
+pub fn run_queries(dir: &Path, tables: &BTreeMap<String, DataFrame>, strict: bool) -> Result<(Vec<(Doc, DataFrame)>, Vec<String>)> {
+    let mut ctx = crate::sql::context(tables);
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for q in crate::sql::read_queries(dir)? {
+        if tables.contains_key(&q.doc.name) {
+            let msg = format!("{}: table name {:?} is taken by a built-in table; rename the query", q.path.display(), q.doc.name);
+            if strict {
+                return Err(Error::Input(msg));
+            }
+            errors.push(msg);
+            continue;
+        }
+        match crate::sql::run_query(&mut ctx, &q) {
+            Ok(df) => {
+                let doc = Doc { name: q.doc.name.clone(), description: q.doc.description.clone(), columns: q.doc.columns.clone() };
+                out.push((doc, df));
+            }
+            Err(e) if strict => return Err(e),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    Ok((out, errors))
+}
+
+/// `run`: load, validate, choose the period, compute, write the report folder.
+pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
+    let progress = Progress::new(opts.quiet);
+    let p = prepare(&opts.input, opts.lenient, opts.period.as_deref(), &progress)?;
+    let (config, v, span, label) = (&p.config, &p.validated, p.span, p.label.clone());
+    let n = v.findings.height();
+    let model = p.model();
     let stage = progress.stage("compute");
     let tables = compute_tables(&model, &label)?;
     let unmapped = crate::metrics::visits::unmapped_industries(&model).collect()?;
     let rows: usize = tables.iter().map(|(_, df)| df.height()).sum();
     stage.done(&format!("{} tables, {} rows", tables.len(), thousands(rows as u64)));
+    let stage = progress.stage("queries");
+    let (queried, query_errors) = run_queries(&opts.queries, &sql_tables(&p, &tables)?, opts.strict)?;
+    stage.done(&format!("{} ran, {} failed", queried.len(), query_errors.len()));
+    for e in &query_errors {
+        eprintln!("query failed (the other outputs are written; --strict stops instead): {e}");
+    }
     let stage = progress.stage("write");
     let dir = ReportDir::create(&opts.out, &label)?;
     let mut outputs = Vec::new();
     let mut all = tables;
-    all.push((DATA_QUALITY_DOC, v.findings.clone()));
+    all.extend(queried);
+    all.push((DATA_QUALITY_DOC.into(), v.findings.clone()));
     for (doc, mut df) in all {
         let rel = format!("tables/{}.parquet", doc.name);
         write_parquet(&mut df, &dir.path().join(&rel), &doc)?;
         outputs.push(Written { path: rel, rows: df.height(), schema: schema_of(&df) });
     }
-    write_manifest(dir.path(), &opts.input.input, &config, &label, &v, &outputs)?;
+    write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs)?;
     let folder = dir.commit()?;
     stage.done(&format!("{} table(s)", outputs.len()));
     let set_aside_rows = n;
-    println!("salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(&config), span.last.label(&config));
+    println!("salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(config), span.last.label(config));
     let attribution = outputs_frame(&folder, "kpi_attribution")?;
     print!("{}", crate::summary::headline(&attribution, &label)?);
-    if let Some(losses) = outputs_frame(&folder, "losses").ok() {
+    if let Ok(losses) = outputs_frame(&folder, "losses") {
         let rules = config.losses.effective().map_err(Error::Config)?;
         let (never, unclassified) = crate::metrics::losses::rule_report(&losses, &rules, 5)?;
         let classified = losses.column("category")?.str()?.iter().filter(|c| *c != Some("unclassified")).count();
@@ -278,19 +360,22 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
         let more = if unmapped.height() > 10 { format!(" and {} more", unmapped.height() - 10) } else { String::new() };
         println!("  industries not in the mapping, counted as Other services: {}{more}", list.join(", "));
     }
-    print_loaded(&v, &config)?;
+    print_loaded(v, config)?;
     for t in &v.missing {
         println!("  not available: needs {t} (the metrics that read it are left out)");
     }
     if n > 0 {
         println!("  {} problem(s) set aside: see tables/data_quality.parquet", thousands(n as u64));
     }
+    for e in &query_errors {
+        println!("  query failed: {e}");
+    }
     println!("  report: {}", folder.display());
     Ok(RunReport { period: label, folder, outputs, set_aside_rows })
 }
 
 /// Every metric table of the review, computed together.
-pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(TableDoc, DataFrame)>> {
+pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFrame)>> {
     use crate::metrics::{handoffs as h, losses, movement, reps, tree, visits};
     let rules = m.config.losses.effective().map_err(Error::Config)?;
     // frames several tables read: computed once
@@ -330,11 +415,11 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(TableDoc, Da
         Engine::Auto,
         OptFlags::default(),
     )?;
-    let mut out = vec![(tree::KPI_TREE_DOC, kpi), (losses::LOSSES_DOC, lost)];
+    let mut out: Vec<(Doc, DataFrame)> = vec![(tree::KPI_TREE_DOC.into(), kpi), (losses::LOSSES_DOC.into(), lost)];
     if let Some(handoffs) = handoffs {
-        out.push((h::HANDOFFS_DOC, handoffs));
+        out.push((h::HANDOFFS_DOC.into(), handoffs));
     }
-    out.extend(docs.into_iter().zip(frames));
+    out.extend(docs.into_iter().map(Doc::from).zip(frames));
     Ok(out)
 }
 
@@ -395,31 +480,28 @@ fn write_manifest(dir: &Path, input: &Path, config: &Config, period: &str, v: &V
     Ok(())
 }
 
-/// `query`: runs one SQL file over the validated input tables.
-pub fn query_command(file: &Path, opts: &InputOptions, out: Option<&Path>, quiet: bool) -> Result<DataFrame> {
+/// `query`: runs one SQL file over the validated inputs, every output table
+/// of the review and `review`; prints the result or writes it.
+pub fn query_command(file: &Path, opts: &InputOptions, period: Option<&str>, out: Option<&Path>, quiet: bool) -> Result<DataFrame> {
     let sql = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
     let progress = Progress::new(quiet);
-    let (_, v) = load_validated(opts, false, &progress)?;
-    if v.has_fatal() || v.findings.height() > 0 {
-        eprint!("{}", format_findings(&v.findings, 3)?);
-        return Err(Error::Invalid(v.findings.height()));
-    }
-    let mut ctx = SQLContext::new();
-    let registered: BTreeMap<&str, ()> = v.tables.keys().map(|k| (*k, ())).collect();
-    for (name, df) in &v.tables {
-        ctx.register(name, df.clone().lazy());
-    }
-    let mut result = ctx
-        .execute(&sql)
-        .and_then(|lf| lf.collect())
-        .map_err(|e| Error::Input(format!("{}: {e} (tables: {})", file.display(), registered.keys().copied().collect::<Vec<_>>().join(", "))))?;
+    let p = prepare(opts, false, period, &progress)?;
+    let stage = progress.stage("compute");
+    let outputs = compute_tables(&p.model(), &p.label)?;
+    stage.done(&format!("{} tables", outputs.len()));
+    let tables = sql_tables(&p, &outputs)?;
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let query = crate::sql::Query { path: file.to_path_buf(), doc: crate::sql::parse_header(&sql, &stem), sql };
+    let mut ctx = crate::sql::context(&tables);
+    let mut result = crate::sql::run_query(&mut ctx, &query)
+        .map_err(|e| Error::Input(format!("{e} (tables: {})", tables.keys().cloned().collect::<Vec<_>>().join(", "))))?;
     match out {
         Some(path) => {
             let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
             if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
                 CsvWriter::new(f).finish(&mut result)?;
             } else {
-                ParquetWriter::new(f).finish(&mut result)?;
+                write_parquet(&mut result, path, &Doc { name: query.doc.name, description: query.doc.description, columns: query.doc.columns })?;
             }
         }
         None => println!("{result}"),

@@ -41,5 +41,5 @@ fn every_table_opens_in_pyarrow_pandas_polars_and_duckdb() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&check.stdout);
     assert!(check.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&check.stderr));
-    assert!(stdout.contains("checked 16 tables"), "{stdout}");
+    assert!(stdout.contains("checked 21 tables"), "{stdout}");
 }

@@ -9,6 +9,7 @@ mod kpi;
 mod lmdi;
 mod losses;
 mod load;
+mod queries;
 mod run;
 mod tables;
 mod validate;
