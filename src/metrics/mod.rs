@@ -128,18 +128,25 @@ pub fn sum_if(value: Expr, cond: Expr) -> Expr {
 /// each segment kind, computing `aggs` for each: `period`, `segment_kind`,
 /// `segment`, then the aggregates.
 pub fn by_segment(lf: LazyFrame, aggs: &[Expr]) -> LazyFrame {
+    by_segment_keyed(lf, &[], aggs)
+}
+
+/// `by_segment` with extra group keys (e.g. a stage) kept as columns.
+pub fn by_segment_keyed(lf: LazyFrame, keys: &[&str], aggs: &[Expr]) -> LazyFrame {
+    // one scan of the input feeds the four groupings
+    let lf = lf.cache();
+    let extra: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
+    let mut by = vec![col("period")];
+    by.extend(extra.clone());
     let mut parts = vec![lf
         .clone()
-        .group_by([col("period")])
+        .group_by(by)
         .agg(aggs.to_vec())
         .with_columns([lit("total").alias("segment_kind"), lit("all").alias("segment")])];
     for kind in ["source", "industry", "region"] {
-        parts.push(
-            lf.clone()
-                .group_by([col("period"), col(kind).alias("segment")])
-                .agg(aggs.to_vec())
-                .with_column(lit(kind).alias("segment_kind")),
-        );
+        let mut by = vec![col("period"), col(kind).alias("segment")];
+        by.extend(extra.clone());
+        parts.push(lf.clone().group_by(by).agg(aggs.to_vec()).with_column(lit(kind).alias("segment_kind")));
     }
     concat(parts, UnionArgs { to_supertypes: true, diagonal: true, ..Default::default() })
         .expect("same columns in every part")

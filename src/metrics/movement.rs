@@ -22,7 +22,7 @@
 
 use polars::prelude::*;
 
-use super::{by_segment, count_if, days_between, events, median, onto_grid, ratio, sum_if, Model};
+use super::{by_segment, by_segment_keyed, count_if, days_between, events, median, onto_grid, ratio, sum_if, Model};
 use crate::calendar::quarter_index;
 use crate::output::TableDoc;
 
@@ -105,8 +105,9 @@ fn states(m: &Model) -> Option<LazyFrame> {
 pub fn pipeline_movement(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
     let Some(states) = states(m) else { return Ok(None) };
     let all_open = !has_close_dates(m);
-    let by_opp = [col("opportunity_id")];
-    let prev = |c: &str| col(c).shift(lit(1)).over(by_opp.clone()).expect("static window");
+    // states are sorted by opportunity: the previous row is the previous state of the same deal
+    let same_deal = col("opportunity_id").shift(lit(1)).eq(col("opportunity_id")).fill_null(lit(false));
+    let prev = |c: &str| when(same_deal.clone()).then(col(c).shift(lit(1))).otherwise(lit(NULL));
     let member = |open: Expr, close_q: Expr, q: Expr| {
         if all_open {
             open.fill_null(lit(false))
@@ -171,7 +172,8 @@ pub fn pipeline_movement(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
         ],
     );
     // open at the start of Q: the state in force just before Q starts
-    let next_t = col("t").shift(lit(-1)).over(by_opp).expect("static window");
+    let next_same = col("opportunity_id").shift(lit(-1)).eq(col("opportunity_id")).fill_null(lit(false));
+    let next_t = when(next_same).then(col("t").shift(lit(-1))).otherwise(lit(NULL));
     let spans = states.with_columns([next_t.alias("__t_next")]).with_column(
         when(col("__t_next").is_null())
             .then(lit(i32::MAX))
@@ -289,30 +291,26 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
             col("__furthest").gt(col("stage_order")).or(col("outcome").eq(lit("won"))).alias("__advanced"),
             m.period("first_entered_at").alias("period"),
         ]);
-    let stages = order.select([col("stage"), col("stage_order")]).collect()?;
-    // one by_segment per stage keeps the grid complete: periods x segments x stages
-    let mut parts = Vec::new();
-    let names: Vec<String> = stages.column("stage")?.str()?.iter().flatten().map(str::to_string).collect();
-    for (i, stage) in names.iter().enumerate() {
-        let part = by_segment(
-            per_stage.clone().filter(col("stage").eq(lit(stage.clone()))),
-            &[
-                len().cast(DataType::Int64).alias("entered"),
-                count_if(col("__advanced")).alias("advanced"),
-                count_if(col("outcome").eq(lit("won"))).alias("won"),
-                median(col("__days_in_stage").filter(col("__left"))).alias("days_in_stage_median"),
-            ],
-        );
-        parts.push(
-            onto_grid(m.grid()?, part)
-                .with_columns([lit(stage.clone()).alias("stage"), lit(i as u32).alias("stage_order")]),
-        );
-    }
-    if parts.is_empty() {
+    let stages = order.select([col("stage"), col("stage_order").alias("__stage_order")]).collect()?;
+    if stages.height() == 0 {
         return Ok(None);
     }
+    let agg = by_segment_keyed(
+        per_stage,
+        &["stage"],
+        &[
+            len().cast(DataType::Int64).alias("entered"),
+            count_if(col("__advanced")).alias("advanced"),
+            count_if(col("outcome").eq(lit("won"))).alias("won"),
+            median(col("__days_in_stage").filter(col("__left"))).alias("days_in_stage_median"),
+        ],
+    );
+    // every quarter x segment x stage
+    let grid = m.grid()?.cross_join(stages.lazy(), None);
+    let keys = || [col("period"), col("segment_kind"), col("segment"), col("stage")];
+    let joined = grid.join(agg, keys(), keys(), JoinArgs::new(JoinType::Left)).with_column(col("__stage_order").alias("stage_order"));
     Ok(Some(
-        concat(parts, UnionArgs::default())?
+        joined
             .with_columns(["entered", "advanced", "won"].map(|c| col(c).fill_null(lit(0i64)).alias(c)))
             .with_column(ratio(col("advanced"), col("entered")).alias("conversion"))
             .sort(["period", "__segment_order", "stage_order"], Default::default())
