@@ -47,8 +47,14 @@ pub fn parse_expr(name: &str, ty: ColType, stored: &DataType, tz: &str) -> Expr 
                 .otherwise(lit(NULL).cast(DataType::Boolean))
         }
         (ColType::Enum(values), _) => {
-            let k = enum_key(c.cast(DataType::String));
-            when(k.clone().is_in(str_list(values), false)).then(k).otherwise(lit(NULL).cast(DataType::String))
+            // most values are already written as the contract spells them;
+            // only the others go through lower-casing and the regex
+            let raw = c.cast(DataType::String);
+            let exact = raw.clone().is_in(str_list(values), false);
+            let rest = when(exact.clone()).then(lit(NULL).cast(DataType::String)).otherwise(raw.clone());
+            let k = enum_key(rest);
+            let folded = when(k.clone().is_in(str_list(values), false)).then(k).otherwise(lit(NULL).cast(DataType::String));
+            when(exact).then(raw).otherwise(folded)
         }
         (ColType::Timestamp, DataType::Datetime(_, Some(_))) => {
             c.cast(DataType::Datetime(TimeUnit::Microseconds, None)).dt().convert_time_zone(TimeZone::UTC)
@@ -90,7 +96,14 @@ pub fn parse_timestamp(text: Expr, tz: &str) -> Expr {
         lit("raise"),
     );
     let rest = when(canonical.clone().is_null()).then(text).otherwise(lit(NULL).cast(DataType::String));
-    coalesce(&[canonical, parse_any_timestamp(rest, tz)])
+    // bare dates (expected close dates, date-only exports) are the next most common
+    let date = rest
+        .clone()
+        .str()
+        .to_date(StrptimeOptions { format: Some("%Y-%m-%d".into()), strict: false, exact: true, cache: true });
+    let bare_date = local_to_utc(date.clone().cast(DataType::Datetime(TimeUnit::Microseconds, None)), tz);
+    let rest = when(date.is_null()).then(rest).otherwise(lit(NULL).cast(DataType::String));
+    coalesce(&[canonical, bare_date, parse_any_timestamp(rest, tz)])
 }
 
 fn parse_any_timestamp(text: Expr, tz: &str) -> Expr {
