@@ -145,3 +145,75 @@ impl Drop for ReportDir {
         }
     }
 }
+
+/// The unit of an output column, read from its name and type (the data
+/// dictionary's unit column).
+pub fn unit_of(column: &str, dtype: &DataType) -> &'static str {
+    let c = column;
+    match dtype {
+        DataType::Datetime(_, _) => return "UTC timestamp",
+        DataType::Boolean => return "flag",
+        DataType::String => return "text",
+        _ => {}
+    }
+    if c == "gap_pt" || c.ends_with("_pt") {
+        "percentage points"
+    } else if c.ends_with("_h") {
+        "hours"
+    } else if c.contains("days") {
+        "days"
+    } else if c == "lift" {
+        "ratio to the base rate"
+    } else if c.ends_with("_rate") || c.ends_with("_share") || c.contains("rate_") || c.contains("yield") || c == "share"
+        || c == "conversion" || c == "sheet_completeness" || c.starts_with("sql_to_win") || c.starts_with("lead_to_win")
+        || c.ends_with("_completeness")
+    {
+        "ratio (0-1)"
+    } else if c.contains("amount") || c.contains("revenue") || c.contains("deal_size") || c.contains("pipeline") {
+        "currency"
+    } else if c == "value" || c == "prior_value" || c == "change" || c == "contribution" {
+        "the row's unit"
+    } else if dtype.is_integer() {
+        "count"
+    } else {
+        "number"
+    }
+}
+
+/// The data dictionary (Markdown) of written tables: every table and column
+/// with its description, type, unit and the METRICS.md metric it is, built
+/// from the same docs the Parquet metadata carries.
+pub fn data_dictionary(tables: &[(Doc, Vec<(String, String)>)], nodes: &[(&str, Option<&str>, &str, &str)]) -> String {
+    let metrics: Vec<&str> = nodes.iter().map(|n| n.0).collect();
+    let mut out = String::from(
+        "# salesrelay data dictionary\n\nGenerated with the report from the same descriptions the Parquet files carry \
+         in their key-value metadata (`salesrelay.columns`). Units are read from the column names and types.\n",
+    );
+    out.push_str("\n## kpi_tree nodes\n\nThe `node` values of kpi_tree (METRICS.md), in tree order.\n\n| node | parent | node_kind | unit |\n|---|---|---|---|\n");
+    for (name, parent, kind, unit) in nodes {
+        out.push_str(&format!("| {name} | {} | {kind} | {unit} |\n", parent.unwrap_or("")));
+    }
+    for (doc, schema) in tables {
+        out.push_str(&format!("\n## {}\n\n{}\n\n| column | type | unit | description | metric |\n|---|---|---|---|---|\n", doc.name, doc.description));
+        for (column, dtype) in schema {
+            let desc = doc.columns.iter().find(|(c, _)| c == column).map(|(_, d)| d.as_str()).unwrap_or("");
+            let metric = if metrics.contains(&column.as_str()) { format!("METRICS.md: {column}") } else { String::new() };
+            let dt = parse_dtype_name(dtype);
+            out.push_str(&format!("| {column} | {dtype} | {} | {} | {metric} |\n", unit_of(column, &dt), desc.replace('|', "\\|")));
+        }
+    }
+    out
+}
+
+/// The dtype a schema string stands for (as `schema_of` writes it), for the unit rules.
+fn parse_dtype_name(name: &str) -> DataType {
+    match name {
+        n if n.starts_with("datetime") => DataType::Datetime(TimeUnit::Microseconds, None),
+        "bool" => DataType::Boolean,
+        "str" => DataType::String,
+        "i64" => DataType::Int64,
+        "i32" => DataType::Int32,
+        "u32" => DataType::UInt32,
+        _ => DataType::Float64,
+    }
+}

@@ -327,11 +327,17 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let mut all = tables;
     all.extend(queried);
     all.push((DATA_QUALITY_DOC.into(), v.findings.clone()));
+    let mut dictionary = Vec::new();
     for (doc, mut df) in all {
         let rel = format!("tables/{}.parquet", doc.name);
         write_parquet(&mut df, &dir.path().join(&rel), &doc)?;
         outputs.push(Written { path: rel, rows: df.height(), schema: schema_of(&df) });
+        dictionary.push((doc, schema_of(&df)));
     }
+    let nodes: Vec<(&str, Option<&str>, &str, &str)> =
+        crate::metrics::tree::NODES.iter().map(|n| (n.name, n.parent, n.kind.as_str(), n.unit)).collect();
+    let dict_path = dir.path().join("data_dictionary.md");
+    std::fs::write(&dict_path, crate::output::data_dictionary(&dictionary, &nodes)).map_err(|e| Error::io(&dict_path, e))?;
     write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs)?;
     let folder = dir.commit()?;
     stage.done(&format!("{} table(s)", outputs.len()));

@@ -3,6 +3,7 @@
 mod util;
 
 mod config;
+mod example;
 mod generate;
 mod interop;
 mod kpi;
