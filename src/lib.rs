@@ -4,6 +4,7 @@
 //! Data flows one way: load -> validate -> metrics -> output -> charts -> report.
 
 pub mod calendar;
+pub mod charts;
 pub mod cli;
 pub mod config;
 pub mod contract;
@@ -14,6 +15,7 @@ pub mod load;
 pub mod metrics;
 pub mod output;
 pub mod progress;
+pub mod report;
 pub mod rules;
 pub mod run;
 pub mod sql;

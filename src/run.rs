@@ -327,6 +327,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let mut all = tables;
     all.extend(queried);
     all.push((DATA_QUALITY_DOC.into(), v.findings.clone()));
+    let table_map: crate::charts::Tables = all.iter().map(|(d, df)| (d.name.clone(), df.clone())).collect();
     let mut dictionary = Vec::new();
     for (doc, mut df) in all {
         let rel = format!("tables/{}.parquet", doc.name);
@@ -338,9 +339,15 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
         crate::metrics::tree::NODES.iter().map(|n| (n.name, n.parent, n.kind.as_str(), n.unit)).collect();
     let dict_path = dir.path().join("data_dictionary.md");
     std::fs::write(&dict_path, crate::output::data_dictionary(&dictionary, &nodes)).map_err(|e| Error::io(&dict_path, e))?;
-    write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs)?;
-    let folder = dir.commit()?;
     stage.done(&format!("{} table(s)", outputs.len()));
+    let stage = progress.stage("charts");
+    let charts = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config.sla_business_days)?;
+    crate::report::write_report(dir.path(), &table_map, &charts, &outputs, &label, p.compare_to.as_deref(), &v.missing)?;
+    let mut files: Vec<String> = charts.iter().flat_map(|c| [format!("charts/{}.svg", c.name), format!("charts/{}.png", c.name)]).collect();
+    files.extend(["report.md".to_string(), "report.html".to_string(), "data_dictionary.md".to_string()]);
+    write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs, &files)?;
+    let folder = dir.commit()?;
+    stage.done(&format!("{} charts, report.html, report.md", charts.len()));
     let set_aside_rows = n;
     println!("salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(config), span.last.label(config));
     let attribution = outputs_frame(&folder, "kpi_attribution")?;
@@ -445,6 +452,8 @@ struct Manifest<'a> {
     inputs: Vec<ManifestInput>,
     not_available: Vec<&'a str>,
     outputs: &'a [Written],
+    /// Charts, the report and the data dictionary.
+    files: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -457,7 +466,7 @@ struct ManifestInput {
     rows_loaded: usize,
 }
 
-fn write_manifest(dir: &Path, input: &Path, config: &Config, period: &str, v: &Validated, outputs: &[Written]) -> Result<()> {
+fn write_manifest(dir: &Path, input: &Path, config: &Config, period: &str, v: &Validated, outputs: &[Written], files: &[String]) -> Result<()> {
     let inputs = v
         .sources
         .iter()
@@ -479,6 +488,7 @@ fn write_manifest(dir: &Path, input: &Path, config: &Config, period: &str, v: &V
         inputs,
         not_available: v.missing.clone(),
         outputs,
+        files,
     };
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Input(e.to_string()))?;
     let path = dir.join("manifest.json");

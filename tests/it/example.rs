@@ -28,7 +28,16 @@ fn the_committed_example_report_is_not_stale() {
         let (a, b) = (read(&fresh.join("tables").join(&name)), read(&example.join("tables").join(&name)));
         assert!(a.equals_missing(&b), "{name} differs: {stale}");
     }
-    for file in ["manifest.json", "data_dictionary.md"] {
+    let mut texts: Vec<String> = vec!["manifest.json".into(), "data_dictionary.md".into(), "report.md".into()];
+    let mut svgs: Vec<String> = std::fs::read_dir(fresh.join("charts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".svg"))
+        .map(|n| format!("charts/{n}"))
+        .collect();
+    svgs.sort();
+    texts.extend(svgs);
+    for file in &texts {
         let (a, b) = (std::fs::read_to_string(fresh.join(file)).unwrap(), std::fs::read_to_string(example.join(file)).unwrap());
         assert!(a == b, "{file} differs: {stale}");
     }

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod charts;
 mod config;
 mod example;
 mod generate;

@@ -1,0 +1,813 @@
+//! One data struct and one drawing function per chart. The data comes from
+//! the output tables; the title states the finding.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use polars::prelude::*;
+
+use super::theme::{self, category_colour, direction, money, pct, thousands, text, title};
+use super::Tables;
+use crate::error::Result;
+use crate::summary::{driver_label, driver_value};
+
+type DrawResult = std::result::Result<(), String>;
+
+macro_rules! t {
+    ($e:expr) => {
+        $e.map_err(|e| e.to_string())?
+    };
+}
+
+fn rows(tables: &Tables, name: &str, filter: Expr) -> Result<Option<DataFrame>> {
+    match tables.get(name) {
+        Some(df) => Ok(Some(df.clone().lazy().filter(filter).collect()?)),
+        None => Ok(None),
+    }
+}
+
+fn nums(df: &DataFrame, c: &str) -> Result<Vec<Option<f64>>> {
+    Ok(df.column(c)?.cast(&DataType::Float64)?.f64()?.iter().collect())
+}
+
+fn strs(df: &DataFrame, c: &str) -> Result<Vec<String>> {
+    Ok(df.column(c)?.cast(&DataType::String)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect())
+}
+
+fn total_in(period: &str) -> Expr {
+    col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string())))
+}
+
+/// Splits a label into at most two lines near its middle space.
+fn two_lines(label: &str) -> (String, String) {
+    if label.len() < 14 {
+        return (label.to_string(), String::new());
+    }
+    let mid = label.len() / 2;
+    let split = label.char_indices().filter(|(_, c)| *c == ' ').map(|(i, _)| i).min_by_key(|i| i.abs_diff(mid));
+    match split {
+        Some(i) => (label[..i].to_string(), label[i + 1..].to_string()),
+        None => (label.to_string(), String::new()),
+    }
+}
+
+// ---------------------------------------------------------------- kpi tree
+
+pub struct KpiTree {
+    pub title: String,
+    /// (node, value, prior, change, unit)
+    nodes: Vec<(String, Option<f64>, Option<f64>, Option<f64>, String)>,
+    period: String,
+}
+
+impl KpiTree {
+    pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<KpiTree>> {
+        let Some(df) = rows(tables, "kpi_tree", total_in(period))? else { return Ok(None) };
+        let names = strs(&df, "node")?;
+        let (v, p, c, u) = (nums(&df, "value")?, nums(&df, "prior_value")?, nums(&df, "change")?, strs(&df, "unit")?);
+        let nodes: Vec<_> = (0..df.height()).map(|i| (names[i].clone(), v[i], p[i], c[i], u[i].clone())).collect();
+        let rev = nodes.iter().find(|n| n.0 == "revenue").cloned();
+        let title = match rev {
+            Some((_, Some(v), Some(p), _, _)) if p > 0.0 => {
+                format!("{period}: revenue {} ({:+.1}% vs the quarter before), driver by driver", money(v), 100.0 * (v - p) / p)
+            }
+            Some((_, Some(v), _, _, _)) => format!("{period}: revenue {}, driver by driver", money(v)),
+            _ => format!("{period}: the KPI tree"),
+        };
+        Ok(Some(KpiTree { title, nodes, period: period.to_string() }))
+    }
+
+    fn get(&self, name: &str) -> Option<&(String, Option<f64>, Option<f64>, Option<f64>, String)> {
+        self.nodes.iter().find(|n| n.0 == name)
+    }
+}
+
+fn node_text(name: &str, unit: &str, x: Option<f64>) -> String {
+    match (unit, x) {
+        (_, None) => "n/a".into(),
+        ("currency", Some(v)) => money(v),
+        ("ratio", Some(v)) => format!("{:.1}%", 100.0 * v),
+        ("count", Some(v)) if name.contains("per") => format!("{v:.2}"),
+        (_, Some(v)) => thousands(v),
+    }
+}
+
+fn change_text(unit: &str, c: Option<f64>) -> String {
+    match (unit, c) {
+        (_, None) => "no prior quarter".into(),
+        ("currency", Some(v)) => format!("{}{}", if v >= 0.0 { "+" } else { "" }, money(v)),
+        ("ratio", Some(v)) => format!("{:+.1} pt", 100.0 * v),
+        (_, Some(v)) => format!("{:+}", v.round() as i64),
+    }
+}
+
+pub fn kpi_tree<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &KpiTree) -> DrawResult {
+    t!(area.draw(&Text::new(d.title.clone(), (24, 16), title(24))));
+    let (w, _) = area.dim_in_pixel();
+    let bw = 138;
+    let bh = 84;
+    let level = |names: &[&str], y: i32, x0: i32, span: i32| -> Vec<(String, i32, i32)> {
+        let n = names.len() as i32;
+        names.iter().enumerate().map(|(i, s)| (s.to_string(), x0 + span * (2 * i as i32 + 1) / (2 * n), y)).collect()
+    };
+    let w = w as i32;
+    let top = level(&["revenue"], 90, 0, w);
+    let mid = level(&["revenue_is", "revenue_fs"], 230, 0, w);
+    let split = w * 2 / 3;
+    let is = level(&["leads", "sql_rate", "handoff_rate", "acceptance_rate", "win_yield_is", "deal_size_is"], 400, 0, split);
+    let fs = level(&["opps_fs", "win_yield_fs", "deal_size_fs"], 400, split, w - split);
+    let link = |from: &(String, i32, i32), to: &(String, i32, i32)| {
+        PathElement::new(vec![(from.1, from.2 + bh / 2), (to.1, to.2 - bh / 2)], theme::GRID.stroke_width(2))
+    };
+    for m in &mid {
+        t!(area.draw(&link(&top[0], m)));
+    }
+    for f in &is {
+        t!(area.draw(&link(&mid[0], f)));
+    }
+    for f in &fs {
+        t!(area.draw(&link(&mid[1], f)));
+    }
+    for (name, x, y) in top.iter().chain(&mid).chain(&is).chain(&fs) {
+        let Some((_, value, _, change, unit)) = d.get(name) else { continue };
+        let colour = direction(*change);
+        let fill = colour.mix(0.12);
+        t!(area.draw(&Rectangle::new([(x - bw / 2, y - bh / 2), (x + bw / 2, y + bh / 2)], fill.filled())));
+        t!(area.draw(&Rectangle::new([(x - bw / 2, y - bh / 2), (x + bw / 2, y + bh / 2)], colour.stroke_width(2))));
+        let label = driver_label(name);
+        let label = match name.as_str() {
+            "revenue" => "Revenue",
+            "revenue_is" => "IS-sourced revenue",
+            "revenue_fs" => "FS-sourced revenue",
+            _ => label,
+        };
+        let (l1, l2) = two_lines(label);
+        t!(area.draw(&Text::new(l1, (x - bw / 2 + 8, y - bh / 2 + 6), title(13))));
+        if !l2.is_empty() {
+            t!(area.draw(&Text::new(l2, (x - bw / 2 + 8, y - bh / 2 + 21), title(13))));
+        }
+        t!(area.draw(&Text::new(node_text(name, unit, *value), (x - bw / 2 + 8, y + 4), text(17))));
+        t!(area.draw(&Text::new(change_text(unit, *change), (x - bw / 2 + 8, y + 24), text(13).color(&colour))));
+    }
+    let note = format!(
+        "{}: revenue = IS-sourced (leads x SQL rate x handoff rate x acceptance x win yield x deal size) + FS-sourced (opportunities x win yield x deal size). Green rose, red fell.",
+        d.period
+    );
+    t!(area.draw(&Text::new(note, (24, 500), text(13))));
+    Ok(())
+}
+
+// ---------------------------------------------------------------- revenue bridge
+
+pub struct Bridge {
+    pub title: String,
+    /// (label, start, end, kind, branch)
+    steps: Vec<(String, f64, f64, String, String)>,
+}
+
+impl Bridge {
+    pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<Bridge>> {
+        let Some(df) = rows(tables, "kpi_attribution", total_in(period))? else { return Ok(None) };
+        let (items, kinds, branches) = (strs(&df, "item")?, strs(&df, "kind")?, strs(&df, "branch")?);
+        let (amounts, running) = (nums(&df, "amount")?, nums(&df, "running_total")?);
+        let (priors, values) = (nums(&df, "prior_value")?, nums(&df, "value")?);
+        if amounts.first().copied().flatten().is_none() {
+            return Ok(None); // the first quarter has nothing to bridge from
+        }
+        let mut steps = Vec::new();
+        let mut biggest: Option<(String, f64, Option<f64>, Option<f64>)> = None;
+        for i in 0..df.height() {
+            let a = amounts[i].unwrap_or(0.0);
+            let end = running[i].unwrap_or(a);
+            let (label, start) = match kinds[i].as_str() {
+                "base" => (format!("{} revenue", df.column("compare_to")?.str()?.get(i).unwrap_or("prior")), 0.0),
+                "current" => (format!("{period} revenue"), 0.0),
+                _ => {
+                    if biggest.as_ref().is_none_or(|b| a.abs() > b.1.abs()) {
+                        biggest = Some((items[i].clone(), a, priors[i], values[i]));
+                    }
+                    (driver_label(&items[i]).to_string(), end - a)
+                }
+            };
+            steps.push((label, start, end, kinds[i].clone(), branches[i].clone()));
+        }
+        let (base, current) = (steps[0].2, steps[steps.len() - 1].2);
+        let title = match biggest {
+            Some((item, a, p, v)) => format!(
+                "Revenue {} {} to {}: {} moved it most ({} -> {}, {}{})",
+                if current >= base { "rose" } else { "fell" },
+                money(base),
+                money(current),
+                driver_label(&item),
+                driver_value(&item, p),
+                driver_value(&item, v),
+                if a >= 0.0 { "+" } else { "" },
+                money(a)
+            ),
+            None => format!("Revenue {} to {}", money(base), money(current)),
+        };
+        Ok(Some(Bridge { title, steps }))
+    }
+}
+
+pub fn revenue_bridge<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Bridge) -> DrawResult {
+    let (area, note) = area.split_vertically(area.dim_in_pixel().1 - 30);
+    let area = &area;
+    t!(note.draw(&Rectangle::new([(110, 6), (124, 20)], theme::IS.stroke_width(2))));
+    t!(note.draw(&Text::new("IS-sourced branch", (130, 6), text(13))));
+    t!(note.draw(&Rectangle::new([(290, 6), (304, 20)], theme::FS.stroke_width(2))));
+    t!(note.draw(&Text::new("FS-sourced branch", (310, 6), text(13))));
+    t!(note.draw(&Text::new("green: the driver added revenue, red: it took revenue away (LMDI contributions, exact)", (480, 6), text(13))));
+    let n = d.steps.len();
+    let top = d.steps.iter().map(|s| s.1.max(s.2)).fold(0.0f64, f64::max) * 1.12;
+    let bottom = d.steps.iter().map(|s| s.1.min(s.2)).fold(0.0f64, f64::min);
+    let mut chart = t!(ChartBuilder::on(area)
+        .caption(d.title.clone(), title(20))
+        .margin(20)
+        .x_label_area_size(60)
+        .y_label_area_size(90)
+        .build_cartesian_2d(0f64..n as f64, bottom..top.max(1.0)));
+    t!(chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .disable_x_axis()
+        .x_labels(0)
+        .y_desc("revenue (input currency)")
+        .y_label_formatter(&|v| money(*v))
+        .label_style(text(14))
+        .light_line_style(TRANSPARENT)
+        .draw());
+    for (i, (label, start, end, kind, branch)) in d.steps.iter().enumerate() {
+        let colour = match kind.as_str() {
+            "driver" if end >= start => theme::UP,
+            "driver" => theme::DOWN,
+            _ => theme::FLAT,
+        };
+        let x0 = i as f64 + 0.15;
+        let x1 = i as f64 + 0.85;
+        t!(chart.draw_series(std::iter::once(Rectangle::new([(x0, *start), (x1, *end)], colour.filled()))));
+        let edge = if branch == "fs" { theme::FS } else if branch == "is" { theme::IS } else { theme::INK };
+        t!(chart.draw_series(std::iter::once(Rectangle::new([(x0, *start), (x1, *end)], edge.stroke_width(2)))));
+        let value = if kind == "driver" { format!("{}{}", if end >= start { "+" } else { "" }, money(end - start)) } else { money(*end) };
+        t!(chart.draw_series(std::iter::once(
+            EmptyElement::at((i as f64 + 0.5, start.max(*end))) + Text::new(value, (-22, -18), text(13))
+        )));
+        let (l1, l2) = two_lines(label);
+        t!(chart.draw_series(std::iter::once(
+            EmptyElement::at((i as f64 + 0.5, bottom)) + Text::new(l1, (-45, 8), text(12)) + Text::new(l2, (-45, 24), text(12))
+        )));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- funnel
+
+pub struct Funnel {
+    pub title: String,
+    quarters: Vec<String>,
+    /// per stage: (name, values per quarter)
+    stages: Vec<(&'static str, Vec<f64>)>,
+}
+
+impl Funnel {
+    pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<Funnel>> {
+        let Some(df) = rows(tables, "funnel_period", col("segment_kind").eq(lit("total")).and(col("period").lt_eq(lit(period.to_string()))))? else {
+            return Ok(None);
+        };
+        let df = df.tail(Some(8));
+        let quarters = strs(&df, "period")?;
+        let mut stages = Vec::new();
+        for (label, c) in [("Leads", "leads"), ("SQLs", "sqls"), ("Handoffs", "handoffs"), ("Accepted", "accepted"), ("IS wins", "wins_is")] {
+            stages.push((label, nums(&df, c)?.into_iter().map(|x| x.unwrap_or(0.0)).collect::<Vec<_>>()));
+        }
+        let last = |k: usize| stages[k].1.last().copied().unwrap_or(0.0);
+        let ratio = |a: f64, b: f64| if b > 0.0 { pct(a / b) } else { "n/a".into() };
+        let title = format!(
+            "{period}: {} leads -> {} SQLs ({}) -> {} handoffs -> {} accepted ({}) -> {} IS wins",
+            thousands(last(0)),
+            thousands(last(1)),
+            ratio(last(1), last(0)),
+            thousands(last(2)),
+            thousands(last(3)),
+            ratio(last(3), last(2)),
+            thousands(last(4))
+        );
+        Ok(Some(Funnel { title, quarters, stages }))
+    }
+}
+
+pub fn funnel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Funnel) -> DrawResult {
+    let nq = d.quarters.len();
+    // head room above the bars for the legend
+    let top = d.stages.iter().flat_map(|s| s.1.iter().copied()).fold(1.0f64, f64::max) * 1.5;
+    let mut chart = t!(ChartBuilder::on(area)
+        .caption(d.title.clone(), title(19))
+        .margin(20)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0f64..nq as f64, 0f64..top));
+    let quarters = d.quarters.clone();
+    t!(chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(nq * 2 + 1)
+        .x_label_formatter(&|x| {
+            let i = x.floor() as usize;
+            if (x - x.floor() - 0.5).abs() < 0.01 && i < quarters.len() { quarters[i].clone() } else { String::new() }
+        })
+        .y_desc("count")
+        .y_label_formatter(&|v| thousands(*v))
+        .label_style(text(14))
+        .light_line_style(TRANSPARENT)
+        .draw());
+    let ns = d.stages.len() as f64;
+    for (k, (name, values)) in d.stages.iter().enumerate() {
+        let colour = theme::STAGE_COLOURS[k % theme::STAGE_COLOURS.len()];
+        let w = 0.8 / ns;
+        t!(chart
+            .draw_series(values.iter().enumerate().map(|(q, v)| {
+                let x0 = q as f64 + 0.1 + k as f64 * w;
+                Rectangle::new([(x0, 0.0), (x0 + w * 0.9, *v)], colour.filled())
+            }))
+            .map(|s| s.label(*name).legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()))));
+    }
+    t!(chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font(text(14))
+        .background_style(WHITE.mix(0.9))
+        .border_style(theme::GRID)
+        .draw());
+    Ok(())
+}
+
+// ---------------------------------------------------------------- losses
+
+pub struct LossesByQuarter {
+    pub title: String,
+    quarters: Vec<String>,
+    /// (category, losses per quarter)
+    series: Vec<(String, Vec<f64>)>,
+}
+
+const CATEGORIES: [&str; 5] = ["customer", "competitor", "self", "timing", "unclassified"];
+
+impl LossesByQuarter {
+    pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<LossesByQuarter>> {
+        let filter = col("segment_kind").eq(lit("total")).and(col("level").eq(lit("category"))).and(col("period").lt_eq(lit(period.to_string())));
+        let Some(df) = rows(tables, "loss_summary", filter)? else { return Ok(None) };
+        let periods = strs(&df, "period")?;
+        let cats = strs(&df, "category")?;
+        let losses = nums(&df, "losses")?;
+        let mut quarters: Vec<String> = Vec::new();
+        for p in &periods {
+            if !quarters.contains(p) {
+                quarters.push(p.clone());
+            }
+        }
+        let quarters: Vec<String> = quarters.iter().rev().take(8).rev().cloned().collect();
+        let series: Vec<(String, Vec<f64>)> = CATEGORIES
+            .iter()
+            .map(|c| {
+                let v = quarters
+                    .iter()
+                    .map(|q| (0..df.height()).find(|&i| &periods[i] == q && cats[i] == *c).and_then(|i| losses[i]).unwrap_or(0.0))
+                    .collect();
+                (c.to_string(), v)
+            })
+            .collect();
+        let last = quarters.len().saturating_sub(1);
+        let total: f64 = series.iter().map(|s| s.1.get(last).copied().unwrap_or(0.0)).sum();
+        let top = series.iter().max_by(|a, b| a.1.get(last).unwrap_or(&0.0).total_cmp(b.1.get(last).unwrap_or(&0.0)));
+        let title = match top {
+            Some((c, v)) if total > 0.0 => format!(
+                "{period}: {} deals lost; {} reasons lead with {} of them",
+                thousands(total),
+                c,
+                pct(v.get(last).copied().unwrap_or(0.0) / total)
+            ),
+            _ => format!("{period}: no deals lost"),
+        };
+        Ok(Some(LossesByQuarter { title, quarters, series }))
+    }
+}
+
+fn stacked_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, x: i32, y: i32) -> DrawResult {
+    for (i, c) in CATEGORIES.iter().enumerate() {
+        let x = x + i as i32 * 150;
+        t!(area.draw(&Rectangle::new([(x, y), (x + 14, y + 14)], category_colour(c).filled())));
+        t!(area.draw(&Text::new(c.to_string(), (x + 20, y), text(14))));
+    }
+    Ok(())
+}
+
+pub fn losses_by_quarter<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &LossesByQuarter) -> DrawResult {
+    let nq = d.quarters.len();
+    let totals: Vec<f64> = (0..nq).map(|q| d.series.iter().map(|s| s.1[q]).sum()).collect();
+    let top = totals.iter().copied().fold(1.0, f64::max) * 1.15;
+    let (plot, legend) = area.split_vertically(area.dim_in_pixel().1 - 40);
+    let mut chart = t!(ChartBuilder::on(&plot)
+        .caption(d.title.clone(), title(20))
+        .margin(20)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..nq as f64, 0f64..top));
+    let quarters = d.quarters.clone();
+    t!(chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(nq * 2 + 1)
+        .x_label_formatter(&|x| {
+            let i = x.floor() as usize;
+            if (x - x.floor() - 0.5).abs() < 0.01 && i < quarters.len() { quarters[i].clone() } else { String::new() }
+        })
+        .y_desc("lost deals")
+        .y_label_formatter(&|v| thousands(*v))
+        .label_style(text(14))
+        .light_line_style(TRANSPARENT)
+        .draw());
+    let mut base = vec![0.0; nq];
+    for (cat, values) in &d.series {
+        let colour = category_colour(cat);
+        t!(chart.draw_series(values.iter().enumerate().map(|(q, v)| {
+            let r = Rectangle::new([(q as f64 + 0.2, base[q]), (q as f64 + 0.8, base[q] + v)], colour.filled());
+            base[q] += v;
+            r
+        })));
+    }
+    stacked_legend(&legend, 40, 8)
+}
+
+pub struct LossesByIndustry {
+    pub title: String,
+    /// (industry, losses per category)
+    bars: Vec<(String, Vec<f64>)>,
+}
+
+impl LossesByIndustry {
+    pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<LossesByIndustry>> {
+        let filter = col("segment_kind").eq(lit("industry")).and(col("level").eq(lit("category"))).and(col("period").eq(lit(period.to_string())));
+        let Some(df) = rows(tables, "loss_summary", filter)? else { return Ok(None) };
+        let (segs, cats, losses) = (strs(&df, "segment")?, strs(&df, "category")?, nums(&df, "losses")?);
+        let mut industries: Vec<String> = Vec::new();
+        for s in &segs {
+            if !industries.contains(s) {
+                industries.push(s.clone());
+            }
+        }
+        let bars: Vec<(String, Vec<f64>)> = industries
+            .iter()
+            .map(|ind| {
+                let v = CATEGORIES
+                    .iter()
+                    .map(|c| (0..df.height()).find(|&i| &segs[i] == ind && cats[i] == *c).and_then(|i| losses[i]).unwrap_or(0.0))
+                    .collect();
+                (ind.clone(), v)
+            })
+            .collect();
+        let worst = bars.iter().max_by(|a, b| a.1.iter().sum::<f64>().total_cmp(&b.1.iter().sum::<f64>()));
+        let title = match worst {
+            Some((ind, v)) if v.iter().sum::<f64>() > 0.0 => format!("{period}: {ind} lost the most deals ({})", thousands(v.iter().sum())),
+            _ => format!("{period}: losses by industry"),
+        };
+        Ok(Some(LossesByIndustry { title, bars }))
+    }
+}
+
+pub fn losses_by_industry<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &LossesByIndustry) -> DrawResult {
+    let n = d.bars.len();
+    let top = d.bars.iter().map(|b| b.1.iter().sum::<f64>()).fold(1.0, f64::max) * 1.1;
+    let (plot, legend) = area.split_vertically(area.dim_in_pixel().1 - 40);
+    let mut chart = t!(ChartBuilder::on(&plot)
+        .caption(d.title.clone(), title(20))
+        .margin(20)
+        .x_label_area_size(40)
+        .y_label_area_size(420)
+        .build_cartesian_2d(0f64..top, 0f64..n as f64));
+    let names: Vec<String> = d.bars.iter().map(|b| b.0.clone()).collect();
+    t!(chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n * 2 + 1)
+        .y_label_formatter(&|y| {
+            let i = y.floor() as usize;
+            if (y - y.floor() - 0.5).abs() < 0.01 && i < names.len() { names[names.len() - 1 - i].clone() } else { String::new() }
+        })
+        .x_desc("lost deals in the quarter")
+        .x_label_formatter(&|v| thousands(*v))
+        .label_style(text(14))
+        .light_line_style(TRANSPARENT)
+        .draw());
+    for (row, (_, values)) in d.bars.iter().enumerate() {
+        let y = (n - 1 - row) as f64;
+        let mut x = 0.0;
+        for (k, v) in values.iter().enumerate() {
+            t!(chart.draw_series(std::iter::once(Rectangle::new([(x, y + 0.2), (x + v, y + 0.8)], category_colour(CATEGORIES[k]).filled()))));
+            x += v;
+        }
+    }
+    stacked_legend(&legend, 40, 8)
+}
+
+// ---------------------------------------------------------------- visit ratio
+
+pub struct VisitRatio {
+    pub title: String,
+    /// (industry, share, benchmark)
+    bars: Vec<(String, Option<f64>, f64)>,
+}
+
+impl VisitRatio {
+    pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<VisitRatio>> {
+        let Some(df) = rows(tables, "industry_visit_ratio", col("period").eq(lit(period.to_string())))? else { return Ok(None) };
+        let (names, share, bench) = (strs(&df, "industry")?, nums(&df, "in_person_share")?, nums(&df, "benchmark_share")?);
+        let bars: Vec<_> = (0..df.height()).map(|i| (names[i].clone(), share[i], bench[i].unwrap_or(0.0))).collect();
+        let below = bars.iter().filter(|b| b.1.is_some_and(|s| s < b.2)).count();
+        let measured = bars.iter().filter(|b| b.1.is_some()).count();
+        let widest = bars.iter().filter_map(|b| b.1.map(|s| (b.0.clone(), 100.0 * (s - b.2)))).max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
+        let title = match widest {
+            Some((ind, gap)) => format!(
+                "{period}: {below} of {measured} industries visit in person less than the survey; widest gap {ind} ({gap:+.0} pt)"
+            ),
+            None => format!("{period}: no FS meetings recorded"),
+        };
+        Ok(Some(VisitRatio { title, bars }))
+    }
+}
+
+pub fn industry_visit_ratio<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &VisitRatio) -> DrawResult {
+    let n = d.bars.len();
+    let (plot, legend) = area.split_vertically(area.dim_in_pixel().1 - 40);
+    let mut chart = t!(ChartBuilder::on(&plot)
+        .caption(d.title.clone(), title(18))
+        .margin(20)
+        .x_label_area_size(40)
+        .y_label_area_size(420)
+        .build_cartesian_2d(0f64..1f64, 0f64..n as f64));
+    let names: Vec<String> = d.bars.iter().map(|b| b.0.clone()).collect();
+    t!(chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n * 2 + 1)
+        .y_label_formatter(&|y| {
+            let i = y.floor() as usize;
+            if (y - y.floor() - 0.5).abs() < 0.01 && i < names.len() { names[names.len() - 1 - i].clone() } else { String::new() }
+        })
+        .x_desc("in-person share of FS meetings (visits / (visits + online meetings))")
+        .x_label_formatter(&|v| pct(*v))
+        .label_style(text(14))
+        .light_line_style(TRANSPARENT)
+        .draw());
+    for (row, (_, share, bench)) in d.bars.iter().enumerate() {
+        let y = (n - 1 - row) as f64;
+        if let Some(s) = share {
+            t!(chart.draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.2), (*s, y + 0.8)], theme::FS.filled()))));
+            let inside = if *s > 0.08 { -40 } else { 6 };
+            let colour = if *s > 0.08 { WHITE } else { theme::INK };
+            t!(chart.draw_series(std::iter::once(EmptyElement::at((*s, y + 0.5)) + Text::new(pct(*s), (inside, -7), text(13).color(&colour)))));
+        }
+        t!(chart.draw_series(std::iter::once(PathElement::new(vec![(*bench, y + 0.05), (*bench, y + 0.95)], theme::BENCH.stroke_width(3)))));
+    }
+    t!(legend.draw(&Rectangle::new([(40, 10), (54, 24)], theme::FS.filled())));
+    t!(legend.draw(&Text::new("FS in-person share", (60, 10), text(14))));
+    t!(legend.draw(&PathElement::new(vec![(260, 8), (260, 26)], theme::BENCH.stroke_width(3))));
+    t!(legend.draw(&Text::new("survey benchmark (n=1,817 sales professionals, May 2026)", (270, 10), text(14))));
+    Ok(())
+}
+
+// ---------------------------------------------------------------- IS reps
+
+pub struct IsReps {
+    pub title: String,
+    /// (role, sqls, sql_to_win)
+    points: Vec<(String, f64, f64)>,
+}
+
+impl IsReps {
+    pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<IsReps>> {
+        let Some(df) = rows(tables, "is_reps", col("period").eq(lit(period.to_string())))? else { return Ok(None) };
+        let (roles, sqls, win) = (strs(&df, "role")?, nums(&df, "sqls")?, nums(&df, "sql_to_win")?);
+        let points: Vec<_> = (0..df.height())
+            .filter_map(|i| Some((roles[i].clone(), sqls[i]?, win[i]?)))
+            .collect();
+        let mean = |role: &dyn Fn(&str) -> bool| {
+            let v: Vec<&(String, f64, f64)> = points.iter().filter(|p| role(&p.0)).collect();
+            let s: f64 = v.iter().map(|p| p.1).sum();
+            let w: f64 = v.iter().map(|p| p.1 * p.2).sum();
+            (v.len(), if s > 0.0 { Some(w / s) } else { None }, if v.is_empty() { 0.0 } else { s / v.len() as f64 })
+        };
+        let (ai_n, ai_win, ai_sqls) = mean(&|r| r == "ai_sdr");
+        let (hu_n, hu_win, hu_sqls) = mean(&|r| r != "ai_sdr");
+        let title = if ai_n > 0 && hu_n > 0 {
+            format!(
+                "{period}: AI SDRs averaged {:.0} SQLs at {} SQL-to-win; human reps {:.0} at {}",
+                ai_sqls,
+                ai_win.map(pct).unwrap_or("n/a".into()),
+                hu_sqls,
+                hu_win.map(pct).unwrap_or("n/a".into())
+            )
+        } else {
+            format!("{period}: IS reps by volume (SQLs) and quality (SQL-to-win)")
+        };
+        Ok(Some(IsReps { title, points }))
+    }
+}
+
+pub fn is_reps<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &IsReps) -> DrawResult {
+    let xmax = d.points.iter().map(|p| p.1).fold(1.0, f64::max) * 1.1;
+    let ymax = d.points.iter().map(|p| p.2).fold(0.1, f64::max).min(1.0) * 1.1;
+    let mut chart = t!(ChartBuilder::on(area)
+        .caption(d.title.clone(), title(18))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..xmax, 0f64..ymax));
+    t!(chart
+        .configure_mesh()
+        .x_desc("SQLs in the quarter (volume)")
+        .y_desc("SQL-to-win (quality)")
+        .x_label_formatter(&|v| thousands(*v))
+        .y_label_formatter(&|v| pct(*v))
+        .label_style(text(14))
+        .light_line_style(TRANSPARENT)
+        .draw());
+    let roles = [("sdr", "SDR", theme::IS), ("bdr", "BDR", RGBColor(44, 160, 44)), ("ai_sdr", "AI SDR", theme::DOWN)];
+    for (role, label, colour) in roles {
+        let pts: Vec<(f64, f64)> = d.points.iter().filter(|p| p.0 == role).map(|p| (p.1, p.2)).collect();
+        if role == "ai_sdr" {
+            t!(chart
+                .draw_series(pts.iter().map(|p| TriangleMarker::new(*p, 10, colour.filled())))
+                .map(|s| s.label(label).legend(move |(x, y)| TriangleMarker::new((x + 7, y), 8, colour.filled()))));
+        } else {
+            t!(chart
+                .draw_series(pts.iter().map(|p| Circle::new(*p, 6, colour.filled())))
+                .map(|s| s.label(label).legend(move |(x, y)| Circle::new((x + 7, y), 6, colour.filled()))));
+        }
+    }
+    t!(chart.configure_series_labels().label_font(text(14)).background_style(WHITE.mix(0.9)).border_style(theme::GRID).draw());
+    Ok(())
+}
+
+// ---------------------------------------------------------------- first contact
+
+pub struct FirstContact {
+    pub title: String,
+    /// counts per 12-hour bin, the last bin holding everything beyond
+    bins: Vec<f64>,
+    no_contact: f64,
+    sla_hours: f64,
+}
+
+const BIN_H: f64 = 12.0;
+const BINS: usize = 21;
+
+impl FirstContact {
+    pub fn from_tables(tables: &Tables, period: &str, sla_days: f64) -> Result<Option<FirstContact>> {
+        let Some(df) = rows(tables, "handoffs", col("period").eq(lit(period.to_string())).and(col("accepted")))? else { return Ok(None) };
+        let hours = nums(&df, "hours_to_first_contact")?;
+        let met: Vec<Option<bool>> = df.column("sla_met")?.bool()?.iter().collect();
+        let mut bins = vec![0.0; BINS];
+        let mut no_contact = 0.0;
+        for h in &hours {
+            match h {
+                Some(h) => bins[((h.max(0.0) / BIN_H) as usize).min(BINS - 1)] += 1.0,
+                None => no_contact += 1.0,
+            }
+        }
+        let n = met.len();
+        let met_n = met.iter().filter(|m| **m == Some(true)).count();
+        let title = if n > 0 {
+            format!(
+                "{period}: {} of {} accepted handoffs got a first FS contact within {} business days ({})",
+                met_n,
+                n,
+                sla_days,
+                pct(met_n as f64 / n as f64)
+            )
+        } else {
+            format!("{period}: no accepted handoffs")
+        };
+        Ok(Some(FirstContact { title, bins, no_contact, sla_hours: sla_days * 24.0 }))
+    }
+}
+
+pub fn first_contact_sla<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &FirstContact) -> DrawResult {
+    let top = d.bins.iter().copied().fold(1.0, f64::max) * 1.15;
+    let xmax = BIN_H * BINS as f64;
+    let mut chart = t!(ChartBuilder::on(area)
+        .caption(d.title.clone(), title(18))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..xmax, 0f64..top));
+    t!(chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc(format!("elapsed hours from handoff to first FS contact (last bar: {}+ h)", xmax - BIN_H))
+        .y_desc("accepted handoffs")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| thousands(*v))
+        .label_style(text(14))
+        .light_line_style(TRANSPARENT)
+        .draw());
+    t!(chart.draw_series(d.bins.iter().enumerate().map(|(i, v)| {
+        let x0 = i as f64 * BIN_H;
+        let colour = if x0 + BIN_H <= d.sla_hours { theme::FS.mix(1.0) } else { theme::FS.mix(0.45) };
+        Rectangle::new([(x0 + 0.8, 0.0), (x0 + BIN_H - 0.8, *v)], colour.filled())
+    })));
+    t!(chart.draw_series(std::iter::once(PathElement::new(vec![(d.sla_hours, 0.0), (d.sla_hours, top)], theme::DOWN.stroke_width(3)))));
+    t!(chart.draw_series(std::iter::once(
+        EmptyElement::at((d.sla_hours, top * 0.95))
+            + Text::new(format!("SLA: {:.0} business days", d.sla_hours / 24.0), (8, 0), text(14).color(&theme::DOWN))
+    )));
+    t!(chart.draw_series(std::iter::once(
+        EmptyElement::at((xmax * 0.55, top * 0.85)) + Text::new(format!("no contact yet: {}", thousands(d.no_contact)), (0, 0), text(14))
+    )));
+    Ok(())
+}
+
+// ---------------------------------------------------------------- trends
+
+pub struct Trends {
+    pub title: String,
+    quarters: Vec<String>,
+    /// (panel title, unit, series: (label, colour, values))
+    panels: Vec<(String, &'static str, Vec<(&'static str, RGBColor, Vec<Option<f64>>)>)>,
+}
+
+impl Trends {
+    pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<Trends>> {
+        let filter = col("segment_kind").eq(lit("total")).and(col("period").lt_eq(lit(period.to_string())));
+        let Some(df) = rows(tables, "kpi_tree", filter)? else { return Ok(None) };
+        let (periods, nodes, values) = (strs(&df, "period")?, strs(&df, "node")?, nums(&df, "value")?);
+        let mut quarters: Vec<String> = Vec::new();
+        for p in &periods {
+            if !quarters.contains(p) {
+                quarters.push(p.clone());
+            }
+        }
+        let series = |node: &str| -> Vec<Option<f64>> {
+            quarters.iter().map(|q| (0..df.height()).find(|&i| &periods[i] == q && nodes[i] == node).and_then(|i| values[i])).collect()
+        };
+        let panels = vec![
+            ("Revenue".to_string(), "currency", vec![("IS-sourced", theme::IS, series("revenue_is")), ("FS-sourced", theme::FS, series("revenue_fs"))]),
+            ("SQL rate".to_string(), "ratio", vec![("SQLs / leads", theme::IS, series("sql_rate"))]),
+            ("Win yield".to_string(), "ratio", vec![("IS: wins / accepted", theme::IS, series("win_yield_is")), ("FS: wins / opportunities", theme::FS, series("win_yield_fs"))]),
+            ("In-person share".to_string(), "ratio", vec![("FS visits / meetings", theme::FS, series("in_person_share"))]),
+        ];
+        let rev: Vec<f64> = series("revenue").into_iter().flatten().collect();
+        let title = match (rev.first(), rev.last()) {
+            (Some(a), Some(b)) if *a > 0.0 => format!(
+                "Quarterly trends to {period}: revenue {} from {} to {} over {} quarters",
+                if b >= a { "up" } else { "down" },
+                money(*a),
+                money(*b),
+                quarters.len()
+            ),
+            _ => format!("Quarterly trends to {period}"),
+        };
+        Ok(Some(Trends { title, quarters, panels }))
+    }
+}
+
+pub fn trends<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Trends) -> DrawResult {
+    let (head, body) = area.split_vertically(50);
+    t!(head.draw(&Text::new(d.title.clone(), (24, 14), title(20))));
+    let cells = body.split_evenly((2, 2));
+    let nq = d.quarters.len();
+    for (cell, (name, unit, series)) in cells.iter().zip(&d.panels) {
+        let vals: Vec<f64> = series.iter().flat_map(|s| s.2.iter().flatten().copied()).collect();
+        let top = vals.iter().copied().fold(0.0, f64::max) * 1.15;
+        let top = if top > 0.0 { top } else { 1.0 };
+        let mut chart = t!(ChartBuilder::on(cell)
+            .caption(name.clone(), title(16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..(nq.max(2) - 1) as f64, 0f64..top));
+        let quarters = d.quarters.clone();
+        let step = nq.div_ceil(6).max(1);
+        let unit = *unit;
+        t!(chart
+            .configure_mesh()
+            .x_labels(nq)
+            .x_label_formatter(&|x| {
+                let i = x.round() as usize;
+                if (x - x.round()).abs() < 0.01 && i < quarters.len() && i % step == 0 { quarters[i].clone() } else { String::new() }
+            })
+            .y_label_formatter(&|v| if unit == "currency" { money(*v) } else { pct(*v) })
+            .label_style(text(12))
+            .light_line_style(TRANSPARENT)
+            .draw());
+        for (label, colour, values) in series {
+            let colour = *colour;
+            let pts: Vec<(f64, f64)> = values.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i as f64, v))).collect();
+            t!(chart
+                .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(3)))
+                .map(|s| s.label(*label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(3)))));
+            t!(chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, colour.filled()))));
+        }
+        let position = if unit == "currency" { SeriesLabelPosition::UpperLeft } else { SeriesLabelPosition::LowerRight };
+        t!(chart.configure_series_labels().position(position).label_font(text(12)).background_style(WHITE.mix(0.9)).border_style(theme::GRID).draw());
+    }
+    Ok(())
+}

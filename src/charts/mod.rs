@@ -1,0 +1,88 @@
+//! Charts for executives, drawn with plotters as SVG and PNG from the output
+//! tables (a chart never computes a metric: it reads what the tables say).
+//! PNG text uses DejaVu Sans, compiled in, so a bare machine renders the same.
+
+mod draw;
+pub mod theme;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// A written chart: its file stem and the title that states its finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    pub name: String,
+    pub title: String,
+}
+
+/// Registers the compiled-in font under "sans-serif" (once).
+pub fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, theme::FONT);
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, theme::FONT);
+    });
+}
+
+fn chart_err(name: &str, e: impl std::fmt::Display) -> Error {
+    Error::Input(format!("chart {name}: {e}"))
+}
+
+/// Draws one chart twice, as `<name>.svg` and `<name>.png`.
+fn render<F, G>(dir: &Path, name: &str, size: (u32, u32), svg: F, png: G) -> Result<()>
+where
+    F: FnOnce(&DrawingArea<SVGBackend, Shift>) -> std::result::Result<(), String>,
+    G: FnOnce(&DrawingArea<BitMapBackend, Shift>) -> std::result::Result<(), String>,
+{
+    let svg_path = dir.join(format!("{name}.svg"));
+    {
+        let root = SVGBackend::new(&svg_path, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| chart_err(name, e))?;
+        svg(&root).map_err(|e| chart_err(name, e))?;
+        root.present().map_err(|e| chart_err(name, e))?;
+    }
+    let png_path = dir.join(format!("{name}.png"));
+    {
+        let root = BitMapBackend::new(&png_path, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| chart_err(name, e))?;
+        png(&root).map_err(|e| chart_err(name, e))?;
+        root.present().map_err(|e| chart_err(name, e))?;
+    }
+    Ok(())
+}
+
+/// The output tables a chart may read, by name.
+pub type Tables = BTreeMap<String, DataFrame>;
+
+/// Renders every chart the tables support into `dir`; a chart whose table
+/// is missing is left out.
+pub fn render_all(dir: &Path, tables: &Tables, period: &str, sla_days: f64) -> Result<Vec<Chart>> {
+    register_font();
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut out = Vec::new();
+    macro_rules! chart {
+        ($name:expr, $size:expr, $data:expr, $draw:path) => {
+            if let Some(data) = $data {
+                let title = data.title.clone();
+                render(dir, $name, $size, |a| $draw(a, &data), |a| $draw(a, &data))?;
+                out.push(Chart { name: $name.to_string(), title });
+            }
+        };
+    }
+    chart!("kpi_tree", (1400, 560), draw::KpiTree::from_tables(tables, period)?, draw::kpi_tree);
+    chart!("revenue_bridge", (1200, 620), draw::Bridge::from_tables(tables, period)?, draw::revenue_bridge);
+    chart!("funnel", (1200, 620), draw::Funnel::from_tables(tables, period)?, draw::funnel);
+    chart!("losses_by_quarter", (1200, 620), draw::LossesByQuarter::from_tables(tables, period)?, draw::losses_by_quarter);
+    chart!("losses_by_industry", (1200, 700), draw::LossesByIndustry::from_tables(tables, period)?, draw::losses_by_industry);
+    chart!("industry_visit_ratio", (1200, 700), draw::VisitRatio::from_tables(tables, period)?, draw::industry_visit_ratio);
+    chart!("is_reps", (1100, 700), draw::IsReps::from_tables(tables, period)?, draw::is_reps);
+    chart!("first_contact_sla", (1200, 620), draw::FirstContact::from_tables(tables, period, sla_days)?, draw::first_contact_sla);
+    chart!("trends", (1200, 820), draw::Trends::from_tables(tables, period)?, draw::trends);
+    Ok(out)
+}

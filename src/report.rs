@@ -1,0 +1,146 @@
+//! report.md and report.html: the one-page review for executives, built from
+//! the output tables and the charts (the HTML carries the SVGs inline, so it
+//! is one self-contained file that needs no network).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::charts::{Chart, Tables};
+use crate::error::{Error, Result};
+use crate::output::Written;
+use crate::summary::{money, mover_sentence};
+
+/// The headline figures of the reviewed quarter, from kpi_tree (total).
+fn headline_rows(tables: &Tables, period: &str) -> Result<Vec<(String, String, String)>> {
+    let Some(kpi) = tables.get("kpi_tree") else { return Ok(Vec::new()) };
+    let df = kpi
+        .clone()
+        .lazy()
+        .filter(col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string()))))
+        .collect()?;
+    let nodes: Vec<String> = df.column("node")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
+    let values: Vec<Option<f64>> = df.column("value")?.f64()?.iter().collect();
+    let priors: Vec<Option<f64>> = df.column("prior_value")?.f64()?.iter().collect();
+    let mut out = Vec::new();
+    for (node, label, unit) in [
+        ("revenue", "Revenue", "currency"),
+        ("revenue_is", "IS-sourced revenue", "currency"),
+        ("revenue_fs", "FS-sourced revenue", "currency"),
+        ("leads", "Leads", "count"),
+        ("sql_rate", "SQL rate", "ratio"),
+        ("win_rate", "Win rate (count)", "ratio"),
+        ("sla_met_rate", "First-contact SLA met", "ratio"),
+        ("in_person_share", "In-person share of FS meetings", "ratio"),
+    ] {
+        let Some(i) = nodes.iter().position(|n| n == node) else { continue };
+        let fmt = |x: Option<f64>| match (unit, x) {
+            (_, None) => "n/a".to_string(),
+            ("currency", Some(v)) => money(v),
+            ("ratio", Some(v)) => format!("{:.1}%", 100.0 * v),
+            (_, Some(v)) => crate::charts::theme::thousands(v),
+        };
+        out.push((label.to_string(), fmt(values[i]), fmt(priors[i])));
+    }
+    Ok(out)
+}
+
+/// The three largest driver contributions of the total, in words.
+fn movers(tables: &Tables, period: &str) -> Result<Vec<String>> {
+    let Some(a) = tables.get("kpi_attribution") else { return Ok(Vec::new()) };
+    let df = a
+        .clone()
+        .lazy()
+        .filter(col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string()))).and(col("kind").eq(lit("driver"))))
+        .collect()?;
+    let items: Vec<String> = df.column("item")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
+    let amounts: Vec<Option<f64>> = df.column("amount")?.f64()?.iter().collect();
+    let priors: Vec<Option<f64>> = df.column("prior_value")?.f64()?.iter().collect();
+    let values: Vec<Option<f64>> = df.column("value")?.f64()?.iter().collect();
+    let mut rows: Vec<usize> = (0..df.height()).filter(|&i| amounts[i].is_some()).collect();
+    rows.sort_by(|&x, &y| amounts[y].unwrap_or(0.0).abs().total_cmp(&amounts[x].unwrap_or(0.0).abs()));
+    Ok(rows.into_iter().take(3).map(|i| mover_sentence(&items[i], priors[i], values[i], amounts[i].unwrap_or(0.0))).collect())
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Writes report.md and report.html into `dir` (which holds charts/ and tables/).
+pub fn write_report(
+    dir: &Path,
+    tables: &Tables,
+    charts: &[Chart],
+    outputs: &[Written],
+    period: &str,
+    compare_to: Option<&str>,
+    not_available: &[&str],
+) -> Result<()> {
+    let heads = headline_rows(tables, period)?;
+    let moves = movers(tables, period)?;
+    let against = compare_to.map(|c| format!(" against {c}")).unwrap_or_default();
+    let title = format!("Quarterly sales review {period}{against}");
+    let coverage: Vec<String> = not_available.iter().map(|t| format!("not available: needs {t}")).collect();
+
+    let mut md = String::new();
+    let _ = writeln!(md, "# {title}\n");
+    let _ = writeln!(md, "| | {period} | {} |\n|---|---:|---:|", compare_to.unwrap_or("before"));
+    for (label, now, before) in &heads {
+        let _ = writeln!(md, "| {label} | {now} | {before} |");
+    }
+    let _ = writeln!(md, "\n## The three biggest movers\n");
+    for m in &moves {
+        let _ = writeln!(md, "- {m}");
+    }
+    for c in charts {
+        let _ = writeln!(md, "\n## {}\n\n![{}](charts/{}.svg)", c.title, c.title, c.name);
+    }
+    let _ = writeln!(md, "\n## Tables\n");
+    for o in outputs {
+        let _ = writeln!(md, "- [{}]({}) ({} rows)", o.path, o.path, o.rows);
+    }
+    for c in &coverage {
+        let _ = writeln!(md, "- {c}");
+    }
+    let md_path = dir.join("report.md");
+    std::fs::write(&md_path, md).map_err(|e| Error::io(&md_path, e))?;
+
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>\
+         body{{font-family:'DejaVu Sans',Arial,sans-serif;max-width:1240px;margin:24px auto;color:#282828}}\
+         table{{border-collapse:collapse}}td,th{{padding:4px 14px;border-bottom:1px solid #e1e1e1;text-align:right}}\
+         td:first-child,th:first-child{{text-align:left}}figure{{margin:28px 0}}svg{{max-width:100%;height:auto}}\
+         .movers li{{font-size:1.1em;margin:4px 0}}</style></head><body>\n",
+        esc(&title)
+    );
+    let _ = writeln!(html, "<h1>{}</h1>", esc(&title));
+    let _ = writeln!(html, "<table><tr><th></th><th>{}</th><th>{}</th></tr>", esc(period), esc(compare_to.unwrap_or("before")));
+    for (label, now, before) in &heads {
+        let _ = writeln!(html, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(label), esc(now), esc(before));
+    }
+    let _ = writeln!(html, "</table>\n<h2>The three biggest movers</h2>\n<ul class=\"movers\">");
+    for m in &moves {
+        let _ = writeln!(html, "<li>{}</li>", esc(m));
+    }
+    let _ = writeln!(html, "</ul>");
+    for c in charts {
+        let path = dir.join("charts").join(format!("{}.svg", c.name));
+        let svg = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let svg = svg.trim_start_matches(|c| c != '<').to_string();
+        let _ = writeln!(html, "<figure id=\"{}\">{}</figure>", c.name, svg);
+    }
+    let _ = writeln!(html, "<h2>Tables</h2><ul>");
+    for o in outputs {
+        let _ = writeln!(html, "<li><a href=\"{}\">{}</a> ({} rows)</li>", esc(&o.path), esc(&o.path), o.rows);
+    }
+    for c in &coverage {
+        let _ = writeln!(html, "<li>{}</li>", esc(c));
+    }
+    let _ = writeln!(html, "</ul></body></html>");
+    let html_path = dir.join("report.html");
+    std::fs::write(&html_path, html).map_err(|e| Error::io(&html_path, e))?;
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! Charts and the report: every chart renders from the fixture and from
+//! sample_data, its SVG says what it shows, its PNG has the size asked for
+//! and is not blank; report.html is self-contained and renders in headless
+//! Chromium (installed by .ci/run; skipped with a reason elsewhere).
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::util::{root, salesrelay, tiny};
+
+const CHARTS: [(&str, u32, u32); 9] = [
+    ("kpi_tree", 1400, 560),
+    ("revenue_bridge", 1200, 620),
+    ("funnel", 1200, 620),
+    ("losses_by_quarter", 1200, 620),
+    ("losses_by_industry", 1200, 700),
+    ("industry_visit_ratio", 1200, 700),
+    ("is_reps", 1100, 700),
+    ("first_contact_sla", 1200, 620),
+    ("trends", 1200, 820),
+];
+
+fn run(input: &Path) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let o = salesrelay(&root(), &["run", "--input", input.to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+fn check_files(folder: &Path) {
+    for (name, w, h) in CHARTS {
+        let svg = std::fs::read_to_string(folder.join(format!("charts/{name}.svg"))).unwrap_or_else(|_| panic!("{name}.svg"));
+        assert!(svg.contains("<svg") && svg.contains("<text"), "{name}.svg has text");
+        let png = std::fs::read(folder.join(format!("charts/{name}.png"))).unwrap();
+        assert_eq!(png_size(&png), (w, h), "{name}.png size");
+        // a blank white PNG of this size compresses to a few kilobytes
+        assert!(png.len() > 12_000, "{name}.png looks blank ({} bytes)", png.len());
+    }
+}
+
+#[test]
+fn charts_render_from_the_fixture_with_their_findings_in_the_titles() {
+    let out = run(&tiny());
+    let folder = out.path().join("FY2026-Q2");
+    check_files(&folder);
+    let svg = |name: &str| std::fs::read_to_string(folder.join(format!("charts/{name}.svg"))).unwrap();
+    // revenue 1.3M -> 3.3M; the largest contribution is acceptance (+679k)
+    assert!(svg("revenue_bridge").contains("Revenue rose 1.3M to 3.3M: FS acceptance rate moved it most (66.7% -&gt; 100.0%, +679k)"), "{}", svg("revenue_bridge"));
+    assert!(svg("revenue_bridge").contains("FY2026-Q1") && svg("revenue_bridge").contains("SQL rate"));
+    assert!(svg("revenue_bridge").contains("IS-sourced branch"));
+    assert!(svg("kpi_tree").contains("FY2026-Q2: revenue 3.3M (+153.8% vs the quarter before)"));
+    // ICT is 56.9 points above its benchmark, the widest gap; FSI is the one below
+    assert!(svg("industry_visit_ratio").contains("1 of 2 industries visit in person less than the survey; widest gap Information and Communications (+57 pt)"), "{}", svg("industry_visit_ratio"));
+    assert!(svg("industry_visit_ratio").contains("Wholesale and Trading") && svg("industry_visit_ratio").contains("survey benchmark"));
+    // 3 of 5 accepted Q2 handoffs met the SLA (H7, H4, H5)
+    assert!(svg("first_contact_sla").contains("3 of 5 accepted handoffs got a first FS contact within 2 business days (60%)"));
+    assert!(svg("funnel").contains("6 leads -&gt; 5 SQLs (83%)"), "{}", svg("funnel"));
+    assert!(svg("losses_by_quarter").contains("2 deals lost"));
+    assert!(svg("is_reps").contains("AI SDR"));
+    assert!(svg("trends").contains("In-person share"));
+}
+
+#[test]
+fn charts_render_from_sample_data_and_the_report_links_them() {
+    let out = run(&root().join("sample_data"));
+    let folder = out.path().join("FY2026-Q2");
+    check_files(&folder);
+    let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    assert!(html.contains("<h1>Quarterly sales review FY2026-Q2 against FY2026-Q1</h1>"));
+    assert_eq!(html.matches("<figure").count(), CHARTS.len(), "charts inline");
+    assert!(!html.contains("src=\"http"), "no network resources");
+    assert!(html.contains("The three biggest movers"));
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(md.contains("![") && md.contains("(charts/revenue_bridge.svg)"));
+    assert!(md.contains("(tables/kpi_tree.parquet)"));
+}
+
+fn chromium() -> Option<String> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().map(|o| o.status.success()).unwrap_or(false))
+        .map(str::to_string)
+}
+
+#[test]
+fn report_html_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "chromium missing under CI (.ci/run installs it)");
+        println!("skipped: no chromium on this machine (.ci/run installs Debian's chromium)");
+        return;
+    };
+    let out = run(&root().join("sample_data"));
+    let html = out.path().join("FY2026-Q2/report.html");
+    let shot = out.path().join("report.png");
+    let profile = tempfile::tempdir().unwrap();
+    let o = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            &format!("--user-data-dir={}", profile.path().display()),
+            "--window-size=1280,2400",
+            &format!("--screenshot={}", shot.display()),
+            &format!("file://{}", html.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(shot.is_file(), "no screenshot: {}", String::from_utf8_lossy(&o.stderr));
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(png_size(&png), (1280, 2400));
+    assert!(png.len() > 50_000, "the screenshot looks blank ({} bytes)", png.len());
+}
