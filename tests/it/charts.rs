@@ -123,3 +123,43 @@ fn report_html_renders_in_headless_chromium() {
     assert_eq!(png_size(&png), (1280, 2400));
     assert!(png.len() > 50_000, "the screenshot looks blank ({} bytes)", png.len());
 }
+
+/// With twenty industries in the benchmark the visit-ratio chart still gives
+/// every label its own line.
+#[test]
+fn twenty_industries_do_not_overlap() {
+    let d = crate::util::Dir::copy_of(&tiny());
+    let mut bench = String::from("reference_industry,in_person_share,n,source\n");
+    let mut names: Vec<String> = salesrelay::generate::BENCHMARK_CSV
+        .lines()
+        .skip(1)
+        .map(|l| {
+            bench.push_str(l);
+            bench.push('\n');
+            match l.strip_prefix('"') {
+                Some(rest) => rest.split('"').next().unwrap().to_string(),
+                None => l.split(',').next().unwrap().to_string(),
+            }
+        })
+        .collect();
+    for i in 1..=10 {
+        let name = format!("Extra industry number {i}");
+        bench.push_str(&format!("{name},0.{:02},100,test\n", 30 + i * 3));
+        names.push(name);
+    }
+    std::fs::create_dir_all(d.file("reference")).unwrap();
+    d.write("reference/industry_benchmark.csv", &bench);
+    d.append("salesrelay.toml", "[industries]\nbenchmark = \"reference/industry_benchmark.csv\"\n");
+    let out = run(d.path());
+    let svg = std::fs::read_to_string(out.path().join("FY2026-Q2/charts/industry_visit_ratio.svg")).unwrap();
+    let re = regex::Regex::new(r#"<text x="[^"]*" y="([0-9.]+)"[^>]*>\s*([^<]*?)\s*</text>"#).unwrap();
+    let mut ys: Vec<f64> = re
+        .captures_iter(&svg)
+        .filter(|c| names.iter().any(|n| n == &c[2]))
+        .map(|c| c[1].parse().unwrap())
+        .collect();
+    assert_eq!(ys.len(), 20, "every industry is labelled");
+    ys.sort_by(f64::total_cmp);
+    let closest = ys.windows(2).map(|w| w[1] - w[0]).fold(f64::MAX, f64::min);
+    assert!(closest >= 16.0, "labels {closest} px apart overlap");
+}
