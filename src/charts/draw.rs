@@ -33,6 +33,17 @@ fn strs(df: &DataFrame, c: &str) -> Result<Vec<String>> {
     Ok(df.column(c)?.cast(&DataType::String)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect())
 }
 
+/// The distinct values of `values` in their first-seen order.
+fn unique_in_order(values: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values {
+        if !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    out
+}
+
 fn total_in(period: &str) -> Expr {
     col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string())))
 }
@@ -358,12 +369,7 @@ impl LossesByQuarter {
         let periods = strs(&df, "period")?;
         let cats = strs(&df, "category")?;
         let losses = nums(&df, "losses")?;
-        let mut quarters: Vec<String> = Vec::new();
-        for p in &periods {
-            if !quarters.contains(p) {
-                quarters.push(p.clone());
-            }
-        }
+        let quarters = unique_in_order(&periods);
         let quarters: Vec<String> = quarters.iter().rev().take(8).rev().cloned().collect();
         let series: Vec<(String, Vec<f64>)> = CATEGORIES
             .iter()
@@ -448,12 +454,7 @@ impl LossesByIndustry {
         let filter = col("segment_kind").eq(lit("industry")).and(col("level").eq(lit("category"))).and(col("period").eq(lit(period.to_string())));
         let Some(df) = rows(tables, "loss_summary", filter)? else { return Ok(None) };
         let (segs, cats, losses) = (strs(&df, "segment")?, strs(&df, "category")?, nums(&df, "losses")?);
-        let mut industries: Vec<String> = Vec::new();
-        for s in &segs {
-            if !industries.contains(s) {
-                industries.push(s.clone());
-            }
-        }
+        let industries = unique_in_order(&segs);
         let bars: Vec<(String, Vec<f64>)> = industries
             .iter()
             .map(|ind| {
@@ -739,12 +740,7 @@ impl Trends {
         let filter = col("segment_kind").eq(lit("total")).and(col("period").lt_eq(lit(period.to_string())));
         let Some(df) = rows(tables, "kpi_tree", filter)? else { return Ok(None) };
         let (periods, nodes, values) = (strs(&df, "period")?, strs(&df, "node")?, nums(&df, "value")?);
-        let mut quarters: Vec<String> = Vec::new();
-        for p in &periods {
-            if !quarters.contains(p) {
-                quarters.push(p.clone());
-            }
-        }
+        let quarters = unique_in_order(&periods);
         let series = |node: &str| -> Vec<Option<f64>> {
             quarters.iter().map(|q| (0..df.height()).find(|&i| &periods[i] == q && nodes[i] == node).and_then(|i| values[i])).collect()
         };
