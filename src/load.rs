@@ -34,12 +34,15 @@ pub struct SourceFile {
     pub records: u64,
 }
 
-/// One table as read: contract columns (text for CSV; as stored for Parquet) and `_row`.
+/// One table as read and typed: the contract columns in their types and
+/// `_row`, with the problems each row has on its own (see
+/// `validate::type_chunk`); checks across rows and tables come later.
 #[derive(Debug, Clone)]
 pub struct RawTable {
     pub spec: &'static TableSpec,
     pub file_name: String,
     pub df: DataFrame,
+    pub findings: DataFrame,
 }
 
 /// Everything read from an input folder.
@@ -85,7 +88,7 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
                 let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
                 let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
                 let read = if is_parquet {
-                    read_parquet_raw(path, spec, &file_name)
+                    read_parquet_raw(path, spec, &file_name, config)
                 } else {
                     read_csv_raw(path, spec, &file_name, config)
                 }?;
@@ -93,8 +96,8 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
                 out.findings.append(&mut findings);
                 let (sha256, bytes) = hash_file(path)?;
                 out.sources.push(SourceFile { table: spec.name, path: path.clone(), sha256, bytes, records });
-                if let Some(df) = df {
-                    out.tables.insert(spec.name, RawTable { spec, file_name, df });
+                if let Some((df, row_findings)) = df {
+                    out.tables.insert(spec.name, RawTable { spec, file_name, df, findings: row_findings });
                 }
             }
             _ => out.findings.push(Finding::fatal(
@@ -175,7 +178,9 @@ fn match_headers(
     ok.then_some(mapping)
 }
 
-type ReadResult = Result<(Option<DataFrame>, u64, Vec<Finding>)>;
+/// The typed table with its row findings (if the file could be used), the
+/// records read, and the file's own findings.
+type ReadResult = Result<(Option<(DataFrame, DataFrame)>, u64, Vec<Finding>)>;
 
 /// Reads a CSV file as text columns. Row numbers are the file's line numbers
 /// (the header is line 1), so they match what a user sees in an editor.
@@ -236,12 +241,19 @@ fn read_csv_raw(path: &Path, spec: &'static TableSpec, file_name: &str, config: 
         return Ok((None, 0, findings));
     };
     let width = headers.len();
-    let mut builders: Vec<(usize, &'static str, StringChunkedBuilder)> = mapping
-        .iter()
-        .enumerate()
-        .filter_map(|(i, m)| m.map(|name| (i, name, StringChunkedBuilder::new(name.into(), 1024))))
-        .collect();
-    let mut rows: Vec<i64> = Vec::new();
+    let chunk = chunk_rows();
+    let new_builders = || -> Vec<(usize, &'static str, StringChunkedBuilder)> {
+        mapping
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| m.map(|name| (i, name, StringChunkedBuilder::new(name.into(), chunk.min(1 << 16)))))
+            .collect()
+    };
+    let mut builders = new_builders();
+    let mut rows: Vec<i64> = Vec::with_capacity(chunk.min(1 << 16));
+    // typed chunks and their findings: raw text is held for one chunk at a time
+    let mut typed: Vec<DataFrame> = Vec::new();
+    let mut chunk_findings: Vec<DataFrame> = Vec::new();
     // (line, raw text, field count) of records whose width differs from the header's
     let mut ragged: Vec<(u64, String, usize)> = Vec::new();
     let mut records = 0u64;
@@ -276,6 +288,12 @@ fn read_csv_raw(path: &Path, spec: &'static TableSpec, file_name: &str, config: 
         }
         rows.push(line as i64);
         last_good_line = line;
+        if rows.len() == chunk {
+            let chunk = raw_frame(spec, std::mem::take(&mut rows), std::mem::replace(&mut builders, new_builders()))?;
+            let (t, f) = crate::validate::type_chunk(chunk, spec, config)?;
+            typed.push(t);
+            chunk_findings.push(f);
+        }
     }
     for (line, text, fields) in ragged {
         let (rule, detail) = if line > last_good_line {
@@ -285,24 +303,49 @@ fn read_csv_raw(path: &Path, spec: &'static TableSpec, file_name: &str, config: 
         };
         findings.push(Finding::row(spec.name, line as i64, None, None, rule, detail));
     }
+    if !rows.is_empty() || typed.is_empty() {
+        let chunk = raw_frame(spec, rows, builders)?;
+        let (t, f) = crate::validate::type_chunk(chunk, spec, config)?;
+        typed.push(t);
+        chunk_findings.push(f);
+    }
+    let df = concat_frames(typed)?;
+    let row_findings = concat_frames(chunk_findings)?;
+    Ok((Some((df, row_findings)), records, findings))
+}
+
+/// Records typed together: large enough for Polars to work in bulk, small
+/// enough that a file's raw text is never all in memory at once.
+/// `SALESRELAY_CHUNK_ROWS` overrides it (the tests use tiny chunks).
+fn chunk_rows() -> usize {
+    std::env::var("SALESRELAY_CHUNK_ROWS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(1 << 20)
+}
+
+/// One chunk of raw text columns (every contract column, null where the
+/// file lacks it) with `_row`.
+fn raw_frame(spec: &'static TableSpec, rows: Vec<i64>, builders: Vec<(usize, &'static str, StringChunkedBuilder)>) -> Result<DataFrame> {
     let height = rows.len();
     let mut columns: Vec<Column> = Vec::with_capacity(spec.columns.len() + 1);
     columns.push(Column::new(ROW.into(), rows));
-    let mut built: BTreeMap<&str, Column> =
-        builders.into_iter().map(|(_, name, b)| (name, b.finish().into_column())).collect();
+    let mut built: BTreeMap<&str, Column> = builders.into_iter().map(|(_, name, b)| (name, b.finish().into_column())).collect();
     for c in spec.columns {
-        columns.push(
-            built
-                .remove(c.name)
-                .unwrap_or_else(|| Column::full_null(c.name.into(), height, &DataType::String)),
-        );
+        columns.push(built.remove(c.name).unwrap_or_else(|| Column::full_null(c.name.into(), height, &DataType::String)));
     }
-    let df = DataFrame::new(height, columns)?;
-    Ok((Some(df), records, findings))
+    Ok(DataFrame::new(height, columns)?)
+}
+
+fn concat_frames(frames: Vec<DataFrame>) -> Result<DataFrame> {
+    let mut iter = frames.into_iter();
+    let Some(mut first) = iter.next() else { return Ok(DataFrame::empty()) };
+    for f in iter {
+        first.vstack_mut(&f)?;
+    }
+    first.rechunk_mut();
+    Ok(first)
 }
 
 /// Reads a Parquet file; columns keep their stored types and `_row` counts records from 1.
-fn read_parquet_raw(path: &Path, spec: &'static TableSpec, file_name: &str) -> ReadResult {
+fn read_parquet_raw(path: &Path, spec: &'static TableSpec, file_name: &str, config: &Config) -> ReadResult {
     let mut findings = Vec::new();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let df = match ParquetReader::new(file).finish() {
@@ -327,7 +370,8 @@ fn read_parquet_raw(path: &Path, spec: &'static TableSpec, file_name: &str) -> R
         };
         columns.push(column);
     }
-    Ok((Some(DataFrame::new(height, columns)?), height as u64, findings))
+    let (typed, row_findings) = crate::validate::type_chunk(DataFrame::new(height, columns)?, spec, config)?;
+    Ok((Some((typed, row_findings)), height as u64, findings))
 }
 
 /// Where each CSV record starts, as a line number of the file. The csv

@@ -47,7 +47,7 @@ pub fn load_validated(opts: &InputOptions, lenient: bool, progress: &Progress) -
     let records: u64 = raw.sources.iter().map(|s| s.records).sum();
     stage.done(&format!("{} records in {} files", thousands(records), raw.sources.len()));
     let stage = progress.stage("validate");
-    let validated = validate(raw, &config, lenient)?;
+    let validated = validate(raw, lenient)?;
     stage.done(&format!("{} problem(s)", thousands(validated.findings.height() as u64)));
     Ok((config, validated))
 }

@@ -109,8 +109,10 @@ fn type_rule(ty: ColType) -> (&'static str, String) {
     }
 }
 
-/// Types one raw table and lists its row problems that need no other table.
-fn type_and_check(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(DataFrame, Vec<LazyFrame>)> {
+/// Types a chunk of raw rows and lists the problems each row has on its
+/// own (types, required values, signs, ranges, order of timestamps). Returns
+/// the typed rows (raw text dropped) and the findings.
+pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(DataFrame, DataFrame)> {
     let schema = df.schema().clone();
     let mut exprs = Vec::new();
     for c in spec.columns {
@@ -192,10 +194,21 @@ fn type_and_check(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
         }
         _ => {}
     }
+    let findings = concat(checks, UnionArgs::default())?.collect()?;
+    let raw_cols: Vec<String> = spec.columns.iter().map(|c| raw_name(c.name)).collect();
+    let typed = typed.drop_many(raw_cols);
+    Ok((typed, findings))
+}
+
+/// Problems only the whole table shows: a key seen in an earlier row
+/// (`duplicate_row` when the whole row repeats it, else `duplicate_key`).
+fn duplicate_checks(lf: &LazyFrame, spec: &TableSpec) -> Vec<LazyFrame> {
+    let t = spec.name;
+    let mut checks = Vec::new();
     // Duplicates: every occurrence after the first is a finding; an exact
     // repeat of an earlier row says so.
     let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
-    let all: Vec<Expr> = spec.columns.iter().map(|c| col(raw_name(c.name))).collect();
+    let all: Vec<Expr> = spec.columns.iter().map(|c| col(c.name)).collect();
     let key_value = if spec.key.len() == 1 {
         col(spec.key[0]).cast(DataType::String)
     } else {
@@ -227,20 +240,21 @@ fn type_and_check(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
         "duplicate_key",
         &format!("{key_label} repeats an earlier row with different values"),
     ));
-    Ok((typed, checks))
+    checks
 }
 
 /// Types and checks every table; with `lenient`, rows with findings are removed
 /// (references are checked against the parents' kept rows, so removal cascades).
-pub fn validate(raw: RawInput, config: &Config, lenient: bool) -> Result<Validated> {
+pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
     let RawInput { tables: raw_tables, sources, missing, findings: read_findings } = raw;
     let mut finding_frames: Vec<LazyFrame> = vec![findings_frame(&read_findings)?.lazy()];
     let mut tables: BTreeMap<&'static str, DataFrame> = BTreeMap::new();
     let mut raw_tables = raw_tables;
     for spec in TABLES {
-        let Some(raw_table) = raw_tables.remove(spec.name) else { continue };
-        let (typed, mut checks) = type_and_check(raw_table.df, spec, config)?;
-        let lf = typed.clone().lazy();
+        let Some(loaded) = raw_tables.remove(spec.name) else { continue };
+        let lf = loaded.df.lazy();
+        let mut checks = vec![loaded.findings.lazy()];
+        checks.extend(duplicate_checks(&lf, spec));
         for c in spec.columns {
             let Some((parent, parent_col)) = c.references else { continue };
             let Some(parent_df) = tables.get(parent) else { continue };
@@ -254,8 +268,7 @@ pub fn validate(raw: RawInput, config: &Config, lenient: bool) -> Result<Validat
         }
         let table_findings = concat(checks, UnionArgs::default())?.collect()?;
         let bad_rows = table_findings.clone().lazy().select([col("row")]).unique(None, UniqueKeepStrategy::Any);
-        let raw_cols: Vec<String> = spec.columns.iter().map(|c| raw_name(c.name)).collect();
-        let mut kept = lf.drop(by_name(raw_cols, true, false));
+        let mut kept = lf;
         if lenient {
             kept = kept.join(bad_rows, [col(ROW)], [col("row")], JoinArgs::new(JoinType::Anti));
         }

@@ -135,3 +135,31 @@ fn run_on_sample_data_writes_documented_tables() {
     assert_eq!(kpi.height(), 11 * 20 * 40);
     assert_eq!(kpi.column("value").unwrap().dtype(), &polars::prelude::DataType::Float64);
 }
+
+/// Typing in chunks gives the same tables and findings as typing at once.
+#[test]
+fn chunked_typing_changes_nothing() {
+    let d = Dir::copy_of(&tiny());
+    d.replace("opportunities.csv", ",300000,", ",-3200,"); // a finding in a later chunk
+    d.replace("leads.csv", "L8,A4,", "L8,A99,");
+    let run = |chunk: &str| {
+        let out = tempfile::tempdir().unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_salesrelay"))
+            .current_dir(d.path())
+            .env("SALESRELAY_CHUNK_ROWS", chunk)
+            .args(["run", "--input", ".", "--lenient", "--queries", "none", "--out", out.path().to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        out
+    };
+    let (whole, chunked) = (run("1000000"), run("3"));
+    for t in ["data_quality", "kpi_tree", "handoffs", "losses", "pipeline_movement"] {
+        let read = |dir: &tempfile::TempDir| {
+            use polars::prelude::SerReader;
+            polars::prelude::ParquetReader::new(std::fs::File::open(dir.path().join(format!("FY2026-Q2/tables/{t}.parquet"))).unwrap()).finish().unwrap()
+        };
+        let (a, b) = (read(&whole), read(&chunked));
+        assert!(a.equals_missing(&b), "{t} differs when typed in chunks of 3 rows:\n{a}\n{b}");
+    }
+}

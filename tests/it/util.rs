@@ -66,7 +66,7 @@ impl Dir {
 pub fn load(dir: &Path, lenient: bool) -> Validated {
     let (config, _) = Config::resolve(None, dir).expect("config");
     let raw = read_input(dir, &config).expect("read");
-    validate(raw, &config, lenient).expect("validate")
+    validate(raw, lenient).expect("validate")
 }
 
 /// Findings as (table, row, column, rule), in report order.
