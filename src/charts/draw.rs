@@ -102,10 +102,21 @@ fn node_text(name: &str, unit: &str, x: Option<f64>) -> String {
     }
 }
 
+/// A change that shows as zero at the precision it is printed with is flat.
+fn shown_change(unit: &str, c: Option<f64>) -> Option<f64> {
+    c.map(|v| match unit {
+        "ratio" if (1000.0 * v).round() == 0.0 => 0.0,
+        "currency" | "count" if v.round() == 0.0 => 0.0,
+        _ => v,
+    })
+}
+
 fn change_text(unit: &str, c: Option<f64>) -> String {
+    let c = shown_change(unit, c);
     match (unit, c) {
         (_, None) => "no prior quarter".into(),
         ("currency", Some(v)) => format!("{}{}", if v >= 0.0 { "+" } else { "" }, money(v)),
+        ("ratio", Some(v)) if v == 0.0 => "0.0 pt".into(),
         ("ratio", Some(v)) => format!("{:+.1} pt", 100.0 * v),
         (_, Some(v)) => format!("{:+}", v.round() as i64),
     }
@@ -140,7 +151,7 @@ pub fn kpi_tree<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &KpiTree) 
     }
     for (name, x, y) in top.iter().chain(&mid).chain(&is).chain(&fs) {
         let Some((_, value, _, change, unit)) = d.get(name) else { continue };
-        let colour = direction(*change);
+        let colour = direction(shown_change(unit, *change));
         let fill = colour.mix(0.12);
         t!(area.draw(&Rectangle::new([(x - bw / 2, y - bh / 2), (x + bw / 2, y + bh / 2)], fill.filled())));
         t!(area.draw(&Rectangle::new([(x - bw / 2, y - bh / 2), (x + bw / 2, y + bh / 2)], colour.stroke_width(2))));
@@ -160,7 +171,7 @@ pub fn kpi_tree<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &KpiTree) 
         t!(area.draw(&Text::new(change_text(unit, *change), (x - bw / 2 + 8, y + 24), text(13).color(&colour))));
     }
     let note = format!(
-        "{}: revenue = IS-sourced (leads x SQL rate x handoff rate x acceptance x win yield x deal size) + FS-sourced (opportunities x win yield x deal size). Green rose, red fell.",
+        "{}: revenue = IS-sourced (leads x SQL rate x handoff rate x acceptance x win yield x deal size) + FS-sourced (opportunities x win yield x deal size). Green rose, red fell, grey held.",
         d.period
     );
     t!(area.draw(&Text::new(note, (24, 500), text(13))));
