@@ -10,10 +10,29 @@ fn run_writes_the_report_folder_for_the_last_complete_quarter() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("reviewed FY2026-Q2"), "{stdout}");
+    // the summary in words, with the LMDI values worked out in kpi.rs
+    assert!(stdout.contains("revenue 3.3M vs 1.3M the quarter before: +2.0M (+153.8%)"), "{stdout}");
+    assert!(stdout.contains("- FS acceptance rate rose from 66.7% to 100.0%: +679k"), "{stdout}");
+    assert!(stdout.contains("- SQL rate rose from 60.0% to 83.3%: +550k"), "{stdout}");
+    assert!(stdout.contains("- IS deal size rose from 1.0M to 1.3M: +439k"), "{stdout}");
+    assert!(stdout.contains("losses: 2 of 2 classified"), "{stdout}");
     // A4's "Pet Grooming" is not in the mapping
     assert!(stdout.contains("industries not in the mapping, counted as Other services: \"Pet Grooming\" (1)"), "{stdout}");
     let folder = out.path().join("FY2026-Q2");
     assert!(folder.join("tables/data_quality.parquet").is_file());
+    // the report's headline table against the fixture's hand-worked values
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    for row in [
+        "| Revenue | 3.3M | 1.3M |",
+        "| IS-sourced revenue | 2.6M | 1.0M |",
+        "| Leads | 6 | 5 |",
+        "| SQL rate | 83.3% | 60.0% |",
+        "| Win rate (count) | 60.0% | 100.0% |",
+        "| First-contact SLA met | 60.0% | 50.0% |",
+        "| In-person share of FS meetings | 66.7% | 50.0% |",
+    ] {
+        assert!(md.contains(row), "{row} in report.md:\n{md}");
+    }
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(folder.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["period"], "FY2026-Q2");
     let inputs = manifest["inputs"].as_array().unwrap();
