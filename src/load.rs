@@ -72,8 +72,6 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
         }
     }
     let mut out = RawInput::default();
-    // which file each table comes from; problems with the files themselves first
-    let mut jobs: Vec<(&'static TableSpec, PathBuf)> = Vec::new();
     for spec in TABLES {
         let mut found = files.remove(&normalize_name(spec.name)).unwrap_or_default();
         found.sort();
@@ -85,7 +83,23 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
                 format!("required table {} is missing: put {}.csv or {}.parquet in {}", spec.name, spec.name, spec.name, input.display()),
             )),
             0 => out.missing.push(spec.name),
-            1 => jobs.push((spec, found.remove(0))),
+            1 => {
+                let path = &found[0];
+                let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+                let read = if is_parquet {
+                    read_parquet_raw(path, spec, &file_name, config)
+                } else {
+                    read_csv_raw(path, spec, &file_name, config)
+                }?;
+                let (df, records, mut findings) = read;
+                out.findings.append(&mut findings);
+                let (sha256, bytes) = hash_file(path)?;
+                out.sources.push(SourceFile { table: spec.name, path: path.clone(), sha256, bytes, records });
+                if let Some((df, row_findings)) = df {
+                    out.tables.insert(spec.name, RawTable { spec, file_name, df, findings: row_findings });
+                }
+            }
             _ => out.findings.push(Finding::fatal(
                 spec.name,
                 None,
@@ -98,46 +112,7 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
             )),
         }
     }
-    // the files are read side by side (CSV parsing is single-threaded per file)
-    let results: Vec<Result<Loaded>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs.iter().map(|(spec, path)| scope.spawn(move || read_table(path, spec, config))).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(Error::Input("a file reader stopped unexpectedly".into()))))
-            .collect()
-    });
-    for ((spec, path), result) in jobs.iter().zip(results) {
-        let Loaded { table, records, mut findings, sha256, bytes } = result?;
-        out.findings.append(&mut findings);
-        out.sources.push(SourceFile { table: spec.name, path: path.clone(), sha256, bytes, records });
-        if let Some(table) = table {
-            out.tables.insert(spec.name, table);
-        }
-    }
     Ok(out)
-}
-
-/// One file as read: the typed table (when usable), records read, the
-/// file's findings, its SHA-256 and size.
-struct Loaded {
-    table: Option<RawTable>,
-    records: u64,
-    findings: Vec<Finding>,
-    sha256: String,
-    bytes: u64,
-}
-
-fn read_table(path: &Path, spec: &'static TableSpec, config: &Config) -> Result<Loaded> {
-    let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    let (df, records, findings) = if is_parquet {
-        read_parquet_raw(path, spec, &file_name, config)
-    } else {
-        read_csv_raw(path, spec, &file_name, config)
-    }?;
-    let (sha256, bytes) = hash_file(path)?;
-    let table = df.map(|(df, row_findings)| RawTable { spec, file_name, df, findings: row_findings });
-    Ok(Loaded { table, records, findings, sha256, bytes })
 }
 
 fn hash_file(path: &Path) -> Result<(String, u64)> {
