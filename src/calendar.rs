@@ -2,7 +2,7 @@
 //! (quarter - 1)`, so the one before is `index - 1` and sorting by index is
 //! chronological; labels (`FY2026-Q2`) are derived from it.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::config::{Config, FiscalYearLabel};
@@ -12,15 +12,6 @@ use crate::config::{Config, FiscalYearLabel};
 pub struct Quarter(pub i32);
 
 impl Quarter {
-    /// The quarter holding local date `d`.
-    pub fn of_date(d: NaiveDate, config: &Config) -> Quarter {
-        let start = config.fiscal_year_start_month as i32;
-        let m = d.month() as i32;
-        let fy = if m >= start { d.year() } else { d.year() - 1 };
-        let q = (m - start).rem_euclid(12) / 3;
-        Quarter(fy * 4 + q)
-    }
-
     /// Calendar year the fiscal year starts in.
     pub fn fiscal_start_year(self) -> i32 {
         self.0.div_euclid(4)

@@ -183,7 +183,7 @@ pub fn unit_of(column: &str, dtype: &DataType) -> &'static str {
 /// The data dictionary (Markdown) of written tables: every table and column
 /// with its description, type, unit and the METRICS.md metric it is, built
 /// from the same docs the Parquet metadata carries.
-pub fn data_dictionary(tables: &[(Doc, Vec<(String, String)>)], nodes: &[(&str, Option<&str>, &str, &str)]) -> String {
+pub fn data_dictionary(tables: &[(Doc, Schema)], nodes: &[(&str, Option<&str>, &str, &str)]) -> String {
     let metrics: Vec<&str> = nodes.iter().map(|n| n.0).collect();
     let mut out = String::from(
         "# salesrelay data dictionary\n\nGenerated with the report from the same descriptions the Parquet files carry \
@@ -195,25 +195,11 @@ pub fn data_dictionary(tables: &[(Doc, Vec<(String, String)>)], nodes: &[(&str, 
     }
     for (doc, schema) in tables {
         out.push_str(&format!("\n## {}\n\n{}\n\n| column | type | unit | description | metric |\n|---|---|---|---|---|\n", doc.name, doc.description));
-        for (column, dtype) in schema {
-            let desc = doc.columns.iter().find(|(c, _)| c == column).map(|(_, d)| d.as_str()).unwrap_or("");
+        for (column, dtype) in schema.iter() {
+            let desc = doc.columns.iter().find(|(c, _)| c == column.as_str()).map(|(_, d)| d.as_str()).unwrap_or("");
             let metric = if metrics.contains(&column.as_str()) { format!("METRICS.md: {column}") } else { String::new() };
-            let dt = parse_dtype_name(dtype);
-            out.push_str(&format!("| {column} | {dtype} | {} | {} | {metric} |\n", unit_of(column, &dt), desc.replace('|', "\\|")));
+            out.push_str(&format!("| {column} | {dtype} | {} | {} | {metric} |\n", unit_of(column, dtype), desc.replace('|', "\\|")));
         }
     }
     out
-}
-
-/// The dtype a schema string stands for (as `schema_of` writes it), for the unit rules.
-fn parse_dtype_name(name: &str) -> DataType {
-    match name {
-        n if n.starts_with("datetime") => DataType::Datetime(TimeUnit::Microseconds, None),
-        "bool" => DataType::Boolean,
-        "str" => DataType::String,
-        "i64" => DataType::Int64,
-        "i32" => DataType::Int32,
-        "u32" => DataType::UInt32,
-        _ => DataType::Float64,
-    }
 }

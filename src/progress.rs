@@ -8,7 +8,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Reports stages of a command on stderr.
 pub struct Progress {
     quiet: bool,
-    started: Instant,
 }
 
 /// A running stage; `done` prints its line.
@@ -21,7 +20,7 @@ pub struct Stage {
 
 impl Progress {
     pub fn new(quiet: bool) -> Progress {
-        Progress { quiet, started: Instant::now() }
+        Progress { quiet }
     }
 
     /// Starts a stage named `name` (e.g. "load", "validate").
@@ -31,11 +30,6 @@ impl Progress {
         bar.set_message(name.to_string());
         bar.enable_steady_tick(Duration::from_millis(120));
         Stage { name: name.to_string(), started: Instant::now(), bar, quiet: self.quiet }
-    }
-
-    /// Time since the command started.
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
     }
 }
 

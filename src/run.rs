@@ -195,7 +195,8 @@ pub struct RunReport {
     pub period: String,
     pub folder: PathBuf,
     pub outputs: Vec<Written>,
-    pub set_aside_rows: usize,
+    /// Problems found (with --lenient, their rows were set aside).
+    pub problems: usize,
 }
 
 /// The data_quality table's documentation.
@@ -333,7 +334,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
         let rel = format!("tables/{}.parquet", doc.name);
         write_parquet(&mut df, &dir.path().join(&rel), &doc)?;
         outputs.push(Written { path: rel, rows: df.height(), schema: schema_of(&df) });
-        dictionary.push((doc, schema_of(&df)));
+        dictionary.push((doc, df.schema().as_ref().clone()));
     }
     let nodes: Vec<(&str, Option<&str>, &str, &str)> =
         crate::metrics::tree::NODES.iter().map(|n| (n.name, n.parent, n.kind.as_str(), n.unit)).collect();
@@ -348,13 +349,13 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs, &files)?;
     let folder = dir.commit()?;
     stage.done(&format!("{} charts, report.html, report.md", charts.len()));
-    let set_aside_rows = n;
     println!("salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(config), span.last.label(config));
-    let attribution = outputs_frame(&folder, "kpi_attribution")?;
-    print!("{}", crate::summary::headline(&attribution, &label)?);
-    if let Ok(losses) = outputs_frame(&folder, "losses") {
+    if let Some(attribution) = table_map.get("kpi_attribution") {
+        print!("{}", crate::summary::headline(attribution, &label)?);
+    }
+    if let Some(losses) = table_map.get("losses") {
         let rules = config.losses.effective().map_err(Error::Config)?;
-        let (never, unclassified) = crate::metrics::losses::rule_report(&losses, &rules, 5)?;
+        let (never, unclassified) = crate::metrics::losses::rule_report(losses, &rules, 5)?;
         let classified = losses.column("category")?.str()?.iter().filter(|c| *c != Some("unclassified")).count();
         println!("  losses: {} of {} classified", thousands(classified as u64), thousands(losses.height() as u64));
         if !never.is_empty() {
@@ -384,7 +385,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
         println!("  query failed: {e}");
     }
     println!("  report: {}", folder.display());
-    Ok(RunReport { period: label, folder, outputs, set_aside_rows })
+    Ok(RunReport { period: label, folder, outputs, problems: n })
 }
 
 /// Every metric table of the review, computed together.
@@ -434,12 +435,6 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
     }
     out.extend(docs.into_iter().map(Doc::from).zip(frames));
     Ok(out)
-}
-
-fn outputs_frame(folder: &Path, name: &str) -> Result<DataFrame> {
-    let path = folder.join("tables").join(format!("{name}.parquet"));
-    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-    Ok(ParquetReader::new(file).finish()?)
 }
 
 #[derive(Serialize)]

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use crate::calendar::{quarter_index, quarter_label, Quarter};
+use crate::calendar::{quarter_index, quarter_label};
 use crate::config::Config;
 use crate::error::Result;
 use crate::industries::Industries;
@@ -83,11 +83,6 @@ impl Model<'_> {
             "__segment_order" => (0..segments.len() as u32).collect::<Vec<_>>(),
         )?;
         Ok(periods.lazy().cross_join(segs.lazy(), None))
-    }
-
-    /// The reviewed quarter's index and the data's last quarter.
-    pub fn last(&self) -> Quarter {
-        self.span.last
     }
 }
 
