@@ -44,6 +44,16 @@ fn unique_in_order(values: &[String]) -> Vec<String> {
     out
 }
 
+/// The label of band `i` (drawn over `i..i+1`) at its centre and nothing at
+/// other ticks; `top_down` counts bands from the top of a vertical axis.
+fn band_label(labels: &[String], at: f64, top_down: bool) -> String {
+    let i = at.floor() as usize;
+    if (at - at.floor() - 0.5).abs() >= 0.01 || i >= labels.len() {
+        return String::new();
+    }
+    labels[if top_down { labels.len() - 1 - i } else { i }].clone()
+}
+
 fn total_in(period: &str) -> Expr {
     col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string())))
 }
@@ -332,10 +342,7 @@ pub fn funnel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Funnel) -> 
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(nq * 2 + 1)
-        .x_label_formatter(&|x| {
-            let i = x.floor() as usize;
-            if (x - x.floor() - 0.5).abs() < 0.01 && i < quarters.len() { quarters[i].clone() } else { String::new() }
-        })
+        .x_label_formatter(&|x| band_label(&quarters, *x, false))
         .y_desc("count")
         .y_label_formatter(&|v| thousands(*v))
         .label_style(text(14))
@@ -433,10 +440,7 @@ pub fn losses_by_quarter<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(nq * 2 + 1)
-        .x_label_formatter(&|x| {
-            let i = x.floor() as usize;
-            if (x - x.floor() - 0.5).abs() < 0.01 && i < quarters.len() { quarters[i].clone() } else { String::new() }
-        })
+        .x_label_formatter(&|x| band_label(&quarters, *x, false))
         .y_desc("lost deals")
         .y_label_formatter(&|v| thousands(*v))
         .label_style(text(14))
@@ -500,10 +504,7 @@ pub fn losses_by_industry<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: 
         .configure_mesh()
         .disable_y_mesh()
         .y_labels(n * 2 + 1)
-        .y_label_formatter(&|y| {
-            let i = y.floor() as usize;
-            if (y - y.floor() - 0.5).abs() < 0.01 && i < names.len() { names[names.len() - 1 - i].clone() } else { String::new() }
-        })
+        .y_label_formatter(&|y| band_label(&names, *y, true))
         .x_desc("lost deals in the quarter")
         .x_label_formatter(&|v| thousands(*v))
         .label_style(text(14))
@@ -560,10 +561,7 @@ pub fn industry_visit_ratio<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d
         .configure_mesh()
         .disable_y_mesh()
         .y_labels(n * 2 + 1)
-        .y_label_formatter(&|y| {
-            let i = y.floor() as usize;
-            if (y - y.floor() - 0.5).abs() < 0.01 && i < names.len() { names[names.len() - 1 - i].clone() } else { String::new() }
-        })
+        .y_label_formatter(&|y| band_label(&names, *y, true))
         .x_desc("in-person share of FS meetings (visits / (visits + online meetings))")
         .x_label_formatter(&|v| pct(*v))
         .label_style(text(14))
