@@ -87,14 +87,19 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
                 let path = &found[0];
                 let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
                 let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+                // a CSV read to its end is hashed on the way; anything else is read again for the hash
+                let mut digest = None;
                 let read = if is_parquet {
                     read_parquet_raw(path, spec, &file_name, config)
                 } else {
-                    read_csv_raw(path, spec, &file_name, config)
+                    read_csv_raw(path, spec, &file_name, config, &mut digest)
                 }?;
                 let (df, records, mut findings) = read;
                 out.findings.append(&mut findings);
-                let (sha256, bytes) = hash_file(path)?;
+                let (sha256, bytes) = match digest {
+                    Some(d) => d,
+                    None => hash_file(path)?,
+                };
                 out.sources.push(SourceFile { table: spec.name, path: path.clone(), sha256, bytes, records });
                 if let Some((df, row_findings)) = df {
                     out.tables.insert(spec.name, RawTable { spec, file_name, df, findings: row_findings });
@@ -115,6 +120,44 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
     Ok(out)
 }
 
+/// SHA-256 and size of the bytes that went through a `HashingReader`.
+#[derive(Default)]
+struct HashState {
+    hasher: Sha256,
+    bytes: u64,
+    at_end: bool,
+}
+
+impl HashState {
+    /// The file's hex SHA-256 and size, if it was read to its end.
+    fn finish(&mut self) -> Option<(String, u64)> {
+        self.at_end.then(|| (hex(&std::mem::take(&mut self.hasher).finalize()), self.bytes))
+    }
+}
+
+/// Hashes a file as it is read, so the manifest's hash costs no second read.
+struct HashingReader<R> {
+    inner: R,
+    state: Rc<RefCell<HashState>>,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut s = self.state.borrow_mut();
+        if n == 0 && !buf.is_empty() {
+            s.at_end = true;
+        }
+        s.hasher.update(&buf[..n]);
+        s.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn hash_file(path: &Path) -> Result<(String, u64)> {
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut hasher = Sha256::new();
@@ -128,8 +171,7 @@ fn hash_file(path: &Path) -> Result<(String, u64)> {
         total += n as u64;
         hasher.update(&buf[..n]);
     }
-    let hex = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok((hex, total))
+    Ok((hex(&hasher.finalize()), total))
 }
 
 /// Matches file headers to contract columns. Returns, per header position,
@@ -184,8 +226,15 @@ type ReadResult = Result<(Option<(DataFrame, DataFrame)>, u64, Vec<Finding>)>;
 
 /// Reads a CSV file as text columns. Row numbers are the file's line numbers
 /// (the header is line 1), so they match what a user sees in an editor.
-fn read_csv_raw(path: &Path, spec: &'static TableSpec, file_name: &str, config: &Config) -> ReadResult {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+fn read_csv_raw(
+    path: &Path,
+    spec: &'static TableSpec,
+    file_name: &str,
+    config: &Config,
+    digest: &mut Option<(String, u64)>,
+) -> ReadResult {
+    let hashing = Rc::new(RefCell::new(HashState::default()));
+    let file = HashingReader { inner: File::open(path).map_err(|e| Error::io(path, e))?, state: hashing.clone() };
     let encoding = config.encoding.to_ascii_lowercase();
     let reader: Box<dyn Read> = if encoding == "utf-8" {
         Box::new(BufReader::with_capacity(1 << 20, file))
@@ -311,6 +360,7 @@ fn read_csv_raw(path: &Path, spec: &'static TableSpec, file_name: &str, config: 
     }
     let df = concat_frames(typed)?;
     let row_findings = concat_frames(chunk_findings)?;
+    *digest = hashing.borrow_mut().finish();
     Ok((Some((df, row_findings)), records, findings))
 }
 

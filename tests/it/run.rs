@@ -39,7 +39,11 @@ fn run_writes_the_report_folder_for_the_last_complete_quarter() {
     assert_eq!(inputs.len(), 8);
     let leads = inputs.iter().find(|i| i["table"] == "leads").unwrap();
     assert_eq!(leads["rows_loaded"], 11);
-    assert_eq!(leads["sha256"].as_str().unwrap().len(), 64);
+    // the hash taken while reading is the file's own
+    use sha2::Digest;
+    let want: String = sha2::Sha256::digest(std::fs::read(d.file("leads.csv")).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(leads["sha256"].as_str().unwrap(), want);
+    assert_eq!(leads["bytes"].as_u64().unwrap(), std::fs::metadata(d.file("leads.csv")).unwrap().len());
 }
 
 #[test]
