@@ -54,6 +54,19 @@ fn band_label(labels: &[String], at: f64, top_down: bool) -> String {
     labels[if top_down { labels.len() - 1 - i } else { i }].clone()
 }
 
+/// The item with the largest key; on a tie the first, in the chart's own
+/// order, so a title never depends on how a sort broke ties.
+fn first_max<T>(items: impl Iterator<Item = T>, key: impl Fn(&T) -> f64) -> Option<T> {
+    let mut best: Option<(f64, T)> = None;
+    for item in items {
+        let k = key(&item);
+        if best.as_ref().is_none_or(|(b, _)| k > *b) {
+            best = Some((k, item));
+        }
+    }
+    best.map(|(_, item)| item)
+}
+
 fn total_in(period: &str) -> Expr {
     col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string())))
 }
@@ -401,7 +414,7 @@ impl LossesByQuarter {
             .collect();
         let last = quarters.len().saturating_sub(1);
         let total: f64 = series.iter().map(|s| s.1.get(last).copied().unwrap_or(0.0)).sum();
-        let top = series.iter().max_by(|a, b| a.1.get(last).unwrap_or(&0.0).total_cmp(b.1.get(last).unwrap_or(&0.0)));
+        let top = first_max(series.iter(), |s| s.1.get(last).copied().unwrap_or(0.0));
         let title = match top {
             Some((c, v)) if total > 0.0 => format!(
                 "{period}: {} deals lost; {} reasons lead with {} of them",
@@ -480,7 +493,7 @@ impl LossesByIndustry {
                 (ind.clone(), v)
             })
             .collect();
-        let worst = bars.iter().max_by(|a, b| a.1.iter().sum::<f64>().total_cmp(&b.1.iter().sum::<f64>()));
+        let worst = first_max(bars.iter(), |b| b.1.iter().sum::<f64>());
         let title = match worst {
             Some((ind, v)) if v.iter().sum::<f64>() > 0.0 => format!("{period}: {ind} lost the most deals ({})", thousands(v.iter().sum())),
             _ => format!("{period}: losses by industry"),
@@ -536,7 +549,7 @@ impl VisitRatio {
         let bars: Vec<_> = (0..df.height()).map(|i| (names[i].clone(), share[i], bench[i].unwrap_or(0.0))).collect();
         let below = bars.iter().filter(|b| b.1.is_some_and(|s| s < b.2)).count();
         let measured = bars.iter().filter(|b| b.1.is_some()).count();
-        let widest = bars.iter().filter_map(|b| b.1.map(|s| (b.0.clone(), 100.0 * (s - b.2)))).max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
+        let widest = first_max(bars.iter().filter_map(|b| b.1.map(|s| (b.0.clone(), 100.0 * (s - b.2)))), |w| w.1.abs());
         let title = match widest {
             Some((ind, gap)) => format!(
                 "{period}: {below} of {measured} industries visit in person less than the survey; widest gap {ind} ({gap:+.0} pt)"

@@ -62,7 +62,10 @@ fn charts_render_from_the_fixture_with_their_findings_in_the_titles() {
     // 3 of 5 accepted Q2 handoffs met the SLA (H7, H4, H5)
     assert!(svg("first_contact_sla").contains("3 of 5 accepted handoffs got a first FS contact within 2 business days (60%)"));
     assert!(svg("funnel").contains("6 leads -&gt; 5 SQLs (83%)"), "{}", svg("funnel"));
-    assert!(svg("losses_by_quarter").contains("2 deals lost"));
+    // O2 (customer) and O7 (competitor): a tie goes to the first category in the legend's order
+    assert!(svg("losses_by_quarter").contains("FY2026-Q2: 2 deals lost; customer reasons lead with 50% of them"), "{}", svg("losses_by_quarter"));
+    // Construction (O7) and ICT (O2) lost one each: the first in benchmark order
+    assert!(svg("losses_by_industry").contains("FY2026-Q2: Construction lost the most deals (1)"), "{}", svg("losses_by_industry"));
     // AI SDR R3: 2 SQLs, 1 won; humans R1 (2 SQLs, 1 won) and R2 (1 SQL): mean 1.5 SQLs, 1 of 3 won
     assert!(svg("is_reps").contains("AI SDRs averaged 2 SQLs at 50% SQL-to-win; human reps 2 at 33%"), "{}", svg("is_reps"));
     assert!(svg("trends").contains("revenue up from 1.3M to 3.3M over 2 quarters"));

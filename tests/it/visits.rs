@@ -53,6 +53,9 @@ fn industry_visit_ratio_against_the_benchmark() {
     let mix = rows(&table(&all, "visit_mix_reps"), col("period").eq(lit("FY2026-Q2")).and(col("rep_id").eq(lit("R5"))));
     assert_eq!(one(&mix, "deals_closed"), Some(2.0));
     assert_eq!(one(&mix, "win_rate"), Some(0.5));
+    assert_eq!(one(&mix, "visits"), Some(1.0)); // T14
+    assert_eq!(one(&mix, "online_meetings"), Some(0.0));
+    assert!((one(&mix, "gap_pt").unwrap() - (100.0 - 43.1)).abs() < 1e-9);
 }
 
 /// The fixture with O4 moving back a stage and changing its amount twice in Q2.
@@ -101,6 +104,13 @@ fn pipeline_movement_by_hand() {
     assert_eq!(one(&q2, "won_amount"), Some(3_300_000.0));
     assert_eq!(one(&q2, "open_end_count"), Some(0.0));
     assert_eq!(strs(&q2, "basis")[0].as_deref(), Some("expected_close_in_quarter"));
+    // FS-sourced in Q2: O7 and O8 have no history, so each is pulled in as it closes:
+    // O7 lost (0.4M), O8 won (0.7M)
+    let fs = rows(&pm, col("period").eq(lit("FY2026-Q2")).and(col("segment").eq(lit("fs_sourced"))));
+    assert_eq!(one(&fs, "pulled_in_amount"), Some(1_100_000.0));
+    assert_eq!(one(&fs, "lost_amount"), Some(400_000.0));
+    assert_eq!(one(&fs, "won_amount"), Some(700_000.0));
+    assert_eq!(one(&fs, "created_count"), Some(0.0));
 }
 
 #[test]
