@@ -48,6 +48,18 @@ pub struct InputArgs {
     /// if there is one, else built-in defaults. Example: --config fy-jan.toml
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Read another CRM's export through a mapping: a built-in one by name
+    /// (salesforce, olist) or a mapping file (TOML). Example: --mapping
+    /// salesforce, or --mapping my_crm.toml
+    #[arg(long, value_name = "NAME|FILE")]
+    pub mapping: Option<String>,
+}
+
+impl InputArgs {
+    /// The library's input options.
+    pub fn options(self) -> crate::run::InputOptions {
+        crate::run::InputOptions { input: self.input, config: self.config, mapping: self.mapping }
+    }
 }
 
 #[derive(Debug, clap::Args)]

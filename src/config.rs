@@ -117,6 +117,19 @@ impl Default for IndustryConfig {
 /// The encodings the loader can decode.
 pub const ENCODINGS: &[&str] = &["utf-8", "shift_jis", "cp932"];
 
+/// Sets every key of `defaults` that `table` lacks, table by table.
+fn merge_defaults(table: &mut toml::Table, defaults: &toml::Table) {
+    for (k, v) in defaults {
+        match (table.get_mut(k), v) {
+            (Some(toml::Value::Table(mine)), toml::Value::Table(theirs)) => merge_defaults(mine, theirs),
+            (Some(_), _) => {}
+            (None, v) => {
+                table.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
 impl Config {
     /// Parses TOML text; `origin` names the file in error messages.
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, Error> {
@@ -126,20 +139,31 @@ impl Config {
         Ok(config)
     }
 
-    /// Reads `explicit` if given, else `salesrelay.toml` in `input` if present, else defaults.
-    pub fn resolve(explicit: Option<&Path>, input: &Path) -> Result<(Config, Option<PathBuf>), Error> {
+    /// Reads `explicit` if given, else `salesrelay.toml` in `input` if
+    /// present, else defaults. `defaults` (a mapping's `[config]`) fills the
+    /// keys the file does not set.
+    pub fn resolve(explicit: Option<&Path>, input: &Path, defaults: &toml::Table) -> Result<(Config, Option<PathBuf>), Error> {
         let path = match explicit {
             Some(p) => Some(p.to_path_buf()),
             None => Some(input.join(CONFIG_FILE)).filter(|p| p.is_file()),
         };
-        match path {
-            None => Ok((Config::default(), None)),
-            Some(p) => {
-                let text = std::fs::read_to_string(&p)
-                    .map_err(|e| Error::Config(format!("cannot read {}: {e}", p.display())))?;
-                Ok((Config::from_toml(&text, &p.display().to_string())?, Some(p)))
-            }
+        let text = match &path {
+            None => String::new(),
+            Some(p) => std::fs::read_to_string(p).map_err(|e| Error::Config(format!("cannot read {}: {e}", p.display())))?,
+        };
+        let origin = path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
+        if defaults.is_empty() {
+            return Ok((Config::from_toml(&text, &origin)?, path));
         }
+        let mut table: toml::Table =
+            text.parse().map_err(|e: toml::de::Error| Error::Config(format!("{origin}: {}", e.to_string().trim_end())))?;
+        merge_defaults(&mut table, defaults);
+        let origin = format!("{origin} with the mapping's [config]");
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::Config(format!("{origin}: {}", e.to_string().trim_end())))?;
+        config.check().map_err(|msg| Error::Config(format!("{origin}: {msg}")))?;
+        Ok((config, path))
     }
 
     /// Value checks serde cannot express; the message names the key.

@@ -26,7 +26,8 @@ use crate::validate::Finding;
 /// Where a table came from, for the manifest and messages.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
-    pub table: &'static str,
+    /// The table(s) it feeds (several when a mapping reads it for more than one).
+    pub table: String,
     pub path: PathBuf,
     pub sha256: String,
     pub bytes: u64,
@@ -40,10 +41,19 @@ pub struct SourceFile {
 #[derive(Debug, Clone)]
 pub struct RawTable {
     pub spec: &'static TableSpec,
-    pub file_name: String,
+    /// The file(s) it came from; with several (a mapping joining Task and
+    /// Event), `_row` carries the file's index above `SOURCE_SHIFT`.
+    pub files: Vec<String>,
     pub df: DataFrame,
     pub findings: DataFrame,
+    /// Optional columns the input supplied (the others are all null).
+    pub supplied: Vec<&'static str>,
+    /// (column, source index, where it came from) for messages about mapped columns.
+    pub origins: Vec<(&'static str, i64, String)>,
 }
+
+/// `_row` of a table read from several files: file index * SOURCE_SHIFT + line.
+pub const SOURCE_SHIFT: i64 = 1 << 40;
 
 /// Everything read from an input folder.
 #[derive(Debug, Default)]
@@ -53,6 +63,12 @@ pub struct RawInput {
     /// Optional tables with no file.
     pub missing: Vec<&'static str>,
     pub findings: Vec<Finding>,
+    /// What the input cannot support and why: a table (`stage_history`), a
+    /// column (`leads.qualified_at`) or a fact a mapping declares missing
+    /// (`opportunities.lost`). See `coverage`.
+    pub unavailable: BTreeMap<String, String>,
+    /// The mapping used, if any: its name, notes and rows its filters left out.
+    pub mapping: Option<crate::mapping::Applied>,
 }
 
 /// Reads every contract table found in `input`. Problems that make a file
@@ -82,17 +98,21 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
                 "missing_table",
                 format!("required table {} is missing: put {}.csv or {}.parquet in {}", spec.name, spec.name, spec.name, input.display()),
             )),
-            0 => out.missing.push(spec.name),
+            0 => {
+                out.missing.push(spec.name);
+                out.unavailable.insert(spec.name.to_string(), format!("no {0}.csv or {0}.parquet in the input", spec.name));
+            }
             1 => {
                 let path = &found[0];
                 let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
                 let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
                 // a CSV read to its end is hashed on the way; anything else is read again for the hash
                 let mut digest = None;
+                let mut supplied = Vec::new();
                 let read = if is_parquet {
-                    read_parquet_raw(path, spec, &file_name, config)
+                    read_parquet_raw(path, spec, &file_name, config, &mut supplied)
                 } else {
-                    read_csv_raw(path, spec, &file_name, config, &mut digest)
+                    read_csv_raw(path, spec, &file_name, config, &mut digest, &mut supplied)
                 }?;
                 let (df, records, mut findings) = read;
                 out.findings.append(&mut findings);
@@ -100,9 +120,13 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
                     Some(d) => d,
                     None => hash_file(path)?,
                 };
-                out.sources.push(SourceFile { table: spec.name, path: path.clone(), sha256, bytes, records });
+                out.sources.push(SourceFile { table: spec.name.to_string(), path: path.clone(), sha256, bytes, records });
                 if let Some((df, row_findings)) = df {
-                    out.tables.insert(spec.name, RawTable { spec, file_name, df, findings: row_findings });
+                    for c in spec.columns.iter().filter(|c| !c.required && !supplied.contains(&c.name)) {
+                        out.unavailable.insert(format!("{}.{}", spec.name, c.name), format!("{file_name} has no {} column", c.name));
+                    }
+                    let table = RawTable { spec, files: vec![file_name], df, findings: row_findings, supplied, origins: Vec::new() };
+                    out.tables.insert(spec.name, table);
                 }
             }
             _ => out.findings.push(Finding::fatal(
@@ -158,7 +182,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn hash_file(path: &Path) -> Result<(String, u64)> {
+pub fn hash_file(path: &Path) -> Result<(String, u64)> {
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -191,12 +215,15 @@ fn match_headers(
         }
         if let Some(first) = seen.insert(n, h) {
             ok = false;
-            findings.push(Finding::fatal(
-                spec.name,
-                Some(h.clone()),
-                "duplicate_column",
-                format!("{file_name}: headers {first:?} and {h:?} name the same column (names match ignoring case and _)"),
-            ));
+            findings.push(
+                Finding::fatal(
+                    spec.name,
+                    Some(h.clone()),
+                    "duplicate_column",
+                    format!("{file_name}: headers {first:?} and {h:?} name the same column (names match ignoring case and _)"),
+                )
+                .in_file(file_name),
+            );
         }
     }
     let mapping: Vec<Option<&'static str>> = headers
@@ -209,12 +236,15 @@ fn match_headers(
     for c in spec.columns.iter().filter(|c| c.required) {
         if !mapping.contains(&Some(c.name)) {
             ok = false;
-            findings.push(Finding::fatal(
-                spec.name,
-                Some(c.name.to_string()),
-                "missing_column",
-                format!("{file_name}: required column {} is missing (found: {})", c.name, headers.join(", ")),
-            ));
+            findings.push(
+                Finding::fatal(
+                    spec.name,
+                    Some(c.name.to_string()),
+                    "missing_column",
+                    format!("{file_name}: required column {} is missing (found: {})", c.name, headers.join(", ")),
+                )
+                .in_file(file_name),
+            );
         }
     }
     ok.then_some(mapping)
@@ -224,15 +254,29 @@ fn match_headers(
 /// records read, and the file's own findings.
 type ReadResult = Result<(Option<(DataFrame, DataFrame)>, u64, Vec<Finding>)>;
 
-/// Reads a CSV file as text columns. Row numbers are the file's line numbers
-/// (the header is line 1), so they match what a user sees in an editor.
-fn read_csv_raw(
+/// What `read_csv_chunks` read: whether the file could be used, its data
+/// records (well-formed or not), the file's own findings and its hash.
+struct CsvRead {
+    usable: bool,
+    records: u64,
+    findings: Vec<Finding>,
+    digest: Option<(String, u64)>,
+}
+
+/// Reads a CSV file as text, `chunk_rows()` records at a time. `pick` sees
+/// the headers and says which columns to keep and under which names (None:
+/// the file cannot be used; it has pushed the reason). Each chunk goes to
+/// `on_chunk` as `_row` (the file's line number: the header is line 1, so
+/// they match what a user sees in an editor) and the picked text columns.
+/// `table` labels the findings.
+fn read_csv_chunks(
     path: &Path,
-    spec: &'static TableSpec,
+    table: &str,
     file_name: &str,
     config: &Config,
-    digest: &mut Option<(String, u64)>,
-) -> ReadResult {
+    pick: &mut dyn FnMut(&[String], &mut Vec<Finding>) -> Option<Vec<Option<String>>>,
+    on_chunk: &mut dyn FnMut(DataFrame) -> Result<()>,
+) -> Result<CsvRead> {
     let hashing = Rc::new(RefCell::new(HashState::default()));
     let file = HashingReader { inner: File::open(path).map_err(|e| Error::io(path, e))?, state: hashing.clone() };
     let encoding = config.encoding.to_ascii_lowercase();
@@ -251,82 +295,86 @@ fn read_csv_raw(
     let next_line = |record: &csv::ByteRecord| {
         starts.borrow_mut().pop_front().unwrap_or_else(|| record.position().map(|p| p.line()).unwrap_or(0))
     };
-    let mut findings = Vec::new();
+    let mut out = CsvRead { usable: false, records: 0, findings: Vec::new(), digest: None };
     let mut record = csv::ByteRecord::new();
     let not_utf8 = |line: u64| {
         Finding::fatal_at(
-            spec.name,
+            table,
             line,
             "not_utf8",
             format!(
                 "{file_name} row {line} is not UTF-8: set `encoding = \"shift_jis\"` (or \"cp932\") in salesrelay.toml if the CRM exported Shift_JIS"
             ),
         )
+        .in_file(file_name)
     };
-    let read_err = |e: csv::Error| Finding::fatal(spec.name, None, "malformed_csv", format!("{file_name}: {e}"));
+    let read_err = |e: csv::Error| Finding::fatal(table, None, "malformed_csv", format!("{file_name}: {e}")).in_file(file_name);
     match csv_reader.read_byte_record(&mut record) {
         Ok(true) => {
             next_line(&record);
         }
         Ok(false) => {
-            findings.push(Finding::fatal(spec.name, None, "empty_file", format!("{file_name} is empty (no header)")));
-            return Ok((None, 0, findings));
+            out.findings.push(Finding::fatal(table, None, "empty_file", format!("{file_name} is empty (no header)")).in_file(file_name));
+            return Ok(out);
         }
         Err(e) => {
-            findings.push(read_err(e));
-            return Ok((None, 0, findings));
+            out.findings.push(read_err(e));
+            return Ok(out);
         }
     }
     let mut headers = Vec::with_capacity(record.len());
     for (i, field) in record.iter().enumerate() {
         let Ok(text) = std::str::from_utf8(field) else {
-            findings.push(not_utf8(1));
-            return Ok((None, 0, findings));
+            out.findings.push(not_utf8(1));
+            return Ok(out);
         };
         let text = if i == 0 { text.trim_start_matches('\u{feff}') } else { text };
         headers.push(text.trim().to_string());
     }
-    let Some(mapping) = match_headers(&headers, spec, file_name, &mut findings) else {
-        return Ok((None, 0, findings));
+    let Some(mapping) = pick(&headers, &mut out.findings) else {
+        return Ok(out);
     };
     let width = headers.len();
     let chunk = chunk_rows();
-    let new_builders = || -> Vec<(usize, &'static str, StringChunkedBuilder)> {
+    let new_builders = || -> Vec<(usize, StringChunkedBuilder)> {
         mapping
             .iter()
             .enumerate()
-            .filter_map(|(i, m)| m.map(|name| (i, name, StringChunkedBuilder::new(name.into(), chunk.min(1 << 16)))))
+            .filter_map(|(i, m)| m.as_ref().map(|name| (i, StringChunkedBuilder::new(name.as_str().into(), chunk.min(1 << 16)))))
             .collect()
+    };
+    let finish = |rows: Vec<i64>, builders: Vec<(usize, StringChunkedBuilder)>| -> Result<DataFrame> {
+        let height = rows.len();
+        let mut columns: Vec<Column> = vec![Column::new(ROW.into(), rows)];
+        columns.extend(builders.into_iter().map(|(_, b)| b.finish().into_column()));
+        Ok(DataFrame::new(height, columns)?)
     };
     let mut builders = new_builders();
     let mut rows: Vec<i64> = Vec::with_capacity(chunk.min(1 << 16));
-    // typed chunks and their findings: raw text is held for one chunk at a time
-    let mut typed: Vec<DataFrame> = Vec::new();
-    let mut chunk_findings: Vec<DataFrame> = Vec::new();
+    let mut chunks = 0usize;
     // (line, raw text, field count) of records whose width differs from the header's
     let mut ragged: Vec<(u64, String, usize)> = Vec::new();
-    let mut records = 0u64;
     let mut last_good_line = 0u64;
     loop {
         match csv_reader.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
-                findings.push(read_err(e));
-                return Ok((None, records, findings));
+                out.findings.push(read_err(e));
+                return Ok(out);
             }
         }
-        records += 1;
+        out.records += 1;
         let line = next_line(&record);
         if record.len() != width {
             let text = record.iter().map(|f| String::from_utf8_lossy(f)).collect::<Vec<_>>().join(",");
             ragged.push((line, text.chars().take(200).collect(), record.len()));
             continue;
         }
-        for (i, _, builder) in builders.iter_mut() {
+        for (i, builder) in builders.iter_mut() {
             let Ok(text) = std::str::from_utf8(&record[*i]) else {
-                findings.push(not_utf8(line));
-                return Ok((None, records, findings));
+                out.findings.push(not_utf8(line));
+                return Ok(out);
             };
             let text = text.trim();
             if text.is_empty() {
@@ -338,10 +386,8 @@ fn read_csv_raw(
         rows.push(line as i64);
         last_good_line = line;
         if rows.len() == chunk {
-            let chunk = raw_frame(spec, std::mem::take(&mut rows), std::mem::replace(&mut builders, new_builders()))?;
-            let (t, f) = crate::validate::type_chunk(chunk, spec, config)?;
-            typed.push(t);
-            chunk_findings.push(f);
+            on_chunk(finish(std::mem::take(&mut rows), std::mem::replace(&mut builders, new_builders()))?)?;
+            chunks += 1;
         }
     }
     for (line, text, fields) in ragged {
@@ -350,18 +396,109 @@ fn read_csv_raw(
         } else {
             ("ragged_row", format!("has {fields} field(s), the header has {width}: {text:?}"))
         };
-        findings.push(Finding::row(spec.name, line as i64, None, None, rule, detail));
+        out.findings.push(Finding::row(table, line as i64, None, None, rule, detail).in_file(file_name));
     }
-    if !rows.is_empty() || typed.is_empty() {
-        let chunk = raw_frame(spec, rows, builders)?;
-        let (t, f) = crate::validate::type_chunk(chunk, spec, config)?;
+    if !rows.is_empty() || chunks == 0 {
+        on_chunk(finish(rows, builders)?)?;
+    }
+    out.usable = true;
+    out.digest = hashing.borrow_mut().finish();
+    Ok(out)
+}
+
+/// Reads a contract table's CSV file, typing it chunk by chunk.
+fn read_csv_raw(
+    path: &Path,
+    spec: &'static TableSpec,
+    file_name: &str,
+    config: &Config,
+    digest: &mut Option<(String, u64)>,
+    supplied: &mut Vec<&'static str>,
+) -> ReadResult {
+    let mut pick = |headers: &[String], findings: &mut Vec<Finding>| {
+        let mapping = match_headers(headers, spec, file_name, findings)?;
+        supplied.extend(mapping.iter().flatten().copied());
+        Some(mapping.into_iter().map(|m| m.map(str::to_string)).collect())
+    };
+    // typed chunks and their findings: raw text is held for one chunk at a time
+    let mut typed: Vec<DataFrame> = Vec::new();
+    let mut chunk_findings: Vec<DataFrame> = Vec::new();
+    let mut on_chunk = |chunk: DataFrame| -> Result<()> {
+        let (t, f) = crate::validate::type_chunk(contract_frame(chunk, spec)?, spec, config)?;
         typed.push(t);
         chunk_findings.push(f);
+        Ok(())
+    };
+    let read = read_csv_chunks(path, spec.name, file_name, config, &mut pick, &mut on_chunk)?;
+    if !read.usable {
+        return Ok((None, read.records, read.findings));
     }
-    let df = concat_frames(typed)?;
-    let row_findings = concat_frames(chunk_findings)?;
-    *digest = hashing.borrow_mut().finish();
-    Ok((Some((df, row_findings)), records, findings))
+    *digest = read.digest;
+    Ok((Some((concat_frames(typed)?, concat_frames(chunk_findings)?)), read.records, read.findings))
+}
+
+/// Reads a mapping's source file whole, every column as text under its
+/// header (trimmed), with `_row`. Headers that collapse to one name are
+/// a fatal finding labelled `table`.
+pub fn read_source_csv(path: &Path, table: &str, config: &Config) -> Result<(Option<DataFrame>, CsvSummary)> {
+    let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut pick = |headers: &[String], findings: &mut Vec<Finding>| {
+        let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+        let mut ok = true;
+        let mut names = Vec::new();
+        for h in headers {
+            let n = normalize_name(h);
+            if n.is_empty() {
+                names.push(None);
+                continue;
+            }
+            if let Some(first) = seen.insert(n, h) {
+                ok = false;
+                findings.push(
+                    Finding::fatal(table, Some(h.clone()), "duplicate_column", format!("{file_name}: headers {first:?} and {h:?} name the same column (names match ignoring case and _)"))
+                        .in_file(&file_name),
+                );
+            }
+            names.push(Some(h.clone()));
+        }
+        ok.then_some(names)
+    };
+    let mut chunks = Vec::new();
+    let mut on_chunk = |chunk: DataFrame| -> Result<()> {
+        chunks.push(chunk);
+        Ok(())
+    };
+    let read = read_csv_chunks(path, table, &file_name, config, &mut pick, &mut on_chunk)?;
+    let (sha256, bytes) = match read.digest {
+        Some(d) => d,
+        None => hash_file(path)?,
+    };
+    let summary = CsvSummary { records: read.records, findings: read.findings, sha256, bytes };
+    Ok((read.usable.then(|| concat_frames(chunks)).transpose()?, summary))
+}
+
+/// A source file's record count, findings and hash.
+#[derive(Debug, Clone)]
+pub struct CsvSummary {
+    pub records: u64,
+    pub findings: Vec<Finding>,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// Every contract column in contract order (null where the chunk lacks
+/// one) after `_row`.
+pub fn contract_frame(chunk: DataFrame, spec: &TableSpec) -> Result<DataFrame> {
+    let height = chunk.height();
+    let mut columns: Vec<Column> = Vec::with_capacity(spec.columns.len() + 1);
+    columns.push(chunk.column(ROW)?.clone());
+    for c in spec.columns {
+        columns.push(match chunk.column(c.name) {
+            Ok(col) => col.clone(),
+            Err(_) => Column::full_null(c.name.into(), height, &DataType::String),
+        });
+    }
+    Ok(DataFrame::new(height, columns)?)
 }
 
 /// Records typed together: large enough for Polars to work in bulk, small
@@ -369,19 +506,6 @@ fn read_csv_raw(
 /// `SALESRELAY_CHUNK_ROWS` overrides it (the tests use tiny chunks).
 fn chunk_rows() -> usize {
     std::env::var("SALESRELAY_CHUNK_ROWS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(1 << 20)
-}
-
-/// One chunk of raw text columns (every contract column, null where the
-/// file lacks it) with `_row`.
-fn raw_frame(spec: &'static TableSpec, rows: Vec<i64>, builders: Vec<(usize, &'static str, StringChunkedBuilder)>) -> Result<DataFrame> {
-    let height = rows.len();
-    let mut columns: Vec<Column> = Vec::with_capacity(spec.columns.len() + 1);
-    columns.push(Column::new(ROW.into(), rows));
-    let mut built: BTreeMap<&str, Column> = builders.into_iter().map(|(_, name, b)| (name, b.finish().into_column())).collect();
-    for c in spec.columns {
-        columns.push(built.remove(c.name).unwrap_or_else(|| Column::full_null(c.name.into(), height, &DataType::String)));
-    }
-    Ok(DataFrame::new(height, columns)?)
 }
 
 fn concat_frames(frames: Vec<DataFrame>) -> Result<DataFrame> {
@@ -395,13 +519,13 @@ fn concat_frames(frames: Vec<DataFrame>) -> Result<DataFrame> {
 }
 
 /// Reads a Parquet file; columns keep their stored types and `_row` counts records from 1.
-fn read_parquet_raw(path: &Path, spec: &'static TableSpec, file_name: &str, config: &Config) -> ReadResult {
+fn read_parquet_raw(path: &Path, spec: &'static TableSpec, file_name: &str, config: &Config, supplied: &mut Vec<&'static str>) -> ReadResult {
     let mut findings = Vec::new();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let df = match ParquetReader::new(file).finish() {
         Ok(df) => df,
         Err(e) => {
-            findings.push(Finding::fatal(spec.name, None, "malformed_parquet", format!("{file_name}: {e}")));
+            findings.push(Finding::fatal(spec.name, None, "malformed_parquet", format!("{file_name}: {e}")).in_file(file_name));
             return Ok((None, 0, findings));
         }
     };
@@ -409,6 +533,7 @@ fn read_parquet_raw(path: &Path, spec: &'static TableSpec, file_name: &str, conf
     let Some(mapping) = match_headers(&headers, spec, file_name, &mut findings) else {
         return Ok((None, df.height() as u64, findings));
     };
+    supplied.extend(mapping.iter().flatten().copied());
     let height = df.height();
     let mut columns: Vec<Column> = Vec::with_capacity(spec.columns.len() + 1);
     columns.push(Column::new(ROW.into(), (1..=height as i64).collect::<Vec<i64>>()));

@@ -5,13 +5,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use salesrelay::cli::{Cli, Command};
-use salesrelay::run::{query_command, run_command, validate_command, InputOptions, RunOptions};
+use salesrelay::run::{query_command, run_command, validate_command, RunOptions};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
         Command::Run(a) => run_command(&RunOptions {
-            input: InputOptions { input: a.input.input, config: a.input.config },
+            input: a.input.options(),
             out: a.out,
             period: a.period,
             lenient: a.lenient,
@@ -22,14 +22,14 @@ fn main() -> ExitCode {
         .map(|_| ())
         .map_err(Into::into),
         Command::Validate(a) => {
-            validate_command(&InputOptions { input: a.input, config: a.config }, false).map_err(Into::into)
+            validate_command(&a.options(), false).map_err(Into::into)
         }
         Command::Generate(a) => salesrelay::generate::generate(&a.out, a.scale, a.seed)
             .map(|stats| eprintln!("{stats}"))
             .map_err(Into::into),
         Command::Query(a) => query_command(
             &a.file,
-            &InputOptions { input: a.input.input, config: a.input.config },
+            &a.input.options(),
             a.period.as_deref(),
             a.out.as_deref(),
             false,

@@ -63,6 +63,48 @@ fn movers(tables: &Tables, period: &str) -> Result<Vec<String>> {
     Ok(rows.into_iter().take(3).map(|i| mover_sentence(&items[i], priors[i], values[i], amounts[i].unwrap_or(0.0))).collect())
 }
 
+/// The data-coverage section, read from the data_coverage table.
+struct Coverage {
+    intro: Vec<String>,
+    /// table, status, rows, from, note
+    inputs: Vec<[String; 5]>,
+    /// what is not available (names sharing a reason together), and why
+    gaps: Vec<(String, String)>,
+    notes: Vec<(String, String)>,
+}
+
+fn coverage_section(tables: &Tables, mapping: Option<&crate::mapping::Applied>) -> Result<Coverage> {
+    let mut c = Coverage { intro: Vec::new(), inputs: Vec::new(), gaps: Vec::new(), notes: Vec::new() };
+    match mapping {
+        Some(m) => c.intro.push(format!("Input read through the mapping {}: {}", m.name, m.description)),
+        None => c.intro.push("Input in salesrelay's own format (one file per table).".into()),
+    }
+    let Some(df) = tables.get("data_coverage") else { return Ok(c) };
+    let text = |name: &str| -> Result<Vec<String>> {
+        Ok(df.column(name)?.str()?.iter().map(|v| v.unwrap_or("").to_string()).collect())
+    };
+    let (kind, name, status, source, reason) = (text("kind")?, text("name")?, text("status")?, text("source")?, text("reason")?);
+    let rows: Vec<Option<i64>> = df.column("rows")?.i64()?.iter().collect();
+    let mut by_reason: Vec<(String, Vec<String>)> = Vec::new();
+    for i in 0..df.height() {
+        if kind[i] == "input" {
+            let n = rows[i].map(|r| crate::progress::thousands(r as u64)).unwrap_or_default();
+            c.inputs.push([name[i].clone(), status[i].clone(), n, source[i].clone(), reason[i].clone()]);
+        } else if status[i] == "not available" {
+            let label = format!("{} {}", kind[i], name[i]);
+            match by_reason.iter_mut().find(|(r, _)| *r == reason[i]) {
+                Some((_, names)) => names.push(label),
+                None => by_reason.push((reason[i].clone(), vec![label])),
+            }
+        }
+    }
+    c.gaps = by_reason.into_iter().map(|(why, names)| (names.join(", "), why)).collect();
+    if let Some(m) = mapping {
+        c.notes = m.notes.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    }
+    Ok(c)
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
@@ -75,13 +117,13 @@ pub fn write_report(
     outputs: &[Written],
     period: &str,
     compare_to: Option<&str>,
-    not_available: &[&str],
+    mapping: Option<&crate::mapping::Applied>,
 ) -> Result<()> {
     let heads = headline_rows(tables, period)?;
     let moves = movers(tables, period)?;
     let against = compare_to.map(|c| format!(" against {c}")).unwrap_or_default();
     let title = format!("Quarterly sales review {period}{against}");
-    let coverage: Vec<String> = not_available.iter().map(|t| format!("not available: needs {t}")).collect();
+    let coverage = coverage_section(tables, mapping)?;
 
     let mut md = String::new();
     let _ = writeln!(md, "# {title}\n");
@@ -100,8 +142,22 @@ pub fn write_report(
     for o in outputs {
         let _ = writeln!(md, "- [{}]({}) ({} rows)", o.path, o.path, o.rows);
     }
-    for c in &coverage {
-        let _ = writeln!(md, "- {c}");
+    let _ = writeln!(md, "\n## Data coverage\n");
+    for line in &coverage.intro {
+        let _ = writeln!(md, "{line}\n");
+    }
+    let _ = writeln!(md, "| input table | status | rows | from | note |\n|---|---|---:|---|---|");
+    for r in &coverage.inputs {
+        let _ = writeln!(md, "| {} | {} | {} | {} | {} |", r[0], r[1], r[2], r[3], r[4]);
+    }
+    if !coverage.gaps.is_empty() {
+        let _ = writeln!(md, "\nNot available (not computed, never shown as zero):\n");
+        for (what, why) in &coverage.gaps {
+            let _ = writeln!(md, "- {what}: {why}");
+        }
+    }
+    for (what, note) in &coverage.notes {
+        let _ = writeln!(md, "\n- note on {what}: {note}");
     }
     let md_path = dir.join("report.md");
     std::fs::write(&md_path, md).map_err(|e| Error::io(&md_path, e))?;
@@ -136,10 +192,30 @@ pub fn write_report(
     for o in outputs {
         let _ = writeln!(html, "<li><a href=\"{}\">{}</a> ({} rows)</li>", esc(&o.path), esc(&o.path), o.rows);
     }
-    for c in &coverage {
-        let _ = writeln!(html, "<li>{}</li>", esc(c));
+    let _ = writeln!(html, "</ul>\n<h2 id=\"data-coverage\">Data coverage</h2>");
+    for line in &coverage.intro {
+        let _ = writeln!(html, "<p>{}</p>", esc(line));
     }
-    let _ = writeln!(html, "</ul></body></html>");
+    let _ = writeln!(html, "<table><tr><th>input table</th><th>status</th><th>rows</th><th>from</th><th>note</th></tr>");
+    for r in &coverage.inputs {
+        let _ = writeln!(html, "<tr>{}</tr>", r.iter().map(|c| format!("<td>{}</td>", esc(c))).collect::<String>());
+    }
+    let _ = writeln!(html, "</table>");
+    if !coverage.gaps.is_empty() {
+        let _ = writeln!(html, "<p>Not available (not computed, never shown as zero):</p><ul>");
+        for (what, why) in &coverage.gaps {
+            let _ = writeln!(html, "<li><b>{}</b>: {}</li>", esc(what), esc(why));
+        }
+        let _ = writeln!(html, "</ul>");
+    }
+    if !coverage.notes.is_empty() {
+        let _ = writeln!(html, "<ul>");
+        for (what, note) in &coverage.notes {
+            let _ = writeln!(html, "<li>note on {}: {}</li>", esc(what), esc(note));
+        }
+        let _ = writeln!(html, "</ul>");
+    }
+    let _ = writeln!(html, "</body></html>");
     let html_path = dir.join("report.html");
     std::fs::write(&html_path, html).map_err(|e| Error::io(&html_path, e))?;
     Ok(())

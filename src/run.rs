@@ -23,6 +23,15 @@ use crate::validate::{validate, Validated};
 pub struct InputOptions {
     pub input: PathBuf,
     pub config: Option<PathBuf>,
+    /// A built-in mapping's name or a mapping file (see `mapping`).
+    pub mapping: Option<String>,
+}
+
+impl InputOptions {
+    /// Native files in `input`, its salesrelay.toml if any.
+    pub fn new(input: impl Into<PathBuf>) -> InputOptions {
+        InputOptions { input: input.into(), config: None, mapping: None }
+    }
 }
 
 /// `run`'s options.
@@ -41,9 +50,14 @@ pub struct RunOptions {
 
 /// Loads and validates, reporting both stages.
 pub fn load_validated(opts: &InputOptions, lenient: bool, progress: &Progress) -> Result<(Config, Validated)> {
-    let (config, _) = Config::resolve(opts.config.as_deref(), &opts.input)?;
+    let mapping = opts.mapping.as_deref().map(crate::mapping::Mapping::resolve).transpose()?;
+    let defaults = mapping.as_ref().map(|m| m.config.clone()).unwrap_or_default();
+    let (config, _) = Config::resolve(opts.config.as_deref(), &opts.input, &defaults)?;
     let stage = progress.stage("load");
-    let raw = read_input(&opts.input, &config)?;
+    let raw = match &mapping {
+        Some(m) => crate::mapping::read_mapped(&opts.input, m, &config)?,
+        None => read_input(&opts.input, &config)?,
+    };
     let records: u64 = raw.sources.iter().map(|s| s.records).sum();
     stage.done(&format!("{} records in {} files", thousands(records), raw.sources.len()));
     let stage = progress.stage("validate");
@@ -227,7 +241,13 @@ pub struct Prepared {
 impl Prepared {
     /// The model the metrics read.
     pub fn model(&self) -> Model<'_> {
-        Model { config: &self.config, tables: &self.validated.tables, industries: &self.industries, span: self.span }
+        Model {
+            config: &self.config,
+            tables: &self.validated.tables,
+            industries: &self.industries,
+            span: self.span,
+            unavailable: &self.validated.unavailable,
+        }
     }
 }
 
@@ -279,10 +299,14 @@ pub fn sql_tables(p: &Prepared, outputs: &[(Doc, DataFrame)]) -> Result<BTreeMap
 
 /// Runs queries/*.sql over every table; a broken query is reported and
 /// skipped, or stops the run with `strict`.
-pub fn run_queries(dir: &Path, tables: &BTreeMap<String, DataFrame>, strict: bool) -> Result<(Vec<(Doc, DataFrame)>, Vec<String>)> {
+/// Returns the tables, the errors and the queries not run because they
+/// need a table the input cannot support.
+#[allow(clippy::type_complexity)]
+pub fn run_queries(dir: &Path, tables: &BTreeMap<String, DataFrame>, strict: bool) -> Result<(Vec<(Doc, DataFrame)>, Vec<String>, Vec<String>)> {
     let mut ctx = crate::sql::context(tables);
     let mut out = Vec::new();
     let mut errors = Vec::new();
+    let mut skipped = Vec::new();
     for q in crate::sql::read_queries(dir)? {
         if tables.contains_key(&q.doc.name) {
             let msg = format!("{}: table name {:?} is taken by a built-in table; rename the query", q.path.display(), q.doc.name);
@@ -297,11 +321,23 @@ pub fn run_queries(dir: &Path, tables: &BTreeMap<String, DataFrame>, strict: boo
                 let doc = Doc { name: q.doc.name.clone(), description: q.doc.description.clone(), columns: q.doc.columns.clone() };
                 out.push((doc, df));
             }
-            Err(e) if strict => return Err(e),
-            Err(e) => errors.push(e.to_string()),
+            Err(e) => {
+                // a query over a table this input cannot support is not broken: it is not available
+                let text = e.to_string();
+                let missing = regex::Regex::new(r"relation '([A-Za-z0-9_]+)' was not found")
+                    .expect("static regex")
+                    .captures(&text)
+                    .map(|c| c[1].to_string())
+                    .filter(|t| TABLES.iter().any(|s| s.name == t) || crate::coverage::TABLE_NEEDS.iter().any(|(n, _)| n == t));
+                match missing {
+                    Some(t) => skipped.push(format!("{}: needs {t}, which this input does not support", q.path.display())),
+                    None if strict => return Err(e),
+                    None => errors.push(text),
+                }
+            }
         }
     }
-    Ok((out, errors))
+    Ok((out, errors, skipped))
 }
 
 /// `run`: load, validate, choose the period, compute, write the report folder.
@@ -317,8 +353,8 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let rows: usize = tables.iter().map(|(_, df)| df.height()).sum();
     stage.done(&format!("{} tables, {} rows", tables.len(), thousands(rows as u64)));
     let stage = progress.stage("queries");
-    let (queried, query_errors) = run_queries(&opts.queries, &sql_tables(&p, &tables)?, opts.strict)?;
-    stage.done(&format!("{} ran, {} failed", queried.len(), query_errors.len()));
+    let (queried, query_errors, query_skipped) = run_queries(&opts.queries, &sql_tables(&p, &tables)?, opts.strict)?;
+    stage.done(&format!("{} ran, {} not available, {} failed", queried.len(), query_skipped.len(), query_errors.len()));
     for e in &query_errors {
         eprintln!("query failed (the other outputs are written; --strict stops instead): {e}");
     }
@@ -328,6 +364,8 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let mut all = tables;
     all.extend(queried);
     all.push((DATA_QUALITY_DOC.into(), v.findings.clone()));
+    let coverage = crate::coverage::data_coverage(&model, v, &all)?;
+    all.push((crate::coverage::DATA_COVERAGE_DOC.into(), coverage.clone()));
     let table_map: crate::charts::Tables = all.iter().map(|(d, df)| (d.name.clone(), df.clone())).collect();
     let mut dictionary = Vec::new();
     for (doc, mut df) in all {
@@ -343,7 +381,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     stage.done(&format!("{} table(s)", outputs.len()));
     let stage = progress.stage("charts");
     let charts = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config.sla_business_days)?;
-    crate::report::write_report(dir.path(), &table_map, &charts, &outputs, &label, p.compare_to.as_deref(), &v.missing)?;
+    crate::report::write_report(dir.path(), &table_map, &charts, &outputs, &label, p.compare_to.as_deref(), v.mapping.as_ref())?;
     let mut files: Vec<String> = charts.iter().flat_map(|c| [format!("charts/{}.svg", c.name), format!("charts/{}.png", c.name)]).collect();
     files.extend(["report.md".to_string(), "report.html".to_string(), "data_dictionary.md".to_string()]);
     write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs, &files)?;
@@ -375,11 +413,14 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
         println!("  industries not in the mapping, counted as Other services: {}{more}", list.join(", "));
     }
     print_loaded(v, config)?;
-    for t in &v.missing {
-        println!("  not available: needs {t} (the metrics that read it are left out)");
+    for (what, why) in crate::coverage::not_available_summary(&coverage)? {
+        println!("  not available: {what} ({why})");
     }
     if n > 0 {
         println!("  {} problem(s) set aside: see tables/data_quality.parquet", thousands(n as u64));
+    }
+    for e in &query_skipped {
+        println!("  query not run: {e}");
     }
     for e in &query_errors {
         println!("  query failed: {e}");
@@ -388,40 +429,49 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     Ok(RunReport { period: label, folder, outputs, problems: n })
 }
 
-/// Every metric table of the review, computed together.
+/// Every metric table of the review the input supports, computed together
+/// (see `coverage` for what is left out and why).
 pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFrame)>> {
+    use crate::coverage::table_needs;
     use crate::metrics::{handoffs as h, losses, movement, reps, tree, visits};
     let rules = m.config.losses.effective().map_err(Error::Config)?;
+    let supports = |name: &str| table_needs(name).iter().all(|n| m.has(n));
     // frames several tables read: computed once
     let wide = tree::kpi_wide(m)?.collect()?.lazy();
     let kpi = tree::kpi_tree(m, wide.clone()).collect()?;
-    let lost = losses::losses(m, &rules).collect()?;
+    let lost = if supports("losses") { Some(losses::losses(m, &rules).collect()?) } else { None };
     let handoffs = h::handoffs(m).map(|lf| lf.collect()).transpose()?;
     let mut plans: Vec<(TableDoc, LazyFrame)> = vec![
         (tree::KPI_ATTRIBUTION_DOC, tree::kpi_attribution(kpi.clone().lazy(), period_label)),
         (h::FUNNEL_PERIOD_DOC, h::funnel_period(m, wide)),
         (reps::IS_REPS_DOC, reps::is_reps(m)),
         (reps::FS_REPS_DOC, reps::fs_reps(m)),
-        (losses::LOSS_SUMMARY_DOC, losses::loss_summary(m, lost.clone().lazy())?),
     ];
+    if let Some(lost) = &lost {
+        plans.push((losses::LOSS_SUMMARY_DOC, losses::loss_summary(m, lost.clone().lazy())?));
+    }
     if let Some(ratio) = visits::industry_visit_ratio(m) {
         plans.push((visits::INDUSTRY_VISIT_RATIO_DOC, ratio));
     }
     if let Some(mix) = visits::visit_mix_reps(m) {
         plans.push((visits::VISIT_MIX_REPS_DOC, mix));
     }
-    if let Some(moves) = movement::pipeline_movement(m)? {
-        plans.push((movement::PIPELINE_MOVEMENT_DOC, moves));
-    }
-    if let Some(conversion) = movement::stage_conversion(m)? {
-        plans.push((movement::STAGE_CONVERSION_DOC, conversion));
+    if supports("pipeline_movement") {
+        if let Some(moves) = movement::pipeline_movement(m)? {
+            plans.push((movement::PIPELINE_MOVEMENT_DOC, moves));
+        }
+        if let Some(conversion) = movement::stage_conversion(m)? {
+            plans.push((movement::STAGE_CONVERSION_DOC, conversion));
+        }
     }
     if let Some(cohort) = h::funnel_cohort(m) {
         plans.push((h::FUNNEL_COHORT_DOC, cohort));
     }
     if let Some(handoffs) = &handoffs {
         plans.push((h::HANDOFF_QUALITY_DOC, h::handoff_quality(m, handoffs.clone().lazy())));
-        plans.push((losses::LOSS_FEEDBACK_DOC, losses::loss_feedback(lost.clone().lazy(), handoffs.clone().lazy())));
+        if let Some(lost) = &lost {
+            plans.push((losses::LOSS_FEEDBACK_DOC, losses::loss_feedback(lost.clone().lazy(), handoffs.clone().lazy())));
+        }
     }
     let (docs, lfs): (Vec<TableDoc>, Vec<LazyFrame>) = plans.into_iter().unzip();
     let frames = LazyFrame::collect_all_with_engine(
@@ -429,12 +479,20 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
         Engine::Auto,
         OptFlags::default(),
     )?;
-    let mut out: Vec<(Doc, DataFrame)> = vec![(tree::KPI_TREE_DOC.into(), kpi), (losses::LOSSES_DOC.into(), lost)];
+    let mut out: Vec<(Doc, DataFrame)> = vec![(tree::KPI_TREE_DOC.into(), kpi)];
+    if let Some(lost) = lost {
+        out.push((losses::LOSSES_DOC.into(), lost));
+    }
     if let Some(handoffs) = handoffs {
         out.push((h::HANDOFFS_DOC.into(), handoffs));
     }
     out.extend(docs.into_iter().map(Doc::from).zip(frames));
-    Ok(out)
+    out.into_iter()
+        .map(|(doc, df)| {
+            let df = crate::coverage::null_unsupported(m, &doc.name, df)?;
+            Ok((doc, df))
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -471,7 +529,7 @@ fn write_manifest(dir: &Path, input: &Path, config: &Config, period: &str, v: &V
             sha256: s.sha256.clone(),
             bytes: s.bytes,
             records: s.records,
-            rows_loaded: v.tables.get(s.table).map(|d| d.height()).unwrap_or(0),
+            rows_loaded: s.table.split(", ").filter_map(|t| v.tables.get(t)).map(|d| d.height()).sum(),
         })
         .collect();
     let manifest = Manifest {

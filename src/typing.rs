@@ -59,7 +59,8 @@ pub fn parse_expr(name: &str, ty: ColType, stored: &DataType, tz: &str) -> Expr 
         (ColType::Timestamp, DataType::Datetime(_, Some(_))) => {
             c.cast(DataType::Datetime(TimeUnit::Microseconds, None)).dt().convert_time_zone(TimeZone::UTC)
         }
-        (ColType::Timestamp, DataType::Datetime(_, None) | DataType::Date) => {
+        (ColType::Timestamp, DataType::Date) => local_day_start(c, tz),
+        (ColType::Timestamp, DataType::Datetime(_, None)) => {
             local_to_utc(c.cast(DataType::Datetime(TimeUnit::Microseconds, None)), tz)
         }
         (ColType::Timestamp, _) => parse_timestamp(c.cast(DataType::String), tz),
@@ -83,6 +84,18 @@ fn local_to_utc(naive: Expr, tz: &str) -> Expr {
         .convert_time_zone(TimeZone::UTC)
 }
 
+/// The first instant of a local date, in UTC: local midnight, or where a
+/// daylight-saving gap swallows midnight (Brazil until 2019, Chile, ...) the
+/// first local time that exists after it.
+fn local_day_start(date: Expr, tz: &str) -> Expr {
+    let midnight = date.cast(DataType::Datetime(TimeUnit::Microseconds, None));
+    let candidates: Vec<Expr> = [0i64, 30, 60, 120]
+        .iter()
+        .map(|m| local_to_utc(midnight.clone() + lit(Duration::parse(&format!("{m}m"))), tz))
+        .collect();
+    coalesce(&candidates)
+}
+
 /// ISO-8601 / RFC 3339 text -> UTC. Accepts `T` or a space between date and
 /// time, optional seconds and fraction, `Z`, `+09:00`, `+0900` or `+09`, and
 /// a bare date (local midnight). Without an offset the time is local to `tz`.
@@ -101,7 +114,7 @@ pub fn parse_timestamp(text: Expr, tz: &str) -> Expr {
         .clone()
         .str()
         .to_date(StrptimeOptions { format: Some("%Y-%m-%d".into()), strict: false, exact: true, cache: true });
-    let bare_date = local_to_utc(date.clone().cast(DataType::Datetime(TimeUnit::Microseconds, None)), tz);
+    let bare_date = local_day_start(date.clone(), tz);
     let rest = when(date.is_null()).then(rest).otherwise(lit(NULL).cast(DataType::String));
     coalesce(&[canonical, bare_date, parse_any_timestamp(rest, tz)])
 }

@@ -16,6 +16,8 @@ use crate::typing::parse_expr;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     pub table: String,
+    /// The file the row is in (filled from the table's files when None).
+    pub file: Option<String>,
     pub row: Option<i64>,
     pub column: Option<String>,
     pub value: Option<String>,
@@ -28,7 +30,7 @@ pub struct Finding {
 impl Finding {
     /// A problem with a whole file or column.
     pub fn fatal(table: &str, column: Option<String>, rule: &str, detail: String) -> Finding {
-        Finding { table: table.into(), row: None, column, value: None, rule: rule.into(), detail, fatal: true }
+        Finding { table: table.into(), file: None, row: None, column, value: None, rule: rule.into(), detail, fatal: true }
     }
     /// A problem at one row that makes the whole file unreadable (e.g. encoding).
     pub fn fatal_at(table: &str, row: u64, rule: &str, detail: String) -> Finding {
@@ -36,17 +38,22 @@ impl Finding {
     }
     /// A problem with one row, which --lenient sets aside.
     pub fn row(table: &str, row: i64, column: Option<String>, value: Option<String>, rule: &str, detail: String) -> Finding {
-        Finding { table: table.into(), row: Some(row), column, value, rule: rule.into(), detail, fatal: false }
+        Finding { table: table.into(), file: None, row: Some(row), column, value, rule: rule.into(), detail, fatal: false }
+    }
+    /// The same finding, naming the file it is in.
+    pub fn in_file(self, file: &str) -> Finding {
+        Finding { file: Some(file.to_string()), ..self }
     }
 }
 
 /// Column names of the findings frame (and of data_quality.parquet).
-pub const FINDING_COLUMNS: [&str; 7] = ["table", "row", "column", "value", "rule", "detail", "fatal"];
+pub const FINDING_COLUMNS: [&str; 8] = ["table", "file", "row", "column", "value", "rule", "detail", "fatal"];
 
 /// Turns findings into a frame with the findings schema.
 pub fn findings_frame(findings: &[Finding]) -> Result<DataFrame> {
     let df = df!(
         "table" => findings.iter().map(|f| f.table.clone()).collect::<Vec<_>>(),
+        "file" => findings.iter().map(|f| f.file.clone()).collect::<Vec<_>>(),
         "row" => findings.iter().map(|f| f.row).collect::<Vec<_>>(),
         "column" => findings.iter().map(|f| f.column.clone()).collect::<Vec<_>>(),
         "value" => findings.iter().map(|f| f.value.clone()).collect::<Vec<_>>(),
@@ -65,6 +72,12 @@ pub struct Validated {
     pub findings: DataFrame,
     pub missing: Vec<&'static str>,
     pub sources: Vec<SourceFile>,
+    /// What the input cannot support and why (see `coverage`).
+    pub unavailable: BTreeMap<String, String>,
+    /// The mapping used, if any.
+    pub mapping: Option<crate::mapping::Applied>,
+    /// Per table, the file(s) it came from.
+    pub files: BTreeMap<&'static str, Vec<String>>,
 }
 
 impl Validated {
@@ -86,6 +99,7 @@ fn raw_name(c: &str) -> String {
 fn check(lf: &LazyFrame, table: &str, column: Option<&str>, value: Expr, bad: Expr, rule: &str, detail: &str) -> LazyFrame {
     lf.clone().filter(bad).select([
         lit(table.to_string()).alias("table"),
+        lit(NULL).cast(DataType::String).alias("file"),
         col(ROW).alias("row"),
         match column { Some(c) => lit(c.to_string()), None => lit(NULL).cast(DataType::String) }.alias("column"),
         value.cast(DataType::String).alias("value"),
@@ -246,7 +260,13 @@ fn duplicate_checks(lf: &LazyFrame, spec: &TableSpec) -> Vec<LazyFrame> {
 /// Types and checks every table; with `lenient`, rows with findings are removed
 /// (references are checked against the parents' kept rows, so removal cascades).
 pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
-    let RawInput { tables: raw_tables, sources, missing, findings: read_findings } = raw;
+    let RawInput { tables: raw_tables, sources, missing, findings: read_findings, unavailable, mapping } = raw;
+    let (mut file_rows, mut origin_rows) = (Vec::new(), Vec::new());
+    for (name, t) in &raw_tables {
+        file_rows.extend(t.files.iter().enumerate().map(|(i, f)| (name.to_string(), i as i64, f.clone())));
+        origin_rows.extend(t.origins.iter().map(|(c, i, o)| (name.to_string(), c.to_string(), *i, o.clone())));
+    }
+    let files: BTreeMap<&'static str, Vec<String>> = raw_tables.iter().map(|(n, t)| (*n, t.files.clone())).collect();
     let mut finding_frames: Vec<LazyFrame> = vec![findings_frame(&read_findings)?.lazy()];
     let mut tables: BTreeMap<&'static str, DataFrame> = BTreeMap::new();
     let mut raw_tables = raw_tables;
@@ -279,13 +299,43 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         "table" => TABLES.iter().map(|t| t.name).collect::<Vec<_>>(),
         "__order" => (0..TABLES.len() as u32).collect::<Vec<_>>(),
     )?;
+    let file_names = df!(
+        "table" => file_rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        "__src" => file_rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        "__file" => file_rows.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
+    )?;
+    let origins = df!(
+        "table" => origin_rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        "column" => origin_rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
+        "__src" => origin_rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        "__origin" => origin_rows.iter().map(|r| r.3.clone()).collect::<Vec<_>>(),
+    )?;
+    let shift = lit(crate::load::SOURCE_SHIFT);
     let findings = concat(finding_frames, UnionArgs::default())?
+        .with_columns([
+            (col("row") / shift.clone()).cast(DataType::Int64).fill_null(lit(0i64)).alias("__src"),
+            (col("row") % shift).alias("row"),
+        ])
+        .join(file_names.lazy(), [col("table"), col("__src")], [col("table"), col("__src")], JoinArgs::new(JoinType::Left))
+        .join(
+            origins.lazy(),
+            [col("table"), col("column"), col("__src")],
+            [col("table"), col("column"), col("__src")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_columns([
+            coalesce(&[col("file"), col("__file")]).alias("file"),
+            when(col("__origin").is_not_null())
+                .then(concat_str([col("detail"), lit(" ("), col("__origin"), lit(")")], "", false))
+                .otherwise(col("detail"))
+                .alias("detail"),
+        ])
         .join(order.lazy(), [col("table")], [col("table")], JoinArgs::new(JoinType::Left))
         .sort_by_exprs(
-            [col("__order"), col("row"), col("column"), col("rule")],
+            [col("__order"), col("file"), col("row"), col("column"), col("rule")],
             SortMultipleOptions::default().with_nulls_last(false).with_maintain_order(true),
         )
-        .drop(by_name(["__order"], true, false))
+        .select(FINDING_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
         .collect()?;
-    Ok(Validated { tables, findings, missing, sources })
+    Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files })
 }

@@ -27,6 +27,9 @@ pub struct Model<'a> {
     pub tables: &'a BTreeMap<&'static str, DataFrame>,
     pub industries: &'a Industries,
     pub span: Span,
+    /// What the input cannot support and why (tables, `table.column`,
+    /// facts a mapping declares missing such as `opportunities.lost`).
+    pub unavailable: &'a BTreeMap<String, String>,
 }
 
 /// Segment kinds in output order.
@@ -40,9 +43,27 @@ impl Model<'_> {
         self.tables.get(name).map(|df| df.clone().lazy())
     }
 
-    /// Whether a table came in.
-    pub fn has(&self, name: &str) -> bool {
-        self.tables.contains_key(name)
+    /// Whether the input supports `need`: a table (`handoffs`), a column
+    /// (`leads.qualified_at`) or a fact (`opportunities.lost`: lost deals are
+    /// recorded), i.e. its table came in and nothing says it is unavailable.
+    pub fn has(&self, need: &str) -> bool {
+        let table = need.split_once('.').map_or(need, |(t, _)| t);
+        self.tables.contains_key(table) && !self.unavailable.contains_key(need)
+    }
+
+    /// Why `need` is not available, if it is not.
+    pub fn why_not(&self, need: &str) -> Option<String> {
+        if self.has(need) {
+            return None;
+        }
+        let table = need.split_once('.').map_or(need, |(t, _)| t);
+        Some(
+            self.unavailable
+                .get(need)
+                .or_else(|| self.unavailable.get(table))
+                .cloned()
+                .unwrap_or_else(|| format!("no {table} in the input")),
+        )
     }
 
     /// The quarter index of timestamp column `ts`.

@@ -51,8 +51,17 @@ const L: &[&str] = &["leads"];
 const H: &[&str] = &["handoffs"];
 const A: &[&str] = &["activities"];
 const LA: &[&str] = &["leads", "activities"];
-const LH: &[&str] = &["leads", "handoffs"];
 const O: &[&str] = &[];
+/// SQLs need the qualification time.
+const Q: &[&str] = &["leads.qualified_at"];
+const QH: &[&str] = &["leads.qualified_at", "handoffs"];
+/// Rates over all deals need the deals that were not won (an export of won deals only has none).
+const NW: &[&str] = &["opportunities.not_won"];
+const FC: &[&str] = &["handoffs.first_fs_contact_at"];
+const SB: &[&str] = &["handoffs.sent_back_at"];
+const AO: &[&str] = &["activities.outcome"];
+const DM: &[&str] = &["activities.outcome", "activities.with_decision_maker"];
+const LQ: &[&str] = &["leads.qualified_at", "opportunities.not_won"];
 
 /// The 40 kpi_tree nodes in tree order (METRICS.md, "kpi_tree: the nodes").
 pub const NODES: &[Node] = &[
@@ -60,41 +69,41 @@ pub const NODES: &[Node] = &[
     node("revenue_is", "revenue", Identity, "currency", O),
     node("revenue_fs", "revenue", Identity, "currency", O),
     node("leads", "revenue_is", Factor, "count", L),
-    node("sql_rate", "revenue_is", Factor, "ratio", L),
-    node("handoff_rate", "revenue_is", Factor, "ratio", LH),
+    node("sql_rate", "revenue_is", Factor, "ratio", Q),
+    node("handoff_rate", "revenue_is", Factor, "ratio", QH),
     node("acceptance_rate", "revenue_is", Factor, "ratio", H),
     node("win_yield_is", "revenue_is", Factor, "ratio", H),
     node("deal_size_is", "revenue_is", Factor, "currency", O),
     node("leads_inbound", "leads", Factor, "count", L),
     node("leads_outbound", "leads", Factor, "count", L),
-    node("opps_fs", "revenue_fs", Factor, "count", O),
-    node("win_yield_fs", "revenue_fs", Factor, "ratio", O),
+    node("opps_fs", "revenue_fs", Factor, "count", NW),
+    node("win_yield_fs", "revenue_fs", Factor, "ratio", NW),
     node("deal_size_fs", "revenue_fs", Factor, "currency", O),
-    node("sqls", "revenue_is", Count, "count", L),
+    node("sqls", "revenue_is", Count, "count", Q),
     node("handoffs", "revenue_is", Count, "count", H),
     node("accepted", "revenue_is", Count, "count", H),
-    node("opps_is", "revenue_is", Count, "count", O),
+    node("opps_is", "revenue_is", Count, "count", NW),
     node("wins_is", "revenue_is", Count, "count", O),
-    node("losses_is", "revenue_is", Count, "count", O),
+    node("losses_is", "revenue_is", Count, "count", NW),
     node("wins_fs", "revenue_fs", Count, "count", O),
-    node("losses_fs", "revenue_fs", Count, "count", O),
+    node("losses_fs", "revenue_fs", Count, "count", NW),
     node("response_time_median_h", "sql_rate", Indicator, "hours", LA),
     node("contacted_within_1h_share", "sql_rate", Indicator, "ratio", LA),
     node("touches_per_lead", "sql_rate", Indicator, "count", A),
-    node("connect_rate", "sql_rate", Indicator, "ratio", A),
-    node("dm_connect_rate", "sql_rate", Indicator, "ratio", A),
-    node("appointment_rate", "sql_rate", Indicator, "ratio", A),
-    node("sla_met_rate", "win_yield_is", Indicator, "ratio", H),
-    node("days_to_first_contact_median", "win_yield_is", Indicator, "days", H),
-    node("send_back_rate", "win_yield_is", Indicator, "ratio", H),
-    node("pipeline_created_is", "revenue_is", Indicator, "currency", O),
-    node("pipeline_share_is", "revenue_is", Indicator, "ratio", O),
+    node("connect_rate", "sql_rate", Indicator, "ratio", AO),
+    node("dm_connect_rate", "sql_rate", Indicator, "ratio", DM),
+    node("appointment_rate", "sql_rate", Indicator, "ratio", AO),
+    node("sla_met_rate", "win_yield_is", Indicator, "ratio", FC),
+    node("days_to_first_contact_median", "win_yield_is", Indicator, "days", FC),
+    node("send_back_rate", "win_yield_is", Indicator, "ratio", SB),
+    node("pipeline_created_is", "revenue_is", Indicator, "currency", NW),
+    node("pipeline_share_is", "revenue_is", Indicator, "ratio", NW),
     node("order_lead_time_days_median", "revenue_is", Indicator, "days", L),
-    node("sql_to_win", "revenue_is", Indicator, "ratio", L),
+    node("sql_to_win", "revenue_is", Indicator, "ratio", LQ),
     node("visits_per_opp", "revenue", Indicator, "count", A),
     node("in_person_share", "revenue", Indicator, "ratio", A),
-    node("win_rate", "revenue", Indicator, "ratio", O),
-    node("win_rate_amount", "revenue", Indicator, "ratio", O),
+    node("win_rate", "revenue", Indicator, "ratio", NW),
+    node("win_rate_amount", "revenue", Indicator, "ratio", NW),
     node("sales_cycle_days_median", "revenue", Indicator, "days", O),
 ];
 
@@ -317,7 +326,18 @@ pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
         ratio(c("wins_is") + c("wins_fs"), c("wins_is") + c("wins_fs") + c("losses_is") + c("losses_fs")).alias("win_rate"),
         ratio(c("revenue_is") + c("revenue_fs"), c("revenue_is") + c("revenue_fs") + c("lost_amount")).alias("win_rate_amount"),
     ]);
-    Ok(wide)
+    // what the input cannot support is null, never a computed zero or a 100% over half the deals
+    let mut unsupported: Vec<Expr> = NODES
+        .iter()
+        .filter(|n| !n.needs.iter().all(|t| m.has(t)))
+        .map(|n| null_f64(n.name))
+        .collect();
+    for (measure, need) in [("sqls_won", "leads.qualified_at"), ("lost_amount", "opportunities.not_won"), ("pipeline_created_fs", "opportunities.not_won")] {
+        if !m.has(need) {
+            unsupported.push(null_f64(measure));
+        }
+    }
+    Ok(if unsupported.is_empty() { wide } else { wide.with_columns(unsupported) })
 }
 
 /// kpi_tree: one row per quarter, segment and node (the nodes whose tables
@@ -326,7 +346,7 @@ pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
     let nodes: Vec<&Node> = NODES.iter().filter(|n| n.needs.iter().all(|t| m.has(t))).collect();
     let prior_cols: Vec<Expr> = std::iter::once((col("period") + lit(1)).alias("period"))
         .chain([col("segment_kind"), col("segment")])
-        .chain(nodes.iter().map(|n| col(n.name).alias(format!("{}__prior", n.name))))
+        .chain(NODES.iter().map(|n| col(n.name).alias(format!("{}__prior", n.name))))
         .collect();
     let keys = [col("period"), col("segment_kind"), col("segment")];
     let joined = wide.clone().join(wide.select(prior_cols), keys.clone(), keys, JoinArgs::new(JoinType::Left));
@@ -342,8 +362,19 @@ pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
         &FS_FACTORS.map(|f| (p(f), col(f))),
     );
     let change = |n: &str| col(n) - p(n);
+    // a branch with a factor the input cannot support has no decomposition
+    let supported = |factors: &[&str]| {
+        factors.iter().all(|f| NODES.iter().find(|n| n.name == *f).is_some_and(|n| n.needs.iter().all(|t| m.has(t))))
+    };
+    let (is_ok, fs_ok) = (supported(&IS_FACTORS), supported(&FS_FACTORS));
     let mut contributions: Vec<Expr> = Vec::new();
-    for (f, e) in IS_FACTORS.iter().zip(is_contrib).chain(FS_FACTORS.iter().zip(fs_contrib)) {
+    for (f, e, ok) in IS_FACTORS
+        .iter()
+        .zip(is_contrib)
+        .map(|(f, e)| (f, e, is_ok))
+        .chain(FS_FACTORS.iter().zip(fs_contrib).map(|(f, e)| (f, e, fs_ok)))
+    {
+        let e = if ok { e } else { lit(NULL).cast(DataType::Float64) };
         contributions.push(e.alias(format!("{f}__contribution")));
     }
     for n in ["revenue_is", "revenue_fs", "leads_inbound", "leads_outbound"] {

@@ -59,13 +59,13 @@ fn wrong_type_is_named() {
 fn file_in_input_folder_is_used_unless_one_is_named() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("salesrelay.toml"), "fiscal_year_start_month = 7\n").unwrap();
-    let (c, used) = Config::resolve(None, dir.path()).unwrap();
+    let (c, used) = Config::resolve(None, dir.path(), &Default::default()).unwrap();
     assert_eq!(c.fiscal_year_start_month, 7);
     assert_eq!(used.as_deref(), Some(dir.path().join("salesrelay.toml").as_path()));
     let other = dir.path().join("other.toml");
     std::fs::write(&other, "fiscal_year_start_month = 10\n").unwrap();
-    let (c, _) = Config::resolve(Some(&other), dir.path()).unwrap();
+    let (c, _) = Config::resolve(Some(&other), dir.path(), &Default::default()).unwrap();
     assert_eq!(c.fiscal_year_start_month, 10);
-    let (c, used) = Config::resolve(None, Path::new("/nonexistent-folder")).unwrap();
+    let (c, used) = Config::resolve(None, Path::new("/nonexistent-folder"), &Default::default()).unwrap();
     assert_eq!((c, used), (Config::default(), None));
 }

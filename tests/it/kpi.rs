@@ -17,11 +17,11 @@ use crate::util::{load, root, tiny, Dir};
 /// All output tables for a folder, by name.
 pub fn tables(dir: &std::path::Path) -> Vec<(String, DataFrame)> {
     let v = load(dir, false);
-    let (config, _) = Config::resolve(None, dir).unwrap();
+    let (config, _) = Config::resolve(None, dir, &Default::default()).unwrap();
     let industries = Industries::load(dir, &config).unwrap();
     let span = data_span(&v, &config).unwrap().unwrap();
     let label = span.last_complete.unwrap().label(&config);
-    let m = Model { config: &config, tables: &v.tables, industries: &industries, span };
+    let m = Model { config: &config, tables: &v.tables, industries: &industries, span, unavailable: &v.unavailable };
     compute_tables(&m, &label).unwrap().into_iter().map(|(d, df)| (d.name.to_string(), df)).collect()
 }
 

@@ -1,0 +1,664 @@
+//! Mapping files: another CRM's export onto the contract's tables.
+//!
+//! A mapping (TOML) says, per contract table, which source file(s) feed it
+//! and how each contract column is made from the source's columns: a
+//! rename, an SQL expression (Polars SQL: CASE, COALESCE, LIKE, ||, ...),
+//! a constant, date formats, a value map and a default. Lookups join
+//! another file by key (Salesforce keeps the lead -> opportunity link on the
+//! lead only), filters keep the rows that belong to the table, `distinct`
+//! keeps the first row per key, `rows` adds literal rows. The result is
+//! text columns shaped like a native CSV, typed and checked as one.
+//!
+//! Built-in mappings (src/mappings/*.toml) are compiled in and chosen by
+//! name; a path to a file works the same way. Every mapping error names the
+//! mapping key (`activities[1].columns.kind`) and the source column.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use serde::Deserialize;
+
+use crate::config::Config;
+use crate::contract::{normalize_name, TableSpec, ROW, TABLES};
+use crate::error::{Error, Result};
+use crate::load::{contract_frame, RawInput, RawTable, SourceFile, SOURCE_SHIFT};
+use crate::validate::Finding;
+
+/// The mappings compiled into the binary, by name.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("salesforce", include_str!("mappings/salesforce.toml")),
+    ("olist", include_str!("mappings/olist.toml")),
+];
+
+/// A parsed mapping file.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    /// The built-in name or the file's path, for messages.
+    pub name: String,
+    pub description: String,
+    /// Defaults for salesrelay.toml keys (the user's config wins).
+    pub config: toml::Table,
+    /// Facts the export lacks that no column shows, with the reason.
+    pub unavailable: BTreeMap<String, String>,
+    /// Notes for the report's data-coverage section, by table.
+    pub notes: BTreeMap<String, String>,
+    pub tables: BTreeMap<&'static str, Vec<Source>>,
+}
+
+/// One source of a contract table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Source file stem (`Task` reads Task.csv or Task.parquet; names match ignoring case and _).
+    pub file: Option<String>,
+    /// Literal rows instead of a file.
+    pub rows: Option<Vec<BTreeMap<String, toml::Value>>>,
+    #[serde(default)]
+    pub lookups: Vec<Lookup>,
+    /// SQL predicate: only rows where it holds belong to the table.
+    pub filter: Option<String>,
+    /// Keep the first row per table key (e.g. reps named on every deal).
+    #[serde(default)]
+    pub distinct: bool,
+    #[serde(default)]
+    pub columns: BTreeMap<String, toml::Value>,
+}
+
+/// Joins another file's row whose `key` equals this row's `on`; its
+/// columns are then `as.Column`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    #[serde(rename = "as")]
+    pub alias: String,
+    pub file: String,
+    pub key: String,
+    pub on: String,
+}
+
+/// How one contract column is made.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rule {
+    column: Option<String>,
+    expr: Option<String>,
+    value: Option<toml::Value>,
+    format: Option<Formats>,
+    #[serde(default)]
+    map: BTreeMap<String, toml::Value>,
+    others: Option<toml::Value>,
+    default: Option<toml::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Formats {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// What applying a mapping did, for the report's data-coverage section.
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    pub name: String,
+    pub description: String,
+    pub notes: BTreeMap<String, String>,
+    /// (table, source, rows read, rows kept, why the others were left out).
+    pub sources: Vec<(String, String, usize, usize, String)>,
+}
+
+fn mapping_error(name: &str, key: &str, msg: impl std::fmt::Display) -> Error {
+    Error::Config(format!("mapping {name}: {key}: {msg}"))
+}
+
+fn value_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Mapping {
+    /// A built-in mapping by name, or a mapping file by path.
+    pub fn resolve(arg: &str) -> Result<Mapping> {
+        let path = Path::new(arg);
+        if path.is_file() {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            return Mapping::parse(&text, &path.display().to_string());
+        }
+        match BUILT_IN.iter().find(|(n, _)| n.eq_ignore_ascii_case(arg)) {
+            Some((n, text)) => Mapping::parse(text, n),
+            None => Err(Error::Config(format!(
+                "--mapping {arg}: no such file, and not a built-in mapping ({})",
+                BUILT_IN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    /// Parses a mapping; `name` labels its errors.
+    pub fn parse(text: &str, name: &str) -> Result<Mapping> {
+        let mut doc: toml::Table = text.parse().map_err(|e: toml::de::Error| mapping_error(name, "TOML", e.message()))?;
+        let take_str = |doc: &mut toml::Table, key: &str| -> Result<Option<String>> {
+            match doc.remove(key) {
+                None => Ok(None),
+                Some(toml::Value::String(s)) => Ok(Some(s)),
+                Some(_) => Err(mapping_error(name, key, "expected a string")),
+            }
+        };
+        let description = take_str(&mut doc, "description")?.unwrap_or_default();
+        let config = match doc.remove("config") {
+            None => toml::Table::new(),
+            Some(toml::Value::Table(t)) => t,
+            Some(_) => return Err(mapping_error(name, "config", "expected a table of salesrelay.toml keys")),
+        };
+        let mut string_table = |key: &str| -> Result<BTreeMap<String, String>> {
+            match doc.remove(key) {
+                None => Ok(BTreeMap::new()),
+                Some(toml::Value::Table(t)) => t
+                    .into_iter()
+                    .map(|(k, v)| match v {
+                        toml::Value::String(s) => Ok((k, s)),
+                        _ => Err(mapping_error(name, &format!("{key}.{k}"), "expected a string (the reason)")),
+                    })
+                    .collect(),
+                Some(_) => Err(mapping_error(name, key, "expected a table of strings")),
+            }
+        };
+        let unavailable = string_table("unavailable")?;
+        let notes = string_table("notes")?;
+        let mut tables = BTreeMap::new();
+        for spec in TABLES {
+            let Some(value) = doc.remove(spec.name) else { continue };
+            let toml::Value::Array(items) = value else {
+                return Err(mapping_error(name, spec.name, format!("expected [[{}]] (one entry per source)", spec.name)));
+            };
+            let mut sources = Vec::new();
+            for (i, item) in items.into_iter().enumerate() {
+                let key = format!("{}[{i}]", spec.name);
+                let source: Source = item.try_into().map_err(|e: toml::de::Error| mapping_error(name, &key, e.message()))?;
+                if source.file.is_some() == source.rows.is_some() {
+                    return Err(mapping_error(name, &key, "give either file = \"...\" or rows = [...]"));
+                }
+                for (col_name, rule) in &source.columns {
+                    let ckey = format!("{key}.columns.{col_name}");
+                    if spec.column(col_name).is_none() {
+                        let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+                        return Err(mapping_error(name, &ckey, format!("{} has no column {col_name} (columns: {})", spec.name, names.join(", "))));
+                    }
+                    parse_rule(rule).map_err(|m| mapping_error(name, &ckey, m))?;
+                }
+                if source.file.is_some() {
+                    for c in spec.columns.iter().filter(|c| c.required) {
+                        if !source.columns.contains_key(c.name) {
+                            return Err(mapping_error(name, &format!("{key}.columns"), format!("maps nothing to the required column {}", c.name)));
+                        }
+                    }
+                }
+                sources.push(source);
+            }
+            tables.insert(spec.name, sources);
+        }
+        if let Some(extra) = doc.keys().next() {
+            let names: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
+            return Err(mapping_error(
+                name,
+                extra,
+                format!("unknown key (a mapping has description, config, unavailable, notes and one [[table]] per contract table: {})", names.join(", ")),
+            ));
+        }
+        Ok(Mapping { name: name.to_string(), description, config, unavailable, notes, tables })
+    }
+}
+
+fn parse_rule(v: &toml::Value) -> std::result::Result<Rule, String> {
+    let rule = match v {
+        toml::Value::String(s) => Rule { column: Some(s.clone()), ..Rule::default() },
+        toml::Value::Table(_) => v.clone().try_into::<Rule>().map_err(|e| e.message().to_string())?,
+        _ => return Err("expected a source column name or a table with column, expr or value".into()),
+    };
+    let given = [rule.column.is_some(), rule.expr.is_some(), rule.value.is_some()].iter().filter(|b| **b).count();
+    if given != 1 {
+        return Err("give exactly one of column, expr or value".into());
+    }
+    Ok(rule)
+}
+
+/// The source files of a folder by normalised stem.
+fn source_files(input: &Path) -> Result<BTreeMap<String, Vec<PathBuf>>> {
+    let mut files: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for entry in std::fs::read_dir(input).map_err(|e| Error::io(input, e))? {
+        let path = entry.map_err(|e| Error::io(input, e))?.path();
+        let (Some(stem), Some(ext)) = (path.file_stem(), path.extension()) else { continue };
+        let ext = ext.to_string_lossy().to_ascii_lowercase();
+        if path.is_file() && (ext == "csv" || ext == "parquet") {
+            files.entry(normalize_name(&stem.to_string_lossy())).or_default().push(path);
+        }
+    }
+    Ok(files)
+}
+
+fn stem_key(file: &str) -> String {
+    let stem = file.strip_suffix(".csv").or_else(|| file.strip_suffix(".parquet")).unwrap_or(file);
+    normalize_name(stem)
+}
+
+/// A source file as read: its frame (all text, `_row`) or why it is unusable.
+enum Loaded {
+    Frame(DataFrame, String),
+    Missing,
+    Unusable,
+}
+
+/// Reads source files once each, remembering which tables read them.
+struct Reader<'a> {
+    input: &'a Path,
+    config: &'a Config,
+    files: BTreeMap<String, Vec<PathBuf>>,
+    loaded: BTreeMap<String, Loaded>,
+    sources: BTreeMap<PathBuf, SourceFile>,
+    findings: Vec<Finding>,
+}
+
+impl Reader<'_> {
+    fn load(&mut self, file: &str, table: &str) -> Result<&Loaded> {
+        let key = stem_key(file);
+        if !self.loaded.contains_key(&key) {
+            let mut found = self.files.get(&key).cloned().unwrap_or_default();
+            found.sort();
+            let loaded = match found.len() {
+                0 => Loaded::Missing,
+                1 => self.read(&found[0], table)?,
+                _ => {
+                    let names: Vec<String> = found.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+                    self.findings.push(Finding::fatal(table, None, "ambiguous_table", format!("{} is given twice: which one is meant? Remove one", names.join(" and "))));
+                    Loaded::Unusable
+                }
+            };
+            self.loaded.insert(key.clone(), loaded);
+        }
+        if let Some(Loaded::Frame(_, _)) = self.loaded.get(&key) {
+            let path = self.files[&key][0].clone();
+            if let Some(s) = self.sources.get_mut(&path) {
+                if !s.table.split(", ").any(|t| t == table) {
+                    s.table.push_str(&format!(", {table}"));
+                }
+            }
+        }
+        Ok(&self.loaded[&key])
+    }
+
+    fn read(&mut self, path: &Path, table: &str) -> Result<Loaded> {
+        let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+        let (df, records, sha256, bytes) = if is_parquet {
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let df = match ParquetReader::new(file).finish() {
+                Ok(df) => {
+                    let height = df.height();
+                    let mut columns = vec![Column::new(ROW.into(), (1..=height as i64).collect::<Vec<i64>>())];
+                    for c in df.columns() {
+                        columns.push(c.cast(&DataType::String)?);
+                    }
+                    Some(DataFrame::new(height, columns)?)
+                }
+                Err(e) => {
+                    self.findings.push(Finding::fatal(table, None, "malformed_parquet", format!("{file_name}: {e}")).in_file(&file_name));
+                    None
+                }
+            };
+            let records = df.as_ref().map(|d| d.height() as u64).unwrap_or(0);
+            let (sha256, bytes) = crate::load::hash_file(path)?;
+            (df, records, sha256, bytes)
+        } else {
+            let (df, summary) = crate::load::read_source_csv(path, table, self.config)?;
+            self.findings.extend(summary.findings);
+            (df, summary.records, summary.sha256, summary.bytes)
+        };
+        self.sources.insert(path.to_path_buf(), SourceFile { table: table.to_string(), path: path.to_path_buf(), sha256, bytes, records });
+        Ok(match df {
+            Some(df) => Loaded::Frame(df, file_name),
+            None => Loaded::Unusable,
+        })
+    }
+}
+
+/// `column` of `columns`, matched as the contract matches headers (ignoring case and _).
+fn find_column<'c>(columns: &'c [String], name: &str) -> Option<&'c String> {
+    columns.iter().find(|c| *c == name).or_else(|| {
+        let n = normalize_name(name);
+        columns.iter().find(|c| normalize_name(c) == n)
+    })
+}
+
+/// Quotes `alias.Column` references (outside string literals) so Polars
+/// SQL reads them as one column name.
+fn quote_lookups(sql: &str, aliases: &[String]) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let chars: Vec<char> = sql.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' || c == '"' {
+            let end = chars[i + 1..].iter().position(|d| *d == c).map(|p| i + 1 + p).unwrap_or(chars.len() - 1);
+            out.extend(&chars[i..=end]);
+            i = end + 1;
+            continue;
+        }
+        let starts_word = (c.is_alphabetic() || c == '_') && (i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_'));
+        if starts_word {
+            let mut j = i;
+            while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == '.') {
+                j += 1;
+            }
+            let word: String = chars[i..j].iter().collect();
+            match word.split_once('.') {
+                Some((a, rest)) if aliases.iter().any(|x| x == a) && !rest.is_empty() => out.push_str(&format!("\"{word}\"")),
+                _ => out.push_str(&word),
+            }
+            i = j;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// An SQL expression over `columns`; every column it names must exist.
+fn sql(text: &str, aliases: &[String], columns: &[String], file: &str) -> std::result::Result<(Expr, Vec<String>), String> {
+    let expr = polars::sql::sql_expr(quote_lookups(text, aliases)).map_err(|e| format!("{text:?} is not an SQL expression: {e}"))?;
+    let mut used = Vec::new();
+    for root in expr.clone().meta().root_names() {
+        let root = root.to_string();
+        if !columns.contains(&root) {
+            let hint = match find_column(columns, &root) {
+                Some(c) => format!(" (did you mean {c}?)"),
+                None => format!(" (columns: {})", columns.iter().filter(|c| *c != ROW).cloned().collect::<Vec<_>>().join(", ")),
+            };
+            return Err(format!("{text:?} names column {root}, which {file} does not have{hint}"));
+        }
+        used.push(root);
+    }
+    Ok((expr, used))
+}
+
+fn parse_dates(e: Expr, formats: &[String]) -> Expr {
+    let mut parsed: Vec<Expr> = formats
+        .iter()
+        .map(|f| {
+            let options = StrptimeOptions { format: Some(f.as_str().into()), strict: false, exact: true, cache: true };
+            let with_offset = f.contains("%z") || f.contains("%:z") || f.contains("%#z");
+            let dt = e.clone().str().to_datetime(Some(TimeUnit::Microseconds), None, options, lit("raise"));
+            let has_time = ["%H", "%I", "%k", "%l", "%T", "%R", "%X", "%c", "%s"].iter().any(|d| f.contains(d));
+            if with_offset {
+                dt.dt().convert_time_zone(TimeZone::UTC).dt().strftime("%Y-%m-%dT%H:%M:%S%.fZ")
+            } else if has_time {
+                dt.dt().strftime("%Y-%m-%dT%H:%M:%S%.f")
+            } else {
+                // a date stays a date: local midnight, or the day's first local time in a DST gap
+                dt.dt().strftime("%Y-%m-%d")
+            }
+        })
+        .collect();
+    // text no format reads stays as it is, so validation names the row
+    parsed.push(e);
+    coalesce(&parsed)
+}
+
+/// The contract column made by `rule` and the source columns it reads.
+fn column_expr(rule: &Rule, aliases: &[String], columns: &[String], file: &str) -> std::result::Result<(Expr, Vec<String>), String> {
+    let (mut e, used) = if let Some(c) = &rule.column {
+        let found = find_column(columns, c).ok_or_else(|| {
+            format!("{file} has no column {c} (columns: {})", columns.iter().filter(|c| *c != ROW).cloned().collect::<Vec<_>>().join(", "))
+        })?;
+        (col(found.as_str()), vec![found.clone()])
+    } else if let Some(text) = &rule.expr {
+        sql(text, aliases, columns, file)?
+    } else {
+        (lit(value_text(rule.value.as_ref().expect("parse_rule checked"))), Vec::new())
+    };
+    e = e.cast(DataType::String);
+    if let Some(formats) = &rule.format {
+        let formats = match formats {
+            Formats::One(f) => vec![f.clone()],
+            Formats::Many(v) => v.clone(),
+        };
+        e = parse_dates(e, &formats);
+    }
+    if !rule.map.is_empty() || rule.others.is_some() {
+        let key = e.clone().str().strip_chars(lit(NULL)).str().to_lowercase();
+        let mut chain: Option<Then> = None;
+        let mut mapped: Option<ChainedThen> = None;
+        for (from, to) in &rule.map {
+            let cond = key.clone().eq(lit(from.trim().to_lowercase()));
+            let to = lit(value_text(to));
+            match (chain.take(), mapped.take()) {
+                (None, None) => chain = Some(when(cond).then(to)),
+                (Some(t), _) => mapped = Some(t.when(cond).then(to)),
+                (None, Some(m)) => mapped = Some(m.when(cond).then(to)),
+            }
+        }
+        let fallback = match &rule.others {
+            Some(v) => when(e.clone().is_null()).then(e.clone()).otherwise(lit(value_text(v))),
+            None => e.clone(),
+        };
+        e = match (chain, mapped) {
+            (Some(t), _) => t.otherwise(fallback),
+            (None, Some(m)) => m.otherwise(fallback),
+            (None, None) => fallback,
+        };
+    }
+    if let Some(d) = &rule.default {
+        e = e.fill_null(lit(value_text(d)));
+    }
+    Ok((e, used))
+}
+
+/// Literal rows as a text frame with `_row` counting from 1.
+fn literal_rows(rows: &[BTreeMap<String, toml::Value>]) -> Result<DataFrame> {
+    let names: BTreeSet<&String> = rows.iter().flat_map(|r| r.keys()).collect();
+    let height = rows.len();
+    let mut columns = vec![Column::new(ROW.into(), (1..=height as i64).collect::<Vec<i64>>())];
+    for n in names {
+        let values: Vec<Option<String>> = rows.iter().map(|r| r.get(n).map(value_text)).collect();
+        columns.push(Column::new(n.as_str().into(), values));
+    }
+    Ok(DataFrame::new(height, columns)?)
+}
+
+/// Reads the export in `input` through `mapping` into raw contract tables,
+/// typed and with their row findings, like `load::read_input` does for
+/// native files.
+pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<RawInput> {
+    if !input.is_dir() {
+        return Err(Error::Input(format!("input folder {} does not exist", input.display())));
+    }
+    let name = mapping.name.as_str();
+    let mut reader = Reader {
+        input,
+        config,
+        files: source_files(input)?,
+        loaded: BTreeMap::new(),
+        sources: BTreeMap::new(),
+        findings: Vec::new(),
+    };
+    let _ = reader.input;
+    let mut out = RawInput::default();
+    let mut applied = Applied {
+        name: name.to_string(),
+        description: mapping.description.clone(),
+        notes: mapping.notes.clone(),
+        sources: Vec::new(),
+    };
+    for spec in TABLES {
+        let Some(sources) = mapping.tables.get(spec.name) else {
+            let reason = format!("the mapping {name} maps nothing to {}", spec.name);
+            if spec.required {
+                out.findings.push(Finding::fatal(spec.name, None, "missing_table", format!("required table {}: {reason}", spec.name)));
+            } else {
+                out.missing.push(spec.name);
+                out.unavailable.insert(spec.name.to_string(), reason);
+            }
+            continue;
+        };
+        let mut frames = Vec::new();
+        let mut files = Vec::new();
+        let mut origins = Vec::new();
+        let mut supplied: BTreeSet<&'static str> = BTreeSet::new();
+        let mut absent = Vec::new();
+        let mut unusable = false;
+        for (i, source) in sources.iter().enumerate() {
+            let key = format!("{}[{i}]", spec.name);
+            let (base, file_name) = match (&source.file, &source.rows) {
+                (Some(file), _) => match reader.load(file, spec.name)? {
+                    Loaded::Frame(df, f) => (df.clone(), f.clone()),
+                    Loaded::Missing => {
+                        absent.push(format!("{file}.csv"));
+                        continue;
+                    }
+                    Loaded::Unusable => {
+                        unusable = true;
+                        continue;
+                    }
+                },
+                (None, Some(rows)) => (literal_rows(rows)?, format!("mapping {name} ({key}.rows)")),
+                (None, None) => unreachable!("parse checks file or rows"),
+            };
+            let made = map_source(spec, source, &key, base, &file_name, name, i as i64, &mut reader)?;
+            let Some((df, read, kept, why, used)) = made else {
+                unusable = true;
+                continue;
+            };
+            applied.sources.push((spec.name.to_string(), file_name.clone(), read, kept, why));
+            for (c, cols) in used {
+                if !spec.column(c).is_some_and(|s| s.required) {
+                    supplied.insert(c);
+                }
+                let what = if cols.is_empty() { String::from("a constant") } else { format!("column {}", cols.join(", ")) };
+                origins.push((c, i as i64, format!("from {file_name} {what}, mapping {name} key {key}.columns.{c}")));
+            }
+            frames.push(contract_frame(df, spec)?);
+            files.push(file_name);
+        }
+        if frames.is_empty() || unusable {
+            if !unusable {
+                let reason = format!("{} not in the input (mapping {name})", absent.join(" and "));
+                if spec.required {
+                    out.findings.push(Finding::fatal(spec.name, None, "missing_table", format!("required table {}: {reason}", spec.name)));
+                } else {
+                    out.missing.push(spec.name);
+                    out.unavailable.insert(spec.name.to_string(), reason);
+                }
+            }
+            continue;
+        }
+        if !absent.is_empty() {
+            applied.notes.insert(
+                format!("{} (partial)", spec.name),
+                format!("{} not in the input: {} comes from {} only", absent.join(" and "), spec.name, files.join(", ")),
+            );
+        }
+        let mut df = frames.remove(0);
+        for f in frames {
+            df.vstack_mut(&f)?;
+        }
+        df.rechunk_mut();
+        let (typed, findings) = crate::validate::type_chunk(df, spec, config)?;
+        for c in spec.columns.iter().filter(|c| !c.required && !supplied.contains(c.name)) {
+            out.unavailable.insert(format!("{}.{}", spec.name, c.name), format!("not in the export (the mapping {name} maps no source column to it)"));
+        }
+        let supplied = supplied.into_iter().collect();
+        out.tables.insert(spec.name, RawTable { spec, files, df: typed, findings, supplied, origins });
+    }
+    for (k, v) in &mapping.unavailable {
+        out.unavailable.insert(k.clone(), v.clone());
+    }
+    out.findings.append(&mut reader.findings);
+    out.sources = reader.sources.into_values().collect();
+    out.mapping = Some(applied);
+    Ok(out)
+}
+
+/// The mapped frame of one source, rows read, rows kept, why rows were
+/// left out, and per contract column the source columns it reads. None if
+/// a lookup file is unusable.
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+fn map_source(
+    spec: &'static TableSpec,
+    source: &Source,
+    key: &str,
+    base: DataFrame,
+    file_name: &str,
+    name: &str,
+    index: i64,
+    reader: &mut Reader,
+) -> Result<Option<(DataFrame, usize, usize, String, Vec<(&'static str, Vec<String>)>)>> {
+    let read = base.height();
+    let mut columns: Vec<String> = base.get_column_names().iter().map(|s| s.to_string()).collect();
+    let mut lf = base.lazy();
+    let mut aliases = Vec::new();
+    for (j, l) in source.lookups.iter().enumerate() {
+        let lkey = format!("{key}.lookups[{j}]");
+        let (other, other_name) = match reader.load(&l.file, spec.name)? {
+            Loaded::Frame(df, f) => (df.clone(), f.clone()),
+            Loaded::Missing => {
+                reader.findings.push(Finding::fatal(
+                    spec.name,
+                    None,
+                    "missing_table",
+                    format!("{file_name} looks up {}.csv ({lkey}, mapping {name}), which is not in the input", l.file),
+                ));
+                return Ok(None);
+            }
+            Loaded::Unusable => return Ok(None),
+        };
+        let other_cols: Vec<String> = other.get_column_names().iter().map(|s| s.to_string()).filter(|c| c != ROW).collect();
+        let on = find_column(&columns, &l.on)
+            .ok_or_else(|| mapping_error(name, &format!("{lkey}.on"), format!("{file_name} has no column {} (columns: {})", l.on, columns.join(", "))))?
+            .clone();
+        let lk = find_column(&other_cols, &l.key)
+            .ok_or_else(|| mapping_error(name, &format!("{lkey}.key"), format!("{other_name} has no column {} (columns: {})", l.key, other_cols.join(", "))))?
+            .clone();
+        let renamed: Vec<Expr> = other_cols.iter().map(|c| col(c.as_str()).alias(format!("{}.{c}", l.alias))).collect();
+        let right = other
+            .lazy()
+            .filter(col(lk.as_str()).is_not_null())
+            .unique_stable_generic(Some(vec![col(lk.as_str())]), UniqueKeepStrategy::First)
+            .select(renamed.into_iter().chain([col(lk.as_str()).alias("__lookup_key")]).collect::<Vec<_>>());
+        lf = lf.join(right, [col(on.as_str())], [col("__lookup_key")], JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) });
+        columns.extend(other_cols.iter().map(|c| format!("{}.{c}", l.alias)));
+        aliases.push(l.alias.clone());
+    }
+    let mut why = Vec::new();
+    if let Some(filter) = &source.filter {
+        let (e, _) = sql(filter, &aliases, &columns, file_name).map_err(|m| mapping_error(name, &format!("{key}.filter"), m))?;
+        lf = lf.filter(e.fill_null(lit(false)));
+        why.push(format!("filter {filter}"));
+    }
+    let mut exprs = vec![(col(ROW) + lit(index * SOURCE_SHIFT)).alias(ROW)];
+    let mut used = Vec::new();
+    for (target, raw) in &source.columns {
+        let ckey = format!("{key}.columns.{target}");
+        let rule = parse_rule(raw).map_err(|m| mapping_error(name, &ckey, m))?;
+        let (e, cols_read) = column_expr(&rule, &aliases, &columns, file_name).map_err(|m| mapping_error(name, &ckey, m))?;
+        let c = spec.column(target).expect("parse checked the column").name;
+        exprs.push(e.alias(c));
+        used.push((c, cols_read));
+    }
+    lf = lf.select(exprs);
+    let filtered = lf.collect()?;
+    let after_filter = filtered.height();
+    let df = if source.distinct {
+        let key_cols: Vec<&str> = spec.key.iter().copied().filter(|k| source.columns.contains_key(*k)).collect();
+        let out = filtered.lazy().unique_stable_generic(Some(key_cols.iter().map(|k| col(*k)).collect()), UniqueKeepStrategy::First).collect()?;
+        if out.height() < after_filter {
+            why.push(format!("{} repeated {}", after_filter - out.height(), key_cols.join(", ")));
+        }
+        out
+    } else {
+        filtered
+    };
+    let kept = df.height();
+    Ok(Some((df, read, kept, why.join("; "), used)))
+}
