@@ -439,8 +439,10 @@ fn column_expr(rule: &Rule, aliases: &[String], columns: &[String], file: &str) 
                 (None, Some(m)) => mapped = Some(m.when(cond).then(to)),
             }
         }
-        let fallback = match &rule.others {
-            Some(v) => when(e.clone().is_null()).then(e.clone()).otherwise(lit(value_text(v))),
+        // others = "" leaves values the map does not name empty
+        let fallback = match rule.others.as_ref().map(value_text) {
+            Some(v) if v.is_empty() => lit(NULL).cast(DataType::String),
+            Some(v) => when(e.clone().is_null()).then(e.clone()).otherwise(lit(v)),
             None => e.clone(),
         };
         e = match (chain, mapped) {

@@ -219,6 +219,7 @@ pub const DATA_QUALITY_DOC: TableDoc = TableDoc {
     description: "Every problem found in the input; with --lenient the rows named here were set aside.",
     columns: &[
         ("table", "input table the problem is in"),
+        ("file", "the file the row is in (with a mapping: the export's source file)"),
         ("row", "row number as in the file (CSV: line number, header = 1; Parquet: record number from 1); null for a whole-file problem"),
         ("column", "column the problem is in; null for a whole-row problem"),
         ("value", "the value as written"),

@@ -18,7 +18,8 @@ import polars as pl  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 report = sys.argv[1]
-manifest = json.load(open(os.path.join(report, "manifest.json")))
+with open(os.path.join(report, "manifest.json")) as f:
+    manifest = json.load(f)
 rows = {o["path"]: o["rows"] for o in manifest["outputs"]}
 problems = []
 for path in sorted(glob.glob(os.path.join(report, "tables", "*.parquet"))):
