@@ -252,7 +252,6 @@ enum Loaded {
 
 /// Reads source files once each, remembering which tables read them.
 struct Reader<'a> {
-    input: &'a Path,
     config: &'a Config,
     files: BTreeMap<String, Vec<PathBuf>>,
     loaded: BTreeMap<String, Loaded>,
@@ -478,14 +477,12 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
     }
     let name = mapping.name.as_str();
     let mut reader = Reader {
-        input,
         config,
         files: source_files(input)?,
         loaded: BTreeMap::new(),
         sources: BTreeMap::new(),
         findings: Vec::new(),
     };
-    let _ = reader.input;
     let mut out = RawInput::default();
     let mut applied = Applied {
         name: name.to_string(),

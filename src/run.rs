@@ -502,6 +502,8 @@ struct Manifest<'a> {
     schema_version: &'a str,
     period: &'a str,
     input: String,
+    /// The mapping the input was read through, if any.
+    mapping: Option<String>,
     config: &'a Config,
     inputs: Vec<ManifestInput>,
     not_available: Vec<&'a str>,
@@ -538,6 +540,7 @@ fn write_manifest(dir: &Path, input: &Path, config: &Config, period: &str, v: &V
         schema_version: crate::output::SCHEMA_VERSION,
         period,
         input: input.display().to_string(),
+        mapping: v.mapping.as_ref().map(|m| m.name.clone()),
         config,
         inputs,
         not_available: v.missing.clone(),

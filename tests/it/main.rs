@@ -10,6 +10,7 @@ mod interop;
 mod kpi;
 mod lmdi;
 mod losses;
+mod mapping;
 mod load;
 mod queries;
 mod run;
