@@ -185,10 +185,16 @@ pub fn validate_command(opts: &InputOptions, quiet: bool) -> Result<()> {
 
 /// One line per table: rows loaded, or why it is absent.
 pub fn print_loaded(v: &Validated, config: &Config) -> Result<()> {
+    if let Some(m) = &v.mapping {
+        println!("  read through the mapping {}", m.name);
+    }
     for spec in TABLES {
         match v.tables.get(spec.name) {
             Some(df) => println!("  {:<14} {:>12} rows", spec.name, thousands(df.height() as u64)),
-            None if v.missing.contains(&spec.name) => println!("  {:<14} {:>12}", spec.name, "not available (no file)"),
+            None if v.missing.contains(&spec.name) => {
+                let why = v.unavailable.get(spec.name).map(String::as_str).unwrap_or("no file");
+                println!("  {:<14} not available ({why})", spec.name)
+            }
             None => println!("  {:<14} {:>12}", spec.name, "not loaded (see problems)"),
         }
     }
