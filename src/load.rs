@@ -77,16 +77,7 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
     if !input.is_dir() {
         return Err(Error::Input(format!("input folder {} does not exist", input.display())));
     }
-    let entries = std::fs::read_dir(input).map_err(|e| Error::io(input, e))?;
-    let mut files: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
-    for entry in entries {
-        let path = entry.map_err(|e| Error::io(input, e))?.path();
-        let (Some(stem), Some(ext)) = (path.file_stem(), path.extension()) else { continue };
-        let ext = ext.to_string_lossy().to_ascii_lowercase();
-        if path.is_file() && (ext == "csv" || ext == "parquet") {
-            files.entry(normalize_name(&stem.to_string_lossy())).or_default().push(path);
-        }
-    }
+    let mut files = input_files(input)?;
     let mut out = RawInput::default();
     for spec in TABLES {
         let mut found = files.remove(&normalize_name(spec.name)).unwrap_or_default();
@@ -142,6 +133,21 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
         }
     }
     Ok(out)
+}
+
+/// The CSV and Parquet files of a folder by normalised stem (`Task.csv` and
+/// `task.parquet` are both under `task`).
+pub fn input_files(input: &Path) -> Result<BTreeMap<String, Vec<PathBuf>>> {
+    let mut files: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for entry in std::fs::read_dir(input).map_err(|e| Error::io(input, e))? {
+        let path = entry.map_err(|e| Error::io(input, e))?.path();
+        let (Some(stem), Some(ext)) = (path.file_stem(), path.extension()) else { continue };
+        let ext = ext.to_string_lossy().to_ascii_lowercase();
+        if path.is_file() && (ext == "csv" || ext == "parquet") {
+            files.entry(normalize_name(&stem.to_string_lossy())).or_default().push(path);
+        }
+    }
+    Ok(files)
 }
 
 /// SHA-256 and size of the bytes that went through a `HashingReader`.

@@ -224,20 +224,6 @@ fn parse_rule(v: &toml::Value) -> std::result::Result<Rule, String> {
     Ok(rule)
 }
 
-/// The source files of a folder by normalised stem.
-fn source_files(input: &Path) -> Result<BTreeMap<String, Vec<PathBuf>>> {
-    let mut files: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
-    for entry in std::fs::read_dir(input).map_err(|e| Error::io(input, e))? {
-        let path = entry.map_err(|e| Error::io(input, e))?.path();
-        let (Some(stem), Some(ext)) = (path.file_stem(), path.extension()) else { continue };
-        let ext = ext.to_string_lossy().to_ascii_lowercase();
-        if path.is_file() && (ext == "csv" || ext == "parquet") {
-            files.entry(normalize_name(&stem.to_string_lossy())).or_default().push(path);
-        }
-    }
-    Ok(files)
-}
-
 fn stem_key(file: &str) -> String {
     let stem = file.strip_suffix(".csv").or_else(|| file.strip_suffix(".parquet")).unwrap_or(file);
     normalize_name(stem)
@@ -478,7 +464,7 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
     let name = mapping.name.as_str();
     let mut reader = Reader {
         config,
-        files: source_files(input)?,
+        files: crate::load::input_files(input)?,
         loaded: BTreeMap::new(),
         sources: BTreeMap::new(),
         findings: Vec::new(),
