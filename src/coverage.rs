@@ -170,7 +170,7 @@ pub fn data_coverage(m: &Model, v: &Validated, outputs: &[(Doc, DataFrame)]) -> 
 /// The gaps of a data_coverage table for the run summary: input tables,
 /// facts and output tables not available, with the reason.
 pub fn not_available_summary(coverage: &DataFrame) -> Result<Vec<(String, String)>> {
-    let text = |name: &str| -> Result<Vec<String>> { Ok(coverage.column(name)?.str()?.iter().map(|v| v.unwrap_or("").to_string()).collect()) };
+    let text = |name: &str| crate::output::text_column(coverage, name);
     let (kind, name, status, reason) = (text("kind")?, text("name")?, text("status")?, text("reason")?);
     Ok((0..coverage.height())
         .filter(|&i| status[i] == "not available" && matches!(kind[i].as_str(), "input" | "input fact" | "output"))

@@ -203,3 +203,9 @@ pub fn data_dictionary(tables: &[(Doc, Schema)], nodes: &[(&str, Option<&str>, &
     }
     out
 }
+
+/// A column of an output table as text, empty where null: what the charts,
+/// the report and the run summary read.
+pub fn text_column(df: &DataFrame, c: &str) -> Result<Vec<String>> {
+    Ok(df.column(c)?.cast(&DataType::String)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect())
+}

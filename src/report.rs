@@ -20,7 +20,7 @@ fn headline_rows(tables: &Tables, period: &str) -> Result<Vec<(String, String, S
         .lazy()
         .filter(col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string()))))
         .collect()?;
-    let nodes: Vec<String> = df.column("node")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
+    let nodes = crate::output::text_column(&df, "node")?;
     let values: Vec<Option<f64>> = df.column("value")?.f64()?.iter().collect();
     let priors: Vec<Option<f64>> = df.column("prior_value")?.f64()?.iter().collect();
     let mut out = Vec::new();
@@ -54,7 +54,7 @@ fn movers(tables: &Tables, period: &str) -> Result<Vec<String>> {
         .lazy()
         .filter(col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string()))).and(col("kind").eq(lit("driver"))))
         .collect()?;
-    let items: Vec<String> = df.column("item")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
+    let items = crate::output::text_column(&df, "item")?;
     let amounts: Vec<Option<f64>> = df.column("amount")?.f64()?.iter().collect();
     let priors: Vec<Option<f64>> = df.column("prior_value")?.f64()?.iter().collect();
     let values: Vec<Option<f64>> = df.column("value")?.f64()?.iter().collect();
@@ -80,9 +80,7 @@ fn coverage_section(tables: &Tables, mapping: Option<&crate::mapping::Applied>) 
         None => c.intro.push("Input in salesrelay's own format (one file per table).".into()),
     }
     let Some(df) = tables.get("data_coverage") else { return Ok(c) };
-    let text = |name: &str| -> Result<Vec<String>> {
-        Ok(df.column(name)?.str()?.iter().map(|v| v.unwrap_or("").to_string()).collect())
-    };
+    let text = |name: &str| crate::output::text_column(df, name);
     let (kind, name, status, source, reason) = (text("kind")?, text("name")?, text("status")?, text("source")?, text("reason")?);
     let rows: Vec<Option<i64>> = df.column("rows")?.i64()?.iter().collect();
     let mut by_reason: Vec<(String, Vec<String>)> = Vec::new();

@@ -29,9 +29,7 @@ fn nums(df: &DataFrame, c: &str) -> Result<Vec<Option<f64>>> {
     Ok(df.column(c)?.cast(&DataType::Float64)?.f64()?.iter().collect())
 }
 
-fn strs(df: &DataFrame, c: &str) -> Result<Vec<String>> {
-    Ok(df.column(c)?.cast(&DataType::String)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect())
-}
+use crate::output::text_column as strs;
 
 /// The distinct values of `values` in their first-seen order.
 fn unique_in_order(values: &[String]) -> Vec<String> {
