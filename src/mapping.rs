@@ -63,6 +63,9 @@ pub struct Source {
     pub distinct: bool,
     #[serde(default)]
     pub columns: BTreeMap<String, toml::Value>,
+    /// `columns` as checked by `Mapping::parse`, by contract column.
+    #[serde(skip)]
+    rules: Vec<(&'static str, Rule)>,
 }
 
 /// Joins another file's row whose `key` equals this row's `on`; its
@@ -176,17 +179,18 @@ impl Mapping {
             let mut sources = Vec::new();
             for (i, item) in items.into_iter().enumerate() {
                 let key = format!("{}[{i}]", spec.name);
-                let source: Source = item.try_into().map_err(|e: toml::de::Error| mapping_error(name, &key, e.message()))?;
+                let mut source: Source = item.try_into().map_err(|e: toml::de::Error| mapping_error(name, &key, e.message()))?;
                 if source.file.is_some() == source.rows.is_some() {
                     return Err(mapping_error(name, &key, "give either file = \"...\" or rows = [...]"));
                 }
                 for (col_name, rule) in &source.columns {
                     let ckey = format!("{key}.columns.{col_name}");
-                    if spec.column(col_name).is_none() {
+                    let Some(c) = spec.column(col_name) else {
                         let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
                         return Err(mapping_error(name, &ckey, format!("{} has no column {col_name} (columns: {})", spec.name, names.join(", "))));
-                    }
-                    parse_rule(rule).map_err(|m| mapping_error(name, &ckey, m))?;
+                    };
+                    let rule = parse_rule(rule).map_err(|m| mapping_error(name, &ckey, m))?;
+                    source.rules.push((c.name, rule));
                 }
                 if source.file.is_some() {
                     for c in spec.columns.iter().filter(|c| c.required) {
@@ -623,13 +627,11 @@ fn map_source(
     }
     let mut exprs = vec![(col(ROW) + lit(index * SOURCE_SHIFT)).alias(ROW)];
     let mut used = Vec::new();
-    for (target, raw) in &source.columns {
-        let ckey = format!("{key}.columns.{target}");
-        let rule = parse_rule(raw).map_err(|m| mapping_error(name, &ckey, m))?;
-        let (e, cols_read) = column_expr(&rule, &aliases, &columns, file_name).map_err(|m| mapping_error(name, &ckey, m))?;
-        let c = spec.column(target).expect("parse checked the column").name;
-        exprs.push(e.alias(c));
-        used.push((c, cols_read));
+    for (c, rule) in &source.rules {
+        let ckey = format!("{key}.columns.{c}");
+        let (e, cols_read) = column_expr(rule, &aliases, &columns, file_name).map_err(|m| mapping_error(name, &ckey, m))?;
+        exprs.push(e.alias(*c));
+        used.push((*c, cols_read));
     }
     lf = lf.select(exprs);
     let filtered = lf.collect()?;

@@ -442,7 +442,7 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
     use crate::coverage::table_needs;
     use crate::metrics::{handoffs as h, losses, movement, reps, tree, visits};
     let rules = m.config.losses.effective().map_err(Error::Config)?;
-    let supports = |name: &str| table_needs(name).iter().all(|n| m.has(n));
+    let supports = |name: &str| m.has_all(table_needs(name));
     // frames several tables read: computed once
     let wide = tree::kpi_wide(m)?.collect()?.lazy();
     let kpi = tree::kpi_tree(m, wide.clone()).collect()?;

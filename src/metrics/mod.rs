@@ -51,6 +51,11 @@ impl Model<'_> {
         self.tables.contains_key(table) && !self.unavailable.contains_key(need)
     }
 
+    /// Whether the input supports every one of `needs`.
+    pub fn has_all(&self, needs: &[&str]) -> bool {
+        needs.iter().all(|n| self.has(n))
+    }
+
     /// Why `need` is not available, if it is not.
     pub fn why_not(&self, need: &str) -> Option<String> {
         if self.has(need) {

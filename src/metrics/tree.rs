@@ -329,7 +329,7 @@ pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
     // what the input cannot support is null, never a computed zero or a 100% over half the deals
     let mut unsupported: Vec<Expr> = NODES
         .iter()
-        .filter(|n| !n.needs.iter().all(|t| m.has(t)))
+        .filter(|n| !m.has_all(n.needs))
         .map(|n| null_f64(n.name))
         .collect();
     for (measure, need) in [("sqls_won", "leads.qualified_at"), ("lost_amount", "opportunities.not_won"), ("pipeline_created_fs", "opportunities.not_won")] {
@@ -343,7 +343,7 @@ pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
 /// kpi_tree: one row per quarter, segment and node (the nodes whose tables
 /// came in), with prior value, change and LMDI contribution.
 pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
-    let nodes: Vec<&Node> = NODES.iter().filter(|n| n.needs.iter().all(|t| m.has(t))).collect();
+    let nodes: Vec<&Node> = NODES.iter().filter(|n| m.has_all(n.needs)).collect();
     let prior_cols: Vec<Expr> = std::iter::once((col("period") + lit(1)).alias("period"))
         .chain([col("segment_kind"), col("segment")])
         .chain(NODES.iter().map(|n| col(n.name).alias(format!("{}__prior", n.name))))
@@ -364,7 +364,7 @@ pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
     let change = |n: &str| col(n) - p(n);
     // a branch with a factor the input cannot support has no decomposition
     let supported = |factors: &[&str]| {
-        factors.iter().all(|f| NODES.iter().find(|n| n.name == *f).is_some_and(|n| n.needs.iter().all(|t| m.has(t))))
+        factors.iter().all(|f| nodes.iter().any(|n| n.name == *f))
     };
     let (is_ok, fs_ok) = (supported(&IS_FACTORS), supported(&FS_FACTORS));
     let mut contributions: Vec<Expr> = Vec::new();

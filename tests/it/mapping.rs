@@ -354,6 +354,12 @@ fn bad_values_in_a_mapped_export_are_named_by_source_file_row_and_mapping_key() 
     assert_eq!(p.validated.tables["activities"].height(), 9);
     assert!(p.validated.missing.contains(&"stage_history"));
     assert!(p.validated.unavailable["stage_history"].contains("OpportunityHistory.csv not in the input"));
+    // data_coverage counts them and the to-do the Task filter left out
+    let coverage = salesrelay::coverage::data_coverage(&p.model(), &p.validated, &[]).unwrap();
+    let note = cell(&coverage, "name", "activities", "reason").unwrap();
+    assert!(note.contains("Task.csv: 5 of 6 rows (filter") && note.ends_with("2 problem(s), see data_quality"), "{note}");
+    assert_eq!(cell(&coverage, "name", "activities", "rows").as_deref(), Some("9"));
+    assert_eq!(cell(&coverage, "name", "stage_history", "status").as_deref(), Some("not available"));
 }
 
 #[test]
