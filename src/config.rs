@@ -33,6 +33,52 @@ pub struct Config {
     pub industries: IndustryConfig,
     /// Loss-reason codes and text rules (the user's before the built-in ones).
     pub losses: crate::rules::LossConfig,
+    /// Deal-room (dsr_views) engagement bands and the stalled-deal rule.
+    pub engagement: EngagementConfig,
+    /// The FS visit plan for the working week after the data ends.
+    pub visit_plan: VisitPlanConfig,
+}
+
+/// `[engagement]`: a closed deal's room views (up to its close) put it in a
+/// band: none (0 views), low (1 to medium_views - 1), medium (medium_views
+/// to high_views - 1), high (high_views or more).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngagementConfig {
+    /// Views from which a deal's engagement is medium (default 3).
+    pub medium_views: u32,
+    /// Views from which a deal's engagement is high (default 8).
+    pub high_views: u32,
+    /// An open deal whose room has had no views for this many days is stalled (default 14).
+    pub stalled_days: f64,
+}
+
+/// `[visit_plan]`: how the week's visits are chosen and routed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct VisitPlanConfig {
+    /// Existing customers within this great-circle distance of a priority stop are suggested (default 10 km).
+    pub radius_km: f64,
+    /// ... when nobody has visited them for this many days (default 60).
+    pub not_visited_days: f64,
+    /// Stops per day at most (default 4).
+    pub max_stops_per_day: u32,
+    /// Priority-deal stops per day at most; the rest of the day is nearby customers (default 2).
+    pub priority_stops_per_day: u32,
+    /// Road kilometres per great-circle kilometre (default 1.3).
+    pub road_factor: f64,
+}
+
+impl Default for EngagementConfig {
+    fn default() -> Self {
+        EngagementConfig { medium_views: 3, high_views: 8, stalled_days: 14.0 }
+    }
+}
+
+impl Default for VisitPlanConfig {
+    fn default() -> Self {
+        VisitPlanConfig { radius_km: 10.0, not_visited_days: 60.0, max_stops_per_day: 4, priority_stops_per_day: 2, road_factor: 1.3 }
+    }
 }
 
 /// `fiscal_year_label`: which calendar year names a fiscal year.
@@ -88,6 +134,8 @@ impl Default for Config {
             send_back: SendBackRules::default(),
             industries: IndustryConfig::default(),
             losses: Default::default(),
+            engagement: Default::default(),
+            visit_plan: Default::default(),
         }
     }
 }
@@ -205,6 +253,32 @@ impl Config {
             ));
         }
         self.losses.check()?;
+        let e = &self.engagement;
+        if e.medium_views < 1 || e.high_views <= e.medium_views {
+            return Err(format!(
+                "engagement.medium_views = {} and high_views = {} must satisfy 1 <= medium_views < high_views",
+                e.medium_views, e.high_views
+            ));
+        }
+        if !(e.stalled_days.is_finite() && e.stalled_days >= 0.0) {
+            return Err(format!("engagement.stalled_days = {} must be a number >= 0", e.stalled_days));
+        }
+        let v = &self.visit_plan;
+        if !(v.radius_km.is_finite() && v.radius_km > 0.0) {
+            return Err(format!("visit_plan.radius_km = {} must be a number > 0", v.radius_km));
+        }
+        if !(v.not_visited_days.is_finite() && v.not_visited_days >= 0.0) {
+            return Err(format!("visit_plan.not_visited_days = {} must be a number >= 0", v.not_visited_days));
+        }
+        if v.max_stops_per_day < 1 || v.priority_stops_per_day < 1 || v.priority_stops_per_day > v.max_stops_per_day {
+            return Err(format!(
+                "visit_plan.priority_stops_per_day = {} and max_stops_per_day = {} must satisfy 1 <= priority_stops_per_day <= max_stops_per_day",
+                v.priority_stops_per_day, v.max_stops_per_day
+            ));
+        }
+        if !(v.road_factor.is_finite() && v.road_factor >= 1.0) {
+            return Err(format!("visit_plan.road_factor = {} must be a number >= 1", v.road_factor));
+        }
         Ok(())
     }
 

@@ -27,6 +27,12 @@ pub const TABLE_NEEDS: &[(&str, &[&str])] = &[
     ("visit_mix_reps", &["activities"]),
     ("pipeline_movement", &["stage_history", "opportunities.not_won"]),
     ("stage_conversion", &["stage_history", "opportunities.not_won"]),
+    ("dsr_engagement", &["dsr_views"]),
+    ("engagement_effect", &["dsr_views", "opportunities.not_won"]),
+    ("stalled_deals", &["dsr_views", "opportunities.not_won"]),
+    ("priority_deals", &["opportunities.not_won"]),
+    ("visit_plan", &["opportunities.not_won", "accounts.latitude", "accounts.longitude"]),
+    ("locations_needed", &["opportunities.not_won", "accounts.latitude", "accounts.longitude"]),
 ];
 
 /// Columns of output tables that need more than their table does: null

@@ -440,7 +440,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
 /// (see `coverage` for what is left out and why).
 pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFrame)>> {
     use crate::coverage::table_needs;
-    use crate::metrics::{handoffs as h, losses, movement, reps, tree, visits};
+    use crate::metrics::{engagement as e, handoffs as h, losses, movement, reps, tree, visit_plan as vp, visits};
     let rules = m.config.losses.effective().map_err(Error::Config)?;
     let supports = |name: &str| m.has_all(table_needs(name));
     // frames several tables read: computed once
@@ -448,6 +448,9 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
     let kpi = tree::kpi_tree(m, wide.clone()).collect()?;
     let lost = if supports("losses") { Some(losses::losses(m, &rules).collect()?) } else { None };
     let handoffs = h::handoffs(m).map(|lf| lf.collect()).transpose()?;
+    let engagement = if supports("dsr_engagement") { e::dsr_engagement(m)?.map(|lf| lf.collect()).transpose()? } else { None };
+    let end = e::data_end_micros(m)?;
+    let priority = if supports("priority_deals") { Some(vp::priority_deals(m, e::data_end(m)?).collect()?) } else { None };
     let mut plans: Vec<(TableDoc, LazyFrame)> = vec![
         (tree::KPI_ATTRIBUTION_DOC, tree::kpi_attribution(kpi.clone().lazy(), period_label)),
         (h::FUNNEL_PERIOD_DOC, h::funnel_period(m, wide)),
@@ -480,6 +483,20 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
             plans.push((losses::LOSS_FEEDBACK_DOC, losses::loss_feedback(lost.clone().lazy(), handoffs.clone().lazy())));
         }
     }
+    if let (Some(engagement), Some(views)) = (&engagement, m.lazy("dsr_views")) {
+        if supports("engagement_effect") {
+            plans.push((e::ENGAGEMENT_EFFECT_DOC, e::engagement_effect(m, engagement.clone().lazy(), handoffs.clone().map(|h| h.lazy()), views)));
+        }
+        if supports("stalled_deals") {
+            plans.push((e::STALLED_DEALS_DOC, e::stalled_deals(m, engagement.clone().lazy())?));
+        }
+    }
+    if let Some(priority) = &priority {
+        if supports("visit_plan") {
+            plans.push((vp::VISIT_PLAN_DOC, vp::visit_plan(m, priority.clone().lazy(), end)?));
+            plans.push((vp::LOCATIONS_NEEDED_DOC, vp::locations_needed(m, priority.clone().lazy())));
+        }
+    }
     let (docs, lfs): (Vec<TableDoc>, Vec<LazyFrame>) = plans.into_iter().unzip();
     let frames = LazyFrame::collect_all_with_engine(
         lfs.into_iter().map(|lf| lf.logical_plan).collect(),
@@ -492,6 +509,12 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
     }
     if let Some(handoffs) = handoffs {
         out.push((h::HANDOFFS_DOC.into(), handoffs));
+    }
+    if let Some(engagement) = engagement {
+        out.push((e::DSR_ENGAGEMENT_DOC.into(), engagement));
+    }
+    if let Some(priority) = priority {
+        out.push((vp::PRIORITY_DEALS_DOC.into(), priority));
     }
     out.extend(docs.into_iter().map(Doc::from).zip(frames));
     out.into_iter()

@@ -1,6 +1,7 @@
 //! Metrics: one pub fn per output table, each returning a LazyFrame built
 //! from the validated tables. Names follow METRICS.md verbatim.
 
+pub mod engagement;
 pub mod events;
 pub mod handoffs;
 pub mod lmdi;
@@ -8,6 +9,7 @@ pub mod losses;
 pub mod movement;
 pub mod reps;
 pub mod tree;
+pub mod visit_plan;
 pub mod visits;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,511 @@
+//! The FS visit plan for the working week after the data ends: each FS
+//! rep's priority open deals, existing customers near them that nobody has
+//! visited lately ("visit on the way"), and day routes.
+//!
+//! Priority (documented in README): for each open deal an FS rep owns,
+//!   priority_score = amount x stage_win_rate x (1 + min(days_since_fs_touch, 56) / 28)
+//! where stage_win_rate is the share won among closed deals that ever
+//! entered the deal's current stage (stage_history; at least
+//! MIN_STAGE_DEALS closed deals, else the overall win rate, else 1), and
+//! days_since_fs_touch runs from the last FS activity on the deal (else its
+//! creation) to the end of the data. An account's score is the sum over its
+//! open deals; a rep's top `days x priority_stops_per_day` located accounts
+//! are the week's priority stops.
+//!
+//! Days: the priority stops in nearest-neighbour order from the top one,
+//! cut into days of `priority_stops_per_day`. Each day then takes the
+//! nearest customers within `radius_km` of one of its priority stops (each
+//! customer once in the week, at its nearest stop) up to
+//! `max_stops_per_day`. A day's stops are ordered from its top priority
+//! stop by nearest neighbour, then improved by 2-opt (open path).
+//!
+//! Neighbour search is a grid join, not a scan of every pair: points are
+//! placed on a 3-D grid of cubes `radius_km` wide (the point on the sphere
+//! in km, x = R cos(lat) cos(lon) ...); two points within `radius_km`
+//! along the surface are within `radius_km` in a straight line, so in the
+//! same or a neighbouring cube. Each priority stop is joined with the
+//! customers in its 27 cubes, then the exact distance is checked. It works
+//! the same near the poles and across the 180th meridian, and needs no
+//! spatial-index crate. Routing (at most `max_stops_per_day` points) is
+//! the only part done point by point, outside Polars.
+
+use chrono::{Datelike, NaiveDate, Weekday};
+use polars::prelude::*;
+
+use super::{days_between, events, Model};
+use crate::error::Result;
+use crate::output::TableDoc;
+
+/// Mean Earth radius (IUGG), km.
+pub const EARTH_RADIUS_KM: f64 = 6371.0088;
+/// Fewest closed deals through a stage for its own win rate to be used.
+pub const MIN_STAGE_DEALS: i64 = 5;
+/// Days without an FS touch after which a deal's urgency stops growing.
+pub const TOUCH_CAP_DAYS: f64 = 56.0;
+
+/// Great-circle distance in km between two points given in degrees (haversine).
+pub fn great_circle_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin()
+}
+
+/// The same distance as a Polars expression over degree columns.
+pub fn great_circle_expr(lat1: Expr, lon1: Expr, lat2: Expr, lon2: Expr) -> Expr {
+    let rad = |e: Expr| e * lit(std::f64::consts::PI / 180.0);
+    let (p1, p2) = (rad(lat1), rad(lat2));
+    let dp = p2.clone() - p1.clone();
+    let dl = rad(lon2 - lon1);
+    let half = |e: Expr| (e / lit(2.0)).sin().pow(2);
+    let a = half(dp) + p1.cos() * p2.cos() * half(dl);
+    lit(2.0 * EARTH_RADIUS_KM) * a.sqrt().clip_max(lit(1.0)).arcsin()
+}
+
+/// Grid cube of a point: (x, y, z) on the sphere in km, divided by `size` km.
+fn cube(lat: &str, lon: &str, size: f64, prefix: &str) -> [Expr; 3] {
+    let rad = |c: &str| col(c) * lit(std::f64::consts::PI / 180.0);
+    let r = lit(EARTH_RADIUS_KM / size);
+    [
+        (r.clone() * rad(lat).cos() * rad(lon).cos()).floor().cast(DataType::Int64).alias(format!("{prefix}x")),
+        (r.clone() * rad(lat).cos() * rad(lon).sin()).floor().cast(DataType::Int64).alias(format!("{prefix}y")),
+        (r * rad(lat).sin()).floor().cast(DataType::Int64).alias(format!("{prefix}z")),
+    ]
+}
+
+/// The working days of the week after `end` (a local date): Monday to
+/// Friday of the next calendar week, without the configured holidays.
+pub fn plan_days(end: NaiveDate, holidays: &[NaiveDate]) -> Vec<NaiveDate> {
+    let to_monday = 7 - end.weekday().num_days_from_monday() as u64;
+    let monday = end + chrono::Days::new(to_monday);
+    (0..5)
+        .map(|i| monday + chrono::Days::new(i))
+        .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !holidays.contains(d))
+        .collect()
+}
+
+/// Accounts with a usable location: both coordinates, and not exactly
+/// (0, 0), which exports use for "unknown".
+fn located() -> Expr {
+    col("latitude")
+        .is_not_null()
+        .and(col("longitude").is_not_null())
+        .and(col("latitude").neq(lit(0.0)).or(col("longitude").neq(lit(0.0))))
+}
+
+/// Win rate of closed deals by stage entered (`stage`, `__rate`), and the
+/// overall win rate (`__overall`, one row; null without closed deals).
+fn stage_win_rates(m: &Model) -> (LazyFrame, LazyFrame) {
+    let opps = m.lazy("opportunities").expect("opportunities is required");
+    let closed = opps.filter(col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false));
+    let overall = closed.clone().select([
+        super::ratio(col("outcome").eq(lit("won")).cast(DataType::Float64).sum(), len()).alias("__overall"),
+    ]);
+    let by_stage = match m.lazy("stage_history") {
+        Some(sh) => sh
+            .select([col("opportunity_id"), col("stage")])
+            .unique(None, UniqueKeepStrategy::First)
+            .join(closed.select([col("opportunity_id"), col("outcome")]), [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
+            .group_by([col("stage")])
+            .agg([
+                len().cast(DataType::Int64).alias("__closed"),
+                col("outcome").eq(lit("won")).cast(DataType::Float64).sum().alias("__won"),
+            ])
+            .filter(col("__closed").gt_eq(lit(MIN_STAGE_DEALS)))
+            .select([col("stage"), (col("__won") / col("__closed").cast(DataType::Float64)).alias("__rate")]),
+        None => df!("stage" => Vec::<String>::new(), "__rate" => Vec::<f64>::new()).expect("empty").lazy(),
+    };
+    (by_stage, overall)
+}
+
+pub const PRIORITY_DEALS_DOC: TableDoc = TableDoc {
+    name: "priority_deals",
+    description: "Every open deal an FS rep owns with its visit priority: priority_score = amount x stage_win_rate x (1 + min(days_since_fs_touch, 56) / 28). Highest first within each rep.",
+    columns: &[
+        ("rep_id", "the FS rep who owns the deal"),
+        ("rank", "rank of the deal within the rep's deals, 1 = highest priority"),
+        ("opportunity_id", "the deal"),
+        ("account_id", "its account"),
+        ("account_name", "account name"),
+        ("stage", "stage as exported"),
+        ("amount", "deal amount"),
+        ("stage_win_rate", "won share of closed deals that entered this stage (at least 5 of them; else the overall win rate; else 1)"),
+        ("last_fs_touch_at", "last FS activity on the deal (UTC); null when none"),
+        ("days_since_fs_touch", "days from the last FS touch (else the deal's creation) to the end of the data"),
+        ("priority_score", "amount x stage_win_rate x (1 + min(days_since_fs_touch, 56) / 28)"),
+        ("latitude", "account latitude"),
+        ("longitude", "account longitude"),
+        ("has_location", "the account has usable coordinates (else it is listed in locations_needed)"),
+    ],
+};
+
+/// priority_deals: every open deal owned by an FS rep, scored.
+pub fn priority_deals(m: &Model, end: Expr) -> LazyFrame {
+    let fs = events::reps(m).filter(col("team").eq(lit("fs"))).select([col("rep_id")]);
+    let accounts = m.lazy("accounts").expect("accounts is required").select([
+        col("account_id"),
+        col("account_name"),
+        col("latitude"),
+        col("longitude"),
+    ]);
+    let touches = match events::activities(m) {
+        Some(a) => a
+            .filter(col("team").eq(lit("fs")).and(col("opportunity_id").is_not_null()))
+            .group_by([col("opportunity_id")])
+            .agg([col("occurred_at").max().alias("last_fs_touch_at")]),
+        None => df!("opportunity_id" => Vec::<String>::new()).expect("empty").lazy().with_column(
+            lit(NULL).cast(crate::typing::utc_type()).alias("last_fs_touch_at"),
+        ),
+    };
+    let (stage_rates, overall) = stage_win_rates(m);
+    m.lazy("opportunities")
+        .expect("opportunities is required")
+        .filter(col("outcome").eq(lit("open")))
+        .join(fs, [col("owner_rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Semi))
+        .join(touches, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left))
+        .join(stage_rates, [col("stage")], [col("stage")], JoinArgs::new(JoinType::Left))
+        .cross_join(overall, None)
+        .join(accounts, [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Left))
+        .with_columns([
+            col("owner_rep_id").alias("rep_id"),
+            coalesce(&[col("__rate"), col("__overall"), lit(1.0)]).alias("stage_win_rate"),
+            days_between(end, coalesce(&[col("last_fs_touch_at"), col("created_at")])).clip_min(lit(0.0)).alias("days_since_fs_touch"),
+            located().alias("has_location"),
+        ])
+        .with_column(
+            (col("amount") * col("stage_win_rate") * (lit(1.0) + col("days_since_fs_touch").clip_max(lit(TOUCH_CAP_DAYS)) / lit(TOUCH_CAP_DAYS / 2.0)))
+                .alias("priority_score"),
+        )
+        .sort_by_exprs(
+            [col("rep_id"), col("priority_score"), col("opportunity_id")],
+            SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
+        )
+        .with_column((col("rep_id").cum_count(false).over([col("rep_id")]).expect("static window")).cast(DataType::Int64).alias("rank"))
+        .select(PRIORITY_DEALS_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>())
+}
+
+pub const LOCATIONS_NEEDED_DOC: TableDoc = TableDoc {
+    name: "locations_needed",
+    description: "Accounts the visit plan could not place on the map (no latitude/longitude, or exactly 0,0): those with open FS deals, highest priority first, then existing customers. Add their coordinates to the CRM.",
+    columns: &[
+        ("account_id", "the account"),
+        ("account_name", "account name"),
+        ("region", "account region"),
+        ("open_deals", "open deals FS reps own at the account"),
+        ("open_amount", "their amount"),
+        ("priority_score", "their summed priority score (see priority_deals)"),
+        ("owners", "the FS reps who own them, comma-separated"),
+        ("customer", "the account has a won deal (a candidate for nearby visits)"),
+    ],
+};
+
+/// locations_needed: accounts without a usable location that the plan would use.
+pub fn locations_needed(m: &Model, priority: LazyFrame) -> LazyFrame {
+    let deals = priority
+        .filter(col("has_location").not())
+        .group_by([col("account_id")])
+        .agg([
+            len().cast(DataType::Int64).alias("open_deals"),
+            col("amount").sum().alias("open_amount"),
+            col("priority_score").sum().alias("priority_score"),
+            col("rep_id").unique().sort(Default::default()).str().join(",", true).alias("owners"),
+        ]);
+    let customers = customers(m).select([col("account_id"), lit(true).alias("customer")]);
+    m.lazy("accounts")
+        .expect("accounts is required")
+        .filter(located().not())
+        .join(deals, [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Left))
+        .join(customers, [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Left))
+        .with_columns([col("customer").fill_null(lit(false)), col("open_deals").fill_null(lit(0i64))])
+        .filter(col("open_deals").gt(lit(0i64)).or(col("customer")))
+        .sort_by_exprs(
+            [col("priority_score"), col("account_id")],
+            SortMultipleOptions::default().with_order_descending_multi([true, false]).with_nulls_last(true),
+        )
+        .select(LOCATIONS_NEEDED_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>())
+}
+
+/// Accounts with a won deal: `account_id`.
+fn customers(m: &Model) -> LazyFrame {
+    m.lazy("opportunities")
+        .expect("opportunities is required")
+        .filter(col("outcome").eq(lit("won")))
+        .select([col("account_id")])
+        .unique(None, UniqueKeepStrategy::First)
+}
+
+pub const VISIT_PLAN_DOC: TableDoc = TableDoc {
+    name: "visit_plan",
+    description: "Each FS rep's plan for the working week after the data ends: priority deals and nearby existing customers not visited lately, at most max_stops_per_day stops a day, ordered by nearest neighbour then 2-opt from the day's top priority stop. Distances are great-circle; road km = great-circle x road_factor.",
+    columns: &[
+        ("rep_id", "the FS rep"),
+        ("rep_name", "rep's name"),
+        ("rep_region", "rep's region"),
+        ("day", "the planned date (local)"),
+        ("stop", "order of the stop in the day, from 1"),
+        ("account_id", "the account visited"),
+        ("account_name", "account name"),
+        ("account_region", "account region"),
+        ("reason", "priority_deal or nearby_customer"),
+        ("opportunity_id", "priority_deal: the account's top open deal"),
+        ("open_amount", "priority_deal: the rep's open amount at the account"),
+        ("priority_score", "priority_deal: the account's summed priority score"),
+        ("near_account_id", "nearby_customer: the priority stop it is near"),
+        ("km_to_priority_stop", "nearby_customer: great-circle km to that stop"),
+        ("last_visit_at", "nearby_customer: the last visit by anyone (UTC); null when never visited"),
+        ("latitude", "account latitude"),
+        ("longitude", "account longitude"),
+        ("km_from_previous", "great-circle km from the previous stop (0 for the first)"),
+        ("road_km_from_previous", "km_from_previous x road_factor"),
+    ],
+};
+
+/// visit_plan: the week's day routes. `end` is the end of the data (UTC
+/// microseconds); `priority` is priority_deals.
+pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<LazyFrame> {
+    let cfg = &m.config.visit_plan;
+    let tz = m.config.tz();
+    let end_date = chrono::DateTime::from_timestamp_micros(end_micros)
+        .map(|t| t.with_timezone(&tz).date_naive())
+        .unwrap_or_default();
+    let days = plan_days(end_date, &m.config.holiday_dates());
+    let per_day = cfg.priority_stops_per_day as i64;
+    let end = lit(end_micros).cast(crate::typing::utc_type());
+    // priority stops: per rep, located accounts by summed score
+    let stops = priority
+        .filter(col("has_location"))
+        .group_by([col("rep_id"), col("account_id")])
+        .agg([
+            col("opportunity_id").sort_by([col("rank")], Default::default()).first().alias("opportunity_id"),
+            col("amount").sum().alias("open_amount"),
+            col("priority_score").sum().alias("priority_score"),
+            col("latitude").first(),
+            col("longitude").first(),
+        ])
+        .sort_by_exprs(
+            [col("rep_id"), col("priority_score"), col("account_id")],
+            SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
+        )
+        .filter(col("rep_id").cum_count(false).over([col("rep_id")]).expect("static window").lt_eq(lit(days.len() as i64 * per_day)))
+        .collect()?;
+    // cut each rep's nearest-neighbour tour of them into days
+    let day_of = assign_days(&stops, per_day as usize)?;
+    let stops = stops.lazy().join(day_of.lazy(), [col("rep_id"), col("account_id")], [col("rep_id"), col("account_id")], JoinArgs::new(JoinType::Inner));
+    let stops = stops.with_column(lit("priority_deal").alias("reason")).collect()?;
+
+    // nearby customers not visited lately, not already a stop this week
+    let last_visit = match m.lazy("activities") {
+        Some(a) => a
+            .filter(col("kind").eq(lit("visit")))
+            .group_by([col("account_id")])
+            .agg([col("occurred_at").max().alias("last_visit_at")]),
+        None => df!("account_id" => Vec::<String>::new()).expect("empty").lazy().with_column(
+            lit(NULL).cast(crate::typing::utc_type()).alias("last_visit_at"),
+        ),
+    };
+    let size = cfg.radius_km;
+    let candidates = m
+        .lazy("accounts")
+        .expect("accounts is required")
+        .filter(located())
+        .join(customers(m), [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Semi))
+        .join(stops.clone().lazy().select([col("account_id")]), [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Anti))
+        .join(last_visit, [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Left))
+        .filter(col("last_visit_at").is_null().or(days_between(end, col("last_visit_at")).gt_eq(lit(cfg.not_visited_days))))
+        .select([col("account_id"), col("latitude"), col("longitude"), col("last_visit_at")])
+        .with_columns(cube("latitude", "longitude", size, "__c"));
+    let offsets: Vec<i64> = (-1..=1).collect();
+    let cube_offsets = df!("__dx" => offsets.clone()).expect("offsets").lazy()
+        .cross_join(df!("__dy" => offsets.clone()).expect("offsets").lazy(), None)
+        .cross_join(df!("__dz" => offsets).expect("offsets").lazy(), None);
+    let probe = stops
+        .clone()
+        .lazy()
+        .select([
+            col("rep_id"),
+            col("day"),
+            col("account_id").alias("near_account_id"),
+            col("latitude").alias("__plat"),
+            col("longitude").alias("__plon"),
+        ])
+        .with_columns(cube("__plat", "__plon", size, "__p"))
+        .cross_join(cube_offsets, None)
+        .with_columns([
+            (col("__px") + col("__dx")).alias("__cx"),
+            (col("__py") + col("__dy")).alias("__cy"),
+            (col("__pz") + col("__dz")).alias("__cz"),
+        ]);
+    let keys = || [col("__cx"), col("__cy"), col("__cz")];
+    let slots = stops
+        .clone()
+        .lazy()
+        .group_by([col("rep_id"), col("day")])
+        .agg([(lit(cfg.max_stops_per_day as i64) - len().cast(DataType::Int64)).alias("__slots")]);
+    let nearby = probe
+        .join(candidates, keys(), keys(), JoinArgs::new(JoinType::Inner))
+        .with_column(great_circle_expr(col("__plat"), col("__plon"), col("latitude"), col("longitude")).alias("km_to_priority_stop"))
+        .filter(col("km_to_priority_stop").lt_eq(lit(cfg.radius_km)))
+        // each customer once in the week, at its nearest priority stop
+        .sort(["account_id", "km_to_priority_stop", "rep_id", "day", "near_account_id"], Default::default())
+        .unique_stable_generic(Some(vec![col("account_id")]), UniqueKeepStrategy::First)
+        .join(slots, [col("rep_id"), col("day")], [col("rep_id"), col("day")], JoinArgs::new(JoinType::Inner))
+        .sort(["rep_id", "day", "km_to_priority_stop", "account_id"], Default::default())
+        .filter(col("account_id").cum_count(false).over([col("rep_id"), col("day")]).expect("static window").cast(DataType::Int64).lt_eq(col("__slots")))
+        .select([
+            col("rep_id"),
+            col("day"),
+            col("account_id"),
+            col("latitude"),
+            col("longitude"),
+            col("near_account_id"),
+            col("km_to_priority_stop"),
+            col("last_visit_at"),
+            lit("nearby_customer").alias("reason"),
+        ]);
+    let all = concat([stops.lazy(), nearby], UnionArgs { to_supertypes: true, diagonal: true, ..Default::default() })?
+        .sort_by_exprs(
+            [col("rep_id"), col("day"), col("priority_score"), col("account_id")],
+            SortMultipleOptions::default().with_order_descending_multi([false, false, true, false]).with_nulls_last(true),
+        )
+        .collect()?;
+    let route = route_days(&all, cfg.road_factor)?;
+    let dates = df!(
+        "day" => (0..days.len() as i64).collect::<Vec<_>>(),
+        "__date" => days.clone(),
+    )?;
+    let reps = m.lazy("reps").expect("reps is required").select([col("rep_id"), col("rep_name"), col("region").alias("rep_region")]);
+    let accounts = m.lazy("accounts").expect("accounts is required").select([
+        col("account_id"),
+        col("account_name"),
+        col("region").alias("account_region"),
+    ]);
+    Ok(all
+        .lazy()
+        .join(route.lazy(), [col("rep_id"), col("day"), col("account_id")], [col("rep_id"), col("day"), col("account_id")], JoinArgs::new(JoinType::Inner))
+        .join(dates.lazy(), [col("day")], [col("day")], JoinArgs::new(JoinType::Left))
+        .join(reps, [col("rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Left))
+        .join(accounts, [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Left))
+        .with_column(col("__date").alias("day"))
+        .sort(["rep_id", "day", "stop"], Default::default())
+        .select(VISIT_PLAN_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>()))
+}
+
+/// Points of one group: (key, latitude, longitude).
+type Points = Vec<(String, f64, f64)>;
+
+/// Visits `points` by nearest neighbour from the first; returns the order.
+pub fn nearest_neighbour(points: &[(f64, f64)]) -> Vec<usize> {
+    let mut order = Vec::with_capacity(points.len());
+    if points.is_empty() {
+        return order;
+    }
+    let mut left: Vec<usize> = (1..points.len()).collect();
+    order.push(0);
+    while !left.is_empty() {
+        let (a, b) = points[*order.last().expect("non-empty")];
+        let (pos, _) = left
+            .iter()
+            .enumerate()
+            .map(|(i, &j)| (i, great_circle_km(a, b, points[j].0, points[j].1)))
+            .fold((0, f64::INFINITY), |best, x| if x.1 < best.1 { x } else { best });
+        order.push(left.remove(pos));
+    }
+    order
+}
+
+/// Length in km of the open path through `points` in `order`.
+pub fn path_km(points: &[(f64, f64)], order: &[usize]) -> f64 {
+    order.windows(2).map(|w| great_circle_km(points[w[0]].0, points[w[0]].1, points[w[1]].0, points[w[1]].1)).sum()
+}
+
+/// Improves an open path with a fixed first point by 2-opt: reverses any
+/// segment that shortens it, until none does.
+pub fn two_opt(points: &[(f64, f64)], mut order: Vec<usize>) -> Vec<usize> {
+    let n = order.len();
+    let mut improved = true;
+    while improved {
+        improved = false;
+        for i in 1..n.saturating_sub(1) {
+            for j in i + 1..n {
+                let mut candidate = order.clone();
+                candidate[i..=j].reverse();
+                if path_km(points, &candidate) + 1e-9 < path_km(points, &order) {
+                    order = candidate;
+                    improved = true;
+                }
+            }
+        }
+    }
+    order
+}
+
+/// The groups of a frame sorted by `keys`: (first row, end row).
+fn groups(df: &DataFrame, keys: &[&str]) -> Result<Vec<(usize, usize)>> {
+    let key_cols: Vec<Vec<String>> = keys.iter().map(|k| crate::output::text_column(df, k)).collect::<Result<_>>()?;
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=df.height() {
+        if i == df.height() || key_cols.iter().any(|c| c[i] != c[start]) {
+            out.push((start, i));
+            start = i;
+        }
+    }
+    Ok(out)
+}
+
+fn points(df: &DataFrame) -> Result<Points> {
+    let ids = crate::output::text_column(df, "account_id")?;
+    let lat = df.column("latitude")?.f64()?.clone();
+    let lon = df.column("longitude")?.f64()?.clone();
+    Ok((0..df.height()).map(|i| (ids[i].clone(), lat.get(i).unwrap_or(0.0), lon.get(i).unwrap_or(0.0))).collect())
+}
+
+/// For stops sorted by rep then score: `rep_id`, `account_id`, `day` (0-based).
+fn assign_days(stops: &DataFrame, per_day: usize) -> Result<DataFrame> {
+    let pts = points(stops)?;
+    let reps = crate::output::text_column(stops, "rep_id")?;
+    let (mut rep_out, mut acc_out, mut day_out) = (Vec::new(), Vec::new(), Vec::new());
+    for (a, b) in groups(stops, &["rep_id"])? {
+        let coords: Vec<(f64, f64)> = pts[a..b].iter().map(|p| (p.1, p.2)).collect();
+        for (k, i) in nearest_neighbour(&coords).into_iter().enumerate() {
+            rep_out.push(reps[a].clone());
+            acc_out.push(pts[a + i].0.clone());
+            day_out.push((k / per_day.max(1)) as i64);
+        }
+    }
+    Ok(df!("rep_id" => rep_out, "account_id" => acc_out, "day" => day_out)?)
+}
+
+/// For stops sorted by rep, day, then score (the top priority stop first):
+/// `rep_id`, `day`, `account_id`, `stop`, `km_from_previous`, `road_km_from_previous`.
+fn route_days(all: &DataFrame, road_factor: f64) -> Result<DataFrame> {
+    let pts = points(all)?;
+    let reps = crate::output::text_column(all, "rep_id")?;
+    let days = all.column("day")?.cast(&DataType::Int64)?.i64()?.clone();
+    let (mut rep_out, mut day_out, mut acc_out, mut stop_out, mut km_out, mut road_out) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (a, b) in groups(all, &["rep_id", "day"])? {
+        let coords: Vec<(f64, f64)> = pts[a..b].iter().map(|p| (p.1, p.2)).collect();
+        let order = two_opt(&coords, nearest_neighbour(&coords));
+        let mut prev: Option<usize> = None;
+        for (k, i) in order.into_iter().enumerate() {
+            let km = prev.map_or(0.0, |p| great_circle_km(coords[p].0, coords[p].1, coords[i].0, coords[i].1));
+            rep_out.push(reps[a].clone());
+            day_out.push(days.get(a).unwrap_or(0));
+            acc_out.push(pts[a + i].0.clone());
+            stop_out.push(k as i64 + 1);
+            km_out.push(km);
+            road_out.push(km * road_factor);
+            prev = Some(i);
+        }
+    }
+    Ok(df!(
+        "rep_id" => rep_out,
+        "day" => day_out,
+        "account_id" => acc_out,
+        "stop" => stop_out,
+        "km_from_previous" => km_out,
+        "road_km_from_previous" => road_out,
+    )?)
+}
