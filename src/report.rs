@@ -103,6 +103,112 @@ fn coverage_section(tables: &Tables, mapping: Option<&crate::mapping::Applied>) 
     Ok(c)
 }
 
+/// Deal rooms and next week's visits: the engagement effect in two
+/// sentences, the top stalled deals and the visit plan's totals.
+#[derive(Default)]
+struct WeekAhead {
+    engagement: Vec<String>,
+    /// rank, deal, account, owner, amount, days quiet, last asset
+    stalled: Vec<[String; 7]>,
+    stalled_total: usize,
+    plan: Vec<String>,
+}
+
+/// "62% (95% interval 55-68%, n=305)".
+fn rate_text(rate: Option<f64>, low: Option<f64>, high: Option<f64>, n: Option<f64>) -> String {
+    let p = |x: f64| format!("{:.0}%", 100.0 * x);
+    match (rate, low, high) {
+        (Some(r), Some(l), Some(h)) => format!("{} (95% interval {}-{}, n={})", p(r), p(l), p(h), crate::charts::theme::thousands(n.unwrap_or(0.0))),
+        _ => "no closed deals".to_string(),
+    }
+}
+
+fn week_ahead(tables: &Tables, period: &str) -> Result<WeekAhead> {
+    let mut w = WeekAhead::default();
+    let num = |df: &DataFrame, c: &str| -> Result<Vec<Option<f64>>> { Ok(df.column(c)?.cast(&DataType::Float64)?.f64()?.iter().collect()) };
+    if let Some(effect) = tables.get("engagement_effect") {
+        let pick = |p: &str, g: &str| -> Result<String> {
+            let df = effect.clone().lazy().filter(col("period").eq(lit(p.to_string())).and(col("group").eq(lit(g.to_string())))).collect()?;
+            if df.height() == 0 {
+                return Ok("no closed deals".into());
+            }
+            Ok(rate_text(num(&df, "win_rate")?[0], num(&df, "win_rate_low")?[0], num(&df, "win_rate_high")?[0], num(&df, "deals")?[0]))
+        };
+        w.engagement.push(format!(
+            "Over the whole history, deals whose room was used most (band high) won {} against {} for deals whose room was never viewed, and deals a decision maker viewed won {} against {}.",
+            pick("all", "high")?,
+            pick("all", "none")?,
+            pick("all", "engaged")?,
+            pick("all", "not_engaged")?
+        ));
+        w.engagement.push(format!(
+            "In {period} alone the same comparison is {} against {} (decision maker: {} against {}); where an interval is wide the group is too small to read on its own.",
+            pick(period, "high")?,
+            pick(period, "none")?,
+            pick(period, "engaged")?,
+            pick(period, "not_engaged")?
+        ));
+    }
+    if let Some(stalled) = tables.get("stalled_deals") {
+        w.stalled_total = stalled.height();
+        let top = stalled.head(Some(5));
+        let t = |c: &str| crate::output::text_column(&top, c);
+        let (rank, opp, account, owner, asset) = (t("rank")?, t("opportunity_id")?, t("account_name")?, t("owner_name")?, t("last_asset")?);
+        let (amount, days) = (num(&top, "amount")?, num(&top, "days_without_room_activity")?);
+        for i in 0..top.height() {
+            w.stalled.push([
+                rank[i].clone(),
+                opp[i].clone(),
+                account[i].clone(),
+                owner[i].clone(),
+                amount[i].map(money).unwrap_or_default(),
+                days[i].map(|d| format!("{d:.0}")).unwrap_or_default(),
+                if asset[i].is_empty() { "never viewed".into() } else { asset[i].clone() },
+            ]);
+        }
+    }
+    if let Some(plan) = tables.get("visit_plan") {
+        let totals = plan
+            .clone()
+            .lazy()
+            .select([
+                col("rep_id").n_unique().alias("reps"),
+                col("day").n_unique().alias("days"),
+                crate::metrics::count_if(col("reason").eq(lit("priority_deal"))).alias("priority"),
+                crate::metrics::count_if(col("reason").eq(lit("nearby_customer"))).alias("nearby"),
+                col("road_km_from_previous").sum().alias("km"),
+                concat_str([col("rep_id"), col("day").cast(DataType::String)], "|", true).n_unique().alias("rep_days"),
+                col("day").min().cast(DataType::String).alias("first"),
+                col("day").max().cast(DataType::String).alias("last"),
+            ])
+            .collect()?;
+        let v = |c: &str| -> Result<f64> { Ok(num(&totals, c)?[0].unwrap_or(0.0)) };
+        let th = crate::charts::theme::thousands;
+        let (first, last) = (crate::output::text_column(&totals, "first")?, crate::output::text_column(&totals, "last")?);
+        let rep_days = v("rep_days")?;
+        w.plan.push(format!(
+            "Visit plan {} to {}: {} FS reps, {} rep-days, {} priority-deal stops and {} nearby customers not visited lately; {} road km in all, {} km per rep-day on average.",
+            first[0],
+            last[0],
+            th(v("reps")?),
+            th(rep_days),
+            th(v("priority")?),
+            th(v("nearby")?),
+            th(v("km")?),
+            if rep_days > 0.0 { format!("{:.0}", v("km")? / rep_days) } else { "0".into() }
+        ));
+    }
+    if let Some(needed) = tables.get("locations_needed") {
+        if needed.height() > 0 {
+            w.plan.push(format!(
+                "{} account(s) with open deals or past wins have no coordinates and could not be planned: see tables/locations_needed.parquet.",
+                needed.height()
+            ));
+        }
+    }
+    Ok(w)
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
@@ -122,6 +228,8 @@ pub fn write_report(
     let against = compare_to.map(|c| format!(" against {c}")).unwrap_or_default();
     let title = format!("Quarterly sales review {period}{against}");
     let coverage = coverage_section(tables, mapping)?;
+    let ahead = week_ahead(tables, period)?;
+    let stalled_header = ["#", "deal", "account", "owner", "amount", "days quiet", "last asset viewed"];
 
     let mut md = String::new();
     let _ = writeln!(md, "# {title}\n");
@@ -135,6 +243,19 @@ pub fn write_report(
     }
     for c in charts {
         let _ = writeln!(md, "\n## {}\n\n![{}](charts/{}.svg)", c.title, c.title, c.name);
+    }
+    if !ahead.engagement.is_empty() || !ahead.plan.is_empty() {
+        let _ = writeln!(md, "\n## Deal rooms and next week's visits\n");
+        for line in ahead.engagement.iter().chain(&ahead.plan) {
+            let _ = writeln!(md, "{line}\n");
+        }
+        if !ahead.stalled.is_empty() {
+            let _ = writeln!(md, "Stalled deals (no room views for the configured days), the largest five of {}:\n", ahead.stalled_total);
+            let _ = writeln!(md, "| {} |\n|---|---|---|---|---:|---:|---|", stalled_header.join(" | "));
+            for r in &ahead.stalled {
+                let _ = writeln!(md, "| {} |", r.join(" | "));
+            }
+        }
     }
     let _ = writeln!(md, "\n## Tables\n");
     for o in outputs {
@@ -185,6 +306,20 @@ pub fn write_report(
         let svg = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let svg = svg.trim_start_matches(|c| c != '<').to_string();
         let _ = writeln!(html, "<figure id=\"{}\">{}</figure>", c.name, svg);
+    }
+    if !ahead.engagement.is_empty() || !ahead.plan.is_empty() {
+        let _ = writeln!(html, "<h2 id=\"week-ahead\">Deal rooms and next week's visits</h2>");
+        for line in ahead.engagement.iter().chain(&ahead.plan) {
+            let _ = writeln!(html, "<p>{}</p>", esc(line));
+        }
+        if !ahead.stalled.is_empty() {
+            let _ = writeln!(html, "<p>Stalled deals (no room views for the configured days), the largest five of {}:</p>", ahead.stalled_total);
+            let _ = writeln!(html, "<table><tr>{}</tr>", stalled_header.iter().map(|h| format!("<th>{}</th>", esc(h))).collect::<String>());
+            for r in &ahead.stalled {
+                let _ = writeln!(html, "<tr>{}</tr>", r.iter().map(|c| format!("<td>{}</td>", esc(c))).collect::<String>());
+            }
+            let _ = writeln!(html, "</table>");
+        }
     }
     let _ = writeln!(html, "<h2>Tables</h2><ul>");
     for o in outputs {

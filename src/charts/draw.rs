@@ -827,3 +827,206 @@ pub fn trends<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Trends) -> 
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------- engagement effect
+
+pub struct Engagement {
+    pub title: String,
+    /// (dimension label, group, deals, win_rate, low, high)
+    bars: Vec<(String, String, i64, Option<f64>, Option<f64>, Option<f64>)>,
+}
+
+impl Engagement {
+    /// The whole history ("all"): the bands and decision-maker groups.
+    pub fn from_tables(tables: &Tables) -> Result<Option<Engagement>> {
+        let filter = col("period").eq(lit("all")).and(col("dimension").neq(lit("viewing_data_at_handoff")));
+        let Some(df) = rows(tables, "engagement_effect", filter)? else { return Ok(None) };
+        let (dims, groups) = (strs(&df, "dimension")?, strs(&df, "group")?);
+        let (deals, rate, low, high) = (nums(&df, "deals")?, nums(&df, "win_rate")?, nums(&df, "win_rate_low")?, nums(&df, "win_rate_high")?);
+        let bars: Vec<_> = (0..df.height())
+            .map(|i| {
+                let dim = if dims[i] == "engagement_band" { "room engagement" } else { "decision maker viewed" };
+                (dim.to_string(), groups[i].clone(), deals[i].unwrap_or(0.0) as i64, rate[i], low[i], high[i])
+            })
+            .collect();
+        let find = |g: &str| bars.iter().find(|b| b.1 == g);
+        let title = match (find("high"), find("none")) {
+            (Some(h), Some(n)) if h.3.is_some() && n.3.is_some() => format!(
+                "Deals whose room was used most won {} (n={}) vs {} with no views (n={}), all closed deals",
+                pct(h.3.unwrap_or(0.0)),
+                thousands(h.2 as f64),
+                pct(n.3.unwrap_or(0.0)),
+                thousands(n.2 as f64)
+            ),
+            _ => "Win rate by room engagement (all closed deals)".to_string(),
+        };
+        Ok(Some(Engagement { title, bars }))
+    }
+}
+
+pub fn engagement_effect<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Engagement) -> DrawResult {
+    let n = d.bars.len();
+    let (plot, legend) = area.split_vertically(area.dim_in_pixel().1 - 40);
+    let mut chart = t!(ChartBuilder::on(&plot)
+        .caption(d.title.clone(), title(18))
+        .margin(20)
+        .x_label_area_size(70)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..n as f64, 0f64..1f64));
+    let labels: Vec<String> = d.bars.iter().map(|b| format!("{} (n={})", b.1.replace('_', " "), thousands(b.2 as f64))).collect();
+    t!(chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n * 2 + 1)
+        .x_label_formatter(&|x| band_label(&labels, *x, false))
+        .y_desc("win rate (won / closed), 95% Wilson interval")
+        .y_label_formatter(&|v| pct(*v))
+        .label_style(text(13))
+        .light_line_style(TRANSPARENT)
+        .draw());
+    for (i, (dim, _, _, rate, low, high)) in d.bars.iter().enumerate() {
+        let x = i as f64;
+        let colour = if dim == "room engagement" { theme::IS } else { theme::FS };
+        if let Some(r) = rate {
+            t!(chart.draw_series(std::iter::once(Rectangle::new([(x + 0.2, 0.0), (x + 0.8, *r)], colour.filled()))));
+            t!(chart.draw_series(std::iter::once(EmptyElement::at((x + 0.5, *r)) + Text::new(pct(*r), (-44, -20), text(13)))));
+        }
+        if let (Some(l), Some(h)) = (low, high) {
+            let ink = theme::INK.stroke_width(2);
+            t!(chart.draw_series(std::iter::once(PathElement::new(vec![(x + 0.5, *l), (x + 0.5, *h)], ink))));
+            t!(chart.draw_series(std::iter::once(PathElement::new(vec![(x + 0.4, *l), (x + 0.6, *l)], ink))));
+            t!(chart.draw_series(std::iter::once(PathElement::new(vec![(x + 0.4, *h), (x + 0.6, *h)], ink))));
+        }
+    }
+    t!(legend.draw(&Rectangle::new([(40, 10), (54, 24)], theme::IS.filled())));
+    t!(legend.draw(&Text::new("by room views (none / low / medium / high)", (60, 10), text(14))));
+    t!(legend.draw(&Rectangle::new([(420, 10), (434, 24)], theme::FS.filled())));
+    t!(legend.draw(&Text::new("by whether a decision maker viewed; whiskers: 95% interval (wide = few deals)", (440, 10), text(14))));
+    Ok(())
+}
+
+// ---------------------------------------------------------------- visit plan map
+
+/// Colours of the plan's days (Monday first).
+const DAY_COLOURS: [RGBColor; 5] =
+    [RGBColor(31, 119, 180), RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(148, 103, 189), RGBColor(140, 86, 75)];
+
+pub struct VisitMap {
+    pub title: String,
+    /// Routes: (day index, points in stop order as (lon, lat, priority)).
+    routes: Vec<(usize, Vec<(f64, f64, bool)>)>,
+    days: Vec<String>,
+}
+
+/// A file-name part for a region.
+pub fn slug(region: &str) -> String {
+    let s: String = region.chars().map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    if s.is_empty() { "unknown".into() } else { s }
+}
+
+impl VisitMap {
+    /// One map per rep region in the plan: (region, map).
+    pub fn from_tables(tables: &Tables) -> Result<Vec<(String, VisitMap)>> {
+        let Some(df) = tables.get("visit_plan") else { return Ok(Vec::new()) };
+        let df = df.clone().lazy().with_column(col("rep_region").fill_null(lit("unknown"))).collect()?;
+        let regions = unique_in_order(&{
+            let mut r = strs(&df, "rep_region")?;
+            r.sort();
+            r
+        });
+        let mut out = Vec::new();
+        for region in regions {
+            let part = df.clone().lazy().filter(col("rep_region").eq(lit(region.clone()))).sort(["rep_id", "day", "stop"], Default::default()).collect()?;
+            let (reps, reasons) = (strs(&part, "rep_id")?, strs(&part, "reason")?);
+            let days = strs(&part, "day")?;
+            let (lat, lon, road) = (nums(&part, "latitude")?, nums(&part, "longitude")?, nums(&part, "road_km_from_previous")?);
+            let mut day_list = days.clone();
+            day_list.sort();
+            let day_list = unique_in_order(&day_list);
+            let mut routes: Vec<(usize, Vec<(f64, f64, bool)>)> = Vec::new();
+            for i in 0..part.height() {
+                let point = (lon[i].unwrap_or(0.0), lat[i].unwrap_or(0.0), reasons[i] == "priority_deal");
+                let day = day_list.iter().position(|d| *d == days[i]).unwrap_or(0);
+                if i > 0 && reps[i] == reps[i - 1] && days[i] == days[i - 1] {
+                    if let Some(last) = routes.last_mut() {
+                        last.1.push(point);
+                    }
+                } else {
+                    routes.push((day, vec![point]));
+                }
+            }
+            let mut rep_set = reps.clone();
+            rep_set.sort();
+            let priority = reasons.iter().filter(|r| *r == "priority_deal").count();
+            let km: f64 = road.iter().flatten().sum();
+            let title = format!(
+                "{region}: {} reps, {} priority deals and {} nearby customers, {} road km",
+                unique_in_order(&rep_set).len(),
+                priority,
+                part.height() - priority,
+                thousands(km)
+            );
+            out.push((region, VisitMap { title, routes, days: day_list }));
+        }
+        Ok(out)
+    }
+}
+
+pub fn visit_map<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &VisitMap) -> DrawResult {
+    let pts: Vec<(f64, f64)> = d.routes.iter().flat_map(|r| r.1.iter().map(|p| (p.0, p.1))).collect();
+    let (mut x0, mut x1, mut y0, mut y1) = pts.iter().fold((f64::MAX, f64::MIN, f64::MAX, f64::MIN), |b, p| (b.0.min(p.0), b.1.max(p.0), b.2.min(p.1), b.3.max(p.1)));
+    if pts.is_empty() {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    // equal kilometres per pixel across and up (equirectangular at the map's middle latitude)
+    let (plot, legend) = area.split_vertically(area.dim_in_pixel().1 - 40);
+    let (w, h) = plot.dim_in_pixel();
+    let (w, h) = ((w as f64 - 100.0).max(100.0), (h as f64 - 90.0).max(100.0));
+    let k = ((y0 + y1) / 2.0).to_radians().cos().max(0.05);
+    let (mut sx, mut sy) = (((x1 - x0) * k).max(0.02), (y1 - y0).max(0.02));
+    if sx / w > sy / h {
+        sy = sx / w * h;
+    } else {
+        sx = sy / h * w;
+    }
+    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    let (hx, hy) = (sx / k / 2.0 * 1.08, sy / 2.0 * 1.08);
+    let mut chart = t!(ChartBuilder::on(&plot)
+        .caption(d.title.clone(), title(18))
+        .margin(20)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d((cx - hx)..(cx + hx), (cy - hy)..(cy + hy)));
+    t!(chart
+        .configure_mesh()
+        .x_desc("longitude")
+        .y_desc("latitude")
+        .x_label_formatter(&|v| format!("{v:.2}"))
+        .y_label_formatter(&|v| format!("{v:.2}"))
+        .label_style(text(12))
+        .light_line_style(theme::GRID)
+        .draw());
+    for (day, route) in &d.routes {
+        let colour = DAY_COLOURS[day % DAY_COLOURS.len()];
+        t!(chart.draw_series(std::iter::once(PathElement::new(route.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(), colour.stroke_width(2)))));
+        for p in route {
+            if p.2 {
+                t!(chart.draw_series(std::iter::once(TriangleMarker::new((p.0, p.1), 9, colour.filled()))));
+            } else {
+                t!(chart.draw_series(std::iter::once(Circle::new((p.0, p.1), 4, colour.stroke_width(2)))));
+            }
+        }
+    }
+    let mut x = 40;
+    for (i, day) in d.days.iter().enumerate() {
+        let colour = DAY_COLOURS[i % DAY_COLOURS.len()];
+        t!(legend.draw(&PathElement::new(vec![(x, 17), (x + 18, 17)], colour.stroke_width(3))));
+        t!(legend.draw(&Text::new(day.clone(), (x + 24, 10), text(13))));
+        x += 130;
+    }
+    t!(legend.draw(&TriangleMarker::new((x + 10, 17), 8, theme::INK.filled())));
+    t!(legend.draw(&Text::new("priority deal", (x + 22, 10), text(13))));
+    t!(legend.draw(&Circle::new((x + 140, 17), 4, theme::INK.stroke_width(2))));
+    t!(legend.draw(&Text::new("nearby customer", (x + 150, 10), text(13))));
+    Ok(())
+}

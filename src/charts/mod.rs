@@ -84,5 +84,10 @@ pub fn render_all(dir: &Path, tables: &Tables, period: &str, sla_days: f64) -> R
     chart!("is_reps", (1100, 700), draw::IsReps::from_tables(tables, period)?, draw::is_reps);
     chart!("first_contact_sla", (1200, 620), draw::FirstContact::from_tables(tables, period, sla_days)?, draw::first_contact_sla);
     chart!("trends", (1200, 820), draw::Trends::from_tables(tables, period)?, draw::trends);
+    chart!("engagement_effect", (1200, 620), draw::Engagement::from_tables(tables)?, draw::engagement_effect);
+    for (region, map) in draw::VisitMap::from_tables(tables)? {
+        let name = format!("visit_plan_{}", draw::slug(&region));
+        chart!(&name, (1100, 900), Some(map), draw::visit_map);
+    }
     Ok(out)
 }

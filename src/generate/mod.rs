@@ -61,6 +61,31 @@ const REGIONS: &[(&str, f64, f64, f64)] = &[
     ("Hokkaido", 43.069, 141.351, 0.05),
 ];
 
+/// Business cities per region (index into REGIONS, latitude, longitude of
+/// the main station, weight within the region): accounts cluster around them.
+const CITIES: &[(usize, f64, f64, f64)] = &[
+    (0, 35.681, 139.767, 0.55), // Tokyo
+    (0, 35.466, 139.622, 0.20), // Yokohama
+    (0, 35.906, 139.624, 0.12), // Omiya (Saitama)
+    (0, 35.613, 140.113, 0.13), // Chiba
+    (1, 34.702, 135.496, 0.55), // Osaka (Umeda)
+    (1, 34.985, 135.758, 0.25), // Kyoto
+    (1, 34.679, 135.178, 0.20), // Kobe (Sannomiya)
+    (2, 35.171, 136.882, 0.65), // Nagoya
+    (2, 34.972, 138.389, 0.20), // Shizuoka
+    (2, 37.912, 139.062, 0.15), // Niigata
+    (3, 33.590, 130.421, 0.60), // Fukuoka (Hakata)
+    (3, 33.887, 130.883, 0.20), // Kitakyushu (Kokura)
+    (3, 32.790, 130.689, 0.20), // Kumamoto
+    (4, 38.260, 140.882, 0.70), // Sendai
+    (4, 39.701, 141.137, 0.30), // Morioka
+    (5, 43.069, 141.351, 0.80), // Sapporo
+    (5, 43.763, 142.358, 0.20), // Asahikawa
+];
+
+/// Share of accounts exported without coordinates (never geocoded).
+const NO_LOCATION_SHARE: f64 = 0.02;
+
 /// Stages a deal moves through, in order.
 const STAGES: &[&str] = &["Qualification", "Discovery", "Proposal", "Negotiation"];
 
@@ -274,16 +299,21 @@ pub fn generate(out: &Path, scale: u32, seed: u64) -> Result<Stats> {
     for a in &world.accounts {
         let (labels, region) = (INDUSTRIES[a.industry].1, &REGIONS[a.region]);
         let label = labels[rng.gen_range(0..labels.len())];
-        let lat = region.1 + normal(&mut rng) * 0.12;
-        let lon = region.2 + normal(&mut rng) * 0.15;
+        // a city of the region, then a spread of a few km around its centre
+        let cities: Vec<&(usize, f64, f64, f64)> = CITIES.iter().filter(|c| c.0 == a.region).collect();
+        let city = cities[pick_weighted(&mut rng, cities.iter().map(|c| c.3))];
+        let spread = 0.03 + 0.05 * rng.gen::<f64>();
+        let lat = city.1 + normal(&mut rng) * spread;
+        let lon = city.2 + normal(&mut rng) * spread * 1.2;
+        let (lat, lon) = if rng.gen_bool(NO_LOCATION_SHARE) { (String::new(), String::new()) } else { (format!("{lat:.5}"), format!("{lon:.5}")) };
         accounts.row(&[
             &a.id,
             &text::company_name(&mut rng, &a.id),
             label,
             &a.employees.to_string(),
             region.0,
-            &format!("{lat:.5}"),
-            &format!("{lon:.5}"),
+            &lat,
+            &lon,
             if a.is_target { "true" } else { "false" },
         ])?;
     }
@@ -525,7 +555,7 @@ fn one_lead(
         &disqualified_at.map(fmt_ts).unwrap_or_default(),
     ])?;
     // room views before the handoff (the lead's room)
-    if rng.gen_bool(0.35) {
+    if rng.gen_bool(sigmoid(-0.9 + 0.7 * quality).clamp(0.02, 0.95)) {
         let n = 1 + (exp(rng, 2.0) as usize).min(8);
         for _ in 0..n {
             let at = created + (rng.gen::<f64>() * 10.0 * 86400.0) as i64;
@@ -707,7 +737,8 @@ fn deal(
     }
     // visits help most where customers expect them
     let visit_effect = if visits > 0 { 0.6 * (industry.2 - 0.4) } else { 0.0 };
-    let engaged = rng.gen_bool(0.55);
+    // the customer's side: a stronger deal gets its room used
+    let engaged = rng.gen_bool(sigmoid(0.3 + 0.6 * win_logit).clamp(0.05, 0.95));
     let win = rng.gen_bool(sigmoid(win_logit + visit_effect + if engaged { 0.3 } else { -0.2 }).clamp(0.02, 0.95));
     let slip = rng.gen_bool(0.3);
     let closed_at = to_working_time(planned_close + if slip { (exp(rng, 40.0) * 86400.0) as i64 } else { 0 }, rng);
@@ -756,8 +787,10 @@ fn deal(
     ])?;
     if engaged {
         let n = 1 + (exp(rng, if win { 6.0 } else { 2.5 }) as usize).min(30);
+        // rooms of deals that will be lost go quiet early
+        let skew = if win { 0.8 } else { 2.2 };
         for _ in 0..n {
-            let at = created + (rng.gen::<f64>() * (closed_at.min(export) - created).max(3600) as f64) as i64;
+            let at = created + (rng.gen::<f64>().powf(skew) * (closed_at.min(export) - created).max(3600) as f64) as i64;
             dsr_view(rng, w, ids, opp_id, lead_id.unwrap_or(""), at, if win { 0.8 } else { -0.3 })?;
         }
     }
