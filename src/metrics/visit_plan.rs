@@ -17,7 +17,8 @@
 //! nearest customers within `radius_km` of one of its priority stops (each
 //! customer once in the week, at its nearest stop) up to
 //! `max_stops_per_day`. A day's stops are ordered from its top priority
-//! stop by nearest neighbour, then improved by 2-opt (open path).
+//! stop by nearest neighbour, then improved by 2-opt and or-opt moves
+//! (open path: the day starts at that stop and ends at the last one).
 //!
 //! Neighbour search is a grid join, not a scan of every pair: points are
 //! placed on a 3-D grid of cubes `radius_km` wide (the point on the sphere
@@ -237,7 +238,7 @@ fn customers(m: &Model) -> LazyFrame {
 
 pub const VISIT_PLAN_DOC: TableDoc = TableDoc {
     name: "visit_plan",
-    description: "Each FS rep's plan for the working week after the data ends: priority deals and nearby existing customers not visited lately, at most max_stops_per_day stops a day, ordered by nearest neighbour then 2-opt from the day's top priority stop. Distances are great-circle; road km = great-circle x road_factor.",
+    description: "Each FS rep's plan for the working week after the data ends: priority deals and nearby existing customers not visited lately, at most max_stops_per_day stops a day, ordered from the day's top priority stop by nearest neighbour, then 2-opt and or-opt (open path). Distances are great-circle; road km = great-circle x road_factor.",
     columns: &[
         ("rep_id", "the FS rep"),
         ("rep_name", "rep's name"),
@@ -419,21 +420,41 @@ pub fn path_km(points: &[(f64, f64)], order: &[usize]) -> f64 {
     order.windows(2).map(|w| great_circle_km(points[w[0]].0, points[w[0]].1, points[w[1]].0, points[w[1]].1)).sum()
 }
 
-/// Improves an open path with a fixed first point by 2-opt: reverses any
-/// segment that shortens it, until none does.
-pub fn two_opt(points: &[(f64, f64)], mut order: Vec<usize>) -> Vec<usize> {
+/// Improves an open path with a fixed first point until no move shortens
+/// it: 2-opt (reverse a segment) and or-opt (move one stop elsewhere),
+/// which escapes the 2-opt dead end where a stop left behind belongs at the start.
+pub fn improve_route(points: &[(f64, f64)], mut order: Vec<usize>) -> Vec<usize> {
     let n = order.len();
+    let mut best = path_km(points, &order);
     let mut improved = true;
     while improved {
         improved = false;
-        for i in 1..n.saturating_sub(1) {
+        let mut try_move = |candidate: Vec<usize>, order: &mut Vec<usize>, best: &mut f64| {
+            let km = path_km(points, &candidate);
+            if km + 1e-9 < *best {
+                *order = candidate;
+                *best = km;
+                true
+            } else {
+                false
+            }
+        };
+        for i in 1..n {
             for j in i + 1..n {
                 let mut candidate = order.clone();
                 candidate[i..=j].reverse();
-                if path_km(points, &candidate) + 1e-9 < path_km(points, &order) {
-                    order = candidate;
-                    improved = true;
+                improved |= try_move(candidate, &mut order, &mut best);
+            }
+        }
+        for i in 1..n {
+            for j in 1..n {
+                if i == j {
+                    continue;
                 }
+                let mut candidate = order.clone();
+                let stop = candidate.remove(i);
+                candidate.insert(j, stop);
+                improved |= try_move(candidate, &mut order, &mut best);
             }
         }
     }
@@ -487,7 +508,7 @@ fn route_days(all: &DataFrame, road_factor: f64) -> Result<DataFrame> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (a, b) in groups(all, &["rep_id", "day"])? {
         let coords: Vec<(f64, f64)> = pts[a..b].iter().map(|p| (p.1, p.2)).collect();
-        let order = two_opt(&coords, nearest_neighbour(&coords));
+        let order = improve_route(&coords, nearest_neighbour(&coords));
         let mut prev: Option<usize> = None;
         for (k, i) in order.into_iter().enumerate() {
             let km = prev.map_or(0.0, |p| great_circle_km(coords[p].0, coords[p].1, coords[i].0, coords[i].1));

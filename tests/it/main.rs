@@ -4,6 +4,7 @@ mod util;
 
 mod charts;
 mod config;
+mod engagement;
 mod example;
 mod generate;
 mod interop;
@@ -16,4 +17,5 @@ mod queries;
 mod run;
 mod tables;
 mod validate;
+mod visit_plan;
 mod visits;

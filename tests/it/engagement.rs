@@ -1,0 +1,186 @@
+//! Deal-room engagement on the hand-checked fixture with extra views, the
+//! Wilson interval against published values, and invariants on generated data.
+
+use polars::prelude::*;
+use proptest::prelude::*;
+use salesrelay::metrics::engagement::wilson;
+
+use crate::kpi::{table, tables};
+use crate::util::{f64s, strs, tiny, Dir};
+
+/// The tiny fixture with five more views and narrower bands
+/// (low 1, medium 2, high 3 or more views).
+fn fixture(stalled_days: f64) -> Dir {
+    let dir = Dir::copy_of(&tiny());
+    dir.append(
+        "dsr_views.csv",
+        "V6,O3,L5,contact,pricing,2026-08-20T10:00:00+09:00,100\n\
+         V7,O3,L5,contact,case_study,2026-08-25T10:00:00+09:00,50\n\
+         V8,O2,L2,decision_maker,pricing,2026-07-20T10:00:00+09:00,60\n\
+         V9,O7,,contact,proposal,2026-07-10T10:00:00+09:00,\n\
+         V10,O7,,other,pricing,2026-07-11T10:00:00+09:00,20\n",
+    );
+    dir.append("salesrelay.toml", &format!("\n[engagement]\nmedium_views = 2\nhigh_views = 3\nstalled_days = {stalled_days}\n"));
+    dir
+}
+
+fn rows(df: &DataFrame, filter: Expr) -> DataFrame {
+    df.clone().lazy().filter(filter).collect().unwrap()
+}
+
+fn one(df: &DataFrame, column: &str) -> Option<f64> {
+    assert_eq!(df.height(), 1, "{df}");
+    f64s(df, column)[0]
+}
+
+#[test]
+fn wilson_interval_matches_newcombe_1998() {
+    // Newcombe, Statistics in Medicine 17 (1998) 857-872, Table I, method 3 (score, no continuity correction)
+    let cases = [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611), (1, 29, 0.0061, 0.1718)];
+    let s: Vec<i64> = cases.iter().map(|c| c.0).collect();
+    let n: Vec<i64> = cases.iter().map(|c| c.1).collect();
+    let (low, high) = wilson(col("s"), col("n"));
+    let df = df!("s" => s, "n" => n).unwrap().lazy().select([low.alias("low"), high.alias("high")]).collect().unwrap();
+    for (i, (_, _, l, h)) in cases.iter().enumerate() {
+        assert!((f64s(&df, "low")[i].unwrap() - l).abs() < 5e-5, "case {i}: {df}");
+        assert!((f64s(&df, "high")[i].unwrap() - h).abs() < 5e-5, "case {i}: {df}");
+    }
+    // no deals: no interval
+    let empty = df!("s" => [0i64], "n" => [0i64]).unwrap().lazy().select([wilson(col("s"), col("n")).0.alias("low")]).collect().unwrap();
+    assert_eq!(f64s(&empty, "low")[0], None);
+}
+
+#[test]
+fn dsr_engagement_per_deal_by_hand() {
+    let dir = fixture(14.0);
+    let all = tables(dir.path());
+    let e = table(&all, "dsr_engagement");
+    assert_eq!(e.height(), 8, "every opportunity, viewed or not");
+    let deal = |id: &str| rows(&e, col("opportunity_id").eq(lit(id)));
+    // O3: V4 (DM, quote, 200 s), V6 (pricing, 100 s), V7 (case study, 50 s), all before its close on 09-10
+    let o3 = deal("O3");
+    assert_eq!(one(&o3, "views"), Some(3.0));
+    assert_eq!(one(&o3, "seconds"), Some(350.0));
+    assert_eq!(one(&o3, "distinct_assets"), Some(3.0));
+    assert_eq!(one(&o3, "pricing_seconds"), Some(100.0));
+    assert_eq!(one(&o3, "views_decision_maker"), Some(1.0));
+    assert_eq!(one(&o3, "views_contact"), Some(2.0));
+    assert_eq!(strs(&o3, "last_asset")[0].as_deref(), Some("case_study"));
+    assert_eq!(strs(&o3, "engagement_band")[0].as_deref(), Some("high"));
+    // created 07-14 17:00, first DM view 08-15 10:00: 31 days 17 hours
+    assert!((one(&o3, "days_to_first_dm_view").unwrap() - (31.0 + 17.0 / 24.0)).abs() < 1e-9);
+    // FS got it at H4 (07-10 18:00); L5's views all came later
+    assert_eq!(one(&o3, "lead_views_before_handoff"), Some(0.0));
+    // O1: V1 (the lead's room, 04-08 20:00) came before H1 (04-09 10:00)
+    let o1 = deal("O1");
+    assert_eq!(one(&o1, "lead_views_before_handoff"), Some(1.0));
+    assert_eq!(o1.column("viewed_before_handoff").unwrap().bool().unwrap().get(0), Some(true));
+    // created 04-10 15:00, DM view 05-01 10:00: 20 days 19 hours
+    assert!((one(&o1, "days_to_first_dm_view").unwrap() - (20.0 + 19.0 / 24.0)).abs() < 1e-9);
+    // O2: V3 counted; V8 (a DM, 07-20) came after its close on 07-15
+    let o2 = deal("O2");
+    assert_eq!(one(&o2, "views"), Some(1.0));
+    assert_eq!(one(&o2, "views_after_close"), Some(1.0));
+    assert_eq!(one(&o2, "views_decision_maker"), Some(0.0));
+    // O7: a view without seconds adds 0; FS-sourced, so no lead room
+    let o7 = deal("O7");
+    assert_eq!(one(&o7, "seconds"), Some(20.0));
+    assert_eq!(one(&o7, "views_other"), Some(1.0));
+    assert_eq!(strs(&o7, "engagement_band")[0].as_deref(), Some("medium"));
+    assert_eq!(one(&o7, "lead_views_before_handoff"), None);
+    // O6 never viewed
+    let o6 = deal("O6");
+    assert_eq!(one(&o6, "views"), Some(0.0));
+    assert_eq!(one(&o6, "days_since_last_view"), None);
+    assert_eq!(strs(&o6, "engagement_band")[0].as_deref(), Some("none"));
+    // O4 (open): last view V5 09-01 10:00; the data ends with L11 on 09-30 15:00
+    assert!((one(&deal("O4"), "days_since_last_view").unwrap() - (29.0 + 5.0 / 24.0)).abs() < 1e-9);
+}
+
+#[test]
+fn engagement_effect_win_rates_by_hand() {
+    let dir = fixture(14.0);
+    let all = tables(dir.path());
+    let fx = table(&all, "engagement_effect");
+    let group = |period: &str, g: &str| rows(&fx, col("period").eq(lit(period)).and(col("group").eq(lit(g))));
+    // FY2026-Q2 closed: O2 low lost, O3 high won, O5 none won, O7 medium lost, O8 none won
+    let none = group("FY2026-Q2", "none");
+    assert_eq!(one(&none, "deals"), Some(2.0));
+    assert_eq!(one(&none, "win_rate"), Some(1.0));
+    assert_eq!(one(&none, "mean_won_amount"), Some(650_000.0)); // (600k + 700k) / 2
+    assert_eq!(one(&none, "cycle_days_median"), Some(54.0)); // lower median of O8 54 d and O5 80.96 d
+    assert_eq!(one(&group("FY2026-Q2", "low"), "win_rate"), Some(0.0));
+    assert_eq!(one(&group("FY2026-Q2", "medium"), "win_rate"), Some(0.0));
+    let high = group("FY2026-Q2", "high");
+    assert_eq!((one(&high, "deals"), one(&high, "won")), (Some(1.0), Some(1.0)));
+    // one deal: the interval says how little that is (Wilson for 1/1: 0.2065 to 1)
+    assert!((one(&high, "win_rate_low").unwrap() - 0.2065).abs() < 1e-4);
+    assert!((one(&high, "win_rate_high").unwrap() - 1.0).abs() < 1e-12);
+    assert_eq!(one(&group("FY2026-Q2", "engaged"), "deals"), Some(1.0)); // O3 (O2's DM view came after its close)
+    let not_engaged = group("FY2026-Q2", "not_engaged");
+    assert_eq!((one(&not_engaged, "deals"), one(&not_engaged, "win_rate")), (Some(4.0), Some(0.5)));
+    // the whole history: low = O1 won + O2 lost; DM engaged = O1, O3; not = O2, O6, O5, O7, O8 (3 won)
+    assert_eq!(one(&group("all", "low"), "win_rate"), Some(0.5));
+    assert_eq!(one(&group("all", "none"), "deals"), Some(3.0));
+    assert_eq!(one(&group("all", "engaged"), "win_rate"), Some(1.0));
+    assert_eq!(one(&group("all", "not_engaged"), "win_rate"), Some(0.6));
+    // an empty group is there with 0 deals and no rate
+    let q1_high = group("FY2026-Q1", "high");
+    assert_eq!((one(&q1_high, "deals"), one(&q1_high, "win_rate"), one(&q1_high, "win_rate_low")), (Some(0.0), None, None));
+    // handoffs: only H1 had room views before it (V1); 6 of the other 7 accepted, 2 of those won (O3, O5)
+    let with = group("all", "with");
+    assert_eq!((one(&with, "handoffs"), one(&with, "acceptance_rate"), one(&with, "win_yield")), (Some(1.0), Some(1.0), Some(1.0)));
+    let without = group("all", "without");
+    assert_eq!((one(&without, "handoffs"), one(&without, "accepted"), one(&without, "handoffs_won")), (Some(7.0), Some(6.0), Some(2.0)));
+    assert!((one(&without, "win_yield").unwrap() - 2.0 / 6.0).abs() < 1e-12);
+    assert_eq!(one(&without, "deals"), None, "deal columns are null on handoff rows");
+}
+
+#[test]
+fn stalled_deals_and_the_days_boundary() {
+    // O4, the one open deal, last viewed 29 days 5 hours before the data ends
+    let all = tables(fixture(14.0).path());
+    let stalled = table(&all, "stalled_deals");
+    assert_eq!(strs(&stalled, "opportunity_id"), vec![Some("O4".to_string())]);
+    assert_eq!(strs(&stalled, "owner_name")[0].as_deref(), Some("Tanaka"));
+    assert_eq!(strs(&stalled, "last_asset")[0].as_deref(), Some("other"));
+    assert_eq!(f64s(&stalled, "rank")[0], Some(1.0));
+    assert_eq!(table(&tables(fixture(29.2).path()), "stalled_deals").height(), 1, "29.2 days: still stalled");
+    assert_eq!(table(&tables(fixture(29.3).path()), "stalled_deals").height(), 0, "29.3 days: not yet");
+}
+
+#[test]
+fn bands_need_an_increasing_threshold() {
+    let dir = Dir::copy_of(&tiny());
+    dir.append("salesrelay.toml", "\n[engagement]\nmedium_views = 5\nhigh_views = 5\n");
+    let err = salesrelay::config::Config::resolve(None, dir.path(), &Default::default()).unwrap_err();
+    assert!(err.to_string().contains("engagement.medium_views = 5 and high_views = 5"), "{err}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3, ..ProptestConfig::default() })]
+    /// On generated histories: rates and intervals in 0..1 with low <= rate <= high,
+    /// and the bands of each quarter add up to the quarter's closed deals.
+    #[test]
+    fn engagement_invariants_on_generated_data(seed in 0u64..1000) {
+        let dir = tempfile::tempdir().unwrap();
+        salesrelay::generate::generate(dir.path(), 1, seed).unwrap();
+        let all = tables(dir.path());
+        let fx = table(&all, "engagement_effect");
+        for (r, l, h) in [("win_rate", "win_rate_low", "win_rate_high"), ("acceptance_rate", "acceptance_rate_low", "acceptance_rate_high"), ("win_yield", "win_yield_low", "win_yield_high")] {
+            for ((r, l), h) in f64s(&fx, r).into_iter().zip(f64s(&fx, l)).zip(f64s(&fx, h)) {
+                if let (Some(r), Some(l), Some(h)) = (r, l, h) {
+                    prop_assert!((0.0..=1.0).contains(&l) && (0.0..=1.0).contains(&h) && l <= r + 1e-12 && r <= h + 1e-12);
+                }
+            }
+        }
+        let sums = fx.clone().lazy().filter(col("dimension").neq(lit("viewing_data_at_handoff")))
+            .group_by([col("period"), col("dimension")]).agg([col("deals").sum()])
+            .group_by([col("period")]).agg([col("deals").min().alias("lo"), col("deals").max().alias("hi")]).collect().unwrap();
+        prop_assert_eq!(f64s(&sums, "lo"), f64s(&sums, "hi"), "bands and DM groups count the same deals");
+        let e = table(&all, "dsr_engagement");
+        let closed = e.clone().lazy().filter(col("outcome").neq(lit("open"))).collect().unwrap().height() as f64;
+        let total: f64 = f64s(&rows(&fx, col("period").eq(lit("all")).and(col("dimension").eq(lit("engagement_band")))), "deals").into_iter().flatten().sum();
+        prop_assert_eq!(total, closed);
+    }
+}

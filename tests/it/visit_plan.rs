@@ -1,0 +1,167 @@
+//! The visit plan on tests/fixtures/geo: accounts on one meridian through
+//! Tokyo Station, so every distance is R x the latitude difference and can
+//! be worked by hand. R = 6371.0088 km; 0.1 degree of latitude = 11.119508 km.
+
+use polars::prelude::*;
+use salesrelay::metrics::visit_plan::{great_circle_km, nearest_neighbour, path_km, plan_days, improve_route, EARTH_RADIUS_KM};
+
+use crate::kpi::{table, tables};
+use crate::util::{f64s, root, strs, Dir};
+
+fn geo() -> std::path::PathBuf {
+    root().join("tests/fixtures/geo")
+}
+
+fn rows(df: &DataFrame, filter: Expr) -> DataFrame {
+    df.clone().lazy().filter(filter).collect().unwrap()
+}
+
+const TOKYO: (f64, f64) = (35.681236, 139.767125);
+
+#[test]
+fn great_circle_distances_by_hand() {
+    // along a meridian the distance is R x the latitude difference in radians
+    let d = great_circle_km(TOKYO.0, TOKYO.1, TOKYO.0 - 0.1, TOKYO.1);
+    assert!((d - 11.119_508).abs() < 0.001, "{d}");
+    // along the equator, R x the longitude difference: 1 degree = 111.195 km
+    let d = great_circle_km(0.0, 10.0, 0.0, 11.0);
+    assert!((d - EARTH_RADIUS_KM * std::f64::consts::PI / 180.0).abs() < 0.001, "{d}");
+    assert!((d - 111.195_08).abs() < 0.001, "{d}");
+    // Tokyo Station to Umeda (Osaka), by the spherical law of cosines instead of haversine
+    let (a, b) = ((35.681236f64.to_radians(), 139.767125f64.to_radians()), (34.702485f64.to_radians(), 135.495949f64.to_radians()));
+    let cosines = EARTH_RADIUS_KM * (a.0.sin() * b.0.sin() + a.0.cos() * b.0.cos() * (b.1 - a.1).cos()).acos();
+    let d = great_circle_km(35.681236, 139.767125, 34.702485, 135.495949);
+    assert!((d - cosines).abs() < 0.001, "{d} vs {cosines}");
+    assert!((d - 403.4).abs() < 1.0, "about 403 km, as the maps say: {d}");
+    // across the 180th meridian, and the same point
+    assert!((great_circle_km(0.0, 179.5, 0.0, -179.5) - 111.195_08).abs() < 0.001);
+    assert_eq!(great_circle_km(TOKYO.0, TOKYO.1, TOKYO.0, TOKYO.1), 0.0);
+}
+
+#[test]
+fn route_order_obvious_cases() {
+    // on one meridian, start at 0: stops 1 km north, 1.5 km south, 3 km north.
+    // Nearest neighbour goes 0 -> +1 -> +3 -> -1.5 (1 + 2 + 4.5 = 7.5 km);
+    // the best path goes south first: 0 -> -1.5 -> +1 -> +3 (1.5 + 2.5 + 2 = 6 km). No single
+    // segment reversal (2-opt) gets there; moving the stop left behind (or-opt) does.
+    let km = |k: f64| TOKYO.0 + k / EARTH_RADIUS_KM * 180.0 / std::f64::consts::PI;
+    let points: Vec<(f64, f64)> = [0.0, 1.0, -1.5, 3.0].iter().map(|k| (km(*k), TOKYO.1)).collect();
+    let nn = nearest_neighbour(&points);
+    assert_eq!(nn, vec![0, 1, 3, 2]);
+    assert!((path_km(&points, &nn) - 7.5).abs() < 1e-6);
+    let best = improve_route(&points, nn);
+    assert_eq!(best, vec![0, 2, 1, 3]);
+    assert!((path_km(&points, &best) - 6.0).abs() < 1e-6);
+    // four stops on a line, given out of order: visited in line order from the first
+    let line: Vec<(f64, f64)> = [0.0, 3.0, 1.0, 2.0].iter().map(|k| (km(*k), TOKYO.1)).collect();
+    assert_eq!(improve_route(&line, nearest_neighbour(&line)), vec![0, 2, 3, 1]);
+    assert_eq!(improve_route(&line, vec![0, 1, 2, 3]), vec![0, 2, 3, 1], "a crossed path is untangled");
+}
+
+#[test]
+fn plan_week_skips_weekends_and_holidays() {
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    // data ends on Wednesday 2026-10-21: the next week, Thursday 10-29 a holiday
+    assert_eq!(plan_days(d("2026-10-21"), &[d("2026-10-29")]), vec![d("2026-10-26"), d("2026-10-27"), d("2026-10-28"), d("2026-10-30")]);
+    // data ending on a Monday plans the following week, not the same one
+    assert_eq!(plan_days(d("2026-10-26"), &[])[0], d("2026-11-02"));
+}
+
+#[test]
+fn visit_plan_by_hand() {
+    let all = tables(&geo());
+    let plan = table(&all, "visit_plan");
+    let f1 = rows(&plan, col("rep_id").eq(lit("F1")));
+    // Monday 10-26: P1 (top priority), then north to C1 (9.99 km, inside the 10 km radius),
+    // back south past P1 to P2 (9.99 + 11.1195 km), on to C4 (3 km further south).
+    assert_eq!(
+        strs(&f1, "account_id"),
+        ["P1", "C1", "P2", "C4"].map(|s| Some(s.to_string())).to_vec(),
+        "{f1}"
+    );
+    assert_eq!(f64s(&f1, "stop"), vec![Some(1.0), Some(2.0), Some(3.0), Some(4.0)]);
+    let days: Vec<String> = f1.column("day").unwrap().cast(&DataType::String).unwrap().str().unwrap().iter().map(|d| d.unwrap().to_string()).collect();
+    assert!(days.iter().all(|d| d == "2026-10-26"), "{days:?}");
+    assert_eq!(
+        strs(&f1, "reason"),
+        ["priority_deal", "nearby_customer", "priority_deal", "nearby_customer"].map(|s| Some(s.to_string())).to_vec()
+    );
+    let expected = [0.0, 9.99, 9.99 + 11.119_508, 3.0];
+    for (got, want) in f64s(&f1, "km_from_previous").iter().zip(expected) {
+        assert!((got.unwrap() - want).abs() < 0.001, "{got:?} vs {want} (1 m)");
+    }
+    for (road, km) in f64s(&f1, "road_km_from_previous").iter().zip(f64s(&f1, "km_from_previous")) {
+        assert!((road.unwrap() - 1.3 * km.unwrap()).abs() < 1e-9, "road factor 1.3");
+    }
+    // the nearby customers name the priority stop they are near
+    assert_eq!(strs(&f1, "near_account_id"), vec![None, Some("P1".into()), None, Some("P2".into())]);
+    assert!((f64s(&f1, "km_to_priority_stop")[3].unwrap() - 3.0).abs() < 0.001);
+    // C2 (10.01 km: just outside), C3 (visited 30 days ago), C5 (0,0: no location) are not planned
+    for absent in ["C2", "C3", "C5"] {
+        assert_eq!(rows(&plan, col("account_id").eq(lit(absent))).height(), 0, "{absent}");
+    }
+    // F2's one deal in Osaka, alone on Monday; the IS rep's deal is not in anyone's plan
+    let f2 = rows(&plan, col("rep_id").eq(lit("F2")));
+    assert_eq!(strs(&f2, "account_id"), vec![Some("Q1".into())]);
+    assert_eq!(f64s(&f2, "km_from_previous"), vec![Some(0.0)]);
+    assert_eq!(rows(&plan, col("opportunity_id").eq(lit("O9"))).height(), 0);
+}
+
+#[test]
+fn priority_scores_by_hand() {
+    let all = tables(&geo());
+    let p = table(&all, "priority_deals");
+    let deal = |id: &str| rows(&p, col("opportunity_id").eq(lit(id)));
+    // no stage history: the overall win rate, 5 won of 6 closed
+    let o1 = deal("O1");
+    assert!((f64s(&o1, "stage_win_rate")[0].unwrap() - 5.0 / 6.0).abs() < 1e-12);
+    // O1 touched (visit A1) at the very end of the data: 1,000,000 x 5/6 x 1
+    assert!((f64s(&o1, "priority_score")[0].unwrap() - 1_000_000.0 * 5.0 / 6.0).abs() < 1e-6);
+    // O2 never touched: 20 days 17 hours since its creation -> 500,000 x 5/6 x (1 + 20.7083/28)
+    let o2 = deal("O2");
+    let days = 20.0 + 17.0 / 24.0;
+    assert!((f64s(&o2, "days_since_fs_touch")[0].unwrap() - days).abs() < 1e-9);
+    assert!((f64s(&o2, "priority_score")[0].unwrap() - 500_000.0 * 5.0 / 6.0 * (1.0 + days / 28.0)).abs() < 1e-6);
+    assert_eq!(f64s(&o2, "rank"), vec![Some(2.0)]);
+    assert_eq!(deal("O9").height(), 0, "deals owned by IS reps are not FS visits");
+}
+
+#[test]
+fn accounts_without_coordinates_are_listed() {
+    let all = tables(&geo());
+    let needed = table(&all, "locations_needed");
+    // P3 (an open deal, empty coordinates) first by priority, then C5 (a customer at 0,0)
+    assert_eq!(strs(&needed, "account_id"), vec![Some("P3".into()), Some("C5".into())]);
+    assert_eq!(strs(&needed, "owners")[0].as_deref(), Some("F1"));
+    let customer: Vec<Option<bool>> = needed.column("customer").unwrap().bool().unwrap().iter().collect();
+    assert_eq!(customer, vec![Some(false), Some(true)]);
+    let p3 = rows(&table(&all, "priority_deals"), col("opportunity_id").eq(lit("O3")));
+    assert_eq!(p3.column("has_location").unwrap().bool().unwrap().get(0), Some(false));
+}
+
+#[test]
+fn radius_is_configurable_and_inclusive_at_the_edge() {
+    // with a 10.02 km radius, C2 (10.01 km from P1) comes in; C1 stays
+    let dir = Dir::copy_of(&geo());
+    dir.append("salesrelay.toml", "\n[visit_plan]\nradius_km = 10.02\nmax_stops_per_day = 5\n");
+    let plan = table(&tables(dir.path()), "visit_plan");
+    let near: Vec<String> = strs(&rows(&plan, col("reason").eq(lit("nearby_customer"))), "account_id").into_iter().flatten().collect();
+    assert!(near.contains(&"C1".to_string()) && near.contains(&"C2".to_string()), "{near:?}");
+    // with 9.98 km, neither
+    let dir = Dir::copy_of(&geo());
+    dir.append("salesrelay.toml", "\n[visit_plan]\nradius_km = 9.98\n");
+    let plan = table(&tables(dir.path()), "visit_plan");
+    let near: Vec<String> = strs(&rows(&plan, col("reason").eq(lit("nearby_customer"))), "account_id").into_iter().flatten().collect();
+    assert_eq!(near, vec!["C4".to_string()]);
+}
+
+#[test]
+fn no_coordinates_column_means_no_visit_plan() {
+    let dir = Dir::copy_of(&geo());
+    let text = dir.read("accounts.csv");
+    let stripped: String = text.lines().map(|l| l.split(',').take(5).chain(l.split(',').skip(7)).collect::<Vec<_>>().join(",") + "\n").collect();
+    dir.write("accounts.csv", &stripped);
+    let all = tables(dir.path());
+    assert!(all.iter().all(|(n, _)| n != "visit_plan" && n != "locations_needed"), "not available, not empty");
+    assert!(all.iter().any(|(n, _)| n == "priority_deals"), "priorities need no map");
+}
