@@ -959,11 +959,12 @@ impl VisitMap {
             rep_set.sort();
             let priority = reasons.iter().filter(|r| *r == "priority_deal").count();
             let km: f64 = road.iter().flatten().sum();
+            let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
             let title = format!(
-                "{region}: {} reps, {} priority deals and {} nearby customers, {} road km",
-                unique_in_order(&rep_set).len(),
-                priority,
-                part.height() - priority,
+                "{region}: {}, {} and {} over the week, {} road km",
+                count(unique_in_order(&rep_set).len(), "FS rep", "FS reps"),
+                count(priority, "priority deal", "priority deals"),
+                count(part.height() - priority, "nearby customer", "nearby customers"),
                 thousands(km)
             );
             out.push((region, VisitMap { title, routes, days: day_list }));

@@ -28,7 +28,9 @@ pub fn wilson(successes: Expr, n: Expr) -> (Expr, Expr) {
     let denom = lit(1.0) + lit(z2) / n.clone();
     let centre = p.clone() + lit(z2) / (lit(2.0) * n.clone());
     let half = lit(Z95) * (p.clone() * (lit(1.0) - p) / n.clone() + lit(z2) / (lit(4.0) * n.clone() * n)).sqrt();
-    ((centre.clone() - half.clone()) / denom.clone(), (centre + half) / denom)
+    // clipped: at 0 or n successes a bound is 0 or 1 up to rounding
+    let bound = |e: Expr| e.clip(lit(0.0), lit(1.0));
+    (bound((centre.clone() - half.clone()) / denom.clone()), bound((centre + half) / denom))
 }
 
 /// The end of the data: the latest event timestamp or room view, as a

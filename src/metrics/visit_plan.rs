@@ -429,7 +429,7 @@ pub fn improve_route(points: &[(f64, f64)], mut order: Vec<usize>) -> Vec<usize>
     let mut improved = true;
     while improved {
         improved = false;
-        let mut try_move = |candidate: Vec<usize>, order: &mut Vec<usize>, best: &mut f64| {
+        let try_move = |candidate: Vec<usize>, order: &mut Vec<usize>, best: &mut f64| {
             let km = path_km(points, &candidate);
             if km + 1e-9 < *best {
                 *order = candidate;

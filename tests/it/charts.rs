@@ -8,7 +8,7 @@ use std::process::Command;
 
 use crate::util::{root, salesrelay, tiny};
 
-const CHARTS: [(&str, u32, u32); 9] = [
+const CHARTS: [(&str, u32, u32); 10] = [
     ("kpi_tree", 1400, 560),
     ("revenue_bridge", 1200, 620),
     ("funnel", 1200, 620),
@@ -18,7 +18,21 @@ const CHARTS: [(&str, u32, u32); 9] = [
     ("is_reps", 1100, 700),
     ("first_contact_sla", 1200, 620),
     ("trends", 1200, 820),
+    ("engagement_effect", 1200, 620),
 ];
+
+/// The visit-plan maps, one per region with planned stops.
+const MAP: (u32, u32) = (1100, 900);
+
+fn check_maps(folder: &Path, regions: &[&str]) {
+    for region in regions {
+        let name = format!("visit_plan_{region}");
+        let svg = std::fs::read_to_string(folder.join(format!("charts/{name}.svg"))).unwrap_or_else(|_| panic!("{name}.svg"));
+        assert!(svg.contains("priority deal") && svg.contains("road km"), "{name}.svg");
+        let png = std::fs::read(folder.join(format!("charts/{name}.png"))).unwrap();
+        assert_eq!(png_size(&png), MAP, "{name}.png size");
+    }
+}
 
 fn run(input: &Path) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
@@ -50,6 +64,9 @@ fn charts_render_from_the_fixture_with_their_findings_in_the_titles() {
     let out = run(&tiny());
     let folder = out.path().join("FY2026-Q2");
     check_files(&folder);
+    // one open FS deal (O4 at A3, Kanto); A1, the nearest customer, is 10.4 km away: outside the radius
+    check_maps(&folder, &["kanto"]);
+    assert!(!folder.join("charts/visit_plan_kansai.svg").exists(), "no stops in Kansai, no map");
     let svg = |name: &str| std::fs::read_to_string(folder.join(format!("charts/{name}.svg"))).unwrap();
     // revenue 1.3M -> 3.3M; the largest contribution is acceptance (+679k)
     assert!(svg("revenue_bridge").contains("Revenue rose 1.3M to 3.3M: FS acceptance rate moved it most (66.7% -&gt; 100.0%, +679k)"), "{}", svg("revenue_bridge"));
@@ -70,6 +87,9 @@ fn charts_render_from_the_fixture_with_their_findings_in_the_titles() {
     assert!(svg("is_reps").contains("AI SDRs averaged 2 SQLs at 50% SQL-to-win; human reps 2 at 33%"), "{}", svg("is_reps"));
     assert!(svg("trends").contains("revenue up from 1.3M to 3.3M over 2 quarters"));
     assert!(svg("trends").contains("In-person share"));
+    assert!(svg("visit_plan_kanto").contains("Kanto: 1 FS rep, 1 priority deal and 0 nearby customers over the week, 0 road km"), "{}", svg("visit_plan_kanto"));
+    // every deal has at most one view: none = O6, O5, O7, O8 (n=4), low = O1, O2, O3 (n=3)
+    assert!(svg("engagement_effect").contains("none (n=4)") && svg("engagement_effect").contains("low (n=3)"), "{}", svg("engagement_effect"));
 }
 
 #[test]
@@ -77,9 +97,13 @@ fn charts_render_from_sample_data_and_the_report_links_them() {
     let out = run(&root().join("sample_data"));
     let folder = out.path().join("FY2026-Q2");
     check_files(&folder);
+    let regions = ["chubu", "hokkaido", "kansai", "kanto", "kyushu", "tohoku"];
+    check_maps(&folder, &regions);
     let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
     assert!(html.contains("<h1>Quarterly sales review FY2026-Q2 against FY2026-Q1</h1>"));
-    assert_eq!(html.matches("<figure").count(), CHARTS.len(), "charts inline");
+    assert_eq!(html.matches("<figure").count(), CHARTS.len() + regions.len(), "charts inline");
+    assert!(html.contains("Deal rooms and next week&#x27;s visits") || html.contains("Deal rooms and next week's visits"));
+    assert!(html.contains("Stalled deals (no room views for the configured days), the largest five of"));
     assert!(!html.contains("src=\"http"), "no network resources");
     assert!(html.contains("The three biggest movers"));
     let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
