@@ -21,11 +21,14 @@
 //! (open path: the day starts at that stop and ends at the last one).
 //!
 //! Neighbour search is a grid join, not a scan of every pair: points are
-//! placed on a 3-D grid of cubes `radius_km` wide (the point on the sphere
-//! in km, x = R cos(lat) cos(lon) ...); two points within `radius_km`
-//! along the surface are within `radius_km` in a straight line, so in the
-//! same or a neighbouring cube. Each priority stop is joined with the
-//! customers in its 27 cubes, then the exact distance is checked. It works
+//! placed on a 3-D grid of cubes `s` km wide (the point on the sphere in
+//! km, x = R cos(lat) cos(lon) ...); two points within `s` along the
+//! surface are within `s` in a straight line, so in the same or a
+//! neighbouring cube. Each priority stop is joined with the customers in
+//! its 27 cubes, then the exact distance is checked. Passes go from cubes of
+//! radius/16 to the radius itself (GRID_LEVELS), each taking only customers
+//! within its cube width, so a dense city never pairs every stop with every
+//! customer in it. It works
 //! the same near the poles and across the 180th meridian, and needs no
 //! spatial-index crate. Routing (at most `max_stops_per_day` points) is
 //! the only part done point by point, outside Polars.
@@ -305,7 +308,6 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
             lit(NULL).cast(crate::typing::utc_type()).alias("last_visit_at"),
         ),
     };
-    let size = cfg.radius_km;
     let candidates = m
         .lazy("accounts")
         .expect("accounts is required")
@@ -315,55 +317,28 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
         .join(last_visit, [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Left))
         .filter(col("last_visit_at").is_null().or(days_between(end, col("last_visit_at")).gt_eq(lit(cfg.not_visited_days))))
         .select([col("account_id"), col("latitude"), col("longitude"), col("last_visit_at")])
-        .with_columns(cube("latitude", "longitude", size, "__c"));
-    let offsets: Vec<i64> = (-1..=1).collect();
-    let cube_offsets = df!("__dx" => offsets.clone()).expect("offsets").lazy()
-        .cross_join(df!("__dy" => offsets.clone()).expect("offsets").lazy(), None)
-        .cross_join(df!("__dz" => offsets).expect("offsets").lazy(), None);
-    let probe = stops
-        .clone()
-        .lazy()
-        .select([
-            col("rep_id"),
-            col("day"),
-            col("account_id").alias("near_account_id"),
-            col("latitude").alias("__plat"),
-            col("longitude").alias("__plon"),
-        ])
-        .with_columns(cube("__plat", "__plon", size, "__p"))
-        .cross_join(cube_offsets, None)
-        .with_columns([
-            (col("__px") + col("__dx")).alias("__cx"),
-            (col("__py") + col("__dy")).alias("__cy"),
-            (col("__pz") + col("__dz")).alias("__cz"),
-        ]);
-    let keys = || [col("__cx"), col("__cy"), col("__cz")];
-    let slots = stops
+        .collect()?;
+    let mut slots = stops
         .clone()
         .lazy()
         .group_by([col("rep_id"), col("day")])
-        .agg([(lit(cfg.max_stops_per_day as i64) - len().cast(DataType::Int64)).alias("__slots")]);
-    let nearby = probe
-        .join(candidates, keys(), keys(), JoinArgs::new(JoinType::Inner))
-        .with_column(great_circle_expr(col("__plat"), col("__plon"), col("latitude"), col("longitude")).alias("km_to_priority_stop"))
-        .filter(col("km_to_priority_stop").lt_eq(lit(cfg.radius_km)))
-        // each customer once in the week, at its nearest priority stop
-        .sort(["account_id", "km_to_priority_stop", "rep_id", "day", "near_account_id"], Default::default())
-        .unique_stable_generic(Some(vec![col("account_id")]), UniqueKeepStrategy::First)
-        .join(slots, [col("rep_id"), col("day")], [col("rep_id"), col("day")], JoinArgs::new(JoinType::Inner))
-        .sort(["rep_id", "day", "km_to_priority_stop", "account_id"], Default::default())
-        .filter(col("account_id").cum_count(false).over([col("rep_id"), col("day")]).expect("static window").cast(DataType::Int64).lt_eq(col("__slots")))
-        .select([
-            col("rep_id"),
-            col("day"),
-            col("account_id"),
-            col("latitude"),
-            col("longitude"),
-            col("near_account_id"),
-            col("km_to_priority_stop"),
-            col("last_visit_at"),
-            lit("nearby_customer").alias("reason"),
-        ]);
+        .agg([(lit(cfg.max_stops_per_day as i64) - len().cast(DataType::Int64)).alias("__slots")])
+        .collect()?;
+    let mut taken = df!("account_id" => Vec::<String>::new())?;
+    let mut nearby = Vec::new();
+    for level in GRID_LEVELS {
+        let picked = nearby_at(&stops, &candidates, &slots, &taken, cfg.radius_km / level)?;
+        let used = picked.clone().lazy().group_by([col("rep_id"), col("day")]).agg([len().cast(DataType::Int64).alias("__used")]);
+        slots = slots
+            .lazy()
+            .join(used, [col("rep_id"), col("day")], [col("rep_id"), col("day")], JoinArgs::new(JoinType::Left))
+            .with_column((col("__slots") - col("__used").fill_null(lit(0i64))).alias("__slots"))
+            .select([col("rep_id"), col("day"), col("__slots")])
+            .collect()?;
+        taken = concat([taken.lazy(), picked.clone().lazy().select([col("account_id")])], UnionArgs::default())?.collect()?;
+        nearby.push(picked.lazy());
+    }
+    let nearby = concat(nearby, UnionArgs::default())?.with_column(lit("nearby_customer").alias("reason"));
     let all = concat([stops.lazy(), nearby], UnionArgs { to_supertypes: true, diagonal: true, ..Default::default() })?
         .sort_by_exprs(
             [col("rep_id"), col("day"), col("priority_score"), col("account_id")],
@@ -390,6 +365,69 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
         .with_column(col("__date").alias("day"))
         .sort(["rep_id", "day", "stop"], Default::default())
         .select(VISIT_PLAN_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>()))
+}
+
+/// The grid's cube sizes, as fractions of the radius, finest first: each
+/// pass takes only customers within one cube width (all of which are in
+/// the 27 cubes around a stop), so in dense cities the fine passes fill
+/// the days and the coarse ones only see what is left.
+const GRID_LEVELS: [f64; 3] = [16.0, 4.0, 1.0];
+
+/// One pass of the neighbour search with cubes `size` km wide: for stops
+/// with free slots, the customers not yet taken within `size` km; each
+/// customer at its nearest stop, each day its nearest up to its free slots.
+fn nearby_at(stops: &DataFrame, candidates: &DataFrame, slots: &DataFrame, taken: &DataFrame, size: f64) -> Result<DataFrame> {
+    let offsets: Vec<i64> = (-1..=1).collect();
+    let cube_offsets = df!("__dx" => offsets.clone())?
+        .lazy()
+        .cross_join(df!("__dy" => offsets.clone())?.lazy(), None)
+        .cross_join(df!("__dz" => offsets)?.lazy(), None);
+    let open = slots.clone().lazy().filter(col("__slots").gt(lit(0i64)));
+    let probe = stops
+        .clone()
+        .lazy()
+        .join(open.clone(), [col("rep_id"), col("day")], [col("rep_id"), col("day")], JoinArgs::new(JoinType::Semi))
+        .select([
+            col("rep_id"),
+            col("day"),
+            col("account_id").alias("near_account_id"),
+            col("latitude").alias("__plat"),
+            col("longitude").alias("__plon"),
+        ])
+        .with_columns(cube("__plat", "__plon", size, "__p"))
+        .cross_join(cube_offsets, None)
+        .with_columns([
+            (col("__px") + col("__dx")).alias("__cx"),
+            (col("__py") + col("__dy")).alias("__cy"),
+            (col("__pz") + col("__dz")).alias("__cz"),
+        ]);
+    let customers = candidates
+        .clone()
+        .lazy()
+        .join(taken.clone().lazy(), [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Anti))
+        .with_columns(cube("latitude", "longitude", size, "__c"));
+    let keys = || [col("__cx"), col("__cy"), col("__cz")];
+    Ok(probe
+        .join(customers, keys(), keys(), JoinArgs::new(JoinType::Inner))
+        .with_column(great_circle_expr(col("__plat"), col("__plon"), col("latitude"), col("longitude")).alias("km_to_priority_stop"))
+        .filter(col("km_to_priority_stop").lt_eq(lit(size)))
+        // each customer once in the week, at its nearest priority stop
+        .sort(["account_id", "km_to_priority_stop", "rep_id", "day", "near_account_id"], Default::default())
+        .unique_stable_generic(Some(vec![col("account_id")]), UniqueKeepStrategy::First)
+        .join(open, [col("rep_id"), col("day")], [col("rep_id"), col("day")], JoinArgs::new(JoinType::Inner))
+        .sort(["rep_id", "day", "km_to_priority_stop", "account_id"], Default::default())
+        .filter(col("account_id").cum_count(false).over([col("rep_id"), col("day")]).expect("static window").cast(DataType::Int64).lt_eq(col("__slots")))
+        .select([
+            col("rep_id"),
+            col("day"),
+            col("account_id"),
+            col("latitude"),
+            col("longitude"),
+            col("near_account_id"),
+            col("km_to_priority_stop"),
+            col("last_visit_at"),
+        ])
+        .collect()?)
 }
 
 /// Points of one group: (key, latitude, longitude).
