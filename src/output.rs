@@ -152,12 +152,19 @@ pub fn unit_of(column: &str, dtype: &DataType) -> &'static str {
     let c = column;
     match dtype {
         DataType::Datetime(_, _) => return "UTC timestamp",
+        DataType::Date => return "local date",
         DataType::Boolean => return "flag",
         DataType::String => return "text",
         _ => {}
     }
     if c == "gap_pt" || c.ends_with("_pt") {
         "percentage points"
+    } else if c == "latitude" || c == "longitude" {
+        "degrees (WGS84)"
+    } else if c.contains("km") {
+        "km"
+    } else if c.contains("seconds") {
+        "seconds"
     } else if c.ends_with("_h") {
         "hours"
     } else if c.contains("days") {

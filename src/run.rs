@@ -493,7 +493,12 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
     }
     if let Some(priority) = &priority {
         if supports("visit_plan") {
-            plans.push((vp::VISIT_PLAN_DOC, vp::visit_plan(m, priority.clone().lazy(), end)?));
+            let started = std::time::Instant::now();
+            let plan = vp::visit_plan(m, priority.clone().lazy(), end)?.collect()?;
+            if std::env::var_os("SALESRELAY_TIMINGS").is_some() {
+                eprintln!("  visit_plan: {} stops in {:.2}s", plan.height(), started.elapsed().as_secs_f64());
+            }
+            plans.push((vp::VISIT_PLAN_DOC, plan.lazy()));
             plans.push((vp::LOCATIONS_NEEDED_DOC, vp::locations_needed(m, priority.clone().lazy())));
         }
     }
