@@ -26,7 +26,7 @@
 //! surface are within `s` in a straight line, so in the same or a
 //! neighbouring cube. Each priority stop is joined with the customers in
 //! its 27 cubes, then the exact distance is checked. Passes go from cubes of
-//! radius/16 to the radius itself (GRID_LEVELS), each taking only customers
+//! radius/64 to the radius itself (GRID_LEVELS), each taking only customers
 //! within its cube width, so a dense city never pairs every stop with every
 //! customer in it. It works
 //! the same near the poles and across the 180th meridian, and needs no
@@ -153,9 +153,10 @@ pub fn priority_deals(m: &Model, end: Expr) -> LazyFrame {
         col("latitude"),
         col("longitude"),
     ]);
-    let touches = match events::activities(m) {
+    let touches = match m.lazy("activities") {
         Some(a) => a
-            .filter(col("team").eq(lit("fs")).and(col("opportunity_id").is_not_null()))
+            .filter(col("opportunity_id").is_not_null())
+            .join(fs.clone(), [col("rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Semi))
             .group_by([col("opportunity_id")])
             .agg([col("occurred_at").max().alias("last_fs_touch_at")]),
         None => df!("opportunity_id" => Vec::<String>::new()).expect("empty").lazy().with_column(
@@ -268,6 +269,7 @@ pub const VISIT_PLAN_DOC: TableDoc = TableDoc {
 /// visit_plan: the week's day routes. `end` is the end of the data (UTC
 /// microseconds); `priority` is priority_deals.
 pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<LazyFrame> {
+    let clock = Clock::start();
     let cfg = &m.config.visit_plan;
     let tz = m.config.tz();
     let end_date = chrono::DateTime::from_timestamp_micros(end_micros)
@@ -295,6 +297,7 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
         .collect()?;
     // cut each rep's nearest-neighbour tour of them into days
     let day_of = assign_days(&stops, per_day as usize)?;
+    clock.lap("priority stops and days");
     let stops = stops.lazy().join(day_of.lazy(), [col("rep_id"), col("account_id")], [col("rep_id"), col("account_id")], JoinArgs::new(JoinType::Inner));
     let stops = stops.with_column(lit("priority_deal").alias("reason")).collect()?;
 
@@ -324,6 +327,7 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
         .group_by([col("rep_id"), col("day")])
         .agg([(lit(cfg.max_stops_per_day as i64) - len().cast(DataType::Int64)).alias("__slots")])
         .collect()?;
+    clock.lap("customer candidates");
     let mut taken = df!("account_id" => Vec::<String>::new())?;
     let mut nearby = Vec::new();
     for level in GRID_LEVELS {
@@ -336,6 +340,7 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
             .select([col("rep_id"), col("day"), col("__slots")])
             .collect()?;
         taken = concat([taken.lazy(), picked.clone().lazy().select([col("account_id")])], UnionArgs::default())?.collect()?;
+        clock.lap(&format!("neighbours within radius/{level}: {} found", picked.height()));
         nearby.push(picked.lazy());
     }
     let nearby = concat(nearby, UnionArgs::default())?.with_column(lit("nearby_customer").alias("reason"));
@@ -346,6 +351,7 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
         )
         .collect()?;
     let route = route_days(&all, cfg.road_factor)?;
+    clock.lap("routes");
     let dates = df!(
         "day" => (0..days.len() as i64).collect::<Vec<_>>(),
         "__date" => days.clone(),
@@ -371,7 +377,7 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
 /// pass takes only customers within one cube width (all of which are in
 /// the 27 cubes around a stop), so in dense cities the fine passes fill
 /// the days and the coarse ones only see what is left.
-const GRID_LEVELS: [f64; 3] = [16.0, 4.0, 1.0];
+const GRID_LEVELS: [f64; 4] = [64.0, 16.0, 4.0, 1.0];
 
 /// One pass of the neighbour search with cubes `size` km wide: for stops
 /// with free slots, the customers not yet taken within `size` km; each
@@ -428,6 +434,21 @@ fn nearby_at(stops: &DataFrame, candidates: &DataFrame, slots: &DataFrame, taken
             col("last_visit_at"),
         ])
         .collect()?)
+}
+
+/// Phase times of the visit plan, printed when SALESRELAY_TIMINGS is set.
+struct Clock(Option<std::cell::Cell<std::time::Instant>>);
+
+impl Clock {
+    fn start() -> Clock {
+        Clock(std::env::var_os("SALESRELAY_TIMINGS").map(|_| std::cell::Cell::new(std::time::Instant::now())))
+    }
+    fn lap(&self, what: &str) {
+        if let Some(t) = &self.0 {
+            eprintln!("    visit_plan {what}: {:.2}s", t.get().elapsed().as_secs_f64());
+            t.set(std::time::Instant::now());
+        }
+    }
 }
 
 /// Points of one group: (key, latitude, longitude).
