@@ -216,3 +216,8 @@ pub fn data_dictionary(tables: &[(Doc, Schema)], nodes: &[(&str, Option<&str>, &
 pub fn text_column(df: &DataFrame, c: &str) -> Result<Vec<String>> {
     Ok(df.column(c)?.cast(&DataType::String)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect())
 }
+
+/// A column as numbers (any numeric type; null stays None).
+pub fn number_column(df: &DataFrame, c: &str) -> Result<Vec<Option<f64>>> {
+    Ok(df.column(c)?.cast(&DataType::Float64)?.f64()?.iter().collect())
+}

@@ -125,7 +125,7 @@ fn rate_text(rate: Option<f64>, low: Option<f64>, high: Option<f64>, n: Option<f
 
 fn week_ahead(tables: &Tables, period: &str) -> Result<WeekAhead> {
     let mut w = WeekAhead::default();
-    let num = |df: &DataFrame, c: &str| -> Result<Vec<Option<f64>>> { Ok(df.column(c)?.cast(&DataType::Float64)?.f64()?.iter().collect()) };
+    let num = crate::output::number_column;
     if let Some(effect) = tables.get("engagement_effect") {
         let pick = |p: &str, g: &str| -> Result<String> {
             let df = effect.clone().lazy().filter(col("period").eq(lit(p.to_string())).and(col("group").eq(lit(g.to_string())))).collect()?;

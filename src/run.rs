@@ -448,9 +448,9 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
     let kpi = tree::kpi_tree(m, wide.clone()).collect()?;
     let lost = if supports("losses") { Some(losses::losses(m, &rules).collect()?) } else { None };
     let handoffs = h::handoffs(m).map(|lf| lf.collect()).transpose()?;
-    let engagement = if supports("dsr_engagement") { e::dsr_engagement(m)?.map(|lf| lf.collect()).transpose()? } else { None };
-    let end = e::data_end_micros(m)?;
-    let priority = if supports("priority_deals") { Some(vp::priority_deals(m, e::data_end(m)?).collect()?) } else { None };
+    let end = e::data_end(m)?;
+    let engagement = if supports("dsr_engagement") { e::dsr_engagement(m, end).map(|lf| lf.collect()).transpose()? } else { None };
+    let priority = if supports("priority_deals") { Some(vp::priority_deals(m, end).collect()?) } else { None };
     let mut plans: Vec<(TableDoc, LazyFrame)> = vec![
         (tree::KPI_ATTRIBUTION_DOC, tree::kpi_attribution(kpi.clone().lazy(), period_label)),
         (h::FUNNEL_PERIOD_DOC, h::funnel_period(m, wide)),
@@ -483,12 +483,12 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
             plans.push((losses::LOSS_FEEDBACK_DOC, losses::loss_feedback(lost.clone().lazy(), handoffs.clone().lazy())));
         }
     }
-    if let (Some(engagement), Some(views)) = (&engagement, m.lazy("dsr_views")) {
+    if let Some(engagement) = &engagement {
         if supports("engagement_effect") {
-            plans.push((e::ENGAGEMENT_EFFECT_DOC, e::engagement_effect(m, engagement.clone().lazy(), handoffs.clone().map(|h| h.lazy()), views)));
+            plans.push((e::ENGAGEMENT_EFFECT_DOC, e::engagement_effect(m, engagement.clone().lazy(), handoffs.clone().map(|h| h.lazy()))));
         }
         if supports("stalled_deals") {
-            plans.push((e::STALLED_DEALS_DOC, e::stalled_deals(m, engagement.clone().lazy())?));
+            plans.push((e::STALLED_DEALS_DOC, e::stalled_deals(m, engagement.clone().lazy(), end)));
         }
     }
     if let Some(priority) = &priority {

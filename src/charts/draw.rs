@@ -25,10 +25,7 @@ fn rows(tables: &Tables, name: &str, filter: Expr) -> Result<Option<DataFrame>> 
     }
 }
 
-fn nums(df: &DataFrame, c: &str) -> Result<Vec<Option<f64>>> {
-    Ok(df.column(c)?.cast(&DataType::Float64)?.f64()?.iter().collect())
-}
-
+use crate::output::number_column as nums;
 use crate::output::text_column as strs;
 
 /// The distinct values of `values` in their first-seen order.

@@ -33,15 +33,10 @@ pub fn wilson(successes: Expr, n: Expr) -> (Expr, Expr) {
     (bound((centre.clone() - half.clone()) / denom.clone()), bound((centre + half) / denom))
 }
 
-/// The end of the data: the latest event timestamp or room view, as a
-/// UTC timestamp literal. Days since the last view and the stalled-deal
-/// clock run to it.
-pub fn data_end(m: &Model) -> crate::error::Result<Expr> {
-    Ok(lit(data_end_micros(m)?).cast(utc_type()))
-}
-
-/// `data_end` as UTC microseconds.
-pub fn data_end_micros(m: &Model) -> crate::error::Result<i64> {
+/// The end of the data: the latest event timestamp or room view (UTC
+/// microseconds). Days since the last view, the stalled-deal clock and the
+/// visit plan's week run from it.
+pub fn data_end(m: &Model) -> crate::error::Result<i64> {
     let mut end = m.span.last_event.unwrap_or(0);
     if let Some(views) = m.lazy("dsr_views") {
         let df = views.select([col("viewed_at").max().dt().timestamp(TimeUnit::Microseconds).alias("end")]).collect()?;
@@ -50,6 +45,11 @@ pub fn data_end_micros(m: &Model) -> crate::error::Result<i64> {
         }
     }
     Ok(end)
+}
+
+/// A UTC microsecond timestamp as a literal.
+pub fn timestamp(micros: i64) -> Expr {
+    lit(micros).cast(utc_type())
 }
 
 /// The band of a view count.
@@ -102,9 +102,9 @@ pub const DSR_ENGAGEMENT_DOC: TableDoc = TableDoc {
 };
 
 /// dsr_engagement: one row per opportunity (those without views too).
-pub fn dsr_engagement(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
-    let Some(views) = m.lazy("dsr_views") else { return Ok(None) };
-    let end = data_end(m)?;
+pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
+    let views = m.lazy("dsr_views")?;
+    let end = timestamp(end);
     let opps = events::opportunities(m).select([
         col("opportunity_id"),
         col("account_id"),
@@ -180,7 +180,7 @@ pub fn dsr_engagement(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
             col("__before").fill_null(lit(0i64)).alias("lead_views_before_handoff"),
         ]);
     let counts = ["views", "distinct_assets", "views_decision_maker", "views_contact", "views_other", "views_after_close"];
-    Ok(Some(
+    Some(
         opps.join(per_opp, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left))
             .join(entered, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left))
             .with_columns(counts.map(|c| col(c).fill_null(lit(0i64)).alias(c)))
@@ -194,7 +194,7 @@ pub fn dsr_engagement(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
             ])
             .sort(["created_at", "opportunity_id"], Default::default())
             .select(DSR_ENGAGEMENT_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>()),
-    ))
+    )
 }
 
 pub const ENGAGEMENT_EFFECT_DOC: TableDoc = TableDoc {
@@ -243,7 +243,7 @@ fn handoff_aggs() -> Vec<Expr> {
 }
 
 /// engagement_effect from dsr_engagement and the handoffs table.
-pub fn engagement_effect(m: &Model, engagement: LazyFrame, handoffs: Option<LazyFrame>, views: LazyFrame) -> LazyFrame {
+pub fn engagement_effect(m: &Model, engagement: LazyFrame, handoffs: Option<LazyFrame>) -> LazyFrame {
     let closed = engagement
         .filter(col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false).and(col("closed_at").is_not_null()))
         .with_columns([
@@ -263,7 +263,7 @@ pub fn engagement_effect(m: &Model, engagement: LazyFrame, handoffs: Option<Lazy
             parts.push(lf.with_column(lit(dimension).alias("dimension")));
         }
     }
-    if let Some(h) = handoffs {
+    if let (Some(h), Some(views)) = (handoffs, m.lazy("dsr_views")) {
         // a handoff has viewing data when its lead's room had a view before it
         let lead_views = views.filter(col("lead_id").is_not_null()).select([col("lead_id").alias("__lead"), col("viewed_at")]);
         let before = h
@@ -363,11 +363,11 @@ pub const STALLED_DEALS_DOC: TableDoc = TableDoc {
 };
 
 /// stalled_deals from dsr_engagement.
-pub fn stalled_deals(m: &Model, engagement: LazyFrame) -> crate::error::Result<LazyFrame> {
-    let end = data_end(m)?;
+pub fn stalled_deals(m: &Model, engagement: LazyFrame, end: i64) -> LazyFrame {
+    let end = timestamp(end);
     let accounts = m.lazy("accounts").expect("accounts is required").select([col("account_id"), col("account_name")]);
     let reps = events::reps(m).select([col("rep_id"), col("rep_name").alias("owner_name")]);
-    Ok(engagement
+    engagement
         .filter(col("outcome").eq(lit("open")))
         .with_column(
             days_between(end, coalesce(&[col("last_viewed_at"), col("created_at")])).alias("days_without_room_activity"),
@@ -381,5 +381,5 @@ pub fn stalled_deals(m: &Model, engagement: LazyFrame) -> crate::error::Result<L
         )
         .with_row_index("rank", Some(1))
         .with_columns([col("rank").cast(DataType::Int64), col("views").eq(lit(0i64)).alias("never_viewed")])
-        .select(STALLED_DEALS_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>()))
+        .select(STALLED_DEALS_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>())
 }

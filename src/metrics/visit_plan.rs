@@ -145,7 +145,8 @@ pub const PRIORITY_DEALS_DOC: TableDoc = TableDoc {
 };
 
 /// priority_deals: every open deal owned by an FS rep, scored.
-pub fn priority_deals(m: &Model, end: Expr) -> LazyFrame {
+pub fn priority_deals(m: &Model, end: i64) -> LazyFrame {
+    let end = super::engagement::timestamp(end);
     let fs = events::reps(m).filter(col("team").eq(lit("fs"))).select([col("rep_id")]);
     let accounts = m.lazy("accounts").expect("accounts is required").select([
         col("account_id"),
@@ -159,9 +160,7 @@ pub fn priority_deals(m: &Model, end: Expr) -> LazyFrame {
             .join(fs.clone(), [col("rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Semi))
             .group_by([col("opportunity_id")])
             .agg([col("occurred_at").max().alias("last_fs_touch_at")]),
-        None => df!("opportunity_id" => Vec::<String>::new()).expect("empty").lazy().with_column(
-            lit(NULL).cast(crate::typing::utc_type()).alias("last_fs_touch_at"),
-        ),
+        None => no_times("opportunity_id", "last_fs_touch_at"),
     };
     let (stage_rates, overall) = stage_win_rates(m);
     m.lazy("opportunities")
@@ -231,6 +230,14 @@ pub fn locations_needed(m: &Model, priority: LazyFrame) -> LazyFrame {
         .select(LOCATIONS_NEEDED_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>())
 }
 
+/// An empty `key` -> timestamp `name` table, for when activities are absent.
+fn no_times(key: &str, name: &str) -> LazyFrame {
+    df!(key => Vec::<String>::new())
+        .expect("empty frame")
+        .lazy()
+        .with_column(lit(NULL).cast(crate::typing::utc_type()).alias(name))
+}
+
 /// Accounts with a won deal: `account_id`.
 fn customers(m: &Model) -> LazyFrame {
     m.lazy("opportunities")
@@ -277,7 +284,7 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
         .unwrap_or_default();
     let days = plan_days(end_date, &m.config.holiday_dates());
     let per_day = cfg.priority_stops_per_day as i64;
-    let end = lit(end_micros).cast(crate::typing::utc_type());
+    let end = super::engagement::timestamp(end_micros);
     // priority stops: per rep, located accounts by summed score
     let stops = priority
         .filter(col("has_location"))
@@ -307,9 +314,7 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
             .filter(col("kind").eq(lit("visit")))
             .group_by([col("account_id")])
             .agg([col("occurred_at").max().alias("last_visit_at")]),
-        None => df!("account_id" => Vec::<String>::new()).expect("empty").lazy().with_column(
-            lit(NULL).cast(crate::typing::utc_type()).alias("last_visit_at"),
-        ),
+        None => no_times("account_id", "last_visit_at"),
     };
     let candidates = m
         .lazy("accounts")

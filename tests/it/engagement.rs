@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use salesrelay::metrics::engagement::wilson;
 
 use crate::kpi::{table, tables};
-use crate::util::{f64s, strs, tiny, Dir};
+use crate::util::{f64s, one, rows, strs, tiny, Dir};
 
 /// The tiny fixture with five more views and narrower bands
 /// (low 1, medium 2, high 3 or more views).
@@ -24,14 +24,7 @@ fn fixture(stalled_days: f64) -> Dir {
     dir
 }
 
-fn rows(df: &DataFrame, filter: Expr) -> DataFrame {
-    df.clone().lazy().filter(filter).collect().unwrap()
-}
 
-fn one(df: &DataFrame, column: &str) -> Option<f64> {
-    assert_eq!(df.height(), 1, "{df}");
-    f64s(df, column)[0]
-}
 
 #[test]
 fn wilson_interval_matches_newcombe_1998() {

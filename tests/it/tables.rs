@@ -4,11 +4,8 @@
 use polars::prelude::*;
 
 use crate::kpi::{table, tables};
-use crate::util::{f64s, strs, tiny};
+use crate::util::{f64s, rows, strs, tiny};
 
-fn rows(df: &DataFrame, filter: Expr) -> DataFrame {
-    df.clone().lazy().filter(filter).collect().unwrap()
-}
 
 fn num(df: &DataFrame, column: &str) -> Vec<Option<f64>> {
     f64s(df, column)

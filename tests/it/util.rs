@@ -95,3 +95,14 @@ pub fn f64s(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
 pub fn strs(df: &DataFrame, name: &str) -> Vec<Option<String>> {
     df.column(name).unwrap().cast(&DataType::String).unwrap().str().unwrap().iter().map(|s| s.map(str::to_string)).collect()
 }
+
+/// The rows of `df` that satisfy `filter`.
+pub fn rows(df: &DataFrame, filter: Expr) -> DataFrame {
+    df.clone().lazy().filter(filter).collect().unwrap()
+}
+
+/// The value of `column` in the one row of `df` (which must have exactly one).
+pub fn one(df: &DataFrame, column: &str) -> Option<f64> {
+    assert_eq!(df.height(), 1, "{df}");
+    f64s(df, column)[0]
+}

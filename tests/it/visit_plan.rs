@@ -6,15 +6,12 @@ use polars::prelude::*;
 use salesrelay::metrics::visit_plan::{great_circle_km, nearest_neighbour, path_km, plan_days, improve_route, EARTH_RADIUS_KM};
 
 use crate::kpi::{table, tables};
-use crate::util::{f64s, root, strs, Dir};
+use crate::util::{f64s, rows, root, strs, Dir};
 
 fn geo() -> std::path::PathBuf {
     root().join("tests/fixtures/geo")
 }
 
-fn rows(df: &DataFrame, filter: Expr) -> DataFrame {
-    df.clone().lazy().filter(filter).collect().unwrap()
-}
 
 const TOKYO: (f64, f64) = (35.681236, 139.767125);
 

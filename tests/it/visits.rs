@@ -5,16 +5,9 @@ use polars::prelude::*;
 use proptest::prelude::*;
 
 use crate::kpi::{table, tables};
-use crate::util::{f64s, strs, tiny, Dir};
+use crate::util::{f64s, one, rows, strs, tiny, Dir};
 
-fn rows(df: &DataFrame, filter: Expr) -> DataFrame {
-    df.clone().lazy().filter(filter).collect().unwrap()
-}
 
-fn one(df: &DataFrame, column: &str) -> Option<f64> {
-    assert_eq!(df.height(), 1);
-    f64s(df, column)[0]
-}
 
 #[test]
 fn industry_visit_ratio_against_the_benchmark() {
