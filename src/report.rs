@@ -186,14 +186,14 @@ fn week_ahead(tables: &Tables, period: &str) -> Result<WeekAhead> {
         let th = crate::charts::theme::thousands;
         let (first, last) = (crate::output::text_column(&totals, "first")?, crate::output::text_column(&totals, "last")?);
         let rep_days = v("rep_days")?;
+        let count = |n: f64, one: &str, many: &str| format!("{} {}", th(n), if n == 1.0 { one } else { many });
+        let when = if first[0] == last[0] { format!("on {}", first[0]) } else { format!("{} to {}", first[0], last[0]) };
         w.plan.push(format!(
-            "Visit plan {} to {}: {} FS reps, {} rep-days, {} priority-deal stops and {} nearby customers not visited lately; {} road km in all, {} km per rep-day on average.",
-            first[0],
-            last[0],
-            th(v("reps")?),
-            th(rep_days),
-            th(v("priority")?),
-            th(v("nearby")?),
+            "Visit plan {when}: {}, {}, {} and {} not visited lately; {} road km in all, {} km per rep-day on average.",
+            count(v("reps")?, "FS rep", "FS reps"),
+            count(rep_days, "rep-day", "rep-days"),
+            count(v("priority")?, "priority-deal stop", "priority-deal stops"),
+            count(v("nearby")?, "nearby customer", "nearby customers"),
             th(v("km")?),
             if rep_days > 0.0 { format!("{:.0}", v("km")? / rep_days) } else { "0".into() }
         ));
@@ -201,8 +201,9 @@ fn week_ahead(tables: &Tables, period: &str) -> Result<WeekAhead> {
     if let Some(needed) = tables.get("locations_needed") {
         if needed.height() > 0 {
             w.plan.push(format!(
-                "{} account(s) with open deals or past wins have no coordinates and could not be planned: see tables/locations_needed.parquet.",
-                needed.height()
+                "{} with open deals or past wins {} no coordinates and could not be planned: see tables/locations_needed.parquet.",
+                if needed.height() == 1 { "1 account".to_string() } else { format!("{} accounts", needed.height()) },
+                if needed.height() == 1 { "has" } else { "have" }
             ));
         }
     }

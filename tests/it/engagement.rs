@@ -123,6 +123,12 @@ fn engagement_effect_win_rates_by_hand() {
     // handoffs: only H1 had room views before it (V1); 6 of the other 7 accepted, 2 of those won (O3, O5)
     let with = group("all", "with");
     assert_eq!((one(&with, "handoffs"), one(&with, "acceptance_rate"), one(&with, "win_yield")), (Some(1.0), Some(1.0), Some(1.0)));
+    assert!((one(&with, "acceptance_rate_low").unwrap() - 0.2065).abs() < 1e-4, "Wilson 1/1");
+    assert!((one(&with, "win_yield_low").unwrap() - 0.2065).abs() < 1e-4);
+    // 6/7 accepted: Wilson 0.4869-0.9743; 2/6 won: 0.0968-0.7000
+    let without_rows = group("all", "without");
+    assert!((one(&without_rows, "acceptance_rate_low").unwrap() - 0.4869).abs() < 1e-4 && (one(&without_rows, "acceptance_rate_high").unwrap() - 0.9743).abs() < 1e-4);
+    assert!((one(&without_rows, "win_yield_low").unwrap() - 0.0968).abs() < 1e-4 && (one(&without_rows, "win_yield_high").unwrap() - 0.7000).abs() < 1e-4);
     let without = group("all", "without");
     assert_eq!((one(&without, "handoffs"), one(&without, "accepted"), one(&without, "handoffs_won")), (Some(7.0), Some(6.0), Some(2.0)));
     assert!((one(&without, "win_yield").unwrap() - 2.0 / 6.0).abs() < 1e-12);
@@ -148,6 +154,26 @@ fn bands_need_an_increasing_threshold() {
     dir.append("salesrelay.toml", "\n[engagement]\nmedium_views = 5\nhigh_views = 5\n");
     let err = salesrelay::config::Config::resolve(None, dir.path(), &Default::default()).unwrap_err();
     assert!(err.to_string().contains("engagement.medium_views = 5 and high_views = 5"), "{err}");
+}
+
+#[test]
+fn report_states_the_effect_with_its_intervals_and_the_stalled_deals() {
+    let dir = fixture(14.0);
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(&crate::util::root(), &["run", "--input", dir.path().to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.path().join("FY2026-Q2/report.md")).unwrap();
+    // Wilson by hand: 1/1 -> 20.7%-100%; 3/3 -> 43.8%-100%; 2/2 -> 34.2%-100%; 3/5 -> 23.1%-88.2%
+    assert!(md.contains(
+        "Over the whole history, deals whose room was used most (band high) won 100% (95% interval 21%-100%, n=1) against 100% (95% interval 44%-100%, n=3) for deals whose room was never viewed, and deals a decision maker viewed won 100% (95% interval 34%-100%, n=2) against 60% (95% interval 23%-88%, n=5)."
+    ), "{md}");
+    // FY2026-Q2: none = O5, O8 (2/2); DM not engaged = O2, O5, O7, O8 (2/4 -> 15.0%-85.0%)
+    assert!(md.contains("In FY2026-Q2 alone the same comparison is 100% (95% interval 21%-100%, n=1) against 100% (95% interval 34%-100%, n=2) (decision maker: 100% (95% interval 21%-100%, n=1) against 50% (95% interval 15%-85%, n=4))"), "{md}");
+    // O4: 800k, last viewed 29 days 5 hours before the data ends, asset other
+    assert!(md.contains("| 1 | O4 | Tokai Build | Tanaka | 800k | 29 | other |"), "{md}");
+    // the tiny fixture's plan: O4 at A3 on Monday 10-05 (the data ends on Wednesday 09-30); A4 (a customer) has no coordinates
+    assert!(md.contains("Visit plan on 2026-10-05: 1 FS rep, 1 rep-day, 1 priority-deal stop and 0 nearby customers"), "{md}");
+    assert!(md.contains("1 account with open deals or past wins has no coordinates"), "{md}");
 }
 
 proptest! {

@@ -90,6 +90,12 @@ fn visit_plan_by_hand() {
     for (road, km) in f64s(&f1, "road_km_from_previous").iter().zip(f64s(&f1, "km_from_previous")) {
         assert!((road.unwrap() - 1.3 * km.unwrap()).abs() < 1e-9, "road factor 1.3");
     }
+    // priority stops carry their deal, amount and score; C4's last visit was A3 on 07-23
+    assert_eq!(strs(&f1, "opportunity_id"), vec![Some("O1".into()), None, Some("O2".into()), None]);
+    assert_eq!(f64s(&f1, "open_amount"), vec![Some(1_000_000.0), None, Some(500_000.0), None]);
+    assert!((f64s(&f1, "priority_score")[0].unwrap() - 1_000_000.0 * 5.0 / 6.0).abs() < 1e-6);
+    let last_visit = f1.column("last_visit_at").unwrap().cast(&DataType::String).unwrap();
+    assert_eq!(last_visit.str().unwrap().get(3), Some("2026-07-23 08:00:00.000000+00:00"));
     // the nearby customers name the priority stop they are near
     assert_eq!(strs(&f1, "near_account_id"), vec![None, Some("P1".into()), None, Some("P2".into())]);
     assert!((f64s(&f1, "km_to_priority_stop")[3].unwrap() - 3.0).abs() < 0.001);
@@ -130,6 +136,10 @@ fn accounts_without_coordinates_are_listed() {
     // P3 (an open deal, empty coordinates) first by priority, then C5 (a customer at 0,0)
     assert_eq!(strs(&needed, "account_id"), vec![Some("P3".into()), Some("C5".into())]);
     assert_eq!(strs(&needed, "owners")[0].as_deref(), Some("F1"));
+    // O3: 300,000 x 5/6 x (1 + 20.7083/28), like O2
+    assert_eq!(f64s(&needed, "open_amount"), vec![Some(300_000.0), None]);
+    let days = 20.0 + 17.0 / 24.0;
+    assert!((f64s(&needed, "priority_score")[0].unwrap() - 300_000.0 * 5.0 / 6.0 * (1.0 + days / 28.0)).abs() < 1e-6);
     let customer: Vec<Option<bool>> = needed.column("customer").unwrap().bool().unwrap().iter().collect();
     assert_eq!(customer, vec![Some(false), Some(true)]);
     let p3 = rows(&table(&all, "priority_deals"), col("opportunity_id").eq(lit("O3")));
@@ -161,4 +171,19 @@ fn no_coordinates_column_means_no_visit_plan() {
     let all = tables(dir.path());
     assert!(all.iter().all(|(n, _)| n != "visit_plan" && n != "locations_needed"), "not available, not empty");
     assert!(all.iter().any(|(n, _)| n == "priority_deals"), "priorities need no map");
+}
+
+#[test]
+fn report_gives_the_plan_totals() {
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(&root(), &["run", "--input", geo().to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.path().join("FY2026-Q2/report.md")).unwrap();
+    // F1's Monday (P1, C1, P2, C4: 34.1095 km x 1.3 = 44.3 road km) and F2's (Q1 alone, 0 km)
+    assert!(
+        md.contains("Visit plan on 2026-10-26: 2 FS reps, 2 rep-days, 3 priority-deal stops and 2 nearby customers not visited lately; 44 road km in all, 22 km per rep-day on average."),
+        "{md}"
+    );
+    assert!(md.contains("2 accounts with open deals or past wins have no coordinates"), "{md}");
+    assert!(out.path().join("FY2026-Q2/charts/visit_plan_kanto.svg").exists() && out.path().join("FY2026-Q2/charts/visit_plan_kansai.svg").exists());
 }
