@@ -31,7 +31,7 @@ pub const TABLE_NEEDS: &[(&str, &[&str])] = &[
     ("engagement_effect", &["dsr_views", "opportunities.not_won"]),
     ("stalled_deals", &["dsr_views", "opportunities.not_won"]),
     ("priority_deals", &["opportunities.not_won"]),
-    ("visit_plan", &["opportunities.not_won", "accounts.latitude", "accounts.longitude"]),
+    ("visit_plan", &["opportunities.not_won", "accounts.latitude", "accounts.longitude", "activities"]),
     ("locations_needed", &["opportunities.not_won", "accounts.latitude", "accounts.longitude"]),
 ];
 
@@ -52,6 +52,15 @@ pub const COLUMN_NEEDS: &[(&str, &[&str], &str)] = &[
     ("funnel_cohort", &["sqls", "sql_rate", "handoff_rate", "sql_to_win"], "leads.qualified_at"),
     ("funnel_cohort", &["handed_off", "accepted", "acceptance_rate", "win_yield"], "handoffs"),
     ("funnel_cohort", &["opportunities", "open_opportunities"], "opportunities.not_won"),
+    ("dsr_engagement", &["seconds", "pricing_seconds"], "dsr_views.seconds"),
+    ("dsr_engagement", &["distinct_assets", "pricing_seconds", "last_asset"], "dsr_views.asset"),
+    (
+        "dsr_engagement",
+        &["views_decision_maker", "views_contact", "views_other", "dm_viewed", "first_dm_view_at", "days_to_first_dm_view"],
+        "dsr_views.viewer_role",
+    ),
+    ("stalled_deals", &["last_asset"], "dsr_views.asset"),
+    ("priority_deals", &["last_fs_touch_at"], "activities"),
 ];
 
 /// The needs of output table `name`.

@@ -134,19 +134,26 @@ fn week_ahead(tables: &Tables, period: &str) -> Result<WeekAhead> {
             }
             Ok(rate_text(num(&df, "win_rate")?[0], num(&df, "win_rate_low")?[0], num(&df, "win_rate_high")?[0], num(&df, "deals")?[0]))
         };
+        let has_roles = effect.column("dimension")?.str()?.iter().any(|d| d == Some("decision_maker"));
+        let dm_all = if has_roles {
+            format!(", and deals a decision maker viewed won {} against {}", pick("all", "engaged")?, pick("all", "not_engaged")?)
+        } else {
+            " (the input has no viewer roles, so decision makers cannot be told apart)".to_string()
+        };
+        let dm_period = if has_roles {
+            format!(" (decision maker: {} against {})", pick(period, "engaged")?, pick(period, "not_engaged")?)
+        } else {
+            String::new()
+        };
         w.engagement.push(format!(
-            "Over the whole history, deals whose room was used most (band high) won {} against {} for deals whose room was never viewed, and deals a decision maker viewed won {} against {}.",
+            "Over the whole history, deals whose room was used most (band high) won {} against {} for deals whose room was never viewed{dm_all}.",
             pick("all", "high")?,
             pick("all", "none")?,
-            pick("all", "engaged")?,
-            pick("all", "not_engaged")?
         ));
         w.engagement.push(format!(
-            "In {period} alone the same comparison is {} against {} (decision maker: {} against {}); where an interval is wide the group is too small to read on its own.",
+            "In {period} alone the same comparison is {} against {}{dm_period}; where an interval is wide the group is too small to read on its own.",
             pick(period, "high")?,
             pick(period, "none")?,
-            pick(period, "engaged")?,
-            pick(period, "not_engaged")?
         ));
     }
     if let Some(stalled) = tables.get("stalled_deals") {

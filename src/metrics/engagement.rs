@@ -253,7 +253,11 @@ pub fn engagement_effect(m: &Model, engagement: LazyFrame, handoffs: Option<Lazy
         ])
         .cache();
     let mut parts = Vec::new();
-    for (dimension, group) in [("engagement_band", "engagement_band"), ("decision_maker", "__dm")] {
+    // without viewer roles nobody is known to be a decision maker: no such rows, not "not engaged"
+    let by_role = m.has("dsr_views.viewer_role");
+    let dimensions: &[(&str, &str)] =
+        if by_role { &[("engagement_band", "engagement_band"), ("decision_maker", "__dm")] } else { &[("engagement_band", "engagement_band")] };
+    for &(dimension, group) in dimensions {
         for all in [false, true] {
             let keys = if all { vec![col(group).alias("group")] } else { vec![col("period"), col(group).alias("group")] };
             let mut lf = closed.clone().group_by(keys).agg(deal_aggs());
@@ -293,8 +297,10 @@ pub fn engagement_effect(m: &Model, engagement: LazyFrame, handoffs: Option<Lazy
     labels.push("all".into());
     let mut dims = Vec::new();
     let mut groups = Vec::new();
-    let mut dim_list: Vec<(&str, Vec<&str>)> =
-        vec![("engagement_band", BANDS.to_vec()), ("decision_maker", vec!["engaged", "not_engaged"])];
+    let mut dim_list: Vec<(&str, Vec<&str>)> = vec![("engagement_band", BANDS.to_vec())];
+    if by_role {
+        dim_list.push(("decision_maker", vec!["engaged", "not_engaged"]));
+    }
     if m.has("handoffs") {
         dim_list.push(("viewing_data_at_handoff", vec!["with", "without"]));
     }

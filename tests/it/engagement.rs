@@ -203,3 +203,35 @@ proptest! {
         prop_assert_eq!(total, closed);
     }
 }
+
+#[test]
+fn without_viewer_roles_or_seconds_those_measures_are_not_available() {
+    // dsr_views with only view_id, opportunity_id, lead_id, asset, viewed_at
+    let dir = Dir::copy_of(&tiny());
+    let text = dir.read("dsr_views.csv");
+    let kept: String = text
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{},{},{},{},{}\n", f[0], f[1], f[2], f[4], f[5])
+        })
+        .collect();
+    dir.write("dsr_views.csv", &kept);
+    let all = tables(dir.path());
+    let e = table(&all, "dsr_engagement");
+    let o3 = rows(&e, col("opportunity_id").eq(lit("O3")));
+    assert_eq!(one(&o3, "views"), Some(1.0), "views still count");
+    assert_eq!(one(&o3, "distinct_assets"), Some(1.0));
+    for c in ["seconds", "pricing_seconds", "views_decision_maker", "days_to_first_dm_view"] {
+        assert_eq!(one(&o3, c), None, "{c} is null, not 0");
+    }
+    let fx = table(&all, "engagement_effect");
+    assert_eq!(rows(&fx, col("dimension").eq(lit("decision_maker"))).height(), 0, "no 'not engaged' for all");
+    assert!(rows(&fx, col("dimension").eq(lit("engagement_band"))).height() > 0);
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(&crate::util::root(), &["run", "--input", dir.path().to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.path().join("FY2026-Q2/report.md")).unwrap();
+    assert!(md.contains("(the input has no viewer roles, so decision makers cannot be told apart)"), "{md}");
+    assert!(md.contains("dsr_views.viewer_role") || md.contains("views_decision_maker"), "the gap is in Data coverage: {md}");
+}

@@ -187,3 +187,17 @@ fn report_gives_the_plan_totals() {
     assert!(md.contains("2 accounts with open deals or past wins have no coordinates"), "{md}");
     assert!(out.path().join("FY2026-Q2/charts/visit_plan_kanto.svg").exists() && out.path().join("FY2026-Q2/charts/visit_plan_kansai.svg").exists());
 }
+
+#[test]
+fn without_activities_there_is_no_plan_but_there_are_priorities() {
+    // nobody can say which customers were visited lately
+    let dir = Dir::copy_of(&geo());
+    dir.remove("activities.csv");
+    let all = tables(dir.path());
+    assert!(all.iter().all(|(n, _)| n != "visit_plan"), "visit_plan not available");
+    let p = table(&all, "priority_deals");
+    let o1 = rows(&p, col("opportunity_id").eq(lit("O1")));
+    // no touch known: days since creation, and the data now ends when O1-O3 were created (10-01 00:00)
+    assert_eq!(f64s(&o1, "days_since_fs_touch"), vec![Some(0.0)]);
+    assert_eq!(o1.column("last_fs_touch_at").unwrap().null_count(), 1);
+}
