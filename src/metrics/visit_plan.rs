@@ -270,6 +270,7 @@ pub const VISIT_PLAN_DOC: TableDoc = TableDoc {
         ("longitude", "account longitude"),
         ("km_from_previous", "great-circle km from the previous stop (0 for the first)"),
         ("road_km_from_previous", "km_from_previous x road_factor"),
+        ("day_road_km", "the rep's estimated road km that day (the day's road_km_from_previous summed; no return leg)"),
     ],
 };
 
@@ -373,7 +374,10 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
         .join(dates.lazy(), [col("day")], [col("day")], JoinArgs::new(JoinType::Left))
         .join(reps, [col("rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Left))
         .join(accounts, [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Left))
-        .with_column(col("__date").alias("day"))
+        .with_columns([
+            col("__date").alias("day"),
+            col("road_km_from_previous").sum().over([col("rep_id"), col("day")]).expect("static window").alias("day_road_km"),
+        ])
         .sort(["rep_id", "day", "stop"], Default::default())
         .select(VISIT_PLAN_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>()))
 }

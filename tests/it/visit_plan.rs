@@ -96,6 +96,10 @@ fn visit_plan_by_hand() {
     assert!((f64s(&f1, "priority_score")[0].unwrap() - 1_000_000.0 * 5.0 / 6.0).abs() < 1e-6);
     let last_visit = f1.column("last_visit_at").unwrap().cast(&DataType::String).unwrap();
     assert_eq!(last_visit.str().unwrap().get(3), Some("2026-07-23 08:00:00.000000+00:00"));
+    // Monday's estimate: (9.99 + 21.1095 + 3.0) km x 1.3 = 44.342 road km, on every stop of the day
+    for day_km in f64s(&f1, "day_road_km") {
+        assert!((day_km.unwrap() - 1.3 * (9.99 + 9.99 + 11.119_508 + 3.0)).abs() < 0.002, "{day_km:?}");
+    }
     // the nearby customers name the priority stop they are near
     assert_eq!(strs(&f1, "near_account_id"), vec![None, Some("P1".into()), None, Some("P2".into())]);
     assert!((f64s(&f1, "km_to_priority_stop")[3].unwrap() - 3.0).abs() < 0.001);
