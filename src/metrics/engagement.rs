@@ -101,6 +101,21 @@ pub const DSR_ENGAGEMENT_DOC: TableDoc = TableDoc {
     ],
 };
 
+/// Per `key`: how many views of its lead's room (dsr_views.lead_id) came
+/// before its `handed_off_at` (`__before`; keys without such views absent).
+fn lead_views_before(keyed: LazyFrame, key: &str, views: LazyFrame) -> LazyFrame {
+    keyed
+        .select([col(key), col("lead_id"), col("handed_off_at")])
+        .join(
+            views.filter(col("lead_id").is_not_null()).select([col("lead_id").alias("__lead"), col("viewed_at")]),
+            [col("lead_id")],
+            [col("__lead")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .group_by([col(key)])
+        .agg([count_if(col("viewed_at").lt(col("handed_off_at"))).alias("__before")])
+}
+
 /// dsr_engagement: one row per opportunity (those without views too).
 pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
     let views = m.lazy("dsr_views")?;
@@ -121,30 +136,34 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
     ]);
     let closes = opps.clone().select([col("opportunity_id").alias("__opp"), col("closed_at").alias("__closed")]);
     let role = |r: &str| col("viewer_role").eq(lit(r.to_string()));
-    let counted = col("viewed_at").lt_eq(col("__closed").fill_null(end.clone()));
-    let per_opp = views
+    let deal_views = views
         .clone()
         .filter(col("opportunity_id").is_not_null())
         .join(closes, [col("opportunity_id")], [col("__opp")], JoinArgs::new(JoinType::Left))
+        .with_column(col("viewed_at").lt_eq(col("__closed").fill_null(end.clone())).alias("__counted"))
+        .cache();
+    let seconds = || col("seconds").fill_null(lit(0.0));
+    let per_opp = deal_views
+        .clone()
+        .filter(col("__counted"))
         .group_by([col("opportunity_id")])
         .agg([
-            count_if(counted.clone()).alias("views"),
-            sum_if(col("seconds").fill_null(lit(0.0)), counted.clone()).alias("seconds"),
-            col("asset").filter(counted.clone()).drop_nulls().n_unique().cast(DataType::Int64).alias("distinct_assets"),
-            sum_if(col("seconds").fill_null(lit(0.0)), counted.clone().and(col("asset").eq(lit("pricing")))).alias("pricing_seconds"),
-            count_if(counted.clone().and(role("decision_maker"))).alias("views_decision_maker"),
-            count_if(counted.clone().and(role("contact"))).alias("views_contact"),
-            count_if(counted.clone().and(role("other").or(col("viewer_role").is_null()))).alias("views_other"),
-            col("viewed_at").filter(counted.clone().and(role("decision_maker"))).min().alias("first_dm_view_at"),
-            col("viewed_at").filter(counted.clone()).min().alias("first_viewed_at"),
-            col("viewed_at").filter(counted.clone()).max().alias("last_viewed_at"),
-            col("asset")
-                .filter(counted.clone())
-                .sort_by([col("viewed_at").filter(counted.clone()), col("view_id").filter(counted.clone())], Default::default())
-                .last()
-                .alias("last_asset"),
-            count_if(counted.not()).alias("views_after_close"),
+            len().cast(DataType::Int64).alias("views"),
+            seconds().sum().alias("seconds"),
+            col("asset").drop_nulls().n_unique().cast(DataType::Int64).alias("distinct_assets"),
+            sum_if(seconds(), col("asset").eq(lit("pricing"))).alias("pricing_seconds"),
+            count_if(role("decision_maker")).alias("views_decision_maker"),
+            count_if(role("contact")).alias("views_contact"),
+            count_if(role("other").or(col("viewer_role").is_null())).alias("views_other"),
+            col("viewed_at").filter(role("decision_maker")).min().alias("first_dm_view_at"),
+            col("viewed_at").min().alias("first_viewed_at"),
+            col("viewed_at").max().alias("last_viewed_at"),
+            col("asset").sort_by([col("viewed_at"), col("view_id")], Default::default()).last().alias("last_asset"),
         ]);
+    let after_close = deal_views
+        .filter(col("__counted").not())
+        .group_by([col("opportunity_id")])
+        .agg([len().cast(DataType::Int64).alias("views_after_close")]);
     // when FS got the deal: its earliest handoff, else its creation
     let entered = match m.lazy("handoffs") {
         Some(h) => opps
@@ -162,16 +181,7 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
     }
     .filter(col("lead_id").is_not_null())
     .select([col("opportunity_id"), col("lead_id"), col("handed_off_at")]);
-    let before = entered
-        .clone()
-        .join(
-            views.filter(col("lead_id").is_not_null()).select([col("lead_id").alias("__lead"), col("viewed_at")]),
-            [col("lead_id")],
-            [col("__lead")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .group_by([col("opportunity_id")])
-        .agg([count_if(col("viewed_at").lt(col("handed_off_at"))).alias("__before")]);
+    let before = lead_views_before(entered.clone(), "opportunity_id", views);
     let entered = entered
         .join(before, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left))
         .select([
@@ -182,6 +192,7 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
     let counts = ["views", "distinct_assets", "views_decision_maker", "views_contact", "views_other", "views_after_close"];
     Some(
         opps.join(per_opp, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left))
+            .join(after_close, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left))
             .join(entered, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left))
             .with_columns(counts.map(|c| col(c).fill_null(lit(0i64)).alias(c)))
             .with_columns(["seconds", "pricing_seconds"].map(|c| col(c).fill_null(lit(0.0)).alias(c)))
@@ -242,74 +253,53 @@ fn handoff_aggs() -> Vec<Expr> {
     ]
 }
 
+/// `aggs` of `lf` by `dimension` (a column of `lf`, its groups) per quarter
+/// and over the whole history (period "all").
+fn per_period_and_all(lf: &LazyFrame, dimension: &str, aggs: Vec<Expr>) -> [LazyFrame; 2] {
+    let label = |lf: LazyFrame| lf.with_columns([lit(dimension).alias("dimension"), col(dimension).alias("group")]);
+    [
+        label(lf.clone().group_by([col("period"), col(dimension)]).agg(aggs.clone())),
+        label(lf.clone().group_by([col(dimension)]).agg(aggs)).with_column(lit("all").alias("period")),
+    ]
+}
+
 /// engagement_effect from dsr_engagement and the handoffs table.
 pub fn engagement_effect(m: &Model, engagement: LazyFrame, handoffs: Option<LazyFrame>) -> LazyFrame {
+    // the dimensions and their groups, in output order; without viewer roles
+    // nobody is known to be a decision maker: no such rows, not "not engaged"
+    let mut dimensions: Vec<(&str, Vec<&str>)> = vec![("engagement_band", BANDS.to_vec())];
+    if m.has("dsr_views.viewer_role") {
+        dimensions.push(("decision_maker", vec!["engaged", "not_engaged"]));
+    }
     let closed = engagement
         .filter(col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false).and(col("closed_at").is_not_null()))
         .with_columns([
             m.label(m.period("closed_at")).alias("period"),
             days_between(col("closed_at"), col("created_at")).alias("__cycle"),
-            when(col("dm_viewed")).then(lit("engaged")).otherwise(lit("not_engaged")).alias("__dm"),
+            when(col("dm_viewed")).then(lit("engaged")).otherwise(lit("not_engaged")).alias("decision_maker"),
         ])
         .cache();
-    let mut parts = Vec::new();
-    // without viewer roles nobody is known to be a decision maker: no such rows, not "not engaged"
-    let by_role = m.has("dsr_views.viewer_role");
-    let dimensions: &[(&str, &str)] =
-        if by_role { &[("engagement_band", "engagement_band"), ("decision_maker", "__dm")] } else { &[("engagement_band", "engagement_band")] };
-    for &(dimension, group) in dimensions {
-        for all in [false, true] {
-            let keys = if all { vec![col(group).alias("group")] } else { vec![col("period"), col(group).alias("group")] };
-            let mut lf = closed.clone().group_by(keys).agg(deal_aggs());
-            if all {
-                lf = lf.with_column(lit("all").alias("period"));
-            }
-            parts.push(lf.with_column(lit(dimension).alias("dimension")));
-        }
-    }
+    let mut parts: Vec<LazyFrame> = dimensions.iter().flat_map(|(d, _)| per_period_and_all(&closed, d, deal_aggs())).collect();
     if let (Some(h), Some(views)) = (handoffs, m.lazy("dsr_views")) {
         // a handoff has viewing data when its lead's room had a view before it
-        let lead_views = views.filter(col("lead_id").is_not_null()).select([col("lead_id").alias("__lead"), col("viewed_at")]);
-        let before = h
-            .clone()
-            .select([col("handoff_id"), col("lead_id"), col("handed_off_at")])
-            .join(lead_views, [col("lead_id")], [col("__lead")], JoinArgs::new(JoinType::Inner))
-            .group_by([col("handoff_id")])
-            .agg([count_if(col("viewed_at").lt(col("handed_off_at"))).alias("__before")]);
+        let before = lead_views_before(h.clone(), "handoff_id", views);
         let flagged = h
             .join(before, [col("handoff_id")], [col("handoff_id")], JoinArgs::new(JoinType::Left))
             .with_column(
-                when(col("__before").fill_null(lit(0i64)).gt(lit(0i64))).then(lit("with")).otherwise(lit("without")).alias("group"),
+                when(col("__before").fill_null(lit(0i64)).gt(lit(0i64)))
+                    .then(lit("with"))
+                    .otherwise(lit("without"))
+                    .alias("viewing_data_at_handoff"),
             )
             .cache();
-        for all in [false, true] {
-            let keys = if all { vec![col("group")] } else { vec![col("period"), col("group")] };
-            let mut lf = flagged.clone().group_by(keys).agg(handoff_aggs());
-            if all {
-                lf = lf.with_column(lit("all").alias("period"));
-            }
-            parts.push(lf.with_column(lit("viewing_data_at_handoff").alias("dimension")));
-        }
+        parts.extend(per_period_and_all(&flagged, "viewing_data_at_handoff", handoff_aggs()));
+        dimensions.push(("viewing_data_at_handoff", vec!["with", "without"]));
     }
     let found = concat(parts, UnionArgs { to_supertypes: true, diagonal: true, ..Default::default() }).expect("same columns");
     // every quarter x every group, so an empty group shows as 0, not as missing
     let mut labels: Vec<String> = m.periods().into_iter().map(|p| crate::calendar::Quarter(p).label(m.config)).collect();
     labels.push("all".into());
-    let mut dims = Vec::new();
-    let mut groups = Vec::new();
-    let mut dim_list: Vec<(&str, Vec<&str>)> = vec![("engagement_band", BANDS.to_vec())];
-    if by_role {
-        dim_list.push(("decision_maker", vec!["engaged", "not_engaged"]));
-    }
-    if m.has("handoffs") {
-        dim_list.push(("viewing_data_at_handoff", vec!["with", "without"]));
-    }
-    for (d, gs) in &dim_list {
-        for g in gs {
-            dims.push(d.to_string());
-            groups.push(g.to_string());
-        }
-    }
+    let (dims, groups): (Vec<&str>, Vec<&str>) = dimensions.iter().flat_map(|(d, gs)| gs.iter().map(move |g| (*d, *g))).unzip();
     let order: Vec<u32> = (0..dims.len() as u32).collect();
     let grid = df!("period" => labels.clone(), "__po" => (0..labels.len() as u32).collect::<Vec<_>>())
         .expect("periods")
