@@ -10,7 +10,7 @@ use polars::prelude::*;
 use crate::charts::{Chart, Tables};
 use crate::error::{Error, Result};
 use crate::output::Written;
-use crate::summary::{money, mover_sentence};
+use crate::summary::{count, money, mover_sentence};
 
 /// The headline figures of the reviewed quarter, from kpi_tree (total).
 fn headline_rows(tables: &Tables, period: &str) -> Result<Vec<(String, String, String)>> {
@@ -179,37 +179,34 @@ fn week_ahead(tables: &Tables, period: &str) -> Result<WeekAhead> {
             .clone()
             .lazy()
             .select([
-                col("rep_id").n_unique().alias("reps"),
-                col("day").n_unique().alias("days"),
+                col("rep_id").n_unique().cast(DataType::Int64).alias("reps"),
+                crate::metrics::count_if(col("stop").eq(lit(1i64))).alias("rep_days"),
                 crate::metrics::count_if(col("reason").eq(lit("priority_deal"))).alias("priority"),
                 crate::metrics::count_if(col("reason").eq(lit("nearby_customer"))).alias("nearby"),
                 col("road_km_from_previous").sum().alias("km"),
-                concat_str([col("rep_id"), col("day").cast(DataType::String)], "|", true).n_unique().alias("rep_days"),
                 col("day").min().cast(DataType::String).alias("first"),
                 col("day").max().cast(DataType::String).alias("last"),
             ])
             .collect()?;
-        let v = |c: &str| -> Result<f64> { Ok(num(&totals, c)?[0].unwrap_or(0.0)) };
-        let th = crate::charts::theme::thousands;
+        let n = |c: &str| -> Result<u64> { Ok(num(&totals, c)?[0].unwrap_or(0.0) as u64) };
         let (first, last) = (crate::output::text_column(&totals, "first")?, crate::output::text_column(&totals, "last")?);
-        let rep_days = v("rep_days")?;
-        let count = |n: f64, one: &str, many: &str| format!("{} {}", th(n), if n == 1.0 { one } else { many });
+        let (rep_days, km) = (n("rep_days")?, num(&totals, "km")?[0].unwrap_or(0.0));
         let when = if first[0] == last[0] { format!("on {}", first[0]) } else { format!("{} to {}", first[0], last[0]) };
         w.plan.push(format!(
             "Visit plan {when}: {}, {}, {} and {} not visited lately; {} road km in all, {} km per rep-day on average.",
-            count(v("reps")?, "FS rep", "FS reps"),
+            count(n("reps")?, "FS rep", "FS reps"),
             count(rep_days, "rep-day", "rep-days"),
-            count(v("priority")?, "priority-deal stop", "priority-deal stops"),
-            count(v("nearby")?, "nearby customer", "nearby customers"),
-            th(v("km")?),
-            if rep_days > 0.0 { format!("{:.0}", v("km")? / rep_days) } else { "0".into() }
+            count(n("priority")?, "priority-deal stop", "priority-deal stops"),
+            count(n("nearby")?, "nearby customer", "nearby customers"),
+            crate::charts::theme::thousands(km),
+            if rep_days > 0 { format!("{:.0}", km / rep_days as f64) } else { "0".into() }
         ));
     }
     if let Some(needed) = tables.get("locations_needed") {
         if needed.height() > 0 {
             w.plan.push(format!(
                 "{} with open deals or past wins {} no coordinates and could not be planned: see tables/locations_needed.parquet.",
-                if needed.height() == 1 { "1 account".to_string() } else { format!("{} accounts", needed.height()) },
+                count(needed.height() as u64, "account", "accounts"),
                 if needed.height() == 1 { "has" } else { "have" }
             ));
         }

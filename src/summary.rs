@@ -25,6 +25,11 @@ pub fn driver_label(node: &str) -> &str {
 }
 
 /// Money in a compact form: 12.4M, 850k, 920.
+/// "1 FS rep", "2,400 FS reps": a count with its noun.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", crate::progress::thousands(n), if n == 1 { one } else { many })
+}
+
 pub fn money(x: f64) -> String {
     let a = x.abs();
     let sign = if x < 0.0 { "-" } else { "" };

@@ -8,7 +8,7 @@ use polars::prelude::*;
 use super::theme::{self, category_colour, direction, money, pct, thousands, text, title};
 use super::Tables;
 use crate::error::Result;
-use crate::summary::{driver_label, driver_value};
+use crate::summary::{count, driver_label, driver_value};
 
 type DrawResult = std::result::Result<(), String>;
 
@@ -37,6 +37,13 @@ fn unique_in_order(values: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+/// The distinct values, sorted.
+fn sorted_unique(mut values: Vec<String>) -> Vec<String> {
+    values.sort();
+    values.dedup();
+    values
 }
 
 /// The label of band `i` (drawn over `i..i+1`) at its centre and nothing at
@@ -926,20 +933,14 @@ impl VisitMap {
     pub fn from_tables(tables: &Tables) -> Result<Vec<(String, VisitMap)>> {
         let Some(df) = tables.get("visit_plan") else { return Ok(Vec::new()) };
         let df = df.clone().lazy().with_column(col("rep_region").fill_null(lit("unknown"))).collect()?;
-        let regions = unique_in_order(&{
-            let mut r = strs(&df, "rep_region")?;
-            r.sort();
-            r
-        });
+        let regions = sorted_unique(strs(&df, "rep_region")?);
         let mut out = Vec::new();
         for region in regions {
             let part = df.clone().lazy().filter(col("rep_region").eq(lit(region.clone()))).sort(["rep_id", "day", "stop"], Default::default()).collect()?;
             let (reps, reasons) = (strs(&part, "rep_id")?, strs(&part, "reason")?);
             let days = strs(&part, "day")?;
             let (lat, lon, road) = (nums(&part, "latitude")?, nums(&part, "longitude")?, nums(&part, "road_km_from_previous")?);
-            let mut day_list = days.clone();
-            day_list.sort();
-            let day_list = unique_in_order(&day_list);
+            let day_list = sorted_unique(days.clone());
             let mut routes: Vec<(usize, Vec<(f64, f64, bool)>)> = Vec::new();
             for i in 0..part.height() {
                 let point = (lon[i].unwrap_or(0.0), lat[i].unwrap_or(0.0), reasons[i] == "priority_deal");
@@ -952,16 +953,13 @@ impl VisitMap {
                     routes.push((day, vec![point]));
                 }
             }
-            let mut rep_set = reps.clone();
-            rep_set.sort();
             let priority = reasons.iter().filter(|r| *r == "priority_deal").count();
             let km: f64 = road.iter().flatten().sum();
-            let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
             let title = format!(
                 "{region}: {}, {} and {} over the week, {} road km",
-                count(unique_in_order(&rep_set).len(), "FS rep", "FS reps"),
-                count(priority, "priority deal", "priority deals"),
-                count(part.height() - priority, "nearby customer", "nearby customers"),
+                count(sorted_unique(reps).len() as u64, "FS rep", "FS reps"),
+                count(priority as u64, "priority deal", "priority deals"),
+                count((part.height() - priority) as u64, "nearby customer", "nearby customers"),
                 thousands(km)
             );
             out.push((region, VisitMap { title, routes, days: day_list }));

@@ -160,7 +160,10 @@ pub fn priority_deals(m: &Model, end: i64) -> LazyFrame {
             .join(fs.clone(), [col("rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Semi))
             .group_by([col("opportunity_id")])
             .agg([col("occurred_at").max().alias("last_fs_touch_at")]),
-        None => no_times("opportunity_id", "last_fs_touch_at"),
+        None => df!("opportunity_id" => Vec::<String>::new())
+            .expect("empty frame")
+            .lazy()
+            .with_column(lit(NULL).cast(crate::typing::utc_type()).alias("last_fs_touch_at")),
     };
     let (stage_rates, overall) = stage_win_rates(m);
     m.lazy("opportunities")
@@ -228,14 +231,6 @@ pub fn locations_needed(m: &Model, priority: LazyFrame) -> LazyFrame {
             SortMultipleOptions::default().with_order_descending_multi([true, false]).with_nulls_last(true),
         )
         .select(LOCATIONS_NEEDED_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>())
-}
-
-/// An empty `key` -> timestamp `name` table, for when activities are absent.
-fn no_times(key: &str, name: &str) -> LazyFrame {
-    df!(key => Vec::<String>::new())
-        .expect("empty frame")
-        .lazy()
-        .with_column(lit(NULL).cast(crate::typing::utc_type()).alias(name))
 }
 
 /// Accounts with a won deal: `account_id`.
@@ -310,13 +305,12 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
     let stops = stops.with_column(lit("priority_deal").alias("reason")).collect()?;
 
     // nearby customers not visited lately, not already a stop this week
-    let last_visit = match m.lazy("activities") {
-        Some(a) => a
-            .filter(col("kind").eq(lit("visit")))
-            .group_by([col("account_id")])
-            .agg([col("occurred_at").max().alias("last_visit_at")]),
-        None => no_times("account_id", "last_visit_at"),
-    };
+    let last_visit = m
+        .lazy("activities")
+        .expect("visit_plan needs activities (coverage::TABLE_NEEDS)")
+        .filter(col("kind").eq(lit("visit")))
+        .group_by([col("account_id")])
+        .agg([col("occurred_at").max().alias("last_visit_at")]);
     let candidates = m
         .lazy("accounts")
         .expect("accounts is required")
