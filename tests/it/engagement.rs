@@ -59,6 +59,10 @@ fn dsr_engagement_per_deal_by_hand() {
     assert_eq!(one(&o3, "views_decision_maker"), Some(1.0));
     assert_eq!(one(&o3, "views_contact"), Some(2.0));
     assert_eq!(strs(&o3, "last_asset")[0].as_deref(), Some("case_study"));
+    let ts = |c: &str| o3.column(c).unwrap().cast(&DataType::String).unwrap().str().unwrap().get(0).map(str::to_string);
+    // V4 08-15 10:00 JST and V7 08-25 10:00 JST, stored in UTC
+    assert_eq!(ts("first_viewed_at").as_deref(), Some("2026-08-15 01:00:00.000000+00:00"));
+    assert_eq!(ts("last_viewed_at").as_deref(), Some("2026-08-25 01:00:00.000000+00:00"));
     assert_eq!(strs(&o3, "engagement_band")[0].as_deref(), Some("high"));
     // created 07-14 17:00, first DM view 08-15 10:00: 31 days 17 hours
     assert!((one(&o3, "days_to_first_dm_view").unwrap() - (31.0 + 17.0 / 24.0)).abs() < 1e-9);
@@ -144,6 +148,8 @@ fn stalled_deals_and_the_days_boundary() {
     assert_eq!(strs(&stalled, "owner_name")[0].as_deref(), Some("Tanaka"));
     assert_eq!(strs(&stalled, "last_asset")[0].as_deref(), Some("other"));
     assert_eq!(f64s(&stalled, "rank")[0], Some(1.0));
+    assert!((f64s(&stalled, "days_without_room_activity")[0].unwrap() - (29.0 + 5.0 / 24.0)).abs() < 1e-9);
+    assert_eq!(stalled.column("never_viewed").unwrap().bool().unwrap().get(0), Some(false));
     assert_eq!(table(&tables(fixture(29.2).path()), "stalled_deals").height(), 1, "29.2 days: still stalled");
     assert_eq!(table(&tables(fixture(29.3).path()), "stalled_deals").height(), 0, "29.3 days: not yet");
 }
@@ -171,6 +177,9 @@ fn report_states_the_effect_with_its_intervals_and_the_stalled_deals() {
     assert!(md.contains("In FY2026-Q2 alone the same comparison is 100% (95% interval 21%-100%, n=1) against 100% (95% interval 34%-100%, n=2) (decision maker: 100% (95% interval 21%-100%, n=1) against 50% (95% interval 15%-85%, n=4))"), "{md}");
     // O4: 800k, last viewed 29 days 5 hours before the data ends, asset other
     assert!(md.contains("| 1 | O4 | Tokai Build | Tanaka | 800k | 29 | other |"), "{md}");
+    // the chart's title: band high (O3, won) against none (O6, O5, O8, all won) over the whole history
+    let svg = std::fs::read_to_string(out.path().join("FY2026-Q2/charts/engagement_effect.svg")).unwrap();
+    assert!(svg.contains("Deals whose room was used most won 100% (n=1) vs 100% with no views (n=3), all closed deals"), "{svg}");
     // the tiny fixture's plan: O4 at A3 on Monday 10-05 (the data ends on Wednesday 09-30); A4 (a customer) has no coordinates
     assert!(md.contains("Visit plan on 2026-10-05: 1 FS rep, 1 rep-day, 1 priority-deal stop and 0 nearby customers"), "{md}");
     assert!(md.contains("1 account with open deals or past wins has no coordinates"), "{md}");

@@ -189,7 +189,9 @@ fn report_gives_the_plan_totals() {
         "{md}"
     );
     assert!(md.contains("2 accounts with open deals or past wins have no coordinates"), "{md}");
-    assert!(out.path().join("FY2026-Q2/charts/visit_plan_kanto.svg").exists() && out.path().join("FY2026-Q2/charts/visit_plan_kansai.svg").exists());
+    let svg = |region: &str| std::fs::read_to_string(out.path().join(format!("FY2026-Q2/charts/visit_plan_{region}.svg"))).unwrap();
+    assert!(svg("kanto").contains("Kanto: 1 FS rep, 2 priority deals and 2 nearby customers over the week, 44 road km"), "{}", svg("kanto"));
+    assert!(svg("kansai").contains("Kansai: 1 FS rep, 1 priority deal and 0 nearby customers over the week, 0 road km"));
 }
 
 #[test]
