@@ -13,8 +13,16 @@ pub const CONFIG_FILE: &str = "salesrelay.toml";
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Encoding of the input CSVs: utf-8 (default), shift_jis or cp932.
+    /// Encoding of the input CSVs: auto (default: UTF-8 when a file is valid
+    /// UTF-8, else Shift_JIS / CP932 when it decodes cleanly), utf-8,
+    /// shift_jis or cp932.
     pub encoding: String,
+    /// `[csv]`: how the input CSVs are separated.
+    pub csv: CsvConfig,
+    /// `[lenient]`: how much `--lenient` may set aside.
+    pub lenient: LenientConfig,
+    /// `[maturity]`: when a cohort's numbers are final enough to rank on.
+    pub maturity: MaturityConfig,
     /// First month of the fiscal year, 1-12 (default 4, April, as in Japan).
     pub fiscal_year_start_month: u32,
     /// `start` (default): FY named by the calendar year it starts in; `end`: the year it ends in.
@@ -37,6 +45,56 @@ pub struct Config {
     pub engagement: EngagementConfig,
     /// The FS visit plan for the working week after the data ends.
     pub visit_plan: VisitPlanConfig,
+}
+
+/// `[csv]`: the field separator of the input CSVs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CsvConfig {
+    /// One character: "," (default), ";", "\t" (tab) or "|".
+    pub delimiter: String,
+}
+
+impl Default for CsvConfig {
+    fn default() -> Self {
+        CsvConfig { delimiter: ",".into() }
+    }
+}
+
+impl CsvConfig {
+    /// The separator as a byte (checked at load).
+    pub fn byte(&self) -> u8 {
+        self.delimiter.as_bytes().first().copied().unwrap_or(b',')
+    }
+}
+
+/// `[lenient]`: the largest share of any table's rows `--lenient` may set
+/// aside before the run stops (default 0.05: 5%).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LenientConfig {
+    pub max_share: f64,
+}
+
+impl Default for LenientConfig {
+    fn default() -> Self {
+        LenientConfig { max_share: 0.05 }
+    }
+}
+
+/// `[maturity]`: a cohort (leads qualified, handoffs made in a quarter) is
+/// mature when at least `closed_share` of its deals are closed (default 0.9);
+/// until then its win numbers can still rise and are not ranked on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MaturityConfig {
+    pub closed_share: f64,
+}
+
+impl Default for MaturityConfig {
+    fn default() -> Self {
+        MaturityConfig { closed_share: 0.9 }
+    }
 }
 
 /// `[engagement]`: a closed deal's room views (up to its close) put it in a
@@ -124,7 +182,10 @@ pub struct IndustryConfig {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            encoding: "utf-8".into(),
+            encoding: "auto".into(),
+            csv: Default::default(),
+            lenient: Default::default(),
+            maturity: Default::default(),
             fiscal_year_start_month: 4,
             fiscal_year_label: FiscalYearLabel::Start,
             time_zone: "Asia/Tokyo".into(),
@@ -163,7 +224,7 @@ impl Default for IndustryConfig {
 }
 
 /// The encodings the loader can decode.
-pub const ENCODINGS: &[&str] = &["utf-8", "shift_jis", "cp932"];
+pub const ENCODINGS: &[&str] = &["auto", "utf-8", "shift_jis", "cp932"];
 
 /// Sets every key of `defaults` that `table` lacks, table by table.
 fn merge_defaults(table: &mut toml::Table, defaults: &toml::Table) {
@@ -234,6 +295,20 @@ impl Config {
                 self.encoding,
                 ENCODINGS.join(", ")
             ));
+        }
+        let d = &self.csv.delimiter;
+        if d.len() != 1 || d == "\"" || d == "\n" || d == "\r" {
+            return Err(format!(
+                "csv.delimiter = {d:?} must be one character other than a quote or line break (\",\", \";\", \"\\t\" or \"|\")"
+            ));
+        }
+        let share = self.lenient.max_share;
+        if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
+            return Err(format!("lenient.max_share = {share} must be a share between 0 and 1 (0.05 = 5%)"));
+        }
+        let closed = self.maturity.closed_share;
+        if !(closed.is_finite() && closed > 0.0 && closed <= 1.0) {
+            return Err(format!("maturity.closed_share = {closed} must be a share above 0 and at most 1 (0.9 = 90%)"));
         }
         if !(self.sla_business_days.is_finite() && self.sla_business_days >= 0.0) {
             return Err(format!("sla_business_days = {} must be a number >= 0", self.sla_business_days));

@@ -38,7 +38,8 @@ pub const TABLE_NEEDS: &[(&str, &[&str])] = &[
 /// Columns of output tables that need more than their table does: null
 /// (with the reason in data_coverage) where the input cannot support them.
 pub const COLUMN_NEEDS: &[(&str, &[&str], &str)] = &[
-    ("is_reps", &["sqls", "sql_to_win"], "leads.qualified_at"),
+    ("is_reps", &["sqls", "sql_to_win", "sql_to_win_open_deals", "sql_to_win_mature"], "leads.qualified_at"),
+    ("is_reps", &["sql_to_win_open_deals", "sql_to_win_mature"], "opportunities.not_won"),
     ("is_reps", &["connected_calls", "connect_rate", "appointments", "appointment_rate"], "activities.outcome"),
     ("is_reps", &["dm_connects", "dm_connect_rate"], "activities.with_decision_maker"),
     ("is_reps", &["pipeline_created"], "opportunities.not_won"),
@@ -51,7 +52,8 @@ pub const COLUMN_NEEDS: &[(&str, &[&str], &str)] = &[
     ),
     ("funnel_cohort", &["sqls", "sql_rate", "handoff_rate", "sql_to_win"], "leads.qualified_at"),
     ("funnel_cohort", &["handed_off", "accepted", "acceptance_rate", "win_yield"], "handoffs"),
-    ("funnel_cohort", &["opportunities", "open_opportunities"], "opportunities.not_won"),
+    ("funnel_cohort", &["opportunities", "open_opportunities", "deals", "open_deals", "mature"], "opportunities.not_won"),
+    ("handoff_quality", &["open_deals", "mature"], "opportunities.not_won"),
     ("dsr_engagement", &["seconds", "pricing_seconds"], "dsr_views.seconds"),
     ("dsr_engagement", &["distinct_assets", "pricing_seconds", "last_asset"], "dsr_views.asset"),
     (

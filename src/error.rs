@@ -10,8 +10,9 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(String),
     /// The input has problems; they were printed before this is returned.
-    #[error("{0} problem(s) in the input; nothing was written (use --lenient to set the bad rows aside)")]
-    Invalid(usize),
+    /// `hint` says what can be done (only where it can help).
+    #[error("{count} problem(s) in the input; nothing was written{hint}")]
+    Invalid { count: usize, hint: String },
     /// A file that cannot be read or written at all.
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },

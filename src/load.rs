@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -69,6 +69,66 @@ pub struct RawInput {
     pub unavailable: BTreeMap<String, String>,
     /// The mapping used, if any: its name, notes and rows its filters left out.
     pub mapping: Option<crate::mapping::Applied>,
+    /// Headers of native files that name no contract column (ignored).
+    pub ignored: Vec<IgnoredColumn>,
+    /// How files were read where it is worth saying ("leads.csv: read as
+    /// Shift_JIS / CP932 (not UTF-8)").
+    pub notes: Vec<String>,
+}
+
+/// A header outside the contract, ignored, with the contract column it
+/// most likely meant (a typo such as `close_at` for `closed_at`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IgnoredColumn {
+    pub table: String,
+    pub file: String,
+    pub header: String,
+    pub suggestion: Option<&'static str>,
+}
+
+impl IgnoredColumn {
+    /// `close_at (did you mean closed_at?)`.
+    pub fn describe(&self) -> String {
+        match self.suggestion {
+            Some(s) => format!("{} (did you mean {s}?)", self.header),
+            None => self.header.clone(),
+        }
+    }
+}
+
+/// One line per file: "opportunities.csv: 1 column not in the contract,
+/// ignored: close_at (did you mean closed_at?)".
+pub fn ignored_lines(ignored: &[IgnoredColumn]) -> Vec<String> {
+    let mut files: Vec<(&str, Vec<String>)> = Vec::new();
+    for c in ignored {
+        match files.iter_mut().find(|(f, _)| *f == c.file) {
+            Some((_, list)) => list.push(c.describe()),
+            None => files.push((&c.file, vec![c.describe()])),
+        }
+    }
+    files
+        .into_iter()
+        .map(|(file, list)| {
+            let n = list.len();
+            format!("{file}: {} not in the contract, ignored: {}", crate::summary::count(n as u64, "column", "columns"), list.join(", "))
+        })
+        .collect()
+}
+
+/// The contract column of `spec` a header most likely meant: the nearest by
+/// edit distance (names normalised as for matching), at most 2 edits and
+/// fewer than half the name, preferring columns the file does not supply.
+pub fn nearest_column(header: &str, spec: &TableSpec, supplied: &[&'static str]) -> Option<&'static str> {
+    let h = normalize_name(header);
+    if h.is_empty() {
+        return None;
+    }
+    spec.columns
+        .iter()
+        .map(|c| (c.name, strsim::damerau_levenshtein(&h, &normalize_name(c.name)), supplied.contains(&c.name)))
+        .filter(|(_, d, _)| *d <= 2 && 2 * *d < h.chars().count().max(2))
+        .min_by_key(|(_, d, taken)| (*taken, *d))
+        .map(|(name, _, _)| name)
 }
 
 /// Reads every contract table found in `input`. Problems that make a file
@@ -101,9 +161,9 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
                 let mut digest = None;
                 let mut supplied = Vec::new();
                 let read = if is_parquet {
-                    read_parquet_raw(path, spec, &file_name, config, &mut supplied)
+                    read_parquet_raw(path, spec, &file_name, config, &mut supplied, &mut out.ignored)
                 } else {
-                    read_csv_raw(path, spec, &file_name, config, &mut digest, &mut supplied)
+                    read_csv_raw(path, spec, &file_name, config, &mut digest, &mut supplied, &mut out.ignored, &mut out.notes)
                 }?;
                 let (df, records, mut findings) = read;
                 out.findings.append(&mut findings);
@@ -211,6 +271,7 @@ fn match_headers(
     spec: &'static TableSpec,
     file_name: &str,
     findings: &mut Vec<Finding>,
+    ignored: &mut Vec<IgnoredColumn>,
 ) -> Option<Vec<Option<&'static str>>> {
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     let mut ok = true;
@@ -239,20 +300,37 @@ fn match_headers(
             spec.columns.iter().find(|c| normalize_name(c.name) == n).map(|c| c.name)
         })
         .collect();
+    let supplied: Vec<&'static str> = mapping.iter().flatten().copied().collect();
+    let unknown: Vec<IgnoredColumn> = headers
+        .iter()
+        .zip(&mapping)
+        .filter(|(h, m)| m.is_none() && !normalize_name(h).is_empty())
+        .map(|(h, _)| IgnoredColumn {
+            table: spec.name.to_string(),
+            file: file_name.to_string(),
+            header: h.clone(),
+            suggestion: nearest_column(h, spec, &supplied),
+        })
+        .collect();
     for c in spec.columns.iter().filter(|c| c.required) {
         if !mapping.contains(&Some(c.name)) {
             ok = false;
+            let hint = match unknown.iter().find(|u| u.suggestion == Some(c.name)) {
+                Some(u) => format!("; the header {:?} looks like it (did you mean {}?)", u.header, c.name),
+                None => format!(" (found: {})", headers.join(", ")),
+            };
             findings.push(
                 Finding::fatal(
                     spec.name,
                     Some(c.name.to_string()),
                     "missing_column",
-                    format!("{file_name}: required column {} is missing (found: {})", c.name, headers.join(", ")),
+                    format!("{file_name}: required column {} is missing{hint}", c.name),
                 )
                 .in_file(file_name),
             );
         }
     }
+    ignored.extend(unknown);
     ok.then_some(mapping)
 }
 
@@ -267,6 +345,8 @@ struct CsvRead {
     records: u64,
     findings: Vec<Finding>,
     digest: Option<(String, u64)>,
+    /// How the file was decoded, when `encoding = "auto"` chose Shift_JIS.
+    note: Option<String>,
 }
 
 /// Reads a CSV file as text, `chunk_rows()` records at a time. `pick` sees
@@ -283,25 +363,28 @@ fn read_csv_chunks(
     pick: &mut dyn FnMut(&[String], &mut Vec<Finding>) -> Option<Vec<Option<String>>>,
     on_chunk: &mut dyn FnMut(DataFrame) -> Result<()>,
 ) -> Result<CsvRead> {
+    let mut out = CsvRead { usable: false, records: 0, findings: Vec::new(), digest: None, note: None };
+    let Some(encoding) = choose_encoding(path, table, file_name, config, &mut out.findings)? else {
+        return Ok(out);
+    };
+    if encoding == Encoding::ShiftJis && config.encoding.eq_ignore_ascii_case("auto") {
+        out.note = Some(format!("{file_name}: read as Shift_JIS / CP932, as it is not UTF-8 (set `encoding` if it is neither)"));
+    }
     let hashing = Rc::new(RefCell::new(HashState::default()));
     let file = HashingReader { inner: File::open(path).map_err(|e| Error::io(path, e))?, state: hashing.clone() };
-    let encoding = config.encoding.to_ascii_lowercase();
-    let reader: Box<dyn Read> = if encoding == "utf-8" {
-        Box::new(BufReader::with_capacity(1 << 20, file))
-    } else {
-        let enc = encoding_rs::SHIFT_JIS; // cp932 is Shift_JIS with Microsoft's extensions, which encoding_rs includes
-        Box::new(BufReader::with_capacity(
-            1 << 20,
-            encoding_rs_io::DecodeReaderBytesBuilder::new().encoding(Some(enc)).build(file),
-        ))
+    // the line of the first byte the Shift_JIS decoder could not read, if any
+    let bad_line = Rc::new(Cell::new(None));
+    let reader: Box<dyn Read> = match encoding {
+        Encoding::Utf8 => Box::new(BufReader::with_capacity(1 << 20, file)),
+        Encoding::ShiftJis => Box::new(BufReader::with_capacity(1 << 20, StrictShiftJis::new(file, bad_line.clone()))),
     };
+    let delimiter = config.csv.byte();
     let starts = Rc::new(RefCell::new(VecDeque::new()));
-    let reader = LineTracker::new(reader, starts.clone());
-    let mut csv_reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
+    let reader = LineTracker::new(reader, starts.clone(), delimiter);
+    let mut csv_reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(reader);
     let next_line = |record: &csv::ByteRecord| {
         starts.borrow_mut().pop_front().unwrap_or_else(|| record.position().map(|p| p.line()).unwrap_or(0))
     };
-    let mut out = CsvRead { usable: false, records: 0, findings: Vec::new(), digest: None };
     let mut record = csv::ByteRecord::new();
     let not_utf8 = |line: u64| {
         Finding::fatal_at(
@@ -309,12 +392,25 @@ fn read_csv_chunks(
             line,
             "not_utf8",
             format!(
-                "{file_name} row {line} is not UTF-8: set `encoding = \"shift_jis\"` (or \"cp932\") in salesrelay.toml if the CRM exported Shift_JIS"
+                "{file_name} row {line} is not UTF-8 (encoding = \"{}\"): set `encoding = \"auto\"` (or \"shift_jis\") in salesrelay.toml if the CRM exported Shift_JIS",
+                config.encoding
             ),
         )
         .in_file(file_name)
     };
-    let read_err = |e: csv::Error| Finding::fatal(table, None, "malformed_csv", format!("{file_name}: {e}")).in_file(file_name);
+    let read_err = |e: csv::Error| match bad_line.get() {
+        Some(line) => Finding::fatal_at(
+            table,
+            line,
+            "not_shift_jis",
+            format!(
+                "{file_name} row {line} is not Shift_JIS (encoding = \"{}\"): is the file UTF-8? Set `encoding = \"auto\"` to detect each file's encoding",
+                config.encoding
+            ),
+        )
+        .in_file(file_name),
+        None => Finding::fatal(table, None, "malformed_csv", format!("{file_name}: {e}")).in_file(file_name),
+    };
     match csv_reader.read_byte_record(&mut record) {
         Ok(true) => {
             next_line(&record);
@@ -336,6 +432,10 @@ fn read_csv_chunks(
         };
         let text = if i == 0 { text.trim_start_matches('\u{feff}') } else { text };
         headers.push(text.trim().to_string());
+    }
+    if let Some(finding) = other_delimiter(&headers, delimiter, table, file_name) {
+        out.findings.push(finding);
+        return Ok(out);
     }
     let Some(mapping) = pick(&headers, &mut out.findings) else {
         return Ok(out);
@@ -412,6 +512,223 @@ fn read_csv_chunks(
     Ok(out)
 }
 
+/// How a CSV file's bytes are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Utf8,
+    /// Shift_JIS with Microsoft's extensions (CP932), decoded strictly.
+    ShiftJis,
+}
+
+/// Where a file stops being valid UTF-8.
+enum Utf8Scan {
+    /// Valid UTF-8; whether it holds any byte outside ASCII.
+    Valid { non_ascii: bool },
+    /// The line (from 1) of the first byte that is not UTF-8.
+    InvalidAt(u64),
+}
+
+/// Reads a file once to see whether it is UTF-8 (streamed, so a large file
+/// is never all in memory).
+fn scan_utf8(path: &Path) -> Result<Utf8Scan> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut carry = 0usize; // bytes of a character split across two reads
+    let mut line = 1u64;
+    let mut non_ascii = false;
+    loop {
+        let n = file.read(&mut buf[carry..]).map_err(|e| Error::io(path, e))?;
+        let len = carry + n;
+        let chunk = &buf[..len];
+        match std::str::from_utf8(chunk) {
+            Ok(_) => carry = 0,
+            Err(e) if e.error_len().is_none() && n > 0 => {
+                // an incomplete character at the end: keep it for the next read
+                carry = len - e.valid_up_to();
+            }
+            Err(e) => {
+                let at = e.valid_up_to();
+                return Ok(Utf8Scan::InvalidAt(line + bytecount(&chunk[..at], b'\n')));
+            }
+        }
+        let done = len - carry;
+        non_ascii |= !chunk[..done].is_ascii();
+        line += bytecount(&chunk[..done], b'\n');
+        if n == 0 {
+            return Ok(Utf8Scan::Valid { non_ascii });
+        }
+        buf.copy_within(done..len, 0);
+    }
+}
+
+fn bytecount(bytes: &[u8], b: u8) -> u64 {
+    bytes.iter().filter(|x| **x == b).count() as u64
+}
+
+/// The encoding to read `path` with, as `config.encoding` says: `auto` takes
+/// UTF-8 when the file is valid UTF-8, else Shift_JIS when it decodes
+/// cleanly. None (with a fatal finding) when the file is in neither.
+fn choose_encoding(path: &Path, table: &str, file_name: &str, config: &Config, findings: &mut Vec<Finding>) -> Result<Option<Encoding>> {
+    match config.encoding.to_ascii_lowercase().as_str() {
+        "utf-8" => Ok(Some(Encoding::Utf8)),
+        "auto" => match scan_utf8(path)? {
+            Utf8Scan::Valid { .. } => Ok(Some(Encoding::Utf8)),
+            Utf8Scan::InvalidAt(utf8_line) => match scan_shift_jis(path)? {
+                None => Ok(Some(Encoding::ShiftJis)),
+                Some(sjis_line) => {
+                    findings.push(
+                        Finding::fatal_at(
+                            table,
+                            utf8_line.max(sjis_line),
+                            "unknown_encoding",
+                            format!(
+                                "{file_name} is neither UTF-8 (row {utf8_line} is not) nor Shift_JIS / CP932 (row {sjis_line} is not): save it as UTF-8"
+                            ),
+                        )
+                        .in_file(file_name),
+                    );
+                    Ok(None)
+                }
+            },
+        },
+        _ => {
+            if let Utf8Scan::Valid { non_ascii: true } = scan_utf8(path)? {
+                findings.push(
+                    Finding::fatal(
+                        table,
+                        None,
+                        "not_shift_jis",
+                        format!(
+                            "{file_name} is UTF-8, but encoding = \"{}\" would read its non-ASCII text as mojibake: set `encoding = \"auto\"` to detect each file's encoding",
+                            config.encoding
+                        ),
+                    )
+                    .in_file(file_name),
+                );
+                return Ok(None);
+            }
+            Ok(Some(Encoding::ShiftJis))
+        }
+    }
+}
+
+/// Decodes the whole file as Shift_JIS; the line of the first byte that is
+/// not Shift_JIS, or None when it all decodes.
+fn scan_shift_jis(path: &Path) -> Result<Option<u64>> {
+    let bad = Rc::new(Cell::new(None));
+    let mut reader = StrictShiftJis::new(File::open(path).map_err(|e| Error::io(path, e))?, bad.clone());
+    let mut sink = vec![0u8; 1 << 16];
+    loop {
+        match reader.read(&mut sink) {
+            Ok(0) => return Ok(None),
+            Ok(_) => {}
+            Err(e) => match bad.get() {
+                Some(line) => return Ok(Some(line)),
+                None => return Err(Error::io(path, e)),
+            },
+        }
+    }
+}
+
+/// Shift_JIS (CP932) bytes in, UTF-8 out. Unlike a replacing decoder it
+/// stops at the first byte sequence that is not Shift_JIS, with an error,
+/// and records the line it is on in `bad_line`, so mojibake never gets in.
+struct StrictShiftJis<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    in_start: usize,
+    in_end: usize,
+    output: Vec<u8>,
+    out_start: usize,
+    out_end: usize,
+    eof: bool,
+    /// Lines decoded so far, from 1.
+    line: u64,
+    /// Set at the first malformed sequence; every later read fails.
+    bad_line: Rc<Cell<Option<u64>>>,
+}
+
+impl<R: Read> StrictShiftJis<R> {
+    fn new(inner: R, bad_line: Rc<Cell<Option<u64>>>) -> Self {
+        StrictShiftJis {
+            inner,
+            decoder: encoding_rs::SHIFT_JIS.new_decoder_without_bom_handling(),
+            input: vec![0u8; 1 << 16],
+            in_start: 0,
+            in_end: 0,
+            output: vec![0u8; 3 * (1 << 16) + 16],
+            out_start: 0,
+            out_end: 0,
+            eof: false,
+            line: 1,
+            bad_line,
+        }
+    }
+}
+
+impl<R: Read> Read for StrictShiftJis<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.out_start == self.out_end {
+            if let Some(line) = self.bad_line.get() {
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not Shift_JIS at line {line}")));
+            }
+            if self.eof && self.in_start == self.in_end {
+                return Ok(0);
+            }
+            if self.in_start == self.in_end {
+                let n = self.inner.read(&mut self.input)?;
+                self.in_start = 0;
+                self.in_end = n;
+                self.eof = n == 0;
+            }
+            let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(
+                &self.input[self.in_start..self.in_end],
+                &mut self.output,
+                self.eof,
+            );
+            self.in_start += read;
+            self.out_start = 0;
+            self.out_end = written;
+            self.line += bytecount(&self.output[..written], b'\n');
+            if let encoding_rs::DecoderResult::Malformed(..) = result {
+                // what decoded before the bad bytes is handed out first
+                self.bad_line.set(Some(self.line));
+            }
+        }
+        let n = buf.len().min(self.out_end - self.out_start);
+        buf[..n].copy_from_slice(&self.output[self.out_start..self.out_start + n]);
+        self.out_start += n;
+        Ok(n)
+    }
+}
+
+/// A header read as one field that holds another separator: the file is
+/// separated by that, not by the configured delimiter.
+fn other_delimiter(headers: &[String], delimiter: u8, table: &str, file_name: &str) -> Option<Finding> {
+    if headers.len() != 1 {
+        return None;
+    }
+    let (name, shown) = [(b';', ";"), (b'\t', "\\t"), (b'|', "|"), (b',', ",")]
+        .into_iter()
+        .filter(|(b, _)| *b != delimiter)
+        .find(|(b, _)| headers[0].as_bytes().contains(b))?;
+    let word = if name == b'\t' { "tabs".to_string() } else { format!("`{shown}`") };
+    let header: String = headers[0].chars().take(80).collect();
+    Some(
+        Finding::fatal(
+            table,
+            None,
+            "wrong_delimiter",
+            format!(
+                "{file_name} is separated by {word}, not by `{}` (its header reads as one column: {header:?}): set `[csv] delimiter = \"{shown}\"` in salesrelay.toml",
+                delimiter as char
+            ),
+        )
+        .in_file(file_name),
+    )
+}
+
 /// Reads a contract table's CSV file, typing it chunk by chunk.
 fn read_csv_raw(
     path: &Path,
@@ -420,9 +737,11 @@ fn read_csv_raw(
     config: &Config,
     digest: &mut Option<(String, u64)>,
     supplied: &mut Vec<&'static str>,
+    ignored: &mut Vec<IgnoredColumn>,
+    notes: &mut Vec<String>,
 ) -> ReadResult {
     let mut pick = |headers: &[String], findings: &mut Vec<Finding>| {
-        let mapping = match_headers(headers, spec, file_name, findings)?;
+        let mapping = match_headers(headers, spec, file_name, findings, ignored)?;
         supplied.extend(mapping.iter().flatten().copied());
         Some(mapping.into_iter().map(|m| m.map(str::to_string)).collect())
     };
@@ -436,6 +755,7 @@ fn read_csv_raw(
         Ok(())
     };
     let read = read_csv_chunks(path, spec.name, file_name, config, &mut pick, &mut on_chunk)?;
+    notes.extend(read.note.clone());
     if !read.usable {
         return Ok((None, read.records, read.findings));
     }
@@ -479,7 +799,7 @@ pub fn read_source_csv(path: &Path, table: &str, config: &Config) -> Result<(Opt
         Some(d) => d,
         None => hash_file(path)?,
     };
-    let summary = CsvSummary { records: read.records, findings: read.findings, sha256, bytes };
+    let summary = CsvSummary { records: read.records, findings: read.findings, sha256, bytes, note: read.note };
     Ok((read.usable.then(|| concat_frames(chunks)).transpose()?, summary))
 }
 
@@ -488,6 +808,8 @@ pub fn read_source_csv(path: &Path, table: &str, config: &Config) -> Result<(Opt
 pub struct CsvSummary {
     pub records: u64,
     pub findings: Vec<Finding>,
+    /// How the file was decoded, when it is worth saying.
+    pub note: Option<String>,
     pub sha256: String,
     pub bytes: u64,
 }
@@ -525,7 +847,14 @@ fn concat_frames(frames: Vec<DataFrame>) -> Result<DataFrame> {
 }
 
 /// Reads a Parquet file; columns keep their stored types and `_row` counts records from 1.
-fn read_parquet_raw(path: &Path, spec: &'static TableSpec, file_name: &str, config: &Config, supplied: &mut Vec<&'static str>) -> ReadResult {
+fn read_parquet_raw(
+    path: &Path,
+    spec: &'static TableSpec,
+    file_name: &str,
+    config: &Config,
+    supplied: &mut Vec<&'static str>,
+    ignored: &mut Vec<IgnoredColumn>,
+) -> ReadResult {
     let mut findings = Vec::new();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let df = match ParquetReader::new(file).finish() {
@@ -536,7 +865,7 @@ fn read_parquet_raw(path: &Path, spec: &'static TableSpec, file_name: &str, conf
         }
     };
     let headers: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
-    let Some(mapping) = match_headers(&headers, spec, file_name, &mut findings) else {
+    let Some(mapping) = match_headers(&headers, spec, file_name, &mut findings, ignored) else {
         return Ok((None, df.height() as u64, findings));
     };
     supplied.extend(mapping.iter().flatten().copied());
@@ -566,6 +895,7 @@ struct LineTracker<R> {
     line: u64,
     state: QuoteState,
     in_record: bool,
+    delimiter: u8,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -577,8 +907,8 @@ enum QuoteState {
 }
 
 impl<R: Read> LineTracker<R> {
-    fn new(inner: R, starts: Rc<RefCell<VecDeque<u64>>>) -> Self {
-        LineTracker { inner, starts, line: 1, state: QuoteState::FieldStart, in_record: false }
+    fn new(inner: R, starts: Rc<RefCell<VecDeque<u64>>>, delimiter: u8) -> Self {
+        LineTracker { inner, starts, line: 1, state: QuoteState::FieldStart, in_record: false, delimiter }
     }
 }
 
@@ -596,7 +926,7 @@ impl<R: Read> Read for LineTracker<R> {
                 (Quoted, _) => Quoted,
                 (FieldStart, b'"') => Quoted,
                 (QuoteInQuoted, b'"') => Quoted,
-                (_, b',') => FieldStart,
+                (_, d) if d == self.delimiter => FieldStart,
                 (_, b'\n') => FieldStart,
                 (_, b'\r') => self.state,
                 _ => Unquoted,

@@ -247,6 +247,8 @@ struct Reader<'a> {
     loaded: BTreeMap<String, Loaded>,
     sources: BTreeMap<PathBuf, SourceFile>,
     findings: Vec<Finding>,
+    /// How source files were decoded, where worth saying.
+    notes: Vec<String>,
 }
 
 impl Reader<'_> {
@@ -302,6 +304,7 @@ impl Reader<'_> {
         } else {
             let (df, summary) = crate::load::read_source_csv(path, table, self.config)?;
             self.findings.extend(summary.findings);
+            self.notes.extend(summary.note);
             (df, summary.records, summary.sha256, summary.bytes)
         };
         self.sources.insert(path.to_path_buf(), SourceFile { table: table.to_string(), path: path.to_path_buf(), sha256, bytes, records });
@@ -472,6 +475,7 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
         loaded: BTreeMap::new(),
         sources: BTreeMap::new(),
         findings: Vec::new(),
+        notes: Vec::new(),
     };
     let mut out = RawInput::default();
     let mut applied = Applied {
@@ -564,6 +568,7 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
         out.unavailable.insert(k.clone(), v.clone());
     }
     out.findings.append(&mut reader.findings);
+    out.notes.append(&mut reader.notes);
     out.sources = reader.sources.into_values().collect();
     out.mapping = Some(applied);
     Ok(out)

@@ -10,7 +10,7 @@ use polars::prelude::*;
 use crate::charts::{Chart, Tables};
 use crate::error::{Error, Result};
 use crate::output::Written;
-use crate::summary::{count, money, mover_sentence};
+use crate::summary::{count, money};
 
 /// The headline figures of the reviewed quarter, from kpi_tree (total).
 fn headline_rows(tables: &Tables, period: &str) -> Result<Vec<(String, String, String)>> {
@@ -46,21 +46,14 @@ fn headline_rows(tables: &Tables, period: &str) -> Result<Vec<(String, String, S
     Ok(out)
 }
 
-/// The three largest driver contributions of the total, in words.
-fn movers(tables: &Tables, period: &str) -> Result<Vec<String>> {
-    let Some(a) = tables.get("kpi_attribution") else { return Ok(Vec::new()) };
-    let df = a
-        .clone()
-        .lazy()
-        .filter(col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string()))).and(col("kind").eq(lit("driver"))))
-        .collect()?;
-    let items = crate::output::text_column(&df, "item")?;
-    let amounts: Vec<Option<f64>> = df.column("amount")?.f64()?.iter().collect();
-    let priors: Vec<Option<f64>> = df.column("prior_value")?.f64()?.iter().collect();
-    let values: Vec<Option<f64>> = df.column("value")?.f64()?.iter().collect();
-    let mut rows: Vec<usize> = (0..df.height()).filter(|&i| amounts[i].is_some()).collect();
-    rows.sort_by(|&x, &y| amounts[y].unwrap_or(0.0).abs().total_cmp(&amounts[x].unwrap_or(0.0).abs()));
-    Ok(rows.into_iter().take(3).map(|i| mover_sentence(&items[i], priors[i], values[i], amounts[i].unwrap_or(0.0))).collect())
+/// The three largest driver contributions of the total, in words, and a
+/// note saying why there are none (or what they leave out).
+fn movers(tables: &Tables, period: &str) -> Result<(Vec<String>, Option<String>)> {
+    let Some(a) = tables.get("kpi_attribution") else {
+        return Ok((Vec::new(), Some("kpi_attribution is not available for this input".into())));
+    };
+    let m = crate::summary::movers(a, period)?;
+    Ok((m.ranked.iter().take(3).map(|x| x.sentence()).collect(), m.note))
 }
 
 /// The data-coverage section, read from the data_coverage table.
@@ -227,9 +220,11 @@ pub fn write_report(
     period: &str,
     compare_to: Option<&str>,
     mapping: Option<&crate::mapping::Applied>,
+    warnings: &[String],
+    left_out: &[crate::charts::LeftOut],
 ) -> Result<()> {
     let heads = headline_rows(tables, period)?;
-    let moves = movers(tables, period)?;
+    let (moves, moves_note) = movers(tables, period)?;
     let against = compare_to.map(|c| format!(" against {c}")).unwrap_or_default();
     let title = format!("Quarterly sales review {period}{against}");
     let coverage = coverage_section(tables, mapping)?;
@@ -238,6 +233,9 @@ pub fn write_report(
 
     let mut md = String::new();
     let _ = writeln!(md, "# {title}\n");
+    for w in warnings {
+        let _ = writeln!(md, "> **Read this first:** {w}\n");
+    }
     let _ = writeln!(md, "| | {period} | {} |\n|---|---:|---:|", compare_to.unwrap_or("before"));
     for (label, now, before) in &heads {
         let _ = writeln!(md, "| {label} | {now} | {before} |");
@@ -246,8 +244,18 @@ pub fn write_report(
     for m in &moves {
         let _ = writeln!(md, "- {m}");
     }
+    if let Some(note) = &moves_note {
+        let lead = if moves.is_empty() { "No driver is ranked" } else { "Note" };
+        let _ = writeln!(md, "\n{lead}: {note}.");
+    }
     for c in charts {
         let _ = writeln!(md, "\n## {}\n\n![{}](charts/{}.svg)", c.title, c.title, c.name);
+    }
+    if !left_out.is_empty() {
+        let _ = writeln!(md, "\n## Charts not drawn\n");
+        for l in left_out {
+            let _ = writeln!(md, "- {}: {}", l.name, l.why);
+        }
     }
     if !ahead.engagement.is_empty() || !ahead.plan.is_empty() {
         let _ = writeln!(md, "\n## Deal rooms and next week's visits\n");
@@ -293,10 +301,14 @@ pub fn write_report(
          body{{font-family:'DejaVu Sans',Arial,sans-serif;max-width:1240px;margin:24px auto;color:#282828}}\
          table{{border-collapse:collapse}}td,th{{padding:4px 14px;border-bottom:1px solid #e1e1e1;text-align:right}}\
          td:first-child,th:first-child{{text-align:left}}figure{{margin:28px 0}}svg{{max-width:100%;height:auto}}\
-         .movers li{{font-size:1.1em;margin:4px 0}}</style></head><body>\n",
+         .movers li{{font-size:1.1em;margin:4px 0}}\
+         .warning{{background:#fff4e5;border-left:6px solid #d9822b;padding:10px 14px;font-size:1.05em}}</style></head><body>\n",
         esc(&title)
     );
     let _ = writeln!(html, "<h1>{}</h1>", esc(&title));
+    for w in warnings {
+        let _ = writeln!(html, "<p class=\"warning\"><b>Read this first:</b> {}</p>", esc(w));
+    }
     let _ = writeln!(html, "<table><tr><th></th><th>{}</th><th>{}</th></tr>", esc(period), esc(compare_to.unwrap_or("before")));
     for (label, now, before) in &heads {
         let _ = writeln!(html, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(label), esc(now), esc(before));
@@ -306,11 +318,22 @@ pub fn write_report(
         let _ = writeln!(html, "<li>{}</li>", esc(m));
     }
     let _ = writeln!(html, "</ul>");
+    if let Some(note) = &moves_note {
+        let lead = if moves.is_empty() { "No driver is ranked" } else { "Note" };
+        let _ = writeln!(html, "<p>{lead}: {}.</p>", esc(note));
+    }
     for c in charts {
         let path = dir.join("charts").join(format!("{}.svg", c.name));
         let svg = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let svg = svg.trim_start_matches(|c| c != '<').to_string();
         let _ = writeln!(html, "<figure id=\"{}\">{}</figure>", c.name, svg);
+    }
+    if !left_out.is_empty() {
+        let _ = writeln!(html, "<h2 id=\"charts-not-drawn\">Charts not drawn</h2><ul>");
+        for l in left_out {
+            let _ = writeln!(html, "<li><b>{}</b>: {}</li>", esc(&l.name), esc(&l.why));
+        }
+        let _ = writeln!(html, "</ul>");
     }
     if !ahead.engagement.is_empty() || !ahead.plan.is_empty() {
         let _ = writeln!(html, "<h2 id=\"week-ahead\">Deal rooms and next week's visits</h2>");

@@ -76,6 +76,27 @@ pub struct Span {
     pub last_complete: Option<Quarter>,
     /// The last event's timestamp (UTC microseconds).
     pub last_event: Option<i64>,
+    /// The last event's local date (configured zone).
+    pub last_date: chrono::NaiveDate,
+}
+
+impl Span {
+    /// Days of quarter `q` the data covers: every day of a quarter before
+    /// the last; for the last, from its start to the last event's local date,
+    /// inclusive (METRICS.md, Conventions).
+    pub fn days_covered(&self, q: Quarter, config: &Config) -> i64 {
+        let full = (q.end_date(config) - q.start_date(config)).num_days();
+        if q < self.last {
+            full
+        } else {
+            ((self.last_date - q.start_date(config)).num_days() + 1).clamp(0, full)
+        }
+    }
+
+    /// Whether the data covers every day of quarter `q`.
+    pub fn is_complete(&self, q: Quarter, config: &Config) -> bool {
+        self.days_covered(q, config) == (q.end_date(config) - q.start_date(config)).num_days()
+    }
 }
 
 /// Event timestamps that place a quarter in the data (METRICS.md, Conventions).
@@ -115,7 +136,7 @@ pub fn data_span(v: &Validated, config: &Config) -> Result<Option<Span>> {
     let last = Quarter(last);
     let complete = |q: Quarter| q.end_date(config) <= last_date + chrono::Days::new(1);
     let last_complete = if complete(last) { Some(last) } else { Some(last.prev()).filter(|q| q.0 >= first) };
-    Ok(Some(Span { first: Quarter(first), last, last_complete, last_event }))
+    Ok(Some(Span { first: Quarter(first), last, last_complete, last_event, last_date }))
 }
 
 /// Prints the findings grouped by table, rule and column, with a count and
@@ -169,18 +190,108 @@ pub fn format_findings(findings: &DataFrame, max_examples: usize) -> Result<Stri
     Ok(out)
 }
 
+/// The lines that come before the findings: files `encoding = "auto"` read
+/// as Shift_JIS, and every header outside the contract (ignored), once per
+/// file, with the column it most likely meant.
+pub fn preamble(v: &Validated) -> Vec<String> {
+    let mut lines = v.notes.clone();
+    lines.extend(crate::load::ignored_lines(&v.ignored));
+    lines
+}
+
+/// Prints the preamble and the findings to stderr and returns the error
+/// that stops the command. `lenient_flag` is how this command would set the
+/// bad rows aside (None where it cannot); it is suggested only where it
+/// would help, i.e. when no finding makes a whole table unusable.
+fn stop_on_problems(v: &Validated, lenient_flag: Option<&str>) -> Result<Error> {
+    for line in preamble(v) {
+        eprintln!("{line}");
+    }
+    eprint!("{}", format_findings(&v.findings, 3)?);
+    let hint = if v.has_fatal() {
+        "; a table cannot be used at all (effect unusable above), which --lenient cannot mend: fix the file(s) named".to_string()
+    } else {
+        lenient_flag.map(|f| format!(" (use {f} to set the bad rows aside)")).unwrap_or_default()
+    };
+    Ok(Error::Invalid { count: v.findings.height(), hint })
+}
+
 /// `validate`: prints every problem; Err(Invalid) when there are any.
 pub fn validate_command(opts: &InputOptions, quiet: bool) -> Result<()> {
     let progress = Progress::new(quiet);
     let (config, v) = load_validated(opts, false, &progress)?;
     print_loaded(&v, &config)?;
-    let n = v.findings.height();
-    if n > 0 {
-        eprint!("{}", format_findings(&v.findings, 3)?);
-        return Err(Error::Invalid(n));
+    if v.findings.height() > 0 {
+        return Err(stop_on_problems(&v, Some("`salesrelay run --lenient`"))?);
+    }
+    for line in preamble(&v) {
+        println!("  {line}");
     }
     println!("no problems found");
     Ok(())
+}
+
+/// With --lenient: stops when more than `lenient.max_share` of any table's
+/// rows would be set aside, naming the table and the top causes.
+fn check_set_aside(v: &Validated, config: &Config) -> Result<()> {
+    let max = config.lenient.max_share;
+    let over: Vec<&crate::validate::SetAside> = v.set_aside.iter().filter(|s| s.share() > max).collect();
+    if over.is_empty() {
+        return Ok(());
+    }
+    let mut msg = String::new();
+    for s in over {
+        let causes = v
+            .findings
+            .clone()
+            .lazy()
+            .filter(col("table").eq(lit(s.table)).and(col("effect").eq(lit("set_aside"))))
+            .group_by_stable([col("rule"), col("column")])
+            .agg([len().alias("n")])
+            .sort(["n"], SortMultipleOptions::default().with_order_descending(true).with_maintain_order(true))
+            .limit(3)
+            .collect()?;
+        let rules = crate::output::text_column(&causes, "rule")?;
+        let columns = crate::output::text_column(&causes, "column")?;
+        let counts = crate::output::number_column(&causes, "n")?;
+        let list: Vec<String> = (0..causes.height())
+            .map(|i| {
+                let column = if columns[i].is_empty() { String::new() } else { format!(" in {}", columns[i]) };
+                format!("{}{column} x {}", rules[i], thousands(counts[i].unwrap_or(0.0) as u64))
+            })
+            .collect();
+        let _ = writeln!(
+            msg,
+            "--lenient would set aside {} of {} {} rows ({:.1}%), more than lenient.max_share = {}%; top causes: {}",
+            thousands(s.set_aside as u64),
+            thousands(s.rows as u64),
+            s.table,
+            100.0 * s.share(),
+            100.0 * max,
+            list.join(", ")
+        );
+    }
+    msg.push_str("Nothing was written: fix the input (see the problems above), or raise [lenient] max_share in salesrelay.toml if so much may really be left out");
+    Err(Error::Input(msg))
+}
+
+/// One line per table that --lenient changed: "opportunities: 12 of 1,149
+/// rows set aside (1.0%)", "accounts: 1 value emptied".
+pub fn set_aside_lines(v: &Validated) -> Vec<String> {
+    v.set_aside
+        .iter()
+        .filter(|s| s.set_aside > 0 || s.values_nulled > 0)
+        .map(|s| {
+            let mut parts = Vec::new();
+            if s.set_aside > 0 {
+                parts.push(format!("{} of {} rows set aside ({:.1}%)", thousands(s.set_aside as u64), thousands(s.rows as u64), 100.0 * s.share()));
+            }
+            if s.values_nulled > 0 {
+                parts.push(format!("{} emptied in rows that were kept", crate::summary::count(s.values_nulled as u64, "bad value", "bad values")));
+            }
+            format!("{}: {}", s.table, parts.join(", "))
+        })
+        .collect()
 }
 
 /// One line per table: rows loaded, or why it is absent.
@@ -231,6 +342,7 @@ pub const DATA_QUALITY_DOC: TableDoc = TableDoc {
         ("value", "the value as written"),
         ("rule", "which check found it (missing_value, not_a_timestamp, duplicate_key, dangling_reference, ...)"),
         ("detail", "the problem in words"),
+        ("effect", "what --lenient does: set_aside (the row, and rows referring to it), null_value (the bad value in an optional column is emptied, the row kept) or unusable (the whole table; even --lenient stops)"),
         ("fatal", "true when the problem makes the whole table unusable"),
     ],
 };
@@ -240,12 +352,47 @@ pub struct Prepared {
     pub config: Config,
     pub validated: Validated,
     pub span: Span,
+    /// The reviewed quarter.
+    pub quarter: Quarter,
     pub label: String,
     pub compare_to: Option<String>,
     pub industries: Industries,
 }
 
 impl Prepared {
+    /// What the reader must know before any number: a partial quarter, rows
+    /// --lenient set aside, headers that look like misspelt contract columns.
+    /// Shown at the top of the run summary and of the report.
+    pub fn warnings(&self) -> Vec<String> {
+        let (config, span, q) = (&self.config, &self.span, self.quarter);
+        let mut out = Vec::new();
+        if !span.is_complete(q, config) {
+            let full = (q.end_date(config) - q.start_date(config)).num_days();
+            let instead = match span.last_complete {
+                Some(c) => format!("; the last complete quarter is {}", c.label(config)),
+                None => String::new(),
+            };
+            out.push(format!(
+                "{} is partial: the data covers {} of its {full} days (to {}), so its counts and sums are not comparable with full quarters{instead}",
+                self.label,
+                span.days_covered(q, config),
+                span.last_date
+            ));
+        }
+        let set_aside = set_aside_lines(&self.validated);
+        if !set_aside.is_empty() {
+            out.push(format!(
+                "--lenient left out input with problems, so the numbers below do not count it ({}); tables/data_quality.parquet lists every problem",
+                set_aside.join("; ")
+            ));
+        }
+        let misspelt: Vec<_> = self.validated.ignored.iter().filter(|c| c.suggestion.is_some()).cloned().collect();
+        for line in crate::load::ignored_lines(&misspelt) {
+            out.push(format!("{line}: a misspelt header leaves its column empty"));
+        }
+        out
+    }
+
     /// The model the metrics read.
     pub fn model(&self) -> Model<'_> {
         Model {
@@ -260,12 +407,22 @@ impl Prepared {
 
 /// Loads, validates (stopping on problems unless `lenient`) and chooses the
 /// quarter to review: `period` if given, else the last complete one.
-pub fn prepare(input: &InputOptions, lenient: bool, period: Option<&str>, progress: &Progress) -> Result<Prepared> {
+/// `lenient_flag`: how the calling command sets bad rows aside, suggested
+/// when problems stop it (None where the command has no such flag).
+pub fn prepare(input: &InputOptions, lenient: bool, lenient_flag: Option<&str>, period: Option<&str>, progress: &Progress) -> Result<Prepared> {
     let (config, v) = load_validated(input, lenient, progress)?;
     let n = v.findings.height();
     if v.has_fatal() || (n > 0 && !lenient) {
-        eprint!("{}", format_findings(&v.findings, 3)?);
-        return Err(Error::Invalid(n));
+        return Err(stop_on_problems(&v, lenient_flag)?);
+    }
+    if lenient && n > 0 {
+        if let Err(e) = check_set_aside(&v, &config) {
+            for line in preamble(&v) {
+                eprintln!("{line}");
+            }
+            eprint!("{}", format_findings(&v.findings, 3)?);
+            return Err(e);
+        }
     }
     let span = data_span(&v, &config)?.ok_or_else(|| Error::Input("the input holds no events (no leads, activities or opportunities with dates)".into()))?;
     let period = match period {
@@ -287,7 +444,7 @@ pub fn prepare(input: &InputOptions, lenient: bool, period: Option<&str>, progre
     let label = period.label(&config);
     let compare_to = (period > span.first).then(|| period.prev().label(&config));
     let industries = Industries::load(&input.input, &config)?;
-    Ok(Prepared { config, validated: v, span, label, compare_to, industries })
+    Ok(Prepared { config, validated: v, span, quarter: period, label, compare_to, industries })
 }
 
 /// Every table by name for SQL: the validated inputs (without the internal
@@ -350,10 +507,12 @@ pub fn run_queries(dir: &Path, tables: &BTreeMap<String, DataFrame>, strict: boo
 /// `run`: load, validate, choose the period, compute, write the report folder.
 pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let progress = Progress::new(opts.quiet);
-    let p = prepare(&opts.input, opts.lenient, opts.period.as_deref(), &progress)?;
+    let flag = (!opts.lenient).then_some("--lenient");
+    let p = prepare(&opts.input, opts.lenient, flag, opts.period.as_deref(), &progress)?;
     let (config, v, span, label) = (&p.config, &p.validated, p.span, p.label.clone());
     let n = v.findings.height();
     let model = p.model();
+    let warnings = p.warnings();
     let stage = progress.stage("compute");
     let tables = compute_tables(&model, &label)?;
     let unmapped = crate::metrics::visits::unmapped_industries(&model).collect()?;
@@ -387,14 +546,17 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     std::fs::write(&dict_path, crate::output::data_dictionary(&dictionary, &nodes)).map_err(|e| Error::io(&dict_path, e))?;
     stage.done(&format!("{} table(s)", outputs.len()));
     let stage = progress.stage("charts");
-    let charts = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config.sla_business_days)?;
-    crate::report::write_report(dir.path(), &table_map, &charts, &outputs, &label, p.compare_to.as_deref(), v.mapping.as_ref())?;
+    let (charts, left_out) = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config.sla_business_days)?;
+    crate::report::write_report(dir.path(), &table_map, &charts, &outputs, &label, p.compare_to.as_deref(), v.mapping.as_ref(), &warnings, &left_out)?;
     let mut files: Vec<String> = charts.iter().flat_map(|c| [format!("charts/{}.svg", c.name), format!("charts/{}.png", c.name)]).collect();
     files.extend(["report.md".to_string(), "report.html".to_string(), "data_dictionary.md".to_string()]);
     write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs, &files)?;
     let folder = dir.commit()?;
     stage.done(&format!("{} charts, report.html, report.md", charts.len()));
     println!("salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(config), span.last.label(config));
+    for w in &warnings {
+        println!("  warning: {w}");
+    }
     if let Some(attribution) = table_map.get("kpi_attribution") {
         print!("{}", crate::summary::headline(attribution, &label)?);
     }
@@ -423,8 +585,11 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     for (what, why) in crate::coverage::not_available_summary(&coverage)? {
         println!("  not available: {what} ({why})");
     }
+    for line in preamble(v) {
+        println!("  {line}");
+    }
     if n > 0 {
-        println!("  {} problem(s) set aside: see tables/data_quality.parquet", thousands(n as u64));
+        println!("  {} problem(s) found, handled as data_quality.parquet's effect column says", thousands(n as u64));
     }
     for e in &query_skipped {
         println!("  query not run: {e}");
@@ -525,7 +690,7 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
     out.into_iter()
         .map(|(doc, df)| {
             let df = crate::coverage::null_unsupported(m, &doc.name, df)?;
-            Ok((doc, df))
+            crate::metrics::with_completeness(m, doc, df)
         })
         .collect()
 }
@@ -592,7 +757,7 @@ fn write_manifest(dir: &Path, input: &Path, config: &Config, period: &str, v: &V
 pub fn query_command(file: &Path, opts: &InputOptions, period: Option<&str>, out: Option<&Path>, quiet: bool) -> Result<DataFrame> {
     let sql = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
     let progress = Progress::new(quiet);
-    let p = prepare(opts, false, period, &progress)?;
+    let p = prepare(opts, false, None, period, &progress)?;
     let stage = progress.stage("compute");
     let outputs = compute_tables(&p.model(), &p.label)?;
     stage.done(&format!("{} tables", outputs.len()));

@@ -72,42 +72,111 @@ pub fn mover_sentence(node: &str, prior: Option<f64>, value: Option<f64>, contri
     )
 }
 
-/// The headline for the total: revenue and change, then the three drivers
-/// with the largest contributions in words.
-pub fn headline(attribution: &DataFrame, period: &str) -> Result<String> {
+/// One driver that moved revenue: its node, values and contribution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mover {
+    pub node: String,
+    pub prior: f64,
+    pub value: f64,
+    pub contribution: f64,
+}
+
+impl Mover {
+    /// "SQL rate fell from 31.0% to 26.0%: -12.4M".
+    pub fn sentence(&self) -> String {
+        mover_sentence(&self.node, Some(self.prior), Some(self.value), self.contribution)
+    }
+}
+
+/// The revenue change of the total in the reviewed quarter and the drivers
+/// that moved it, read from kpi_attribution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Movers {
+    /// Revenue in the quarter compared with and in the reviewed quarter.
+    pub base: Option<f64>,
+    pub current: Option<f64>,
+    /// The quarter compared with.
+    pub compare_to: Option<String>,
+    /// Drivers with a value in both quarters and a non-zero contribution,
+    /// largest contribution (absolute) first; ties in tree order.
+    pub ranked: Vec<Mover>,
+    /// Why `ranked` is empty, or what it leaves out (a branch that could
+    /// not be decomposed), in words.
+    pub note: Option<String>,
+}
+
+/// The one ordering of the biggest movers, for the summary, the report and
+/// the bridge's title. Not available is never ranked as zero: a driver
+/// without a value in both quarters or without a contribution is left out,
+/// and a change with nothing to attribute says why.
+pub fn movers(attribution: &DataFrame, period: &str) -> Result<Movers> {
     let total = attribution
         .clone()
         .lazy()
         .filter(col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string()))))
+        .sort(["step"], Default::default())
         .collect()?;
-    let kinds = total.column("kind")?.str()?.clone();
-    let items = total.column("item")?.str()?.clone();
-    let amounts = total.column("amount")?.f64()?.clone();
-    let priors = total.column("prior_value")?.f64()?.clone();
-    let values = total.column("value")?.f64()?.clone();
-    let mut out = String::new();
-    let mut base = None;
-    let mut current = None;
-    let mut drivers = Vec::new();
+    let kinds = crate::output::text_column(&total, "kind")?;
+    let items = crate::output::text_column(&total, "item")?;
+    let amounts = crate::output::number_column(&total, "amount")?;
+    let priors = crate::output::number_column(&total, "prior_value")?;
+    let values = crate::output::number_column(&total, "value")?;
+    let compare_to = total.column("compare_to")?.str()?.get(0).map(str::to_string);
+    let mut out = Movers { base: None, current: None, compare_to, ranked: Vec::new(), note: None };
+    let mut undecomposed = Vec::new();
     for i in 0..total.height() {
-        match kinds.get(i) {
-            Some("base") => base = amounts.get(i),
-            Some("current") => current = amounts.get(i),
-            Some("driver") => {
-                if let (Some(item), Some(a)) = (items.get(i), amounts.get(i)) {
-                    drivers.push((item.to_string(), priors.get(i), values.get(i), a));
+        match kinds[i].as_str() {
+            "base" => out.base = amounts[i],
+            "current" => out.current = amounts[i],
+            "not_decomposed" => undecomposed.push(branch_label(&items[i])),
+            "driver" => {
+                if let (Some(p), Some(v), Some(a)) = (priors[i], values[i], amounts[i]) {
+                    if a != 0.0 {
+                        out.ranked.push(Mover { node: items[i].clone(), prior: p, value: v, contribution: a });
+                    }
                 }
             }
             _ => {}
         }
     }
-    match (base, current) {
+    // stable sort: equal contributions keep tree order
+    out.ranked.sort_by(|x, y| y.contribution.abs().total_cmp(&x.contribution.abs()));
+    let not_decomposed = (!undecomposed.is_empty()).then(|| {
+        format!("{} cannot be split into drivers with this input (see Data coverage)", undecomposed.join(" and "))
+    });
+    out.note = match (out.base, out.current, &out.compare_to) {
+        (_, _, None) | (None, _, _) => Some(format!("there is no quarter before {period} in the data to compare with")),
+        (Some(b), Some(c), Some(q)) if b == 0.0 && c == 0.0 => Some(format!("revenue was 0 in both {q} and {period}: there is no change to attribute")),
+        _ if out.ranked.is_empty() && not_decomposed.is_some() => not_decomposed,
+        _ if out.ranked.is_empty() => Some("no driver moved revenue".to_string()),
+        _ => not_decomposed,
+    };
+    Ok(out)
+}
+
+/// "IS-sourced revenue" for a not-decomposed step's item.
+fn branch_label(item: &str) -> String {
+    match item {
+        "revenue_is" => "IS-sourced revenue".into(),
+        "revenue_fs" => "FS-sourced revenue".into(),
+        other => other.into(),
+    }
+}
+
+/// The headline for the total: revenue and change, then the three drivers
+/// with the largest contributions in words.
+pub fn headline(attribution: &DataFrame, period: &str) -> Result<String> {
+    let m = movers(attribution, period)?;
+    let mut out = String::new();
+    match (m.base, m.current) {
         (Some(b), Some(c)) => {
             let pct = if b > 0.0 { format!(" ({:+.1}%)", 100.0 * (c - b) / b) } else { String::new() };
             let _ = writeln!(out, "  revenue {} vs {} the quarter before: {}{}{pct}", money(c), money(b), if c >= b { "+" } else { "" }, money(c - b));
-            drivers.sort_by(|x, y| y.3.abs().total_cmp(&x.3.abs()).then(x.0.cmp(&y.0)));
-            for (node, p, v, a) in drivers.iter().take(3) {
-                let _ = writeln!(out, "  - {}", mover_sentence(node, *p, *v, *a));
+            for mover in m.ranked.iter().take(3) {
+                let _ = writeln!(out, "  - {}", mover.sentence());
+            }
+            if let Some(note) = &m.note {
+                let _ = writeln!(out, "  - biggest movers: {note}");
             }
         }
         (None, Some(c)) => {

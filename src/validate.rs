@@ -23,14 +23,55 @@ pub struct Finding {
     pub value: Option<String>,
     pub rule: String,
     pub detail: String,
+    /// What --lenient does about it (see `Effect`).
+    pub effect: Effect,
     /// A fatal finding makes a whole table unusable, so even --lenient stops.
     pub fatal: bool,
+}
+
+/// What `--lenient` does about a finding: only problems with required
+/// values, keys and references cost the row; a bad value in an optional
+/// column (coordinates, durations, scores, dates that only refine a row)
+/// is emptied and the row kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// The row is set aside (and rows referring to it, in turn).
+    SetAside,
+    /// The value is emptied; the row stays.
+    NullValue,
+    /// The whole table cannot be used; even --lenient stops.
+    Unusable,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::SetAside => "set_aside",
+            Effect::NullValue => "null_value",
+            Effect::Unusable => "unusable",
+        }
+    }
+
+    /// The effect of `rule` on `column` of `table`: a value in an optional,
+    /// non-reference column is emptied, except where emptying it would
+    /// change what the row means (a won or lost deal's closed_at).
+    pub fn of(table: &str, column: Option<&str>, rule: &str) -> Effect {
+        let spec = crate::contract::table(table);
+        let optional_value = column
+            .and_then(|c| spec.and_then(|t| t.column(c).map(|col| (t, col))))
+            .is_some_and(|(t, c)| !c.required && c.references.is_none() && !t.key.contains(&c.name));
+        if optional_value && !matches!(rule, "closed_without_date" | "closed_before_created" | "duplicate_key" | "duplicate_row") {
+            Effect::NullValue
+        } else {
+            Effect::SetAside
+        }
+    }
 }
 
 impl Finding {
     /// A problem with a whole file or column.
     pub fn fatal(table: &str, column: Option<String>, rule: &str, detail: String) -> Finding {
-        Finding { table: table.into(), file: None, row: None, column, value: None, rule: rule.into(), detail, fatal: true }
+        Finding { table: table.into(), file: None, row: None, column, value: None, rule: rule.into(), detail, effect: Effect::Unusable, fatal: true }
     }
     /// A problem at one row that makes the whole file unreadable (e.g. encoding).
     pub fn fatal_at(table: &str, row: u64, rule: &str, detail: String) -> Finding {
@@ -38,7 +79,8 @@ impl Finding {
     }
     /// A problem with one row, which --lenient sets aside.
     pub fn row(table: &str, row: i64, column: Option<String>, value: Option<String>, rule: &str, detail: String) -> Finding {
-        Finding { table: table.into(), file: None, row: Some(row), column, value, rule: rule.into(), detail, fatal: false }
+        let effect = Effect::of(table, column.as_deref(), rule);
+        Finding { table: table.into(), file: None, row: Some(row), column, value, rule: rule.into(), detail, effect, fatal: false }
     }
     /// The same finding, naming the file it is in.
     pub fn in_file(self, file: &str) -> Finding {
@@ -47,7 +89,7 @@ impl Finding {
 }
 
 /// Column names of the findings frame (and of data_quality.parquet).
-pub const FINDING_COLUMNS: [&str; 8] = ["table", "file", "row", "column", "value", "rule", "detail", "fatal"];
+pub const FINDING_COLUMNS: [&str; 9] = ["table", "file", "row", "column", "value", "rule", "detail", "effect", "fatal"];
 
 /// Turns findings into a frame with the findings schema.
 pub fn findings_frame(findings: &[Finding]) -> Result<DataFrame> {
@@ -59,6 +101,7 @@ pub fn findings_frame(findings: &[Finding]) -> Result<DataFrame> {
         "value" => findings.iter().map(|f| f.value.clone()).collect::<Vec<_>>(),
         "rule" => findings.iter().map(|f| f.rule.clone()).collect::<Vec<_>>(),
         "detail" => findings.iter().map(|f| f.detail.clone()).collect::<Vec<_>>(),
+        "effect" => findings.iter().map(|f| f.effect.as_str()).collect::<Vec<_>>(),
         "fatal" => findings.iter().map(|f| f.fatal).collect::<Vec<_>>(),
     )?;
     Ok(df)
@@ -78,6 +121,31 @@ pub struct Validated {
     pub mapping: Option<crate::mapping::Applied>,
     /// Per table, the file(s) it came from.
     pub files: BTreeMap<&'static str, Vec<String>>,
+    /// Headers of native files outside the contract (ignored).
+    pub ignored: Vec<crate::load::IgnoredColumn>,
+    /// How files were read, where worth saying (see `load::RawInput::notes`).
+    pub notes: Vec<String>,
+    /// Per loaded table, what --lenient set aside (all zero without it).
+    pub set_aside: Vec<SetAside>,
+}
+
+/// What --lenient did to one table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetAside {
+    pub table: &'static str,
+    /// Data rows read (well-formed or not).
+    pub rows: usize,
+    /// Rows set aside, including those whose parent row was.
+    pub set_aside: usize,
+    /// Values emptied in rows that were kept.
+    pub values_nulled: usize,
+}
+
+impl SetAside {
+    /// The share of the table's rows set aside (0 for an empty table).
+    pub fn share(&self) -> f64 {
+        if self.rows == 0 { 0.0 } else { self.set_aside as f64 / self.rows as f64 }
+    }
 }
 
 impl Validated {
@@ -105,6 +173,7 @@ fn check(lf: &LazyFrame, table: &str, column: Option<&str>, value: Expr, bad: Ex
         value.cast(DataType::String).alias("value"),
         lit(rule.to_string()).alias("rule"),
         lit(detail.to_string()).alias("detail"),
+        lit(Effect::of(table, column, rule).as_str()).alias("effect"),
         lit(false).alias("fatal"),
     ])
 }
@@ -260,7 +329,7 @@ fn duplicate_checks(lf: &LazyFrame, spec: &TableSpec) -> Vec<LazyFrame> {
 /// Types and checks every table; with `lenient`, rows with findings are removed
 /// (references are checked against the parents' kept rows, so removal cascades).
 pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
-    let RawInput { tables: raw_tables, sources, missing, findings: read_findings, unavailable, mapping } = raw;
+    let RawInput { tables: raw_tables, sources, missing, findings: read_findings, unavailable, mapping, ignored, notes } = raw;
     let (mut file_rows, mut origin_rows) = (Vec::new(), Vec::new());
     for (name, t) in &raw_tables {
         file_rows.extend(t.files.iter().enumerate().map(|(i, f)| (name.to_string(), i as i64, f.clone())));
@@ -269,10 +338,12 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
     let files: BTreeMap<&'static str, Vec<String>> = raw_tables.iter().map(|(n, t)| (*n, t.files.clone())).collect();
     let mut finding_frames: Vec<LazyFrame> = vec![findings_frame(&read_findings)?.lazy()];
     let mut tables: BTreeMap<&'static str, DataFrame> = BTreeMap::new();
+    let mut set_aside = Vec::new();
     let mut raw_tables = raw_tables;
     for spec in TABLES {
         let Some(loaded) = raw_tables.remove(spec.name) else { continue };
-        let lf = loaded.df.lazy();
+        let height = loaded.df.height();
+        let lf = loaded.df.clone().lazy();
         let mut checks = vec![loaded.findings.lazy()];
         checks.extend(duplicate_checks(&lf, spec));
         for c in spec.columns {
@@ -287,12 +358,36 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             checks.push(check(&dangling, spec.name, Some(c.name), col(c.name), lit(true), "dangling_reference", &detail));
         }
         let table_findings = concat(checks, UnionArgs::default())?.collect()?;
-        let bad_rows = table_findings.clone().lazy().select([col("row")]).unique(None, UniqueKeepStrategy::Any);
         let mut kept = lf;
+        let mut values_nulled = 0;
         if lenient {
+            let of = |effect: Effect| table_findings.clone().lazy().filter(col("effect").eq(lit(effect.as_str())));
+            let bad_rows = of(Effect::SetAside).select([col("row")]).unique(None, UniqueKeepStrategy::Any);
             kept = kept.join(bad_rows, [col(ROW)], [col("row")], JoinArgs::new(JoinType::Anti));
+            // a bad optional value is emptied; the row stays
+            let nulled = of(Effect::NullValue).select([col("column"), col("row")]).collect()?;
+            values_nulled = nulled.height();
+            let schema = loaded.df.schema().clone();
+            for c in spec.columns.iter().filter(|c| !c.required) {
+                let rows = nulled.clone().lazy().filter(col("column").eq(lit(c.name))).select([col("row")]).collect()?;
+                let (Some(dtype), false) = (schema.get(c.name), rows.height() == 0) else { continue };
+                let rows = rows.column("row")?.as_materialized_series().clone();
+                kept = kept.with_column(
+                    when(col(ROW).is_in(lit(rows).implode(true), false))
+                        .then(lit(NULL).cast(dtype.clone()))
+                        .otherwise(col(c.name))
+                        .alias(c.name),
+                );
+            }
         }
-        tables.insert(spec.name, kept.sort([ROW], Default::default()).collect()?);
+        let kept = kept.sort([ROW], Default::default()).collect()?;
+        set_aside.push(SetAside {
+            table: spec.name,
+            rows: height,
+            set_aside: height - kept.height(),
+            values_nulled,
+        });
+        tables.insert(spec.name, kept);
         finding_frames.push(table_findings.lazy());
     }
     let order = df!(
@@ -337,5 +432,13 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         )
         .select(FINDING_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
         .collect()?;
-    Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files })
+    // records the reader set aside before typing (ragged rows, footers) count too
+    for s in &mut set_aside {
+        let unread = read_findings.iter().filter(|f| f.table == s.table && f.row.is_some() && !f.fatal).count();
+        s.rows += unread;
+        if lenient {
+            s.set_aside += unread;
+        }
+    }
+    Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside })
 }

@@ -212,47 +212,51 @@ pub struct Bridge {
 }
 
 impl Bridge {
-    pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<Bridge>> {
-        let Some(df) = rows(tables, "kpi_attribution", total_in(period))? else { return Ok(None) };
+    /// The bridge, or why it is left out (no quarter to compare with, no
+    /// revenue in either quarter).
+    pub fn from_tables(tables: &Tables, period: &str) -> Result<std::result::Result<Bridge, String>> {
+        let Some(df) = rows(tables, "kpi_attribution", total_in(period))? else {
+            return Ok(Err("kpi_attribution is not available for this input".into()));
+        };
+        let movers = crate::summary::movers(&df, period)?;
+        let (Some(base), Some(current)) = (movers.base, movers.current) else {
+            return Ok(Err(movers.note.unwrap_or_else(|| format!("there is no quarter before {period} to compare with"))));
+        };
+        if base == 0.0 && current == 0.0 {
+            return Ok(Err(movers.note.unwrap_or_default()));
+        }
         let (items, kinds, branches) = (strs(&df, "item")?, strs(&df, "kind")?, strs(&df, "branch")?);
         let (amounts, running) = (nums(&df, "amount")?, nums(&df, "running_total")?);
-        let (priors, values) = (nums(&df, "prior_value")?, nums(&df, "value")?);
-        if amounts.first().copied().flatten().is_none() {
-            return Ok(None); // the first quarter has nothing to bridge from
-        }
+        let compare_to = movers.compare_to.clone().unwrap_or_else(|| "prior".into());
         let mut steps = Vec::new();
-        let mut biggest: Option<(String, f64, Option<f64>, Option<f64>)> = None;
         for i in 0..df.height() {
-            let a = amounts[i].unwrap_or(0.0);
+            // a driver without a contribution is not drawn: its branch has a not-decomposed step
+            let Some(a) = amounts[i] else { continue };
             let end = running[i].unwrap_or(a);
-            let (label, start) = match kinds[i].as_str() {
-                "base" => (format!("{} revenue", df.column("compare_to")?.str()?.get(i).unwrap_or("prior")), 0.0),
-                "current" => (format!("{period} revenue"), 0.0),
-                _ => {
-                    if biggest.as_ref().is_none_or(|b| a.abs() > b.1.abs()) {
-                        biggest = Some((items[i].clone(), a, priors[i], values[i]));
-                    }
-                    (driver_label(&items[i]).to_string(), end - a)
-                }
+            let label = match kinds[i].as_str() {
+                "base" => format!("{compare_to} revenue"),
+                "current" => format!("{period} revenue"),
+                "not_decomposed" => format!("{} revenue, not decomposed", if items[i] == "revenue_is" { "IS-sourced" } else { "FS-sourced" }),
+                _ => driver_label(&items[i]).to_string(),
             };
+            let start = if matches!(kinds[i].as_str(), "base" | "current") { 0.0 } else { end - a };
             steps.push((label, start, end, kinds[i].clone(), branches[i].clone()));
         }
-        let (base, current) = (steps[0].2, steps[steps.len() - 1].2);
-        let title = match biggest {
-            Some((item, a, p, v)) => format!(
-                "Revenue {} {} to {}: {} moved it most ({} -> {}, {}{})",
-                if current >= base { "rose" } else { "fell" },
+        let verb = if current > base { "rose" } else if current < base { "fell" } else { "held" };
+        let title = match movers.ranked.first() {
+            Some(m) => format!(
+                "Revenue {verb} {} to {}: {} moved it most ({} -> {}, {}{})",
                 money(base),
                 money(current),
-                driver_label(&item),
-                driver_value(&item, p),
-                driver_value(&item, v),
-                if a >= 0.0 { "+" } else { "" },
-                money(a)
+                driver_label(&m.node),
+                driver_value(&m.node, Some(m.prior)),
+                driver_value(&m.node, Some(m.value)),
+                if m.contribution >= 0.0 { "+" } else { "" },
+                money(m.contribution)
             ),
-            None => format!("Revenue {} to {}", money(base), money(current)),
+            None => format!("Revenue {verb} {} to {}: {}", money(base), money(current), movers.note.unwrap_or_default()),
         };
-        Ok(Some(Bridge { title, steps }))
+        Ok(Ok(Bridge { title, steps }))
     }
 }
 
@@ -263,7 +267,7 @@ pub fn revenue_bridge<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Bri
     t!(note.draw(&Text::new("IS-sourced branch", (130, 6), text(13))));
     t!(note.draw(&Rectangle::new([(290, 6), (304, 20)], theme::FS.stroke_width(2))));
     t!(note.draw(&Text::new("FS-sourced branch", (310, 6), text(13))));
-    t!(note.draw(&Text::new("green: the driver added revenue, red: it took revenue away (LMDI contributions, exact)", (480, 6), text(13))));
+    t!(note.draw(&Text::new("green: the driver added revenue, red: it took revenue away, grey: a branch's change the input cannot split (LMDI, exact)", (480, 6), text(13))));
     let n = d.steps.len();
     let top = d.steps.iter().map(|s| s.1.max(s.2)).fold(0.0f64, f64::max) * 1.12;
     let bottom = d.steps.iter().map(|s| s.1.min(s.2)).fold(0.0f64, f64::min);
@@ -287,6 +291,7 @@ pub fn revenue_bridge<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Bri
         let colour = match kind.as_str() {
             "driver" if end >= start => theme::UP,
             "driver" => theme::DOWN,
+            "not_decomposed" => theme::GRID,
             _ => theme::FLAT,
         };
         let x0 = i as f64 + 0.15;
@@ -294,7 +299,11 @@ pub fn revenue_bridge<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Bri
         t!(chart.draw_series(std::iter::once(Rectangle::new([(x0, *start), (x1, *end)], colour.filled()))));
         let edge = if branch == "fs" { theme::FS } else if branch == "is" { theme::IS } else { theme::INK };
         t!(chart.draw_series(std::iter::once(Rectangle::new([(x0, *start), (x1, *end)], edge.stroke_width(2)))));
-        let value = if kind == "driver" { format!("{}{}", if end >= start { "+" } else { "" }, money(end - start)) } else { money(*end) };
+        let value = if matches!(kind.as_str(), "driver" | "not_decomposed") {
+            format!("{}{}", if end >= start { "+" } else { "" }, money(end - start))
+        } else {
+            money(*end)
+        };
         t!(chart.draw_series(std::iter::once(
             EmptyElement::at((i as f64 + 0.5, start.max(*end))) + Text::new(value, (-22, -18), text(13))
         )));
@@ -316,29 +325,46 @@ pub struct Funnel {
 }
 
 impl Funnel {
-    pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<Funnel>> {
+    /// The funnel of the stages the input supports, or why there is none
+    /// (a stage that is not available is left out, never drawn as 0).
+    pub fn from_tables(tables: &Tables, period: &str) -> Result<std::result::Result<Funnel, String>> {
         let Some(df) = rows(tables, "funnel_period", col("segment_kind").eq(lit("total")).and(col("period").lt_eq(lit(period.to_string()))))? else {
-            return Ok(None);
+            return Ok(Err("funnel_period is not available for this input".into()));
         };
         let df = df.tail(Some(8));
         let quarters = strs(&df, "period")?;
         let mut stages = Vec::new();
+        let mut missing = Vec::new();
         for (label, c) in [("Leads", "leads"), ("SQLs", "sqls"), ("Handoffs", "handoffs"), ("Accepted", "accepted"), ("IS wins", "wins_is")] {
-            stages.push((label, nums(&df, c)?.into_iter().map(|x| x.unwrap_or(0.0)).collect::<Vec<_>>()));
+            let values = nums(&df, c)?;
+            if values.iter().all(Option::is_none) {
+                missing.push(label);
+                continue;
+            }
+            stages.push((label, values.into_iter().map(|x| x.unwrap_or(0.0)).collect::<Vec<_>>()));
+        }
+        if stages.len() < 2 {
+            return Ok(Err(format!("the input supports too few funnel stages ({} not available; see Data coverage)", missing.join(", "))));
         }
         let last = |k: usize| stages[k].1.last().copied().unwrap_or(0.0);
-        let ratio = |a: f64, b: f64| if b > 0.0 { pct(a / b) } else { "n/a".into() };
-        let title = format!(
-            "{period}: {} leads -> {} SQLs ({}) -> {} handoffs -> {} accepted ({}) -> {} IS wins",
-            thousands(last(0)),
-            thousands(last(1)),
-            ratio(last(1), last(0)),
-            thousands(last(2)),
-            thousands(last(3)),
-            ratio(last(3), last(2)),
-            thousands(last(4))
-        );
-        Ok(Some(Funnel { title, quarters, stages }))
+        let ratio = |a: f64, b: f64| if b > 0.0 { format!(" ({})", pct(a / b)) } else { String::new() };
+        let mut parts = Vec::new();
+        for k in 0..stages.len() {
+            // the two conversions an executive asks for: qualification and FS acceptance
+            let step = match (k.checked_sub(1).map(|j| stages[j].0), stages[k].0) {
+                (Some("Leads"), "SQLs") | (Some("Handoffs"), "Accepted") => ratio(last(k), last(k - 1)),
+                _ => String::new(),
+            };
+            let noun = match stages[k].0 {
+                "Leads" => "leads",
+                "Handoffs" => "handoffs",
+                "Accepted" => "accepted",
+                other => other,
+            };
+            parts.push(format!("{} {noun}{step}", thousands(last(k))));
+        }
+        let title = format!("{period}: {}", parts.join(" -> "));
+        Ok(Ok(Funnel { title, quarters, stages }))
     }
 }
 
@@ -603,26 +629,30 @@ pub fn industry_visit_ratio<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d
 
 pub struct IsReps {
     pub title: String,
-    /// (role, sqls, sql_to_win)
-    points: Vec<(String, f64, f64)>,
+    /// (role, sqls, sql_to_win, mature)
+    points: Vec<(String, f64, f64, bool)>,
 }
 
 impl IsReps {
     pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<IsReps>> {
         let Some(df) = rows(tables, "is_reps", col("period").eq(lit(period.to_string())))? else { return Ok(None) };
         let (roles, sqls, win) = (strs(&df, "role")?, nums(&df, "sqls")?, nums(&df, "sql_to_win")?);
+        let mature: Vec<Option<bool>> = df.column("sql_to_win_mature")?.bool()?.iter().collect();
+        let open: f64 = nums(&df, "sql_to_win_open_deals")?.iter().flatten().sum();
         let points: Vec<_> = (0..df.height())
-            .filter_map(|i| Some((roles[i].clone(), sqls[i]?, win[i]?)))
+            .filter_map(|i| Some((roles[i].clone(), sqls[i]?, win[i]?, mature[i] == Some(true))))
             .collect();
         let mean = |role: &dyn Fn(&str) -> bool| {
-            let v: Vec<&(String, f64, f64)> = points.iter().filter(|p| role(&p.0)).collect();
+            let v: Vec<&(String, f64, f64, bool)> = points.iter().filter(|p| role(&p.0)).collect();
             let s: f64 = v.iter().map(|p| p.1).sum();
             let w: f64 = v.iter().map(|p| p.1 * p.2).sum();
             (v.len(), if s > 0.0 { Some(w / s) } else { None }, if v.is_empty() { 0.0 } else { s / v.len() as f64 })
         };
         let (ai_n, ai_win, ai_sqls) = mean(&|r| r == "ai_sdr");
         let (hu_n, hu_win, hu_sqls) = mean(&|r| r != "ai_sdr");
-        let title = if ai_n > 0 && hu_n > 0 {
+        let all_mature = points.iter().all(|p| p.3);
+        // an immature cohort's SQL-to-win is a lower bound: never ranked on
+        let title = if ai_n > 0 && hu_n > 0 && all_mature {
             format!(
                 "{period}: AI SDRs averaged {:.0} SQLs at {} SQL-to-win; human reps {:.0} at {}",
                 ai_sqls,
@@ -630,8 +660,17 @@ impl IsReps {
                 hu_sqls,
                 hu_win.map(pct).unwrap_or("n/a".into())
             )
-        } else {
+        } else if ai_n > 0 && hu_n > 0 {
+            format!(
+                "{period}: AI SDRs averaged {:.0} SQLs, human reps {:.0}; SQL-to-win not final ({} still open)",
+                ai_sqls,
+                hu_sqls,
+                count(open as u64, "deal", "deals")
+            )
+        } else if all_mature {
             format!("{period}: IS reps by volume (SQLs) and quality (SQL-to-win)")
+        } else {
+            format!("{period}: IS reps by volume (SQLs); SQL-to-win not final ({} still open)", count(open as u64, "deal", "deals"))
         };
         Ok(Some(IsReps { title, points }))
     }
@@ -640,6 +679,8 @@ impl IsReps {
 pub fn is_reps<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &IsReps) -> DrawResult {
     let xmax = d.points.iter().map(|p| p.1).fold(1.0, f64::max) * 1.1;
     let ymax = d.points.iter().map(|p| p.2).fold(0.1, f64::max).min(1.0) * 1.1;
+    let any_immature = d.points.iter().any(|p| !p.3);
+    let y_desc = if any_immature { "SQL-to-win (quality); hollow = not final, deals still open" } else { "SQL-to-win (quality)" };
     let mut chart = t!(ChartBuilder::on(area)
         .caption(d.title.clone(), title(18))
         .margin(20)
@@ -649,7 +690,7 @@ pub fn is_reps<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &IsReps) ->
     t!(chart
         .configure_mesh()
         .x_desc("SQLs in the quarter (volume)")
-        .y_desc("SQL-to-win (quality)")
+        .y_desc(y_desc)
         .x_label_formatter(&|v| thousands(*v))
         .y_label_formatter(&|v| pct(*v))
         .label_style(text(14))
@@ -657,14 +698,16 @@ pub fn is_reps<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &IsReps) ->
         .draw());
     let roles = [("sdr", "SDR", theme::IS), ("bdr", "BDR", RGBColor(44, 160, 44)), ("ai_sdr", "AI SDR", theme::DOWN)];
     for (role, label, colour) in roles {
-        let pts: Vec<(f64, f64)> = d.points.iter().filter(|p| p.0 == role).map(|p| (p.1, p.2)).collect();
+        let pts: Vec<(f64, f64, bool)> = d.points.iter().filter(|p| p.0 == role).map(|p| (p.1, p.2, p.3)).collect();
+        // a mature point is filled; an immature one (its cohort still open) hollow
+        let style = move |mature: bool| if mature { colour.filled() } else { colour.stroke_width(2) };
         if role == "ai_sdr" {
             t!(chart
-                .draw_series(pts.iter().map(|p| TriangleMarker::new(*p, 10, colour.filled())))
+                .draw_series(pts.iter().map(|p| TriangleMarker::new((p.0, p.1), 10, style(p.2))))
                 .map(|s| s.label(label).legend(move |(x, y)| TriangleMarker::new((x + 7, y), 8, colour.filled()))));
         } else {
             t!(chart
-                .draw_series(pts.iter().map(|p| Circle::new(*p, 6, colour.filled())))
+                .draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 6, style(p.2))))
                 .map(|s| s.label(label).legend(move |(x, y)| Circle::new((x + 7, y), 6, colour.filled()))));
         }
     }
@@ -755,6 +798,8 @@ pub fn first_contact_sla<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &
 pub struct Trends {
     pub title: String,
     quarters: Vec<String>,
+    /// per quarter: the data covers it only partly (drawn hollow)
+    partial: Vec<bool>,
     /// (panel title, unit, series: (label, colour, values))
     panels: Vec<(String, &'static str, Vec<(&'static str, RGBColor, Vec<Option<f64>>)>)>,
 }
@@ -765,6 +810,8 @@ impl Trends {
         let Some(df) = rows(tables, "kpi_tree", filter)? else { return Ok(None) };
         let (periods, nodes, values) = (strs(&df, "period")?, strs(&df, "node")?, nums(&df, "value")?);
         let quarters = unique_in_order(&periods);
+        let complete: Vec<Option<bool>> = df.column("complete")?.bool()?.iter().collect();
+        let partial: Vec<bool> = quarters.iter().map(|q| (0..df.height()).any(|i| &periods[i] == q && complete[i] == Some(false))).collect();
         let series = |node: &str| -> Vec<Option<f64>> {
             quarters.iter().map(|q| (0..df.height()).find(|&i| &periods[i] == q && nodes[i] == node).and_then(|i| values[i])).collect()
         };
@@ -777,15 +824,16 @@ impl Trends {
         let rev: Vec<f64> = series("revenue").into_iter().flatten().collect();
         let title = match (rev.first(), rev.last()) {
             (Some(a), Some(b)) if *a > 0.0 => format!(
-                "Quarterly trends to {period}: revenue {} from {} to {} over {} quarters",
+                "Quarterly trends to {period}: revenue {} from {} to {} over {} quarters{}",
                 if b >= a { "up" } else { "down" },
                 money(*a),
                 money(*b),
-                quarters.len()
+                quarters.len(),
+                if partial.last() == Some(&true) { format!(" ({period} partial: hollow points)") } else { String::new() }
             ),
             _ => format!("Quarterly trends to {period}"),
         };
-        Ok(Some(Trends { title, quarters, panels }))
+        Ok(Some(Trends { title, quarters, partial, panels }))
     }
 }
 
@@ -812,7 +860,12 @@ pub fn trends<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Trends) -> 
             .x_labels(nq)
             .x_label_formatter(&|x| {
                 let i = x.round() as usize;
-                if (x - x.round()).abs() < 0.01 && i < quarters.len() && i % step == 0 { quarters[i].clone() } else { String::new() }
+                let partial = d.partial.get(i) == Some(&true);
+                if (x - x.round()).abs() < 0.01 && i < quarters.len() && (i % step == 0 || partial) {
+                    if partial { format!("{} (partial)", quarters[i]) } else { quarters[i].clone() }
+                } else {
+                    String::new()
+                }
             })
             .y_label_formatter(&|v| if unit == "currency" { money(*v) } else { pct(*v) })
             .label_style(text(12))
@@ -824,7 +877,14 @@ pub fn trends<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Trends) -> 
             t!(chart
                 .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(3)))
                 .map(|s| s.label(*label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(3)))));
-            t!(chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, colour.filled()))));
+            // a partial quarter's point is hollow and larger: its sums are not comparable
+            t!(chart.draw_series(pts.iter().map(|p| {
+                if d.partial.get(p.0 as usize) == Some(&true) {
+                    Circle::new(*p, 6, colour.stroke_width(2))
+                } else {
+                    Circle::new(*p, 3, colour.filled())
+                }
+            })));
         }
         let position = if unit == "currency" { SeriesLabelPosition::UpperLeft } else { SeriesLabelPosition::LowerRight };
         t!(chart.configure_series_labels().position(position).label_font(text(12)).background_style(WHITE.mix(0.9)).border_style(theme::GRID).draw());

@@ -60,34 +60,59 @@ where
 /// The output tables a chart may read, by name.
 pub type Tables = BTreeMap<String, DataFrame>;
 
-/// Renders every chart the tables support into `dir`; a chart whose table
-/// is missing is left out.
-pub fn render_all(dir: &Path, tables: &Tables, period: &str, sla_days: f64) -> Result<Vec<Chart>> {
+/// A chart that was not drawn, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeftOut {
+    pub name: String,
+    pub why: String,
+}
+
+/// Why a chart reading `table` has nothing to draw.
+fn no_data(tables: &Tables, table: &str, period: &str) -> String {
+    if tables.contains_key(table) {
+        format!("{table} has no rows for {period}")
+    } else {
+        format!("it needs {table}, which this input does not support (see Data coverage)")
+    }
+}
+
+/// The chart's data, or why a chart reading `table` has none.
+fn present<T>(data: Option<T>, tables: &Tables, table: &str, period: &str) -> std::result::Result<T, String> {
+    data.ok_or_else(|| no_data(tables, table, period))
+}
+
+/// Renders every chart the tables support into `dir`; a chart whose data is
+/// not available is left out, with the reason, for the report to say.
+pub fn render_all(dir: &Path, tables: &Tables, period: &str, sla_days: f64) -> Result<(Vec<Chart>, Vec<LeftOut>)> {
     register_font();
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut out = Vec::new();
+    let mut left_out = Vec::new();
     macro_rules! chart {
         ($name:expr, $size:expr, $data:expr, $draw:path) => {
-            if let Some(data) = $data {
-                let title = data.title.clone();
-                render(dir, $name, $size, |a| $draw(a, &data), |a| $draw(a, &data))?;
-                out.push(Chart { name: $name.to_string(), title });
+            match $data {
+                Ok(data) => {
+                    let title = data.title.clone();
+                    render(dir, $name, $size, |a| $draw(a, &data), |a| $draw(a, &data))?;
+                    out.push(Chart { name: $name.to_string(), title });
+                }
+                Err(why) => left_out.push(LeftOut { name: $name.to_string(), why }),
             }
         };
     }
-    chart!("kpi_tree", (1400, 560), draw::KpiTree::from_tables(tables, period)?, draw::kpi_tree);
+    chart!("kpi_tree", (1400, 560), present(draw::KpiTree::from_tables(tables, period)?, tables, "kpi_tree", period), draw::kpi_tree);
     chart!("revenue_bridge", (1200, 620), draw::Bridge::from_tables(tables, period)?, draw::revenue_bridge);
     chart!("funnel", (1200, 620), draw::Funnel::from_tables(tables, period)?, draw::funnel);
-    chart!("losses_by_quarter", (1200, 620), draw::LossesByQuarter::from_tables(tables, period)?, draw::losses_by_quarter);
-    chart!("losses_by_industry", (1200, 700), draw::LossesByIndustry::from_tables(tables, period)?, draw::losses_by_industry);
-    chart!("industry_visit_ratio", (1200, 700), draw::VisitRatio::from_tables(tables, period)?, draw::industry_visit_ratio);
-    chart!("is_reps", (1100, 700), draw::IsReps::from_tables(tables, period)?, draw::is_reps);
-    chart!("first_contact_sla", (1200, 620), draw::FirstContact::from_tables(tables, period, sla_days)?, draw::first_contact_sla);
-    chart!("trends", (1200, 820), draw::Trends::from_tables(tables, period)?, draw::trends);
-    chart!("engagement_effect", (1200, 620), draw::Engagement::from_tables(tables)?, draw::engagement_effect);
+    chart!("losses_by_quarter", (1200, 620), present(draw::LossesByQuarter::from_tables(tables, period)?, tables, "loss_summary", period), draw::losses_by_quarter);
+    chart!("losses_by_industry", (1200, 700), present(draw::LossesByIndustry::from_tables(tables, period)?, tables, "loss_summary", period), draw::losses_by_industry);
+    chart!("industry_visit_ratio", (1200, 700), present(draw::VisitRatio::from_tables(tables, period)?, tables, "industry_visit_ratio", period), draw::industry_visit_ratio);
+    chart!("is_reps", (1100, 700), present(draw::IsReps::from_tables(tables, period)?, tables, "is_reps", period), draw::is_reps);
+    chart!("first_contact_sla", (1200, 620), present(draw::FirstContact::from_tables(tables, period, sla_days)?, tables, "handoffs", period), draw::first_contact_sla);
+    chart!("trends", (1200, 820), present(draw::Trends::from_tables(tables, period)?, tables, "kpi_tree", period), draw::trends);
+    chart!("engagement_effect", (1200, 620), present(draw::Engagement::from_tables(tables)?, tables, "engagement_effect", period), draw::engagement_effect);
     for (region, map) in draw::VisitMap::from_tables(tables)? {
         let name = format!("visit_plan_{}", draw::slug(&region));
-        chart!(&name, (1100, 900), Some(map), draw::visit_map);
+        chart!(&name, (1100, 900), Ok::<_, String>(map), draw::visit_map);
     }
-    Ok(out)
+    Ok((out, left_out))
 }

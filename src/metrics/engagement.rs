@@ -231,6 +231,8 @@ pub const ENGAGEMENT_EFFECT_DOC: TableDoc = TableDoc {
         ("win_yield", "handoffs_won / accepted"),
         ("win_yield_low", "Wilson 95% interval, lower bound"),
         ("win_yield_high", "Wilson 95% interval, upper bound"),
+        ("open_deals", "viewing_data_at_handoff rows: accepted handoffs whose opportunity is still open at the end of the data, so win_yield can still rise (closed-deal rows: null, they are final)"),
+        ("mature", "viewing_data_at_handoff rows: the quarter is complete and at least maturity.closed_share of the accepted handoffs' opportunities are closed (closed-deal rows: null)"),
     ],
 };
 
@@ -250,6 +252,8 @@ fn handoff_aggs() -> Vec<Expr> {
         len().cast(DataType::Int64).alias("handoffs"),
         count_if(col("accepted")).alias("accepted"),
         count_if(col("accepted").and(col("opportunity_outcome").eq(lit("won")))).alias("handoffs_won"),
+        count_if(col("accepted").and(col("opportunity_outcome").is_not_null())).alias("__handoff_deals"),
+        count_if(col("accepted").and(col("opportunity_outcome").eq(lit("open")))).alias("open_deals"),
     ]
 }
 
@@ -308,7 +312,10 @@ pub fn engagement_effect(m: &Model, engagement: LazyFrame, handoffs: Option<Lazy
     let keys = || [col("period"), col("dimension"), col("group")];
     let is_deal = col("dimension").neq(lit("viewing_data_at_handoff"));
     let deal_counts = ["deals", "won"];
-    let handoff_counts = ["handoffs", "accepted", "handoffs_won"];
+    let handoff_counts = ["handoffs", "accepted", "handoffs_won", "__handoff_deals", "open_deals"];
+    // a partial last quarter's handoffs are not a full cohort; "all" is the whole history
+    let last = m.span.last;
+    let complete = col("period").neq(lit(last.label(m.config))).or(lit(m.span.is_complete(last, m.config)));
     let (wl, wh) = wilson(col("won"), col("deals"));
     let (al, ah) = wilson(col("accepted"), col("handoffs"));
     let (yl, yh) = wilson(col("handoffs_won"), col("accepted"));
@@ -332,6 +339,10 @@ pub fn engagement_effect(m: &Model, engagement: LazyFrame, handoffs: Option<Lazy
             ratio(col("handoffs_won"), col("accepted")).alias("win_yield"),
             yl.alias("win_yield_low"),
             yh.alias("win_yield_high"),
+            when(is_deal.clone())
+                .then(lit(NULL).cast(DataType::Boolean))
+                .otherwise(super::mature(m, complete, col("__handoff_deals"), col("open_deals")))
+                .alias("mature"),
         ])
         .sort(["__po", "__go"], Default::default())
         .select(ENGAGEMENT_EFFECT_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>())

@@ -146,11 +146,19 @@ pub fn first_is_touch(m: &Model) -> Option<LazyFrame> {
     )
 }
 
-/// Leads that have a won opportunity at any time in the data: `lead_id`, `has_won`.
+/// Per lead with opportunities: `has_won` (a won opportunity at any time in
+/// the data), `won_amount`, `deals` (its opportunities) and `open_deals`
+/// (of which still open at the end of the data: the lead's cohort can
+/// still win more).
 pub fn leads_won(m: &Model) -> LazyFrame {
     m.lazy("opportunities")
         .expect("opportunities is a required table")
-        .filter(col("lead_id").is_not_null().and(col("outcome").eq(lit("won"))))
+        .filter(col("lead_id").is_not_null())
         .group_by([col("lead_id")])
-        .agg([lit(true).first().alias("has_won"), col("amount").sum().alias("won_amount")])
+        .agg([
+            col("outcome").eq(lit("won")).any(true).alias("has_won"),
+            col("amount").filter(col("outcome").eq(lit("won"))).sum().alias("won_amount"),
+            len().cast(DataType::Int64).alias("deals"),
+            col("outcome").eq(lit("open")).cast(DataType::Int64).sum().alias("open_deals"),
+        ])
 }

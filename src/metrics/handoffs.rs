@@ -132,9 +132,11 @@ pub fn handoff_quality(m: &Model, handoffs: LazyFrame) -> LazyFrame {
         count_if(col("status").eq(lit("sent_back"))).alias("sent_back"),
         count_if(col("recycled")).alias("recycled"),
         col("sheet_completeness").mean().alias("mean_sheet_completeness"),
-        count_if(accepted.and(col("sla_met"))).alias("sla_met"),
+        count_if(accepted.clone().and(col("sla_met"))).alias("sla_met"),
+        count_if(accepted.clone().and(col("opportunity_outcome").is_not_null())).alias("__deals"),
+        count_if(accepted.and(col("opportunity_outcome").eq(lit("open")))).alias("open_deals"),
     ]);
-    let counts = ["handoffs", "meets_tossup_rule", "accepted", "won", "sent_back", "recycled", "sla_met"];
+    let counts = ["handoffs", "meets_tossup_rule", "accepted", "won", "sent_back", "recycled", "sla_met", "__deals", "open_deals"];
     grid.join(agg, [col("period"), col("bant_score")], [col("period"), col("bant_score")], JoinArgs::new(JoinType::Left))
         .with_columns(counts.map(|c| col(c).fill_null(lit(0i64)).alias(c)))
         .with_columns([
@@ -143,6 +145,7 @@ pub fn handoff_quality(m: &Model, handoffs: LazyFrame) -> LazyFrame {
             ratio(col("sent_back"), col("accepted")).alias("send_back_rate"),
             ratio(col("recycled"), col("sent_back")).alias("recycle_rate"),
             ratio(col("sla_met"), col("accepted")).alias("sla_met_rate"),
+            super::mature(m, super::quarter_complete(m, col("__p")), col("__deals"), col("open_deals")).alias("mature"),
         ])
         .sort(["__p", "bant_score"], Default::default())
         .select([
@@ -154,6 +157,8 @@ pub fn handoff_quality(m: &Model, handoffs: LazyFrame) -> LazyFrame {
             col("acceptance_rate"),
             col("won"),
             col("win_yield"),
+            col("open_deals"),
+            col("mature"),
             col("sent_back"),
             col("send_back_rate"),
             col("recycled"),
@@ -193,6 +198,8 @@ pub fn funnel_cohort(m: &Model) -> Option<LazyFrame> {
         count_if(col("outcome").eq(lit("won"))).gt(lit(0)).alias("won"),
         count_if(col("outcome").eq(lit("open"))).gt(lit(0)).alias("open"),
         sum_if(col("amount"), col("outcome").eq(lit("won"))).alias("won_amount"),
+        len().cast(DataType::Int64).alias("deals"),
+        count_if(col("outcome").eq(lit("open"))).alias("open_deals"),
     ]);
     let cohort = leads
         .join(per_lead_handoffs, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
@@ -209,9 +216,11 @@ pub fn funnel_cohort(m: &Model) -> Option<LazyFrame> {
             count_if(col("open")).alias("open_opportunities"),
             count_if(col("won")).alias("won"),
             col("won_amount").fill_null(lit(0.0)).sum().alias("won_amount"),
+            col("deals").fill_null(lit(0i64)).sum().alias("deals"),
+            col("open_deals").fill_null(lit(0i64)).sum().alias("open_deals"),
         ],
     );
-    let counts = ["leads", "sqls", "handed_off", "accepted", "opportunities", "open_opportunities", "won"];
+    let counts = ["leads", "sqls", "handed_off", "accepted", "opportunities", "open_opportunities", "won", "deals", "open_deals"];
     let last = m.span.last.0;
     Some(
         onto_grid(m.grid().ok()?, agg)
@@ -225,6 +234,7 @@ pub fn funnel_cohort(m: &Model) -> Option<LazyFrame> {
                 ratio(col("won"), col("sqls")).alias("sql_to_win"),
                 ratio(col("won"), col("leads")).alias("lead_to_win"),
                 (lit(last) - col("period")).alias("age_quarters"),
+                super::mature(m, super::quarter_complete(m, col("period")), col("deals"), col("open_deals")).alias("mature"),
             ])
             .sort(["period", "__segment_order"], Default::default())
             .with_column(m.label(col("period")).alias("period"))
@@ -241,6 +251,9 @@ pub fn funnel_cohort(m: &Model) -> Option<LazyFrame> {
                 col("open_opportunities"),
                 col("won"),
                 col("won_amount"),
+                col("deals"),
+                col("open_deals"),
+                col("mature"),
                 col("sql_rate"),
                 col("handoff_rate"),
                 col("acceptance_rate"),
@@ -300,6 +313,8 @@ pub const HANDOFF_QUALITY_DOC: TableDoc = TableDoc {
         ("acceptance_rate", "accepted / handoffs"),
         ("won", "accepted handoffs whose opportunity was won (at any time)"),
         ("win_yield", "won / accepted"),
+        ("open_deals", "accepted handoffs whose opportunity is still open at the end of the data: win_yield can still rise"),
+        ("mature", "the quarter is complete and at least maturity.closed_share (default 90%) of the accepted handoffs' opportunities are closed; an immature win_yield is not final"),
         ("sent_back", "handoffs with status sent_back"),
         ("send_back_rate", "sent_back / accepted"),
         ("recycled", "sent back and handed off again"),
@@ -352,6 +367,9 @@ pub const FUNNEL_COHORT_DOC: TableDoc = TableDoc {
         ("open_opportunities", "of which have an opportunity still open (the cohort is not finished)"),
         ("won", "of which have a won opportunity"),
         ("won_amount", "amount won from the cohort (currency)"),
+        ("deals", "opportunities of the cohort's leads"),
+        ("open_deals", "of which still open at the end of the data: the cohort's win numbers can still rise"),
+        ("mature", "the cohort quarter is complete and at least maturity.closed_share (default 90%) of its deals are closed; immature win numbers are not final"),
         ("sql_rate", "sqls / leads"),
         ("handoff_rate", "handed_off / sqls"),
         ("acceptance_rate", "accepted / handed_off"),

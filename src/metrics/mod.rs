@@ -114,6 +114,59 @@ impl Model<'_> {
     }
 }
 
+/// The docs of the two columns `with_completeness` adds.
+pub const COMPLETENESS_COLUMNS: [(&str, &str); 2] = [
+    ("days_covered", "days of the quarter the data covers: all of them before the last quarter in the data; for the last, from its start to the last event's local date, inclusive (null for period all)"),
+    ("complete", "false for a quarter the data covers only partly: its counts and sums are not comparable with full quarters (null for period all)"),
+];
+
+/// Adds `days_covered` and `complete` (per quarter, see `Span`) to a table
+/// with a `period` column of quarter labels, so a partial last quarter can
+/// never pass for a full one. Other tables pass through.
+pub fn with_completeness(m: &Model, mut doc: crate::output::Doc, df: DataFrame) -> Result<(crate::output::Doc, DataFrame)> {
+    if !matches!(df.schema().get("period"), Some(DataType::String)) || df.schema().get("complete").is_some() {
+        return Ok((doc, df));
+    }
+    let quarters: Vec<crate::calendar::Quarter> = self_periods(m);
+    let coverage = df!(
+        "period" => quarters.iter().map(|q| q.label(m.config)).collect::<Vec<_>>(),
+        "days_covered" => quarters.iter().map(|q| m.span.days_covered(*q, m.config) as i32).collect::<Vec<_>>(),
+        "complete" => quarters.iter().map(|q| m.span.is_complete(*q, m.config)).collect::<Vec<_>>(),
+    )?;
+    let out = df
+        .lazy()
+        .join(
+            coverage.lazy(),
+            [col("period")],
+            [col("period")],
+            JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) },
+        )
+        .collect()?;
+    doc.columns.extend(COMPLETENESS_COLUMNS.iter().map(|(c, d)| (c.to_string(), d.to_string())));
+    Ok((doc, out))
+}
+
+fn self_periods(m: &Model) -> Vec<crate::calendar::Quarter> {
+    m.periods().into_iter().map(crate::calendar::Quarter).collect()
+}
+
+/// Whether the quarter with index `period` is complete (every quarter but
+/// a partial last one).
+pub fn quarter_complete(m: &Model, period: Expr) -> Expr {
+    let last = m.span.last;
+    period.lt(lit(last.0)).or(lit(m.span.is_complete(last, m.config)))
+}
+
+/// Whether a cohort's win numbers are final enough to rank on: its quarter
+/// is `complete` and at least `maturity.closed_share` of its `deals` are
+/// closed (`open` still open). A cohort without deals has nothing pending.
+/// Until then its win rate is only a lower bound.
+pub fn mature(m: &Model, complete: Expr, deals: Expr, open: Expr) -> Expr {
+    let deals = deals.cast(DataType::Float64);
+    let closed_share = (deals.clone() - open.cast(DataType::Float64)) / deals.clone();
+    complete.and(deals.clone().eq(lit(0.0)).or(closed_share.gt_eq(lit(m.config.maturity.closed_share))))
+}
+
 /// num / den as Float64; null where den is zero or null (never 0, never NaN).
 pub fn ratio(num: Expr, den: Expr) -> Expr {
     let den = den.cast(DataType::Float64);

@@ -50,7 +50,12 @@ pub fn is_reps(m: &Model) -> LazyFrame {
             .join(events::leads_won(m), [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
             .with_column(m.period("qualified_at").alias("__p"))
             .group_by([col("rep_id"), col("__p")])
-            .agg([len().cast(DataType::Int64).alias("sqls"), count_if(col("has_won")).alias("__sqls_won")]);
+            .agg([
+                len().cast(DataType::Int64).alias("sqls"),
+                count_if(col("has_won")).alias("__sqls_won"),
+                col("deals").fill_null(lit(0i64)).sum().alias("__sqls_deals"),
+                col("open_deals").fill_null(lit(0i64)).sum().alias("__sqls_open_deals"),
+            ]);
         let owned_opps = m
             .lazy("opportunities")
             .expect("required")
@@ -67,7 +72,7 @@ pub fn is_reps(m: &Model) -> LazyFrame {
             .group_by([col("rep_id"), col("__p")])
             .agg([len().cast(DataType::Int64).alias("wins_sourced"), col("amount").sum().alias("revenue_sourced")]);
         lf = onto(onto(onto(onto(lf, created), qualified), pipeline), won);
-        counts.extend(["leads_owned", "inbound_leads", "__within_1h", "sqls", "__sqls_won", "opportunities_sourced", "pipeline_created", "wins_sourced", "revenue_sourced"]);
+        counts.extend(["leads_owned", "inbound_leads", "__within_1h", "sqls", "__sqls_won", "__sqls_deals", "__sqls_open_deals", "opportunities_sourced", "pipeline_created", "wins_sourced", "revenue_sourced"]);
     }
     if let Some(acts) = m.lazy("activities") {
         let call = col("kind").eq(lit("call"));
@@ -121,6 +126,9 @@ pub fn is_reps(m: &Model) -> LazyFrame {
         select.push(pick(c, col(c)).alias(c));
     }
     select.push(pick("__sqls_won", ratio(col("__sqls_won"), col("sqls"))).alias("sql_to_win"));
+    select.push(pick("__sqls_won", col("__sqls_open_deals")).cast(DataType::Int64).alias("sql_to_win_open_deals"));
+    let mature = super::mature(m, super::quarter_complete(m, col("__p")), col("__sqls_deals"), col("__sqls_open_deals"));
+    select.push(if has("__sqls_won") { mature } else { lit(NULL).cast(DataType::Boolean) }.alias("sql_to_win_mature"));
     lf.sort(["__p", "rep_id"], Default::default()).select(select)
 }
 
@@ -239,6 +247,8 @@ pub const IS_REPS_DOC: TableDoc = TableDoc {
         ("wins_sourced", "opportunities from the rep's leads won in the quarter"),
         ("revenue_sourced", "their amount (currency)"),
         ("sql_to_win", "owned leads qualified in the quarter that have a won opportunity (at any time) / sqls"),
+        ("sql_to_win_open_deals", "opportunities of those SQLs still open at the end of the data: sql_to_win can still rise"),
+        ("sql_to_win_mature", "the quarter is complete and at least maturity.closed_share of those opportunities are closed; an immature sql_to_win is not final and is not ranked"),
     ],
 };
 

@@ -139,7 +139,12 @@ fn lead_measures(m: &Model) -> Option<(LazyFrame, LazyFrame)> {
             .filter(col("qualified_at").is_not_null())
             .join(events::leads_won(m), [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
             .with_column(m.period("qualified_at").alias("period")),
-        &[len().cast(DataType::Int64).alias("sqls"), count_if(col("has_won")).alias("sqls_won")],
+        &[
+            len().cast(DataType::Int64).alias("sqls"),
+            count_if(col("has_won")).alias("sqls_won"),
+            col("deals").fill_null(lit(0i64)).sum().alias("sqls_deals"),
+            col("open_deals").fill_null(lit(0i64)).sum().alias("sqls_open_deals"),
+        ],
     );
     Some((created, qualified))
 }
@@ -251,7 +256,7 @@ fn activity_measures(m: &Model) -> Option<LazyFrame> {
 }
 
 const COUNT_MEASURES: &[&str] = &[
-    "leads", "leads_inbound", "leads_outbound", "inbound_within_1h", "sqls", "sqls_won", "handoffs", "accepted", "sla_met",
+    "leads", "leads_inbound", "leads_outbound", "inbound_within_1h", "sqls", "sqls_won", "sqls_deals", "sqls_open_deals", "handoffs", "accepted", "sla_met",
     "sent_back", "opps_is", "opps_fs", "pipeline_created_is", "pipeline_created_fs", "wins_is", "wins_fs", "losses_is",
     "losses_fs", "revenue_is", "revenue_fs", "lost_amount", "is_touches", "touched_leads", "is_calls", "is_connected",
     "is_appointments", "bdr_calls", "bdr_dm_connects", "fs_meetings_with_opp", "fs_opps_met", "fs_visits", "fs_online",
@@ -268,7 +273,7 @@ pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
     };
     if let Some((created, qualified)) = lead_measures(m) {
         wide = add(wide, created, &["leads", "leads_inbound", "leads_outbound", "inbound_within_1h", "response_time_median_h"]);
-        wide = add(wide, qualified, &["sqls", "sqls_won"]);
+        wide = add(wide, qualified, &["sqls", "sqls_won", "sqls_deals", "sqls_open_deals"]);
     }
     if let Some((handed, sent_back)) = handoff_measures(m) {
         wide = add(wide, handed, &["handoffs", "accepted", "sla_met", "days_to_first_contact_median"]);
@@ -332,7 +337,13 @@ pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
         .filter(|n| !m.has_all(n.needs))
         .map(|n| null_f64(n.name))
         .collect();
-    for (measure, need) in [("sqls_won", "leads.qualified_at"), ("lost_amount", "opportunities.not_won"), ("pipeline_created_fs", "opportunities.not_won")] {
+    for (measure, need) in [
+        ("sqls_won", "leads.qualified_at"),
+        ("sqls_deals", "leads.qualified_at"),
+        ("sqls_open_deals", "leads.qualified_at"),
+        ("lost_amount", "opportunities.not_won"),
+        ("pipeline_created_fs", "opportunities.not_won"),
+    ] {
         if !m.has(need) {
             unsupported.push(null_f64(measure));
         }
@@ -387,6 +398,12 @@ pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
         .enumerate()
         .map(|(order, n)| {
             let has_contribution = matches!(n.kind, Identity | Factor) && n.parent.is_some();
+            // sql_to_win follows its cohort to the end of the data: it can still rise
+            let (cohort_open, cohort_mature) = if n.name == "sql_to_win" {
+                (col("sqls_open_deals").cast(DataType::Int64), super::mature(m, super::quarter_complete(m, col("period")), col("sqls_deals"), col("sqls_open_deals")))
+            } else {
+                (lit(NULL).cast(DataType::Int64), lit(NULL).cast(DataType::Boolean))
+            };
             let contribution = if has_contribution {
                 col(format!("{}__contribution", n.name))
             } else {
@@ -411,6 +428,8 @@ pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
                 change(n.name).cast(DataType::Float64).alias("change"),
                 contribution.alias("contribution"),
                 lit(n.unit).alias("unit"),
+                cohort_open.clone().alias("open_deals"),
+                cohort_mature.clone().alias("mature"),
             ])
         })
         .collect();
@@ -433,52 +452,56 @@ pub const DRIVERS: [(&str, &str); 9] = [
     ("deal_size_fs", "fs"),
 ];
 
+/// The bridge step of each driver (tree order), and of each branch's
+/// not-decomposed step: IS drivers 1-6, IS not decomposed 7, FS drivers
+/// 8-10, FS not decomposed 11; 0 is the prior revenue and 12 the current.
+fn bridge_step(driver_index: usize) -> u32 {
+    if driver_index < IS_FACTORS.len() { driver_index as u32 + 1 } else { driver_index as u32 + 2 }
+}
+const STEP_CURRENT: u32 = 12;
+
 /// kpi_attribution: the revenue bridge of the reviewed quarter per segment:
 /// base revenue, each driver's contribution in tree order, current revenue,
-/// with the running total after each step.
+/// with the running total after each step. A branch whose drivers have no
+/// contribution (a factor the input cannot support) gets one
+/// `not_decomposed` step with its whole change, so the steps always add up.
 pub fn kpi_attribution(tree: LazyFrame, period_label: &str) -> LazyFrame {
     let in_period = tree.filter(col("period").eq(lit(period_label.to_string())));
-    let mut parts = vec![in_period.clone().filter(col("node").eq(lit("revenue"))).select([
-        col("period"),
-        col("compare_to"),
-        col("segment_kind"),
-        col("segment"),
-        lit(0u32).alias("step"),
-        lit("revenue_prior").alias("item"),
-        lit(NULL).cast(DataType::String).alias("branch"),
-        lit("base").alias("kind"),
-        col("prior_value").alias("amount"),
-        col("prior_value").alias("prior_value"),
-        col("prior_value").alias("value"),
-    ])];
-    for (i, (driver, branch)) in DRIVERS.iter().enumerate() {
-        parts.push(in_period.clone().filter(col("node").eq(lit(*driver))).select([
+    let step = |node: &str, step: u32, item: &str, branch: Option<&str>, kind: &str, amount: Expr| {
+        in_period.clone().filter(col("node").eq(lit(node.to_string()))).select([
             col("period"),
             col("compare_to"),
             col("segment_kind"),
             col("segment"),
-            lit(i as u32 + 1).alias("step"),
-            lit(*driver).alias("item"),
-            lit(*branch).alias("branch"),
-            lit("driver").alias("kind"),
-            col("contribution").alias("amount"),
+            lit(step).alias("step"),
+            lit(item.to_string()).alias("item"),
+            match branch { Some(b) => lit(b.to_string()), None => lit(NULL).cast(DataType::String) }.alias("branch"),
+            lit(kind.to_string()).alias("kind"),
+            amount.alias("amount"),
             col("prior_value"),
             col("value"),
-        ]));
+        ])
+    };
+    let mut parts = vec![step("revenue", 0, "revenue_prior", None, "base", col("prior_value"))
+        .with_column(col("prior_value").alias("value"))];
+    for (i, (driver, branch)) in DRIVERS.iter().enumerate() {
+        parts.push(step(driver, bridge_step(i), driver, Some(branch), "driver", col("contribution")));
     }
-    parts.push(in_period.filter(col("node").eq(lit("revenue"))).select([
-        col("period"),
-        col("compare_to"),
-        col("segment_kind"),
-        col("segment"),
-        lit(DRIVERS.len() as u32 + 1).alias("step"),
-        lit("revenue").alias("item"),
-        lit(NULL).cast(DataType::String).alias("branch"),
-        lit("current").alias("kind"),
-        col("value").alias("amount"),
-        col("prior_value"),
-        col("value"),
-    ]));
+    let segment = [col("segment_kind"), col("segment")];
+    for (revenue, branch, factors, at) in [("revenue_is", "is", &IS_FACTORS[..], 7u32), ("revenue_fs", "fs", &FS_FACTORS[..], 11)] {
+        let decomposed = in_period
+            .clone()
+            .filter(col("node").is_in(crate::typing::str_list(factors), false))
+            .group_by(segment.clone())
+            .agg([col("contribution").is_not_null().any(true).alias("__decomposed")]);
+        parts.push(
+            step(revenue, at, revenue, Some(branch), "not_decomposed", col("change"))
+                .join(decomposed, segment.clone(), segment.clone(), JoinArgs::new(JoinType::Left))
+                .filter(col("__decomposed").fill_null(lit(false)).not().and(col("amount").is_not_null()))
+                .drop(by_name(["__decomposed"], true, false)),
+        );
+    }
+    parts.push(step("revenue", STEP_CURRENT, "revenue", None, "current", col("value")));
     // sort keeps the tree's segment order (stable), then steps
     concat(parts, UnionArgs::default())
         .expect("same columns")
@@ -511,6 +534,8 @@ pub const KPI_TREE_DOC: TableDoc = TableDoc {
         ("change", "value - prior_value"),
         ("contribution", "share of the parent's change: LMDI-I for factors of a product, own change for children of a sum; null for the root, counts and indicators"),
         ("unit", "count, ratio (0-1), currency (input currency), hours or days"),
+        ("open_deals", "cohort nodes (sql_to_win): the cohort's opportunities still open at the end of the data, so the value can still rise; null for flow nodes"),
+        ("mature", "cohort nodes: the quarter is complete and at least maturity.closed_share (default 90%) of the cohort's opportunities are closed; an immature value is not final and is not ranked; null for flow nodes"),
     ],
 };
 
@@ -523,11 +548,11 @@ pub const KPI_ATTRIBUTION_DOC: TableDoc = TableDoc {
         ("compare_to", "the quarter before"),
         ("segment_kind", "total, source, industry or region"),
         ("segment", "segment value (all for the total)"),
-        ("step", "0 = prior revenue, 1-9 = drivers in tree order, 10 = current revenue"),
-        ("item", "revenue_prior, a driver node name, or revenue"),
-        ("branch", "is (inside-sales-sourced revenue) or fs (field-sourced revenue) for drivers"),
-        ("kind", "base, driver or current"),
-        ("amount", "revenue for base and current; the driver's contribution for drivers (currency)"),
+        ("step", "order of the bridge: 0 = prior revenue, 1-6 = IS drivers, 7 = IS branch not decomposed, 8-10 = FS drivers, 11 = FS branch not decomposed, 12 = current revenue (7 and 11 only where a branch cannot be split into drivers)"),
+        ("item", "revenue_prior, a driver node name, revenue_is / revenue_fs (not decomposed), or revenue"),
+        ("branch", "is (inside-sales-sourced revenue) or fs (field-sourced revenue) for drivers and not-decomposed steps"),
+        ("kind", "base, driver, not_decomposed (a branch's whole change where the input cannot support one of its factors) or current"),
+        ("amount", "revenue for base and current; the driver's contribution for drivers (null where the branch is not decomposed); the branch's change for not_decomposed (currency)"),
         ("prior_value", "the driver's (or revenue's) value in compare_to"),
         ("value", "the driver's (or revenue's) value in the reviewed quarter"),
         ("running_total", "revenue after this step; equals current revenue after the last driver"),

@@ -68,7 +68,10 @@ fn forty_nodes_for_every_quarter_and_segment() {
     let schema: Vec<String> = k.get_column_names().iter().map(|s| s.to_string()).collect();
     assert_eq!(
         schema,
-        ["period", "compare_to", "segment_kind", "segment", "node", "parent", "node_kind", "value", "prior_value", "change", "contribution", "unit"]
+        [
+            "period", "compare_to", "segment_kind", "segment", "node", "parent", "node_kind", "value", "prior_value", "change", "contribution", "unit",
+            "open_deals", "mature", "days_covered", "complete"
+        ]
     );
 }
 

@@ -120,9 +120,11 @@ fn shift_jis_loads_when_configured() {
     let text = d.read("opportunities.csv");
     let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(&text);
     std::fs::write(d.file("opportunities.csv"), &bytes).unwrap();
+    let config = d.read("salesrelay.toml");
+    d.append("salesrelay.toml", "encoding = \"utf-8\"\n");
     let strict = load(d.path(), false);
     assert_eq!(findings(&strict), vec![("opportunities".to_string(), Some(3), None, "not_utf8".to_string())]);
-    d.append("salesrelay.toml", "encoding = \"shift_jis\"\n");
+    d.write("salesrelay.toml", &format!("{config}encoding = \"shift_jis\"\n"));
     let v = load(d.path(), false);
     assert_eq!(findings(&v), vec![]);
     assert_eq!(strs(&v.tables["opportunities"], "loss_reason_text")[1].as_deref(), Some("予算が確保できなかった"));

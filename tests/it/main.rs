@@ -16,6 +16,7 @@ mod load;
 mod queries;
 mod run;
 mod tables;
+mod trust;
 mod validate;
 mod visit_plan;
 mod visits;

@@ -24,7 +24,7 @@ fn quiet() -> salesrelay::progress::Progress {
 
 /// Every output table of a mapped input, by name.
 fn outputs(opts: &InputOptions) -> (salesrelay::run::Prepared, BTreeMap<String, DataFrame>) {
-    let p = prepare(opts, false, None, &quiet()).expect("prepare");
+    let p = prepare(opts, false, None, None, &quiet()).expect("prepare");
     let tables = compute_tables(&p.model(), &p.label).expect("compute").into_iter().map(|(d, df)| (d.name, df)).collect();
     (p, tables)
 }
@@ -255,7 +255,7 @@ fn mapping_error(mapping_text: &str, input: &Path) -> String {
     let file = dir.path().join("m.toml");
     std::fs::write(&file, mapping_text).unwrap();
     let opts = mapped(input, file.to_str().unwrap());
-    match prepare(&opts, false, None, &quiet()) {
+    match prepare(&opts, false, None, None, &quiet()) {
         Ok(_) => panic!("mapping accepted"),
         Err(e) => e.to_string(),
     }
@@ -326,7 +326,7 @@ sector = "Industry""#), vec!["accounts[0].columns.sector", "accounts has no colu
     let e = mapping_error("not toml = = 1", &sf);
     assert!(e.contains("TOML"), "{e}");
     let opts = mapped(&sf, "hubspot");
-    let e = prepare(&opts, false, None, &quiet()).err().unwrap().to_string();
+    let e = prepare(&opts, false, None, None, &quiet()).err().unwrap().to_string();
     assert!(e.contains("--mapping hubspot") && e.contains("salesforce, olist"), "{e}");
 }
 
@@ -338,7 +338,8 @@ fn bad_values_in_a_mapped_export_are_named_by_source_file_row_and_mapping_key() 
     // line 3 of Task.csv (00TF2) an unknown lead: its account is empty
     d.replace("Task.csv", "00TF2,00QC2,", "00TF2,00QC9,");
     d.remove("OpportunityHistory.csv");
-    let p = prepare(&mapped(d.path(), "salesforce"), true, None, &quiet()).expect("lenient run");
+    d.write("salesrelay.toml", "[lenient]\nmax_share = 0.5\n"); // the fixture is tiny: 2 of 11 activities
+    let p = prepare(&mapped(d.path(), "salesforce"), true, None, None, &quiet()).expect("lenient run");
     let f = &p.validated.findings;
     let rows: Vec<(String, String, i64, String, String)> = (0..f.height())
         .map(|i| {
@@ -396,7 +397,8 @@ amount = { column = "value", default = 0 }
 outcome = { column = "state", map = { "W" = "won", "L" = "lost" } }
 "#;
     std::fs::write(d.path().join("m.toml"), mapping).unwrap();
-    let p = prepare(&mapped(d.path(), d.path().join("m.toml").to_str().unwrap()), true, None, &quiet()).expect("lenient");
+    std::fs::write(d.path().join("salesrelay.toml"), "[lenient]\nmax_share = 1.0\n").unwrap();
+    let p = prepare(&mapped(d.path(), d.path().join("m.toml").to_str().unwrap()), true, None, None, &quiet()).expect("lenient");
     let opps = &p.validated.tables["opportunities"];
     // A4's outcome X is in no map and passes through: an unknown value, set aside
     assert_eq!(opps.height(), 3);

@@ -216,10 +216,17 @@ fn not_utf8_names_the_row_and_the_encoding_key() {
     let at = String::from_utf8(bytes.clone()).unwrap().find("webinar").unwrap();
     bytes[at + 3] = 0xE9; // Latin-1 e-acute
     std::fs::write(d.file("leads.csv"), bytes).unwrap();
+    // auto: not UTF-8, but 0xE9 0x6E is a Shift_JIS character, so the file reads as
+    // Shift_JIS, which every run says (a Latin-1 file needs its encoding set)
+    let v = load(d.path(), false);
+    assert_eq!(findings(&v), vec![]);
+    assert_eq!(v.notes, vec!["leads.csv: read as Shift_JIS / CP932, as it is not UTF-8 (set `encoding` if it is neither)".to_string()]);
+    assert_eq!(salesrelay::run::preamble(&v), v.notes);
+    d.append("salesrelay.toml", "encoding = \"utf-8\"\n");
     let v = load(d.path(), false);
     assert_eq!(findings(&v), vec![f("leads", Some(3), None, "not_utf8")]);
     let detail = v.findings.column("detail").unwrap().str().unwrap().get(0).unwrap().to_string();
-    assert!(detail.contains("encoding = \"shift_jis\""), "{detail}");
+    assert!(detail.contains("encoding = \"auto\""), "{detail}");
 }
 
 #[test]
@@ -248,13 +255,13 @@ fn every_problem_is_listed_not_just_the_first() {
 #[test]
 fn lenient_sets_rows_aside_and_cascades_through_references() {
     let d = Dir::copy_of(&tiny());
-    d.replace("accounts.csv", ",12,Kansai", ",lots,Kansai"); // A4, line 5
+    d.replace("accounts.csv", "Pet Grooming,12,Kansai", ",12,Kansai"); // A4, line 5: a required value
     let v = load(d.path(), true);
     let got = findings(&v);
     assert_eq!(
         got,
         vec![
-            f("accounts", Some(5), Some("employees"), "not_an_integer"),
+            f("accounts", Some(5), Some("industry"), "missing_value"),
             f("leads", Some(5), Some("account_id"), "dangling_reference"), // L4
             f("leads", Some(10), Some("account_id"), "dangling_reference"), // L8
             f("opportunities", Some(4), Some("account_id"), "dangling_reference"), // O6

@@ -1,0 +1,384 @@
+//! Never a number the data cannot support: each test is a copy of the tiny
+//! fixture with one realistic defect, and asserts the exact message, exit
+//! code and what the summary and the report say.
+
+use polars::prelude::*;
+
+use crate::util::{f64s, load, rows, salesrelay, strs, tiny, Dir};
+
+/// Runs `salesrelay run` on `d` into a fresh folder; (exit code, stdout, stderr, out dir).
+fn run(d: &Dir, extra: &[&str]) -> (Option<i32>, String, String, tempfile::TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    let mut args = vec!["run", "--input", ".", "--out", out.path().to_str().unwrap(), "--queries", "none"];
+    args.extend_from_slice(extra);
+    let o = salesrelay(d.path(), &args);
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned(), out)
+}
+
+fn parquet(path: &std::path::Path) -> DataFrame {
+    ParquetReader::new(std::fs::File::open(path).unwrap()).finish().unwrap()
+}
+
+#[test]
+fn a_misspelt_header_is_named_with_the_column_it_looks_like() {
+    let d = Dir::copy_of(&tiny());
+    d.replace("opportunities.csv", "closed_at", "close_at");
+    // strict: the seven closed deals have no closed_at, and the preamble says why
+    let (code, _, stderr, _) = run(&d, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("opportunities.csv: 1 column not in the contract, ignored: close_at (did you mean closed_at?)"), "{stderr}");
+    assert!(stderr.contains("opportunities, column closed_at: closed_without_date x 7"), "{stderr}");
+    assert!(stderr.contains("(use --lenient to set the bad rows aside)"), "{stderr}");
+    // lenient: 7 of 8 deals would go, far above 5%: the run stops and names the cause
+    let (code, stdout, stderr, out) = run(&d, &["--lenient"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("close_at (did you mean closed_at?)"), "{stderr}");
+    assert!(
+        stderr.contains("--lenient would set aside 7 of 8 opportunities rows (87.5%), more than lenient.max_share = 5%; top causes: closed_without_date in closed_at x 7"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("use --lenient"), "--lenient was given: {stderr}");
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "nothing was written");
+}
+
+#[test]
+fn a_required_header_typo_gets_a_did_you_mean() {
+    let d = Dir::copy_of(&tiny());
+    d.replace("leads.csv", "created_at", "creatd_at");
+    let v = load(d.path(), false);
+    let detail = strs(&v.findings, "detail");
+    assert!(
+        detail.contains(&Some("leads.csv: required column created_at is missing; the header \"creatd_at\" looks like it (did you mean created_at?)".into())),
+        "{detail:?}"
+    );
+    assert_eq!(v.ignored.len(), 1);
+    assert_eq!(v.ignored[0].suggestion, Some("created_at"));
+    // a missing required column makes the table unusable: --lenient is not suggested
+    let (code, _, stderr, _) = run(&d, &[]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("which --lenient cannot mend"), "{stderr}");
+    assert!(!stderr.contains("use --lenient"), "{stderr}");
+}
+
+#[test]
+fn headers_outside_the_contract_are_listed_in_every_run() {
+    let d = Dir::copy_of(&tiny());
+    let text = d.read("reps.csv").replacen("manager_id", "manager_id,Notes", 1).replace("M1\n", "M1,x\n").replace("M2\n", "M2,y\n").replace("M3\n", "M3,z\n");
+    d.write("reps.csv", &text);
+    let (code, stdout, stderr, _) = run(&d, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // no contract column is near "Notes": listed without a guess, and no warning in the report
+    assert!(stdout.contains("reps.csv: 1 column not in the contract, ignored: Notes\n"), "{stdout}");
+}
+
+#[test]
+fn a_semicolon_separated_file_is_named_as_such() {
+    let d = Dir::copy_of(&tiny());
+    d.write("reps.csv", &d.read("reps.csv").replace(',', ";"));
+    let v = load(d.path(), false);
+    let rules = strs(&v.findings, "rule");
+    assert_eq!(rules, vec![Some("wrong_delimiter".to_string())], "one finding, not three missing columns");
+    assert_eq!(
+        strs(&v.findings, "detail")[0].as_deref(),
+        Some("reps.csv is separated by `;`, not by `,` (its header reads as one column: \"rep_id;rep_name;team;role;region;manager_id\"): set `[csv] delimiter = \";\"` in salesrelay.toml")
+    );
+    // with the delimiter set, every file is read with it (quoted commas stay inside their field)
+    let d = Dir::copy_of(&tiny());
+    for entry in std::fs::read_dir(d.path()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "csv") {
+            let mut r = csv::ReaderBuilder::new().has_headers(false).from_path(&p).unwrap();
+            let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(Vec::new());
+            for rec in r.records() {
+                w.write_record(&rec.unwrap()).unwrap();
+            }
+            std::fs::write(&p, w.into_inner().unwrap()).unwrap();
+        }
+    }
+    d.append("salesrelay.toml", "[csv]\ndelimiter = \";\"\n");
+    let v = load(d.path(), false);
+    assert_eq!(v.findings.height(), 0, "{}", v.findings);
+    let accounts = &v.tables["accounts"];
+    assert_eq!(strs(accounts, "account_name")[3].as_deref(), Some("Paws & Co, Ltd."));
+}
+
+#[test]
+fn a_bad_optional_value_is_emptied_and_the_row_kept() {
+    let d = Dir::copy_of(&tiny());
+    d.replace("accounts.csv", "35.68,139.76", "95.0,139.76");
+    let v = load(d.path(), true);
+    let f = &v.findings;
+    assert_eq!(f.height(), 1, "{f}");
+    assert_eq!(strs(f, "rule")[0].as_deref(), Some("out_of_range"));
+    assert_eq!(strs(f, "effect")[0].as_deref(), Some("null_value"));
+    // A1 and its leads and deals stay; only its latitude is gone
+    let accounts = &v.tables["accounts"];
+    assert_eq!(accounts.height(), 4);
+    assert_eq!(f64s(accounts, "latitude")[0], None);
+    assert_eq!(f64s(accounts, "longitude")[0], Some(139.76));
+    assert_eq!(v.tables["leads"].height(), 11);
+    assert_eq!(v.tables["opportunities"].height(), 8);
+    let s = v.set_aside.iter().find(|s| s.table == "accounts").unwrap();
+    assert_eq!((s.rows, s.set_aside, s.values_nulled), (4, 0, 1));
+    // a required value still costs the row (and its children, in turn)
+    let d = Dir::copy_of(&tiny());
+    d.replace("opportunities.csv", ",300000,", ",-3200,");
+    let v = load(d.path(), true);
+    assert_eq!(strs(&v.findings, "effect"), vec![Some("set_aside".to_string())]);
+    assert_eq!(v.tables["opportunities"].height(), 7);
+}
+
+#[test]
+fn what_lenient_sets_aside_is_stated_at_the_top_of_summary_and_report() {
+    let d = Dir::copy_of(&tiny());
+    d.replace("accounts.csv", "35.68,139.76", "95.0,139.76");
+    d.replace("activities.csv", "T11,R2,A4,L8,,2026-08-20T11:00:00+09:00", "T11,R2,A4,L8,,2026-08-32T11:00:00+09:00");
+    d.append("salesrelay.toml", "[lenient]\nmax_share = 0.1\n");
+    let (code, stdout, stderr, out) = run(&d, &["--lenient"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let expected = "--lenient left out input with problems, so the numbers below do not count it (accounts: 1 bad value emptied in rows that were kept; activities: 1 of 14 rows set aside (7.1%)); tables/data_quality.parquet lists every problem";
+    let second = stdout.lines().nth(1).unwrap_or("");
+    assert_eq!(second, format!("  warning: {expected}"), "{stdout}");
+    let md = std::fs::read_to_string(out.path().join("FY2026-Q2/report.md")).unwrap();
+    let after_title: Vec<&str> = md.lines().skip(2).take(1).collect();
+    assert_eq!(after_title, vec![format!("> **Read this first:** {expected}").as_str()], "{md}");
+    let html = std::fs::read_to_string(out.path().join("FY2026-Q2/report.html")).unwrap();
+    assert!(html.contains("<p class=\"warning\"><b>Read this first:</b> --lenient left out input"), "{html}");
+    // the effect of each finding is in data_quality
+    let dq = parquet(&out.path().join("FY2026-Q2/tables/data_quality.parquet"));
+    assert_eq!(strs(&dq, "effect"), vec![Some("null_value".to_string()), Some("set_aside".to_string())]);
+}
+
+#[test]
+fn a_partial_quarter_is_flagged_in_the_tables_the_summary_and_the_report() {
+    let d = Dir::copy_of(&tiny());
+    // the data now runs to 20 October: FY2026-Q3 (October-December) is covered for 20 of 92 days
+    d.append("activities.csv", "T99,R1,A1,L9,,2026-10-20T10:00:00+09:00,call,no_answer,,\n");
+    let (code, stdout, stderr, out) = run(&d, &["--period", "FY2026-Q3"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let warning = "FY2026-Q3 is partial: the data covers 20 of its 92 days (to 2026-10-20), so its counts and sums are not comparable with full quarters; the last complete quarter is FY2026-Q2";
+    assert!(stdout.contains(&format!("  warning: {warning}\n")), "{stdout}");
+    let folder = out.path().join("FY2026-Q3");
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(md.contains(&format!("> **Read this first:** {warning}")), "{md}");
+    let kpi = parquet(&folder.join("tables/kpi_tree.parquet"));
+    let revenue = |p: &str| rows(&kpi, col("period").eq(lit(p)).and(col("segment_kind").eq(lit("total"))).and(col("node").eq(lit("revenue"))));
+    let q3 = revenue("FY2026-Q3");
+    assert_eq!(f64s(&q3, "days_covered"), vec![Some(20.0)]);
+    assert_eq!(q3.column("complete").unwrap().bool().unwrap().get(0), Some(false));
+    let q2 = revenue("FY2026-Q2");
+    assert_eq!(f64s(&q2, "days_covered"), vec![Some(92.0)]);
+    assert_eq!(q2.column("complete").unwrap().bool().unwrap().get(0), Some(true));
+    let q1 = revenue("FY2026-Q1");
+    assert_eq!(f64s(&q1, "days_covered"), vec![Some(91.0)], "April-June");
+    // the other period tables carry the same two columns
+    let funnel = parquet(&folder.join("tables/funnel_period.parquet"));
+    let q3 = rows(&funnel, col("period").eq(lit("FY2026-Q3")).and(col("segment_kind").eq(lit("total"))));
+    assert_eq!(f64s(&q3, "days_covered"), vec![Some(20.0)]);
+    // the trends chart marks the partial point
+    assert!(std::fs::read_to_string(folder.join("charts/trends.svg")).unwrap().contains("FY2026-Q3 (partial)"));
+    // the complete default quarter has no such warning
+    let (code, stdout, _, _) = run(&d, &[]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("reviewed FY2026-Q2") && !stdout.contains("partial"), "{stdout}");
+}
+
+#[test]
+fn a_branch_without_its_factors_is_one_not_decomposed_step_and_never_a_zero_mover() {
+    let d = Dir::copy_of(&tiny());
+    d.remove("leads.csv");
+    // without L11 (created 30 September) the data ends 28 September: FY2026-Q2 is named
+    let (code, stdout, stderr, out) = run(&d, &["--period", "FY2026-Q2"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // FS branch by hand (kpi.rs): opps_fs 1 -> 2, win yield 100% -> 50%, deal size 300k -> 700k;
+    // L(700k, 300k) = 400k / ln(7/3) = 472,087; opps +L ln 2 = +327k, yield -327k, size +400k.
+    // The IS branch (2.6M - 1.0M = +1.6M) cannot be split without leads.
+    let movers: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  - ")).collect();
+    assert_eq!(
+        movers,
+        vec![
+            "  - FS deal size rose from 300k to 700k: +400k",
+            "  - FS-sourced opportunities rose from 1 to 2: +327k",
+            "  - FS win yield fell from 100.0% to 50.0%: -327k",
+            "  - biggest movers: IS-sourced revenue cannot be split into drivers with this input (see Data coverage)",
+        ],
+        "{stdout}"
+    );
+    let folder = out.path().join("FY2026-Q2");
+    let a = parquet(&folder.join("tables/kpi_attribution.parquet"));
+    let total = rows(&a, col("segment_kind").eq(lit("total")));
+    let kinds = strs(&total, "kind");
+    let at = kinds.iter().position(|k| k.as_deref() == Some("not_decomposed")).expect("a not_decomposed step");
+    assert_eq!(strs(&total, "item")[at].as_deref(), Some("revenue_is"));
+    assert_eq!(f64s(&total, "step")[at], Some(7.0));
+    assert_eq!(f64s(&total, "amount")[at], Some(1_600_000.0));
+    // the visible steps add up: the running total after the last step is the current revenue
+    let running = f64s(&total, "running_total");
+    let n = total.height();
+    assert_eq!(running[n - 2], Some(3_300_000.0), "{total}");
+    assert_eq!(running[n - 1], Some(3_300_000.0));
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(md.contains("Note: IS-sourced revenue cannot be split into drivers with this input (see Data coverage)."), "{md}");
+    assert!(!md.contains(": +0"), "{md}");
+    let bridge = std::fs::read_to_string(folder.join("charts/revenue_bridge.svg")).unwrap();
+    assert!(bridge.contains("IS-sourced revenue,") && bridge.contains("not decomposed"), "the bridge draws the branch's change as one step");
+    assert!(bridge.contains("Revenue rose 1.3M to 3.3M: FS deal size moved it most (300k -&gt; 700k, +400k)") || bridge.contains("Revenue rose 1.3M to 3.3M: FS deal size moved it most (300k -> 700k, +400k)"));
+    // the funnel draws the stages the input supports, never leads or SQLs as 0
+    let funnel = std::fs::read_to_string(folder.join("charts/funnel.svg")).unwrap();
+    assert!(funnel.contains("FY2026-Q2: 5 handoffs -&gt; 5 accepted (100%) -&gt; 2 IS wins"), "{funnel}");
+    // the first quarter has nothing to bridge from: the chart is left out and the report says why
+    let (code, _, stderr, out) = run(&d, &["--period", "FY2026-Q1"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let folder = out.path().join("FY2026-Q1");
+    assert!(!folder.join("charts/revenue_bridge.svg").exists());
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(md.contains("## Charts not drawn\n\n- revenue_bridge: there is no quarter before FY2026-Q1 in the data to compare with\n"), "{md}");
+    assert!(md.contains("No driver is ranked: there is no quarter before FY2026-Q1 in the data to compare with."), "{md}");
+}
+
+#[test]
+fn movers_with_nothing_to_attribute_say_why() {
+    // a bridge whose revenue was 0 in both quarters (as on the Olist funnel before revenue was recorded)
+    let a = df!(
+        "period" => ["FY2018-Q2"; 4],
+        "compare_to" => ["FY2018-Q1"; 4],
+        "segment_kind" => ["total"; 4],
+        "segment" => ["all"; 4],
+        "step" => [0u32, 1, 8, 12],
+        "item" => ["revenue_prior", "leads", "opps_fs", "revenue"],
+        "branch" => [None, Some("is"), Some("fs"), None],
+        "kind" => ["base", "driver", "driver", "current"],
+        "amount" => [0.0, 0.0, 0.0, 0.0],
+        "prior_value" => [0.0, 3343.0, 10.0, 0.0],
+        "value" => [0.0, 2655.0, 12.0, 0.0],
+        "running_total" => [0.0, 0.0, 0.0, 0.0],
+    )
+    .unwrap();
+    let m = salesrelay::summary::movers(&a, "FY2018-Q2").unwrap();
+    assert!(m.ranked.is_empty());
+    assert_eq!(m.note.as_deref(), Some("revenue was 0 in both FY2018-Q1 and FY2018-Q2: there is no change to attribute"));
+    let text = salesrelay::summary::headline(&a, "FY2018-Q2").unwrap();
+    assert!(!text.contains("Leads"), "{text}");
+    assert!(text.contains("  - biggest movers: revenue was 0 in both FY2018-Q1 and FY2018-Q2: there is no change to attribute"), "{text}");
+    // equal contributions keep tree order, whatever the sort
+    let b = df!(
+        "period" => ["Q"; 5],
+        "compare_to" => ["P"; 5],
+        "segment_kind" => ["total"; 5],
+        "segment" => ["all"; 5],
+        "step" => [0u32, 1, 2, 3, 12],
+        "item" => ["revenue_prior", "leads", "sql_rate", "handoff_rate", "revenue"],
+        "branch" => [None, Some("is"), Some("is"), Some("is"), None],
+        "kind" => ["base", "driver", "driver", "driver", "current"],
+        "amount" => [Some(100.0), Some(-5.0), Some(5.0), None, Some(100.0)],
+        "prior_value" => [Some(100.0), Some(10.0), Some(0.5), None, Some(100.0)],
+        "value" => [Some(100.0), Some(9.0), Some(0.6), Some(0.3), Some(100.0)],
+        "running_total" => [Some(100.0), Some(95.0), Some(100.0), None, Some(100.0)],
+    )
+    .unwrap();
+    let m = salesrelay::summary::movers(&b, "Q").unwrap();
+    let names: Vec<&str> = m.ranked.iter().map(|x| x.node.as_str()).collect();
+    assert_eq!(names, vec!["leads", "sql_rate"], "handoff_rate has no prior value: not ranked");
+}
+
+#[test]
+fn cohort_numbers_carry_their_open_deals_and_maturity() {
+    let d = Dir::copy_of(&tiny());
+    let (code, stdout, stderr, out) = run(&d, &[]);
+    assert_eq!(code, Some(0), "{stderr}{stdout}");
+    let folder = out.path().join("FY2026-Q2");
+    // FY2026-Q2's SQLs: L10 (O5 won), L5 (O3 won), L6, L7 (O4 open), L9: 3 deals, 1 open,
+    // 2/3 closed < 90%: sql_to_win 2/5 is not final. FY2026-Q1's: L1 (O1 won), L2 (O2 lost), L3: final.
+    let kpi = parquet(&folder.join("tables/kpi_tree.parquet"));
+    let node = |p: &str, n: &str| rows(&kpi, col("period").eq(lit(p)).and(col("segment_kind").eq(lit("total"))).and(col("node").eq(lit(n))));
+    let q2 = node("FY2026-Q2", "sql_to_win");
+    assert_eq!(f64s(&q2, "value"), vec![Some(0.4)]);
+    assert_eq!(f64s(&q2, "open_deals"), vec![Some(1.0)]);
+    assert_eq!(q2.column("mature").unwrap().bool().unwrap().get(0), Some(false));
+    let q1 = node("FY2026-Q1", "sql_to_win");
+    assert_eq!(f64s(&q1, "open_deals"), vec![Some(0.0)]);
+    assert_eq!(q1.column("mature").unwrap().bool().unwrap().get(0), Some(true));
+    // flow nodes are final once their quarter is complete: no maturity of their own
+    assert_eq!(node("FY2026-Q2", "sql_rate").column("mature").unwrap().null_count(), 1);
+    // per rep: R2's SQL L7 has its deal open
+    let reps = parquet(&folder.join("tables/is_reps.parquet"));
+    let q2 = rows(&reps, col("period").eq(lit("FY2026-Q2")));
+    assert_eq!(strs(&q2, "rep_id"), vec![Some("R1".into()), Some("R2".into()), Some("R3".into())]);
+    assert_eq!(f64s(&q2, "sql_to_win_open_deals"), vec![Some(0.0), Some(1.0), Some(0.0)]);
+    let mature: Vec<Option<bool>> = q2.column("sql_to_win_mature").unwrap().bool().unwrap().iter().collect();
+    assert_eq!(mature, vec![Some(true), Some(false), Some(true)]);
+    // the chart's title does not rank reps on a number that can still rise
+    let svg = std::fs::read_to_string(folder.join("charts/is_reps.svg")).unwrap();
+    assert!(svg.contains("FY2026-Q2: AI SDRs averaged 2 SQLs, human reps 2; SQL-to-win not final (1 deal still open)"), "{svg}");
+    // handoff cohorts: the cohort table and the quality bands
+    let cohort = parquet(&folder.join("tables/funnel_cohort.parquet"));
+    let c = rows(&cohort, col("cohort").eq(lit("FY2026-Q2")).and(col("segment_kind").eq(lit("total"))));
+    assert_eq!(c.column("mature").unwrap().bool().unwrap().get(0), Some(false));
+    let quality = parquet(&folder.join("tables/handoff_quality.parquet"));
+    assert!(quality.column("mature").is_ok() && quality.column("open_deals").is_ok());
+}
+
+/// The text of `name` re-encoded as Shift_JIS.
+fn to_shift_jis(d: &Dir, name: &str) {
+    let text = d.read(name);
+    let (bytes, _, bad) = encoding_rs::SHIFT_JIS.encode(&text);
+    assert!(!bad);
+    std::fs::write(d.file(name), &bytes).unwrap();
+}
+
+#[test]
+fn encodings_are_detected_per_file_and_never_decoded_into_mojibake() {
+    // auto (the default): opportunities.csv in Shift_JIS beside UTF-8 files
+    let d = Dir::copy_of(&tiny());
+    to_shift_jis(&d, "opportunities.csv");
+    let v = load(d.path(), false);
+    assert_eq!(v.findings.height(), 0, "{}", v.findings);
+    assert!(strs(&v.tables["opportunities"], "loss_reason_text").contains(&Some("予算が確保できなかった".into())));
+    assert_eq!(v.notes, vec!["opportunities.csv: read as Shift_JIS / CP932, as it is not UTF-8 (set `encoding` if it is neither)".to_string()]);
+    // an explicit shift_jis with a UTF-8 file holding Japanese: an error, never mojibake
+    let d = Dir::copy_of(&tiny());
+    d.append("salesrelay.toml", "encoding = \"shift_jis\"\n");
+    let v = load(d.path(), false);
+    let f = rows(&v.findings, col("rule").eq(lit("not_shift_jis")));
+    assert_eq!(strs(&f, "file"), vec![Some("opportunities.csv".into())]);
+    assert_eq!(
+        strs(&f, "detail")[0].as_deref(),
+        Some("opportunities.csv is UTF-8, but encoding = \"shift_jis\" would read its non-ASCII text as mojibake: set `encoding = \"auto\"` to detect each file's encoding")
+    );
+    // an explicit utf-8 with a Shift_JIS file: named with its row
+    let d = Dir::copy_of(&tiny());
+    to_shift_jis(&d, "opportunities.csv");
+    d.append("salesrelay.toml", "encoding = \"utf-8\"\n");
+    let v = load(d.path(), false);
+    let f = rows(&v.findings, col("rule").eq(lit("not_utf8")));
+    assert_eq!(f64s(&f, "row"), vec![Some(3.0)], "O2's loss text is on line 3");
+    // bytes that are neither: named with the file and both rows
+    let d = Dir::copy_of(&tiny());
+    to_shift_jis(&d, "opportunities.csv");
+    let mut bytes = std::fs::read(d.file("opportunities.csv")).unwrap();
+    let at = bytes.windows(5).position(|w| w == b"Zoho\n").unwrap();
+    bytes.splice(at..at + 4, [0x82u8, 0xff, 0x5a]);
+    std::fs::write(d.file("opportunities.csv"), &bytes).unwrap();
+    let v = load(d.path(), false);
+    let f = rows(&v.findings, col("rule").eq(lit("unknown_encoding")));
+    assert_eq!(strs(&f, "detail")[0].as_deref(), Some("opportunities.csv is neither UTF-8 (row 3 is not) nor Shift_JIS / CP932 (row 7 is not): save it as UTF-8"));
+    assert_eq!(strs(&f, "effect")[0].as_deref(), Some("unusable"));
+}
+
+#[test]
+fn query_and_missing_tables_never_suggest_lenient() {
+    let d = Dir::copy_of(&tiny());
+    d.replace("opportunities.csv", ",300000,", ",-3200,");
+    std::fs::write(d.file("q.sql"), "SELECT 1 AS x").unwrap();
+    let o = salesrelay(d.path(), &["query", "q.sql", "--input", "."]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("1 problem(s) in the input; nothing was written\n"), "{stderr}");
+    assert!(!stderr.contains("lenient"), "query has no --lenient: {stderr}");
+    let d = Dir::copy_of(&tiny());
+    d.remove("reps.csv");
+    let (code, _, stderr, _) = run(&d, &["--lenient"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("required table reps is missing"), "{stderr}");
+    assert!(!stderr.contains("use --lenient"), "{stderr}");
+}
