@@ -299,6 +299,19 @@ pub fn engagement_effect(m: &Model, engagement: LazyFrame, handoffs: Option<Lazy
         parts.extend(per_period_and_all(&flagged, "viewing_data_at_handoff", handoff_aggs()));
         dimensions.push(("viewing_data_at_handoff", vec!["with", "without"]));
     }
+    // the handoff columns exist even without handoffs (then null, below)
+    let no_handoffs = df!(
+        "period" => Vec::<String>::new(),
+        "dimension" => Vec::<String>::new(),
+        "group" => Vec::<String>::new(),
+        "handoffs" => Vec::<i64>::new(),
+        "accepted" => Vec::<i64>::new(),
+        "handoffs_won" => Vec::<i64>::new(),
+        "__handoff_deals" => Vec::<i64>::new(),
+        "open_deals" => Vec::<i64>::new(),
+    )
+    .expect("static frame");
+    parts.push(no_handoffs.lazy());
     let found = concat(parts, UnionArgs { to_supertypes: true, diagonal: true, ..Default::default() }).expect("same columns");
     // every quarter x every group, so an empty group shows as 0, not as missing
     let mut labels: Vec<String> = m.periods().into_iter().map(|p| crate::calendar::Quarter(p).label(m.config)).collect();

@@ -314,8 +314,27 @@ fn cohort_numbers_carry_their_open_deals_and_maturity() {
     let cohort = parquet(&folder.join("tables/funnel_cohort.parquet"));
     let c = rows(&cohort, col("cohort").eq(lit("FY2026-Q2")).and(col("segment_kind").eq(lit("total"))));
     assert_eq!(c.column("mature").unwrap().bool().unwrap().get(0), Some(false));
+    // FY2026-Q2's handoffs by BANT score: 3 = H7 (O5 won) and H6 (O4 open): win yield 1/2 with
+    // one of its two deals open, not final; 4 = H4 (O3 won) and H8 (no deal): final;
+    // 2 = H5 (sent back, no deal) and the empty bands 0 and 1 have nothing pending
     let quality = parquet(&folder.join("tables/handoff_quality.parquet"));
-    assert!(quality.column("mature").is_ok() && quality.column("open_deals").is_ok());
+    let q2 = rows(&quality, col("period").eq(lit("FY2026-Q2")));
+    assert_eq!(f64s(&q2, "bant_score"), vec![Some(0.0), Some(1.0), Some(2.0), Some(3.0), Some(4.0)]);
+    assert_eq!(f64s(&q2, "win_yield"), vec![None, None, Some(0.0), Some(0.5), Some(0.5)]);
+    assert_eq!(f64s(&q2, "open_deals"), vec![Some(0.0), Some(0.0), Some(0.0), Some(1.0), Some(0.0)]);
+    let mature: Vec<Option<bool>> = q2.column("mature").unwrap().bool().unwrap().iter().collect();
+    assert_eq!(mature, vec![Some(true), Some(true), Some(true), Some(false), Some(true)]);
+    // engagement_effect over the whole history: the one handoff with viewing data has its deal won;
+    // the other four deals include O4, still open: 3 of 4 closed is below 90%, and
+    // closed-deal rows are final by construction (null)
+    let effect = parquet(&folder.join("tables/engagement_effect.parquet"));
+    let all = rows(&effect, col("period").eq(lit("all")).and(col("dimension").eq(lit("viewing_data_at_handoff"))));
+    assert_eq!(strs(&all, "group"), vec![Some("with".into()), Some("without".into())]);
+    assert_eq!(f64s(&all, "open_deals"), vec![Some(0.0), Some(1.0)]);
+    let mature: Vec<Option<bool>> = all.column("mature").unwrap().bool().unwrap().iter().collect();
+    assert_eq!(mature, vec![Some(true), Some(false)]);
+    let bands = rows(&effect, col("dimension").eq(lit("engagement_band")));
+    assert_eq!(bands.column("mature").unwrap().null_count(), bands.height());
 }
 
 /// The text of `name` re-encoded as Shift_JIS.
@@ -381,4 +400,49 @@ fn query_and_missing_tables_never_suggest_lenient() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("required table reps is missing"), "{stderr}");
     assert!(!stderr.contains("use --lenient"), "{stderr}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 4, ..proptest::prelude::ProptestConfig::default() })]
+    /// On generated histories with any optional tables missing: every segment's
+    /// bridge adds up to its current revenue (a branch that cannot be split is
+    /// one not_decomposed step), only the cohort node has a maturity, only the
+    /// last quarter can be partial, and no mover is ranked without values.
+    #[test]
+    fn the_bridge_adds_up_whatever_the_input_lacks(seed in 0u64..1000, drop in proptest::collection::vec(proptest::bool::ANY, 5)) {
+        let dir = tempfile::tempdir().unwrap();
+        salesrelay::generate::generate(dir.path(), 1, seed).unwrap();
+        for (name, gone) in ["leads", "handoffs", "activities", "stage_history", "dsr_views"].iter().zip(&drop) {
+            if *gone {
+                std::fs::remove_file(dir.path().join(format!("{name}.csv"))).unwrap();
+            }
+        }
+        let all = crate::kpi::tables(dir.path());
+        let a = crate::kpi::table(&all, "kpi_attribution");
+        let sums = a.clone().lazy()
+            .group_by_stable([col("segment_kind"), col("segment")])
+            .agg([
+                col("amount").filter(col("kind").eq(lit("base"))).first().alias("base"),
+                col("amount").filter(col("kind").is_in(salesrelay::typing::str_list(&["driver", "not_decomposed"]), false)).sum().alias("steps"),
+                col("amount").filter(col("kind").eq(lit("current"))).first().alias("current"),
+            ])
+            .collect().unwrap();
+        for ((b, s), c) in f64s(&sums, "base").into_iter().zip(f64s(&sums, "steps")).zip(f64s(&sums, "current")) {
+            if let (Some(b), Some(s), Some(c)) = (b, s, c) {
+                proptest::prop_assert!((b + s - c).abs() <= 1e-6 * c.abs().max(1.0), "{} + {} != {}", b, s, c);
+            }
+        }
+        let kpi = crate::kpi::table(&all, "kpi_tree");
+        let with_maturity = rows(&kpi, col("mature").is_not_null());
+        proptest::prop_assert!(strs(&with_maturity, "node").iter().all(|n| n.as_deref() == Some("sql_to_win")));
+        let partial = rows(&kpi, col("complete").not());
+        let periods: std::collections::BTreeSet<Option<String>> = strs(&partial, "period").into_iter().collect();
+        proptest::prop_assert!(periods.len() <= 1);
+        let last = strs(&kpi, "period").into_iter().max();
+        proptest::prop_assert!(periods.iter().all(|p| *p == last.clone().flatten()));
+        let period = strs(&a, "period")[0].clone().unwrap();
+        let m = salesrelay::summary::movers(&a, &period).unwrap();
+        proptest::prop_assert!(m.ranked.iter().all(|x| x.contribution != 0.0 && x.contribution.is_finite()));
+        proptest::prop_assert!(!m.ranked.is_empty() || m.note.is_some(), "an empty ranking says why");
+    }
 }
