@@ -730,6 +730,7 @@ fn other_delimiter(headers: &[String], delimiter: u8, table: &str, file_name: &s
 }
 
 /// Reads a contract table's CSV file, typing it chunk by chunk.
+#[allow(clippy::too_many_arguments)]
 fn read_csv_raw(
     path: &Path,
     spec: &'static TableSpec,

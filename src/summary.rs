@@ -141,15 +141,25 @@ pub fn movers(attribution: &DataFrame, period: &str) -> Result<Movers> {
     }
     // stable sort: equal contributions keep tree order
     out.ranked.sort_by(|x, y| y.contribution.abs().total_cmp(&x.contribution.abs()));
-    let not_decomposed = (!undecomposed.is_empty()).then(|| {
+    let mut caveat = (!undecomposed.is_empty()).then(|| {
         format!("{} cannot be split into drivers with this input (see Data coverage)", undecomposed.join(" and "))
     });
+    // a partial quarter's changes compare part of a quarter with a whole one
+    if let (Ok(complete), Ok(days)) = (total.column("complete"), total.column("days_covered")) {
+        if let (Some(false), Some(d)) = (complete.bool()?.get(0), days.cast(&DataType::Int64)?.i64()?.get(0)) {
+            let partial = format!("{period} covers only {d} days, so these changes compare part of a quarter with a whole one");
+            caveat = Some(match caveat {
+                Some(n) => format!("{partial}; {n}"),
+                None => partial,
+            });
+        }
+    }
     out.note = match (out.base, out.current, &out.compare_to) {
         (_, _, None) | (None, _, _) => Some(format!("there is no quarter before {period} in the data to compare with")),
         (Some(b), Some(c), Some(q)) if b == 0.0 && c == 0.0 => Some(format!("revenue was 0 in both {q} and {period}: there is no change to attribute")),
-        _ if out.ranked.is_empty() && not_decomposed.is_some() => not_decomposed,
+        _ if out.ranked.is_empty() && caveat.is_some() => caveat,
         _ if out.ranked.is_empty() => Some("no driver moved revenue".to_string()),
-        _ => not_decomposed,
+        _ => caveat,
     };
     Ok(out)
 }

@@ -127,7 +127,7 @@ pub fn with_completeness(m: &Model, mut doc: crate::output::Doc, df: DataFrame) 
     if !matches!(df.schema().get("period"), Some(DataType::String)) || df.schema().get("complete").is_some() {
         return Ok((doc, df));
     }
-    let quarters: Vec<crate::calendar::Quarter> = self_periods(m);
+    let quarters: Vec<crate::calendar::Quarter> = m.periods().into_iter().map(crate::calendar::Quarter).collect();
     let coverage = df!(
         "period" => quarters.iter().map(|q| q.label(m.config)).collect::<Vec<_>>(),
         "days_covered" => quarters.iter().map(|q| m.span.days_covered(*q, m.config) as i32).collect::<Vec<_>>(),
@@ -144,10 +144,6 @@ pub fn with_completeness(m: &Model, mut doc: crate::output::Doc, df: DataFrame) 
         .collect()?;
     doc.columns.extend(COMPLETENESS_COLUMNS.iter().map(|(c, d)| (c.to_string(), d.to_string())));
     Ok((doc, out))
-}
-
-fn self_periods(m: &Model) -> Vec<crate::calendar::Quarter> {
-    m.periods().into_iter().map(crate::calendar::Quarter).collect()
 }
 
 /// Whether the quarter with index `period` is complete (every quarter but

@@ -18,6 +18,8 @@ fn every_key_has_a_default() {
     assert_eq!(c.sla_business_days, 2.0);
     assert_eq!((c.tossup.min_bant, c.tossup.min_interest.as_str()), (3, "medium"));
     assert_eq!(c.send_back.timing_slip_months, 6);
+    assert_eq!((c.encoding.as_str(), c.csv.delimiter.as_str()), ("auto", ","));
+    assert_eq!((c.lenient.max_share, c.maturity.closed_share), (0.05, 0.9));
 }
 
 #[test]
@@ -47,6 +49,17 @@ fn bad_values_are_named() {
     assert!(err("[tossup]\nmin_interest = \"huge\"").contains("tossup.min_interest"));
     assert!(err("fiscal_year_label = \"middle\"").contains("fiscal_year_label"));
     assert!(err("sla_business_days = -1").contains("sla_business_days"));
+    assert_eq!(
+        err("[lenient]\nmax_share = 5"),
+        "configuration: salesrelay.toml: lenient.max_share = 5 must be a share between 0 and 1 (0.05 = 5%)"
+    );
+    assert_eq!(
+        err("[maturity]\nclosed_share = 0"),
+        "configuration: salesrelay.toml: maturity.closed_share = 0 must be a share above 0 and at most 1 (0.9 = 90%)"
+    );
+    assert!(err("[csv]\ndelimiter = \";;\"").contains("csv.delimiter = \";;\" must be one character"));
+    assert!(err("[csv]\ndelimiter = '\"'").contains("csv.delimiter"));
+    assert_eq!(Config::from_toml("[csv]\ndelimiter = \"\\t\"", "x").unwrap().csv.byte(), b'\t');
 }
 
 #[test]

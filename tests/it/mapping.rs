@@ -417,3 +417,22 @@ outcome = { column = "state", map = { "W" = "won", "L" = "lost" } }
     assert_eq!(cell(accounts, "account_id", "A2", "industry").as_deref(), Some("Other"), "default for an empty value");
     assert_eq!(p.validated.tables["reps"].height(), 2);
 }
+
+#[test]
+fn olist_quarters_without_revenue_rank_no_driver_and_draw_no_bridge() {
+    let Some(dir) = olist() else { return };
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(
+        &root(),
+        &["run", "--input", dir.to_str().unwrap(), "--mapping", "olist", "--period", "FY2018-Q2", "--queries", "none", "--out", out.path().to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    // declared revenue starts in 2018-Q3: 0 in both quarters, so nothing moved it
+    assert!(stdout.contains("  - biggest movers: revenue was 0 in both FY2018-Q1 and FY2018-Q2: there is no change to attribute\n"), "{stdout}");
+    assert!(!stdout.contains("Leads fell"), "{stdout}");
+    let folder = out.path().join("FY2018-Q2");
+    assert!(!folder.join("charts/revenue_bridge.svg").exists());
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(md.contains("- revenue_bridge: revenue was 0 in both FY2018-Q1 and FY2018-Q2: there is no change to attribute"), "{md}");
+}

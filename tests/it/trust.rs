@@ -158,6 +158,7 @@ fn a_partial_quarter_is_flagged_in_the_tables_the_summary_and_the_report() {
     assert_eq!(code, Some(0), "{stderr}");
     let warning = "FY2026-Q3 is partial: the data covers 20 of its 92 days (to 2026-10-20), so its counts and sums are not comparable with full quarters; the last complete quarter is FY2026-Q2";
     assert!(stdout.contains(&format!("  warning: {warning}\n")), "{stdout}");
+    assert!(stdout.contains("  - biggest movers: FY2026-Q3 covers only 20 days, so these changes compare part of a quarter with a whole one\n"), "{stdout}");
     let folder = out.path().join("FY2026-Q3");
     let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
     assert!(md.contains(&format!("> **Read this first:** {warning}")), "{md}");
