@@ -34,6 +34,16 @@ pub enum Command {
     /// data_end) are registered by name.
     /// Example: salesrelay query my_cut.sql --input sample_data --out cut.csv
     Query(QueryArgs),
+    /// Print the input contract: every table's columns, types, keys,
+    /// references and allowed values, and how files are read.
+    ///
+    /// Example: salesrelay schema --table handoffs
+    Schema(SchemaArgs),
+    /// Print the 40 kpi_tree nodes with parent, kind, unit and definition,
+    /// the revenue identities and the attribution rule (LMDI-I).
+    ///
+    /// Example: salesrelay metrics --node win_yield_is
+    Metrics(MetricsArgs),
 }
 
 /// Where the input is and how to read it.
@@ -115,4 +125,21 @@ pub struct QueryArgs {
     /// Write the result to FILE.parquet or FILE.csv instead of printing it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Print only this table. Example: --table leads
+    #[arg(long, value_name = "NAME",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::describe::table_choices()))]
+    pub table: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MetricsArgs {
+    /// Print only this node, as kpi_tree names it (`salesrelay metrics`
+    /// lists them). Example: --node sql_rate
+    #[arg(long, value_name = "NAME", hide_possible_values = true,
+          value_parser = clap::builder::PossibleValuesParser::new(crate::describe::node_choices()))]
+    pub node: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! The input contract as data: the eight tables, their columns, types, keys,
-//! references and enums. Loading, validation, the `--help` text and the data
-//! dictionary all read this one table, so they cannot drift apart.
+//! references and enums. Loading, validation, `salesrelay schema` (and its
+//! `--help`) and the data dictionary all read this one table, so they cannot
+//! drift apart.
 
 /// The type a column is parsed into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod contract;
 pub mod coverage;
+pub mod describe;
 pub mod error;
 pub mod generate;
 pub mod industries;

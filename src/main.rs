@@ -36,6 +36,8 @@ fn main() -> ExitCode {
         )
         .map(|_| ())
         .map_err(Into::into),
+        Command::Schema(a) => salesrelay::describe::schema(a.table.as_deref()).map(|text| print!("{text}")).map_err(Into::into),
+        Command::Metrics(a) => salesrelay::describe::metrics(a.node.as_deref()).map(|text| print!("{text}")).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@ mod util;
 
 mod charts;
 mod config;
+mod describe;
 mod engagement;
 mod example;
 mod generate;
