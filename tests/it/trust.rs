@@ -188,7 +188,8 @@ fn a_partial_quarter_is_flagged_in_the_tables_the_summary_and_the_report() {
 fn a_branch_without_its_factors_is_one_not_decomposed_step_and_never_a_zero_mover() {
     let d = Dir::copy_of(&tiny());
     d.remove("leads.csv");
-    // without L11 (created 30 September) the data ends 28 September: FY2026-Q2 is named
+    // without L11 (created 30 September) the data would end 28 September; an FS call keeps Q2 complete
+    d.append("activities.csv", "T98,R4,A1,,O8,2026-09-30T10:00:00+09:00,call,connected,,\n");
     let (code, stdout, stderr, out) = run(&d, &["--period", "FY2026-Q2"]);
     assert_eq!(code, Some(0), "{stderr}");
     // FS branch by hand (kpi.rs): opps_fs 1 -> 2, win yield 100% -> 50%, deal size 300k -> 700k;
