@@ -188,23 +188,26 @@ pub fn unit_of(column: &str, dtype: &DataType) -> &'static str {
 }
 
 /// The data dictionary (Markdown) of written tables: every table and column
-/// with its description, type, unit and the METRICS.md metric it is, built
-/// from the same docs the Parquet metadata carries.
-pub fn data_dictionary(tables: &[(Doc, Schema)], nodes: &[(&str, Option<&str>, &str, &str)]) -> String {
+/// with its description, type, unit and the kpi_tree node it is, built
+/// from the same docs the Parquet metadata carries; `nodes` are (name,
+/// parent, kind, unit, definition) in tree order.
+pub fn data_dictionary(tables: &[(Doc, Schema)], nodes: &[(&str, Option<&str>, &str, &str, &str)]) -> String {
     let metrics: Vec<&str> = nodes.iter().map(|n| n.0).collect();
     let mut out = String::from(
         "# salesrelay data dictionary\n\nGenerated with the report from the same descriptions the Parquet files carry \
          in their key-value metadata (`salesrelay.columns`). Units are read from the column names and types.\n",
     );
-    out.push_str("\n## kpi_tree nodes\n\nThe `node` values of kpi_tree (METRICS.md), in tree order.\n\n| node | parent | node_kind | unit |\n|---|---|---|---|\n");
-    for (name, parent, kind, unit) in nodes {
-        out.push_str(&format!("| {name} | {} | {kind} | {unit} |\n", parent.unwrap_or("")));
+    out.push_str(
+        "\n## kpi_tree nodes\n\nThe `node` values of kpi_tree in tree order, with their definitions (`salesrelay metrics` prints the same, with the identities and the attribution rule).\n\n| node | parent | node_kind | unit | definition |\n|---|---|---|---|---|\n",
+    );
+    for (name, parent, kind, unit, definition) in nodes {
+        out.push_str(&format!("| {name} | {} | {kind} | {unit} | {} |\n", parent.unwrap_or(""), definition.replace('|', "\\|")));
     }
     for (doc, schema) in tables {
         out.push_str(&format!("\n## {}\n\n{}\n\n| column | type | unit | description | metric |\n|---|---|---|---|---|\n", doc.name, doc.description));
         for (column, dtype) in schema.iter() {
             let desc = doc.columns.iter().find(|(c, _)| c == column.as_str()).map(|(_, d)| d.as_str()).unwrap_or("");
-            let metric = if metrics.contains(&column.as_str()) { format!("METRICS.md: {column}") } else { String::new() };
+            let metric = if metrics.contains(&column.as_str()) { format!("kpi_tree node {column}") } else { String::new() };
             out.push_str(&format!("| {column} | {dtype} | {} | {} | {metric} |\n", unit_of(column, dtype), desc.replace('|', "\\|")));
         }
     }

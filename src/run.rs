@@ -540,8 +540,8 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
         outputs.push(Written { path: rel, rows: df.height(), schema: schema_of(&df) });
         dictionary.push((doc, df.schema().as_ref().clone()));
     }
-    let nodes: Vec<(&str, Option<&str>, &str, &str)> =
-        crate::metrics::tree::NODES.iter().map(|n| (n.name, n.parent, n.kind.as_str(), n.unit)).collect();
+    let nodes: Vec<(&str, Option<&str>, &str, &str, &str)> =
+        crate::metrics::tree::NODES.iter().map(|n| (n.name, n.parent, n.kind.as_str(), n.unit, n.definition)).collect();
     let dict_path = dir.path().join("data_dictionary.md");
     std::fs::write(&dict_path, crate::output::data_dictionary(&dictionary, &nodes)).map_err(|e| Error::io(&dict_path, e))?;
     stage.done(&format!("{} table(s)", outputs.len()));

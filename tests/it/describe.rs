@@ -143,7 +143,7 @@ fn metrics_lists_the_40_nodes_in_tree_order_with_their_definitions() {
         "  win_yield_is                  revenue_is    factor     ratio\n      wins_is / accepted, a flow ratio of one quarter's events that can exceed 1.\n"
     ), "{nodes}");
     assert!(nodes.contains(
-        "\n      Leads qualified in the quarter that have an opportunity won at any time in the data / leads qualified in the quarter (a cohort number: it grows as the cohort's deals close).\n"
+        "\n      Leads qualified in the quarter that have an opportunity won at any time in the data / leads qualified in the quarter (a cohort number: it grows as the cohort's deals close; kpi_tree's open_deals and mature say whether it still can).\n"
     ), "{nodes}");
     assert!(nodes.contains("\n      Handoffs with handed_off_at in the quarter whose status is accepted or sent_back.\n"), "{nodes}");
 }
