@@ -44,6 +44,11 @@ pub enum Command {
     ///
     /// Example: salesrelay metrics --node win_yield_is
     Metrics(MetricsArgs),
+    /// Benchmark helper: read every CSV of a folder with Polars' own
+    /// multi-threaded CSV reader, no validation, and print the seconds (the
+    /// parse floor tests/bench/run.sh compares the review with).
+    #[command(hide = true)]
+    ParseFloor(ParseFloorArgs),
 }
 
 /// Where the input is and how to read it.
@@ -142,4 +147,11 @@ pub struct MetricsArgs {
     #[arg(long, value_name = "NAME", hide_possible_values = true,
           value_parser = clap::builder::PossibleValuesParser::new(crate::describe::node_choices()))]
     pub node: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ParseFloorArgs {
+    /// Folder of CSV files.
+    #[arg(long, value_name = "DIR")]
+    pub input: PathBuf,
 }

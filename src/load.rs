@@ -942,3 +942,22 @@ impl<R: Read> Read for LineTracker<R> {
         Ok(n)
     }
 }
+
+/// Reads every CSV of `dir` with Polars' multi-threaded reader, every column
+/// as text, no checks: the parse floor of the benchmark. Returns the rows
+/// read and the seconds it took.
+pub fn parse_floor(dir: &Path) -> Result<(usize, f64)> {
+    let started = std::time::Instant::now();
+    let mut rows = 0;
+    for files in input_files(dir)?.into_values() {
+        for path in files.iter().filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))) {
+            let df = CsvReadOptions::default()
+                .with_has_header(true)
+                .with_infer_schema_length(Some(0))
+                .try_into_reader_with_file_path(Some(path.clone()))?
+                .finish()?;
+            rows += df.height();
+        }
+    }
+    Ok((rows, started.elapsed().as_secs_f64()))
+}

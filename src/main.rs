@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         .map(|_| ())
         .map_err(Into::into),
         Command::Schema(a) => salesrelay::describe::schema(a.table.as_deref()).map(|text| print!("{text}")).map_err(Into::into),
+        Command::ParseFloor(a) => salesrelay::load::parse_floor(&a.input).map(|(rows, secs)| println!("{rows} rows in {secs:.3} s")).map_err(Into::into),
         Command::Metrics(a) => salesrelay::describe::metrics(a.node.as_deref()).map(|text| print!("{text}")).map_err(Into::into),
     };
     match result {
