@@ -14,6 +14,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
@@ -729,6 +730,233 @@ fn other_delimiter(headers: &[String], delimiter: u8, table: &str, file_name: &s
     )
 }
 
+/// What one pass over a CSV file's bytes shows: its hash, whether Polars'
+/// multi-threaded reader can read it exactly as the record-by-record path
+/// would, and if so where each record starts.
+struct CsvScan {
+    sha256: String,
+    bytes: u64,
+    /// The header's fields (BOM stripped, trimmed), if the file is usable fast.
+    headers: Vec<String>,
+    /// Data records (after the header).
+    records: usize,
+    /// The line each data record starts on, where that is not simply its
+    /// index + 2 (a quoted field spans lines); None when it is.
+    starts: Option<Vec<u32>>,
+    /// Why the file must take the record-by-record path (not UTF-8, a
+    /// ragged record, a blank line, no data): None when it need not.
+    slow: Option<&'static str>,
+}
+
+/// Reads a file once: SHA-256, UTF-8 validity, and a quote-aware count of
+/// each record's fields and lines (the quoting rules of `LineTracker`).
+fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut carry, mut total) = (0usize, 0u64);
+    let mut scan = CsvScan { sha256: String::new(), bytes: 0, headers: Vec::new(), records: 0, starts: None, slow: None };
+    let mut header: Vec<u8> = Vec::new();
+    let (mut line, mut record_line) = (1u64, 1u64);
+    let (mut in_quotes, mut fields, mut width) = (false, 1usize, 0usize);
+    let mut record_bytes = 0usize; // bytes of the current record so far, without its line end
+    let mut record_index: i64 = -1; // -1: the header
+    loop {
+        let n = file.read(&mut buf[carry..]).map_err(|e| Error::io(path, e))?;
+        hasher.update(&buf[carry..carry + n]);
+        total += n as u64;
+        let len = carry + n;
+        let valid = match std::str::from_utf8(&buf[..len]) {
+            Ok(_) => len,
+            // a character split across two reads: finish it with the next read
+            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
+            Err(_) => {
+                scan.slow.get_or_insert("not UTF-8");
+                len
+            }
+        };
+        let chunk = &buf[..valid];
+        if record_index < 0 && header.len() < (1 << 20) {
+            header.extend_from_slice(chunk); // the header record is parsed from these bytes below
+        }
+        if scan.slow.is_none() {
+            let mut last = 0;
+            for at in memchr::memchr3_iter(b'"', b'\n', delimiter, chunk) {
+                record_bytes += at - last;
+                last = at + 1;
+                let b = chunk[at];
+                if b != b'\n' || in_quotes {
+                    record_bytes += 1;
+                    if b == b'"' {
+                        in_quotes = !in_quotes;
+                    } else if b == b'\n' {
+                        line += 1;
+                    } else if !in_quotes {
+                        fields += 1;
+                    }
+                    continue;
+                }
+                line += 1;
+                let content = record_bytes - usize::from(at > 0 && chunk[at - 1] == b'\r');
+                if content == 0 {
+                    scan.slow = Some("a blank line");
+                    break;
+                }
+                if record_index < 0 {
+                    width = fields;
+                } else if fields != width {
+                    scan.slow = Some("a record with another number of fields than the header");
+                    break;
+                } else {
+                    push_start(&mut scan.starts, record_index as usize, record_line);
+                }
+                record_index += 1;
+                record_line = line;
+                fields = 1;
+                record_bytes = 0;
+            }
+            record_bytes += chunk.len() - last;
+        }
+        if n == 0 {
+            break;
+        }
+        carry = len - valid;
+        buf.copy_within(valid..len, 0);
+    }
+    scan.sha256 = hex(&hasher.finalize());
+    scan.bytes = total;
+    if scan.slow.is_none() {
+        if in_quotes {
+            scan.slow = Some("an unclosed quote");
+        } else if record_bytes > 0 {
+            // a last record without a line end
+            if record_index < 0 || fields != width {
+                scan.slow = Some("a record with another number of fields than the header");
+            } else {
+                push_start(&mut scan.starts, record_index as usize, record_line);
+                record_index += 1;
+            }
+        }
+    }
+    scan.records = record_index.max(0) as usize;
+    if scan.slow.is_none() && scan.records == 0 {
+        scan.slow = Some("no data records");
+    }
+    if scan.slow.is_none() {
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).from_reader(&header[..]);
+        let mut record = csv::StringRecord::new();
+        match reader.read_record(&mut record) {
+            Ok(true) if record.len() == width => {
+                scan.headers = record
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| if i == 0 { f.trim_start_matches('\u{feff}') } else { f }.trim().to_string())
+                    .collect();
+            }
+            _ => scan.slow = Some("an unreadable header"),
+        }
+    }
+    Ok(scan)
+}
+
+/// Records that data record `index` starts on `line`; the list is kept only
+/// once a record starts elsewhere than on line index + 2.
+fn push_start(starts: &mut Option<Vec<u32>>, index: usize, line: u64) {
+    if starts.is_none() && line != index as u64 + 2 {
+        *starts = Some((0..index as u32).map(|i| i + 2).collect());
+    }
+    if let Some(starts) = starts {
+        starts.push(line as u32);
+    }
+}
+
+/// Reads a well-formed UTF-8 CSV with Polars' multi-threaded reader: the
+/// picked columns (header position, contract name) as text, trimmed, empty
+/// = null, with `_row` the line each record starts on. None when Polars
+/// reads another number of records than the scan counted (then the
+/// record-by-record path decides).
+fn read_csv_fast(path: &Path, scan: &CsvScan, delimiter: u8, picked: &[(usize, &'static str)]) -> Result<Option<DataFrame>> {
+    let projection: Vec<usize> = picked.iter().map(|(i, _)| *i).collect();
+    let read = CsvReadOptions::default()
+        .with_has_header(false)
+        .with_skip_rows(1)
+        .with_infer_schema_length(Some(0))
+        .with_projection(Some(Arc::new(projection)))
+        .with_parse_options(CsvParseOptions::default().with_separator(delimiter).with_quote_char(Some(b'"')))
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
+        .and_then(|r| r.finish());
+    let Ok(df) = read else { return Ok(None) };
+    if df.height() != scan.records || df.width() != picked.len() {
+        return Ok(None);
+    }
+    let height = df.height();
+    let rows: Vec<i64> = match &scan.starts {
+        Some(starts) => starts.iter().map(|l| *l as i64).collect(),
+        None => (2..height as i64 + 2).collect(),
+    };
+    let mut columns = vec![Column::new(ROW.into(), rows)];
+    columns.extend(df.columns().iter().zip(picked).map(|(c, (_, name))| c.clone().with_name((*name).into())));
+    let text: Vec<Expr> = picked
+        .iter()
+        .map(|(_, name)| {
+            let t = col(*name).cast(DataType::String).str().strip_chars(lit(NULL));
+            when(t.clone().str().len_bytes().eq(lit(0u32))).then(lit(NULL).cast(DataType::String)).otherwise(t).alias(*name)
+        })
+        .collect();
+    Ok(Some(DataFrame::new(height, columns)?.lazy().with_columns(text).collect()?))
+}
+
+/// The fast path of `read_csv_raw`: a well-formed UTF-8 file (see
+/// `scan_csv`) read by Polars and typed whole. None when the file must go
+/// record by record (not UTF-8, ragged, blank lines, a one-column header
+/// that may hold another separator, or Polars disagreeing on the records).
+fn read_csv_polars(
+    path: &Path,
+    spec: &'static TableSpec,
+    file_name: &str,
+    config: &Config,
+    digest: &mut Option<(String, u64)>,
+    supplied: &mut Vec<&'static str>,
+    ignored: &mut Vec<IgnoredColumn>,
+) -> Result<Option<(Option<(DataFrame, DataFrame)>, u64, Vec<Finding>)>> {
+    let encoding = config.encoding.to_ascii_lowercase();
+    if !fast_csv_allowed() || !(encoding == "auto" || encoding == "utf-8") {
+        return Ok(None);
+    }
+    let delimiter = config.csv.byte();
+    let t0 = std::time::Instant::now();
+    let scan = scan_csv(path, delimiter)?;
+    let t1 = t0.elapsed().as_secs_f64();
+    if scan.slow.is_some() || scan.headers.len() < 2 {
+        return Ok(None);
+    }
+    let mut findings = Vec::new();
+    let mut unknown = Vec::new();
+    let records = scan.records as u64;
+    let Some(mapping) = match_headers(&scan.headers, spec, file_name, &mut findings, &mut unknown) else {
+        ignored.append(&mut unknown);
+        *digest = Some((scan.sha256, scan.bytes));
+        return Ok(Some((None, records, findings)));
+    };
+    let picked: Vec<(usize, &'static str)> = mapping.iter().enumerate().filter_map(|(i, m)| m.map(|name| (i, name))).collect();
+    let Some(text) = read_csv_fast(path, &scan, delimiter, &picked)? else { return Ok(None) };
+    ignored.append(&mut unknown);
+    supplied.extend(picked.iter().map(|(_, name)| *name));
+    *digest = Some((scan.sha256, scan.bytes));
+    let t2 = t0.elapsed().as_secs_f64();
+    let (typed, row_findings) = crate::validate::type_chunk(contract_frame(text, spec)?, spec, config)?;
+    if std::env::var_os("SALESRELAY_TIMINGS").is_some() {
+        eprintln!("    {file_name}: scan {t1:.2}s, read {:.2}s, type {:.2}s", t2 - t1, t0.elapsed().as_secs_f64() - t2);
+    }
+    Ok(Some((Some((typed, row_findings)), records, findings)))
+}
+
+/// Whether CSV input may take Polars' reader (`SALESRELAY_CSV_PATH=exact`
+/// forces the record-by-record path, which the tests compare it with).
+fn fast_csv_allowed() -> bool {
+    std::env::var("SALESRELAY_CSV_PATH").map_or(true, |v| v != "exact")
+}
+
 /// Reads a contract table's CSV file, typing it chunk by chunk.
 #[allow(clippy::too_many_arguments)]
 fn read_csv_raw(
@@ -741,6 +969,9 @@ fn read_csv_raw(
     ignored: &mut Vec<IgnoredColumn>,
     notes: &mut Vec<String>,
 ) -> ReadResult {
+    if let Some(read) = read_csv_polars(path, spec, file_name, config, digest, supplied, ignored)? {
+        return Ok(read);
+    }
     let mut pick = |headers: &[String], findings: &mut Vec<Finding>| {
         let mapping = match_headers(headers, spec, file_name, findings, ignored)?;
         supplied.extend(mapping.iter().flatten().copied());

@@ -205,78 +205,79 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
     }
     let typed = df.lazy().with_columns(exprs).collect()?;
     let lf = typed.clone().lazy();
+    // each check: (column, value shown, when it fails, rule, detail)
+    let mut rules: Vec<(Option<&str>, Expr, Expr, &str, String)> = Vec::new();
     let t = spec.name;
-    let mut checks = Vec::new();
     for c in spec.columns {
         let raw = col(raw_name(c.name));
         if c.required {
-            checks.push(check(&lf, t, Some(c.name), raw.clone(), raw.clone().is_null(), "missing_value", "required value is empty"));
+            rules.push((Some(c.name), raw.clone(), raw.clone().is_null(), "missing_value", "required value is empty".into()));
         }
         if c.ty != ColType::Text {
             let (rule, detail) = type_rule(c.ty);
             let bad = raw.clone().is_not_null().and(col(c.name).is_null());
-            checks.push(check(&lf, t, Some(c.name), raw.clone(), bad, rule, &detail));
+            rules.push((Some(c.name), raw.clone(), bad, rule, detail.clone()));
         }
         if matches!(c.ty, ColType::Float) {
             let v = col(c.name);
-            checks.push(check(&lf, t, Some(c.name), raw.clone(), v.clone().is_finite().not(), "non_finite", "not a finite number"));
+            rules.push((Some(c.name), raw.clone(), v.clone().is_finite().not(), "non_finite", "not a finite number".into()));
             let (rule, detail) = if c.name == "amount" {
                 ("negative_amount", "is negative (amounts must be >= 0)")
             } else {
                 ("negative_value", "is negative (must be >= 0)")
             };
             if !matches!(c.name, "latitude" | "longitude") {
-                checks.push(check(&lf, t, Some(c.name), raw.clone(), v.lt(lit(0.0)), rule, detail));
+                rules.push((Some(c.name), raw.clone(), v.lt(lit(0.0)), rule, detail.into()));
             }
         }
         if matches!(c.ty, ColType::Int) {
-            checks.push(check(&lf, t, Some(c.name), raw.clone(), col(c.name).lt(lit(0)), "negative_value", "is negative (must be >= 0)"));
+            rules.push((Some(c.name), raw.clone(), col(c.name).lt(lit(0)), "negative_value", "is negative (must be >= 0)".into()));
         }
     }
     for r in spec.order_rules {
         let bad = col(r.later).lt(col(r.earlier));
         let detail = format!("{} is before {}", r.later, r.earlier);
-        checks.push(check(&lf, t, Some(r.later), col(raw_name(r.later)), bad, r.rule, &detail));
+        rules.push((Some(r.later), col(raw_name(r.later)), bad, r.rule, detail));
     }
     match t {
         "opportunities" => {
             let closed = col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false);
-            checks.push(check(
-                &lf,
-                t,
-                Some("closed_at"),
+            rules.push((Some("closed_at"),
                 col("outcome"),
                 closed.and(col("closed_at").is_null()).and(col(raw_name("closed_at")).is_null()),
                 "closed_without_date",
-                "outcome is won or lost but closed_at is empty",
+                "outcome is won or lost but closed_at is empty".into(),
             ));
         }
         "handoffs" => {
-            checks.push(check(
-                &lf,
-                t,
-                Some("sheet_fields_filled"),
+            rules.push((Some("sheet_fields_filled"),
                 col(raw_name("sheet_fields_filled")),
                 col("sheet_fields_filled").gt(col("sheet_fields_total")),
                 "sheet_fields_over_total",
-                "sheet_fields_filled is more than sheet_fields_total",
+                "sheet_fields_filled is more than sheet_fields_total".into(),
             ));
         }
         "accounts" => {
             for (c, lim) in [("latitude", 90.0), ("longitude", 180.0)] {
-                checks.push(check(
-                    &lf,
-                    t,
-                    Some(c),
+                rules.push((Some(c),
                     col(raw_name(c)),
                     col(c).abs().gt(lit(lim)),
                     "out_of_range",
-                    &format!("{c} must be within -{lim}..{lim}"),
+                    format!("{c} must be within -{lim}..{lim}"),
                 ));
             }
         }
         _ => {}
     }
+    // one pass flags every row with a problem (rare); findings are built from those rows only
+    let flags: Vec<Expr> = rules.iter().enumerate().map(|(i, r)| r.2.clone().fill_null(lit(false)).alias(format!("__bad{i}"))).collect();
+    let any = (0..rules.len()).fold(lit(false), |acc, i| acc.or(col(format!("__bad{i}"))));
+    let flagged = lf.with_columns(flags).filter(any).collect()?.lazy();
+    let checks: Vec<LazyFrame> = rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, (column, value, _, rule, detail))| check(&flagged, t, column, value, col(format!("__bad{i}")), rule, &detail))
+        .collect();
     let findings = concat(checks, UnionArgs::default())?.collect()?;
     let raw_cols: Vec<String> = spec.columns.iter().map(|c| raw_name(c.name)).collect();
     let typed = typed.drop_many(raw_cols);
@@ -345,7 +346,14 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         let height = loaded.df.height();
         let lf = loaded.df.clone().lazy();
         let mut checks = vec![loaded.findings.lazy()];
-        checks.extend(duplicate_checks(&lf, spec));
+        // only rows whose key repeats can be duplicates (usually none): the
+        // whole-row comparison runs on those, not on every row
+        let key_repeats = match spec.key {
+            [k] => col(*k).is_duplicated(),
+            keys => as_struct(keys.iter().map(|k| col(*k)).collect::<Vec<_>>()).is_duplicated(),
+        };
+        let repeated = lf.clone().filter(key_repeats).collect()?.lazy();
+        checks.extend(duplicate_checks(&repeated, spec));
         for c in spec.columns {
             let Some((parent, parent_col)) = c.references else { continue };
             let Some(parent_df) = tables.get(parent) else { continue };
