@@ -401,6 +401,7 @@ impl Prepared {
             industries: &self.industries,
             span: self.span,
             unavailable: &self.validated.unavailable,
+            facts: Default::default(),
         }
     }
 }
@@ -609,13 +610,26 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
     let rules = m.config.losses.effective().map_err(Error::Config)?;
     let supports = |name: &str| m.has_all(table_needs(name));
     // frames several tables read: computed once
+    let timings = std::env::var_os("SALESRELAY_TIMINGS").is_some();
+    let clock = std::time::Instant::now();
+    let lap = |what: &str| {
+        if timings {
+            eprintln!("    compute {what}: {:.2}s", clock.elapsed().as_secs_f64());
+        }
+    };
     let wide = tree::kpi_wide(m)?.collect()?.lazy();
+    lap("kpi_wide");
     let kpi = tree::kpi_tree(m, wide.clone()).collect()?;
+    lap("kpi_tree");
     let lost = if supports("losses") { Some(losses::losses(m, &rules).collect()?) } else { None };
+    lap("losses");
     let handoffs = h::handoffs(m).map(|lf| lf.collect()).transpose()?;
+    lap("handoffs");
     let end = e::data_end(m)?;
     let engagement = if supports("dsr_engagement") { e::dsr_engagement(m, end).map(|lf| lf.collect()).transpose()? } else { None };
+    lap("dsr_engagement");
     let priority = if supports("priority_deals") { Some(vp::priority_deals(m, end).collect()?) } else { None };
+    lap("priority_deals");
     let mut plans: Vec<(TableDoc, LazyFrame)> = vec![
         (tree::KPI_ATTRIBUTION_DOC, tree::kpi_attribution(kpi.clone().lazy(), period_label)),
         (h::FUNNEL_PERIOD_DOC, h::funnel_period(m, wide)),
@@ -667,12 +681,21 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
             plans.push((vp::LOCATIONS_NEEDED_DOC, vp::locations_needed(m, priority.clone().lazy())));
         }
     }
+    lap("visit_plan");
+    if timings {
+        for (doc, lf) in &plans {
+            let t = std::time::Instant::now();
+            lf.clone().collect()?;
+            eprintln!("      {}: {:.2}s alone", doc.name, t.elapsed().as_secs_f64());
+        }
+    }
     let (docs, lfs): (Vec<TableDoc>, Vec<LazyFrame>) = plans.into_iter().unzip();
     let frames = LazyFrame::collect_all_with_engine(
         lfs.into_iter().map(|lf| lf.logical_plan).collect(),
         Engine::Auto,
         OptFlags::default(),
     )?;
+    lap("the other tables");
     let mut out: Vec<(Doc, DataFrame)> = vec![(tree::KPI_TREE_DOC.into(), kpi)];
     if let Some(lost) = lost {
         out.push((losses::LOSSES_DOC.into(), lost));

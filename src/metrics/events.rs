@@ -11,6 +11,8 @@
 //! Every frame here has `source`, `industry` (reference industry) and
 //! `region` columns.
 
+use std::cell::OnceCell;
+
 use polars::prelude::*;
 
 use super::Model;
@@ -48,13 +50,13 @@ fn with_account(lf: LazyFrame, m: &Model) -> LazyFrame {
     lf.join(accounts(m).drop(by_name(["industry_raw"], true, false)), [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Left))
 }
 
-/// Leads with their segments.
-pub fn leads(m: &Model) -> Option<LazyFrame> {
+/// Builds `leads`.
+fn build_leads(m: &Model) -> Option<LazyFrame> {
     Some(with_account(m.lazy("leads")?, m))
 }
 
-/// Opportunities with their segments and, for IS-sourced ones, the lead's created_at.
-pub fn opportunities(m: &Model) -> LazyFrame {
+/// Builds `opportunities`.
+fn build_opportunities(m: &Model) -> LazyFrame {
     let opps = m.lazy("opportunities").expect("opportunities is a required table");
     let opps = match m.lazy("leads") {
         Some(leads) => opps.join(
@@ -77,8 +79,8 @@ pub fn opportunities(m: &Model) -> LazyFrame {
     with_account(opps.drop(by_name(["lead_source"], true, false)), m)
 }
 
-/// Handoffs with their lead's segments and account.
-pub fn handoffs(m: &Model) -> Option<LazyFrame> {
+/// Builds `handoffs`.
+fn build_handoffs(m: &Model) -> Option<LazyFrame> {
     let handoffs = m.lazy("handoffs")?;
     let lead_segments = match leads(m) {
         Some(l) => l.select([
@@ -99,8 +101,8 @@ pub fn handoffs(m: &Model) -> Option<LazyFrame> {
     Some(handoffs.join(lead_segments, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left)))
 }
 
-/// Activities with their segments and the rep's team and role.
-pub fn activities(m: &Model) -> Option<LazyFrame> {
+/// Builds `activities`.
+fn build_activities(m: &Model) -> Option<LazyFrame> {
     let acts = m.lazy("activities")?;
     let acts = acts.join(
         reps(m).select([col("rep_id"), col("team"), col("role")]),
@@ -136,8 +138,8 @@ pub fn activities(m: &Model) -> Option<LazyFrame> {
     Some(with_account(acts, m))
 }
 
-/// First IS activity on each lead, whenever it happened: `lead_id`, `first_is_at`.
-pub fn first_is_touch(m: &Model) -> Option<LazyFrame> {
+/// Builds `first_is_touch`.
+fn build_first_is_touch(m: &Model) -> Option<LazyFrame> {
     Some(
         activities(m)?
             .filter(col("team").eq(lit("is")).and(col("lead_id").is_not_null()))
@@ -150,7 +152,7 @@ pub fn first_is_touch(m: &Model) -> Option<LazyFrame> {
 /// the data), `won_amount`, `deals` (its opportunities) and `open_deals`
 /// (of which still open at the end of the data: the lead's cohort can
 /// still win more).
-pub fn leads_won(m: &Model) -> LazyFrame {
+fn build_leads_won(m: &Model) -> LazyFrame {
     m.lazy("opportunities")
         .expect("opportunities is a required table")
         .filter(col("lead_id").is_not_null())
@@ -161,4 +163,68 @@ pub fn leads_won(m: &Model) -> LazyFrame {
             len().cast(DataType::Int64).alias("deals"),
             col("outcome").eq(lit("open")).cast(DataType::Int64).sum().alias("open_deals"),
         ])
+}
+
+/// The event frames every table reads, each built (joined to its segments)
+/// and materialised once per run, on first use: one walk of the model no
+/// longer repeats the same joins table after table.
+#[derive(Default)]
+pub struct Facts {
+    leads: OnceCell<Option<DataFrame>>,
+    opportunities: OnceCell<Option<DataFrame>>,
+    handoffs: OnceCell<Option<DataFrame>>,
+    activities: OnceCell<Option<DataFrame>>,
+    first_is_touch: OnceCell<Option<DataFrame>>,
+    leads_won: OnceCell<Option<DataFrame>>,
+}
+
+/// The frame in `cell`, built by `build` the first time. Should it fail to
+/// collect, the plan is returned as it is and its consumer reports the error.
+fn memo(cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> Option<LazyFrame>) -> Option<LazyFrame> {
+    if let Some(df) = cell.get() {
+        return df.clone().map(DataFrame::lazy);
+    }
+    match build() {
+        None => {
+            let _ = cell.set(None);
+            None
+        }
+        Some(lf) => match lf.clone().collect() {
+            Ok(df) => {
+                let _ = cell.set(Some(df.clone()));
+                Some(df.lazy())
+            }
+            Err(_) => Some(lf),
+        },
+    }
+}
+
+/// Leads with their segments.
+pub fn leads(m: &Model) -> Option<LazyFrame> {
+    memo(&m.facts.leads, || build_leads(m))
+}
+
+/// Opportunities with their segments and, for IS-sourced ones, the lead's created_at.
+pub fn opportunities(m: &Model) -> LazyFrame {
+    memo(&m.facts.opportunities, || Some(build_opportunities(m))).unwrap_or_else(|| build_opportunities(m))
+}
+
+/// Handoffs with their lead's segments and account.
+pub fn handoffs(m: &Model) -> Option<LazyFrame> {
+    memo(&m.facts.handoffs, || build_handoffs(m))
+}
+
+/// Activities with their segments and the rep's team and role.
+pub fn activities(m: &Model) -> Option<LazyFrame> {
+    memo(&m.facts.activities, || build_activities(m))
+}
+
+/// First IS activity on each lead, whenever it happened: `lead_id`, `first_is_at`.
+pub fn first_is_touch(m: &Model) -> Option<LazyFrame> {
+    memo(&m.facts.first_is_touch, || build_first_is_touch(m))
+}
+
+/// Per lead with opportunities: `has_won`, `won_amount`, `deals`, `open_deals` (see `build_leads_won`).
+pub fn leads_won(m: &Model) -> LazyFrame {
+    memo(&m.facts.leads_won, || Some(build_leads_won(m))).unwrap_or_else(|| build_leads_won(m))
 }

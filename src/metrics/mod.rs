@@ -32,6 +32,8 @@ pub struct Model<'a> {
     /// What the input cannot support and why (tables, `table.column`,
     /// facts a mapping declares missing such as `opportunities.lost`).
     pub unavailable: &'a BTreeMap<String, String>,
+    /// The event frames, built once on first use (see `events`).
+    pub facts: events::Facts,
 }
 
 /// Segment kinds in output order.

@@ -21,7 +21,7 @@ pub fn tables(dir: &std::path::Path) -> Vec<(String, DataFrame)> {
     let industries = Industries::load(dir, &config).unwrap();
     let span = data_span(&v, &config).unwrap().unwrap();
     let label = span.last_complete.unwrap().label(&config);
-    let m = Model { config: &config, tables: &v.tables, industries: &industries, span, unavailable: &v.unavailable };
+    let m = Model { config: &config, tables: &v.tables, industries: &industries, span, unavailable: &v.unavailable, facts: Default::default() };
     compute_tables(&m, &label).unwrap().into_iter().map(|(d, df)| (d.name.to_string(), df)).collect()
 }
 
