@@ -746,6 +746,10 @@ struct CsvScan {
     /// Why the file must take the record-by-record path (not UTF-8, a
     /// ragged record, a blank line, no data): None when it need not.
     slow: Option<&'static str>,
+    /// Whether a field may need trimming or be an empty quoted string: a
+    /// space or tab beside a separator, a line end or a quote, or a `""`.
+    /// When not, Polars' text is used as it is read.
+    padded: bool,
 }
 
 /// Reads a file once: SHA-256, UTF-8 validity, and a quote-aware count of
@@ -755,7 +759,8 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let (mut carry, mut total) = (0usize, 0u64);
-    let mut scan = CsvScan { sha256: String::new(), bytes: 0, headers: Vec::new(), records: 0, starts: None, slow: None };
+    let mut scan = CsvScan { sha256: String::new(), bytes: 0, headers: Vec::new(), records: 0, starts: None, slow: None, padded: false };
+    let blank = |b: u8| b == b' ' || b == b'\t';
     let mut header: Vec<u8> = Vec::new();
     let (mut line, mut record_line) = (1u64, 1u64);
     let (mut in_quotes, mut fields, mut width) = (false, 1usize, 0usize);
@@ -785,6 +790,10 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
                 record_bytes += at - last;
                 last = at + 1;
                 let b = chunk[at];
+                // bytes on either side of a separator, line end or quote: padding, or "" (an empty quoted field)
+                let before = if at > 0 { chunk[at - 1] } else { b'\n' };
+                let after = chunk.get(at + 1).copied().unwrap_or(b'\n');
+                scan.padded |= blank(after) || (blank(before) && b != b'"') || (b == b'"' && after == b'"');
                 if b != b'\n' || in_quotes {
                     record_bytes += 1;
                     if b == b'"' {
@@ -896,6 +905,10 @@ fn read_csv_fast(path: &Path, scan: &CsvScan, delimiter: u8, picked: &[(usize, &
     };
     let mut columns = vec![Column::new(ROW.into(), rows)];
     columns.extend(df.columns().iter().zip(picked).map(|(c, (_, name))| c.clone().with_name((*name).into())));
+    let df = DataFrame::new(height, columns)?;
+    if !scan.padded {
+        return Ok(Some(df)); // Polars reads an empty unquoted field as null already
+    }
     let text: Vec<Expr> = picked
         .iter()
         .map(|(_, name)| {
@@ -903,7 +916,7 @@ fn read_csv_fast(path: &Path, scan: &CsvScan, delimiter: u8, picked: &[(usize, &
             when(t.clone().str().len_bytes().eq(lit(0u32))).then(lit(NULL).cast(DataType::String)).otherwise(t).alias(*name)
         })
         .collect();
-    Ok(Some(DataFrame::new(height, columns)?.lazy().with_columns(text).collect()?))
+    Ok(Some(df.lazy().with_columns(text).collect()?))
 }
 
 /// The fast path of `read_csv_raw`: a well-formed UTF-8 file (see

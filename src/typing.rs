@@ -67,6 +67,32 @@ pub fn parse_expr(name: &str, ty: ColType, stored: &DataType, tz: &str) -> Expr 
     }
 }
 
+/// The common spelling of each type, parsed in one or two cheap operations:
+/// canonical timestamps, enum values as the contract spells them, `true` /
+/// `false`, plain numbers. Where it gives a value it is the value
+/// `parse_expr` gives; a column it leaves values of unparsed goes through
+/// `parse_expr` whole. None where there is no such shortcut.
+pub fn parse_common_expr(name: &str, ty: ColType, stored: &DataType) -> Option<Expr> {
+    if stored != &DataType::String {
+        return None;
+    }
+    let c = col(name);
+    match ty {
+        ColType::Text => None,
+        ColType::Timestamp => Some(canonical_timestamp(c)),
+        ColType::Enum(values) => Some(when(c.clone().is_in(str_list(values), false)).then(c).otherwise(lit(NULL).cast(DataType::String))),
+        ColType::Bool => Some(
+            when(c.clone().eq(lit("true")))
+                .then(lit(true))
+                .when(c.eq(lit("false")))
+                .then(lit(false))
+                .otherwise(lit(NULL).cast(DataType::Boolean)),
+        ),
+        ColType::Float => Some(c.cast(DataType::Float64)),
+        ColType::Int => Some(whole(c.cast(DataType::Float64))),
+    }
+}
+
 /// A float that is a whole number, as Int64; anything else null.
 fn whole(f: Expr) -> Expr {
     when(f.clone().is_finite().and(f.clone().eq(f.clone().floor())))
@@ -117,30 +143,27 @@ pub fn parse_timestamp(text: Expr, tz: &str) -> Expr {
     coalesce(&[canonical, bare_date, parse_any_timestamp(rest, tz)])
 }
 
-/// `YYYY-MM-DDTHH:MM:SS+hh:mm` (exactly 25 bytes) -> UTC; null for any other shape.
+/// `YYYY-MM-DDTHH:MM:SS+hh:mm` (exactly 25 bytes) -> UTC; null for any other
+/// shape. Two slices of the long text; the offset is read from its own short
+/// slice (short strings are stored inline, so slicing them is cheap).
 fn canonical_timestamp(text: Expr) -> Expr {
-    let shaped = text
-        .clone()
-        .str()
-        .len_bytes()
-        .eq(lit(25u32))
-        .and(text.clone().str().slice(lit(10), lit(1)).eq(lit("T")))
-        .and(text.clone().str().slice(lit(22), lit(1)).eq(lit(":")));
-    let sign = text.clone().str().slice(lit(19), lit(1));
-    let number = |start: i64| text.clone().str().slice(lit(start), lit(2u64)).cast(DataType::Int64);
-    let minutes = number(20) * lit(60i64) + number(23);
-    let offset = when(sign.clone().eq(lit("+")))
+    let offset = text.clone().str().slice(lit(19), lit(6u64));
+    let part = |start: i64, len: u64| offset.clone().str().slice(lit(start), lit(len));
+    let shaped = text.clone().str().len_bytes().eq(lit(25u32)).and(part(3, 1).eq(lit(":")));
+    let minutes = part(1, 2).cast(DataType::Int64) * lit(60i64) + part(4, 2).cast(DataType::Int64);
+    let sign = part(0, 1);
+    let east = when(sign.clone().eq(lit("+")))
         .then(minutes.clone())
         .when(sign.eq(lit("-")))
         .then(lit(0i64) - minutes)
         .otherwise(lit(NULL).cast(DataType::Int64));
-    let local = text.clone().str().slice(lit(0), lit(19u64)).str().to_datetime(
+    let local = text.str().slice(lit(0), lit(19u64)).str().to_datetime(
         Some(TimeUnit::Microseconds),
         None,
         StrptimeOptions { format: Some("%Y-%m-%dT%H:%M:%S".into()), strict: false, exact: true, cache: false },
         lit("raise"),
     );
-    let utc = (local.dt().timestamp(TimeUnit::Microseconds) - offset * lit(60_000_000i64))
+    let utc = (local.dt().timestamp(TimeUnit::Microseconds) - east * lit(60_000_000i64))
         .cast(DataType::Datetime(TimeUnit::Microseconds, None))
         .dt()
         .replace_time_zone(Some(TimeZone::UTC), lit("raise"), NonExistent::Raise);

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::contract::{ColType, TableSpec, ROW, TABLES};
 use crate::error::Result;
 use crate::load::{RawInput, SourceFile};
-use crate::typing::parse_expr;
+use crate::typing::{parse_common_expr, parse_expr};
 
 /// One problem in the input.
 #[derive(Debug, Clone, PartialEq)]
@@ -197,13 +197,23 @@ fn type_rule(ty: ColType) -> (&'static str, String) {
 /// the typed rows (raw text dropped) and the findings.
 pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(DataFrame, DataFrame)> {
     let schema = df.schema().clone();
+    let stored = |c: &str| schema.get(c).cloned().unwrap_or(DataType::String);
+    // the common spelling first (cheap); a column with values it cannot
+    // read then goes through the full parser
     let mut exprs = Vec::new();
     for c in spec.columns {
-        let stored = schema.get(c.name).cloned().unwrap_or(DataType::String);
         exprs.push(col(c.name).alias(raw_name(c.name)));
-        exprs.push(parse_expr(c.name, c.ty, &stored, &config.time_zone).alias(c.name));
+        let parse = parse_common_expr(c.name, c.ty, &stored(c.name)).unwrap_or_else(|| parse_expr(c.name, c.ty, &stored(c.name), &config.time_zone));
+        exprs.push(parse.alias(c.name));
     }
     let typed = df.lazy().with_columns(exprs).collect()?;
+    let mut unread = Vec::new();
+    for c in spec.columns.iter().filter(|c| parse_common_expr(c.name, c.ty, &stored(c.name)).is_some()) {
+        if typed.column(c.name)?.null_count() > typed.column(&raw_name(c.name))?.null_count() {
+            unread.push(parse_expr(&raw_name(c.name), c.ty, &stored(c.name), &config.time_zone).alias(c.name));
+        }
+    }
+    let typed = if unread.is_empty() { typed } else { typed.lazy().with_columns(unread).collect()? };
     let lf = typed.clone().lazy();
     // each check: (column, value shown, when it fails, rule, detail)
     let mut rules: Vec<(Option<&str>, Expr, Expr, &str, String)> = Vec::new();
