@@ -93,6 +93,15 @@ pub fn parse_common_expr(name: &str, ty: ColType, stored: &DataType) -> Option<E
     }
 }
 
+/// The second try for a timestamp column the canonical form does not read
+/// whole: canonical or a bare date at local midnight (the common case of
+/// `parse_timestamp`'s bare dates; a midnight a DST change skips is left to
+/// the full parser).
+pub fn parse_common_or_date_expr(name: &str, tz: &str) -> Expr {
+    let date = col(name).str().to_date(StrptimeOptions { format: Some("%Y-%m-%d".into()), strict: false, exact: true, cache: true });
+    coalesce(&[canonical_timestamp(col(name)), local_to_utc(date.cast(DataType::Datetime(TimeUnit::Microseconds, None)), tz)])
+}
+
 /// A float that is a whole number, as Int64; anything else null.
 fn whole(f: Expr) -> Expr {
     when(f.clone().is_finite().and(f.clone().eq(f.clone().floor())))

@@ -207,13 +207,25 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
         exprs.push(parse.alias(c.name));
     }
     let typed = df.lazy().with_columns(exprs).collect()?;
-    let mut unread = Vec::new();
-    for c in spec.columns.iter().filter(|c| parse_common_expr(c.name, c.ty, &stored(c.name)).is_some()) {
-        if typed.column(c.name)?.null_count() > typed.column(&raw_name(c.name))?.null_count() {
-            unread.push(parse_expr(&raw_name(c.name), c.ty, &stored(c.name), &config.time_zone).alias(c.name));
+    let unread = |typed: &DataFrame, c: &str| -> Result<bool> {
+        Ok(typed.column(c)?.null_count() > typed.column(&raw_name(c))?.null_count())
+    };
+    let common: Vec<_> = spec.columns.iter().filter(|c| parse_common_expr(c.name, c.ty, &stored(c.name)).is_some()).collect();
+    // timestamps: bare dates at local midnight next
+    let mut dates = Vec::new();
+    for c in common.iter().filter(|c| c.ty == ColType::Timestamp) {
+        if unread(&typed, c.name)? {
+            dates.push(crate::typing::parse_common_or_date_expr(&raw_name(c.name), &config.time_zone).alias(c.name));
         }
     }
-    let typed = if unread.is_empty() { typed } else { typed.lazy().with_columns(unread).collect()? };
+    let typed = if dates.is_empty() { typed } else { typed.lazy().with_columns(dates).collect()? };
+    let mut full = Vec::new();
+    for c in &common {
+        if unread(&typed, c.name)? {
+            full.push(parse_expr(&raw_name(c.name), c.ty, &stored(c.name), &config.time_zone).alias(c.name));
+        }
+    }
+    let typed = if full.is_empty() { typed } else { typed.lazy().with_columns(full).collect()? };
     let lf = typed.clone().lazy();
     // each check: (column, value shown, when it fails, rule, detail)
     let mut rules: Vec<(Option<&str>, Expr, Expr, &str, String)> = Vec::new();

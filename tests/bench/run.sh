@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Benchmark (figures, never pass/fail): the whole review (`salesrelay run`:
-# load, validate, the KPI tree and every table, write) next to load+validate
-# alone, at several scales, with rows per second and peak memory.
+# Benchmark (figures, never pass/fail): per scale, the parse floor (Polars'
+# own multi-threaded CSV reader reading the same files in the same binary,
+# every column as text, no checks), load+validate (`salesrelay validate`),
+# the whole review (`salesrelay run`: load, validate, every table, charts,
+# report), their peak memory, rows per second and the ratios to the floor.
 #   bash tests/bench/run.sh [SCALES...]   (default: 10 100 1000)
 # Generated inputs are cached under $BENCH_DIR (default /tmp/salesrelay-bench).
+# Run it on a quiet machine: a compile beside it doubles every figure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scales=("$@")
@@ -14,29 +17,29 @@ bin="${CARGO_TARGET_DIR:-target}/release/salesrelay"
 work="${BENCH_DIR:-/tmp/salesrelay-bench}"
 mkdir -p "$work"
 
-measure() { # label, then the command; prints "seconds peak_MiB"
+measure() { # the command; prints "seconds peak_MiB"
   local log="$work/time.txt"
   /usr/bin/time -v "$@" >/dev/null 2>"$log" || { echo "failed: $*" >&2; tail -5 "$log" >&2; }
   local wall rss
   wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
   rss=$(grep 'Maximum resident set size' "$log" | awk '{print $NF}')
-  echo "$wall $rss"
+  echo "$wall $(echo "$rss / 1024" | bc)"
 }
 
-printf '%-6s %12s %8s | %-28s | %-28s\n' scale rows gen_s "load+validate s  rows/s  MiB" "run s  rows/s  MiB"
+printf '%-6s %11s | %-16s | %-30s | %-30s | %-13s\n' scale rows "floor s   MiB" "load+validate s  rows/s  MiB" "run s   rows/s   MiB" "x floor (l+v, run)"
 for s in "${scales[@]}"; do
   dir="$work/scale-$s"
-  gen="cached"
   if [ ! -f "$dir/.complete" ]; then
-    start=$(date +%s.%N)
     "$bin" generate --out "$dir" --scale "$s" --seed 1 >/dev/null 2>&1
     touch "$dir/.complete"
-    gen=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
   fi
   rows=$(( $(cat "$dir"/*.csv | wc -l) - 8 ))
+  # the floor as the reader itself times it (process start-up excluded), its peak from time -v
+  floor=$("$bin" parse-floor --input "$dir" | awk '{print $4}')
+  read -r _ fm <<<"$(measure "$bin" parse-floor --input "$dir")"
   read -r vs vm <<<"$(measure "$bin" validate --input "$dir")"
   read -r rs rm <<<"$(measure "$bin" run --input "$dir" --out "$work/reports")"
-  printf '%-6s %12s %8s | %7.2f %10.0f %7.0f   | %7.2f %10.0f %7.0f\n' "$s" "$rows" "$gen" \
-    "$vs" "$(echo "$rows / $vs" | bc -l)" "$(echo "$vm / 1024" | bc -l)" \
-    "$rs" "$(echo "$rows / $rs" | bc -l)" "$(echo "$rm / 1024" | bc -l)"
+  printf '%-6s %11s | %6.2f %8s | %7.2f %10.0f %7s   | %7.2f %10.0f %7s  | %5.1f %6.1f\n' "$s" "$rows" \
+    "$floor" "$fm" "$vs" "$(echo "$rows / $vs" | bc -l)" "$vm" "$rs" "$(echo "$rows / $rs" | bc -l)" "$rm" \
+    "$(echo "$vs / $floor" | bc -l)" "$(echo "$rs / $floor" | bc -l)"
 done
