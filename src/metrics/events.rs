@@ -47,7 +47,12 @@ pub fn reps(m: &Model) -> LazyFrame {
 }
 
 fn with_account(lf: LazyFrame, m: &Model) -> LazyFrame {
-    lf.join(accounts(m).drop(by_name(["industry_raw"], true, false)), [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Left))
+    lf.join(accounts(m).drop(by_name(["industry_raw"], true, false)), [col("account_id")], [col("account_id")], in_order())
+}
+
+/// A left join that keeps the left frame's rows in their order.
+fn in_order() -> JoinArgs {
+    JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) }
 }
 
 /// Builds `leads`.
@@ -108,14 +113,14 @@ fn build_activities(m: &Model) -> Option<LazyFrame> {
         reps(m).select([col("rep_id"), col("team"), col("role")]),
         [col("rep_id")],
         [col("rep_id")],
-        JoinArgs::new(JoinType::Left),
+        in_order(),
     );
     let acts = match m.lazy("leads") {
         Some(l) => acts.join(
             l.select([col("lead_id"), col("source").alias("lead_source")]),
             [col("lead_id")],
             [col("lead_id")],
-            JoinArgs::new(JoinType::Left),
+            in_order(),
         ),
         None => acts.with_column(lit(NULL).cast(DataType::String).alias("lead_source")),
     };
@@ -123,7 +128,7 @@ fn build_activities(m: &Model) -> Option<LazyFrame> {
         opportunities(m).select([col("opportunity_id"), col("source").alias("opp_source")]),
         [col("opportunity_id")],
         [col("opportunity_id")],
-        JoinArgs::new(JoinType::Left),
+        in_order(),
     );
     let by_role = when(col("role").eq(lit("sdr")).or(col("role").eq(lit("ai_sdr"))))
         .then(lit("inbound"))
@@ -214,9 +219,19 @@ pub fn handoffs(m: &Model) -> Option<LazyFrame> {
     memo(&m.facts.handoffs, || build_handoffs(m))
 }
 
-/// Activities with their segments and the rep's team and role.
+/// Activities with their segments and the rep's team and role. The
+/// largest table: only the five columns the joins add are materialised, and
+/// stand beside the validated table's own columns, which are shared, not copied.
 pub fn activities(m: &Model) -> Option<LazyFrame> {
-    memo(&m.facts.activities, || build_activities(m))
+    memo(&m.facts.activities, || {
+        let base = m.tables.get("activities")?;
+        let added = build_activities(m)?.select([col("team"), col("role"), col("source"), col("industry"), col("region")]).collect();
+        match added {
+            // the joins keep the rows in order and match one row each (the keys are unique)
+            Ok(added) if added.height() == base.height() => base.hstack(added.columns()).ok().map(DataFrame::lazy),
+            _ => build_activities(m),
+        }
+    })
 }
 
 /// First IS activity on each lead, whenever it happened: `lead_id`, `first_is_at`.
