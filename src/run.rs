@@ -205,9 +205,9 @@ pub fn preamble(v: &Validated) -> Vec<String> {
 /// would help, i.e. when no finding makes a whole table unusable.
 fn stop_on_problems(v: &Validated, lenient_flag: Option<&str>) -> Result<Error> {
     for line in preamble(v) {
-        eprintln!("{line}");
+        crate::tell!("{line}");
     }
-    eprint!("{}", format_findings(&v.findings, 3)?);
+    crate::console::err(format_args!("{}", format_findings(&v.findings, 3)?));
     let hint = if v.has_fatal() {
         "; a table cannot be used at all (effect unusable above), which --lenient cannot mend: fix the file(s) named".to_string()
     } else {
@@ -225,9 +225,9 @@ pub fn validate_command(opts: &InputOptions, quiet: bool) -> Result<()> {
         return Err(stop_on_problems(&v, Some("`salesrelay run --lenient`"))?);
     }
     for line in preamble(&v) {
-        println!("  {line}");
+        crate::say!("  {line}")?;
     }
-    println!("no problems found");
+    crate::say!("no problems found")?;
     Ok(())
 }
 
@@ -297,25 +297,25 @@ pub fn set_aside_lines(v: &Validated) -> Vec<String> {
 /// One line per table: rows loaded, or why it is absent.
 pub fn print_loaded(v: &Validated, config: &Config) -> Result<()> {
     if let Some(m) = &v.mapping {
-        println!("  read through the mapping {}", m.name);
+        crate::say!("  read through the mapping {}", m.name)?;
     }
     for spec in TABLES {
         match v.tables.get(spec.name) {
-            Some(df) => println!("  {:<14} {:>12} rows", spec.name, thousands(df.height() as u64)),
+            Some(df) => crate::say!("  {:<14} {:>12} rows", spec.name, thousands(df.height() as u64))?,
             None if v.missing.contains(&spec.name) => {
                 let why = v.unavailable.get(spec.name).map(String::as_str).unwrap_or("no file");
-                println!("  {:<14} not available ({why})", spec.name)
+                crate::say!("  {:<14} not available ({why})", spec.name)?
             }
-            None => println!("  {:<14} {:>12}", spec.name, "not loaded (see problems)"),
+            None => crate::say!("  {:<14} {:>12}", spec.name, "not loaded (see problems)")?,
         }
     }
     if let Some(span) = data_span(v, config)? {
-        println!(
+        crate::say!(
             "  quarters       {} .. {} (last complete: {})",
             span.first.label(config),
             span.last.label(config),
             span.last_complete.map(|q| q.label(config)).unwrap_or_else(|| "none".into())
-        );
+        )?;
     }
     Ok(())
 }
@@ -418,9 +418,9 @@ pub fn prepare(input: &InputOptions, lenient: bool, lenient_flag: Option<&str>, 
     if lenient && n > 0 {
         if let Err(e) = check_set_aside(&v, &config) {
             for line in preamble(&v) {
-                eprintln!("{line}");
+                crate::tell!("{line}");
             }
-            eprint!("{}", format_findings(&v.findings, 3)?);
+            crate::console::err(format_args!("{}", format_findings(&v.findings, 3)?));
             return Err(e);
         }
     }
@@ -522,7 +522,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let (queried, query_errors, query_skipped) = run_queries(&opts.queries, &sql_tables(&p, &tables)?, opts.strict)?;
     stage.done(&format!("{} ran, {} not available, {} failed", queried.len(), query_skipped.len(), query_errors.len()));
     for e in &query_errors {
-        eprintln!("query failed (the other outputs are written; --strict stops instead): {e}");
+        crate::tell!("query failed (the other outputs are written; --strict stops instead): {e}");
     }
     let stage = progress.stage("write");
     let dir = ReportDir::create(&opts.out, &label)?;
@@ -553,23 +553,23 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs, &files)?;
     let folder = dir.commit()?;
     stage.done(&format!("{} charts, report.html, report.md", charts.len()));
-    println!("salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(config), span.last.label(config));
+    crate::say!("salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(config), span.last.label(config))?;
     for w in &warnings {
-        println!("  warning: {w}");
+        crate::say!("  warning: {w}")?;
     }
     if let Some(attribution) = table_map.get("kpi_attribution") {
-        print!("{}", crate::summary::headline(attribution, &label)?);
+        crate::console::out(format_args!("{}", crate::summary::headline(attribution, &label)?))?;
     }
     if let Some(losses) = table_map.get("losses") {
         let rules = config.losses.effective().map_err(Error::Config)?;
         let (never, unclassified) = crate::metrics::losses::rule_report(losses, &rules, 5)?;
         let classified = losses.column("category")?.str()?.iter().filter(|c| *c != Some("unclassified")).count();
-        println!("  losses: {} of {} classified", thousands(classified as u64), thousands(losses.height() as u64));
+        crate::say!("  losses: {} of {} classified", thousands(classified as u64), thousands(losses.height() as u64))?;
         if !never.is_empty() {
-            println!("    rules that never fired: {}", never.join(", "));
+            crate::say!("    rules that never fired: {}", never.join(", "))?;
         }
         for (text, n) in unclassified {
-            println!("    unclassified x{n}: {text:?}");
+            crate::say!("    unclassified x{n}: {text:?}")?;
         }
     }
     if unmapped.height() > 0 {
@@ -579,25 +579,25 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
             .map(|i| format!("{:?} ({})", names.get(i).unwrap_or(""), counts.get(i).unwrap_or(0)))
             .collect();
         let more = if unmapped.height() > 10 { format!(" and {} more", unmapped.height() - 10) } else { String::new() };
-        println!("  industries not in the mapping, counted as Other services: {}{more}", list.join(", "));
+        crate::say!("  industries not in the mapping, counted as Other services: {}{more}", list.join(", "))?;
     }
     print_loaded(v, config)?;
     for (what, why) in crate::coverage::not_available_summary(&coverage)? {
-        println!("  not available: {what} ({why})");
+        crate::say!("  not available: {what} ({why})")?;
     }
     for line in preamble(v) {
-        println!("  {line}");
+        crate::say!("  {line}")?;
     }
     if n > 0 {
-        println!("  {} problem(s) found, handled as data_quality.parquet's effect column says", thousands(n as u64));
+        crate::say!("  {} problem(s) found, handled as data_quality.parquet's effect column says", thousands(n as u64))?;
     }
     for e in &query_skipped {
-        println!("  query not run: {e}");
+        crate::say!("  query not run: {e}")?;
     }
     for e in &query_errors {
-        println!("  query failed: {e}");
+        crate::say!("  query failed: {e}")?;
     }
-    println!("  report: {}", folder.display());
+    crate::say!("  report: {}", folder.display())?;
     Ok(RunReport { period: label, folder, outputs, problems: n })
 }
 
@@ -661,7 +661,7 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
             let started = std::time::Instant::now();
             let plan = vp::visit_plan(m, priority.clone().lazy(), end)?.collect()?;
             if std::env::var_os("SALESRELAY_TIMINGS").is_some() {
-                eprintln!("  visit_plan: {} stops in {:.2}s", plan.height(), started.elapsed().as_secs_f64());
+                crate::tell!("  visit_plan: {} stops in {:.2}s", plan.height(), started.elapsed().as_secs_f64());
             }
             plans.push((vp::VISIT_PLAN_DOC, plan.lazy()));
             plans.push((vp::LOCATIONS_NEEDED_DOC, vp::locations_needed(m, priority.clone().lazy())));
@@ -776,7 +776,7 @@ pub fn query_command(file: &Path, opts: &InputOptions, period: Option<&str>, out
                 write_parquet(&mut result, path, &Doc { name: query.doc.name, description: query.doc.description, columns: query.doc.columns })?;
             }
         }
-        None => println!("{result}"),
+        None => crate::say!("{result}")?,
     }
     Ok(result)
 }
