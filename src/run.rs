@@ -461,6 +461,27 @@ pub fn sql_tables(p: &Prepared, outputs: &[(Doc, DataFrame)]) -> Result<BTreeMap
     Ok(tables)
 }
 
+/// Why a query's table name cannot be used, if it cannot: it must be
+/// `[a-z0-9_]+` (it becomes `tables/<name>.parquet` and a SQL name), not a
+/// built-in table's (whether or not this input supports that table) and not
+/// an earlier query's (`taken`: name -> file).
+fn table_name_problem(q: &crate::sql::Query, tables: &BTreeMap<String, DataFrame>, taken: &BTreeMap<String, PathBuf>) -> Option<String> {
+    let (file, name) = (q.path.display(), q.doc.name.as_str());
+    let builtin = tables.contains_key(name)
+        || TABLES.iter().any(|t| t.name == name)
+        || crate::coverage::TABLE_NEEDS.iter().any(|(n, _)| *n == name)
+        || [DATA_QUALITY_DOC.name, crate::coverage::DATA_COVERAGE_DOC.name].contains(&name);
+    if !crate::sql::is_table_name(name) {
+        Some(format!(
+            "{file}: table name {name:?} is not allowed: use lower-case letters, digits and _ only (set it with a `-- table:` line; without one the file name is used)"
+        ))
+    } else if builtin {
+        Some(format!("{file}: table name {name:?} is taken by a built-in table; rename the query"))
+    } else {
+        taken.get(name).map(|other| format!("{file}: table name {name:?} is already written by {}; rename one of the queries", other.display()))
+    }
+}
+
 /// Runs queries/*.sql over every table; a broken query is reported and
 /// skipped, or stops the run with `strict`.
 /// Returns the tables, the errors and the queries not run because they
@@ -471,15 +492,16 @@ pub fn run_queries(dir: &Path, tables: &BTreeMap<String, DataFrame>, strict: boo
     let mut out = Vec::new();
     let mut errors = Vec::new();
     let mut skipped = Vec::new();
+    let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
     for q in crate::sql::read_queries(dir)? {
-        if tables.contains_key(&q.doc.name) {
-            let msg = format!("{}: table name {:?} is taken by a built-in table; rename the query", q.path.display(), q.doc.name);
+        if let Some(msg) = table_name_problem(&q, tables, &names) {
             if strict {
                 return Err(Error::Input(msg));
             }
             errors.push(msg);
             continue;
         }
+        names.insert(q.doc.name.clone(), q.path.clone());
         match crate::sql::run_query(&mut ctx, &q) {
             Ok(df) => {
                 let doc = Doc { name: q.doc.name.clone(), description: q.doc.description.clone(), columns: q.doc.columns.clone() };

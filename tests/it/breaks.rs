@@ -5,7 +5,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::util::{tiny, Dir};
+use crate::util::{salesrelay, tiny, Dir};
 
 /// Runs the binary with stdout a pipe nobody reads (closed at once, as `|
 /// head` does once it has its lines); returns the exit status and stderr.
@@ -49,4 +49,74 @@ fn a_closed_stdout_ends_query_schema_and_validate_quietly() {
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("leads, column account_id: dangling_reference x 1"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn query_table_names_are_checked_and_never_leave_the_report() {
+    let d = Dir::copy_of(&tiny());
+    let q = tempfile::tempdir().unwrap();
+    for (file, sql) in [
+        ("escape.sql", "-- table: ../../x\nSELECT 1 AS one"),
+        ("fine.sql", "SELECT 1 AS one"),
+        ("fine_again.sql", "-- table: fine\nSELECT 2 AS two"),
+        ("quality.sql", "-- table: data_quality\nSELECT 1 AS one"),
+        ("slash.sql", "-- table: a/b\nSELECT 1 AS one"),
+        ("Upper Case.sql", "SELECT 1 AS one"),
+    ] {
+        std::fs::write(q.path().join(file), sql).unwrap();
+    }
+    let qd = q.path().display().to_string();
+    let out = tempfile::tempdir().unwrap();
+    let reports = out.path().join("reports");
+    let args = ["run", "--input", ".", "--out", reports.to_str().unwrap(), "--queries", &qd];
+    let o = salesrelay(d.path(), &args);
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let problems = [
+        format!("{qd}/Upper Case.sql: table name \"Upper Case\" is not allowed: use lower-case letters, digits and _ only (set it with a `-- table:` line; without one the file name is used)"),
+        format!("{qd}/escape.sql: table name \"../../x\" is not allowed: use lower-case letters, digits and _ only (set it with a `-- table:` line; without one the file name is used)"),
+        format!("{qd}/fine_again.sql: table name \"fine\" is already written by {qd}/fine.sql; rename one of the queries"),
+        format!("{qd}/quality.sql: table name \"data_quality\" is taken by a built-in table; rename the query"),
+        format!("{qd}/slash.sql: table name \"a/b\" is not allowed: use lower-case letters, digits and _ only (set it with a `-- table:` line; without one the file name is used)"),
+    ];
+    for p in &problems {
+        assert!(stderr.contains(&format!("query failed (the other outputs are written; --strict stops instead): {p}\n")), "{p} in\n{stderr}");
+        assert!(stdout.contains(&format!("  query failed: {p}\n")), "{p} in\n{stdout}");
+    }
+    // nothing outside the report folder; the one good query and every built-in table written
+    let files = files_under(out.path());
+    assert!(files.iter().all(|f| f.starts_with("reports/FY2026-Q2/")), "{files:?}");
+    let folder = reports.join("FY2026-Q2");
+    let read = |t: &str| {
+        use polars::prelude::SerReader;
+        polars::prelude::ParquetReader::new(std::fs::File::open(folder.join(format!("tables/{t}.parquet"))).unwrap()).finish().unwrap()
+    };
+    assert_eq!(read("fine").get_column_names(), ["one"]);
+    assert!(read("data_quality").get_column_names().iter().any(|c| c.as_str() == "rule"), "the built-in data_quality");
+    assert!(folder.join("tables/kpi_tree.parquet").is_file());
+    // --strict stops at the first (files run in name order), nothing written
+    let strict_out = tempfile::tempdir().unwrap();
+    let o = salesrelay(d.path(), &["run", "--input", ".", "--out", strict_out.path().to_str().unwrap(), "--queries", &qd, "--strict"]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.ends_with(&format!("error: {}\n", problems[0])), "{stderr}");
+    assert_eq!(files_under(strict_out.path()), Vec::<String>::new());
 }
