@@ -426,9 +426,7 @@ pub fn prepare(input: &InputOptions, lenient: bool, lenient_flag: Option<&str>, 
     }
     let span = data_span(&v, &config)?.ok_or_else(|| Error::Input("the input holds no events (no leads, activities or opportunities with dates)".into()))?;
     let period = match period {
-        Some(p) => Quarter::parse(p, &config).ok_or_else(|| {
-            Error::Config(format!("--period {p:?} is not a fiscal quarter like FY2026-Q2"))
-        })?,
+        Some(p) => Quarter::parse(p, &config).map_err(|why| Error::Config(format!("--period {p:?} {why}")))?,
         None => span.last_complete.ok_or_else(|| {
             Error::Input("no complete quarter in the data; name one with --period".into())
         })?,

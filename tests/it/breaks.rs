@@ -120,3 +120,35 @@ fn query_table_names_are_checked_and_never_leave_the_report() {
     assert!(stderr.ends_with(&format!("error: {}\n", problems[0])), "{stderr}");
     assert_eq!(files_under(strict_out.path()), Vec::<String>::new());
 }
+
+#[test]
+fn a_period_out_of_range_is_a_configuration_error_naming_the_flag() {
+    let d = Dir::copy_of(&tiny());
+    let out = tempfile::tempdir().unwrap();
+    let o = salesrelay(d.path(), &["run", "--input", ".", "--out", out.path().to_str().unwrap(), "--period", "FY999999999-Q1"]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.ends_with("error: configuration: --period \"FY999999999-Q1\" names the year 999999999 outside 1900-2200\n"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("FY-"), "no wrapped year");
+    assert_eq!(files_under(out.path()), Vec::<String>::new());
+    d.write("x.sql", "SELECT * FROM review");
+    let o = salesrelay(d.path(), &["query", "x.sql", "--input", ".", "--period", "FY2026-Q5"]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.ends_with("error: configuration: --period \"FY2026-Q5\" names quarter 5; a fiscal year has quarters 1-4\n"), "{stderr}");
+    // the edges, and labels that are no quarter at all
+    use salesrelay::calendar::Quarter;
+    let config = salesrelay::config::Config::default();
+    let parse = |s: &str| Quarter::parse(s, &config).map(|q| q.label(&config));
+    assert_eq!(parse("FY1900-Q1"), Ok("FY1900-Q1".to_string()));
+    assert_eq!(parse("fy2200-q4"), Ok("FY2200-Q4".to_string()));
+    assert_eq!(parse("FY1899-Q4"), Err("names the year 1899 outside 1900-2200".to_string()));
+    assert_eq!(parse("FY2201-Q1"), Err("names the year 2201 outside 1900-2200".to_string()));
+    assert_eq!(parse("FY-5-Q1"), Err("names the year -5 outside 1900-2200".to_string()));
+    assert_eq!(parse("FY99999999999999999999-Q1"), Err("names the year 99999999999999999999 outside 1900-2200".to_string()));
+    assert_eq!(parse("FY2026-Q0"), Err("names quarter 0; a fiscal year has quarters 1-4".to_string()));
+    assert_eq!(parse("FY2026-Q99999999999999999999"), Err("names quarter 99999999999999999999; a fiscal year has quarters 1-4".to_string()));
+    for bad in ["2026-Q2", "FY2026Q2", "FY2026-Q", "FYabcd-Q1", ""] {
+        assert_eq!(parse(bad), Err("is not a fiscal quarter like FY2026-Q2".to_string()), "{bad:?}");
+    }
+}
