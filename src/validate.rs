@@ -285,6 +285,9 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
 
 /// Problems only the whole table shows: a key seen in an earlier row
 /// (`duplicate_row` when the whole row repeats it, else `duplicate_key`).
+/// The finding's column is the key: `lead_id`, or every column of a
+/// composite key joined by ` + ` (`opportunity_id + entered_at`); its value
+/// is the key's values joined by ` | `.
 fn duplicate_checks(lf: &LazyFrame, spec: &TableSpec) -> Vec<LazyFrame> {
     let t = spec.name;
     let mut checks = Vec::new();
@@ -304,25 +307,24 @@ fn duplicate_checks(lf: &LazyFrame, spec: &TableSpec) -> Vec<LazyFrame> {
     let dup_row = when(repeated_key)
         .then(as_struct(all).is_first_distinct().not())
         .otherwise(lit(false));
-    let key_label = spec.key.join(", ");
+    // a composite key is named in full (`opportunity_id + entered_at`), so
+    // it never reads as if its first column alone had to be unique
+    let key_label = spec.key.join(" + ");
+    let detail = if spec.key.len() == 1 {
+        format!("{key_label} repeats an earlier row with different values")
+    } else {
+        format!("the key {key_label} (together) repeats an earlier row with different values")
+    };
     checks.push(check(
         &lf,
         t,
-        Some(spec.key[0]),
+        Some(&key_label),
         key_value.clone(),
         dup_key.clone().and(dup_row.clone()),
         "duplicate_row",
         "the whole row repeats an earlier row",
     ));
-    checks.push(check(
-        &lf,
-        t,
-        Some(spec.key[0]),
-        key_value,
-        dup_key.and(dup_row.not()),
-        "duplicate_key",
-        &format!("{key_label} repeats an earlier row with different values"),
-    ));
+    checks.push(check(&lf, t, Some(&key_label), key_value, dup_key.and(dup_row.not()), "duplicate_key", &detail));
     checks
 }
 

@@ -274,3 +274,30 @@ fn lenient_sets_rows_aside_and_cascades_through_references() {
     assert_eq!(v.tables["opportunities"].height(), 7);
     assert_eq!(v.tables["activities"].height(), 13);
 }
+
+#[test]
+fn a_composite_key_is_named_in_full() {
+    // stage_history's key is opportunity_id + entered_at: O1 entering a second
+    // stage at the moment it entered Qualification (line 12) repeats the key,
+    // an exact copy of line 3 (line 13) repeats the row; O1 itself may repeat
+    let d = Dir::copy_of(&tiny());
+    d.append("stage_history.csv", "O1,Proposal,2026-04-10T15:00:00+09:00,1000000,2026-06-30\n");
+    d.append("stage_history.csv", "O1,Closed Won,2026-06-15T10:00:00+09:00,1000000,2026-06-15\n");
+    let v = load(d.path(), false);
+    assert_eq!(
+        findings(&v),
+        vec![
+            f("stage_history", Some(12), Some("opportunity_id + entered_at"), "duplicate_key"),
+            f("stage_history", Some(13), Some("opportunity_id + entered_at"), "duplicate_row"),
+        ]
+    );
+    let text = salesrelay::run::format_findings(&v.findings, 3).unwrap();
+    assert!(
+        text.starts_with(
+            "stage_history, column opportunity_id + entered_at: duplicate_key x 1 — the key opportunity_id + entered_at (together) repeats an earlier row with different values\n    row 12: \"O1 | 2026-04-10 06:00:00.000000+00:00\"\n"
+        ),
+        "{text}"
+    );
+    let effects = crate::util::strs(&v.findings, "effect");
+    assert_eq!(effects, [Some("set_aside".to_string()), Some("set_aside".to_string())]);
+}
