@@ -571,7 +571,8 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let mut files: Vec<String> = charts.iter().flat_map(|c| [format!("charts/{}.svg", c.name), format!("charts/{}.png", c.name)]).collect();
     files.extend(["report.md".to_string(), "report.html".to_string(), "data_dictionary.md".to_string()]);
     write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs, &files)?;
-    let folder = dir.commit()?;
+    let committed = dir.commit()?;
+    let folder = committed.folder.clone();
     stage.done(&format!("{} charts, report.html, report.md", charts.len()));
     crate::say!("salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(config), span.last.label(config))?;
     for w in &warnings {
@@ -618,7 +619,29 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
         crate::say!("  query failed: {e}")?;
     }
     crate::say!("  report: {}", folder.display())?;
+    if let Some(line) = kept_line(&committed.kept) {
+        crate::say!("  {line}")?;
+    }
     Ok(RunReport { period: label, folder, outputs, problems: n })
+}
+
+/// What the summary says about files the user had added to the replaced
+/// report: "kept 2 files you added: mynotes.txt, notebooks/a.ipynb",
+/// naming ten at most; one whose name the new report writes says where it went.
+fn kept_line(kept: &[crate::output::Kept]) -> Option<String> {
+    if kept.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = kept
+        .iter()
+        .take(10)
+        .map(|k| match &k.renamed {
+            Some(to) => format!("{} (as {to}: the new report writes that name)", k.path),
+            None => k.path.clone(),
+        })
+        .collect();
+    let more = if kept.len() > 10 { format!(" and {} more", thousands(kept.len() as u64 - 10)) } else { String::new() };
+    Some(format!("kept {} you added: {}{more}", crate::summary::count(kept.len() as u64, "file", "files"), names.join(", ")))
 }
 
 /// Every metric table of the review the input supports, computed together

@@ -152,3 +152,111 @@ fn a_period_out_of_range_is_a_configuration_error_naming_the_flag() {
         assert_eq!(parse(bad), Err("is not a fiscal quarter like FY2026-Q2".to_string()), "{bad:?}");
     }
 }
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    files_under(dir).into_iter().map(|f| {
+        let bytes = std::fs::read(dir.join(&f)).unwrap();
+        (f, bytes)
+    }).collect()
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn files_you_added_to_a_report_survive_a_rerun() {
+    let d = Dir::copy_of(&tiny());
+    let out = tempfile::tempdir().unwrap();
+    let out_s = out.path().to_str().unwrap();
+    let queries = tempfile::tempdir().unwrap();
+    let run = |with_query: bool| {
+        let q = if with_query { queries.path().to_str().unwrap() } else { "none" };
+        let o = salesrelay(d.path(), &["run", "--input", ".", "--out", out_s, "--queries", q]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let stdout = run(false);
+    assert!(!stdout.contains("kept"), "{stdout}");
+    let folder = out.path().join("FY2026-Q2");
+    std::fs::write(folder.join("mynotes.txt"), "call Tanaka about O4").unwrap();
+    std::fs::create_dir_all(folder.join("notebooks/empty")).unwrap();
+    std::fs::write(folder.join("notebooks/analysis.ipynb"), "{\"cells\": []}").unwrap();
+    std::fs::write(folder.join("tables/extra.parquet"), "mine, not a query's").unwrap();
+    // the rerun writes tables/extra.parquet from a query: the user's file goes beside it
+    std::fs::write(queries.path().join("extra.sql"), "SELECT 1 AS one").unwrap();
+    let stdout = run(true);
+    assert!(
+        stdout.ends_with(&format!(
+            "  report: {}\n  kept 3 files you added: mynotes.txt, notebooks/analysis.ipynb, tables/extra.parquet (as tables/extra.parquet.kept: the new report writes that name)\n",
+            folder.display()
+        )),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(folder.join("mynotes.txt")).unwrap(), "call Tanaka about O4");
+    assert_eq!(std::fs::read_to_string(folder.join("notebooks/analysis.ipynb")).unwrap(), "{\"cells\": []}");
+    assert!(folder.join("notebooks/empty").is_dir());
+    assert_eq!(std::fs::read_to_string(folder.join("tables/extra.parquet.kept")).unwrap(), "mine, not a query's");
+    assert!(std::fs::metadata(folder.join("tables/extra.parquet")).unwrap().len() > 100, "the query's table");
+    // without the query its table goes (the manifest lists it); the user's files stay
+    let stdout = run(false);
+    assert!(stdout.contains("  kept 3 files you added: mynotes.txt, notebooks/analysis.ipynb, tables/extra.parquet.kept\n"), "{stdout}");
+    assert!(!folder.join("tables/extra.parquet").exists());
+    assert_eq!(names_in(out.path()), ["FY2026-Q2"], "no temporary folder or lock file is left");
+}
+
+#[test]
+fn a_failed_rerun_leaves_the_report_and_your_files_as_they_were() {
+    let d = Dir::copy_of(&tiny());
+    let out = tempfile::tempdir().unwrap();
+    let out_s = out.path().to_str().unwrap();
+    assert!(salesrelay(d.path(), &["run", "--input", ".", "--out", out_s]).status.success());
+    let folder = out.path().join("FY2026-Q2");
+    std::fs::write(folder.join("mynotes.txt"), "notes").unwrap();
+    std::fs::create_dir_all(folder.join("nb")).unwrap();
+    std::fs::write(folder.join("nb/a.ipynb"), "{}").unwrap();
+    let before = snapshot(out.path());
+    // bad input stops before anything is written; a failing query under --strict too
+    let mut bad = Dir::copy_of(&tiny());
+    bad.replace("opportunities.csv", ",300000,", ",-3200,");
+    assert_eq!(salesrelay(bad.path(), &["run", "--input", ".", "--out", out_s]).status.code(), Some(1));
+    bad = Dir::copy_of(&tiny());
+    bad.write("broken.sql", "SELECT nothing FROM nowhere_at_all");
+    assert_eq!(salesrelay(bad.path(), &["run", "--input", ".", "--out", out_s, "--queries", ".", "--strict"]).status.code(), Some(1));
+    assert!(before == snapshot(out.path()), "the report and the files added to it are unchanged");
+    assert_eq!(names_in(out.path()), ["FY2026-Q2"]);
+}
+
+/// What a run killed between its two renames leaves: the old report aside
+/// as `.<name>.previous-<pid>` and no report under its name. The next run
+/// puts it back (and so keeps the user's files in it) before replacing it;
+/// a live run's folder (its lock held) is left alone.
+#[test]
+fn leftovers_of_dead_runs_are_recovered_or_cleaned_and_live_ones_left_alone() {
+    let d = Dir::copy_of(&tiny());
+    let out = tempfile::tempdir().unwrap();
+    let previous = out.path().join(".FY2026-Q2.previous-999999");
+    std::fs::create_dir_all(&previous).unwrap();
+    std::fs::write(previous.join("manifest.json"), "{\"outputs\": [{\"path\": \"tables/old.parquet\"}], \"files\": []}").unwrap();
+    std::fs::create_dir_all(previous.join("tables")).unwrap();
+    std::fs::write(previous.join("tables/old.parquet"), "an output of the old report").unwrap();
+    std::fs::write(previous.join("mynotes.txt"), "mine").unwrap();
+    std::fs::write(out.path().join(".FY2026-Q2.tmp-999999.lock"), "").unwrap(); // its lock, no longer held
+    std::fs::create_dir_all(out.path().join(".FY2026-Q2.tmp-999997/tables")).unwrap(); // dead, without a lock file
+    // a live run: its lock is held (by this test)
+    let live_lock = std::fs::File::create(out.path().join(".FY2026-Q2.tmp-999998.lock")).unwrap();
+    live_lock.lock().unwrap();
+    std::fs::create_dir_all(out.path().join(".FY2026-Q2.tmp-999998/tables")).unwrap();
+    let o = salesrelay(d.path(), &["run", "--input", ".", "--out", out.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("  kept 1 file you added: mynotes.txt\n"));
+    assert_eq!(std::fs::read_to_string(out.path().join("FY2026-Q2/mynotes.txt")).unwrap(), "mine");
+    assert!(!out.path().join("FY2026-Q2/tables/old.parquet").exists());
+    assert_eq!(names_in(out.path()), [".FY2026-Q2.tmp-999998", ".FY2026-Q2.tmp-999998.lock", "FY2026-Q2"]);
+    drop(live_lock);
+}
+
