@@ -260,3 +260,63 @@ fn leftovers_of_dead_runs_are_recovered_or_cleaned_and_live_ones_left_alone() {
     drop(live_lock);
 }
 
+/// SIGKILL during `run`, at several moments while a new report of the same
+/// quarter is written over an earlier one: the earlier report stays
+/// byte-identical, no half-written folder takes its name, and the next run
+/// cleans what the killed ones left.
+#[cfg(unix)]
+#[test]
+fn a_run_killed_mid_write_leaves_the_earlier_report_byte_identical() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::time::{Duration, Instant};
+    let started = Instant::now();
+    let big = tempfile::tempdir().unwrap();
+    let big_s = big.path().to_str().unwrap();
+    let o = salesrelay(big.path(), &["generate", "--out", big_s, "--scale", "3"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let d = Dir::copy_of(&tiny());
+    let out = tempfile::tempdir().unwrap();
+    let out_s = out.path().to_str().unwrap();
+    assert!(salesrelay(d.path(), &["run", "--input", ".", "--out", out_s]).status.success());
+    std::fs::write(out.path().join("FY2026-Q2/mynotes.txt"), "mine").unwrap();
+    let before = snapshot(&out.path().join("FY2026-Q2"));
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_salesrelay"))
+            .current_dir(big.path())
+            .args(["run", "--input", ".", "--queries", "none", "--out", out_s])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // killed while loading or computing, then at once and a little after its
+    // temporary folder appears (the write stage takes about 0.15 s)
+    let mut mid_write = 0;
+    for (after_temp, delay_ms) in [(false, 150), (false, 500), (true, 0), (true, 2), (true, 10), (true, 25)] {
+        let mut child = spawn();
+        let temp = out.path().join(format!(".FY2026-Q2.tmp-{}", child.id()));
+        if after_temp {
+            let t0 = Instant::now();
+            while !temp.exists() {
+                assert!(t0.elapsed() < Duration::from_secs(30), "the run never started writing");
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(9), "the run finished before it was killed ({after_temp}, {delay_ms} ms): lower the delays");
+        mid_write += temp.exists() as usize;
+        assert!(before == snapshot(&out.path().join("FY2026-Q2")), "the earlier report changed (killed {after_temp}, {delay_ms} ms)");
+        for name in names_in(out.path()) {
+            assert!(name == "FY2026-Q2" || name.starts_with(".FY2026-Q2.tmp-"), "{name}");
+        }
+    }
+    assert!(mid_write >= 1, "no kill landed while the report was being written");
+    // the next run replaces the report, keeps the user's file and cleans the leftovers
+    let o = salesrelay(big.path(), &["run", "--input", ".", "--queries", "none", "--out", out_s]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("kept 1 file you added: mynotes.txt"));
+    assert_eq!(names_in(out.path()), ["FY2026-Q2"]);
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+}
