@@ -227,6 +227,12 @@ pub fn validate_command(opts: &InputOptions, quiet: bool) -> Result<()> {
     for line in preamble(&v) {
         crate::say!("  {line}")?;
     }
+    for line in v.unusual_lines()? {
+        crate::say!("  {line}")?;
+    }
+    if v.unusual.height() > 0 {
+        crate::console::out(format_args!("{}", format_findings(&v.unusual, 3)?))?;
+    }
     crate::say!("no problems found")?;
     Ok(())
 }
@@ -333,16 +339,16 @@ pub struct RunReport {
 /// The data_quality table's documentation.
 pub const DATA_QUALITY_DOC: TableDoc = TableDoc {
     name: "data_quality",
-    description: "Every problem found in the input; with --lenient the rows named here were set aside.",
+    description: "Every problem found in the input (with --lenient the rows named here were set aside), then the unusual but possible orders of dates (effect none).",
     columns: &[
         ("table", "input table the problem is in"),
         ("file", "the file the row is in (with a mapping: the export's source file)"),
         ("row", "row number as in the file (CSV: line number, header = 1; Parquet: record number from 1); null for a whole-file problem"),
         ("column", "column the problem is in; null for a whole-row problem"),
         ("value", "the value as written"),
-        ("rule", "which check found it (missing_value, not_a_timestamp, duplicate_key, dangling_reference, ...)"),
+        ("rule", "which check found it (missing_value, not_a_timestamp, duplicate_key, dangling_reference, handoff_before_lead_created, first_fs_contact_before_handoff, ...)"),
         ("detail", "the problem in words"),
-        ("effect", "what --lenient does: set_aside (the row, and rows referring to it), null_value (the bad value in an optional column is emptied, the row kept) or unusable (the whole table; even --lenient stops)"),
+        ("effect", "what --lenient does: set_aside (the row, and rows referring to it), null_value (the bad value in an optional column is emptied, the row kept) or unusable (the whole table; even --lenient stops); none for an unusual but possible order (the row kept as it is, counted in the run summary, never stops a run)"),
         ("fatal", "true when the problem makes the whole table unusable"),
     ],
 };
@@ -549,7 +555,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let mut outputs = Vec::new();
     let mut all = tables;
     all.extend(queried);
-    all.push((DATA_QUALITY_DOC.into(), v.findings.clone()));
+    all.push((DATA_QUALITY_DOC.into(), v.data_quality()?));
     let coverage = crate::coverage::data_coverage(&model, v, &all)?;
     all.push((crate::coverage::DATA_COVERAGE_DOC.into(), coverage.clone()));
     let table_map: crate::charts::Tables = all.iter().map(|(d, df)| (d.name.clone(), df.clone())).collect();
@@ -611,6 +617,9 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     }
     if n > 0 {
         crate::say!("  {} problem(s) found, handled as data_quality.parquet's effect column says", thousands(n as u64))?;
+    }
+    for line in v.unusual_lines()? {
+        crate::say!("  {line}")?;
     }
     for e in &query_skipped {
         crate::say!("  query not run: {e}")?;

@@ -41,6 +41,10 @@ pub enum Effect {
     NullValue,
     /// The whole table cannot be used; even --lenient stops.
     Unusable,
+    /// Nothing: an unusual order that can happen (see `DATE_ORDERS`). The
+    /// row is kept as it is, counted in the run summary and listed in
+    /// data_quality (`none`), never a problem that stops the run.
+    Noted,
 }
 
 impl Effect {
@@ -49,6 +53,7 @@ impl Effect {
             Effect::SetAside => "set_aside",
             Effect::NullValue => "null_value",
             Effect::Unusable => "unusable",
+            Effect::Noted => "none",
         }
     }
 
@@ -60,7 +65,9 @@ impl Effect {
         let optional_value = column
             .and_then(|c| spec.and_then(|t| t.column(c).map(|col| (t, col))))
             .is_some_and(|(t, c)| !c.required && c.references.is_none() && !t.key.contains(&c.name));
-        if optional_value && !matches!(rule, "closed_without_date" | "closed_before_created" | "duplicate_key" | "duplicate_row") {
+        if optional_value
+            && !matches!(rule, "closed_without_date" | "closed_before_created" | "closed_before_lead_created" | "duplicate_key" | "duplicate_row")
+        {
             Effect::NullValue
         } else {
             Effect::SetAside
@@ -127,6 +134,9 @@ pub struct Validated {
     pub notes: Vec<String>,
     /// Per loaded table, what --lenient set aside (all zero without it).
     pub set_aside: Vec<SetAside>,
+    /// Unusual but possible orders in the rows kept (findings schema,
+    /// effect `none`): not problems, counted in the summary (`unusual_lines`).
+    pub unusual: DataFrame,
 }
 
 /// What --lenient did to one table.
@@ -153,6 +163,26 @@ impl Validated {
     pub fn has_fatal(&self) -> bool {
         self.findings.column("fatal").ok().and_then(|c| c.bool().ok().map(|b| b.any())).unwrap_or(false)
     }
+    /// data_quality: the problems, then the unusual orders.
+    pub fn data_quality(&self) -> Result<DataFrame> {
+        Ok(self.findings.vstack(&self.unusual)?)
+    }
+
+    /// One line per kind of unusual order, for the run summary and
+    /// `validate`: "unusual: 3 first FS contacts before the handoff
+    /// (counted as SLA met)".
+    pub fn unusual_lines(&self) -> Result<Vec<String>> {
+        let rules = self.unusual.column("rule")?.str()?.clone();
+        Ok(DATE_ORDERS
+            .iter()
+            .filter_map(|o| {
+                let (one, many, meaning) = o.unusual?;
+                let n = rules.iter().filter(|r| *r == Some(o.rule)).count() as u64;
+                (n > 0).then(|| format!("unusual: {} ({meaning})", crate::summary::count(n, one, many)))
+            })
+            .collect())
+    }
+
     /// The typed frame of `name` as a LazyFrame, if the table came in.
     pub fn lazy(&self, name: &str) -> Option<LazyFrame> {
         self.tables.get(name).map(|df| df.clone().lazy())
@@ -283,6 +313,114 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
     Ok((typed, findings))
 }
 
+/// An order of timestamps across rows: `later` of `table` should not be
+/// before `earlier` of the row its column `via.0` names in table `via.1`
+/// (by key `via.2`), or of its own row when `via` is None.
+#[derive(Debug, Clone, Copy)]
+pub struct DateOrder {
+    pub table: &'static str,
+    pub later: &'static str,
+    pub via: Option<(&'static str, &'static str, &'static str)>,
+    pub earlier: &'static str,
+    pub rule: &'static str,
+    /// None: impossible, a finding like any other (`--lenient` sets the row
+    /// aside). Some((one, many, meaning)): unusual but possible, counted in
+    /// the run summary as "unusual: N <one|many> (<meaning>)", effect `none`.
+    pub unusual: Option<(&'static str, &'static str, &'static str)>,
+}
+
+/// The orders checked across tables, after references (so a parent is
+/// always one of the rows kept). Impossible: nothing can be handed off or
+/// closed before the lead it came from existed; a year typo does that.
+/// Unusual: a rep may call a customer before the CRM has the lead, and FS
+/// may meet one before the handoff is logged; both are counted as the
+/// metrics define them. (An opportunity created before its lead is not
+/// checked: converting a lead into an existing opportunity does that.)
+pub const DATE_ORDERS: &[DateOrder] = &[
+    DateOrder {
+        table: "opportunities",
+        later: "closed_at",
+        via: Some(("lead_id", "leads", "lead_id")),
+        earlier: "created_at",
+        rule: "closed_before_lead_created",
+        unusual: None,
+    },
+    DateOrder {
+        table: "handoffs",
+        later: "handed_off_at",
+        via: Some(("lead_id", "leads", "lead_id")),
+        earlier: "created_at",
+        rule: "handoff_before_lead_created",
+        unusual: None,
+    },
+    DateOrder {
+        table: "handoffs",
+        later: "first_fs_contact_at",
+        via: None,
+        earlier: "handed_off_at",
+        rule: "first_fs_contact_before_handoff",
+        unusual: Some(("first FS contact before the handoff", "first FS contacts before the handoff", "counted as SLA met")),
+    },
+    DateOrder {
+        table: "activities",
+        later: "occurred_at",
+        via: Some(("lead_id", "leads", "lead_id")),
+        earlier: "created_at",
+        rule: "activity_before_lead_created",
+        unusual: Some((
+            "activity before its lead was created",
+            "activities before their lead was created",
+            "kept; an IS rep's first one counts as a response within the hour",
+        )),
+    },
+];
+
+/// A UTC timestamp expression as text: `2026-04-06T01:00:00Z`.
+fn utc_text(ts: Expr) -> Expr {
+    ts.dt().to_string("%Y-%m-%dT%H:%M:%SZ")
+}
+
+/// The findings of one order over the rows `lf` of its table (`tables`:
+/// the rows kept of the tables checked before): each row whose `later`
+/// is before `earlier`, the value being `later` and the detail naming the
+/// earlier timestamp and, across tables, the row it is in. None when the
+/// parent table is absent.
+fn date_order_findings(lf: &LazyFrame, o: &DateOrder, tables: &BTreeMap<&'static str, DataFrame>) -> Option<LazyFrame> {
+    let (rows, detail) = match o.via {
+        None => {
+            let detail = concat_str([lit(format!("{} is before {} (", o.later, o.earlier)), utc_text(col(o.earlier)), lit(")")], "", false);
+            (lf.clone().with_column(col(o.earlier).alias("__earlier")), detail)
+        }
+        Some((fk, parent, key)) => {
+            let parents = tables
+                .get(parent)?
+                .clone()
+                .lazy()
+                .filter(col(key).is_first_distinct())
+                .select([col(key).alias("__key"), col(o.earlier).alias("__earlier")]);
+            let noun = parent.strip_suffix('s').unwrap_or(parent);
+            let detail = concat_str(
+                [lit(format!("{} is before the {} of its {noun} ", o.later, o.earlier)), col(fk), lit(" ("), utc_text(col("__earlier")), lit(")")],
+                "",
+                false,
+            );
+            (lf.clone().join(parents, [col(fk)], [col("__key")], JoinArgs::new(JoinType::Inner)), detail)
+        }
+    };
+    let effect = if o.unusual.is_some() { Effect::Noted } else { Effect::of(o.table, Some(o.later), o.rule) };
+    Some(rows.filter(col(o.later).lt(col("__earlier"))).select([
+        lit(o.table).alias("table"),
+        lit(NULL).cast(DataType::String).alias("file"),
+        col(ROW).alias("row"),
+        lit(o.later).alias("column"),
+        utc_text(col(o.later)).alias("value"),
+        lit(o.rule).alias("rule"),
+        detail.alias("detail"),
+        lit(effect.as_str()).alias("effect"),
+        lit(false).alias("fatal"),
+    ]))
+}
+
 /// Problems only the whole table shows: a key seen in an earlier row
 /// (`duplicate_row` when the whole row repeats it, else `duplicate_key`).
 /// The finding's column is the key: `lead_id`, or every column of a
@@ -341,6 +479,7 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
     let mut finding_frames: Vec<LazyFrame> = vec![findings_frame(&read_findings)?.lazy()];
     let mut tables: BTreeMap<&'static str, DataFrame> = BTreeMap::new();
     let mut set_aside = Vec::new();
+    let mut unusual: Vec<LazyFrame> = Vec::new();
     let mut raw_tables = raw_tables;
     for spec in TABLES {
         let Some(loaded) = raw_tables.remove(spec.name) else { continue };
@@ -359,6 +498,8 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             let detail = format!("no {parent} row has {parent_col} = this value");
             checks.push(check(&dangling, spec.name, Some(c.name), col(c.name), lit(true), "dangling_reference", &detail));
         }
+        let orders = || DATE_ORDERS.iter().filter(|o| o.table == spec.name);
+        checks.extend(orders().filter(|o| o.unusual.is_none()).filter_map(|o| date_order_findings(&lf, o, &tables)));
         let table_findings = concat(checks, UnionArgs::default())?.collect()?;
         let mut kept = lf;
         let mut values_nulled = 0;
@@ -383,6 +524,8 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             }
         }
         let kept = kept.sort([ROW], Default::default()).collect()?;
+        let kept_lf = kept.clone().lazy();
+        unusual.extend(orders().filter(|o| o.unusual.is_some()).filter_map(|o| date_order_findings(&kept_lf, o, &tables)));
         set_aside.push(SetAside {
             table: spec.name,
             rows: height,
@@ -408,7 +551,9 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         "__origin" => origin_rows.iter().map(|r| r.3.clone()).collect::<Vec<_>>(),
     )?;
     let shift = lit(crate::load::SOURCE_SHIFT);
-    let findings = concat(finding_frames, UnionArgs::default())?
+    // the unusual orders get their files and origins as the problems do, then go apart
+    finding_frames.extend(unusual);
+    let all = concat(finding_frames, UnionArgs::default())?
         .with_columns([
             (col("row") / shift.clone()).cast(DataType::Int64).fill_null(lit(0i64)).alias("__src"),
             (col("row") % shift).alias("row"),
@@ -434,6 +579,9 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         )
         .select(FINDING_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
         .collect()?;
+    let noted = col("effect").eq(lit(Effect::Noted.as_str()));
+    let unusual = all.clone().lazy().filter(noted.clone()).collect()?;
+    let findings = all.lazy().filter(noted.not()).collect()?;
     // records the reader set aside before typing (ragged rows, footers) count too
     for s in &mut set_aside {
         let unread = read_findings.iter().filter(|f| f.table == s.table && f.row.is_some() && !f.fatal).count();
@@ -442,5 +590,5 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             s.set_aside += unread;
         }
     }
-    Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside })
+    Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside, unusual })
 }
