@@ -66,7 +66,7 @@ impl Effect {
             .and_then(|c| spec.and_then(|t| t.column(c).map(|col| (t, col))))
             .is_some_and(|(t, c)| !c.required && c.references.is_none() && !t.key.contains(&c.name));
         if optional_value
-            && !matches!(rule, "closed_without_date" | "closed_before_created" | "closed_before_lead_created" | "duplicate_key" | "duplicate_row")
+            && !matches!(rule, "closed_without_date" | "closed_before_created" | "duplicate_key" | "duplicate_row")
         {
             Effect::NullValue
         } else {
@@ -330,12 +330,15 @@ pub struct DateOrder {
 }
 
 /// The orders checked across tables, after references (so a parent is
-/// always one of the rows kept). Impossible: nothing can be handed off or
-/// closed before the lead it came from existed; a year typo does that.
-/// Unusual: a rep may call a customer before the CRM has the lead, and FS
-/// may meet one before the handoff is logged; both are counted as the
-/// metrics define them. (An opportunity created before its lead is not
-/// checked: converting a lead into an existing opportunity does that.)
+/// always one of the rows kept). Impossible: a lead cannot be handed off
+/// before it existed; a year typo does that. Unusual: a rep may call a
+/// customer before the CRM has the lead, FS may meet one before the
+/// handoff is logged, and a lead may be converted into a deal that already
+/// existed, even one already closed (a deal closed before its lead but not
+/// before its own creation is exactly that; one closed before its own
+/// creation is `closed_before_created` already). Each is counted as the
+/// metrics define it. An opportunity created before its lead is not
+/// checked: the same conversion does that.
 pub const DATE_ORDERS: &[DateOrder] = &[
     DateOrder {
         table: "opportunities",
@@ -343,7 +346,11 @@ pub const DATE_ORDERS: &[DateOrder] = &[
         via: Some(("lead_id", "leads", "lead_id")),
         earlier: "created_at",
         rule: "closed_before_lead_created",
-        unusual: None,
+        unusual: Some((
+            "deal closed before its lead was created",
+            "deals closed before their lead was created",
+            "kept: a lead converted into a deal that already existed does this",
+        )),
     },
     DateOrder {
         table: "handoffs",

@@ -335,34 +335,32 @@ fn a_handoff_before_its_lead_was_created_is_impossible() {
 }
 
 #[test]
-fn a_deal_closed_before_its_lead_was_created_is_impossible() {
-    // O3 (line 5, lead L5 created 2026-07-06 10:00 JST, itself created 2026-07-14)
-    // closed on 2025-09-10: before both
+fn a_deal_closed_before_its_lead_was_created_is_unusual() {
+    // O1 (line 2) created 2026-03-02 and won 2026-04-03, before its lead L1 was
+    // created (2026-04-06 10:00 JST): L1 was converted into a deal that existed
     let d = Dir::copy_of(&tiny());
-    d.replace("opportunities.csv", "2026-09-10T10:00:00+09:00,won", "2025-09-10T10:00:00+09:00,won");
-    let v = load(d.path(), false);
-    assert_eq!(
-        findings(&v),
-        vec![
-            f("opportunities", Some(5), Some("closed_at"), "closed_before_created"),
-            f("opportunities", Some(5), Some("closed_at"), "closed_before_lead_created"),
-        ]
+    d.replace(
+        "opportunities.csv",
+        "O1,A1,L1,R4,2026-04-10T15:00:00+09:00,1000000,Closed Won,2026-06-15T10:00:00+09:00,won",
+        "O1,A1,L1,R4,2026-03-02T15:00:00+09:00,1000000,Closed Won,2026-04-03T10:00:00+09:00,won",
     );
-    let details = crate::util::strs(&v.findings, "detail");
-    assert_eq!(details[1].as_deref(), Some("closed_at is before the created_at of its lead L5 (2026-07-06T01:00:00Z)"));
-    // --lenient sets O3 aside, and with it what refers to it (each with its finding)
-    let v = load(d.path(), true);
-    assert!(crate::util::strs(&v.findings, "effect").iter().all(|e| e.as_deref() == Some("set_aside")));
-    assert_eq!(findings(&v)[..3], [
-        f("opportunities", Some(5), Some("closed_at"), "closed_before_created"),
-        f("opportunities", Some(5), Some("closed_at"), "closed_before_lead_created"),
-        f("handoffs", Some(6), Some("opportunity_id"), "dangling_reference"), // H4
-    ]);
-    assert_eq!(v.tables["opportunities"].height(), 7);
-    // a deal without a lead, or whose lead was set aside, has nothing to compare with
+    let v = load(d.path(), false);
+    assert_eq!(findings(&v), vec![]);
+    assert_eq!(unusual(&v), vec![f("opportunities", Some(2), Some("closed_at"), "closed_before_lead_created")]);
+    assert_eq!(
+        crate::util::strs(&v.unusual, "detail"),
+        [Some("closed_at is before the created_at of its lead L1 (2026-04-06T01:00:00Z)".to_string())]
+    );
+    assert_eq!(
+        v.unusual_lines().unwrap(),
+        ["unusual: 1 deal closed before its lead was created (kept: a lead converted into a deal that already existed does this)"]
+    );
+    // closed before its own creation too: the impossible order is the finding
     let d = Dir::copy_of(&tiny());
-    d.replace("opportunities.csv", "O7,A3,,R4,2026-07-01T10:00:00+09:00", "O7,A3,,R4,2025-07-01T10:00:00+09:00");
-    assert_eq!(findings(&load(d.path(), false)), vec![]);
+    d.replace("opportunities.csv", "2026-09-10T10:00:00+09:00,won", "2025-09-10T10:00:00+09:00,won"); // O3, line 5
+    let v = load(d.path(), true);
+    assert_eq!(findings(&v)[0], f("opportunities", Some(5), Some("closed_at"), "closed_before_created"));
+    assert_eq!((v.tables["opportunities"].height(), v.unusual.height()), (7, 0));
 }
 
 #[test]
