@@ -7,6 +7,10 @@ use polars::prelude::*;
 
 use crate::config::{Config, FiscalYearLabel};
 
+/// The fiscal years `--period` may name: far beyond any CRM's history on
+/// both sides, and small enough that no quarter index can overflow.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
 /// A fiscal quarter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Quarter(pub i32);
@@ -27,22 +31,33 @@ impl Quarter {
         format!("FY{}-Q{}", label_year(self.fiscal_start_year(), config), self.number())
     }
 
-    /// Parses a label written with the configured naming.
-    pub fn parse(label: &str, config: &Config) -> Option<Quarter> {
+    /// Parses a label written with the configured naming (`FY2026-Q2`, any
+    /// case). The error completes "--period "..." ": not a label, a year
+    /// outside `YEARS`, or a quarter outside 1-4.
+    pub fn parse(label: &str, config: &Config) -> Result<Quarter, String> {
         let s = label.trim().to_ascii_uppercase();
-        let rest = s.strip_prefix("FY")?;
-        let (year, q) = rest.split_once("-Q")?;
-        let year: i32 = year.parse().ok()?;
-        let q: i32 = q.parse().ok()?;
-        if !(1..=4).contains(&q) {
-            return None;
+        let shape = || "is not a fiscal quarter like FY2026-Q2".to_string();
+        let (year, q) = s.strip_prefix("FY").and_then(|rest| rest.split_once("-Q")).ok_or_else(shape)?;
+        let digits = |t: &str| {
+            let n = t.strip_prefix('-').unwrap_or(t);
+            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+        };
+        if !digits(year) || !digits(q) {
+            return Err(shape());
         }
+        let within = |t: &str, lo: i32, hi: i32| t.parse::<i32>().ok().filter(|n| (lo..=hi).contains(n));
+        let Some(year) = within(year, *YEARS.start(), *YEARS.end()) else {
+            return Err(format!("names the year {year} outside {}-{}", YEARS.start(), YEARS.end()));
+        };
+        let Some(q) = within(q, 1, 4) else {
+            return Err(format!("names quarter {q}; a fiscal year has quarters 1-4"));
+        };
         let start_year = match config.fiscal_year_label {
             FiscalYearLabel::Start => year,
             FiscalYearLabel::End if config.fiscal_year_start_month == 1 => year,
             FiscalYearLabel::End => year - 1,
         };
-        Some(Quarter(start_year * 4 + q - 1))
+        Ok(Quarter(start_year * 4 + q - 1))
     }
 
     /// First local day of the quarter.

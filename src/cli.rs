@@ -83,7 +83,8 @@ pub struct RunArgs {
     pub input: InputArgs,
     /// Folder the report goes into, as <out>/<period>/. The report is written
     /// to a temporary folder first and renamed, so a failed run leaves the
-    /// previous report untouched.
+    /// previous report untouched; files you added to the previous report
+    /// folder are kept in the new one.
     #[arg(long, default_value = "reports", value_name = "DIR")]
     pub out: PathBuf,
     /// Fiscal quarter to review, e.g. FY2026-Q2 (named as fiscal_year_label

@@ -223,6 +223,29 @@ impl Default for IndustryConfig {
     }
 }
 
+/// Upper bounds of the numeric keys: generous for any sales team, and
+/// they keep a typo from hanging the run (routing a day is cubic in its
+/// stops, the neighbour search grows with the radius) or from meaning
+/// nothing (an SLA of a year).
+pub const SLA_DAYS_MAX: f64 = 60.0;
+pub const SLIP_MONTHS_MAX: f64 = 60.0;
+pub const VIEWS_MAX: f64 = 1000.0;
+pub const DAYS_QUIET_MAX: f64 = 365.0;
+pub const RADIUS_KM_MAX: f64 = 500.0;
+pub const NOT_VISITED_DAYS_MAX: f64 = 3650.0;
+pub const STOPS_MAX: f64 = 50.0;
+pub const ROAD_FACTOR_MAX: f64 = 5.0;
+
+/// `key = value` must be a finite number from `lo` to `hi`; the message
+/// names the key, the bounds and the unit.
+fn within(key: &str, value: f64, lo: f64, hi: f64, unit: &str) -> Result<(), String> {
+    if value.is_finite() && (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("{key} = {value} must be a number from {lo} to {hi} ({unit})"))
+    }
+}
+
 /// The encodings the loader can decode.
 pub const ENCODINGS: &[&str] = &["auto", "utf-8", "shift_jis", "cp932"];
 
@@ -310,14 +333,13 @@ impl Config {
         if !(closed.is_finite() && closed > 0.0 && closed <= 1.0) {
             return Err(format!("maturity.closed_share = {closed} must be a share above 0 and at most 1 (0.9 = 90%)"));
         }
-        if !(self.sla_business_days.is_finite() && self.sla_business_days >= 0.0) {
-            return Err(format!("sla_business_days = {} must be a number >= 0", self.sla_business_days));
-        }
+        within("sla_business_days", self.sla_business_days, 0.0, SLA_DAYS_MAX, "business days")?;
         for h in &self.holidays {
             if chrono::NaiveDate::parse_from_str(h, "%Y-%m-%d").is_err() {
                 return Err(format!("holidays: {h:?} is not a date (YYYY-MM-DD)"));
             }
         }
+        within("send_back.timing_slip_months", self.send_back.timing_slip_months as f64, 0.0, SLIP_MONTHS_MAX, "months")?;
         if self.tossup.min_bant > 4 {
             return Err(format!("tossup.min_bant = {} must be 0-4", self.tossup.min_bant));
         }
@@ -335,25 +357,21 @@ impl Config {
                 e.medium_views, e.high_views
             ));
         }
-        if !(e.stalled_days.is_finite() && e.stalled_days >= 0.0) {
-            return Err(format!("engagement.stalled_days = {} must be a number >= 0", e.stalled_days));
-        }
+        within("engagement.high_views", e.high_views as f64, 2.0, VIEWS_MAX, "room views of one deal")?;
+        within("engagement.stalled_days", e.stalled_days, 0.0, DAYS_QUIET_MAX, "days")?;
         let v = &self.visit_plan;
-        if !(v.radius_km.is_finite() && v.radius_km > 0.0) {
-            return Err(format!("visit_plan.radius_km = {} must be a number > 0", v.radius_km));
+        if !(v.radius_km.is_finite() && v.radius_km > 0.0 && v.radius_km <= RADIUS_KM_MAX) {
+            return Err(format!("visit_plan.radius_km = {} must be a number above 0 and at most {RADIUS_KM_MAX} (km)", v.radius_km));
         }
-        if !(v.not_visited_days.is_finite() && v.not_visited_days >= 0.0) {
-            return Err(format!("visit_plan.not_visited_days = {} must be a number >= 0", v.not_visited_days));
-        }
-        if v.max_stops_per_day < 1 || v.priority_stops_per_day < 1 || v.priority_stops_per_day > v.max_stops_per_day {
+        within("visit_plan.not_visited_days", v.not_visited_days, 0.0, NOT_VISITED_DAYS_MAX, "days")?;
+        within("visit_plan.max_stops_per_day", v.max_stops_per_day as f64, 1.0, STOPS_MAX, "stops in one rep's day")?;
+        if v.priority_stops_per_day < 1 || v.priority_stops_per_day > v.max_stops_per_day {
             return Err(format!(
                 "visit_plan.priority_stops_per_day = {} and max_stops_per_day = {} must satisfy 1 <= priority_stops_per_day <= max_stops_per_day",
                 v.priority_stops_per_day, v.max_stops_per_day
             ));
         }
-        if !(v.road_factor.is_finite() && v.road_factor >= 1.0) {
-            return Err(format!("visit_plan.road_factor = {} must be a number >= 1", v.road_factor));
-        }
+        within("visit_plan.road_factor", v.road_factor, 1.0, ROAD_FACTOR_MAX, "road km per great-circle km")?;
         Ok(())
     }
 

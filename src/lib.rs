@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod charts;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod contract;
 pub mod coverage;
 pub mod describe;

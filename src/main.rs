@@ -1,5 +1,6 @@
 //! The binary's edge: parse the command line, run, map errors to exit codes
-//! (0 ok, 1 bad input or failure, 2 usage).
+//! (0 ok, 1 bad input or failure, 2 usage). Output goes through `console`,
+//! so a closed stdout (`| head`) never panics.
 
 use std::process::ExitCode;
 
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
             validate_command(&a.options(), false).map_err(Into::into)
         }
         Command::Generate(a) => salesrelay::generate::generate(&a.out, a.scale, a.seed)
-            .map(|stats| eprintln!("{stats}"))
+            .map(|stats| salesrelay::tell!("{stats}"))
             .map_err(Into::into),
         Command::Query(a) => query_command(
             &a.file,
@@ -36,14 +37,14 @@ fn main() -> ExitCode {
         )
         .map(|_| ())
         .map_err(Into::into),
-        Command::Schema(a) => salesrelay::describe::schema(a.table.as_deref()).map(|text| print!("{text}")).map_err(Into::into),
-        Command::ParseFloor(a) => salesrelay::load::parse_floor(&a.input).map(|(rows, secs)| println!("{rows} rows in {secs:.3} s")).map_err(Into::into),
-        Command::Metrics(a) => salesrelay::describe::metrics(a.node.as_deref()).map(|text| print!("{text}")).map_err(Into::into),
+        Command::Schema(a) => salesrelay::describe::schema(a.table.as_deref()).and_then(|text| salesrelay::console::out(format_args!("{text}"))).map_err(Into::into),
+        Command::ParseFloor(a) => salesrelay::load::parse_floor(&a.input).and_then(|(rows, secs)| salesrelay::say!("{rows} rows in {secs:.3} s")).map_err(Into::into),
+        Command::Metrics(a) => salesrelay::describe::metrics(a.node.as_deref()).and_then(|text| salesrelay::console::out(format_args!("{text}"))).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            salesrelay::tell!("error: {e:#}");
             ExitCode::from(1)
         }
     }

@@ -83,25 +83,75 @@ pub fn schema_of(df: &DataFrame) -> Vec<(String, String)> {
     df.schema().iter().map(|(n, t)| (n.to_string(), t.to_string())).collect()
 }
 
-/// A report folder being written: files go to a hidden temporary folder
-/// beside the target, which replaces the target only on `commit`.
+/// A report folder being written. Files go to a hidden temporary folder
+/// beside the target, `.<name>.tmp-<pid>`, which takes the target's name
+/// only on `commit`, so a failed or killed run never leaves a half-written
+/// folder under the report's name. While it lives, the run holds an OS lock
+/// on `.<name>.tmp-<pid>.lock` (released by the OS even on SIGKILL), which
+/// tells a later run which leftovers belong to a dead run (see
+/// `clean_leftovers`).
 pub struct ReportDir {
     target: PathBuf,
     temp: PathBuf,
+    previous: PathBuf,
+    lock_path: PathBuf,
+    lock: Option<File>,
     committed: bool,
 }
 
+/// A committed report: where it is and the files the user had added to
+/// the report it replaced, carried over (see `ReportDir::commit`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed {
+    pub folder: PathBuf,
+    pub kept: Vec<Kept>,
+}
+
+/// A file the user added to the previous report, kept in the new one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kept {
+    /// Its path in the report folder (`/`-separated).
+    pub path: String,
+    /// Where it went when the new report writes a file of that name
+    /// (`path.kept`); None when it kept its path.
+    pub renamed: Option<String>,
+}
+
+/// The hidden names beside report `name`: its temporary folder and lock
+/// file, and the replaced report while the new one is renamed in.
+fn side_name(name: &str, kind: &str, pid: u32) -> String {
+    match kind {
+        "lock" => format!(".{name}.tmp-{pid}.lock"),
+        _ => format!(".{name}.{kind}-{pid}"),
+    }
+}
+
 impl ReportDir {
-    /// Starts `parent/name`, writing into `parent/.name.tmp-<pid>`.
+    /// Starts `parent/name`, writing into `parent/.name.tmp-<pid>`, after
+    /// cleaning what dead runs left beside it.
     pub fn create(parent: &Path, name: &str) -> Result<ReportDir> {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        let target = parent.join(name);
-        let temp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-        if temp.exists() {
-            std::fs::remove_dir_all(&temp).map_err(|e| Error::io(&temp, e))?;
+        let pid = std::process::id();
+        let lock_path = parent.join(side_name(name, "lock", pid));
+        let lock = File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
+        // best effort: where the file system has no locks, only a concurrent
+        // run writing the same report could take this one for dead
+        let _ = lock.lock();
+        clean_leftovers(parent, name, pid);
+        let temp = parent.join(side_name(name, "tmp", pid));
+        let dir = ReportDir {
+            target: parent.join(name),
+            previous: parent.join(side_name(name, "previous", pid)),
+            temp,
+            lock_path,
+            lock: Some(lock),
+            committed: false,
+        };
+        if dir.temp.exists() {
+            std::fs::remove_dir_all(&dir.temp).map_err(|e| Error::io(&dir.temp, e))?;
         }
-        std::fs::create_dir_all(temp.join("tables")).map_err(|e| Error::io(&temp, e))?;
-        Ok(ReportDir { target, temp, committed: false })
+        std::fs::create_dir_all(dir.temp.join("tables")).map_err(|e| Error::io(&dir.temp, e))?;
+        Ok(dir)
     }
 
     /// Where files go while the report is written.
@@ -114,27 +164,28 @@ impl ReportDir {
         &self.target
     }
 
-    /// Replaces the target with the finished folder: the old report is
-    /// renamed aside, the new one renamed in, then the old one removed.
-    pub fn commit(mut self) -> Result<PathBuf> {
-        let old = self.target.with_file_name(format!(
-            ".{}.old-{}",
-            self.target.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
-            std::process::id()
-        ));
+    /// Replaces the target with the finished folder. First the files the
+    /// user added to the old report (any its manifest.json does not list)
+    /// are linked (else copied) into the new one, so the old report stays
+    /// whole until the swap; then the old report is renamed aside
+    /// (`.<name>.previous-<pid>`), the new one renamed in, and the old one
+    /// removed. A failure before the second rename leaves the old report as
+    /// it was.
+    pub fn commit(mut self) -> Result<Committed> {
+        let kept = if self.target.is_dir() { carry_user_files(&self.target, &self.temp)? } else { Vec::new() };
         if self.target.exists() {
-            std::fs::rename(&self.target, &old).map_err(|e| Error::io(&self.target, e))?;
+            std::fs::rename(&self.target, &self.previous).map_err(|e| Error::io(&self.target, e))?;
         }
         if let Err(e) = std::fs::rename(&self.temp, &self.target) {
             // put the previous report back before failing
-            let _ = std::fs::rename(&old, &self.target);
+            let _ = std::fs::rename(&self.previous, &self.target);
             return Err(Error::io(&self.target, e));
         }
-        if old.exists() {
-            std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
-        }
         self.committed = true;
-        Ok(self.target.clone())
+        if self.previous.exists() {
+            std::fs::remove_dir_all(&self.previous).map_err(|e| Error::io(&self.previous, e))?;
+        }
+        Ok(Committed { folder: self.target.clone(), kept })
     }
 }
 
@@ -143,7 +194,129 @@ impl Drop for ReportDir {
         if !self.committed {
             let _ = std::fs::remove_dir_all(&self.temp);
         }
+        // the lock goes last: while it is held, nobody takes our folders for leftovers
+        drop(self.lock.take());
+        let _ = std::fs::remove_file(&self.lock_path);
     }
+}
+
+/// Removes what dead runs left beside report `name` in `parent`: their
+/// temporary folders and lock files; a replaced report renamed aside is put
+/// back when the run died before the new one took its name, else removed.
+/// A run is dead when its lock file is gone or can be locked; the folders
+/// of live runs (another `salesrelay run` writing the same report) are left
+/// alone. Best effort: what cannot be removed stays for the next run.
+fn clean_leftovers(parent: &Path, name: &str, own_pid: u32) {
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    let prefix = format!(".{name}.");
+    let mut dead: Vec<(String, u32)> = Vec::new();
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&prefix) else { continue };
+        let rest = rest.strip_suffix(".lock").unwrap_or(rest);
+        let Some((kind, pid)) = rest.split_once('-') else { continue };
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        if matches!(kind, "tmp" | "previous") && pid != own_pid && !dead.contains(&(kind.to_string(), pid)) && !is_alive(parent, name, pid) {
+            dead.push((kind.to_string(), pid));
+        }
+    }
+    let target = parent.join(name);
+    for (kind, pid) in dead {
+        let folder = parent.join(side_name(name, &kind, pid));
+        if kind == "previous" && !target.exists() && folder.is_dir() {
+            let _ = std::fs::rename(&folder, &target);
+        } else {
+            let _ = std::fs::remove_dir_all(&folder);
+        }
+        let _ = std::fs::remove_file(parent.join(side_name(name, "lock", pid)));
+    }
+}
+
+/// Whether run `pid` writing report `name` still lives: it holds the lock
+/// on its lock file from before its temporary folder exists until after it
+/// is gone.
+fn is_alive(parent: &Path, name: &str, pid: u32) -> bool {
+    let Ok(file) = File::open(parent.join(side_name(name, "lock", pid))) else { return false };
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+}
+
+/// The files of an old report that the user added: every file under `old`
+/// that its manifest.json does not list (outputs, files, the manifest
+/// itself), as `/`-separated relative paths; every file when the folder
+/// has no readable manifest (it was not written by salesrelay).
+fn user_files(old: &Path) -> Result<Vec<String>> {
+    let listed: Vec<String> = std::fs::read_to_string(old.join("manifest.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .map(|m| {
+            let outputs = m["outputs"].as_array().into_iter().flatten().filter_map(|o| o["path"].as_str());
+            let files = m["files"].as_array().into_iter().flatten().filter_map(|f| f.as_str());
+            outputs.chain(files).chain(["manifest.json"]).map(str::to_string).collect()
+        })
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    walk(old, "", &mut found)?;
+    Ok(found.into_iter().filter(|f| !listed.contains(f)).collect())
+}
+
+/// Every file (and empty folder, with a trailing `/`) under `dir`, relative
+/// to the walk's root; symbolic links are entries, never followed.
+fn walk(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<()> {
+    let mut entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    if entries.is_empty() && !rel.is_empty() {
+        out.push(format!("{rel}/"));
+    }
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+        let kind = std::fs::symlink_metadata(&path).map_err(|e| Error::io(&path, e))?.file_type();
+        if kind.is_dir() {
+            walk(&path, &rel, out)?;
+        } else {
+            out.push(rel);
+        }
+    }
+    Ok(())
+}
+
+/// A second name for file `from` (a hard link, so nothing is copied and
+/// the old report stays whole), else a copy; a symbolic link is recreated.
+fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    if from.symlink_metadata()?.file_type().is_symlink() {
+        return std::os::unix::fs::symlink(std::fs::read_link(from)?, to);
+    }
+    std::fs::hard_link(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ()))
+}
+
+/// Links (else copies) the user's files of report `old` into the new
+/// report `new` at the same paths; a file whose path the new report writes
+/// too goes to `<path>.kept` (`.kept-2`, ... when that is taken). Returns
+/// what was kept, empty folders not counted.
+fn carry_user_files(old: &Path, new: &Path) -> Result<Vec<Kept>> {
+    let mut kept = Vec::new();
+    for rel in user_files(old)? {
+        if let Some(folder) = rel.strip_suffix('/') {
+            let to = new.join(folder);
+            std::fs::create_dir_all(&to).map_err(|e| Error::io(&to, e))?;
+            continue;
+        }
+        let mut dest = rel.clone();
+        let mut n = 1;
+        while new.join(&dest).symlink_metadata().is_ok() {
+            dest = if n == 1 { format!("{rel}.kept") } else { format!("{rel}.kept-{n}") };
+            n += 1;
+        }
+        let (from, to) = (old.join(&rel), new.join(&dest));
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        link_or_copy(&from, &to).map_err(|e| Error::io(&from, e))?;
+        kept.push(Kept { renamed: (dest != rel).then_some(dest), path: rel });
+    }
+    Ok(kept)
 }
 
 /// The unit of an output column, read from its name and type (the data

@@ -38,7 +38,7 @@ impl Stage {
     pub fn done(self, what: &str) {
         self.bar.finish_and_clear();
         if !self.quiet {
-            eprintln!("  {:<10} {:<40} {:>7.2}s", self.name, what, self.started.elapsed().as_secs_f64());
+            crate::tell!("  {:<10} {:<40} {:>7.2}s", self.name, what, self.started.elapsed().as_secs_f64());
         }
     }
 }

@@ -205,9 +205,9 @@ pub fn preamble(v: &Validated) -> Vec<String> {
 /// would help, i.e. when no finding makes a whole table unusable.
 fn stop_on_problems(v: &Validated, lenient_flag: Option<&str>) -> Result<Error> {
     for line in preamble(v) {
-        eprintln!("{line}");
+        crate::tell!("{line}");
     }
-    eprint!("{}", format_findings(&v.findings, 3)?);
+    crate::console::err(format_args!("{}", format_findings(&v.findings, 3)?));
     let hint = if v.has_fatal() {
         "; a table cannot be used at all (effect unusable above), which --lenient cannot mend: fix the file(s) named".to_string()
     } else {
@@ -225,9 +225,15 @@ pub fn validate_command(opts: &InputOptions, quiet: bool) -> Result<()> {
         return Err(stop_on_problems(&v, Some("`salesrelay run --lenient`"))?);
     }
     for line in preamble(&v) {
-        println!("  {line}");
+        crate::say!("  {line}")?;
     }
-    println!("no problems found");
+    for line in v.unusual_lines()? {
+        crate::say!("  {line}")?;
+    }
+    if v.unusual.height() > 0 {
+        crate::console::out(format_args!("{}", format_findings(&v.unusual, 3)?))?;
+    }
+    crate::say!("no problems found")?;
     Ok(())
 }
 
@@ -297,25 +303,25 @@ pub fn set_aside_lines(v: &Validated) -> Vec<String> {
 /// One line per table: rows loaded, or why it is absent.
 pub fn print_loaded(v: &Validated, config: &Config) -> Result<()> {
     if let Some(m) = &v.mapping {
-        println!("  read through the mapping {}", m.name);
+        crate::say!("  read through the mapping {}", m.name)?;
     }
     for spec in TABLES {
         match v.tables.get(spec.name) {
-            Some(df) => println!("  {:<14} {:>12} rows", spec.name, thousands(df.height() as u64)),
+            Some(df) => crate::say!("  {:<14} {:>12} rows", spec.name, thousands(df.height() as u64))?,
             None if v.missing.contains(&spec.name) => {
                 let why = v.unavailable.get(spec.name).map(String::as_str).unwrap_or("no file");
-                println!("  {:<14} not available ({why})", spec.name)
+                crate::say!("  {:<14} not available ({why})", spec.name)?
             }
-            None => println!("  {:<14} {:>12}", spec.name, "not loaded (see problems)"),
+            None => crate::say!("  {:<14} {:>12}", spec.name, "not loaded (see problems)")?,
         }
     }
     if let Some(span) = data_span(v, config)? {
-        println!(
+        crate::say!(
             "  quarters       {} .. {} (last complete: {})",
             span.first.label(config),
             span.last.label(config),
             span.last_complete.map(|q| q.label(config)).unwrap_or_else(|| "none".into())
-        );
+        )?;
     }
     Ok(())
 }
@@ -333,16 +339,16 @@ pub struct RunReport {
 /// The data_quality table's documentation.
 pub const DATA_QUALITY_DOC: TableDoc = TableDoc {
     name: "data_quality",
-    description: "Every problem found in the input; with --lenient the rows named here were set aside.",
+    description: "Every problem found in the input (with --lenient the rows named here were set aside), then the unusual but possible orders of dates (effect none).",
     columns: &[
         ("table", "input table the problem is in"),
         ("file", "the file the row is in (with a mapping: the export's source file)"),
         ("row", "row number as in the file (CSV: line number, header = 1; Parquet: record number from 1); null for a whole-file problem"),
         ("column", "column the problem is in; null for a whole-row problem"),
         ("value", "the value as written"),
-        ("rule", "which check found it (missing_value, not_a_timestamp, duplicate_key, dangling_reference, ...)"),
+        ("rule", "which check found it (missing_value, not_a_timestamp, duplicate_key, dangling_reference, handoff_before_lead_created, first_fs_contact_before_handoff, ...)"),
         ("detail", "the problem in words"),
-        ("effect", "what --lenient does: set_aside (the row, and rows referring to it), null_value (the bad value in an optional column is emptied, the row kept) or unusable (the whole table; even --lenient stops)"),
+        ("effect", "what --lenient does: set_aside (the row, and rows referring to it), null_value (the bad value in an optional column is emptied, the row kept) or unusable (the whole table; even --lenient stops); none for an unusual but possible order (the row kept as it is, counted in the run summary, never stops a run)"),
         ("fatal", "true when the problem makes the whole table unusable"),
     ],
 };
@@ -419,17 +425,15 @@ pub fn prepare(input: &InputOptions, lenient: bool, lenient_flag: Option<&str>, 
     if lenient && n > 0 {
         if let Err(e) = check_set_aside(&v, &config) {
             for line in preamble(&v) {
-                eprintln!("{line}");
+                crate::tell!("{line}");
             }
-            eprint!("{}", format_findings(&v.findings, 3)?);
+            crate::console::err(format_args!("{}", format_findings(&v.findings, 3)?));
             return Err(e);
         }
     }
     let span = data_span(&v, &config)?.ok_or_else(|| Error::Input("the input holds no events (no leads, activities or opportunities with dates)".into()))?;
     let period = match period {
-        Some(p) => Quarter::parse(p, &config).ok_or_else(|| {
-            Error::Config(format!("--period {p:?} is not a fiscal quarter like FY2026-Q2"))
-        })?,
+        Some(p) => Quarter::parse(p, &config).map_err(|why| Error::Config(format!("--period {p:?} {why}")))?,
         None => span.last_complete.ok_or_else(|| {
             Error::Input("no complete quarter in the data; name one with --period".into())
         })?,
@@ -462,6 +466,27 @@ pub fn sql_tables(p: &Prepared, outputs: &[(Doc, DataFrame)]) -> Result<BTreeMap
     Ok(tables)
 }
 
+/// Why a query's table name cannot be used, if it cannot: it must be
+/// `[a-z0-9_]+` (it becomes `tables/<name>.parquet` and a SQL name), not a
+/// built-in table's (whether or not this input supports that table) and not
+/// an earlier query's (`taken`: name -> file).
+fn table_name_problem(q: &crate::sql::Query, tables: &BTreeMap<String, DataFrame>, taken: &BTreeMap<String, PathBuf>) -> Option<String> {
+    let (file, name) = (q.path.display(), q.doc.name.as_str());
+    let builtin = tables.contains_key(name)
+        || TABLES.iter().any(|t| t.name == name)
+        || crate::coverage::TABLE_NEEDS.iter().any(|(n, _)| *n == name)
+        || [DATA_QUALITY_DOC.name, crate::coverage::DATA_COVERAGE_DOC.name].contains(&name);
+    if !crate::sql::is_table_name(name) {
+        Some(format!(
+            "{file}: table name {name:?} is not allowed: use lower-case letters, digits and _ only (set it with a `-- table:` line; without one the file name is used)"
+        ))
+    } else if builtin {
+        Some(format!("{file}: table name {name:?} is taken by a built-in table; rename the query"))
+    } else {
+        taken.get(name).map(|other| format!("{file}: table name {name:?} is already written by {}; rename one of the queries", other.display()))
+    }
+}
+
 /// Runs queries/*.sql over every table; a broken query is reported and
 /// skipped, or stops the run with `strict`.
 /// Returns the tables, the errors and the queries not run because they
@@ -472,15 +497,16 @@ pub fn run_queries(dir: &Path, tables: &BTreeMap<String, DataFrame>, strict: boo
     let mut out = Vec::new();
     let mut errors = Vec::new();
     let mut skipped = Vec::new();
+    let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
     for q in crate::sql::read_queries(dir)? {
-        if tables.contains_key(&q.doc.name) {
-            let msg = format!("{}: table name {:?} is taken by a built-in table; rename the query", q.path.display(), q.doc.name);
+        if let Some(msg) = table_name_problem(&q, tables, &names) {
             if strict {
                 return Err(Error::Input(msg));
             }
             errors.push(msg);
             continue;
         }
+        names.insert(q.doc.name.clone(), q.path.clone());
         match crate::sql::run_query(&mut ctx, &q) {
             Ok(df) => {
                 let doc = Doc { name: q.doc.name.clone(), description: q.doc.description.clone(), columns: q.doc.columns.clone() };
@@ -523,14 +549,14 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let (queried, query_errors, query_skipped) = run_queries(&opts.queries, &sql_tables(&p, &tables)?, opts.strict)?;
     stage.done(&format!("{} ran, {} not available, {} failed", queried.len(), query_skipped.len(), query_errors.len()));
     for e in &query_errors {
-        eprintln!("query failed (the other outputs are written; --strict stops instead): {e}");
+        crate::tell!("query failed (the other outputs are written; --strict stops instead): {e}");
     }
     let stage = progress.stage("write");
     let dir = ReportDir::create(&opts.out, &label)?;
     let mut outputs = Vec::new();
     let mut all = tables;
     all.extend(queried);
-    all.push((DATA_QUALITY_DOC.into(), v.findings.clone()));
+    all.push((DATA_QUALITY_DOC.into(), v.data_quality()?));
     let coverage = crate::coverage::data_coverage(&model, v, &all)?;
     all.push((crate::coverage::DATA_COVERAGE_DOC.into(), coverage.clone()));
     let table_map: crate::charts::Tables = all.iter().map(|(d, df)| (d.name.clone(), df.clone())).collect();
@@ -552,25 +578,26 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let mut files: Vec<String> = charts.iter().flat_map(|c| [format!("charts/{}.svg", c.name), format!("charts/{}.png", c.name)]).collect();
     files.extend(["report.md".to_string(), "report.html".to_string(), "data_dictionary.md".to_string()]);
     write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs, &files)?;
-    let folder = dir.commit()?;
+    let committed = dir.commit()?;
+    let folder = committed.folder.clone();
     stage.done(&format!("{} charts, report.html, report.md", charts.len()));
-    println!("salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(config), span.last.label(config));
+    crate::say!("salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(config), span.last.label(config))?;
     for w in &warnings {
-        println!("  warning: {w}");
+        crate::say!("  warning: {w}")?;
     }
     if let Some(attribution) = table_map.get("kpi_attribution") {
-        print!("{}", crate::summary::headline(attribution, &label)?);
+        crate::console::out(format_args!("{}", crate::summary::headline(attribution, &label)?))?;
     }
     if let Some(losses) = table_map.get("losses") {
         let rules = config.losses.effective().map_err(Error::Config)?;
         let (never, unclassified) = crate::metrics::losses::rule_report(losses, &rules, 5)?;
         let classified = losses.column("category")?.str()?.iter().filter(|c| *c != Some("unclassified")).count();
-        println!("  losses: {} of {} classified", thousands(classified as u64), thousands(losses.height() as u64));
+        crate::say!("  losses: {} of {} classified", thousands(classified as u64), thousands(losses.height() as u64))?;
         if !never.is_empty() {
-            println!("    rules that never fired: {}", never.join(", "));
+            crate::say!("    rules that never fired: {}", never.join(", "))?;
         }
         for (text, n) in unclassified {
-            println!("    unclassified x{n}: {text:?}");
+            crate::say!("    unclassified x{n}: {text:?}")?;
         }
     }
     if unmapped.height() > 0 {
@@ -580,26 +607,51 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
             .map(|i| format!("{:?} ({})", names.get(i).unwrap_or(""), counts.get(i).unwrap_or(0)))
             .collect();
         let more = if unmapped.height() > 10 { format!(" and {} more", unmapped.height() - 10) } else { String::new() };
-        println!("  industries not in the mapping, counted as Other services: {}{more}", list.join(", "));
+        crate::say!("  industries not in the mapping, counted as Other services: {}{more}", list.join(", "))?;
     }
     print_loaded(v, config)?;
     for (what, why) in crate::coverage::not_available_summary(&coverage)? {
-        println!("  not available: {what} ({why})");
+        crate::say!("  not available: {what} ({why})")?;
     }
     for line in preamble(v) {
-        println!("  {line}");
+        crate::say!("  {line}")?;
     }
     if n > 0 {
-        println!("  {} problem(s) found, handled as data_quality.parquet's effect column says", thousands(n as u64));
+        crate::say!("  {} problem(s) found, handled as data_quality.parquet's effect column says", thousands(n as u64))?;
+    }
+    for line in v.unusual_lines()? {
+        crate::say!("  {line}")?;
     }
     for e in &query_skipped {
-        println!("  query not run: {e}");
+        crate::say!("  query not run: {e}")?;
     }
     for e in &query_errors {
-        println!("  query failed: {e}");
+        crate::say!("  query failed: {e}")?;
     }
-    println!("  report: {}", folder.display());
+    crate::say!("  report: {}", folder.display())?;
+    if let Some(line) = kept_line(&committed.kept) {
+        crate::say!("  {line}")?;
+    }
     Ok(RunReport { period: label, folder, outputs, problems: n })
+}
+
+/// What the summary says about files the user had added to the replaced
+/// report: "kept 2 files you added: mynotes.txt, notebooks/a.ipynb",
+/// naming ten at most; one whose name the new report writes says where it went.
+fn kept_line(kept: &[crate::output::Kept]) -> Option<String> {
+    if kept.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = kept
+        .iter()
+        .take(10)
+        .map(|k| match &k.renamed {
+            Some(to) => format!("{} (as {to}: the new report writes that name)", k.path),
+            None => k.path.clone(),
+        })
+        .collect();
+    let more = if kept.len() > 10 { format!(" and {} more", thousands(kept.len() as u64 - 10)) } else { String::new() };
+    Some(format!("kept {} you added: {}{more}", crate::summary::count(kept.len() as u64, "file", "files"), names.join(", ")))
 }
 
 /// Every metric table of the review the input supports, computed together
@@ -675,7 +727,7 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
             let started = std::time::Instant::now();
             let plan = vp::visit_plan(m, priority.clone().lazy(), end)?.collect()?;
             if std::env::var_os("SALESRELAY_TIMINGS").is_some() {
-                eprintln!("  visit_plan: {} stops in {:.2}s", plan.height(), started.elapsed().as_secs_f64());
+                crate::tell!("  visit_plan: {} stops in {:.2}s", plan.height(), started.elapsed().as_secs_f64());
             }
             plans.push((vp::VISIT_PLAN_DOC, plan.lazy()));
             plans.push((vp::LOCATIONS_NEEDED_DOC, vp::locations_needed(m, priority.clone().lazy())));
@@ -799,7 +851,7 @@ pub fn query_command(file: &Path, opts: &InputOptions, period: Option<&str>, out
                 write_parquet(&mut result, path, &Doc { name: query.doc.name, description: query.doc.description, columns: query.doc.columns })?;
             }
         }
-        None => println!("{result}"),
+        None => crate::say!("{result}")?,
     }
     Ok(result)
 }

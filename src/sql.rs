@@ -64,6 +64,13 @@ pub fn parse_header(sql: &str, stem: &str) -> QueryDoc {
     doc
 }
 
+/// Whether `name` can name a query's table: lower-case letters, digits and
+/// `_` only, as it becomes `tables/<name>.parquet` (never a path) and a name
+/// in SQL.
+pub fn is_table_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// Reads every `*.sql` in `dir`, sorted by file name; none when the folder is absent.
 pub fn read_queries(dir: &Path) -> Result<Vec<Query>> {
     if !dir.is_dir() {

@@ -41,6 +41,10 @@ pub enum Effect {
     NullValue,
     /// The whole table cannot be used; even --lenient stops.
     Unusable,
+    /// Nothing: an unusual order that can happen (see `DATE_ORDERS`). The
+    /// row is kept as it is, counted in the run summary and listed in
+    /// data_quality (`none`), never a problem that stops the run.
+    Noted,
 }
 
 impl Effect {
@@ -49,6 +53,7 @@ impl Effect {
             Effect::SetAside => "set_aside",
             Effect::NullValue => "null_value",
             Effect::Unusable => "unusable",
+            Effect::Noted => "none",
         }
     }
 
@@ -60,7 +65,9 @@ impl Effect {
         let optional_value = column
             .and_then(|c| spec.and_then(|t| t.column(c).map(|col| (t, col))))
             .is_some_and(|(t, c)| !c.required && c.references.is_none() && !t.key.contains(&c.name));
-        if optional_value && !matches!(rule, "closed_without_date" | "closed_before_created" | "duplicate_key" | "duplicate_row") {
+        if optional_value
+            && !matches!(rule, "closed_without_date" | "closed_before_created" | "duplicate_key" | "duplicate_row")
+        {
             Effect::NullValue
         } else {
             Effect::SetAside
@@ -127,6 +134,9 @@ pub struct Validated {
     pub notes: Vec<String>,
     /// Per loaded table, what --lenient set aside (all zero without it).
     pub set_aside: Vec<SetAside>,
+    /// Unusual but possible orders in the rows kept (findings schema,
+    /// effect `none`): not problems, counted in the summary (`unusual_lines`).
+    pub unusual: DataFrame,
 }
 
 /// What --lenient did to one table.
@@ -153,6 +163,26 @@ impl Validated {
     pub fn has_fatal(&self) -> bool {
         self.findings.column("fatal").ok().and_then(|c| c.bool().ok().map(|b| b.any())).unwrap_or(false)
     }
+    /// data_quality: the problems, then the unusual orders.
+    pub fn data_quality(&self) -> Result<DataFrame> {
+        Ok(self.findings.vstack(&self.unusual)?)
+    }
+
+    /// One line per kind of unusual order, for the run summary and
+    /// `validate`: "unusual: 3 first FS contacts before the handoff
+    /// (counted as SLA met)".
+    pub fn unusual_lines(&self) -> Result<Vec<String>> {
+        let rules = self.unusual.column("rule")?.str()?.clone();
+        Ok(DATE_ORDERS
+            .iter()
+            .filter_map(|o| {
+                let (one, many, meaning) = o.unusual?;
+                let n = rules.iter().filter(|r| *r == Some(o.rule)).count() as u64;
+                (n > 0).then(|| format!("unusual: {} ({meaning})", crate::summary::count(n, one, many)))
+            })
+            .collect())
+    }
+
     /// The typed frame of `name` as a LazyFrame, if the table came in.
     pub fn lazy(&self, name: &str) -> Option<LazyFrame> {
         self.tables.get(name).map(|df| df.clone().lazy())
@@ -306,8 +336,126 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
     Ok((typed, findings))
 }
 
+/// An order of timestamps across rows: `later` of `table` should not be
+/// before `earlier` of the row its column `via.0` names in table `via.1`
+/// (by key `via.2`), or of its own row when `via` is None.
+#[derive(Debug, Clone, Copy)]
+pub struct DateOrder {
+    pub table: &'static str,
+    pub later: &'static str,
+    pub via: Option<(&'static str, &'static str, &'static str)>,
+    pub earlier: &'static str,
+    pub rule: &'static str,
+    /// None: impossible, a finding like any other (`--lenient` sets the row
+    /// aside). Some((one, many, meaning)): unusual but possible, counted in
+    /// the run summary as "unusual: N <one|many> (<meaning>)", effect `none`.
+    pub unusual: Option<(&'static str, &'static str, &'static str)>,
+}
+
+/// The orders checked across tables, after references (so a parent is
+/// always one of the rows kept). Impossible: a lead cannot be handed off
+/// before it existed; a year typo does that. Unusual: a rep may call a
+/// customer before the CRM has the lead, FS may meet one before the
+/// handoff is logged, and a lead may be converted into a deal that already
+/// existed, even one already closed (a deal closed before its lead but not
+/// before its own creation is exactly that; one closed before its own
+/// creation is `closed_before_created` already). Each is counted as the
+/// metrics define it. An opportunity created before its lead is not
+/// checked: the same conversion does that.
+pub const DATE_ORDERS: &[DateOrder] = &[
+    DateOrder {
+        table: "opportunities",
+        later: "closed_at",
+        via: Some(("lead_id", "leads", "lead_id")),
+        earlier: "created_at",
+        rule: "closed_before_lead_created",
+        unusual: Some((
+            "deal closed before its lead was created",
+            "deals closed before their lead was created",
+            "kept: a lead converted into a deal that already existed does this",
+        )),
+    },
+    DateOrder {
+        table: "handoffs",
+        later: "handed_off_at",
+        via: Some(("lead_id", "leads", "lead_id")),
+        earlier: "created_at",
+        rule: "handoff_before_lead_created",
+        unusual: None,
+    },
+    DateOrder {
+        table: "handoffs",
+        later: "first_fs_contact_at",
+        via: None,
+        earlier: "handed_off_at",
+        rule: "first_fs_contact_before_handoff",
+        unusual: Some(("first FS contact before the handoff", "first FS contacts before the handoff", "counted as SLA met")),
+    },
+    DateOrder {
+        table: "activities",
+        later: "occurred_at",
+        via: Some(("lead_id", "leads", "lead_id")),
+        earlier: "created_at",
+        rule: "activity_before_lead_created",
+        unusual: Some((
+            "activity before its lead was created",
+            "activities before their lead was created",
+            "kept; an IS rep's first one counts as a response within the hour",
+        )),
+    },
+];
+
+/// A UTC timestamp expression as text: `2026-04-06T01:00:00Z`.
+fn utc_text(ts: Expr) -> Expr {
+    ts.dt().to_string("%Y-%m-%dT%H:%M:%SZ")
+}
+
+/// The findings of one order over the rows `lf` of its table (`tables`:
+/// the rows kept of the tables checked before): each row whose `later`
+/// is before `earlier`, the value being `later` and the detail naming the
+/// earlier timestamp and, across tables, the row it is in. None when the
+/// parent table is absent.
+fn date_order_findings(lf: &LazyFrame, o: &DateOrder, tables: &BTreeMap<&'static str, DataFrame>) -> Option<LazyFrame> {
+    let (rows, detail) = match o.via {
+        None => {
+            let detail = concat_str([lit(format!("{} is before {} (", o.later, o.earlier)), utc_text(col(o.earlier)), lit(")")], "", false);
+            (lf.clone().with_column(col(o.earlier).alias("__earlier")), detail)
+        }
+        Some((fk, parent, key)) => {
+            let parents = tables
+                .get(parent)?
+                .clone()
+                .lazy()
+                .filter(col(key).is_first_distinct())
+                .select([col(key).alias("__key"), col(o.earlier).alias("__earlier")]);
+            let noun = parent.strip_suffix('s').unwrap_or(parent);
+            let detail = concat_str(
+                [lit(format!("{} is before the {} of its {noun} ", o.later, o.earlier)), col(fk), lit(" ("), utc_text(col("__earlier")), lit(")")],
+                "",
+                false,
+            );
+            (lf.clone().join(parents, [col(fk)], [col("__key")], JoinArgs::new(JoinType::Inner)), detail)
+        }
+    };
+    let effect = if o.unusual.is_some() { Effect::Noted } else { Effect::of(o.table, Some(o.later), o.rule) };
+    Some(rows.filter(col(o.later).lt(col("__earlier"))).select([
+        lit(o.table).alias("table"),
+        lit(NULL).cast(DataType::String).alias("file"),
+        col(ROW).alias("row"),
+        lit(o.later).alias("column"),
+        utc_text(col(o.later)).alias("value"),
+        lit(o.rule).alias("rule"),
+        detail.alias("detail"),
+        lit(effect.as_str()).alias("effect"),
+        lit(false).alias("fatal"),
+    ]))
+}
+
 /// Problems only the whole table shows: a key seen in an earlier row
 /// (`duplicate_row` when the whole row repeats it, else `duplicate_key`).
+/// The finding's column is the key: `lead_id`, or every column of a
+/// composite key joined by ` + ` (`opportunity_id + entered_at`); its value
+/// is the key's values joined by ` | `.
 fn duplicate_checks(lf: &LazyFrame, spec: &TableSpec) -> Vec<LazyFrame> {
     let t = spec.name;
     let mut checks = Vec::new();
@@ -327,25 +475,24 @@ fn duplicate_checks(lf: &LazyFrame, spec: &TableSpec) -> Vec<LazyFrame> {
     let dup_row = when(repeated_key)
         .then(as_struct(all).is_first_distinct().not())
         .otherwise(lit(false));
-    let key_label = spec.key.join(", ");
+    // a composite key is named in full (`opportunity_id + entered_at`), so
+    // it never reads as if its first column alone had to be unique
+    let key_label = spec.key.join(" + ");
+    let detail = if spec.key.len() == 1 {
+        format!("{key_label} repeats an earlier row with different values")
+    } else {
+        format!("the key {key_label} (together) repeats an earlier row with different values")
+    };
     checks.push(check(
         &lf,
         t,
-        Some(spec.key[0]),
+        Some(&key_label),
         key_value.clone(),
         dup_key.clone().and(dup_row.clone()),
         "duplicate_row",
         "the whole row repeats an earlier row",
     ));
-    checks.push(check(
-        &lf,
-        t,
-        Some(spec.key[0]),
-        key_value,
-        dup_key.and(dup_row.not()),
-        "duplicate_key",
-        &format!("{key_label} repeats an earlier row with different values"),
-    ));
+    checks.push(check(&lf, t, Some(&key_label), key_value, dup_key.and(dup_row.not()), "duplicate_key", &detail));
     checks
 }
 
@@ -362,6 +509,7 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
     let mut finding_frames: Vec<LazyFrame> = vec![findings_frame(&read_findings)?.lazy()];
     let mut tables: BTreeMap<&'static str, DataFrame> = BTreeMap::new();
     let mut set_aside = Vec::new();
+    let mut unusual: Vec<LazyFrame> = Vec::new();
     let mut raw_tables = raw_tables;
     for spec in TABLES {
         let Some(loaded) = raw_tables.remove(spec.name) else { continue };
@@ -387,6 +535,8 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             let detail = format!("no {parent} row has {parent_col} = this value");
             checks.push(check(&dangling, spec.name, Some(c.name), col(c.name), lit(true), "dangling_reference", &detail));
         }
+        let orders = || DATE_ORDERS.iter().filter(|o| o.table == spec.name);
+        checks.extend(orders().filter(|o| o.unusual.is_none()).filter_map(|o| date_order_findings(&lf, o, &tables)));
         let table_findings = concat(checks, UnionArgs::default())?.collect()?;
         let mut kept = lf;
         let mut values_nulled = 0;
@@ -411,6 +561,8 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             }
         }
         let kept = kept.sort([ROW], Default::default()).collect()?;
+        let kept_lf = kept.clone().lazy();
+        unusual.extend(orders().filter(|o| o.unusual.is_some()).filter_map(|o| date_order_findings(&kept_lf, o, &tables)));
         set_aside.push(SetAside {
             table: spec.name,
             rows: height,
@@ -436,7 +588,9 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         "__origin" => origin_rows.iter().map(|r| r.3.clone()).collect::<Vec<_>>(),
     )?;
     let shift = lit(crate::load::SOURCE_SHIFT);
-    let findings = concat(finding_frames, UnionArgs::default())?
+    // the unusual orders get their files and origins as the problems do, then go apart
+    finding_frames.extend(unusual);
+    let all = concat(finding_frames, UnionArgs::default())?
         .with_columns([
             (col("row") / shift.clone()).cast(DataType::Int64).fill_null(lit(0i64)).alias("__src"),
             (col("row") % shift).alias("row"),
@@ -462,6 +616,9 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         )
         .select(FINDING_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
         .collect()?;
+    let noted = col("effect").eq(lit(Effect::Noted.as_str()));
+    let unusual = all.clone().lazy().filter(noted.clone()).collect()?;
+    let findings = all.lazy().filter(noted.not()).collect()?;
     // records the reader set aside before typing (ragged rows, footers) count too
     for s in &mut set_aside {
         let unread = read_findings.iter().filter(|f| f.table == s.table && f.row.is_some() && !f.fatal).count();
@@ -470,5 +627,5 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             s.set_aside += unread;
         }
     }
-    Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside })
+    Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside, unusual })
 }

@@ -448,7 +448,7 @@ impl Clock {
     }
     fn lap(&self, what: &str) {
         if let Some(t) = &self.0 {
-            eprintln!("    visit_plan {what}: {:.2}s", t.get().elapsed().as_secs_f64());
+            crate::tell!("    visit_plan {what}: {:.2}s", t.get().elapsed().as_secs_f64());
             t.set(std::time::Instant::now());
         }
     }

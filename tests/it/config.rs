@@ -82,3 +82,37 @@ fn file_in_input_folder_is_used_unless_one_is_named() {
     let (c, used) = Config::resolve(None, Path::new("/nonexistent-folder"), &Default::default()).unwrap();
     assert_eq!((c, used), (Config::default(), None));
 }
+
+/// Numeric keys have generous upper bounds, so a typo cannot hang the run
+/// (a day's route is cubic in its stops) or mean nothing (an SLA of a year).
+#[test]
+fn upper_bounds_are_named() {
+    let cases = [
+        ("sla_business_days = 61", "sla_business_days = 61 must be a number from 0 to 60 (business days)"),
+        ("sla_business_days = -1", "sla_business_days = -1 must be a number from 0 to 60 (business days)"),
+        ("[send_back]\ntiming_slip_months = 61", "send_back.timing_slip_months = 61 must be a number from 0 to 60 (months)"),
+        ("[engagement]\nhigh_views = 1001", "engagement.high_views = 1001 must be a number from 2 to 1000 (room views of one deal)"),
+        ("[engagement]\nstalled_days = 366", "engagement.stalled_days = 366 must be a number from 0 to 365 (days)"),
+        ("[engagement]\nstalled_days = nan", "engagement.stalled_days = NaN must be a number from 0 to 365 (days)"),
+        ("[visit_plan]\nradius_km = 500.5", "visit_plan.radius_km = 500.5 must be a number above 0 and at most 500 (km)"),
+        ("[visit_plan]\nradius_km = 0", "visit_plan.radius_km = 0 must be a number above 0 and at most 500 (km)"),
+        ("[visit_plan]\nnot_visited_days = 3651", "visit_plan.not_visited_days = 3651 must be a number from 0 to 3650 (days)"),
+        ("[visit_plan]\nmax_stops_per_day = 1000000", "visit_plan.max_stops_per_day = 1000000 must be a number from 1 to 50 (stops in one rep's day)"),
+        ("[visit_plan]\nmax_stops_per_day = 0", "visit_plan.max_stops_per_day = 0 must be a number from 1 to 50 (stops in one rep's day)"),
+        (
+            "[visit_plan]\nmax_stops_per_day = 50\npriority_stops_per_day = 51",
+            "visit_plan.priority_stops_per_day = 51 and max_stops_per_day = 50 must satisfy 1 <= priority_stops_per_day <= max_stops_per_day",
+        ),
+        ("[visit_plan]\nroad_factor = 5.5", "visit_plan.road_factor = 5.5 must be a number from 1 to 5 (road km per great-circle km)"),
+    ];
+    for (toml, msg) in cases {
+        assert_eq!(err(toml), format!("configuration: salesrelay.toml: {msg}"), "{toml}");
+    }
+    // the bounds themselves are allowed
+    let c = Config::from_toml(
+        "sla_business_days = 60\n[send_back]\ntiming_slip_months = 60\n[engagement]\nmedium_views = 999\nhigh_views = 1000\nstalled_days = 365\n\
+         [visit_plan]\nradius_km = 500\nnot_visited_days = 3650\nmax_stops_per_day = 50\npriority_stops_per_day = 50\nroad_factor = 5\n",
+        "x",
+    );
+    assert!(c.is_ok(), "{c:?}");
+}

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod breaks;
 mod charts;
 mod config;
 mod describe;

@@ -274,3 +274,152 @@ fn lenient_sets_rows_aside_and_cascades_through_references() {
     assert_eq!(v.tables["opportunities"].height(), 7);
     assert_eq!(v.tables["activities"].height(), 13);
 }
+
+#[test]
+fn a_composite_key_is_named_in_full() {
+    // stage_history's key is opportunity_id + entered_at: O1 entering a second
+    // stage at the moment it entered Qualification (line 12) repeats the key,
+    // an exact copy of line 3 (line 13) repeats the row; O1 itself may repeat
+    let d = Dir::copy_of(&tiny());
+    d.append("stage_history.csv", "O1,Proposal,2026-04-10T15:00:00+09:00,1000000,2026-06-30\n");
+    d.append("stage_history.csv", "O1,Closed Won,2026-06-15T10:00:00+09:00,1000000,2026-06-15\n");
+    let v = load(d.path(), false);
+    assert_eq!(
+        findings(&v),
+        vec![
+            f("stage_history", Some(12), Some("opportunity_id + entered_at"), "duplicate_key"),
+            f("stage_history", Some(13), Some("opportunity_id + entered_at"), "duplicate_row"),
+        ]
+    );
+    let text = salesrelay::run::format_findings(&v.findings, 3).unwrap();
+    assert!(
+        text.starts_with(
+            "stage_history, column opportunity_id + entered_at: duplicate_key x 1 — the key opportunity_id + entered_at (together) repeats an earlier row with different values\n    row 12: \"O1 | 2026-04-10 06:00:00.000000+00:00\"\n"
+        ),
+        "{text}"
+    );
+    let effects = crate::util::strs(&v.findings, "effect");
+    assert_eq!(effects, [Some("set_aside".to_string()), Some("set_aside".to_string())]);
+}
+
+/// The unusual orders as (table, row, column, rule), like `findings`.
+fn unusual(v: &salesrelay::validate::Validated) -> Vec<F> {
+    let mut all = load_findings_of(&v.unusual);
+    all.sort();
+    all
+}
+
+fn load_findings_of(df: &polars::prelude::DataFrame) -> Vec<F> {
+    let s = |c: &str| crate::util::strs(df, c);
+    let rows = crate::util::f64s(df, "row");
+    let (t, c, r) = (s("table"), s("column"), s("rule"));
+    (0..df.height()).map(|i| (t[i].clone().unwrap(), rows[i].map(|x| x as i64), c[i].clone(), r[i].clone().unwrap())).collect()
+}
+
+#[test]
+fn a_handoff_before_its_lead_was_created_is_impossible() {
+    // H1 (line 2) hands off L1, created 2026-04-06 10:00 JST, on 2025-04-09: a year typo
+    let d = Dir::copy_of(&tiny());
+    d.replace("handoffs.csv", "H1,L1,O1,R1,R4,2026-04-09T10:00:00+09:00", "H1,L1,O1,R1,R4,2025-04-09T10:00:00+09:00");
+    let v = load(d.path(), false);
+    assert_eq!(findings(&v), vec![f("handoffs", Some(2), Some("handed_off_at"), "handoff_before_lead_created")]);
+    let text = salesrelay::run::format_findings(&v.findings, 3).unwrap();
+    assert_eq!(
+        text,
+        "handoffs, column handed_off_at: handoff_before_lead_created x 1 — handed_off_at is before the created_at of its lead L1 (2026-04-06T01:00:00Z)\n    row 2: \"2025-04-09T01:00:00Z\"\n"
+    );
+    // --lenient sets the handoff aside like any other finding
+    let v = load(d.path(), true);
+    assert_eq!(crate::util::strs(&v.findings, "effect"), [Some("set_aside".to_string())]);
+    assert_eq!(v.tables["handoffs"].height(), 7);
+}
+
+#[test]
+fn a_deal_closed_before_its_lead_was_created_is_unusual() {
+    // O1 (line 2) created 2026-03-02 and won 2026-04-03, before its lead L1 was
+    // created (2026-04-06 10:00 JST): L1 was converted into a deal that existed
+    let d = Dir::copy_of(&tiny());
+    d.replace(
+        "opportunities.csv",
+        "O1,A1,L1,R4,2026-04-10T15:00:00+09:00,1000000,Closed Won,2026-06-15T10:00:00+09:00,won",
+        "O1,A1,L1,R4,2026-03-02T15:00:00+09:00,1000000,Closed Won,2026-04-03T10:00:00+09:00,won",
+    );
+    let v = load(d.path(), false);
+    assert_eq!(findings(&v), vec![]);
+    assert_eq!(unusual(&v), vec![f("opportunities", Some(2), Some("closed_at"), "closed_before_lead_created")]);
+    assert_eq!(
+        crate::util::strs(&v.unusual, "detail"),
+        [Some("closed_at is before the created_at of its lead L1 (2026-04-06T01:00:00Z)".to_string())]
+    );
+    assert_eq!(
+        v.unusual_lines().unwrap(),
+        ["unusual: 1 deal closed before its lead was created (kept: a lead converted into a deal that already existed does this)"]
+    );
+    // closed before its own creation too: the impossible order is the finding
+    let d = Dir::copy_of(&tiny());
+    d.replace("opportunities.csv", "2026-09-10T10:00:00+09:00,won", "2025-09-10T10:00:00+09:00,won"); // O3, line 5
+    let v = load(d.path(), true);
+    assert_eq!(findings(&v)[0], f("opportunities", Some(5), Some("closed_at"), "closed_before_created"));
+    assert_eq!((v.tables["opportunities"].height(), v.unusual.height()), (7, 0));
+}
+
+#[test]
+fn contacts_before_the_handoff_or_the_lead_are_unusual_not_problems() {
+    // H2 (line 3) handed off 2026-04-16 10:00, FS first met the customer on 04-15;
+    // T1 (line 2) called L1 at 09:30, half an hour before the lead was created
+    let d = Dir::copy_of(&tiny());
+    d.replace("handoffs.csv", "accepted,2026-04-21T09:00:00+09:00", "accepted,2026-04-15T09:00:00+09:00");
+    d.replace("activities.csv", "T1,R1,A1,L1,,2026-04-06T10:30:00+09:00", "T1,R1,A1,L1,,2026-04-06T09:30:00+09:00");
+    let v = load(d.path(), false);
+    assert_eq!(findings(&v), vec![]);
+    assert_eq!(
+        unusual(&v),
+        vec![
+            f("activities", Some(2), Some("occurred_at"), "activity_before_lead_created"),
+            f("handoffs", Some(3), Some("first_fs_contact_at"), "first_fs_contact_before_handoff"),
+        ]
+    );
+    assert_eq!(crate::util::strs(&v.unusual, "effect"), [Some("none".to_string()), Some("none".to_string())]);
+    assert_eq!(
+        v.unusual_lines().unwrap(),
+        [
+            "unusual: 1 first FS contact before the handoff (counted as SLA met)",
+            "unusual: 1 activity before its lead was created (kept; an IS rep's first one counts as a response within the hour)",
+        ]
+    );
+    // --lenient keeps both rows as they are
+    let v = load(d.path(), true);
+    assert_eq!((v.tables["handoffs"].height(), v.tables["activities"].height()), (8, 14));
+    assert_eq!(v.unusual.height(), 2);
+    // the run goes on, says so in its summary and lists them in data_quality
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(d.path(), &["run", "--input", ".", "--out", out.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains(
+            "  unusual: 1 first FS contact before the handoff (counted as SLA met)\n  unusual: 1 activity before its lead was created (kept; an IS rep's first one counts as a response within the hour)\n"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("problem(s) found"), "{stdout}");
+    let dq = {
+        use polars::prelude::SerReader;
+        let file = std::fs::File::open(out.path().join("FY2026-Q2/tables/data_quality.parquet")).unwrap();
+        polars::prelude::ParquetReader::new(file).finish().unwrap()
+    };
+    assert_eq!(load_findings_of(&dq), vec![
+        f("handoffs", Some(3), Some("first_fs_contact_at"), "first_fs_contact_before_handoff"),
+        f("activities", Some(2), Some("occurred_at"), "activity_before_lead_created"),
+    ]);
+    assert_eq!(
+        crate::util::strs(&dq, "detail"),
+        [
+            Some("first_fs_contact_at is before handed_off_at (2026-04-16T01:00:00Z)".to_string()),
+            Some("occurred_at is before the created_at of its lead L1 (2026-04-06T01:00:00Z)".to_string()),
+        ]
+    );
+    let o = crate::util::salesrelay(d.path(), &["validate", "--input", "."]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("  unusual: 1 first FS contact before the handoff (counted as SLA met)\n"));
+}
