@@ -959,7 +959,7 @@ fn read_csv_polars(
     let t2 = t0.elapsed().as_secs_f64();
     let (typed, row_findings) = crate::validate::type_chunk(contract_frame(text, spec)?, spec, config)?;
     if std::env::var_os("SALESRELAY_TIMINGS").is_some() {
-        eprintln!("    {file_name}: scan {t1:.2}s, read {:.2}s, type {:.2}s", t2 - t1, t0.elapsed().as_secs_f64() - t2);
+        crate::tell!("    {file_name}: scan {t1:.2}s, read {:.2}s, type {:.2}s", t2 - t1, t0.elapsed().as_secs_f64() - t2);
     }
     Ok(Some((Some((typed, row_findings)), records, findings)))
 }

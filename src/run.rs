@@ -666,7 +666,7 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
     let clock = std::time::Instant::now();
     let lap = |what: &str| {
         if timings {
-            eprintln!("    compute {what}: {:.2}s", clock.elapsed().as_secs_f64());
+            crate::tell!("    compute {what}: {:.2}s", clock.elapsed().as_secs_f64());
         }
     };
     let wide = tree::kpi_wide(m)?.collect()?.lazy();
@@ -738,7 +738,7 @@ pub fn compute_tables(m: &Model, period_label: &str) -> Result<Vec<(Doc, DataFra
         for (doc, lf) in &plans {
             let t = std::time::Instant::now();
             lf.clone().collect()?;
-            eprintln!("      {}: {:.2}s alone", doc.name, t.elapsed().as_secs_f64());
+            crate::tell!("      {}: {:.2}s alone", doc.name, t.elapsed().as_secs_f64());
         }
     }
     let (docs, lfs): (Vec<TableDoc>, Vec<LazyFrame>) = plans.into_iter().unzip();
