@@ -462,7 +462,9 @@ pub fn sql_tables(p: &Prepared, outputs: &[(Doc, DataFrame)]) -> Result<BTreeMap
     for (doc, df) in outputs {
         tables.insert(doc.name.clone(), df.clone());
     }
-    tables.insert("review".into(), crate::sql::review_table(&p.label, p.compare_to.as_deref(), p.span.last_event)?);
+    // the end of the data as every table reads it: the latest event or room view
+    let end = crate::metrics::engagement::data_end(&p.model())?;
+    tables.insert("review".into(), crate::sql::review_table(&p.label, p.compare_to.as_deref(), Some(end))?);
     Ok(tables)
 }
 

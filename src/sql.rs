@@ -1,7 +1,7 @@
 //! queries/: each `*.sql` file is one output table, run with Polars SQL over
 //! the validated input tables, every output table by name, and `review`
-//! (one row: the reviewed `period`, `compare_to`, and `data_end`, the last
-//! event's timestamp). A header comment documents the table:
+//! (one row: the reviewed `period`, `compare_to`, and `data_end`, the latest
+//! event or room view). A header comment documents the table:
 //!
 //! ```sql
 //! -- table: is_rep_leaderboard

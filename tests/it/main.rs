@@ -8,6 +8,7 @@ mod config;
 mod describe;
 mod engagement;
 mod example;
+mod fuzz;
 mod generate;
 mod interop;
 mod kpi;

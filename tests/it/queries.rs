@@ -111,3 +111,16 @@ fn query_command_sees_inputs_outputs_and_review() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(d.read("rev.csv"), "node,value\nrevenue,3300000.0\n");
 }
+
+/// `review.data_end` is the end every table reads: the latest event or room view.
+#[test]
+fn review_data_end_counts_room_views_like_the_engagement_tables() {
+    let d = crate::util::Dir::copy_of(&crate::util::tiny());
+    d.append("dsr_views.csv", "V6,O4,L7,contact,pricing,2026-10-02T10:00:00+09:00,60\n");
+    std::fs::write(d.file("end.sql"), "SELECT data_end FROM review").unwrap();
+    let out = d.file("end.csv");
+    let o = crate::util::salesrelay(d.path(), &["query", "end.sql", "--input", ".", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("2026-10-02T01:00:00"), "{text}");
+}
