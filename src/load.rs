@@ -750,6 +750,9 @@ struct CsvScan {
     /// space or tab beside a separator, a line end or a quote, or a `""`.
     /// When not, Polars' text is used as it is read.
     padded: bool,
+    /// Byte offsets where data records 0, C, 2C, ... start (C = `chunk_rows()`),
+    /// then the file's length: the pieces Polars reads one at a time.
+    pieces: Vec<u64>,
 }
 
 /// Reads a file once: SHA-256, UTF-8 validity, and a quote-aware count of
@@ -759,7 +762,10 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let (mut carry, mut total) = (0usize, 0u64);
-    let mut scan = CsvScan { sha256: String::new(), bytes: 0, headers: Vec::new(), records: 0, starts: None, slow: None, padded: false };
+    let mut scan =
+        CsvScan { sha256: String::new(), bytes: 0, headers: Vec::new(), records: 0, starts: None, slow: None, padded: false, pieces: Vec::new() };
+    let piece_rows = chunk_rows() as i64;
+    let mut consumed = 0u64; // the file offset of buf[0]
     let blank = |b: u8| b == b' ' || b == b'\t';
     let mut header: Vec<u8> = Vec::new();
     let (mut line, mut record_line) = (1u64, 1u64);
@@ -820,6 +826,9 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
                     push_start(&mut scan.starts, record_index as usize, record_line);
                 }
                 record_index += 1;
+                if record_index % piece_rows == 0 {
+                    scan.pieces.push(consumed + at as u64 + 1);
+                }
                 record_line = line;
                 fields = 1;
                 record_bytes = 0;
@@ -830,10 +839,12 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
             break;
         }
         carry = len - valid;
+        consumed += valid as u64;
         buf.copy_within(valid..len, 0);
     }
     scan.sha256 = hex(&hasher.finalize());
     scan.bytes = total;
+    scan.pieces.push(total);
     if scan.slow.is_none() {
         if in_quotes {
             scan.slow = Some("an unclosed quote");
@@ -879,33 +890,46 @@ fn push_start(starts: &mut Option<Vec<u32>>, index: usize, line: u64) {
     }
 }
 
-/// Reads a well-formed UTF-8 CSV with Polars' multi-threaded reader: the
-/// picked columns (header position, contract name) as text, trimmed, empty
-/// = null, with `_row` the line each record starts on. None when Polars
-/// reads another number of records than the scan counted (then the
+/// Reads records `first..` of a well-formed UTF-8 CSV, the bytes
+/// `range` of the file, with Polars' multi-threaded reader: the picked
+/// columns (header position, contract name) as text, trimmed, empty = null,
+/// with `_row` the line each record starts on. None when Polars reads
+/// another number of records than the scan counted (then the
 /// record-by-record path decides).
-fn read_csv_fast(path: &Path, scan: &CsvScan, delimiter: u8, picked: &[(usize, &'static str)]) -> Result<Option<DataFrame>> {
+fn read_csv_piece(
+    path: &Path,
+    scan: &CsvScan,
+    (first, records): (usize, usize),
+    range: (u64, u64),
+    delimiter: u8,
+    picked: &[(usize, &'static str)],
+) -> Result<Option<DataFrame>> {
+    let mut bytes = vec![0u8; (range.1 - range.0) as usize];
+    {
+        use std::io::{Seek, SeekFrom};
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        file.seek(SeekFrom::Start(range.0)).map_err(|e| Error::io(path, e))?;
+        file.read_exact(&mut bytes).map_err(|e| Error::io(path, e))?;
+    }
     let projection: Vec<usize> = picked.iter().map(|(i, _)| *i).collect();
     let read = CsvReadOptions::default()
         .with_has_header(false)
-        .with_skip_rows(1)
         .with_infer_schema_length(Some(0))
         .with_projection(Some(Arc::new(projection)))
         .with_parse_options(CsvParseOptions::default().with_separator(delimiter).with_quote_char(Some(b'"')))
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))
-        .and_then(|r| r.finish());
+        .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+        .finish();
     let Ok(df) = read else { return Ok(None) };
-    if df.height() != scan.records || df.width() != picked.len() {
+    if df.height() != records || df.width() != picked.len() {
         return Ok(None);
     }
-    let height = df.height();
     let rows: Vec<i64> = match &scan.starts {
-        Some(starts) => starts.iter().map(|l| *l as i64).collect(),
-        None => (2..height as i64 + 2).collect(),
+        Some(starts) => starts[first..first + records].iter().map(|l| *l as i64).collect(),
+        None => (first as i64 + 2..(first + records) as i64 + 2).collect(),
     };
     let mut columns = vec![Column::new(ROW.into(), rows)];
     columns.extend(df.columns().iter().zip(picked).map(|(c, (_, name))| c.clone().with_name((*name).into())));
-    let df = DataFrame::new(height, columns)?;
+    let df = DataFrame::new(records, columns)?;
     if !scan.padded {
         return Ok(Some(df)); // Polars reads an empty unquoted field as null already
     }
@@ -952,16 +976,27 @@ fn read_csv_polars(
         return Ok(Some((None, records, findings)));
     };
     let picked: Vec<(usize, &'static str)> = mapping.iter().enumerate().filter_map(|(i, m)| m.map(|name| (i, name))).collect();
-    let Some(text) = read_csv_fast(path, &scan, delimiter, &picked)? else { return Ok(None) };
+    // piece by piece, so only one piece's text is in memory beside the typed rows
+    let (mut typed, mut row_findings) = (Vec::new(), Vec::new());
+    let piece_rows = chunk_rows();
+    for (k, range) in scan.pieces.windows(2).enumerate() {
+        let first = k * piece_rows;
+        let records = piece_rows.min(scan.records.saturating_sub(first));
+        if records == 0 {
+            continue; // the record count is a multiple of the piece size
+        }
+        let Some(text) = read_csv_piece(path, &scan, (first, records), (range[0], range[1]), delimiter, &picked)? else { return Ok(None) };
+        let (t, f) = crate::validate::type_chunk(contract_frame(text, spec)?, spec, config)?;
+        typed.push(t);
+        row_findings.push(f);
+    }
     ignored.append(&mut unknown);
     supplied.extend(picked.iter().map(|(_, name)| *name));
     *digest = Some((scan.sha256, scan.bytes));
-    let t2 = t0.elapsed().as_secs_f64();
-    let (typed, row_findings) = crate::validate::type_chunk(contract_frame(text, spec)?, spec, config)?;
     if std::env::var_os("SALESRELAY_TIMINGS").is_some() {
-        crate::tell!("    {file_name}: scan {t1:.2}s, read {:.2}s, type {:.2}s", t2 - t1, t0.elapsed().as_secs_f64() - t2);
+        crate::tell!("    {file_name}: scan {t1:.2}s, read and type {:.2}s", t0.elapsed().as_secs_f64() - t1);
     }
-    Ok(Some((Some((typed, row_findings)), records, findings)))
+    Ok(Some((Some((concat_frames(typed)?, concat_frames(row_findings)?)), records, findings)))
 }
 
 /// Whether CSV input may take Polars' reader (`SALESRELAY_CSV_PATH=exact`
