@@ -944,7 +944,7 @@ fn read_csv_piece(
 }
 
 /// The fast path of `read_csv_raw`: a well-formed UTF-8 file (see
-/// `scan_csv`) read by Polars and typed whole. None when the file must go
+/// `scan_csv`) read by Polars and typed piece by piece. None when the file must go
 /// record by record (not UTF-8, ragged, blank lines, a one-column header
 /// that may hold another separator, or Polars disagreeing on the records).
 fn read_csv_polars(
@@ -1005,7 +1005,8 @@ fn fast_csv_allowed() -> bool {
     std::env::var("SALESRELAY_CSV_PATH").map_or(true, |v| v != "exact")
 }
 
-/// Reads a contract table's CSV file, typing it chunk by chunk.
+/// Reads a contract table's CSV file: by Polars where `read_csv_polars`
+/// can, else record by record, typing chunk by chunk.
 #[allow(clippy::too_many_arguments)]
 fn read_csv_raw(
     path: &Path,
