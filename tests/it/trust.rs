@@ -314,8 +314,13 @@ fn cohort_numbers_carry_their_open_deals_and_maturity() {
     assert!(svg.contains("FY2026-Q2: AI SDRs averaged 2 SQLs, human reps 2; SQL-to-win not final (1 deal still open)"), "{svg}");
     // handoff cohorts: the cohort table and the quality bands
     let cohort = parquet(&folder.join("tables/funnel_cohort.parquet"));
+    // leads created in Q2 (L5-L9, L11): deals O3 (won) and O4 (open); in Q1 (L1-L4, L10): O1, O2, O5, all closed
     let c = rows(&cohort, col("cohort").eq(lit("FY2026-Q2")).and(col("segment_kind").eq(lit("total"))));
+    assert_eq!((f64s(&c, "deals"), f64s(&c, "open_deals")), (vec![Some(2.0)], vec![Some(1.0)]));
     assert_eq!(c.column("mature").unwrap().bool().unwrap().get(0), Some(false));
+    let c = rows(&cohort, col("cohort").eq(lit("FY2026-Q1")).and(col("segment_kind").eq(lit("total"))));
+    assert_eq!((f64s(&c, "deals"), f64s(&c, "open_deals")), (vec![Some(3.0)], vec![Some(0.0)]));
+    assert_eq!(c.column("mature").unwrap().bool().unwrap().get(0), Some(true));
     // FY2026-Q2's handoffs by BANT score: 3 = H7 (O5 won) and H6 (O4 open): win yield 1/2 with
     // one of its two deals open, not final; 4 = H4 (O3 won) and H8 (no deal): final;
     // 2 = H5 (sent back, no deal) and the empty bands 0 and 1 have nothing pending
