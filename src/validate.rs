@@ -95,6 +95,10 @@ impl Finding {
     }
 }
 
+/// Timestamps before 1970-01-01 or from 2100-01-01 (UTC) on are out of range.
+const EARLIEST_DATE_US: i64 = 0;
+const LATEST_DATE_US: i64 = 4_102_444_800_000_000;
+
 /// Column names of the findings frame (and of data_quality.parquet).
 pub const FINDING_COLUMNS: [&str; 9] = ["table", "file", "row", "column", "value", "rule", "detail", "effect", "fatal"];
 
@@ -320,6 +324,17 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
             }
         }
         _ => {}
+    }
+    // a year typo (0202, 20266) would stretch the review over centuries of empty quarters
+    for c in spec.columns.iter().filter(|c| c.ty == ColType::Timestamp) {
+        let micros = col(c.name).dt().timestamp(TimeUnit::Microseconds);
+        rules.push((
+            Some(c.name),
+            col(raw_name(c.name)),
+            micros.clone().lt(lit(EARLIEST_DATE_US)).or(micros.gt_eq(lit(LATEST_DATE_US))),
+            "out_of_range",
+            "is before 1970 or after 2099 (a typo in the year?)".into(),
+        ));
     }
     // one pass flags every row with a problem (rare); findings are built from those rows only
     let flags: Vec<Expr> = rules.iter().enumerate().map(|(i, r)| r.2.clone().fill_null(lit(false)).alias(format!("__bad{i}"))).collect();

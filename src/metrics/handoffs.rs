@@ -189,7 +189,7 @@ pub fn funnel_cohort(m: &Model) -> Option<LazyFrame> {
     let per_lead_handoffs = match m.lazy("handoffs") {
         Some(h) => h.group_by([col("lead_id")]).agg([
             lit(true).first().alias("handed_off"),
-            count_if(col("status").is_in(crate::typing::str_list(&["accepted", "sent_back"]), false)).gt(lit(0)).alias("accepted"),
+            count_if(super::accepted(col("status"))).gt(lit(0)).alias("accepted"),
         ]),
         None => df!("lead_id" => Vec::<String>::new(), "handed_off" => Vec::<bool>::new(), "accepted" => Vec::<bool>::new()).ok()?.lazy(),
     };

@@ -165,6 +165,27 @@ pub fn mature(m: &Model, complete: Expr, deals: Expr, open: Expr) -> Expr {
     complete.and(deals.clone().eq(lit(0.0)).or(closed_share.gt_eq(lit(m.config.maturity.closed_share))))
 }
 
+/// A handoff FS accepted: status accepted or sent_back (sent back implies
+/// accepted first). Every table that counts acceptances uses this.
+pub fn accepted(status: Expr) -> Expr {
+    status.is_in(crate::typing::str_list(&["accepted", "sent_back"]), false)
+}
+
+/// A call that connected: outcome connected or appointment_set.
+pub fn connected(outcome: Expr) -> Expr {
+    outcome.is_in(crate::typing::str_list(&["connected", "appointment_set"]), false)
+}
+
+/// A response within one hour, inclusive (`hours` from the lead's creation).
+pub fn within_1h(hours: Expr) -> Expr {
+    hours.lt_eq(lit(1.0))
+}
+
+/// In-person share of meetings: visits / (visits + online meetings).
+pub fn in_person_share(visits: Expr, online: Expr) -> Expr {
+    ratio(visits.clone(), visits + online)
+}
+
 /// num / den as Float64; null where den is zero or null (never 0, never NaN).
 pub fn ratio(num: Expr, den: Expr) -> Expr {
     let den = den.cast(DataType::Float64);

@@ -42,7 +42,7 @@ pub fn is_reps(m: &Model) -> LazyFrame {
             .agg([
                 len().cast(DataType::Int64).alias("leads_owned"),
                 count_if(inbound.clone()).alias("inbound_leads"),
-                count_if(inbound.clone().and(col("response_h").lt_eq(lit(1.0)))).alias("__within_1h"),
+                count_if(inbound.clone().and(super::within_1h(col("response_h")))).alias("__within_1h"),
                 median(col("response_h").filter(inbound)).alias("response_time_median_h"),
             ]);
         let qualified = leads
@@ -76,7 +76,7 @@ pub fn is_reps(m: &Model) -> LazyFrame {
     }
     if let Some(acts) = m.lazy("activities") {
         let call = col("kind").eq(lit("call"));
-        let connected = col("outcome").is_in(crate::typing::str_list(&["connected", "appointment_set"]), false);
+        let connected = super::connected(col("outcome"));
         let touch = col("lead_id").is_not_null();
         let part = acts
             .with_column(m.period("occurred_at").alias("__p"))
@@ -204,7 +204,7 @@ pub fn fs_reps(m: &Model) -> LazyFrame {
     select.push(pick("accepted", col("days_to_first_contact_median")).alias("days_to_first_contact_median"));
     select.push(pick("visits", col("visits")).alias("visits"));
     select.push(pick("online_meetings", col("online_meetings")).alias("online_meetings"));
-    select.push(pick("visits", ratio(col("visits"), col("visits") + col("online_meetings"))).alias("in_person_share"));
+    select.push(pick("visits", super::in_person_share(col("visits"), col("online_meetings"))).alias("in_person_share"));
     for c in ["opportunities", "opportunities_is", "opportunities_fs", "wins", "losses", "won_amount", "lost_amount"] {
         select.push(col(c));
     }

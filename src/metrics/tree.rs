@@ -181,7 +181,7 @@ fn lead_measures(m: &Model) -> Option<(LazyFrame, LazyFrame)> {
             len().cast(DataType::Int64).alias("leads"),
             count_if(inbound.clone()).alias("leads_inbound"),
             count_if(col("source").eq(lit("outbound"))).alias("leads_outbound"),
-            count_if(inbound.clone().and(col("response_h").lt_eq(lit(1.0)))).alias("inbound_within_1h"),
+            count_if(inbound.clone().and(super::within_1h(col("response_h")))).alias("inbound_within_1h"),
             median(col("response_h").filter(inbound)).alias("response_time_median_h"),
         ],
     );
@@ -228,7 +228,7 @@ pub fn handoff_facts(m: &Model) -> Vec<Expr> {
     let business = business_seconds(contact.clone(), m.config) - business_seconds(handed.clone(), m.config);
     let limit = m.config.sla_business_days * 86_400.0;
     vec![
-        col("status").is_in(crate::typing::str_list(&["accepted", "sent_back"]), false).alias("accepted_flag"),
+        super::accepted(col("status")).alias("accepted_flag"),
         days_between(contact.clone(), handed.clone()).alias("days_to_first_contact"),
         hours_between(contact.clone(), handed.clone()).alias("hours_to_first_contact"),
         when(contact.clone().is_null())
@@ -283,7 +283,7 @@ fn activity_measures(m: &Model) -> Option<LazyFrame> {
     let is = col("team").eq(lit("is"));
     let fs = col("team").eq(lit("fs"));
     let call = col("kind").eq(lit("call"));
-    let connected = col("outcome").is_in(crate::typing::str_list(&["connected", "appointment_set"]), false);
+    let connected = super::connected(col("outcome"));
     let meeting = col("kind").is_in(crate::typing::str_list(&["visit", "online_meeting"]), false);
     let is_touch = is.clone().and(col("lead_id").is_not_null());
     let fs_meeting_opp = fs.clone().and(meeting).and(col("opportunity_id").is_not_null());
@@ -378,7 +378,7 @@ pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
         ratio(c("pipeline_created_is"), c("pipeline_created_is") + c("pipeline_created_fs")).alias("pipeline_share_is"),
         ratio(c("sqls_won"), c("sqls")).alias("sql_to_win"),
         ratio(c("fs_meetings_with_opp"), c("fs_opps_met")).alias("visits_per_opp"),
-        ratio(c("fs_visits"), c("fs_visits") + c("fs_online")).alias("in_person_share"),
+        super::in_person_share(c("fs_visits"), c("fs_online")).alias("in_person_share"),
         ratio(c("wins_is") + c("wins_fs"), c("wins_is") + c("wins_fs") + c("losses_is") + c("losses_fs")).alias("win_rate"),
         ratio(c("revenue_is") + c("revenue_fs"), c("revenue_is") + c("revenue_fs") + c("lost_amount")).alias("win_rate_amount"),
     ]);

@@ -120,7 +120,7 @@ pub fn industry_visit_ratio(m: &Model) -> Option<LazyFrame> {
             .join(deals, keys(), dkeys(), JoinArgs::new(JoinType::Left))
             .with_columns(counts.map(|c| col(c).fill_null(lit(0i64)).alias(c)))
             .with_columns(["__won_amount_visited", "__won_amount_online_only"].map(|c| col(c).fill_null(lit(0.0)).alias(c)))
-            .with_column(ratio(col("visits"), col("visits") + col("online_meetings")).alias("in_person_share"))
+            .with_column(super::in_person_share(col("visits"), col("online_meetings")).alias("in_person_share"))
             .with_column((lit(100.0) * (col("in_person_share") - col("benchmark_share"))).alias("gap_pt"))
             .with_columns(mode_columns("visited"))
             .with_columns(mode_columns("online_only"))
@@ -152,7 +152,7 @@ pub fn visit_mix_reps(m: &Model) -> Option<LazyFrame> {
             .join(bench, [col("industry")], [col("reference_industry")], JoinArgs::new(JoinType::Left))
             .join(events::reps(m).select([col("rep_id"), col("rep_name")]), [col("rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Left))
             .with_columns(["visits", "online_meetings", "deals_closed", "wins", "deals_visited"].map(|c| col(c).fill_null(lit(0i64)).alias(c)))
-            .with_column(ratio(col("visits"), col("visits") + col("online_meetings")).alias("in_person_share"))
+            .with_column(super::in_person_share(col("visits"), col("online_meetings")).alias("in_person_share"))
             .with_columns([
                 (lit(100.0) * (col("in_person_share") - col("benchmark_share"))).alias("gap_pt"),
                 ratio(col("wins"), col("deals_closed")).alias("win_rate"),

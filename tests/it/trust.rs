@@ -453,3 +453,19 @@ proptest::proptest! {
         proptest::prop_assert!(!m.ranked.is_empty() || m.note.is_some(), "an empty ranking says why");
     }
 }
+
+#[test]
+fn a_year_typo_is_out_of_range_not_centuries_of_empty_quarters() {
+    let d = Dir::copy_of(&tiny());
+    d.replace("leads.csv", "L3,A3,2026-05-11,", "L3,A3,0202-05-11,"); // required: the row goes
+    d.replace("leads.csv", "2026-07-09T10:00:00+09:00", "2206-07-09T10:00:00+09:00"); // L5's qualified_at: emptied
+    d.append("salesrelay.toml", "[lenient]\nmax_share = 0.2\n");
+    let v = load(d.path(), true);
+    let f = rows(&v.findings, col("rule").eq(lit("out_of_range")));
+    assert_eq!(strs(&f, "column"), vec![Some("created_at".into()), Some("qualified_at".into())]);
+    assert_eq!(strs(&f, "effect"), vec![Some("set_aside".into()), Some("null_value".into())]);
+    assert_eq!(strs(&f, "detail")[0].as_deref(), Some("is before 1970 or after 2099 (a typo in the year?)"));
+    let (config, _) = salesrelay::config::Config::resolve(None, d.path(), &Default::default()).unwrap();
+    let span = salesrelay::run::data_span(&v, &config).unwrap().unwrap();
+    assert_eq!((span.first.label(&config), span.last.label(&config)), ("FY2026-Q1".to_string(), "FY2026-Q2".to_string()));
+}
