@@ -137,3 +137,36 @@ pub fn business_seconds(ts: Expr, config: &Config) -> Expr {
     let into_day = (local - midnight).dt().total_microseconds(false).cast(DataType::Float64) / lit(1_000_000.0);
     whole_days * lit(86_400.0) + when(is_business).then(into_day).otherwise(lit(0.0))
 }
+
+/// The span of quarters in the data: first and last quarter holding any
+/// event timestamp, and the last complete one (its last day is on or before
+/// the last event's local date).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub first: Quarter,
+    pub last: Quarter,
+    pub last_complete: Option<Quarter>,
+    /// The last event's timestamp (UTC microseconds).
+    pub last_event: Option<i64>,
+    /// The last event's local date (configured zone).
+    pub last_date: chrono::NaiveDate,
+}
+
+impl Span {
+    /// Days of quarter `q` the data covers: every day of a quarter before
+    /// the last; for the last, from its start to the last event's local date,
+    /// inclusive (METRICS.md, Conventions).
+    pub fn days_covered(&self, q: Quarter, config: &Config) -> i64 {
+        let full = (q.end_date(config) - q.start_date(config)).num_days();
+        if q < self.last {
+            full
+        } else {
+            ((self.last_date - q.start_date(config)).num_days() + 1).clamp(0, full)
+        }
+    }
+
+    /// Whether the data covers every day of quarter `q`.
+    pub fn is_complete(&self, q: Quarter, config: &Config) -> bool {
+        self.days_covered(q, config) == (q.end_date(config) - q.start_date(config)).num_days()
+    }
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::calendar::{quarter_index, Quarter};
+use crate::calendar::{quarter_index, Quarter, Span};
 use crate::config::Config;
 use crate::contract::TABLES;
 use crate::industries::Industries;
@@ -64,39 +64,6 @@ pub fn load_validated(opts: &InputOptions, lenient: bool, progress: &Progress) -
     let validated = validate(raw, lenient)?;
     stage.done(&format!("{} problem(s)", thousands(validated.findings.height() as u64)));
     Ok((config, validated))
-}
-
-/// The span of quarters in the data: first and last quarter holding any
-/// event timestamp, and the last complete one (its last day is on or before
-/// the last event's local date).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
-    pub first: Quarter,
-    pub last: Quarter,
-    pub last_complete: Option<Quarter>,
-    /// The last event's timestamp (UTC microseconds).
-    pub last_event: Option<i64>,
-    /// The last event's local date (configured zone).
-    pub last_date: chrono::NaiveDate,
-}
-
-impl Span {
-    /// Days of quarter `q` the data covers: every day of a quarter before
-    /// the last; for the last, from its start to the last event's local date,
-    /// inclusive (METRICS.md, Conventions).
-    pub fn days_covered(&self, q: Quarter, config: &Config) -> i64 {
-        let full = (q.end_date(config) - q.start_date(config)).num_days();
-        if q < self.last {
-            full
-        } else {
-            ((self.last_date - q.start_date(config)).num_days() + 1).clamp(0, full)
-        }
-    }
-
-    /// Whether the data covers every day of quarter `q`.
-    pub fn is_complete(&self, q: Quarter, config: &Config) -> bool {
-        self.days_covered(q, config) == (q.end_date(config) - q.start_date(config)).num_days()
-    }
 }
 
 /// Event timestamps that place a quarter in the data (METRICS.md, Conventions).

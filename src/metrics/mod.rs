@@ -20,7 +20,7 @@ use crate::calendar::{quarter_index, quarter_label};
 use crate::config::Config;
 use crate::error::Result;
 use crate::industries::Industries;
-use crate::run::Span;
+use crate::calendar::Span;
 
 /// What every metric reads: the validated tables, the configuration, the
 /// industry reference and the span of quarters in the data.
