@@ -171,16 +171,22 @@ pub fn preamble(v: &Validated) -> Vec<String> {
 /// bad rows aside (None where it cannot); it is suggested only where it
 /// would help, i.e. when no finding makes a whole table unusable.
 fn stop_on_problems(v: &Validated, lenient_flag: Option<&str>) -> Result<Error> {
-    for line in preamble(v) {
-        crate::tell!("{line}");
-    }
-    crate::console::err(format_args!("{}", format_findings(&v.findings, 3)?));
+    print_problems(v)?;
     let hint = if v.has_fatal() {
         "; a table cannot be used at all (effect unusable above), which --lenient cannot mend: fix the file(s) named".to_string()
     } else {
         lenient_flag.map(|f| format!(" (use {f} to set the bad rows aside)")).unwrap_or_default()
     };
     Ok(Error::Invalid { count: v.findings.height(), hint })
+}
+
+/// The preamble, then the findings grouped, to stderr.
+fn print_problems(v: &Validated) -> Result<()> {
+    for line in preamble(v) {
+        crate::tell!("{line}");
+    }
+    crate::console::err(format_args!("{}", format_findings(&v.findings, 3)?));
+    Ok(())
 }
 
 /// `validate`: prints every problem; Err(Invalid) when there are any.
@@ -391,10 +397,7 @@ pub fn prepare(input: &InputOptions, lenient: bool, lenient_flag: Option<&str>, 
     }
     if lenient && n > 0 {
         if let Err(e) = check_set_aside(&v, &config) {
-            for line in preamble(&v) {
-                crate::tell!("{line}");
-            }
-            crate::console::err(format_args!("{}", format_findings(&v.findings, 3)?));
+            print_problems(&v)?;
             return Err(e);
         }
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 
 use crate::config::Config;
-use crate::contract::{ColType, TableSpec, ROW, TABLES};
+use crate::contract::{ColType, ColumnSpec, TableSpec, ROW, TABLES};
 use crate::error::Result;
 use crate::load::{RawInput, SourceFile};
 use crate::typing::{parse_common_expr, parse_expr};
@@ -234,32 +234,36 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
     let stored = |c: &str| schema.get(c).cloned().unwrap_or(DataType::String);
     // the common spelling first (cheap); a column with values it cannot
     // read then goes through the full parser
+    let tz = &config.time_zone;
     let mut exprs = Vec::new();
+    let mut common = Vec::new(); // the columns read by their common spelling first
     for c in spec.columns {
         exprs.push(col(c.name).alias(raw_name(c.name)));
-        let parse = parse_common_expr(c.name, c.ty, &stored(c.name)).unwrap_or_else(|| parse_expr(c.name, c.ty, &stored(c.name), &config.time_zone));
+        let parse = match parse_common_expr(c.name, c.ty, &stored(c.name)) {
+            Some(e) => {
+                common.push(c);
+                e
+            }
+            None => parse_expr(c.name, c.ty, &stored(c.name), tz),
+        };
         exprs.push(parse.alias(c.name));
     }
-    let typed = df.lazy().with_columns(exprs).collect()?;
-    let unread = |typed: &DataFrame, c: &str| -> Result<bool> {
-        Ok(typed.column(c)?.null_count() > typed.column(&raw_name(c))?.null_count())
-    };
-    let common: Vec<_> = spec.columns.iter().filter(|c| parse_common_expr(c.name, c.ty, &stored(c.name)).is_some()).collect();
-    // timestamps: bare dates at local midnight next
-    let mut dates = Vec::new();
-    for c in common.iter().filter(|c| c.ty == ColType::Timestamp) {
-        if unread(&typed, c.name)? {
-            dates.push(crate::typing::parse_common_or_date_expr(&raw_name(c.name), &config.time_zone).alias(c.name));
+    let mut typed = df.lazy().with_columns(exprs).collect()?;
+    // a column with values its common spelling left unread: timestamps try bare
+    // dates at local midnight next, then every such column the full parser
+    let date_tier = |c: &ColumnSpec| (c.ty == ColType::Timestamp).then(|| crate::typing::parse_common_or_date_expr(&raw_name(c.name), tz));
+    let full_tier = |c: &ColumnSpec| Some(parse_expr(&raw_name(c.name), c.ty, &stored(c.name), tz));
+    for tier in [&date_tier as &dyn Fn(&ColumnSpec) -> Option<Expr>, &full_tier] {
+        let mut redo = Vec::new();
+        for c in &common {
+            if typed.column(c.name)?.null_count() > typed.column(&raw_name(c.name))?.null_count() {
+                redo.extend(tier(c).map(|e| e.alias(c.name)));
+            }
+        }
+        if !redo.is_empty() {
+            typed = typed.lazy().with_columns(redo).collect()?;
         }
     }
-    let typed = if dates.is_empty() { typed } else { typed.lazy().with_columns(dates).collect()? };
-    let mut full = Vec::new();
-    for c in &common {
-        if unread(&typed, c.name)? {
-            full.push(parse_expr(&raw_name(c.name), c.ty, &stored(c.name), &config.time_zone).alias(c.name));
-        }
-    }
-    let typed = if full.is_empty() { typed } else { typed.lazy().with_columns(full).collect()? };
     let lf = typed.clone().lazy();
     // each check: (column, value shown, when it fails, rule, detail)
     let mut rules: Vec<(Option<&str>, Expr, Expr, &str, String)> = Vec::new();

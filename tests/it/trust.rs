@@ -469,3 +469,16 @@ fn a_year_typo_is_out_of_range_not_centuries_of_empty_quarters() {
     let span = salesrelay::run::data_span(&v, &config).unwrap().unwrap();
     assert_eq!((span.first.label(&config), span.last.label(&config)), ("FY2026-Q1".to_string(), "FY2026-Q2".to_string()));
 }
+
+#[test]
+fn a_mature_cohort_is_ranked_in_the_is_reps_title() {
+    let d = Dir::copy_of(&tiny());
+    // O4 (R2's SQL L7) lost on 20 September: every Q2 SQL's deal is closed
+    d.replace("opportunities.csv", ",Proposal,,open,", ",Closed Lost,2026-09-20T10:00:00+09:00,lost,");
+    let (code, _, stderr, out) = run(&d, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // AI SDR R3: L10 (won) and L6: 1 of 2; humans R1 (L5 won, L9) and R2 (L7 lost): 1 of 3, 1.5 SQLs each
+    let svg = std::fs::read_to_string(out.path().join("FY2026-Q2/charts/is_reps.svg")).unwrap();
+    assert!(svg.contains("FY2026-Q2: AI SDRs averaged 2 SQLs at 50% SQL-to-win; human reps 2 at 33%"), "{svg}");
+    assert!(!svg.contains("hollow"), "no immature point");
+}
