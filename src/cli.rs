@@ -72,8 +72,8 @@ pub struct InputArgs {
 
 impl InputArgs {
     /// The library's input options.
-    pub fn options(self) -> crate::run::InputOptions {
-        crate::run::InputOptions { input: self.input, config: self.config, mapping: self.mapping }
+    pub fn options(self) -> crate::prepare::InputOptions {
+        crate::prepare::InputOptions { input: self.input, config: self.config, mapping: self.mapping }
     }
 }
 

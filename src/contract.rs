@@ -256,3 +256,74 @@ pub fn normalize_name(name: &str) -> String {
 
 /// Name of the synthetic column holding each record's row number in its file.
 pub const ROW: &str = "_row";
+
+/// What an output table, column or KPI node needs from the input beyond the
+/// required tables: an optional table, an optional column, or a fact a
+/// mapping can declare missing. Typed, so a misspelt need does not compile;
+/// `key` is how data_coverage and a mapping's `[unavailable]` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Need {
+    Leads,
+    Handoffs,
+    Activities,
+    StageHistory,
+    DsrViews,
+    LeadsQualifiedAt,
+    HandoffsFirstFsContactAt,
+    HandoffsSentBackAt,
+    ActivitiesOutcome,
+    ActivitiesWithDecisionMaker,
+    AccountsLatitude,
+    AccountsLongitude,
+    DsrViewsSeconds,
+    DsrViewsAsset,
+    DsrViewsViewerRole,
+    /// Deals that were not won are recorded (an export of won deals only,
+    /// such as Olist's, has none).
+    OpportunitiesNotWon,
+}
+
+impl Need {
+    /// Every need, for checks against the contract.
+    pub const ALL: [Need; 16] = [
+        Need::Leads,
+        Need::Handoffs,
+        Need::Activities,
+        Need::StageHistory,
+        Need::DsrViews,
+        Need::LeadsQualifiedAt,
+        Need::HandoffsFirstFsContactAt,
+        Need::HandoffsSentBackAt,
+        Need::ActivitiesOutcome,
+        Need::ActivitiesWithDecisionMaker,
+        Need::AccountsLatitude,
+        Need::AccountsLongitude,
+        Need::DsrViewsSeconds,
+        Need::DsrViewsAsset,
+        Need::DsrViewsViewerRole,
+        Need::OpportunitiesNotWon,
+    ];
+
+    /// The need as data_coverage names it: `table`, `table.column` or
+    /// `table.fact`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Need::Leads => "leads",
+            Need::Handoffs => "handoffs",
+            Need::Activities => "activities",
+            Need::StageHistory => "stage_history",
+            Need::DsrViews => "dsr_views",
+            Need::LeadsQualifiedAt => "leads.qualified_at",
+            Need::HandoffsFirstFsContactAt => "handoffs.first_fs_contact_at",
+            Need::HandoffsSentBackAt => "handoffs.sent_back_at",
+            Need::ActivitiesOutcome => "activities.outcome",
+            Need::ActivitiesWithDecisionMaker => "activities.with_decision_maker",
+            Need::AccountsLatitude => "accounts.latitude",
+            Need::AccountsLongitude => "accounts.longitude",
+            Need::DsrViewsSeconds => "dsr_views.seconds",
+            Need::DsrViewsAsset => "dsr_views.asset",
+            Need::DsrViewsViewerRole => "dsr_views.viewer_role",
+            Need::OpportunitiesNotWon => "opportunities.not_won",
+        }
+    }
+}

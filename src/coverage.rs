@@ -11,84 +11,14 @@ use polars::prelude::*;
 use crate::contract::TABLES;
 use crate::error::Result;
 use crate::metrics::tree::NODES;
-use crate::metrics::Model;
+use crate::contract::Need;
+use crate::metrics::{Model, OUTPUT_TABLES};
 use crate::output::{Doc, TableDoc};
 use crate::validate::Validated;
 
-/// What each output table needs beyond the required tables.
-pub const TABLE_NEEDS: &[(&str, &[&str])] = &[
-    ("funnel_cohort", &["leads"]),
-    ("losses", &["opportunities.not_won"]),
-    ("loss_summary", &["opportunities.not_won"]),
-    ("loss_feedback", &["opportunities.not_won", "handoffs"]),
-    ("handoffs", &["handoffs"]),
-    ("handoff_quality", &["handoffs"]),
-    ("industry_visit_ratio", &["activities"]),
-    ("visit_mix_reps", &["activities"]),
-    ("pipeline_movement", &["stage_history", "opportunities.not_won"]),
-    ("stage_conversion", &["stage_history", "opportunities.not_won"]),
-    ("dsr_engagement", &["dsr_views"]),
-    ("engagement_effect", &["dsr_views", "opportunities.not_won"]),
-    ("stalled_deals", &["dsr_views", "opportunities.not_won"]),
-    ("priority_deals", &["opportunities.not_won"]),
-    ("visit_plan", &["opportunities.not_won", "accounts.latitude", "accounts.longitude", "activities"]),
-    ("locations_needed", &["opportunities.not_won", "accounts.latitude", "accounts.longitude"]),
-];
-
-/// Columns of output tables that need more than their table does: null
-/// (with the reason in data_coverage) where the input cannot support them.
-pub const COLUMN_NEEDS: &[(&str, &[&str], &str)] = &[
-    ("is_reps", &["sqls", "sql_to_win", "sql_to_win_open_deals", "sql_to_win_mature"], "leads.qualified_at"),
-    ("is_reps", &["sql_to_win_open_deals", "sql_to_win_mature"], "opportunities.not_won"),
-    ("is_reps", &["connected_calls", "connect_rate", "appointments", "appointment_rate"], "activities.outcome"),
-    ("is_reps", &["dm_connects", "dm_connect_rate"], "activities.with_decision_maker"),
-    ("is_reps", &["pipeline_created"], "opportunities.not_won"),
-    ("fs_reps", &["sla_met_rate", "days_to_first_contact_median"], "handoffs.first_fs_contact_at"),
-    ("fs_reps", &["send_backs", "send_back_rate"], "handoffs.sent_back_at"),
-    (
-        "fs_reps",
-        &["opportunities", "opportunities_is", "opportunities_fs", "losses", "lost_amount", "win_rate", "win_rate_amount"],
-        "opportunities.not_won",
-    ),
-    ("funnel_cohort", &["sqls", "sql_rate", "handoff_rate", "sql_to_win"], "leads.qualified_at"),
-    ("funnel_cohort", &["handed_off", "accepted", "acceptance_rate", "win_yield"], "handoffs"),
-    ("funnel_cohort", &["opportunities", "open_opportunities", "deals", "open_deals", "mature"], "opportunities.not_won"),
-    ("handoff_quality", &["open_deals", "mature"], "opportunities.not_won"),
-    ("dsr_engagement", &["seconds", "pricing_seconds"], "dsr_views.seconds"),
-    ("dsr_engagement", &["distinct_assets", "pricing_seconds", "last_asset"], "dsr_views.asset"),
-    (
-        "dsr_engagement",
-        &["views_decision_maker", "views_contact", "views_other", "dm_viewed", "first_dm_view_at", "days_to_first_dm_view"],
-        "dsr_views.viewer_role",
-    ),
-    ("stalled_deals", &["last_asset"], "dsr_views.asset"),
-    ("priority_deals", &["last_fs_touch_at"], "activities"),
-];
-
-/// The needs of output table `name`.
-pub fn table_needs(name: &str) -> &'static [&'static str] {
-    TABLE_NEEDS.iter().find(|(n, _)| *n == name).map(|(_, needs)| *needs).unwrap_or(&[])
-}
-
 /// The first unmet need of `needs` and why, if any.
-pub fn missing(m: &Model, needs: &[&str]) -> Option<(String, String)> {
-    needs.iter().find_map(|n| m.why_not(n).map(|why| (n.to_string(), why)))
-}
-
-/// Nulls the columns of `df` (output table `name`) the input cannot support.
-pub fn null_unsupported(m: &Model, name: &str, mut df: DataFrame) -> Result<DataFrame> {
-    for (table, columns, need) in COLUMN_NEEDS {
-        if *table != name || m.has(need) {
-            continue;
-        }
-        for c in *columns {
-            if let Ok(existing) = df.column(c) {
-                let nulls = Column::full_null((*c).into(), df.height(), existing.dtype());
-                df.with_column(nulls)?;
-            }
-        }
-    }
-    Ok(df)
+pub fn missing(m: &Model, needs: &[Need]) -> Option<(Need, String)> {
+    needs.iter().find_map(|n| m.why_not(*n).map(|why| (*n, why)))
 }
 
 /// data_coverage: one row per input table, output table, KPI node and
@@ -129,13 +59,13 @@ pub fn data_coverage(m: &Model, v: &Validated, outputs: &[(Doc, DataFrame)]) -> 
                 rows.push(("input".into(), spec.name.into(), "loaded".into(), Some(df.height() as i64), Some(source), note));
                 for c in spec.columns.iter().filter(|c| !c.required) {
                     let need = format!("{}.{}", spec.name, c.name);
-                    if let Some(why) = m.why_not(&need) {
+                    if let Some(why) = m.why_not_key(&need) {
                         rows.push(("input column".into(), need, "not available".into(), None, None, Some(why)));
                     }
                 }
             }
             None => {
-                let why = m.why_not(spec.name).unwrap_or_else(|| "not in the input".into());
+                let why = m.why_not_key(spec.name).unwrap_or_else(|| "not in the input".into());
                 rows.push(("input".into(), spec.name.into(), "not available".into(), None, None, Some(why)));
             }
         }
@@ -152,25 +82,25 @@ pub fn data_coverage(m: &Model, v: &Validated, outputs: &[(Doc, DataFrame)]) -> 
     for (doc, df) in outputs {
         rows.push(("output".into(), doc.name.clone(), "computed".into(), Some(df.height() as i64), None, None));
     }
-    for (name, needs) in TABLE_NEEDS {
-        if !produced.contains(name) {
-            let why = missing(m, needs).map(|(n, why)| format!("needs {n}: {why}"));
-            rows.push(("output".into(), name.to_string(), "not available".into(), None, None, why));
+    for t in OUTPUT_TABLES {
+        if !produced.contains(&t.doc.name) {
+            let why = missing(m, t.needs).map(|(n, why)| format!("needs {}: {why}", n.key()));
+            rows.push(("output".into(), t.doc.name.to_string(), "not available".into(), None, None, why));
         }
     }
     for n in NODES {
         match missing(m, n.needs) {
             None => rows.push(("kpi node".into(), n.name.into(), "computed".into(), None, None, None)),
-            Some((need, why)) => rows.push(("kpi node".into(), n.name.into(), "not available".into(), None, None, Some(format!("needs {need}: {why}")))),
+            Some((need, why)) => rows.push(("kpi node".into(), n.name.into(), "not available".into(), None, None, Some(format!("needs {}: {why}", need.key())))),
         }
     }
-    for (table, columns, need) in COLUMN_NEEDS {
-        if !produced.contains(table) {
-            continue;
-        }
-        if let Some(why) = m.why_not(need) {
-            for c in *columns {
-                rows.push(("output column".into(), format!("{table}.{c}"), "not available".into(), None, None, Some(format!("needs {need}: {why}"))));
+    for t in OUTPUT_TABLES.iter().filter(|t| produced.contains(&t.doc.name)) {
+        for (columns, need) in t.column_needs {
+            if let Some(why) = m.why_not(*need) {
+                for c in *columns {
+                    let name = format!("{}.{c}", t.doc.name);
+                    rows.push(("output column".into(), name, "not available".into(), None, None, Some(format!("needs {}: {why}", need.key()))));
+                }
             }
         }
     }

@@ -5,7 +5,7 @@
 
 use crate::contract::{ColumnSpec, TableSpec, TABLES};
 use crate::error::{Error, Result};
-use crate::metrics::tree::{Node, NodeKind, FS_FACTORS, IS_FACTORS, NODES};
+use crate::metrics::tree::{factors_of, Node, NodeKind, NODES};
 
 /// How every input file is read, whatever the table.
 const READING_RULES: &[&str] = &[
@@ -125,8 +125,8 @@ pub fn metrics(node: Option<&str>) -> Result<String> {
     };
     let identities = [
         ("revenue", sum("revenue", NodeKind::Identity)),
-        ("revenue_is", IS_FACTORS.join(" x ")),
-        ("revenue_fs", FS_FACTORS.join(" x ")),
+        ("revenue_is", factors_of("revenue_is").join(" x ")),
+        ("revenue_fs", factors_of("revenue_fs").join(" x ")),
         ("leads", sum("leads", NodeKind::Factor)),
     ];
     let mut out = format!(
@@ -167,7 +167,7 @@ pub fn metrics(node: Option<&str>) -> Result<String> {
 fn node_lines(nodes: &[&Node]) -> String {
     let mut rows = vec![vec!["node".to_string(), "parent".into(), "node_kind".into(), "unit".into()]];
     rows.extend(nodes.iter().map(|n| {
-        vec![n.name.to_string(), n.parent.unwrap_or("-").to_string(), n.kind.as_str().to_string(), n.unit.to_string()]
+        vec![n.name.to_string(), n.parent.unwrap_or("-").to_string(), n.kind.as_str().to_string(), n.unit.as_str().to_string()]
     }));
     let lines = aligned(&rows, "  ");
     let mut lines = lines.lines();

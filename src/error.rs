@@ -9,10 +9,15 @@ pub enum Error {
     /// A bad `salesrelay.toml` or command-line value; the text names the key.
     #[error("configuration: {0}")]
     Config(String),
-    /// The input has problems; they were printed before this is returned.
+    /// The input has problems (listed by the `Problems` that carries this).
     /// `hint` says what can be done (only where it can help).
     #[error("{count} problem(s) in the input; nothing was written{hint}")]
     Invalid { count: usize, hint: String },
+    /// A command stopped on the input's problems: `summary` (what was
+    /// loaded, for stdout) and `problems` (the findings grouped, for
+    /// stderr) are shown before the reason.
+    #[error("{reason}")]
+    Problems { summary: String, problems: String, reason: Box<Error> },
     /// A file that cannot be read or written at all.
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },

@@ -7,7 +7,22 @@ use polars::prelude::*;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::generate::{BENCHMARK_CSV, MAPPING_CSV};
+
+/// The built-in survey benchmark and industry mapping, used when the input
+/// folder has no copies of its own (and written by `generate`).
+pub const BENCHMARK_CSV: &str = include_str!("reference/industry_benchmark.csv");
+pub const MAPPING_CSV: &str = include_str!("reference/industry_mapping.csv");
+
+/// The built-in survey's in-person share of reference industry `name`
+/// (0 for a name the survey does not have).
+pub fn survey_share(name: &str) -> f64 {
+    static SHARES: std::sync::OnceLock<Vec<(String, f64)>> = std::sync::OnceLock::new();
+    let shares = SHARES.get_or_init(|| {
+        let rows = read_csv_text(BENCHMARK_CSV, "built-in benchmark").unwrap_or_default();
+        rows.into_iter().filter_map(|row| Some((row.first()?.clone(), row.get(1)?.parse().ok()?))).collect()
+    });
+    shares.iter().find(|(n, _)| n == name).map_or(0.0, |(_, share)| *share)
+}
 
 /// Where text not covered by the mapping goes.
 pub const OTHER: &str = "Other services";

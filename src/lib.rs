@@ -1,27 +1,31 @@
 //! salesrelay: a CRM's pipeline history -> one linked inside-sales / field-sales
 //! KPI tree with exact driver attribution, as Parquet tables, charts and a report.
 //!
-//! Data flows one way: load -> validate -> metrics -> output -> charts -> report.
+//! Data flows one way: load (through a mapping) -> validate -> prepare ->
+//! metrics (the output-table registry, `metrics::OUTPUT_TABLES`) -> coverage
+//! -> output, charts, report; `commands` drive it and return what to print.
 
 pub mod calendar;
 pub mod charts;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod console;
 pub mod contract;
 pub mod coverage;
 pub mod describe;
 pub mod error;
+pub mod findings;
 pub mod generate;
 pub mod industries;
 pub mod load;
 pub mod mapping;
 pub mod metrics;
 pub mod output;
+pub mod prepare;
 pub mod progress;
 pub mod report;
 pub mod rules;
-pub mod run;
 pub mod sql;
 pub mod summary;
 pub mod typing;

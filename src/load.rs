@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::contract::{normalize_name, TableSpec, ROW, TABLES};
 use crate::error::{Error, Result};
-use crate::validate::Finding;
+use crate::findings::Finding;
 
 /// Where a table came from, for the manifest and messages.
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ pub struct SourceFile {
 
 /// One table as read and typed: the contract columns in their types and
 /// `_row`, with the problems each row has on its own (see
-/// `validate::type_chunk`); checks across rows and tables come later.
+/// `typing::type_chunk`); checks across rows and tables come later.
 #[derive(Debug, Clone)]
 pub struct RawTable {
     pub spec: &'static TableSpec,
@@ -56,6 +56,16 @@ pub struct RawTable {
 /// `_row` of a table read from several files: file index * SOURCE_SHIFT + line.
 pub const SOURCE_SHIFT: i64 = 1 << 40;
 
+/// What applying a mapping did, for the report's data-coverage section.
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    pub name: String,
+    pub description: String,
+    pub notes: BTreeMap<String, String>,
+    /// (table, source, rows read, rows kept, why the others were left out).
+    pub sources: Vec<(String, String, usize, usize, String)>,
+}
+
 /// Everything read from an input folder.
 #[derive(Debug, Default)]
 pub struct RawInput {
@@ -69,7 +79,7 @@ pub struct RawInput {
     /// (`opportunities.lost`). See `coverage`.
     pub unavailable: BTreeMap<String, String>,
     /// The mapping used, if any: its name, notes and rows its filters left out.
-    pub mapping: Option<crate::mapping::Applied>,
+    pub mapping: Option<Applied>,
     /// Headers of native files that name no contract column (ignored).
     pub ignored: Vec<IgnoredColumn>,
     /// How files were read where it is worth saying ("leads.csv: read as
@@ -986,7 +996,7 @@ fn read_csv_polars(
             continue; // the record count is a multiple of the piece size
         }
         let Some(text) = read_csv_piece(path, &scan, (first, records), (range[0], range[1]), delimiter, &picked)? else { return Ok(None) };
-        let (t, f) = crate::validate::type_chunk(contract_frame(text, spec)?, spec, config)?;
+        let (t, f) = crate::typing::type_chunk(contract_frame(text, spec)?, spec, config)?;
         typed.push(t);
         row_findings.push(f);
     }
@@ -1030,7 +1040,7 @@ fn read_csv_raw(
     let mut typed: Vec<DataFrame> = Vec::new();
     let mut chunk_findings: Vec<DataFrame> = Vec::new();
     let mut on_chunk = |chunk: DataFrame| -> Result<()> {
-        let (t, f) = crate::validate::type_chunk(contract_frame(chunk, spec)?, spec, config)?;
+        let (t, f) = crate::typing::type_chunk(contract_frame(chunk, spec)?, spec, config)?;
         typed.push(t);
         chunk_findings.push(f);
         Ok(())
@@ -1161,7 +1171,7 @@ fn read_parquet_raw(
         };
         columns.push(column);
     }
-    let (typed, row_findings) = crate::validate::type_chunk(DataFrame::new(height, columns)?, spec, config)?;
+    let (typed, row_findings) = crate::typing::type_chunk(DataFrame::new(height, columns)?, spec, config)?;
     Ok((Some((typed, row_findings)), height as u64, findings))
 }
 

@@ -6,11 +6,15 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use salesrelay::cli::{Cli, Command};
-use salesrelay::run::{query_command, run_command, validate_command, RunOptions};
+use salesrelay::commands::query::query_command;
+use salesrelay::commands::run::{run_command, RunOptions};
+use salesrelay::commands::validate::validate_command;
+use salesrelay::console::out;
+use salesrelay::error::Error;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<()> = match cli.command {
+    let result: Result<(), Error> = match cli.command {
         Command::Run(a) => run_command(&RunOptions {
             input: a.input.options(),
             out: a.out,
@@ -20,14 +24,9 @@ fn main() -> ExitCode {
             queries: a.queries,
             strict: a.strict,
         })
-        .map(|_| ())
-        .map_err(Into::into),
-        Command::Validate(a) => {
-            validate_command(&a.options(), false).map_err(Into::into)
-        }
-        Command::Generate(a) => salesrelay::generate::generate(&a.out, a.scale, a.seed)
-            .map(|stats| salesrelay::tell!("{stats}"))
-            .map_err(Into::into),
+        .and_then(|report| out(format_args!("{}", report.summary))),
+        Command::Validate(a) => validate_command(&a.options(), false).and_then(|summary| out(format_args!("{summary}"))),
+        Command::Generate(a) => salesrelay::generate::generate(&a.out, a.scale, a.seed).map(|stats| salesrelay::tell!("{stats}")),
         Command::Query(a) => query_command(
             &a.file,
             &a.input.options(),
@@ -35,17 +34,25 @@ fn main() -> ExitCode {
             a.out.as_deref(),
             false,
         )
-        .map(|_| ())
-        .map_err(Into::into),
-        Command::Schema(a) => salesrelay::describe::schema(a.table.as_deref()).and_then(|text| salesrelay::console::out(format_args!("{text}"))).map_err(Into::into),
-        Command::ParseFloor(a) => salesrelay::load::parse_floor(&a.input).and_then(|(rows, secs)| salesrelay::say!("{rows} rows in {secs:.3} s")).map_err(Into::into),
-        Command::Metrics(a) => salesrelay::describe::metrics(a.node.as_deref()).and_then(|text| salesrelay::console::out(format_args!("{text}"))).map_err(Into::into),
+        .and_then(|result| if a.out.is_none() { salesrelay::say!("{result}") } else { Ok(()) }),
+        Command::Schema(a) => salesrelay::describe::schema(a.table.as_deref()).and_then(|text| out(format_args!("{text}"))),
+        Command::ParseFloor(a) => salesrelay::load::parse_floor(&a.input).and_then(|(rows, secs)| salesrelay::say!("{rows} rows in {secs:.3} s")),
+        Command::Metrics(a) => salesrelay::describe::metrics(a.node.as_deref()).and_then(|text| out(format_args!("{text}"))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            salesrelay::tell!("error: {e:#}");
-            ExitCode::from(1)
+        Err(Error::Problems { summary, problems, reason }) => {
+            // what was loaded on stdout, the problems then the reason on stderr
+            let _ = out(format_args!("{summary}"));
+            salesrelay::console::err(format_args!("{problems}"));
+            fail(anyhow::Error::from(*reason))
         }
+        Err(e) => fail(e.into()),
     }
+}
+
+/// Says why the command failed; exit status 1.
+fn fail(e: anyhow::Error) -> ExitCode {
+    salesrelay::tell!("error: {e:#}");
+    ExitCode::from(1)
 }

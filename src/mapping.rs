@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::contract::{normalize_name, TableSpec, ROW, TABLES};
 use crate::error::{Error, Result};
 use crate::load::{contract_frame, RawInput, RawTable, SourceFile, SOURCE_SHIFT};
-use crate::validate::Finding;
+use crate::findings::Finding;
 
 /// The mappings compiled into the binary, by name.
 pub const BUILT_IN: &[(&str, &str)] = &[
@@ -101,15 +101,7 @@ enum Formats {
     Many(Vec<String>),
 }
 
-/// What applying a mapping did, for the report's data-coverage section.
-#[derive(Debug, Clone, Default)]
-pub struct Applied {
-    pub name: String,
-    pub description: String,
-    pub notes: BTreeMap<String, String>,
-    /// (table, source, rows read, rows kept, why the others were left out).
-    pub sources: Vec<(String, String, usize, usize, String)>,
-}
+pub use crate::load::Applied;
 
 fn mapping_error(name: &str, key: &str, msg: impl std::fmt::Display) -> Error {
     Error::Config(format!("mapping {name}: {key}: {msg}"))
@@ -169,6 +161,19 @@ impl Mapping {
             }
         };
         let unavailable = string_table("unavailable")?;
+        // a misspelt key would declare nothing missing, silently
+        for k in unavailable.keys() {
+            let known = TABLES.iter().any(|t| t.name == k.as_str())
+                || k.split_once('.').is_some_and(|(t, c)| TABLES.iter().any(|s| s.name == t && s.column(c).is_some()))
+                || crate::contract::Need::ALL.iter().any(|n| n.key() == k.as_str());
+            if !known {
+                return Err(mapping_error(
+                    name,
+                    &format!("unavailable.{k}"),
+                    "not a contract table, a table.column or a known fact (such as opportunities.not_won)",
+                ));
+            }
+        }
         let notes = string_table("notes")?;
         let mut tables = BTreeMap::new();
         for spec in TABLES {
@@ -557,7 +562,7 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
             df.vstack_mut(&f)?;
         }
         df.rechunk_mut();
-        let (typed, findings) = crate::validate::type_chunk(df, spec, config)?;
+        let (typed, findings) = crate::typing::type_chunk(df, spec, config)?;
         for c in spec.columns.iter().filter(|c| !c.required && !supplied.contains(c.name)) {
             out.unavailable.insert(format!("{}.{}", spec.name, c.name), format!("not in the export (the mapping {name} maps no source column to it)"));
         }

@@ -24,23 +24,10 @@ fn headline_rows(tables: &Tables, period: &str) -> Result<Vec<(String, String, S
     let values: Vec<Option<f64>> = df.column("value")?.f64()?.iter().collect();
     let priors: Vec<Option<f64>> = df.column("prior_value")?.f64()?.iter().collect();
     let mut out = Vec::new();
-    for (node, label, unit) in [
-        ("revenue", "Revenue", "currency"),
-        ("revenue_is", "IS-sourced revenue", "currency"),
-        ("revenue_fs", "FS-sourced revenue", "currency"),
-        ("leads", "Leads", "count"),
-        ("sql_rate", "SQL rate", "ratio"),
-        ("win_rate", "Win rate (count)", "ratio"),
-        ("sla_met_rate", "First-contact SLA met", "ratio"),
-        ("in_person_share", "In-person share of FS meetings", "ratio"),
-    ] {
+    for node in ["revenue", "revenue_is", "revenue_fs", "leads", "sql_rate", "win_rate", "sla_met_rate", "in_person_share"] {
         let Some(i) = nodes.iter().position(|n| n == node) else { continue };
-        let fmt = |x: Option<f64>| match (unit, x) {
-            (_, None) => "n/a".to_string(),
-            ("currency", Some(v)) => money(v),
-            ("ratio", Some(v)) => format!("{:.1}%", 100.0 * v),
-            (_, Some(v)) => crate::charts::theme::thousands(v),
-        };
+        let label = crate::metrics::tree::label(node);
+        let fmt = |x: Option<f64>| crate::summary::node_value(node, x);
         out.push((label.to_string(), fmt(values[i]), fmt(priors[i])));
     }
     Ok(out)

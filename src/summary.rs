@@ -6,30 +6,25 @@ use std::fmt::Write as _;
 use polars::prelude::*;
 
 use crate::error::Result;
+use crate::metrics::tree::{label, Unit};
 use crate::progress::thousands;
 
-/// A driver's name in words.
-pub fn driver_label(node: &str) -> &str {
-    match node {
-        "leads" => "Leads",
-        "sql_rate" => "SQL rate",
-        "handoff_rate" => "Handoff rate",
-        "acceptance_rate" => "FS acceptance rate",
-        "win_yield_is" => "IS win yield",
-        "deal_size_is" => "IS deal size",
-        "opps_fs" => "FS-sourced opportunities",
-        "win_yield_fs" => "FS win yield",
-        "deal_size_fs" => "FS deal size",
-        other => other,
-    }
-}
-
-/// Money in a compact form: 12.4M, 850k, 920.
 /// "1 FS rep", "2,400 FS reps": a count with its noun.
 pub fn count(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", crate::progress::thousands(n), if n == 1 { one } else { many })
 }
 
+/// A number rounded to a whole one with thousands separators: -1,234.
+pub fn whole(x: f64) -> String {
+    let s = thousands(x.abs().round() as u64);
+    if x < 0.0 && x.round() != 0.0 {
+        format!("-{s}")
+    } else {
+        s
+    }
+}
+
+/// Money in a compact form: 12.4M, 850k, 920.
 pub fn money(x: f64) -> String {
     let a = x.abs();
     let sign = if x < 0.0 { "-" } else { "" };
@@ -44,13 +39,21 @@ pub fn money(x: f64) -> String {
     }
 }
 
-/// A driver's value in its unit: rates as percentages, counts whole, money compact.
-pub fn driver_value(node: &str, x: Option<f64>) -> String {
+/// A node's value in its unit (from `NODES`): ratios as percentages,
+/// money compact, hours and days with one decimal, counts whole; n/a for
+/// a value the data cannot support.
+pub fn node_value(node: &str, x: Option<f64>) -> String {
+    let unit = crate::metrics::tree::find(node).map_or(Unit::Count, |n| n.unit);
     match x {
         None => "n/a".into(),
-        Some(x) if node.ends_with("_rate") || node.starts_with("win_yield") => format!("{:.1}%", 100.0 * x),
-        Some(x) if node.starts_with("deal_size") => money(x),
-        Some(x) => thousands(x.round().max(0.0) as u64),
+        Some(x) => match unit {
+            Unit::Ratio => format!("{:.1}%", 100.0 * x),
+            Unit::Currency => money(x),
+            Unit::Hours => format!("{x:.1} h"),
+            Unit::Days => format!("{x:.1} days"),
+            Unit::Count if x.fract() != 0.0 && x.abs() < 100.0 => format!("{x:.2}"),
+            Unit::Count => whole(x),
+        },
     }
 }
 
@@ -65,9 +68,9 @@ pub fn mover_sentence(node: &str, prior: Option<f64>, value: Option<f64>, contri
     let sign = if contribution >= 0.0 { "+" } else { "" };
     format!(
         "{} {verb} from {} to {}: {sign}{}",
-        driver_label(node),
-        driver_value(node, prior),
-        driver_value(node, value),
+        label(node),
+        node_value(node, prior),
+        node_value(node, value),
         money(contribution)
     )
 }
@@ -128,7 +131,7 @@ pub fn movers(attribution: &DataFrame, period: &str) -> Result<Movers> {
         match kinds[i].as_str() {
             "base" => out.base = amounts[i],
             "current" => out.current = amounts[i],
-            "not_decomposed" => undecomposed.push(branch_label(&items[i])),
+            "not_decomposed" => undecomposed.push(label(&items[i]).to_string()),
             "driver" => {
                 if let (Some(p), Some(v), Some(a)) = (priors[i], values[i], amounts[i]) {
                     if a != 0.0 {
@@ -162,15 +165,6 @@ pub fn movers(attribution: &DataFrame, period: &str) -> Result<Movers> {
         _ => caveat,
     };
     Ok(out)
-}
-
-/// "IS-sourced revenue" for a not-decomposed step's item.
-fn branch_label(item: &str) -> String {
-    match item {
-        "revenue_is" => "IS-sourced revenue".into(),
-        "revenue_fs" => "FS-sourced revenue".into(),
-        other => other.into(),
-    }
 }
 
 /// The headline for the total: revenue and change, then the three drivers

@@ -4,7 +4,10 @@
 
 use polars::prelude::*;
 
-use crate::contract::ColType;
+use crate::config::Config;
+use crate::contract::{ColType, ColumnSpec, TableSpec};
+use crate::error::Result;
+use crate::findings::check;
 
 /// The UTC timestamp type every timestamp column is stored as.
 pub fn utc_type() -> DataType {
@@ -215,3 +218,157 @@ fn parse_any_timestamp(text: Expr, tz: &str) -> Expr {
     let naive = norm.str().to_datetime(Some(TimeUnit::Microseconds), None, opts("%Y-%m-%dT%H:%M:%S%.f"), lit("raise"));
     when(has_offset).then(with_offset).otherwise(local_to_utc(naive, tz))
 }
+
+/// Timestamps before 1970-01-01 or from 2100-01-01 (UTC) on are out of range.
+const EARLIEST_DATE_US: i64 = 0;
+const LATEST_DATE_US: i64 = 4_102_444_800_000_000;
+
+
+/// The column holding `c`'s text as read, while it is typed.
+fn raw_name(c: &str) -> String {
+    format!("{c}__raw")
+}
+
+fn type_rule(ty: ColType) -> (&'static str, String) {
+    match ty {
+        ColType::Timestamp => (
+            "not_a_timestamp",
+            "not a timestamp (ISO-8601, e.g. 2026-04-01T09:30:00+09:00 or 2026-04-01)".into(),
+        ),
+        ColType::Float => ("not_a_number", "not a number (use . for decimals, no thousands separators)".into()),
+        ColType::Int => ("not_an_integer", "not a whole number".into()),
+        ColType::Bool => ("not_a_boolean", "not a boolean (true/false, yes/no, y/n, t/f, 1/0)".into()),
+        ColType::Enum(values) => ("unknown_value", format!("not one of {}", values.join(", "))),
+        ColType::Text => ("not_text", "not text".into()),
+    }
+}
+
+/// Types a chunk of raw rows and lists the problems each row has on its
+/// own (types, required values, signs, ranges, order of timestamps). Returns
+/// the typed rows (raw text dropped) and the findings.
+pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(DataFrame, DataFrame)> {
+    let schema = df.schema().clone();
+    let stored = |c: &str| schema.get(c).cloned().unwrap_or(DataType::String);
+    // the common spelling first (cheap); a column with values it cannot
+    // read then goes through the full parser
+    let tz = &config.time_zone;
+    let mut exprs = Vec::new();
+    let mut common = Vec::new(); // the columns read by their common spelling first
+    for c in spec.columns {
+        exprs.push(col(c.name).alias(raw_name(c.name)));
+        let parse = match parse_common_expr(c.name, c.ty, &stored(c.name)) {
+            Some(e) => {
+                common.push(c);
+                e
+            }
+            None => parse_expr(c.name, c.ty, &stored(c.name), tz),
+        };
+        exprs.push(parse.alias(c.name));
+    }
+    let mut typed = df.lazy().with_columns(exprs).collect()?;
+    // a column with values its common spelling left unread: timestamps try bare
+    // dates at local midnight next, then every such column the full parser
+    let date_tier = |c: &ColumnSpec| (c.ty == ColType::Timestamp).then(|| crate::typing::parse_common_or_date_expr(&raw_name(c.name), tz));
+    let full_tier = |c: &ColumnSpec| Some(parse_expr(&raw_name(c.name), c.ty, &stored(c.name), tz));
+    for tier in [&date_tier as &dyn Fn(&ColumnSpec) -> Option<Expr>, &full_tier] {
+        let mut redo = Vec::new();
+        for c in &common {
+            if typed.column(c.name)?.null_count() > typed.column(&raw_name(c.name))?.null_count() {
+                redo.extend(tier(c).map(|e| e.alias(c.name)));
+            }
+        }
+        if !redo.is_empty() {
+            typed = typed.lazy().with_columns(redo).collect()?;
+        }
+    }
+    let lf = typed.clone().lazy();
+    // each check: (column, value shown, when it fails, rule, detail)
+    let mut rules: Vec<(Option<&str>, Expr, Expr, &str, String)> = Vec::new();
+    let t = spec.name;
+    for c in spec.columns {
+        let raw = col(raw_name(c.name));
+        if c.required {
+            rules.push((Some(c.name), raw.clone(), raw.clone().is_null(), "missing_value", "required value is empty".into()));
+        }
+        if c.ty != ColType::Text {
+            let (rule, detail) = type_rule(c.ty);
+            let bad = raw.clone().is_not_null().and(col(c.name).is_null());
+            rules.push((Some(c.name), raw.clone(), bad, rule, detail.clone()));
+        }
+        if matches!(c.ty, ColType::Float) {
+            let v = col(c.name);
+            rules.push((Some(c.name), raw.clone(), v.clone().is_finite().not(), "non_finite", "not a finite number".into()));
+            let (rule, detail) = if c.name == "amount" {
+                ("negative_amount", "is negative (amounts must be >= 0)")
+            } else {
+                ("negative_value", "is negative (must be >= 0)")
+            };
+            if !matches!(c.name, "latitude" | "longitude") {
+                rules.push((Some(c.name), raw.clone(), v.lt(lit(0.0)), rule, detail.into()));
+            }
+        }
+        if matches!(c.ty, ColType::Int) {
+            rules.push((Some(c.name), raw.clone(), col(c.name).lt(lit(0)), "negative_value", "is negative (must be >= 0)".into()));
+        }
+    }
+    for r in spec.order_rules {
+        let bad = col(r.later).lt(col(r.earlier));
+        let detail = format!("{} is before {}", r.later, r.earlier);
+        rules.push((Some(r.later), col(raw_name(r.later)), bad, r.rule, detail));
+    }
+    match t {
+        "opportunities" => {
+            let closed = col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false);
+            rules.push((Some("closed_at"),
+                col("outcome"),
+                closed.and(col("closed_at").is_null()).and(col(raw_name("closed_at")).is_null()),
+                "closed_without_date",
+                "outcome is won or lost but closed_at is empty".into(),
+            ));
+        }
+        "handoffs" => {
+            rules.push((Some("sheet_fields_filled"),
+                col(raw_name("sheet_fields_filled")),
+                col("sheet_fields_filled").gt(col("sheet_fields_total")),
+                "sheet_fields_over_total",
+                "sheet_fields_filled is more than sheet_fields_total".into(),
+            ));
+        }
+        "accounts" => {
+            for (c, lim) in [("latitude", 90.0), ("longitude", 180.0)] {
+                rules.push((Some(c),
+                    col(raw_name(c)),
+                    col(c).abs().gt(lit(lim)),
+                    "out_of_range",
+                    format!("{c} must be within -{lim}..{lim}"),
+                ));
+            }
+        }
+        _ => {}
+    }
+    // a year typo (0202, 20266) would stretch the review over centuries of empty quarters
+    for c in spec.columns.iter().filter(|c| c.ty == ColType::Timestamp) {
+        let micros = col(c.name).dt().timestamp(TimeUnit::Microseconds);
+        rules.push((
+            Some(c.name),
+            col(raw_name(c.name)),
+            micros.clone().lt(lit(EARLIEST_DATE_US)).or(micros.gt_eq(lit(LATEST_DATE_US))),
+            "out_of_range",
+            "is before 1970 or after 2099 (a typo in the year?)".into(),
+        ));
+    }
+    // one pass flags every row with a problem (rare); findings are built from those rows only
+    let flags: Vec<Expr> = rules.iter().enumerate().map(|(i, r)| r.2.clone().fill_null(lit(false)).alias(format!("__bad{i}"))).collect();
+    let any = (0..rules.len()).fold(lit(false), |acc, i| acc.or(col(format!("__bad{i}"))));
+    let flagged = lf.with_columns(flags).filter(any).collect()?.lazy();
+    let checks: Vec<LazyFrame> = rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, (column, value, _, rule, detail))| check(&flagged, t, column, value, col(format!("__bad{i}")), rule, &detail))
+        .collect();
+    let findings = concat(checks, UnionArgs::default())?.collect()?;
+    let raw_cols: Vec<String> = spec.columns.iter().map(|c| raw_name(c.name)).collect();
+    let typed = typed.drop_many(raw_cols);
+    Ok((typed, findings))
+}
+

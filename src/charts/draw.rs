@@ -8,7 +8,8 @@ use polars::prelude::*;
 use super::theme::{self, category_colour, direction, money, pct, thousands, text, title};
 use super::Tables;
 use crate::error::Result;
-use crate::summary::{count, driver_label, driver_value};
+use crate::metrics::tree::label as node_label;
+use crate::summary::{count, node_value};
 
 type DrawResult = std::result::Result<(), String>;
 
@@ -180,13 +181,7 @@ pub fn kpi_tree<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &KpiTree) 
         let fill = colour.mix(0.12);
         t!(area.draw(&Rectangle::new([(x - bw / 2, y - bh / 2), (x + bw / 2, y + bh / 2)], fill.filled())));
         t!(area.draw(&Rectangle::new([(x - bw / 2, y - bh / 2), (x + bw / 2, y + bh / 2)], colour.stroke_width(2))));
-        let label = driver_label(name);
-        let label = match name.as_str() {
-            "revenue" => "Revenue",
-            "revenue_is" => "IS-sourced revenue",
-            "revenue_fs" => "FS-sourced revenue",
-            _ => label,
-        };
+        let label = node_label(name);
         let (l1, l2) = two_lines(label);
         t!(area.draw(&Text::new(l1, (x - bw / 2 + 8, y - bh / 2 + 6), title(13))));
         if !l2.is_empty() {
@@ -236,8 +231,8 @@ impl Bridge {
             let label = match kinds[i].as_str() {
                 "base" => format!("{compare_to} revenue"),
                 "current" => format!("{period} revenue"),
-                "not_decomposed" => format!("{} revenue, not decomposed", if items[i] == "revenue_is" { "IS-sourced" } else { "FS-sourced" }),
-                _ => driver_label(&items[i]).to_string(),
+                "not_decomposed" => format!("{}, not decomposed", node_label(&items[i])),
+                _ => node_label(&items[i]).to_string(),
             };
             let start = if matches!(kinds[i].as_str(), "base" | "current") { 0.0 } else { end - a };
             steps.push((label, start, end, kinds[i].clone(), branches[i].clone()));
@@ -248,9 +243,9 @@ impl Bridge {
                 "Revenue {verb} {} to {}: {} moved it most ({} -> {}, {}{})",
                 money(base),
                 money(current),
-                driver_label(&m.node),
-                driver_value(&m.node, Some(m.prior)),
-                driver_value(&m.node, Some(m.value)),
+                node_label(&m.node),
+                node_value(&m.node, Some(m.prior)),
+                node_value(&m.node, Some(m.value)),
                 if m.contribution >= 0.0 { "+" } else { "" },
                 money(m.contribution)
             ),

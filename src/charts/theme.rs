@@ -43,13 +43,7 @@ pub fn title(size: u32) -> TextStyle<'static> {
 
 /// 1234567.8 -> "1,234,568".
 pub fn thousands(x: f64) -> String {
-    let neg = x < 0.0;
-    let s = crate::progress::thousands(x.abs().round() as u64);
-    if neg {
-        format!("-{s}")
-    } else {
-        s
-    }
+    crate::summary::whole(x)
 }
 
 /// Money in the compact form of the summary (12.4M).

@@ -27,28 +27,27 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
 
-/// Built-in reference tables, also written by the generator into reference/.
-pub const BENCHMARK_CSV: &str = include_str!("../reference/industry_benchmark.csv");
-pub const MAPPING_CSV: &str = include_str!("../reference/industry_mapping.csv");
+use crate::industries::{survey_share, BENCHMARK_CSV, MAPPING_CSV};
 
 /// First day of the history (local) and the export moment: events after it are not in the data.
 const START: (i32, u32, u32) = (2024, 4, 1);
 const EXPORT: (i32, u32, u32, u32) = (2026, 10, 20, 18);
 const JST_SECS: i32 = 9 * 3600;
 
-/// The ten reference industries: (name, raw labels accounts use, survey
-/// in-person share, account weight, typical deal size in yen).
-const INDUSTRIES: &[(&str, &[&str], f64, f64, f64)] = &[
-    ("Financial Services and Insurance", &["Banking", "Insurance", "Financial Services", "金融・保険業"], 0.759, 0.09, 4_800_000.0),
-    ("Construction", &["Construction", "建設業", "Engineering"], 0.705, 0.08, 3_200_000.0),
-    ("Wholesale and Trading", &["Wholesale", "Trading Company", "卸売業"], 0.684, 0.10, 2_600_000.0),
-    ("Manufacturing (Other)", &["Manufacturing", "Chemicals", "製造業"], 0.682, 0.12, 3_600_000.0),
-    ("Manufacturing (Food, Beverages, Consumer Goods)", &["Food & Beverage", "Consumer Goods", "食品"], 0.656, 0.08, 2_900_000.0),
-    ("Manufacturing (Machinery, Electrical, Automotive, Parts)", &["Machinery", "Automotive", "Electronics", "自動車部品"], 0.634, 0.11, 4_100_000.0),
-    ("Transportation and Logistics", &["Logistics", "Transportation", "運輸・物流"], 0.600, 0.07, 2_400_000.0),
-    ("Real Estate", &["Real Estate", "不動産業"], 0.452, 0.07, 2_700_000.0),
-    ("Information and Communications", &["Software", "Information Technology", "Telecommunications", "情報通信業"], 0.431, 0.16, 2_200_000.0),
-    ("Other services", &["Professional Services", "Healthcare", "Education", "Retail", "サービス業"], 0.384, 0.12, 1_600_000.0),
+/// The ten reference industries: (name, raw labels accounts use, account
+/// weight, typical deal size in yen). Their survey in-person shares come
+/// from the built-in benchmark (`survey_share`), the one copy of them.
+const INDUSTRIES: &[(&str, &[&str], f64, f64)] = &[
+    ("Financial Services and Insurance", &["Banking", "Insurance", "Financial Services", "金融・保険業"], 0.09, 4_800_000.0),
+    ("Construction", &["Construction", "建設業", "Engineering"], 0.08, 3_200_000.0),
+    ("Wholesale and Trading", &["Wholesale", "Trading Company", "卸売業"], 0.10, 2_600_000.0),
+    ("Manufacturing (Other)", &["Manufacturing", "Chemicals", "製造業"], 0.12, 3_600_000.0),
+    ("Manufacturing (Food, Beverages, Consumer Goods)", &["Food & Beverage", "Consumer Goods", "食品"], 0.08, 2_900_000.0),
+    ("Manufacturing (Machinery, Electrical, Automotive, Parts)", &["Machinery", "Automotive", "Electronics", "自動車部品"], 0.11, 4_100_000.0),
+    ("Transportation and Logistics", &["Logistics", "Transportation", "運輸・物流"], 0.07, 2_400_000.0),
+    ("Real Estate", &["Real Estate", "不動産業"], 0.07, 2_700_000.0),
+    ("Information and Communications", &["Software", "Information Technology", "Telecommunications", "情報通信業"], 0.16, 2_200_000.0),
+    ("Other services", &["Professional Services", "Healthcare", "Education", "Retail", "サービス業"], 0.12, 1_600_000.0),
 ];
 
 /// Regions with their main city (latitude, longitude) and weight.
@@ -418,7 +417,7 @@ fn build_world(rng: &mut ChaCha8Rng, scale: u32) -> World {
     }
     let mut accounts = Vec::new();
     for i in 0..800 * s {
-        let industry = pick_weighted(rng, INDUSTRIES.iter().map(|x| x.3));
+        let industry = pick_weighted(rng, INDUSTRIES.iter().map(|x| x.2));
         let region = pick_weighted(rng, REGIONS.iter().map(|r| r.3));
         let employees = (exp(rng, 400.0) + 10.0) as u32;
         accounts.push(Account { id: format!("A{:07}", i + 1), industry, region, employees, is_target: rng.gen_bool(0.22) });
@@ -704,10 +703,11 @@ fn deal(
     let fs = &world.reps[fs_ix];
     let industry = &INDUSTRIES[account.industry];
     let size = (account.employees as f64 / 400.0).powf(0.3);
-    let mut amount = (industry.4 * size * (0.45 * normal(rng)).exp() / 10_000.0).round() * 10_000.0;
+    let mut amount = (industry.3 * size * (0.45 * normal(rng)).exp() / 10_000.0).round() * 10_000.0;
     amount = amount.max(100_000.0);
     // meetings: in person about as often as the industry's survey share
-    let p_visit = (industry.2 + fs.visit_bias).clamp(0.05, 0.95);
+    let share = survey_share(industry.0);
+    let p_visit = (share + fs.visit_bias).clamp(0.05, 0.95);
     let meetings = 1 + (exp(rng, 2.2) as usize).min(9);
     let cycle_days = 25.0 + exp(rng, 55.0) + 10.0 * meetings as f64;
     let planned_close = created + (cycle_days * 86400.0) as i64;
@@ -736,7 +736,7 @@ fn deal(
         ])?;
     }
     // visits help most where customers expect them
-    let visit_effect = if visits > 0 { 0.6 * (industry.2 - 0.4) } else { 0.0 };
+    let visit_effect = if visits > 0 { 0.6 * (share - 0.4) } else { 0.0 };
     // the customer's side: a stronger deal gets its room used
     let engaged = rng.gen_bool(sigmoid(0.3 + 0.6 * win_logit).clamp(0.05, 0.95));
     let win = rng.gen_bool(sigmoid(win_logit + visit_effect + if engaged { 0.3 } else { -0.2 }).clamp(0.02, 0.95));

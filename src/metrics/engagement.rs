@@ -8,6 +8,8 @@
 //! (open deals); views after the close are counted apart (`views_after_close`).
 
 use polars::prelude::*;
+use super::OutputTable;
+use crate::contract::Need;
 
 use super::{count_if, days_between, events, median, ratio, sum_if, Model};
 use crate::output::TableDoc;
@@ -272,7 +274,7 @@ pub fn engagement_effect(m: &Model, engagement: LazyFrame, handoffs: Option<Lazy
     // the dimensions and their groups, in output order; without viewer roles
     // nobody is known to be a decision maker: no such rows, not "not engaged"
     let mut dimensions: Vec<(&str, Vec<&str>)> = vec![("engagement_band", BANDS.to_vec())];
-    if m.has("dsr_views.viewer_role") {
+    if m.has(crate::contract::Need::DsrViewsViewerRole) {
         dimensions.push(("decision_maker", vec!["engaged", "not_engaged"]));
     }
     let closed = engagement
@@ -403,3 +405,44 @@ pub fn stalled_deals(m: &Model, engagement: LazyFrame, end: i64) -> LazyFrame {
         .with_columns([col("rank").cast(DataType::Int64), col("views").eq(lit(0i64)).alias("never_viewed")])
         .select(STALLED_DEALS_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>())
 }
+
+/// dsr_engagement in the registry: read by engagement_effect and
+/// stalled_deals, so collected once.
+pub const DSR_ENGAGEMENT: OutputTable = OutputTable {
+    doc: DSR_ENGAGEMENT_DOC,
+    needs: &[Need::DsrViews],
+    column_needs: &[
+        (&["seconds", "pricing_seconds"], Need::DsrViewsSeconds),
+        (&["distinct_assets", "pricing_seconds", "last_asset"], Need::DsrViewsAsset),
+        (
+            &["views_decision_maker", "views_contact", "views_other", "dm_viewed", "first_dm_view_at", "days_to_first_dm_view"],
+            Need::DsrViewsViewerRole,
+        ),
+    ],
+    shared: true,
+    build: |m| Ok(dsr_engagement(m, m.data_end()?)),
+};
+
+/// engagement_effect in the registry.
+pub const ENGAGEMENT_EFFECT: OutputTable = OutputTable {
+    doc: ENGAGEMENT_EFFECT_DOC,
+    needs: &[Need::DsrViews, Need::OpportunitiesNotWon],
+    column_needs: &[],
+    shared: false,
+    build: |m| {
+        let handoffs = m.built(&super::handoffs::HANDOFFS)?.map(DataFrame::lazy);
+        Ok(m.built(&DSR_ENGAGEMENT)?.map(|e| engagement_effect(m, e.lazy(), handoffs)))
+    },
+};
+
+/// stalled_deals in the registry.
+pub const STALLED_DEALS: OutputTable = OutputTable {
+    doc: STALLED_DEALS_DOC,
+    needs: &[Need::DsrViews, Need::OpportunitiesNotWon],
+    column_needs: &[(&["last_asset"], Need::DsrViewsAsset)],
+    shared: false,
+    build: |m| {
+        let end = m.data_end()?;
+        Ok(m.built(&DSR_ENGAGEMENT)?.map(|e| stalled_deals(m, e.lazy(), end)))
+    },
+};

@@ -2,6 +2,8 @@
 //! its quality, the quality bands, and the lead funnel by period and cohort.
 
 use polars::prelude::*;
+use super::OutputTable;
+use crate::contract::Need;
 
 use super::tree::handoff_facts;
 use super::{by_segment, count_if, events, onto_grid, ratio, sum_if, Model};
@@ -377,4 +379,45 @@ pub const FUNNEL_COHORT_DOC: TableDoc = TableDoc {
         ("sql_to_win", "won / sqls"),
         ("lead_to_win", "won / leads"),
     ],
+};
+
+/// handoffs in the registry: read by handoff_quality, loss_feedback and
+/// engagement_effect, so collected once.
+pub const HANDOFFS: OutputTable = OutputTable {
+    doc: HANDOFFS_DOC,
+    needs: &[Need::Handoffs],
+    column_needs: &[],
+    shared: true,
+    build: |m| Ok(handoffs(m)),
+};
+
+/// handoff_quality in the registry.
+pub const HANDOFF_QUALITY: OutputTable = OutputTable {
+    doc: HANDOFF_QUALITY_DOC,
+    needs: &[Need::Handoffs],
+    column_needs: &[(&["open_deals", "mature"], Need::OpportunitiesNotWon)],
+    shared: false,
+    build: |m| Ok(m.built(&HANDOFFS)?.map(|h| handoff_quality(m, h.lazy()))),
+};
+
+/// funnel_period in the registry.
+pub const FUNNEL_PERIOD: OutputTable = OutputTable {
+    doc: FUNNEL_PERIOD_DOC,
+    needs: &[],
+    column_needs: &[],
+    shared: false,
+    build: |m| Ok(Some(funnel_period(m, m.wide()?))),
+};
+
+/// funnel_cohort in the registry.
+pub const FUNNEL_COHORT: OutputTable = OutputTable {
+    doc: FUNNEL_COHORT_DOC,
+    needs: &[Need::Leads],
+    column_needs: &[
+        (&["sqls", "sql_rate", "handoff_rate", "sql_to_win"], Need::LeadsQualifiedAt),
+        (&["handed_off", "accepted", "acceptance_rate", "win_yield"], Need::Handoffs),
+        (&["opportunities", "open_opportunities", "deals", "open_deals", "mature"], Need::OpportunitiesNotWon),
+    ],
+    shared: false,
+    build: |m| Ok(funnel_cohort(m)),
 };

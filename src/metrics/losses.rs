@@ -4,6 +4,8 @@
 //! that was missing at handoff.
 
 use polars::prelude::*;
+use super::OutputTable;
+use crate::contract::Need;
 
 use super::{events, ratio, Model};
 use crate::output::TableDoc;
@@ -415,4 +417,38 @@ pub const LOSS_FEEDBACK_DOC: TableDoc = TableDoc {
         ("base_share", "the category's share of all IS-sourced losses with a known handoff in the period"),
         ("lift", "share / base_share: above 1, the category is over-represented when the element was missing"),
     ],
+};
+
+/// losses in the registry: read by loss_summary and loss_feedback, so
+/// collected once.
+pub const LOSSES: OutputTable = OutputTable {
+    doc: LOSSES_DOC,
+    needs: &[Need::OpportunitiesNotWon],
+    column_needs: &[],
+    shared: true,
+    build: |m| {
+        let rules = m.config.losses.effective().map_err(crate::error::Error::Config)?;
+        Ok(Some(losses(m, &rules)))
+    },
+};
+
+/// loss_summary in the registry.
+pub const LOSS_SUMMARY: OutputTable = OutputTable {
+    doc: LOSS_SUMMARY_DOC,
+    needs: &[Need::OpportunitiesNotWon],
+    column_needs: &[],
+    shared: false,
+    build: |m| m.built(&LOSSES)?.map(|l| loss_summary(m, l.lazy())).transpose(),
+};
+
+/// loss_feedback in the registry.
+pub const LOSS_FEEDBACK: OutputTable = OutputTable {
+    doc: LOSS_FEEDBACK_DOC,
+    needs: &[Need::OpportunitiesNotWon, Need::Handoffs],
+    column_needs: &[],
+    shared: false,
+    build: |m| {
+        let handoffs = m.built(&super::handoffs::HANDOFFS)?;
+        Ok(m.built(&LOSSES)?.zip(handoffs).map(|(l, h)| loss_feedback(l.lazy(), h.lazy())))
+    },
 };

@@ -12,28 +12,93 @@ pub mod tree;
 pub mod visit_plan;
 pub mod visits;
 
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
 use crate::calendar::{quarter_index, quarter_label};
 use crate::config::Config;
+use crate::contract::Need;
 use crate::error::Result;
 use crate::industries::Industries;
-use crate::calendar::Span;
+use crate::calendar::{Quarter, Span};
+use crate::output::TableDoc;
 
 /// What every metric reads: the validated tables, the configuration, the
-/// industry reference and the span of quarters in the data.
+/// industry reference, the span of quarters in the data and the reviewed
+/// quarter; and what is built from them once per run.
 pub struct Model<'a> {
     pub config: &'a Config,
     pub tables: &'a BTreeMap<&'static str, DataFrame>,
     pub industries: &'a Industries,
     pub span: Span,
+    /// The reviewed quarter (kpi_attribution's bridge).
+    pub quarter: Quarter,
     /// What the input cannot support and why (tables, `table.column`,
-    /// facts a mapping declares missing such as `opportunities.lost`).
+    /// facts a mapping declares missing such as `opportunities.not_won`).
     pub unavailable: &'a BTreeMap<String, String>,
     /// The event frames, built once on first use (see `events`).
     pub facts: events::Facts,
+    built: Built,
+}
+
+/// Frames several output tables read, built once on first use: the shared
+/// output tables, the wide per-segment aggregates and the end of the data.
+#[derive(Default)]
+struct Built {
+    tables: RefCell<BTreeMap<&'static str, Option<DataFrame>>>,
+    wide: OnceCell<DataFrame>,
+    data_end: OnceCell<i64>,
+}
+
+/// One output table of the review: its documentation, what it needs from
+/// the input and how it is built. Coverage, the manifest, the data
+/// dictionary and the query-name check all read `OUTPUT_TABLES`, so adding
+/// a table is one entry in its own module and one line there.
+pub struct OutputTable {
+    pub doc: TableDoc,
+    /// What the table needs beyond the required tables; without it the
+    /// table is not available (data_coverage says why).
+    pub needs: &'static [Need],
+    /// Columns that need more than the table does: null where the input
+    /// cannot support them.
+    pub column_needs: &'static [(&'static [&'static str], Need)],
+    /// Read by other tables too: collected once, before the rest.
+    pub shared: bool,
+    /// The table's plan; None where the input holds nothing to build it from.
+    pub build: fn(&Model) -> Result<Option<LazyFrame>>,
+}
+
+/// Every output table computed from the input, in output order (data_quality
+/// and data_coverage, which describe the input, follow them).
+pub const OUTPUT_TABLES: &[&OutputTable] = &[
+    &tree::KPI_TREE,
+    &losses::LOSSES,
+    &handoffs::HANDOFFS,
+    &engagement::DSR_ENGAGEMENT,
+    &visit_plan::PRIORITY_DEALS,
+    &tree::KPI_ATTRIBUTION,
+    &handoffs::FUNNEL_PERIOD,
+    &reps::IS_REPS,
+    &reps::FS_REPS,
+    &losses::LOSS_SUMMARY,
+    &visits::INDUSTRY_VISIT_RATIO,
+    &visits::VISIT_MIX_REPS,
+    &movement::PIPELINE_MOVEMENT,
+    &movement::STAGE_CONVERSION,
+    &handoffs::FUNNEL_COHORT,
+    &handoffs::HANDOFF_QUALITY,
+    &losses::LOSS_FEEDBACK,
+    &engagement::ENGAGEMENT_EFFECT,
+    &engagement::STALLED_DEALS,
+    &visit_plan::VISIT_PLAN,
+    &visit_plan::LOCATIONS_NEEDED,
+];
+
+/// The output table called `name`, if there is one.
+pub fn output_table(name: &str) -> Option<&'static OutputTable> {
+    OUTPUT_TABLES.iter().copied().find(|t| t.doc.name == name)
 }
 
 /// Segment kinds in output order.
@@ -41,34 +106,97 @@ pub const SEGMENT_KINDS: [&str; 4] = ["total", "source", "industry", "region"];
 /// The source segments.
 pub const SOURCES: [&str; 3] = ["inbound", "outbound", events::FS_SOURCED];
 
-impl Model<'_> {
+impl<'a> Model<'a> {
+    /// The model of a validated input reviewing `quarter`.
+    pub fn new(
+        config: &'a Config,
+        tables: &'a BTreeMap<&'static str, DataFrame>,
+        industries: &'a Industries,
+        span: Span,
+        quarter: Quarter,
+        unavailable: &'a BTreeMap<String, String>,
+    ) -> Model<'a> {
+        Model { config, tables, industries, span, quarter, unavailable, facts: Default::default(), built: Default::default() }
+    }
+
+    /// The reviewed quarter's label (FY2026-Q2).
+    pub fn period_label(&self) -> String {
+        self.quarter.label(self.config)
+    }
+
+    /// Whether the input supports output table `t`.
+    pub fn supports(&self, t: &OutputTable) -> bool {
+        self.has_all(t.needs)
+    }
+
+    /// Output table `t` collected, built once per run (for the tables other
+    /// tables read); None where the input does not support it.
+    pub fn built(&self, t: &OutputTable) -> Result<Option<DataFrame>> {
+        if let Some(df) = self.built.tables.borrow().get(t.doc.name) {
+            return Ok(df.clone());
+        }
+        let df = if self.supports(t) { (t.build)(self)?.map(|lf| lf.collect()).transpose()? } else { None };
+        self.built.tables.borrow_mut().insert(t.doc.name, df.clone());
+        Ok(df)
+    }
+
+    /// kpi_tree's wide per-quarter, per-segment aggregates, built once.
+    pub fn wide(&self) -> Result<LazyFrame> {
+        if let Some(df) = self.built.wide.get() {
+            return Ok(df.clone().lazy());
+        }
+        let df = tree::kpi_wide(self)?.collect()?;
+        let _ = self.built.wide.set(df.clone());
+        Ok(df.lazy())
+    }
+
+    /// The end of the data: the latest event or room view (UTC microseconds).
+    pub fn data_end(&self) -> Result<i64> {
+        if let Some(end) = self.built.data_end.get() {
+            return Ok(*end);
+        }
+        let end = engagement::data_end(self)?;
+        let _ = self.built.data_end.set(end);
+        Ok(end)
+    }
+
     /// A table as a LazyFrame, if it came in.
     pub fn lazy(&self, name: &str) -> Option<LazyFrame> {
         self.tables.get(name).map(|df| df.clone().lazy())
     }
 
-    /// Whether the input supports `need`: a table (`handoffs`), a column
-    /// (`leads.qualified_at`) or a fact (`opportunities.lost`: lost deals are
-    /// recorded), i.e. its table came in and nothing says it is unavailable.
-    pub fn has(&self, need: &str) -> bool {
-        let table = need.split_once('.').map_or(need, |(t, _)| t);
-        self.tables.contains_key(table) && !self.unavailable.contains_key(need)
+    /// Whether the input supports `need`.
+    pub fn has(&self, need: Need) -> bool {
+        self.has_key(need.key())
     }
 
     /// Whether the input supports every one of `needs`.
-    pub fn has_all(&self, needs: &[&str]) -> bool {
-        needs.iter().all(|n| self.has(n))
+    pub fn has_all(&self, needs: &[Need]) -> bool {
+        needs.iter().all(|n| self.has(*n))
     }
 
     /// Why `need` is not available, if it is not.
-    pub fn why_not(&self, need: &str) -> Option<String> {
-        if self.has(need) {
+    pub fn why_not(&self, need: Need) -> Option<String> {
+        self.why_not_key(need.key())
+    }
+
+    /// Whether the input supports `key`: a table (`handoffs`), a column
+    /// (`leads.qualified_at`) or a fact (`opportunities.not_won`), i.e. its
+    /// table came in and nothing says it is unavailable.
+    pub fn has_key(&self, key: &str) -> bool {
+        let table = key.split_once('.').map_or(key, |(t, _)| t);
+        self.tables.contains_key(table) && !self.unavailable.contains_key(key)
+    }
+
+    /// Why `key` (see `has_key`) is not available, if it is not.
+    pub fn why_not_key(&self, key: &str) -> Option<String> {
+        if self.has_key(key) {
             return None;
         }
-        let table = need.split_once('.').map_or(need, |(t, _)| t);
+        let table = key.split_once('.').map_or(key, |(t, _)| t);
         Some(
             self.unavailable
-                .get(need)
+                .get(key)
                 .or_else(|| self.unavailable.get(table))
                 .cloned()
                 .unwrap_or_else(|| format!("no {table} in the input")),
@@ -114,6 +242,55 @@ impl Model<'_> {
         )?;
         Ok(periods.lazy().cross_join(segs.lazy(), None))
     }
+}
+
+/// Every output table the input supports, computed together: the shared
+/// ones first (collected once, see `Model::built`), then the rest in one
+/// `collect_all`, each with the columns it cannot support nulled and the
+/// completeness of its quarters added. data_coverage says what is left out.
+pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>> {
+    let timings = std::env::var_os("SALESRELAY_TIMINGS").is_some();
+    let mut plans: Vec<(&OutputTable, LazyFrame)> = Vec::new();
+    for t in OUTPUT_TABLES.iter().copied().filter(|t| m.supports(t)) {
+        let clock = std::time::Instant::now();
+        let plan = if t.shared { m.built(t)?.map(DataFrame::lazy) } else { (t.build)(m)? };
+        if timings && t.shared {
+            crate::tell!("    compute {}: {:.2}s", t.doc.name, clock.elapsed().as_secs_f64());
+        }
+        if let Some(lf) = plan {
+            plans.push((t, lf));
+        }
+    }
+    if timings {
+        for (t, lf) in plans.iter().filter(|(t, _)| !t.shared) {
+            let clock = std::time::Instant::now();
+            lf.clone().collect()?;
+            crate::tell!("      {}: {:.2}s alone", t.doc.name, clock.elapsed().as_secs_f64());
+        }
+    }
+    let (tables, lfs): (Vec<&OutputTable>, Vec<LazyFrame>) = plans.into_iter().unzip();
+    let frames = LazyFrame::collect_all_with_engine(lfs.into_iter().map(|lf| lf.logical_plan).collect(), Engine::Auto, OptFlags::default())?;
+    tables
+        .into_iter()
+        .zip(frames)
+        .map(|(t, df)| with_completeness(m, t.doc.into(), null_unsupported(m, t, df)?))
+        .collect()
+}
+
+/// Nulls the columns of output table `t` the input cannot support.
+pub fn null_unsupported(m: &Model, t: &OutputTable, mut df: DataFrame) -> Result<DataFrame> {
+    for (columns, need) in t.column_needs {
+        if m.has(*need) {
+            continue;
+        }
+        for c in *columns {
+            if let Ok(existing) = df.column(c) {
+                let nulls = Column::full_null((*c).into(), df.height(), existing.dtype());
+                df.with_column(nulls)?;
+            }
+        }
+    }
+    Ok(df)
 }
 
 /// The docs of the two columns `with_completeness` adds.

@@ -21,6 +21,8 @@
 //! pipeline (`basis` says which): nothing is pulled in or pushed out.
 
 use polars::prelude::*;
+use super::OutputTable;
+use crate::contract::Need;
 
 use super::{by_segment, by_segment_keyed, count_if, days_between, events, median, onto_grid, ratio, sum_if, Model};
 use crate::calendar::quarter_index;
@@ -373,4 +375,22 @@ pub const STAGE_CONVERSION_DOC: TableDoc = TableDoc {
         ("won", "of which were won"),
         ("days_in_stage_median", "median days spent in the stage (all visits added up) by the deals that left it"),
     ],
+};
+
+/// pipeline_movement in the registry.
+pub const PIPELINE_MOVEMENT: OutputTable = OutputTable {
+    doc: PIPELINE_MOVEMENT_DOC,
+    needs: &[Need::StageHistory, Need::OpportunitiesNotWon],
+    column_needs: &[],
+    shared: false,
+    build: pipeline_movement,
+};
+
+/// stage_conversion in the registry.
+pub const STAGE_CONVERSION: OutputTable = OutputTable {
+    doc: STAGE_CONVERSION_DOC,
+    needs: &[Need::StageHistory, Need::OpportunitiesNotWon],
+    column_needs: &[],
+    shared: false,
+    build: stage_conversion,
 };

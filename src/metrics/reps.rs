@@ -2,6 +2,8 @@
 //! sales, one row per rep and quarter.
 
 use polars::prelude::*;
+use super::OutputTable;
+use crate::contract::Need;
 
 use super::tree::handoff_facts;
 use super::{count_if, days_between, events, hours_between, median, ratio, sum_if, Model};
@@ -280,4 +282,35 @@ pub const FS_REPS_DOC: TableDoc = TableDoc {
         ("send_backs", "handoffs to the rep sent back in the quarter"),
         ("send_back_rate", "send_backs / accepted"),
     ],
+};
+
+/// is_reps in the registry.
+pub const IS_REPS: OutputTable = OutputTable {
+    doc: IS_REPS_DOC,
+    needs: &[],
+    column_needs: &[
+        (&["sqls", "sql_to_win", "sql_to_win_open_deals", "sql_to_win_mature"], Need::LeadsQualifiedAt),
+        (&["sql_to_win_open_deals", "sql_to_win_mature"], Need::OpportunitiesNotWon),
+        (&["connected_calls", "connect_rate", "appointments", "appointment_rate"], Need::ActivitiesOutcome),
+        (&["dm_connects", "dm_connect_rate"], Need::ActivitiesWithDecisionMaker),
+        (&["pipeline_created"], Need::OpportunitiesNotWon),
+    ],
+    shared: false,
+    build: |m| Ok(Some(is_reps(m))),
+};
+
+/// fs_reps in the registry.
+pub const FS_REPS: OutputTable = OutputTable {
+    doc: FS_REPS_DOC,
+    needs: &[],
+    column_needs: &[
+        (&["sla_met_rate", "days_to_first_contact_median"], Need::HandoffsFirstFsContactAt),
+        (&["send_backs", "send_back_rate"], Need::HandoffsSentBackAt),
+        (
+            &["opportunities", "opportunities_is", "opportunities_fs", "losses", "lost_amount", "win_rate", "win_rate_amount"],
+            Need::OpportunitiesNotWon,
+        ),
+    ],
+    shared: false,
+    build: |m| Ok(Some(fs_reps(m))),
 };

@@ -3,6 +3,7 @@
 //! before, with each identity node's LMDI share of its parent's change.
 
 use polars::prelude::*;
+use super::OutputTable;
 
 use super::events;
 use super::lmdi::product_contributions;
@@ -31,136 +32,183 @@ impl NodeKind {
     }
 }
 
-/// One of the 40 nodes: name, parent, kind, unit, the tables it needs and
-/// its definition (one sentence; `salesrelay metrics` prints it).
+/// A node's unit (the kpi_tree `unit` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Ratio,
+    Currency,
+    Hours,
+    Days,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "count",
+            Unit::Ratio => "ratio",
+            Unit::Currency => "currency",
+            Unit::Hours => "hours",
+            Unit::Days => "days",
+        }
+    }
+}
+
+/// One of the 40 nodes: name, its name in words (charts, report, summary),
+/// parent, kind, unit, what it needs from the input and its definition (one
+/// sentence; `salesrelay metrics` prints it).
 #[derive(Debug, Clone, Copy)]
 pub struct Node {
     pub name: &'static str,
+    pub label: &'static str,
     pub parent: Option<&'static str>,
     pub kind: NodeKind,
-    pub unit: &'static str,
-    pub needs: &'static [&'static str],
+    pub unit: Unit,
+    pub needs: &'static [Need],
     pub definition: &'static str,
 }
 
 const fn node(
     name: &'static str,
+    label: &'static str,
     parent: &'static str,
     kind: NodeKind,
-    unit: &'static str,
-    needs: &'static [&'static str],
+    unit: Unit,
+    needs: &'static [Need],
     definition: &'static str,
 ) -> Node {
-    Node { name, parent: Some(parent), kind, unit, needs, definition }
+    Node { name, label, parent: Some(parent), kind, unit, needs, definition }
+}
+
+/// The node called `name`, if there is one.
+pub fn find(name: &str) -> Option<&'static Node> {
+    NODES.iter().find(|n| n.name == name)
+}
+
+/// `name` in words: the node's label, else the name itself.
+pub fn label(name: &str) -> &str {
+    find(name).map_or(name, |n| n.label)
+}
+
+/// The factors of product node `parent` (revenue_is, revenue_fs, leads), in
+/// tree order: the drivers its LMDI attribution splits the change over.
+pub fn factors_of(parent: &str) -> Vec<&'static str> {
+    NODES.iter().filter(|n| n.kind == NodeKind::Factor && n.parent == Some(parent)).map(|n| n.name).collect()
+}
+
+/// The drivers of the revenue bridge in tree order, with their branch
+/// (`is`: the factors of revenue_is, `fs`: of revenue_fs).
+pub fn drivers() -> Vec<(&'static str, &'static str)> {
+    let is = factors_of("revenue_is").into_iter().map(|f| (f, "is"));
+    is.chain(factors_of("revenue_fs").into_iter().map(|f| (f, "fs"))).collect()
 }
 
 use NodeKind::*;
 
-const L: &[&str] = &["leads"];
-const H: &[&str] = &["handoffs"];
-const A: &[&str] = &["activities"];
-const LA: &[&str] = &["leads", "activities"];
-const O: &[&str] = &[];
+use crate::contract::Need;
+
+const L: &[Need] = &[Need::Leads];
+const H: &[Need] = &[Need::Handoffs];
+const A: &[Need] = &[Need::Activities];
+const LA: &[Need] = &[Need::Leads, Need::Activities];
+const O: &[Need] = &[];
 /// SQLs need the qualification time.
-const Q: &[&str] = &["leads.qualified_at"];
-const QH: &[&str] = &["leads.qualified_at", "handoffs"];
+const Q: &[Need] = &[Need::LeadsQualifiedAt];
+const QH: &[Need] = &[Need::LeadsQualifiedAt, Need::Handoffs];
 /// Rates over all deals need the deals that were not won (an export of won deals only has none).
-const NW: &[&str] = &["opportunities.not_won"];
-const FC: &[&str] = &["handoffs.first_fs_contact_at"];
-const SB: &[&str] = &["handoffs.sent_back_at"];
-const AO: &[&str] = &["activities.outcome"];
-const DM: &[&str] = &["activities.outcome", "activities.with_decision_maker"];
-const LQ: &[&str] = &["leads.qualified_at", "opportunities.not_won"];
+const NW: &[Need] = &[Need::OpportunitiesNotWon];
+const FC: &[Need] = &[Need::HandoffsFirstFsContactAt];
+const SB: &[Need] = &[Need::HandoffsSentBackAt];
+const AO: &[Need] = &[Need::ActivitiesOutcome];
+const DM: &[Need] = &[Need::ActivitiesOutcome, Need::ActivitiesWithDecisionMaker];
+const LQ: &[Need] = &[Need::LeadsQualifiedAt, Need::OpportunitiesNotWon];
 
 /// The 40 kpi_tree nodes in tree order (METRICS.md, "kpi_tree: the nodes").
 pub const NODES: &[Node] = &[
     Node {
-        name: "revenue", parent: None, kind: Identity, unit: "currency", needs: O,
+        name: "revenue", label: "Revenue", parent: None, kind: Identity, unit: Unit::Currency, needs: O,
         definition: "Revenue won in the quarter: revenue_is + revenue_fs.",
     },
-    node("revenue_is", "revenue", Identity, "currency", O,
+    node("revenue_is", "IS-sourced revenue", "revenue", Identity, Unit::Currency, O,
         "Sum of amount over wins_is, the IS-sourced opportunities won in the quarter."),
-    node("revenue_fs", "revenue", Identity, "currency", O,
+    node("revenue_fs", "FS-sourced revenue", "revenue", Identity, Unit::Currency, O,
         "Sum of amount over wins_fs, the FS-sourced opportunities won in the quarter."),
-    node("leads", "revenue_is", Factor, "count", L,
+    node("leads", "Leads", "revenue_is", Factor, Unit::Count, L,
         "Leads with created_at in the quarter."),
-    node("sql_rate", "revenue_is", Factor, "ratio", Q,
+    node("sql_rate", "SQL rate", "revenue_is", Factor, Unit::Ratio, Q,
         "sqls / leads, a flow ratio of one quarter's events that can exceed 1."),
-    node("handoff_rate", "revenue_is", Factor, "ratio", QH,
+    node("handoff_rate", "Handoff rate", "revenue_is", Factor, Unit::Ratio, QH,
         "handoffs / sqls, a flow ratio of one quarter's events that can exceed 1."),
-    node("acceptance_rate", "revenue_is", Factor, "ratio", H,
+    node("acceptance_rate", "FS acceptance rate", "revenue_is", Factor, Unit::Ratio, H,
         "accepted / handoffs, both counted by handed_off_at in the quarter."),
-    node("win_yield_is", "revenue_is", Factor, "ratio", H,
+    node("win_yield_is", "IS win yield", "revenue_is", Factor, Unit::Ratio, H,
         "wins_is / accepted, a flow ratio of one quarter's events that can exceed 1."),
-    node("deal_size_is", "revenue_is", Factor, "currency", O,
+    node("deal_size_is", "IS deal size", "revenue_is", Factor, Unit::Currency, O,
         "revenue_is / wins_is, the mean amount of an IS-sourced win in the quarter."),
-    node("leads_inbound", "leads", Factor, "count", L,
+    node("leads_inbound", "Inbound leads", "leads", Factor, Unit::Count, L,
         "Leads with created_at in the quarter and source inbound."),
-    node("leads_outbound", "leads", Factor, "count", L,
+    node("leads_outbound", "Outbound leads", "leads", Factor, Unit::Count, L,
         "Leads with created_at in the quarter and source outbound."),
-    node("opps_fs", "revenue_fs", Factor, "count", NW,
+    node("opps_fs", "FS-sourced opportunities", "revenue_fs", Factor, Unit::Count, NW,
         "Opportunities created in the quarter with lead_id empty (FS-sourced)."),
-    node("win_yield_fs", "revenue_fs", Factor, "ratio", NW,
+    node("win_yield_fs", "FS win yield", "revenue_fs", Factor, Unit::Ratio, NW,
         "wins_fs / opps_fs, a flow ratio of one quarter's events that can exceed 1."),
-    node("deal_size_fs", "revenue_fs", Factor, "currency", O,
+    node("deal_size_fs", "FS deal size", "revenue_fs", Factor, Unit::Currency, O,
         "revenue_fs / wins_fs, the mean amount of an FS-sourced win in the quarter."),
-    node("sqls", "revenue_is", Count, "count", Q,
+    node("sqls", "SQLs", "revenue_is", Count, Unit::Count, Q,
         "Leads with qualified_at in the quarter."),
-    node("handoffs", "revenue_is", Count, "count", H,
+    node("handoffs", "Handoffs", "revenue_is", Count, Unit::Count, H,
         "Handoffs with handed_off_at in the quarter, whatever their status."),
-    node("accepted", "revenue_is", Count, "count", H,
+    node("accepted", "Accepted handoffs", "revenue_is", Count, Unit::Count, H,
         "Handoffs with handed_off_at in the quarter whose status is accepted or sent_back."),
-    node("opps_is", "revenue_is", Count, "count", NW,
+    node("opps_is", "IS-sourced opportunities", "revenue_is", Count, Unit::Count, NW,
         "Opportunities created in the quarter with lead_id set (IS-sourced)."),
-    node("wins_is", "revenue_is", Count, "count", O,
+    node("wins_is", "IS wins", "revenue_is", Count, Unit::Count, O,
         "Opportunities with closed_at in the quarter and outcome won that are IS-sourced (lead_id set)."),
-    node("losses_is", "revenue_is", Count, "count", NW,
+    node("losses_is", "IS losses", "revenue_is", Count, Unit::Count, NW,
         "Opportunities with closed_at in the quarter and outcome lost that are IS-sourced (lead_id set)."),
-    node("wins_fs", "revenue_fs", Count, "count", O,
+    node("wins_fs", "FS wins", "revenue_fs", Count, Unit::Count, O,
         "Opportunities with closed_at in the quarter and outcome won that are FS-sourced (lead_id empty)."),
-    node("losses_fs", "revenue_fs", Count, "count", NW,
+    node("losses_fs", "FS losses", "revenue_fs", Count, Unit::Count, NW,
         "Opportunities with closed_at in the quarter and outcome lost that are FS-sourced (lead_id empty)."),
-    node("response_time_median_h", "sql_rate", Indicator, "hours", LA,
+    node("response_time_median_h", "Median response time", "sql_rate", Indicator, Unit::Hours, LA,
         "Over inbound leads created in the quarter, the lower median of hours from created_at to the first activity of an IS rep on the lead (leads without one are left out)."),
-    node("contacted_within_1h_share", "sql_rate", Indicator, "ratio", LA,
+    node("contacted_within_1h_share", "Contacted within 1 h", "sql_rate", Indicator, Unit::Ratio, LA,
         "Inbound leads created in the quarter whose first IS activity came within 1 hour of created_at (inclusive) / inbound leads created in the quarter."),
-    node("touches_per_lead", "sql_rate", Indicator, "count", A,
+    node("touches_per_lead", "Touches per lead", "sql_rate", Indicator, Unit::Count, A,
         "IS activities in the quarter with a lead_id / distinct leads among them."),
-    node("connect_rate", "sql_rate", Indicator, "ratio", AO,
+    node("connect_rate", "Connect rate", "sql_rate", Indicator, Unit::Ratio, AO,
         "IS calls in the quarter with outcome connected or appointment_set / IS calls in the quarter."),
-    node("dm_connect_rate", "sql_rate", Indicator, "ratio", DM,
+    node("dm_connect_rate", "Decision-maker connect rate", "sql_rate", Indicator, Unit::Ratio, DM,
         "BDR calls in the quarter that connected (connected or appointment_set) with with_decision_maker true / BDR calls in the quarter."),
-    node("appointment_rate", "sql_rate", Indicator, "ratio", AO,
+    node("appointment_rate", "Appointment rate", "sql_rate", Indicator, Unit::Ratio, AO,
         "IS calls in the quarter with outcome appointment_set / IS calls in the quarter that connected."),
-    node("sla_met_rate", "win_yield_is", Indicator, "ratio", FC,
+    node("sla_met_rate", "First-contact SLA met", "win_yield_is", Indicator, Unit::Ratio, FC,
         "Accepted handoffs of the quarter whose first FS contact came within sla_business_days business days (configured time_zone, weekends and holidays excluded; Friday 18:00 + 2 days = Tuesday 18:00) / accepted handoffs of the quarter. No contact is not met; a contact before the handoff is met."),
-    node("days_to_first_contact_median", "win_yield_is", Indicator, "days", FC,
+    node("days_to_first_contact_median", "Median days to first FS contact", "win_yield_is", Indicator, Unit::Days, FC,
         "Over accepted handoffs of the quarter with a first contact, the lower median of days from handed_off_at to first_fs_contact_at."),
-    node("send_back_rate", "win_yield_is", Indicator, "ratio", SB,
+    node("send_back_rate", "Send-back rate", "win_yield_is", Indicator, Unit::Ratio, SB,
         "Handoffs with sent_back_at in the quarter / accepted handoffs of the quarter."),
-    node("pipeline_created_is", "revenue_is", Indicator, "currency", NW,
+    node("pipeline_created_is", "IS pipeline created", "revenue_is", Indicator, Unit::Currency, NW,
         "Sum of amount over opps_is, the IS-sourced opportunities created in the quarter."),
-    node("pipeline_share_is", "revenue_is", Indicator, "ratio", NW,
+    node("pipeline_share_is", "IS share of pipeline", "revenue_is", Indicator, Unit::Ratio, NW,
         "pipeline_created_is / the amount of all opportunities created in the quarter (pipeline created IS + FS)."),
-    node("order_lead_time_days_median", "revenue_is", Indicator, "days", L,
+    node("order_lead_time_days_median", "Median order lead time", "revenue_is", Indicator, Unit::Days, L,
         "Over IS-sourced wins in the quarter, the lower median of days from the lead's created_at to closed_at."),
-    node("sql_to_win", "revenue_is", Indicator, "ratio", LQ,
+    node("sql_to_win", "SQL-to-win rate", "revenue_is", Indicator, Unit::Ratio, LQ,
         "Leads qualified in the quarter that have an opportunity won at any time in the data / leads qualified in the quarter (a cohort number: it grows as the cohort's deals close; kpi_tree's open_deals and mature say whether it still can)."),
-    node("visits_per_opp", "revenue", Indicator, "count", A,
+    node("visits_per_opp", "Meetings per opportunity", "revenue", Indicator, Unit::Count, A,
         "FS visits and online meetings in the quarter with an opportunity_id / distinct opportunities among them."),
-    node("in_person_share", "revenue", Indicator, "ratio", A,
+    node("in_person_share", "In-person share of FS meetings", "revenue", Indicator, Unit::Ratio, A,
         "FS visits / (FS visits + FS online meetings) in the quarter."),
-    node("win_rate", "revenue", Indicator, "ratio", NW,
+    node("win_rate", "Win rate (count)", "revenue", Indicator, Unit::Ratio, NW,
         "Wins / (wins + losses) closed in the quarter, IS- and FS-sourced together."),
-    node("win_rate_amount", "revenue", Indicator, "ratio", NW,
+    node("win_rate_amount", "Win rate (amount)", "revenue", Indicator, Unit::Ratio, NW,
         "Won amount / (won + lost amount) of the opportunities closed in the quarter."),
-    node("sales_cycle_days_median", "revenue", Indicator, "days", O,
+    node("sales_cycle_days_median", "Median sales cycle", "revenue", Indicator, Unit::Days, O,
         "Over wins in the quarter, the lower median of days from created_at to closed_at."),
 ];
 
-/// The factors of revenue_is and revenue_fs, in tree order.
-pub const IS_FACTORS: [&str; 6] = ["leads", "sql_rate", "handoff_rate", "acceptance_rate", "win_yield_is", "deal_size_is"];
-pub const FS_FACTORS: [&str; 3] = ["opps_fs", "win_yield_fs", "deal_size_fs"];
 
 fn null_f64(name: &str) -> Expr {
     lit(NULL).cast(DataType::Float64).alias(name)
@@ -389,11 +437,11 @@ pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
         .map(|n| null_f64(n.name))
         .collect();
     for (measure, need) in [
-        ("sqls_won", "leads.qualified_at"),
-        ("sqls_deals", "leads.qualified_at"),
-        ("sqls_open_deals", "leads.qualified_at"),
-        ("lost_amount", "opportunities.not_won"),
-        ("pipeline_created_fs", "opportunities.not_won"),
+        ("sqls_won", Need::LeadsQualifiedAt),
+        ("sqls_deals", Need::LeadsQualifiedAt),
+        ("sqls_open_deals", Need::LeadsQualifiedAt),
+        ("lost_amount", Need::OpportunitiesNotWon),
+        ("pipeline_created_fs", Need::OpportunitiesNotWon),
     ] {
         if !m.has(need) {
             unsupported.push(null_f64(measure));
@@ -413,28 +461,29 @@ pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
     let keys = [col("period"), col("segment_kind"), col("segment")];
     let joined = wide.clone().join(wide.select(prior_cols), keys.clone(), keys, JoinArgs::new(JoinType::Left));
     let p = |n: &str| col(format!("{n}__prior"));
+    let (is_factors, fs_factors) = (factors_of("revenue_is"), factors_of("revenue_fs"));
     let is_contrib = product_contributions(
         p("revenue_is"),
         col("revenue_is"),
-        &IS_FACTORS.map(|f| (p(f), col(f))),
+        &is_factors.iter().map(|f| (p(f), col(*f))).collect::<Vec<_>>(),
     );
     let fs_contrib = product_contributions(
         p("revenue_fs"),
         col("revenue_fs"),
-        &FS_FACTORS.map(|f| (p(f), col(f))),
+        &fs_factors.iter().map(|f| (p(f), col(*f))).collect::<Vec<_>>(),
     );
     let change = |n: &str| col(n) - p(n);
     // a branch with a factor the input cannot support has no decomposition
     let supported = |factors: &[&str]| {
         factors.iter().all(|f| nodes.iter().any(|n| n.name == *f))
     };
-    let (is_ok, fs_ok) = (supported(&IS_FACTORS), supported(&FS_FACTORS));
+    let (is_ok, fs_ok) = (supported(&is_factors), supported(&fs_factors));
     let mut contributions: Vec<Expr> = Vec::new();
-    for (f, e, ok) in IS_FACTORS
+    for (f, e, ok) in is_factors
         .iter()
         .zip(is_contrib)
         .map(|(f, e)| (f, e, is_ok))
-        .chain(FS_FACTORS.iter().zip(fs_contrib).map(|(f, e)| (f, e, fs_ok)))
+        .chain(fs_factors.iter().zip(fs_contrib).map(|(f, e)| (f, e, fs_ok)))
     {
         let e = if ok { e } else { lit(NULL).cast(DataType::Float64) };
         contributions.push(e.alias(format!("{f}__contribution")));
@@ -478,7 +527,7 @@ pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
                 p(n.name).cast(DataType::Float64).alias("prior_value"),
                 change(n.name).cast(DataType::Float64).alias("change"),
                 contribution.alias("contribution"),
-                lit(n.unit).alias("unit"),
+                lit(n.unit.as_str()).alias("unit"),
                 cohort_open.clone().alias("open_deals"),
                 cohort_mature.clone().alias("mature"),
             ])
@@ -490,24 +539,11 @@ pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
         .drop(by_name(["__period", "__segment_order", "__node_order"], true, false))
 }
 
-/// The drivers of the revenue bridge, in tree order, with their branch.
-pub const DRIVERS: [(&str, &str); 9] = [
-    ("leads", "is"),
-    ("sql_rate", "is"),
-    ("handoff_rate", "is"),
-    ("acceptance_rate", "is"),
-    ("win_yield_is", "is"),
-    ("deal_size_is", "is"),
-    ("opps_fs", "fs"),
-    ("win_yield_fs", "fs"),
-    ("deal_size_fs", "fs"),
-];
-
 /// The bridge step of each driver (tree order), and of each branch's
 /// not-decomposed step: IS drivers 1-6, IS not decomposed 7, FS drivers
 /// 8-10, FS not decomposed 11; 0 is the prior revenue and 12 the current.
 fn bridge_step(driver_index: usize) -> u32 {
-    if driver_index < IS_FACTORS.len() { driver_index as u32 + 1 } else { driver_index as u32 + 2 }
+    if driver_index < factors_of("revenue_is").len() { driver_index as u32 + 1 } else { driver_index as u32 + 2 }
 }
 const STEP_CURRENT: u32 = 12;
 
@@ -535,14 +571,15 @@ pub fn kpi_attribution(tree: LazyFrame, period_label: &str) -> LazyFrame {
     };
     let mut parts = vec![step("revenue", 0, "revenue_prior", None, "base", col("prior_value"))
         .with_column(col("prior_value").alias("value"))];
-    for (i, (driver, branch)) in DRIVERS.iter().enumerate() {
+    for (i, (driver, branch)) in drivers().into_iter().enumerate() {
         parts.push(step(driver, bridge_step(i), driver, Some(branch), "driver", col("contribution")));
     }
     let segment = [col("segment_kind"), col("segment")];
-    for (revenue, branch, factors, at) in [("revenue_is", "is", &IS_FACTORS[..], 7u32), ("revenue_fs", "fs", &FS_FACTORS[..], 11)] {
+    for (revenue, branch, at) in [("revenue_is", "is", 7u32), ("revenue_fs", "fs", 11)] {
+        let factors = factors_of(revenue);
         let decomposed = in_period
             .clone()
-            .filter(col("node").is_in(crate::typing::str_list(factors), false))
+            .filter(col("node").is_in(crate::typing::str_list(&factors), false))
             .group_by(segment.clone())
             .agg([col("contribution").is_not_null().any(true).alias("__decomposed")]);
         parts.push(
@@ -608,4 +645,22 @@ pub const KPI_ATTRIBUTION_DOC: TableDoc = TableDoc {
         ("value", "the driver's (or revenue's) value in the reviewed quarter"),
         ("running_total", "revenue after this step; equals current revenue after the last driver"),
     ],
+};
+
+/// kpi_tree in the registry: read by kpi_attribution, so collected once.
+pub const KPI_TREE: OutputTable = OutputTable {
+    doc: KPI_TREE_DOC,
+    needs: &[],
+    column_needs: &[],
+    shared: true,
+    build: |m| Ok(Some(kpi_tree(m, m.wide()?))),
+};
+
+/// kpi_attribution in the registry: the bridge of the reviewed quarter.
+pub const KPI_ATTRIBUTION: OutputTable = OutputTable {
+    doc: KPI_ATTRIBUTION_DOC,
+    needs: &[],
+    column_needs: &[],
+    shared: false,
+    build: |m| Ok(m.built(&KPI_TREE)?.map(|kpi| kpi_attribution(kpi.lazy(), &m.period_label()))),
 };

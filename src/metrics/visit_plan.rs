@@ -35,6 +35,8 @@
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use polars::prelude::*;
+use super::OutputTable;
+use crate::contract::Need;
 
 use super::{days_between, events, Model};
 use crate::error::Result;
@@ -305,9 +307,10 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
     let stops = stops.with_column(lit("priority_deal").alias("reason")).collect()?;
 
     // nearby customers not visited lately, not already a stop this week
-    let last_visit = m
-        .lazy("activities")
-        .expect("visit_plan needs activities (coverage::TABLE_NEEDS)")
+    let Some(activities) = m.lazy("activities") else {
+        return Err(crate::error::Error::Input("visit_plan needs activities".into()));
+    };
+    let last_visit = activities
         .filter(col("kind").eq(lit("visit")))
         .group_by([col("account_id")])
         .agg([col("occurred_at").max().alias("last_visit_at")]);
@@ -592,3 +595,40 @@ fn route_days(all: &DataFrame, road_factor: f64) -> Result<DataFrame> {
         "road_km_from_previous" => road_out,
     )?)
 }
+
+/// priority_deals in the registry: read by visit_plan and
+/// locations_needed, so collected once.
+pub const PRIORITY_DEALS: OutputTable = OutputTable {
+    doc: PRIORITY_DEALS_DOC,
+    needs: &[Need::OpportunitiesNotWon],
+    column_needs: &[(&["last_fs_touch_at"], Need::Activities)],
+    shared: true,
+    build: |m| Ok(Some(priority_deals(m, m.data_end()?))),
+};
+
+/// visit_plan in the registry (collected as it is built: the routes are
+/// improved outside Polars).
+pub const VISIT_PLAN: OutputTable = OutputTable {
+    doc: VISIT_PLAN_DOC,
+    needs: &[Need::OpportunitiesNotWon, Need::AccountsLatitude, Need::AccountsLongitude, Need::Activities],
+    column_needs: &[],
+    shared: false,
+    build: |m| {
+        let Some(priority) = m.built(&PRIORITY_DEALS)? else { return Ok(None) };
+        let started = std::time::Instant::now();
+        let plan = visit_plan(m, priority.lazy(), m.data_end()?)?.collect()?;
+        if std::env::var_os("SALESRELAY_TIMINGS").is_some() {
+            crate::tell!("  visit_plan: {} stops in {:.2}s", plan.height(), started.elapsed().as_secs_f64());
+        }
+        Ok(Some(plan.lazy()))
+    },
+};
+
+/// locations_needed in the registry.
+pub const LOCATIONS_NEEDED: OutputTable = OutputTable {
+    doc: LOCATIONS_NEEDED_DOC,
+    needs: &[Need::OpportunitiesNotWon, Need::AccountsLatitude, Need::AccountsLongitude],
+    column_needs: &[],
+    shared: false,
+    build: |m| Ok(m.built(&PRIORITY_DEALS)?.map(|p| locations_needed(m, p.lazy()))),
+};

@@ -2,6 +2,8 @@
 //! and whether the visits pay: deals with at least one visit vs online only.
 
 use polars::prelude::*;
+use super::OutputTable;
+use crate::contract::Need;
 
 use super::{count_if, days_between, events, median, ratio, sum_if, Model};
 use crate::output::TableDoc;
@@ -231,4 +233,22 @@ pub const VISIT_MIX_REPS_DOC: TableDoc = TableDoc {
         ("wins", "of which won"),
         ("win_rate", "wins / deals_closed"),
     ],
+};
+
+/// industry_visit_ratio in the registry.
+pub const INDUSTRY_VISIT_RATIO: OutputTable = OutputTable {
+    doc: INDUSTRY_VISIT_RATIO_DOC,
+    needs: &[Need::Activities],
+    column_needs: &[],
+    shared: false,
+    build: |m| Ok(industry_visit_ratio(m)),
+};
+
+/// visit_mix_reps in the registry.
+pub const VISIT_MIX_REPS: OutputTable = OutputTable {
+    doc: VISIT_MIX_REPS_DOC,
+    needs: &[Need::Activities],
+    column_needs: &[],
+    shared: false,
+    build: |m| Ok(visit_mix_reps(m)),
 };

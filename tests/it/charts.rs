@@ -160,7 +160,7 @@ fn report_html_renders_in_headless_chromium() {
 fn twenty_industries_do_not_overlap() {
     let d = crate::util::Dir::copy_of(&tiny());
     let mut bench = String::from("reference_industry,in_person_share,n,source\n");
-    let mut names: Vec<String> = salesrelay::generate::BENCHMARK_CSV
+    let mut names: Vec<String> = salesrelay::industries::BENCHMARK_CSV
         .lines()
         .skip(1)
         .map(|l| {

@@ -18,7 +18,8 @@ use salesrelay::config::Config;
 use salesrelay::industries::Industries;
 use salesrelay::load::read_input;
 use salesrelay::metrics::Model;
-use salesrelay::run::{compute_tables, data_span};
+use salesrelay::metrics::compute_tables;
+use salesrelay::prepare::data_span;
 use salesrelay::validate::validate;
 
 use crate::util::{strs, tiny, Dir};
@@ -131,9 +132,8 @@ fn exercise(dir: &Path) -> Result<usize, String> {
         if lenient && !v.has_fatal() {
             let Ok(Some(span)) = data_span(&v, &config) else { continue };
             let Ok(industries) = Industries::load(dir, &config) else { continue };
-            let m = Model { config: &config, tables: &v.tables, industries: &industries, span, unavailable: &v.unavailable, facts: Default::default() };
-            let label = span.last.label(&config);
-            let _ = compute_tables(&m, &label);
+            let m = Model::new(&config, &v.tables, &industries, span, span.last, &v.unavailable);
+            let _ = compute_tables(&m);
         }
     }
     Ok(findings)

@@ -57,7 +57,7 @@ fn sample_data_is_clean_and_has_the_expected_shape() {
     for t in ["accounts", "reps", "opportunities", "handoffs", "stage_history", "dsr_views"] {
         assert!(v.tables[t].height() > 0, "{t} is empty");
     }
-    let span = salesrelay::run::data_span(&v, &salesrelay::config::Config::resolve(None, &root().join("sample_data"), &Default::default()).unwrap().0)
+    let span = salesrelay::prepare::data_span(&v, &salesrelay::config::Config::resolve(None, &root().join("sample_data"), &Default::default()).unwrap().0)
         .unwrap()
         .unwrap();
     assert!(span.last.0 - span.first.0 + 1 >= 8, "eight or more quarters");

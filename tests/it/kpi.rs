@@ -10,7 +10,8 @@ use polars::prelude::*;
 use salesrelay::config::Config;
 use salesrelay::industries::Industries;
 use salesrelay::metrics::Model;
-use salesrelay::run::{compute_tables, data_span};
+use salesrelay::metrics::compute_tables;
+use salesrelay::prepare::data_span;
 
 use crate::util::{load, root, tiny, Dir};
 
@@ -20,9 +21,8 @@ pub fn tables(dir: &std::path::Path) -> Vec<(String, DataFrame)> {
     let (config, _) = Config::resolve(None, dir, &Default::default()).unwrap();
     let industries = Industries::load(dir, &config).unwrap();
     let span = data_span(&v, &config).unwrap().unwrap();
-    let label = span.last_complete.unwrap().label(&config);
-    let m = Model { config: &config, tables: &v.tables, industries: &industries, span, unavailable: &v.unavailable, facts: Default::default() };
-    compute_tables(&m, &label).unwrap().into_iter().map(|(d, df)| (d.name.to_string(), df)).collect()
+    let m = Model::new(&config, &v.tables, &industries, span, span.last_complete.unwrap(), &v.unavailable);
+    compute_tables(&m).unwrap().into_iter().map(|(d, df)| (d.name.to_string(), df)).collect()
 }
 
 pub fn table(all: &[(String, DataFrame)], name: &str) -> DataFrame {

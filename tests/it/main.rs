@@ -17,6 +17,7 @@ mod losses;
 mod mapping;
 mod load;
 mod queries;
+mod registry;
 mod run;
 mod tables;
 mod trust;

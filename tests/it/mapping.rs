@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
-use salesrelay::run::{compute_tables, prepare, InputOptions};
+use salesrelay::metrics::compute_tables;
+use salesrelay::prepare::{prepare, InputOptions};
 
 use crate::util::{root, Dir};
 
@@ -23,9 +24,9 @@ fn quiet() -> salesrelay::progress::Progress {
 }
 
 /// Every output table of a mapped input, by name.
-fn outputs(opts: &InputOptions) -> (salesrelay::run::Prepared, BTreeMap<String, DataFrame>) {
+fn outputs(opts: &InputOptions) -> (salesrelay::prepare::Prepared, BTreeMap<String, DataFrame>) {
     let p = prepare(opts, false, None, None, &quiet()).expect("prepare");
-    let tables = compute_tables(&p.model(), &p.label).expect("compute").into_iter().map(|(d, df)| (d.name, df)).collect();
+    let tables = compute_tables(&p.model()).expect("compute").into_iter().map(|(d, df)| (d.name, df)).collect();
     (p, tables)
 }
 
@@ -129,7 +130,7 @@ fn salesforce_export_maps_onto_every_table_it_supports() {
 #[test]
 fn salesforce_run_reports_its_coverage() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = salesrelay::run::RunOptions {
+    let opts = salesrelay::commands::run::RunOptions {
         input: mapped(&salesforce(), "salesforce"),
         out: dir.path().to_path_buf(),
         period: None,
@@ -138,7 +139,7 @@ fn salesforce_run_reports_its_coverage() {
         queries: root().join("queries"),
         strict: true,
     };
-    let report = salesrelay::run::run_command(&opts).expect("run");
+    let report = salesrelay::commands::run::run_command(&opts).expect("run");
     let coverage = ParquetReader::new(std::fs::File::open(report.folder.join("tables/data_coverage.parquet")).unwrap()).finish().unwrap();
     let status = |name: &str| cell(&coverage, "name", name, "status");
     assert_eq!(status("activities").as_deref(), Some("loaded"));

@@ -466,7 +466,7 @@ fn a_year_typo_is_out_of_range_not_centuries_of_empty_quarters() {
     assert_eq!(strs(&f, "effect"), vec![Some("set_aside".into()), Some("null_value".into())]);
     assert_eq!(strs(&f, "detail")[0].as_deref(), Some("is before 1970 or after 2099 (a typo in the year?)"));
     let (config, _) = salesrelay::config::Config::resolve(None, d.path(), &Default::default()).unwrap();
-    let span = salesrelay::run::data_span(&v, &config).unwrap().unwrap();
+    let span = salesrelay::prepare::data_span(&v, &config).unwrap().unwrap();
     assert_eq!((span.first.label(&config), span.last.label(&config)), ("FY2026-Q1".to_string(), "FY2026-Q2".to_string()));
 }
 

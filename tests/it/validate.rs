@@ -221,7 +221,7 @@ fn not_utf8_names_the_row_and_the_encoding_key() {
     let v = load(d.path(), false);
     assert_eq!(findings(&v), vec![]);
     assert_eq!(v.notes, vec!["leads.csv: read as Shift_JIS / CP932, as it is not UTF-8 (set `encoding` if it is neither)".to_string()]);
-    assert_eq!(salesrelay::run::preamble(&v), v.notes);
+    assert_eq!(salesrelay::prepare::preamble(&v), v.notes);
     d.append("salesrelay.toml", "encoding = \"utf-8\"\n");
     let v = load(d.path(), false);
     assert_eq!(findings(&v), vec![f("leads", Some(3), None, "not_utf8")]);
@@ -291,7 +291,7 @@ fn a_composite_key_is_named_in_full() {
             f("stage_history", Some(13), Some("opportunity_id + entered_at"), "duplicate_row"),
         ]
     );
-    let text = salesrelay::run::format_findings(&v.findings, 3).unwrap();
+    let text = salesrelay::findings::format_findings(&v.findings, 3).unwrap();
     assert!(
         text.starts_with(
             "stage_history, column opportunity_id + entered_at: duplicate_key x 1 — the key opportunity_id + entered_at (together) repeats an earlier row with different values\n    row 12: \"O1 | 2026-04-10 06:00:00.000000+00:00\"\n"
@@ -323,7 +323,7 @@ fn a_handoff_before_its_lead_was_created_is_impossible() {
     d.replace("handoffs.csv", "H1,L1,O1,R1,R4,2026-04-09T10:00:00+09:00", "H1,L1,O1,R1,R4,2025-04-09T10:00:00+09:00");
     let v = load(d.path(), false);
     assert_eq!(findings(&v), vec![f("handoffs", Some(2), Some("handed_off_at"), "handoff_before_lead_created")]);
-    let text = salesrelay::run::format_findings(&v.findings, 3).unwrap();
+    let text = salesrelay::findings::format_findings(&v.findings, 3).unwrap();
     assert_eq!(
         text,
         "handoffs, column handed_off_at: handoff_before_lead_created x 1 — handed_off_at is before the created_at of its lead L1 (2026-04-06T01:00:00Z)\n    row 2: \"2025-04-09T01:00:00Z\"\n"

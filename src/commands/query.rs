@@ -1,0 +1,58 @@
+//! `query`: one SQL file over the validated inputs and every output table.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::metrics::compute_tables;
+use crate::output::{write_parquet, Doc};
+use crate::prepare::{prepare, InputOptions, Prepared};
+use crate::progress::Progress;
+
+/// Every table by name for SQL: the validated inputs (without the internal
+/// row numbers), the outputs, and `review`.
+pub fn sql_tables(p: &Prepared, outputs: &[(Doc, DataFrame)]) -> Result<BTreeMap<String, DataFrame>> {
+    let mut tables = BTreeMap::new();
+    for (name, df) in &p.validated.tables {
+        tables.insert(name.to_string(), df.drop(crate::contract::ROW).unwrap_or_else(|_| df.clone()));
+    }
+    for (doc, df) in outputs {
+        tables.insert(doc.name.clone(), df.clone());
+    }
+    // the end of the data as every table reads it: the latest event or room view
+    let end = crate::metrics::engagement::data_end(&p.model())?;
+    tables.insert("review".into(), crate::sql::review_table(&p.label, p.compare_to.as_deref(), Some(end))?);
+    Ok(tables)
+}
+
+/// `query`: runs one SQL file over the validated inputs, every output table
+/// of the review and `review`; writes the result to `out` if given, and
+/// returns it (the binary prints it when there is no `out`).
+pub fn query_command(file: &Path, opts: &InputOptions, period: Option<&str>, out: Option<&Path>, quiet: bool) -> Result<DataFrame> {
+    let sql = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+    let progress = Progress::new(quiet);
+    let p = prepare(opts, false, None, period, &progress)?;
+    let stage = progress.stage("compute");
+    let outputs = compute_tables(&p.model())?;
+    stage.done(&format!("{} tables", outputs.len()));
+    let tables = sql_tables(&p, &outputs)?;
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let query = crate::sql::Query { path: file.to_path_buf(), doc: crate::sql::parse_header(&sql, &stem), sql };
+    let mut ctx = crate::sql::context(&tables);
+    let mut result = crate::sql::run_query(&mut ctx, &query)
+        .map_err(|e| Error::Input(format!("{e} (tables: {})", tables.keys().cloned().collect::<Vec<_>>().join(", "))))?;
+    match out {
+        Some(path) => {
+            let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+            if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+                CsvWriter::new(f).finish(&mut result)?;
+            } else {
+                write_parquet(&mut result, path, &Doc { name: query.doc.name, description: query.doc.description, columns: query.doc.columns })?;
+            }
+        }
+        None => {}
+    }
+    Ok(result)
+}

@@ -1,0 +1,294 @@
+//! `run`: review a quarter and write the report folder.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::commands::query::sql_tables;
+use crate::config::Config;
+use crate::contract::TABLES;
+use crate::error::{Error, Result};
+use crate::findings::DATA_QUALITY_DOC;
+use crate::metrics::compute_tables;
+use crate::output::{schema_of, write_parquet, Doc, ReportDir, Written};
+use crate::prepare::{loaded_lines, preamble, prepare, InputOptions};
+use crate::progress::{thousands, Progress};
+use crate::validate::Validated;
+
+/// `run`'s options.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub input: InputOptions,
+    pub out: PathBuf,
+    pub period: Option<String>,
+    pub lenient: bool,
+    pub quiet: bool,
+    /// Folder of `*.sql` files run into extra tables.
+    pub queries: PathBuf,
+    /// Stop on a broken query instead of reporting it.
+    pub strict: bool,
+}
+
+/// What `run` leaves behind, for the summary and tests.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub period: String,
+    pub folder: PathBuf,
+    pub outputs: Vec<Written>,
+    /// Problems found (with --lenient, their rows were set aside).
+    pub problems: usize,
+    /// The run summary for the screen (the binary prints it).
+    pub summary: String,
+}
+
+/// Why a query's table name cannot be used, if it cannot: it must be
+/// `[a-z0-9_]+` (it becomes `tables/<name>.parquet` and a SQL name), not a
+/// built-in table's (whether or not this input supports that table) and not
+/// an earlier query's (`taken`: name -> file).
+fn table_name_problem(q: &crate::sql::Query, tables: &BTreeMap<String, DataFrame>, taken: &BTreeMap<String, PathBuf>) -> Option<String> {
+    let (file, name) = (q.path.display(), q.doc.name.as_str());
+    let builtin = tables.contains_key(name)
+        || TABLES.iter().any(|t| t.name == name)
+        || crate::metrics::output_table(name).is_some()
+        || [DATA_QUALITY_DOC.name, crate::coverage::DATA_COVERAGE_DOC.name].contains(&name);
+    if !crate::sql::is_table_name(name) {
+        Some(format!(
+            "{file}: table name {name:?} is not allowed: use lower-case letters, digits and _ only (set it with a `-- table:` line; without one the file name is used)"
+        ))
+    } else if builtin {
+        Some(format!("{file}: table name {name:?} is taken by a built-in table; rename the query"))
+    } else {
+        taken.get(name).map(|other| format!("{file}: table name {name:?} is already written by {}; rename one of the queries", other.display()))
+    }
+}
+
+/// Runs queries/*.sql over every table; a broken query is reported and
+/// skipped, or stops the run with `strict`.
+/// Returns the tables, the errors and the queries not run because they
+/// need a table the input cannot support.
+#[allow(clippy::type_complexity)]
+pub fn run_queries(dir: &Path, tables: &BTreeMap<String, DataFrame>, strict: bool) -> Result<(Vec<(Doc, DataFrame)>, Vec<String>, Vec<String>)> {
+    let mut ctx = crate::sql::context(tables);
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let mut skipped = Vec::new();
+    let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for q in crate::sql::read_queries(dir)? {
+        if let Some(msg) = table_name_problem(&q, tables, &names) {
+            if strict {
+                return Err(Error::Input(msg));
+            }
+            errors.push(msg);
+            continue;
+        }
+        names.insert(q.doc.name.clone(), q.path.clone());
+        match crate::sql::run_query(&mut ctx, &q) {
+            Ok(df) => {
+                let doc = Doc { name: q.doc.name.clone(), description: q.doc.description.clone(), columns: q.doc.columns.clone() };
+                out.push((doc, df));
+            }
+            Err(e) => {
+                // a query over a table this input cannot support is not broken: it is not available
+                let text = e.to_string();
+                let missing = regex::Regex::new(r"relation '([A-Za-z0-9_]+)' was not found")
+                    .expect("static regex")
+                    .captures(&text)
+                    .map(|c| c[1].to_string())
+                    .filter(|t| TABLES.iter().any(|s| s.name == t) || crate::metrics::output_table(t).is_some());
+                match missing {
+                    Some(t) => skipped.push(format!("{}: needs {t}, which this input does not support", q.path.display())),
+                    None if strict => return Err(e),
+                    None => errors.push(text),
+                }
+            }
+        }
+    }
+    Ok((out, errors, skipped))
+}
+
+/// `run`: load, validate, choose the period, compute, write the report folder.
+pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
+    let progress = Progress::new(opts.quiet);
+    let flag = (!opts.lenient).then_some("--lenient");
+    let p = prepare(&opts.input, opts.lenient, flag, opts.period.as_deref(), &progress)?;
+    let (config, v, span, label) = (&p.config, &p.validated, p.span, p.label.clone());
+    let n = v.findings.height();
+    let model = p.model();
+    let warnings = p.warnings();
+    let stage = progress.stage("compute");
+    let tables = compute_tables(&model)?;
+    let unmapped = crate::metrics::visits::unmapped_industries(&model).collect()?;
+    let rows: usize = tables.iter().map(|(_, df)| df.height()).sum();
+    stage.done(&format!("{} tables, {} rows", tables.len(), thousands(rows as u64)));
+    let stage = progress.stage("queries");
+    let (queried, query_errors, query_skipped) = run_queries(&opts.queries, &sql_tables(&p, &tables)?, opts.strict)?;
+    stage.done(&format!("{} ran, {} not available, {} failed", queried.len(), query_skipped.len(), query_errors.len()));
+    for e in &query_errors {
+        crate::tell!("query failed (the other outputs are written; --strict stops instead): {e}");
+    }
+    let stage = progress.stage("write");
+    let dir = ReportDir::create(&opts.out, &label)?;
+    let mut outputs = Vec::new();
+    let mut all = tables;
+    all.extend(queried);
+    all.push((DATA_QUALITY_DOC.into(), v.data_quality()?));
+    let coverage = crate::coverage::data_coverage(&model, v, &all)?;
+    all.push((crate::coverage::DATA_COVERAGE_DOC.into(), coverage.clone()));
+    let table_map: crate::charts::Tables = all.iter().map(|(d, df)| (d.name.clone(), df.clone())).collect();
+    let mut dictionary = Vec::new();
+    for (doc, mut df) in all {
+        let rel = format!("tables/{}.parquet", doc.name);
+        write_parquet(&mut df, &dir.path().join(&rel), &doc)?;
+        outputs.push(Written { path: rel, rows: df.height(), schema: schema_of(&df) });
+        dictionary.push((doc, df.schema().as_ref().clone()));
+    }
+    let nodes: Vec<(&str, Option<&str>, &str, &str, &str)> =
+        crate::metrics::tree::NODES.iter().map(|n| (n.name, n.parent, n.kind.as_str(), n.unit.as_str(), n.definition)).collect();
+    let dict_path = dir.path().join("data_dictionary.md");
+    std::fs::write(&dict_path, crate::output::data_dictionary(&dictionary, &nodes)).map_err(|e| Error::io(&dict_path, e))?;
+    stage.done(&format!("{} table(s)", outputs.len()));
+    let stage = progress.stage("charts");
+    let (charts, left_out) = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config.sla_business_days)?;
+    crate::report::write_report(dir.path(), &table_map, &charts, &outputs, &label, p.compare_to.as_deref(), v.mapping.as_ref(), &warnings, &left_out)?;
+    let mut files: Vec<String> = charts.iter().flat_map(|c| [format!("charts/{}.svg", c.name), format!("charts/{}.png", c.name)]).collect();
+    files.extend(["report.md".to_string(), "report.html".to_string(), "data_dictionary.md".to_string()]);
+    write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs, &files)?;
+    let committed = dir.commit()?;
+    let mut summary = String::new();
+    let folder = committed.folder.clone();
+    stage.done(&format!("{} charts, report.html, report.md", charts.len()));
+    let _ = writeln!(summary, "salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(config), span.last.label(config));
+    for w in &warnings {
+        let _ = writeln!(summary, "  warning: {w}");
+    }
+    if let Some(attribution) = table_map.get("kpi_attribution") {
+        summary.push_str(&crate::summary::headline(attribution, &label)?);
+    }
+    if let Some(losses) = table_map.get("losses") {
+        let rules = config.losses.effective().map_err(Error::Config)?;
+        let (never, unclassified) = crate::metrics::losses::rule_report(losses, &rules, 5)?;
+        let classified = losses.column("category")?.str()?.iter().filter(|c| *c != Some("unclassified")).count();
+        let _ = writeln!(summary, "  losses: {} of {} classified", thousands(classified as u64), thousands(losses.height() as u64));
+        if !never.is_empty() {
+            let _ = writeln!(summary, "    rules that never fired: {}", never.join(", "));
+        }
+        for (text, n) in unclassified {
+            let _ = writeln!(summary, "    unclassified x{n}: {text:?}");
+        }
+    }
+    if unmapped.height() > 0 {
+        let names = unmapped.column("industry_raw")?.str()?.clone();
+        let counts = unmapped.column("accounts")?.u32()?.clone();
+        let list: Vec<String> = (0..unmapped.height().min(10))
+            .map(|i| format!("{:?} ({})", names.get(i).unwrap_or(""), counts.get(i).unwrap_or(0)))
+            .collect();
+        let more = if unmapped.height() > 10 { format!(" and {} more", unmapped.height() - 10) } else { String::new() };
+        let _ = writeln!(summary, "  industries not in the mapping, counted as Other services: {}{more}", list.join(", "));
+    }
+    for line in loaded_lines(v, Some(span), config) {
+        let _ = writeln!(summary, "{line}");
+    }
+    for (what, why) in crate::coverage::not_available_summary(&coverage)? {
+        let _ = writeln!(summary, "  not available: {what} ({why})");
+    }
+    for line in preamble(v) {
+        let _ = writeln!(summary, "  {line}");
+    }
+    if n > 0 {
+        let _ = writeln!(summary, "  {} problem(s) found, handled as data_quality.parquet's effect column says", thousands(n as u64));
+    }
+    for line in v.unusual_lines()? {
+        let _ = writeln!(summary, "  {line}");
+    }
+    for e in &query_skipped {
+        let _ = writeln!(summary, "  query not run: {e}");
+    }
+    for e in &query_errors {
+        let _ = writeln!(summary, "  query failed: {e}");
+    }
+    let _ = writeln!(summary, "  report: {}", folder.display());
+    if let Some(line) = kept_line(&committed.kept) {
+        let _ = writeln!(summary, "  {line}");
+    }
+    Ok(RunReport { period: label, folder, outputs, problems: n, summary })
+}
+
+/// What the summary says about files the user had added to the replaced
+/// report: "kept 2 files you added: mynotes.txt, notebooks/a.ipynb",
+/// naming ten at most; one whose name the new report writes says where it went.
+fn kept_line(kept: &[crate::output::Kept]) -> Option<String> {
+    if kept.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = kept
+        .iter()
+        .take(10)
+        .map(|k| match &k.renamed {
+            Some(to) => format!("{} (as {to}: the new report writes that name)", k.path),
+            None => k.path.clone(),
+        })
+        .collect();
+    let more = if kept.len() > 10 { format!(" and {} more", thousands(kept.len() as u64 - 10)) } else { String::new() };
+    Some(format!("kept {} you added: {}{more}", crate::summary::count(kept.len() as u64, "file", "files"), names.join(", ")))
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    salesrelay_version: &'a str,
+    schema_version: &'a str,
+    period: &'a str,
+    input: String,
+    /// The mapping the input was read through, if any.
+    mapping: Option<String>,
+    config: &'a Config,
+    inputs: Vec<ManifestInput>,
+    not_available: Vec<&'a str>,
+    outputs: &'a [Written],
+    /// Charts, the report and the data dictionary.
+    files: &'a [String],
+}
+
+#[derive(Serialize)]
+struct ManifestInput {
+    table: String,
+    file: String,
+    sha256: String,
+    bytes: u64,
+    records: u64,
+    rows_loaded: usize,
+}
+
+fn write_manifest(dir: &Path, input: &Path, config: &Config, period: &str, v: &Validated, outputs: &[Written], files: &[String]) -> Result<()> {
+    let inputs = v
+        .sources
+        .iter()
+        .map(|s| ManifestInput {
+            table: s.table.to_string(),
+            file: s.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            sha256: s.sha256.clone(),
+            bytes: s.bytes,
+            records: s.records,
+            rows_loaded: s.table.split(", ").filter_map(|t| v.tables.get(t)).map(|d| d.height()).sum(),
+        })
+        .collect();
+    let manifest = Manifest {
+        salesrelay_version: env!("CARGO_PKG_VERSION"),
+        schema_version: crate::output::SCHEMA_VERSION,
+        period,
+        input: input.display().to_string(),
+        mapping: v.mapping.as_ref().map(|m| m.name.clone()),
+        config,
+        inputs,
+        not_available: v.missing.clone(),
+        outputs,
+        files,
+    };
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Input(e.to_string()))?;
+    let path = dir.join("manifest.json");
+    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    Ok(())
+}
+

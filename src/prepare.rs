@@ -1,0 +1,303 @@
+//! What every command that reviews a quarter does first: find and read the
+//! input, validate it, find the quarters in the data and choose the one to
+//! review.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use polars::prelude::*;
+
+use crate::calendar::{quarter_index, Quarter, Span};
+use crate::contract::TABLES;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::findings::format_findings;
+use crate::industries::Industries;
+use crate::load::read_input;
+use crate::metrics::Model;
+use crate::progress::{thousands, Progress};
+use crate::validate::{validate, Validated};
+
+/// What a command needs to find and read its input.
+#[derive(Debug, Clone)]
+pub struct InputOptions {
+    pub input: PathBuf,
+    pub config: Option<PathBuf>,
+    /// A built-in mapping's name or a mapping file (see `mapping`).
+    pub mapping: Option<String>,
+}
+
+impl InputOptions {
+    /// Native files in `input`, its salesrelay.toml if any.
+    pub fn new(input: impl Into<PathBuf>) -> InputOptions {
+        InputOptions { input: input.into(), config: None, mapping: None }
+    }
+}
+
+/// Loads and validates, reporting both stages.
+pub fn load_validated(opts: &InputOptions, lenient: bool, progress: &Progress) -> Result<(Config, Validated)> {
+    let mapping = opts.mapping.as_deref().map(crate::mapping::Mapping::resolve).transpose()?;
+    let defaults = mapping.as_ref().map(|m| m.config.clone()).unwrap_or_default();
+    let (config, _) = Config::resolve(opts.config.as_deref(), &opts.input, &defaults)?;
+    let stage = progress.stage("load");
+    let raw = match &mapping {
+        Some(m) => crate::mapping::read_mapped(&opts.input, m, &config)?,
+        None => read_input(&opts.input, &config)?,
+    };
+    let records: u64 = raw.sources.iter().map(|s| s.records).sum();
+    stage.done(&format!("{} records in {} files", thousands(records), raw.sources.len()));
+    let stage = progress.stage("validate");
+    let validated = validate(raw, lenient)?;
+    stage.done(&format!("{} problem(s)", thousands(validated.findings.height() as u64)));
+    Ok((config, validated))
+}
+
+/// Event timestamps that place a quarter in the data (METRICS.md, Conventions).
+pub const EVENT_COLUMNS: &[(&str, &str)] = &[
+    ("leads", "created_at"),
+    ("leads", "qualified_at"),
+    ("handoffs", "handed_off_at"),
+    ("handoffs", "sent_back_at"),
+    ("activities", "occurred_at"),
+    ("opportunities", "created_at"),
+    ("opportunities", "closed_at"),
+];
+
+/// Finds the span of quarters holding events; None when there are none.
+pub fn data_span(v: &Validated, config: &Config) -> Result<Option<Span>> {
+    let parts: Vec<LazyFrame> = EVENT_COLUMNS
+        .iter()
+        .filter_map(|(t, c)| v.lazy(t).map(|lf| lf.select([col(*c).alias("ts")])))
+        .collect();
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    let zone = TimeZone::opt_try_new(Some(config.time_zone.as_str())).ok().flatten().unwrap_or(TimeZone::UTC);
+    let bounds = concat(parts, UnionArgs::default())?
+        .select([
+            quarter_index(col("ts").min(), config).alias("first"),
+            quarter_index(col("ts").max(), config).alias("last"),
+            col("ts").max().dt().convert_time_zone(zone).dt().date().alias("last_date"),
+            col("ts").max().dt().timestamp(TimeUnit::Microseconds).alias("last_event"),
+        ])
+        .collect()?;
+    let first = bounds.column("first")?.i32()?.get(0);
+    let last = bounds.column("last")?.i32()?.get(0);
+    let last_date = bounds.column("last_date")?.date()?.as_date_iter().next().flatten();
+    let last_event = bounds.column("last_event")?.i64()?.get(0);
+    let (Some(first), Some(last), Some(last_date)) = (first, last, last_date) else { return Ok(None) };
+    let last = Quarter(last);
+    let complete = |q: Quarter| q.end_date(config) <= last_date + chrono::Days::new(1);
+    let last_complete = if complete(last) { Some(last) } else { Some(last.prev()).filter(|q| q.0 >= first) };
+    Ok(Some(Span { first: Quarter(first), last, last_complete, last_event, last_date }))
+}
+
+/// A validated input with its reviewed quarter, ready to compute.
+pub struct Prepared {
+    pub config: Config,
+    pub validated: Validated,
+    pub span: Span,
+    /// The reviewed quarter.
+    pub quarter: Quarter,
+    pub label: String,
+    pub compare_to: Option<String>,
+    pub industries: Industries,
+}
+
+impl Prepared {
+    /// What the reader must know before any number: a partial quarter, rows
+    /// --lenient set aside, headers that look like misspelt contract columns.
+    /// Shown at the top of the run summary and of the report.
+    pub fn warnings(&self) -> Vec<String> {
+        let (config, span, q) = (&self.config, &self.span, self.quarter);
+        let mut out = Vec::new();
+        if !span.is_complete(q, config) {
+            let full = (q.end_date(config) - q.start_date(config)).num_days();
+            let instead = match span.last_complete {
+                Some(c) => format!("; the last complete quarter is {}", c.label(config)),
+                None => String::new(),
+            };
+            out.push(format!(
+                "{} is partial: the data covers {} of its {full} days (to {}), so its counts and sums are not comparable with full quarters{instead}",
+                self.label,
+                span.days_covered(q, config),
+                span.last_date
+            ));
+        }
+        let set_aside = set_aside_lines(&self.validated);
+        if !set_aside.is_empty() {
+            out.push(format!(
+                "--lenient left out input with problems, so the numbers below do not count it ({}); tables/data_quality.parquet lists every problem",
+                set_aside.join("; ")
+            ));
+        }
+        let misspelt: Vec<_> = self.validated.ignored.iter().filter(|c| c.suggestion.is_some()).cloned().collect();
+        for line in crate::load::ignored_lines(&misspelt) {
+            out.push(format!("{line}: a misspelt header leaves its column empty"));
+        }
+        out
+    }
+
+    /// The model the metrics read.
+    pub fn model(&self) -> Model<'_> {
+        Model::new(&self.config, &self.validated.tables, &self.industries, self.span, self.quarter, &self.validated.unavailable)
+    }
+}
+
+/// Loads, validates (stopping on problems unless `lenient`) and chooses the
+/// quarter to review: `period` if given, else the last complete one.
+/// `lenient_flag`: how the calling command sets bad rows aside, suggested
+/// when problems stop it (None where the command has no such flag).
+pub fn prepare(input: &InputOptions, lenient: bool, lenient_flag: Option<&str>, period: Option<&str>, progress: &Progress) -> Result<Prepared> {
+    let (config, v) = load_validated(input, lenient, progress)?;
+    let n = v.findings.height();
+    if v.has_fatal() || (n > 0 && !lenient) {
+        return Err(stop_on_problems(&v, lenient_flag)?);
+    }
+    if lenient && n > 0 {
+        check_set_aside(&v, &config)?;
+    }
+    let span = data_span(&v, &config)?.ok_or_else(|| Error::Input("the input holds no events (no leads, activities or opportunities with dates)".into()))?;
+    let period = match period {
+        Some(p) => Quarter::parse(p, &config).map_err(|why| Error::Config(format!("--period {p:?} {why}")))?,
+        None => span.last_complete.ok_or_else(|| {
+            Error::Input("no complete quarter in the data; name one with --period".into())
+        })?,
+    };
+    if period < span.first || period > span.last {
+        return Err(Error::Config(format!(
+            "--period {} is outside the data ({} .. {})",
+            period.label(&config),
+            span.first.label(&config),
+            span.last.label(&config)
+        )));
+    }
+    let label = period.label(&config);
+    let compare_to = (period > span.first).then(|| period.prev().label(&config));
+    let industries = Industries::load(&input.input, &config)?;
+    Ok(Prepared { config, validated: v, span, quarter: period, label, compare_to, industries })
+}
+
+/// The lines that come before the findings: files `encoding = "auto"` read
+/// as Shift_JIS, and every header outside the contract (ignored), once per
+/// file, with the column it most likely meant.
+pub fn preamble(v: &Validated) -> Vec<String> {
+    let mut lines = v.notes.clone();
+    lines.extend(crate::load::ignored_lines(&v.ignored));
+    lines
+}
+
+/// The preamble, then the findings grouped (three examples each): what a
+/// command that stops on problems shows first.
+pub fn problems_text(v: &Validated) -> Result<String> {
+    let mut out = String::new();
+    for line in preamble(v) {
+        let _ = writeln!(out, "{line}");
+    }
+    out.push_str(&format_findings(&v.findings, 3)?);
+    Ok(out)
+}
+
+/// The error that stops a command on the input's problems, carrying them
+/// to be shown first. `lenient_flag` is how this command would set the bad
+/// rows aside (None where it cannot); it is suggested only where it would
+/// help, i.e. when no finding makes a whole table unusable.
+pub fn stop_on_problems(v: &Validated, lenient_flag: Option<&str>) -> Result<Error> {
+    let hint = if v.has_fatal() {
+        "; a table cannot be used at all (effect unusable above), which --lenient cannot mend: fix the file(s) named".to_string()
+    } else {
+        lenient_flag.map(|f| format!(" (use {f} to set the bad rows aside)")).unwrap_or_default()
+    };
+    Ok(Error::Problems { summary: String::new(), problems: problems_text(v)?, reason: Box::new(Error::Invalid { count: v.findings.height(), hint }) })
+}
+
+/// With --lenient: stops when more than `lenient.max_share` of any table's
+/// rows would be set aside, naming the table and the top causes.
+pub fn check_set_aside(v: &Validated, config: &Config) -> Result<()> {
+    let max = config.lenient.max_share;
+    let over: Vec<&crate::validate::SetAside> = v.set_aside.iter().filter(|s| s.share() > max).collect();
+    if over.is_empty() {
+        return Ok(());
+    }
+    let mut msg = String::new();
+    for s in over {
+        let causes = v
+            .findings
+            .clone()
+            .lazy()
+            .filter(col("table").eq(lit(s.table)).and(col("effect").eq(lit("set_aside"))))
+            .group_by_stable([col("rule"), col("column")])
+            .agg([len().alias("n")])
+            .sort(["n"], SortMultipleOptions::default().with_order_descending(true).with_maintain_order(true))
+            .limit(3)
+            .collect()?;
+        let rules = crate::output::text_column(&causes, "rule")?;
+        let columns = crate::output::text_column(&causes, "column")?;
+        let counts = crate::output::number_column(&causes, "n")?;
+        let list: Vec<String> = (0..causes.height())
+            .map(|i| {
+                let column = if columns[i].is_empty() { String::new() } else { format!(" in {}", columns[i]) };
+                format!("{}{column} x {}", rules[i], thousands(counts[i].unwrap_or(0.0) as u64))
+            })
+            .collect();
+        let _ = writeln!(
+            msg,
+            "--lenient would set aside {} of {} {} rows ({:.1}%), more than lenient.max_share = {}%; top causes: {}",
+            thousands(s.set_aside as u64),
+            thousands(s.rows as u64),
+            s.table,
+            100.0 * s.share(),
+            100.0 * max,
+            list.join(", ")
+        );
+    }
+    msg.push_str("Nothing was written: fix the input (see the problems above), or raise [lenient] max_share in salesrelay.toml if so much may really be left out");
+    Err(Error::Problems { summary: String::new(), problems: problems_text(v)?, reason: Box::new(Error::Input(msg)) })
+}
+
+/// One line per table that --lenient changed: "opportunities: 12 of 1,149
+/// rows set aside (1.0%)", "accounts: 1 value emptied".
+pub fn set_aside_lines(v: &Validated) -> Vec<String> {
+    v.set_aside
+        .iter()
+        .filter(|s| s.set_aside > 0 || s.values_nulled > 0)
+        .map(|s| {
+            let mut parts = Vec::new();
+            if s.set_aside > 0 {
+                parts.push(format!("{} of {} rows set aside ({:.1}%)", thousands(s.set_aside as u64), thousands(s.rows as u64), 100.0 * s.share()));
+            }
+            if s.values_nulled > 0 {
+                parts.push(format!("{} emptied in rows that were kept", crate::summary::count(s.values_nulled as u64, "bad value", "bad values")));
+            }
+            format!("{}: {}", s.table, parts.join(", "))
+        })
+        .collect()
+}
+
+/// One line per table: rows loaded, or why it is absent; then the quarters
+/// in the data (`span`, if any).
+pub fn loaded_lines(v: &Validated, span: Option<Span>, config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(m) = &v.mapping {
+        out.push(format!("  read through the mapping {}", m.name));
+    }
+    for spec in TABLES {
+        out.push(match v.tables.get(spec.name) {
+            Some(df) => format!("  {:<14} {:>12} rows", spec.name, thousands(df.height() as u64)),
+            None if v.missing.contains(&spec.name) => {
+                let why = v.unavailable.get(spec.name).map(String::as_str).unwrap_or("no file");
+                format!("  {:<14} not available ({why})", spec.name)
+            }
+            None => format!("  {:<14} {:>12}", spec.name, "not loaded (see problems)"),
+        });
+    }
+    if let Some(span) = span {
+        out.push(format!(
+            "  quarters       {} .. {} (last complete: {})",
+            span.first.label(config),
+            span.last.label(config),
+            span.last_complete.map(|q| q.label(config)).unwrap_or_else(|| "none".into())
+        ));
+    }
+    out
+}

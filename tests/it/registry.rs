@@ -1,0 +1,167 @@
+//! One definition per fact: the output-table registry, the typed needs and
+//! the node table are consistent with the contract and with each other, and
+//! everything that lists tables or nodes reads them.
+
+use std::collections::BTreeSet;
+
+use salesrelay::contract::{Need, TABLES};
+use salesrelay::metrics::tree::{drivers, factors_of, label, NodeKind, NODES};
+use salesrelay::metrics::OUTPUT_TABLES;
+
+use polars::prelude::*;
+
+use crate::util::{root, rows, salesrelay, strs, tiny, Dir};
+
+#[test]
+fn every_need_names_a_contract_table_or_column() {
+    for need in Need::ALL {
+        let key = need.key();
+        let (table, column) = key.split_once('.').map_or((key, None), |(t, c)| (t, Some(c)));
+        let spec = TABLES.iter().find(|t| t.name == table).unwrap_or_else(|| panic!("{key}: no table {table}"));
+        match column {
+            // the one fact that is not a column: a mapping declares it missing
+            Some("not_won") => assert_eq!(need, Need::OpportunitiesNotWon),
+            Some(c) => assert!(spec.column(c).is_some_and(|c| !c.required), "{key}: not an optional contract column"),
+            None => assert!(!spec.required, "{key}: a required table is not a need"),
+        }
+    }
+    let keys: BTreeSet<&str> = Need::ALL.iter().map(|n| n.key()).collect();
+    assert_eq!(keys.len(), Need::ALL.len(), "two needs share a key");
+}
+
+#[test]
+fn every_output_table_is_registered_once_with_needs_on_its_own_columns() {
+    let names: Vec<&str> = OUTPUT_TABLES.iter().map(|t| t.doc.name).collect();
+    let unique: BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!(unique.len(), names.len(), "{names:?}");
+    assert_eq!(names.len(), 21);
+    for t in OUTPUT_TABLES {
+        for (columns, need) in t.column_needs {
+            for c in *columns {
+                assert!(t.doc.columns.iter().any(|(name, _)| name == c), "{}.{c} ({need:?}) is not a documented column", t.doc.name);
+            }
+        }
+        // a need already on the table makes a column need redundant
+        for (_, need) in t.column_needs {
+            assert!(!t.needs.contains(need), "{}: column need {need:?} repeats a table need", t.doc.name);
+        }
+    }
+}
+
+#[test]
+fn drivers_and_labels_come_from_the_node_table() {
+    assert_eq!(factors_of("revenue_is"), ["leads", "sql_rate", "handoff_rate", "acceptance_rate", "win_yield_is", "deal_size_is"]);
+    assert_eq!(factors_of("revenue_fs"), ["opps_fs", "win_yield_fs", "deal_size_fs"]);
+    assert_eq!(factors_of("leads"), ["leads_inbound", "leads_outbound"]);
+    let d = drivers();
+    assert_eq!(d.len(), 9);
+    assert_eq!(d[5], ("deal_size_is", "is"));
+    assert_eq!(d[6], ("opps_fs", "fs"));
+    let labels: BTreeSet<&str> = NODES.iter().map(|n| n.label).collect();
+    assert_eq!(labels.len(), NODES.len(), "two nodes share a label");
+    assert_eq!(label("acceptance_rate"), "FS acceptance rate");
+    assert_eq!(label("not_a_node"), "not_a_node");
+    assert!(NODES.iter().all(|n| n.parent.is_some() || n.kind == NodeKind::Identity));
+}
+
+#[test]
+fn coverage_and_dictionary_list_every_registered_table() {
+    // without room views, the tables that read them are listed as not available
+    let input = Dir::copy_of(&tiny());
+    input.remove("dsr_views.csv");
+    let out = tempfile::tempdir().unwrap();
+    let o = salesrelay(&root(), &["run", "--input", input.path().to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let folder = std::fs::read_dir(out.path()).unwrap().flatten().find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.')).unwrap().path();
+    let dictionary = std::fs::read_to_string(folder.join("data_dictionary.md")).unwrap();
+    let file = std::fs::File::open(folder.join("tables/data_coverage.parquet")).unwrap();
+    let coverage = ParquetReader::new(file).finish().unwrap();
+    let outputs = rows(&coverage, col("kind").eq(lit("output")));
+    let (names, status) = (strs(&outputs, "name"), strs(&outputs, "status"));
+    for t in OUTPUT_TABLES {
+        let i = names.iter().position(|n| n.as_deref() == Some(t.doc.name)).unwrap_or_else(|| panic!("{} not in data_coverage", t.doc.name));
+        let produced = folder.join(format!("tables/{}.parquet", t.doc.name)).exists();
+        assert_eq!(status[i].as_deref(), Some(if produced { "computed" } else { "not available" }), "{}", t.doc.name);
+        // the tiny fixture has no stage history, room views or coordinates
+        if produced {
+            assert!(dictionary.contains(&format!("\n## {}\n", t.doc.name)), "{} missing from the data dictionary", t.doc.name);
+        }
+    }
+    let missing: Vec<&str> = names.iter().zip(&status).filter(|(_, s)| s.as_deref() == Some("not available")).map(|(n, _)| n.as_deref().unwrap()).collect();
+    assert_eq!(missing, ["dsr_engagement", "engagement_effect", "stalled_deals"]);
+    for n in NODES {
+        assert!(dictionary.contains(&format!("| {} | {} |", n.name, n.parent.unwrap_or(""))), "node {} missing", n.name);
+    }
+}
+
+#[test]
+fn a_misspelt_unavailable_key_in_a_mapping_is_an_error() {
+    let dir = Dir::copy_of(&tiny());
+    dir.write(
+        "my.toml",
+        "description = \"test\"\n[unavailable]\n\"opportunities.not_wun\" = \"typo\"\n",
+    );
+    let o = salesrelay(&root(), &["validate", "--input", dir.path().to_str().unwrap(), "--mapping", dir.file("my.toml").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("unavailable.opportunities.not_wun: not a contract table"), "{err}");
+}
+
+/// The modules `src/<file>` imports through `crate::<module>`, by top-level module.
+fn module_imports() -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    let mut out: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    let pattern = regex::Regex::new(r"crate::([a-z_]+)").unwrap();
+    let mut stack = vec![root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let rel = path.strip_prefix(root().join("src")).unwrap();
+            let first = rel.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_string();
+            if matches!(first.as_str(), "lib" | "main") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let uses = out.entry(first.clone()).or_default();
+            for c in pattern.captures_iter(&text) {
+                // say! and tell! are macros exported at the crate root
+                if !matches!(&c[1], "say" | "tell") && c[1] != first {
+                    uses.insert(c[1].to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_import_circles_between_modules() {
+    let imports = module_imports();
+    let reaches = |from: &str, to: &str| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.to_string()];
+        while let Some(m) = stack.pop() {
+            for next in imports.get(&m).into_iter().flatten() {
+                if next == to {
+                    return true;
+                }
+                if seen.insert(next.clone()) {
+                    stack.push(next.clone());
+                }
+            }
+        }
+        false
+    };
+    let circles: Vec<String> = imports
+        .iter()
+        .flat_map(|(a, uses)| uses.iter().filter(|b| reaches(b, a)).map(move |b| format!("{a} -> {b}")))
+        .collect();
+    assert!(imports.contains_key("metrics") && imports["commands"].contains("metrics"));
+    assert!(circles.is_empty(), "{circles:?}");
+}
