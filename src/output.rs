@@ -368,7 +368,7 @@ pub fn data_dictionary(tables: &[(Doc, Schema)], nodes: &[(&str, Option<&str>, &
     let metrics: Vec<&str> = nodes.iter().map(|n| n.0).collect();
     let mut out = String::from(
         "# salesrelay data dictionary\n\nGenerated with the report from the same descriptions the Parquet files carry \
-         in their key-value metadata (`salesrelay.columns`). Units are read from the column names and types.\n",
+         in their key-value metadata (`salesrelay.columns`). A column that is a kpi_tree node has the node's unit; other units are read from the column names and types.\n",
     );
     out.push_str(
         "\n## kpi_tree nodes\n\nThe `node` values of kpi_tree in tree order, with their definitions (`salesrelay metrics` prints the same, with the identities and the attribution rule).\n\n| node | parent | node_kind | unit | definition |\n|---|---|---|---|---|\n",
@@ -381,7 +381,13 @@ pub fn data_dictionary(tables: &[(Doc, Schema)], nodes: &[(&str, Option<&str>, &
         for (column, dtype) in schema.iter() {
             let desc = doc.columns.iter().find(|(c, _)| c == column.as_str()).map(|(_, d)| d.as_str()).unwrap_or("");
             let metric = if metrics.contains(&column.as_str()) { format!("kpi_tree node {column}") } else { String::new() };
-            out.push_str(&format!("| {column} | {dtype} | {} | {} | {metric} |\n", unit_of(column, dtype), desc.replace('|', "\\|")));
+            // a column that is a kpi_tree node has the node's unit; others are read from name and type
+            let unit = match nodes.iter().find(|n| n.0 == column.as_str()).filter(|_| dtype.is_primitive_numeric()) {
+                Some((_, _, _, "ratio", _)) => "ratio (0-1)",
+                Some((_, _, _, unit, _)) => unit,
+                None => unit_of(column, dtype),
+            };
+            out.push_str(&format!("| {column} | {dtype} | {unit} | {} | {metric} |\n", desc.replace('|', "\\|")));
         }
     }
     out

@@ -22,7 +22,7 @@ pub fn sql_tables(p: &Prepared, outputs: &[(Doc, DataFrame)]) -> Result<BTreeMap
         tables.insert(doc.name.clone(), df.clone());
     }
     // the end of the data as every table reads it: the latest event or room view
-    let end = crate::metrics::engagement::data_end(&p.model())?;
+    let end = p.model().data_end()?;
     tables.insert("review".into(), crate::sql::review_table(&p.label, p.compare_to.as_deref(), Some(end))?);
     Ok(tables)
 }
