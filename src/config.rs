@@ -23,6 +23,8 @@ pub struct Config {
     pub lenient: LenientConfig,
     /// `[maturity]`: when a cohort's numbers are final enough to rank on.
     pub maturity: MaturityConfig,
+    /// `[report]`: what the report's bridge and movers compare with.
+    pub report: ReportConfig,
     /// First month of the fiscal year, 1-12 (default 4, April, as in Japan).
     pub fiscal_year_start_month: u32,
     /// `start` (default): FY named by the calendar year it starts in; `end`: the year it ends in.
@@ -79,6 +81,47 @@ pub struct LenientConfig {
 impl Default for LenientConfig {
     fn default() -> Self {
         LenientConfig { max_share: 0.05 }
+    }
+}
+
+/// `[report]`: which comparison of kpi_attribution the report's revenue
+/// bridge and KPI tree chart draw: `prior_quarter` (default) or `year_ago`.
+/// The headline table and the movers give both.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportConfig {
+    pub compare: Comparison,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig { compare: Comparison::PriorQuarter }
+    }
+}
+
+/// One of kpi_tree's two comparisons.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Comparison {
+    PriorQuarter,
+    YearAgo,
+}
+
+impl Comparison {
+    /// As kpi_tree's `comparison` column names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparison::PriorQuarter => "prior_quarter",
+            Comparison::YearAgo => "year_ago",
+        }
+    }
+
+    /// "the quarter before", "a year before": for sentences.
+    pub fn words(self) -> &'static str {
+        match self {
+            Comparison::PriorQuarter => "the quarter before",
+            Comparison::YearAgo => "a year before",
+        }
     }
 }
 
@@ -186,6 +229,7 @@ impl Default for Config {
             csv: Default::default(),
             lenient: Default::default(),
             maturity: Default::default(),
+            report: Default::default(),
             fiscal_year_start_month: 4,
             fiscal_year_label: FiscalYearLabel::Start,
             time_zone: "Asia/Tokyo".into(),

@@ -131,7 +131,8 @@ pub fn metrics(node: Option<&str>) -> Result<String> {
     ];
     let mut out = format!(
         "kpi_tree: {} nodes, each per fiscal quarter and segment (total, source,\n\
-         industry, region) and compared with the quarter before.\n\nIdentities:\n",
+         industry, region), compared with the quarter before (comparison\n\
+         prior_quarter) and with the same quarter a year earlier (year_ago).\n\nIdentities:\n",
         NODES.len()
     );
     let rows: Vec<Vec<String>> =

@@ -8,39 +8,59 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::charts::{Chart, Tables};
+use crate::config::Comparison;
 use crate::error::{Error, Result};
 use crate::output::Written;
 use crate::summary::{count, money};
 
-/// The headline figures of the reviewed quarter, from kpi_tree (total).
-fn headline_rows(tables: &Tables, period: &str) -> Result<Vec<(String, String, String)>> {
-    let Some(kpi) = tables.get("kpi_tree") else { return Ok(Vec::new()) };
+/// One headline figure: label, value in the reviewed quarter, in the quarter
+/// before and in the same quarter a year before.
+type Headline = (String, String, String, String);
+
+/// The headline figures of the reviewed quarter, from kpi_tree (total), and
+/// the quarter a year before (None before the data).
+fn headline_rows(tables: &Tables, period: &str) -> Result<(Vec<Headline>, Option<String>)> {
+    let Some(kpi) = tables.get("kpi_tree") else { return Ok((Vec::new(), None)) };
     let df = kpi
         .clone()
         .lazy()
         .filter(col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string()))))
         .collect()?;
     let nodes = crate::output::text_column(&df, "node")?;
+    let comparisons = crate::output::text_column(&df, "comparison")?;
+    let year_ago = df.column("compare_to")?.str()?.iter().zip(&comparisons).find(|(_, c)| *c == "year_ago").and_then(|(q, _)| q.map(str::to_string));
     let values: Vec<Option<f64>> = df.column("value")?.f64()?.iter().collect();
     let priors: Vec<Option<f64>> = df.column("prior_value")?.f64()?.iter().collect();
     let mut out = Vec::new();
     for node in ["revenue", "revenue_is", "revenue_fs", "leads", "sql_rate", "win_rate", "sla_met_rate", "in_person_share"] {
-        let Some(i) = nodes.iter().position(|n| n == node) else { continue };
+        let row = |c: Comparison| (0..df.height()).find(|&i| nodes[i] == node && comparisons[i] == c.as_str());
+        let (Some(i), Some(y)) = (row(Comparison::PriorQuarter), row(Comparison::YearAgo)) else { continue };
         let label = crate::metrics::tree::label(node);
         let fmt = |x: Option<f64>| crate::summary::node_value(node, x);
-        out.push((label.to_string(), fmt(values[i]), fmt(priors[i])));
+        out.push((label.to_string(), fmt(values[i]), fmt(priors[i]), fmt(priors[y])));
     }
-    Ok(out)
+    Ok((out, year_ago))
 }
 
-/// The three largest driver contributions of the total, in words, and a
-/// note saying why there are none (or what they leave out).
-fn movers(tables: &Tables, period: &str) -> Result<(Vec<String>, Option<String>)> {
-    let Some(a) = tables.get("kpi_attribution") else {
-        return Ok((Vec::new(), Some("kpi_attribution is not available for this input".into())));
+/// The biggest movers against one comparison: a heading, the three largest
+/// driver contributions of the total in words, and a note saying why there
+/// are none (or what they leave out).
+struct Movers {
+    heading: String,
+    ranked: Vec<String>,
+    note: Option<String>,
+}
+
+fn movers(tables: &Tables, period: &str, comparison: Comparison) -> Result<Movers> {
+    let heading = |q: Option<&str>| match q {
+        Some(q) => format!("Against {q} ({})", comparison.words()),
+        None => format!("Against {}", comparison.words()),
     };
-    let m = crate::summary::movers(a, period)?;
-    Ok((m.ranked.iter().take(3).map(|x| x.sentence()).collect(), m.note))
+    let Some(a) = tables.get("kpi_attribution") else {
+        return Ok(Movers { heading: heading(None), ranked: Vec::new(), note: Some("kpi_attribution is not available for this input".into()) });
+    };
+    let m = crate::summary::movers(a, period, comparison)?;
+    Ok(Movers { heading: heading(m.compare_to.as_deref()), ranked: m.ranked.iter().take(3).map(|x| x.sentence()).collect(), note: m.note })
 }
 
 /// The data-coverage section, read from the data_coverage table.
@@ -206,12 +226,19 @@ pub fn write_report(
     outputs: &[Written],
     period: &str,
     compare_to: Option<&str>,
+    compare: Comparison,
     mapping: Option<&crate::mapping::Applied>,
     warnings: &[String],
     left_out: &[crate::charts::LeftOut],
 ) -> Result<()> {
-    let heads = headline_rows(tables, period)?;
-    let (moves, moves_note) = movers(tables, period)?;
+    let (heads, year_ago) = headline_rows(tables, period)?;
+    // the configured comparison first, the other after it
+    let order = match compare {
+        Comparison::PriorQuarter => [Comparison::PriorQuarter, Comparison::YearAgo],
+        Comparison::YearAgo => [Comparison::YearAgo, Comparison::PriorQuarter],
+    };
+    let moves: Vec<Movers> = order.iter().map(|c| movers(tables, period, *c)).collect::<Result<_>>()?;
+    let year_ago = year_ago.unwrap_or_else(|| "a year before".into());
     let against = compare_to.map(|c| format!(" against {c}")).unwrap_or_default();
     let title = format!("Quarterly sales review {period}{against}");
     let coverage = coverage_section(tables, mapping)?;
@@ -223,17 +250,20 @@ pub fn write_report(
     for w in warnings {
         let _ = writeln!(md, "> **Read this first:** {w}\n");
     }
-    let _ = writeln!(md, "| | {period} | {} |\n|---|---:|---:|", compare_to.unwrap_or("before"));
-    for (label, now, before) in &heads {
-        let _ = writeln!(md, "| {label} | {now} | {before} |");
+    let _ = writeln!(md, "| | {period} | {} | {year_ago} |\n|---|---:|---:|---:|", compare_to.unwrap_or("before"));
+    for (label, now, before, year) in &heads {
+        let _ = writeln!(md, "| {label} | {now} | {before} | {year} |");
     }
-    let _ = writeln!(md, "\n## The three biggest movers\n");
+    let _ = writeln!(md, "\n## The three biggest movers");
     for m in &moves {
-        let _ = writeln!(md, "- {m}");
-    }
-    if let Some(note) = &moves_note {
-        let lead = if moves.is_empty() { "No driver is ranked" } else { "Note" };
-        let _ = writeln!(md, "\n{lead}: {note}.");
+        let _ = writeln!(md, "\n{}:\n", m.heading);
+        for r in &m.ranked {
+            let _ = writeln!(md, "- {r}");
+        }
+        if let Some(note) = &m.note {
+            let lead = if m.ranked.is_empty() { "No driver is ranked" } else { "Note" };
+            let _ = writeln!(md, "{}{lead}: {note}.", if m.ranked.is_empty() { "" } else { "\n" });
+        }
     }
     for c in charts {
         let _ = writeln!(md, "\n## {}\n\n![{}](charts/{}.svg)", c.title, c.title, c.name);
@@ -296,18 +326,27 @@ pub fn write_report(
     for w in warnings {
         let _ = writeln!(html, "<p class=\"warning\"><b>Read this first:</b> {}</p>", esc(w));
     }
-    let _ = writeln!(html, "<table><tr><th></th><th>{}</th><th>{}</th></tr>", esc(period), esc(compare_to.unwrap_or("before")));
-    for (label, now, before) in &heads {
-        let _ = writeln!(html, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(label), esc(now), esc(before));
+    let _ = writeln!(
+        html,
+        "<table><tr><th></th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        esc(period),
+        esc(compare_to.unwrap_or("before")),
+        esc(&year_ago)
+    );
+    for (label, now, before, year) in &heads {
+        let _ = writeln!(html, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", esc(label), esc(now), esc(before), esc(year));
     }
-    let _ = writeln!(html, "</table>\n<h2>The three biggest movers</h2>\n<ul class=\"movers\">");
+    let _ = writeln!(html, "</table>\n<h2>The three biggest movers</h2>");
     for m in &moves {
-        let _ = writeln!(html, "<li>{}</li>", esc(m));
-    }
-    let _ = writeln!(html, "</ul>");
-    if let Some(note) = &moves_note {
-        let lead = if moves.is_empty() { "No driver is ranked" } else { "Note" };
-        let _ = writeln!(html, "<p>{lead}: {}.</p>", esc(note));
+        let _ = writeln!(html, "<h3>{}</h3>\n<ul class=\"movers\">", esc(&m.heading));
+        for r in &m.ranked {
+            let _ = writeln!(html, "<li>{}</li>", esc(r));
+        }
+        let _ = writeln!(html, "</ul>");
+        if let Some(note) = &m.note {
+            let lead = if m.ranked.is_empty() { "No driver is ranked" } else { "Note" };
+            let _ = writeln!(html, "<p>{lead}: {}.</p>", esc(note));
+        }
     }
     for c in charts {
         let path = dir.join("charts").join(format!("{}.svg", c.name));

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use polars::prelude::*;
 
+use crate::config::Comparison;
 use crate::error::Result;
 use crate::metrics::tree::{label, Unit};
 use crate::progress::thousands;
@@ -112,13 +113,22 @@ pub struct Movers {
 /// the bridge's title. Not available is never ranked as zero: a driver
 /// without a value in both quarters or without a contribution is left out,
 /// and a change with nothing to attribute says why.
-pub fn movers(attribution: &DataFrame, period: &str) -> Result<Movers> {
+pub fn movers(attribution: &DataFrame, period: &str, comparison: Comparison) -> Result<Movers> {
     let total = attribution
         .clone()
         .lazy()
-        .filter(col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string()))))
+        .filter(
+            col("segment_kind")
+                .eq(lit("total"))
+                .and(col("period").eq(lit(period.to_string())))
+                .and(col("comparison").eq(lit(comparison.as_str()))),
+        )
         .sort(["step"], Default::default())
         .collect()?;
+    if total.height() == 0 {
+        let note = format!("kpi_attribution has no {} bridge for {period}", comparison.as_str());
+        return Ok(Movers { base: None, current: None, compare_to: None, ranked: Vec::new(), note: Some(note) });
+    }
     let kinds = crate::output::text_column(&total, "kind")?;
     let items = crate::output::text_column(&total, "item")?;
     let amounts = crate::output::number_column(&total, "amount")?;
@@ -158,7 +168,10 @@ pub fn movers(attribution: &DataFrame, period: &str) -> Result<Movers> {
         }
     }
     out.note = match (out.base, out.current, &out.compare_to) {
-        (_, _, None) | (None, _, _) => Some(format!("there is no quarter before {period} in the data to compare with")),
+        (_, _, None) | (None, _, _) => Some(match comparison {
+            Comparison::PriorQuarter => format!("there is no quarter before {period} in the data to compare with"),
+            Comparison::YearAgo => format!("the data does not reach back to the same quarter a year before {period}"),
+        }),
         (Some(b), Some(c), Some(q)) if b == 0.0 && c == 0.0 => Some(format!("revenue was 0 in both {q} and {period}: there is no change to attribute")),
         _ if out.ranked.is_empty() && caveat.is_some() => caveat,
         _ if out.ranked.is_empty() => Some("no driver moved revenue".to_string()),
@@ -167,15 +180,15 @@ pub fn movers(attribution: &DataFrame, period: &str) -> Result<Movers> {
     Ok(out)
 }
 
-/// The headline for the total: revenue and change, then the three drivers
-/// with the largest contributions in words.
+/// The headline for the total: revenue and change against the quarter
+/// before with the three drivers that moved it most, then against the same
+/// quarter a year before with the driver that moved it most.
 pub fn headline(attribution: &DataFrame, period: &str) -> Result<String> {
-    let m = movers(attribution, period)?;
+    let m = movers(attribution, period, Comparison::PriorQuarter)?;
     let mut out = String::new();
     match (m.base, m.current) {
         (Some(b), Some(c)) => {
-            let pct = if b > 0.0 { format!(" ({:+.1}%)", 100.0 * (c - b) / b) } else { String::new() };
-            let _ = writeln!(out, "  revenue {} vs {} the quarter before: {}{}{pct}", money(c), money(b), if c >= b { "+" } else { "" }, money(c - b));
+            let _ = writeln!(out, "  revenue {} vs {} the quarter before: {}", money(c), money(b), change_words(b, c));
             for mover in m.ranked.iter().take(3) {
                 let _ = writeln!(out, "  - {}", mover.sentence());
             }
@@ -188,5 +201,22 @@ pub fn headline(attribution: &DataFrame, period: &str) -> Result<String> {
         }
         _ => {}
     }
+    let y = movers(attribution, period, Comparison::YearAgo)?;
+    match (y.base, y.current, &y.compare_to) {
+        (Some(b), Some(c), Some(q)) => {
+            let most = y.ranked.first().map(|x| format!("; moved most by {}", x.sentence())).unwrap_or_default();
+            let _ = writeln!(out, "  a year before ({q}): {}, so {}{most}", money(b), change_words(b, c));
+        }
+        _ if m.current.is_some() => {
+            let _ = writeln!(out, "  a year before: {}", y.note.unwrap_or_default());
+        }
+        _ => {}
+    }
     Ok(out)
+}
+
+/// "+1.2M (+4.0%)": a change in money and, from a positive base, in percent.
+fn change_words(base: f64, current: f64) -> String {
+    let pct = if base > 0.0 { format!(" ({:+.1}%)", 100.0 * (current - base) / base) } else { String::new() };
+    format!("{}{}{pct}", if current >= base { "+" } else { "" }, money(current - base))
 }

@@ -8,6 +8,7 @@ use polars::prelude::*;
 use super::theme::{self, category_colour, direction, money, pct, thousands, text, title};
 use super::Tables;
 use crate::error::Result;
+use crate::config::Comparison;
 use crate::metrics::tree::label as node_label;
 use crate::summary::{count, node_value};
 
@@ -74,6 +75,11 @@ fn total_in(period: &str) -> Expr {
     col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string())))
 }
 
+/// The total's rows of kpi_tree or kpi_attribution in `period` and `comparison`.
+fn total_compared(period: &str, comparison: Comparison) -> Expr {
+    total_in(period).and(col("comparison").eq(lit(comparison.as_str())))
+}
+
 /// Splits a label into at most two lines near its middle space.
 fn two_lines(label: &str) -> (String, String) {
     if label.len() < 14 {
@@ -97,15 +103,16 @@ pub struct KpiTree {
 }
 
 impl KpiTree {
-    pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<KpiTree>> {
-        let Some(df) = rows(tables, "kpi_tree", total_in(period))? else { return Ok(None) };
+    pub fn from_tables(tables: &Tables, period: &str, compare: Comparison) -> Result<Option<KpiTree>> {
+        let Some(df) = rows(tables, "kpi_tree", total_compared(period, compare))? else { return Ok(None) };
+        let against = compare.words();
         let names = strs(&df, "node")?;
         let (v, p, c, u) = (nums(&df, "value")?, nums(&df, "prior_value")?, nums(&df, "change")?, strs(&df, "unit")?);
         let nodes: Vec<_> = (0..df.height()).map(|i| (names[i].clone(), v[i], p[i], c[i], u[i].clone())).collect();
         let rev = nodes.iter().find(|n| n.0 == "revenue").cloned();
         let title = match rev {
             Some((_, Some(v), Some(p), _, _)) if p > 0.0 => {
-                format!("{period}: revenue {} ({:+.1}% vs the quarter before), driver by driver", money(v), 100.0 * (v - p) / p)
+                format!("{period}: revenue {} ({:+.1}% vs {against}), driver by driver", money(v), 100.0 * (v - p) / p)
             }
             Some((_, Some(v), _, _, _)) => format!("{period}: revenue {}, driver by driver", money(v)),
             _ => format!("{period}: the KPI tree"),
@@ -209,11 +216,11 @@ pub struct Bridge {
 impl Bridge {
     /// The bridge, or why it is left out (no quarter to compare with, no
     /// revenue in either quarter).
-    pub fn from_tables(tables: &Tables, period: &str) -> Result<std::result::Result<Bridge, String>> {
-        let Some(df) = rows(tables, "kpi_attribution", total_in(period))? else {
+    pub fn from_tables(tables: &Tables, period: &str, compare: Comparison) -> Result<std::result::Result<Bridge, String>> {
+        let Some(df) = rows(tables, "kpi_attribution", total_compared(period, compare))? else {
             return Ok(Err("kpi_attribution is not available for this input".into()));
         };
-        let movers = crate::summary::movers(&df, period)?;
+        let movers = crate::summary::movers(&df, period, compare)?;
         let (Some(base), Some(current)) = (movers.base, movers.current) else {
             return Ok(Err(movers.note.unwrap_or_else(|| format!("there is no quarter before {period} to compare with"))));
         };
@@ -818,7 +825,10 @@ pub struct Trends {
 
 impl Trends {
     pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<Trends>> {
-        let filter = col("segment_kind").eq(lit("total")).and(col("period").lt_eq(lit(period.to_string())));
+        let filter = col("segment_kind")
+            .eq(lit("total"))
+            .and(col("period").lt_eq(lit(period.to_string())))
+            .and(col("comparison").eq(lit(Comparison::PriorQuarter.as_str())));
         let Some(df) = rows(tables, "kpi_tree", filter)? else { return Ok(None) };
         let (periods, nodes, values) = (strs(&df, "period")?, strs(&df, "node")?, nums(&df, "value")?);
         let quarters = unique_in_order(&periods);

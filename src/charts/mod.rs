@@ -83,7 +83,8 @@ fn present<T>(data: Option<T>, tables: &Tables, table: &str, period: &str) -> st
 
 /// Renders every chart the tables support into `dir`; a chart whose data is
 /// not available is left out, with the reason, for the report to say.
-pub fn render_all(dir: &Path, tables: &Tables, period: &str, sla_days: f64) -> Result<(Vec<Chart>, Vec<LeftOut>)> {
+pub fn render_all(dir: &Path, tables: &Tables, period: &str, config: &crate::config::Config) -> Result<(Vec<Chart>, Vec<LeftOut>)> {
+    let (sla_days, compare) = (config.sla_business_days, config.report.compare);
     register_font();
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut out = Vec::new();
@@ -100,8 +101,8 @@ pub fn render_all(dir: &Path, tables: &Tables, period: &str, sla_days: f64) -> R
             }
         };
     }
-    chart!("kpi_tree", (1400, 560), present(draw::KpiTree::from_tables(tables, period)?, tables, "kpi_tree", period), draw::kpi_tree);
-    chart!("revenue_bridge", (1200, 620), draw::Bridge::from_tables(tables, period)?, draw::revenue_bridge);
+    chart!("kpi_tree", (1400, 560), present(draw::KpiTree::from_tables(tables, period, compare)?, tables, "kpi_tree", period), draw::kpi_tree);
+    chart!("revenue_bridge", (1200, 620), draw::Bridge::from_tables(tables, period, compare)?, draw::revenue_bridge);
     chart!("funnel", (1200, 620), draw::Funnel::from_tables(tables, period)?, draw::funnel);
     chart!("losses_by_quarter", (1200, 620), present(draw::LossesByQuarter::from_tables(tables, period)?, tables, "loss_summary", period), draw::losses_by_quarter);
     chart!("losses_by_industry", (1200, 700), present(draw::LossesByIndustry::from_tables(tables, period)?, tables, "loss_summary", period), draw::losses_by_industry);

@@ -151,8 +151,8 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     std::fs::write(&dict_path, crate::output::data_dictionary(&dictionary, &nodes)).map_err(|e| Error::io(&dict_path, e))?;
     stage.done(&format!("{} table(s)", outputs.len()));
     let stage = progress.stage("charts");
-    let (charts, left_out) = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config.sla_business_days)?;
-    crate::report::write_report(dir.path(), &table_map, &charts, &outputs, &label, p.compare_to.as_deref(), v.mapping.as_ref(), &warnings, &left_out)?;
+    let (charts, left_out) = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config)?;
+    crate::report::write_report(dir.path(), &table_map, &charts, &outputs, &label, p.compare_to.as_deref(), config.report.compare, v.mapping.as_ref(), &warnings, &left_out)?;
     let mut files: Vec<String> = charts.iter().flat_map(|c| [format!("charts/{}.svg", c.name), format!("charts/{}.png", c.name)]).collect();
     files.extend(["report.md".to_string(), "report.html".to_string(), "data_dictionary.md".to_string()]);
     write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs, &files)?;

@@ -450,11 +450,30 @@ pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
     Ok(if unsupported.is_empty() { wide } else { wide.with_columns(unsupported) })
 }
 
-/// kpi_tree: one row per quarter, segment and node (the nodes whose tables
-/// came in), with prior value, change and LMDI contribution.
+/// The two comparisons every kpi_tree row is made in: (name, quarters back).
+pub const COMPARISONS: [(&str, i32); 2] = [("prior_quarter", 1), ("year_ago", 4)];
+
+/// kpi_tree: one row per quarter, comparison, segment and node (the nodes
+/// whose tables came in), with the value compared with, the change and the
+/// LMDI contribution: against the quarter before (`prior_quarter`) and the
+/// same quarter a year earlier (`year_ago`), same formulas and zero rules.
 pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
+    let parts: Vec<LazyFrame> = COMPARISONS
+        .iter()
+        .enumerate()
+        .flat_map(|(order, (name, lag))| kpi_rows(m, wide.clone(), name, *lag, order as u32))
+        .collect();
+    concat(parts, UnionArgs::default())
+        .expect("same columns in every node")
+        .sort(["__period", "__comparison", "__segment_order", "__node_order"], Default::default())
+        .drop(by_name(["__period", "__comparison", "__segment_order", "__node_order"], true, false))
+}
+
+/// kpi_tree's rows of comparison `name`: each quarter against the quarter
+/// `lag` quarters before it (null where that is before the data).
+fn kpi_rows(m: &Model, wide: LazyFrame, name: &str, lag: i32, order: u32) -> Vec<LazyFrame> {
     let nodes: Vec<&Node> = NODES.iter().filter(|n| m.has_all(n.needs)).collect();
-    let prior_cols: Vec<Expr> = std::iter::once((col("period") + lit(1)).alias("period"))
+    let prior_cols: Vec<Expr> = std::iter::once((col("period") + lit(lag)).alias("period"))
         .chain([col("segment_kind"), col("segment")])
         .chain(NODES.iter().map(|n| col(n.name).alias(format!("{}__prior", n.name))))
         .collect();
@@ -493,10 +512,10 @@ pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
     }
     let joined = joined.with_columns(contributions);
     let first = m.span.first.0;
-    let parts: Vec<LazyFrame> = nodes
+    nodes
         .iter()
         .enumerate()
-        .map(|(order, n)| {
+        .map(|(node_order, n)| {
             let has_contribution = matches!(n.kind, Identity | Factor) && n.parent.is_some();
             // sql_to_win follows its cohort to the end of the data: it can still rise
             let (cohort_open, cohort_mature) = if n.name == "sql_to_win" {
@@ -512,11 +531,13 @@ pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
             joined.clone().select([
                 col("period").alias("__period"),
                 col("__segment_order"),
-                lit(order as u32).alias("__node_order"),
+                lit(node_order as u32).alias("__node_order"),
+                lit(order).alias("__comparison"),
                 m.label(col("period")).alias("period"),
-                when(col("period").eq(lit(first)))
+                lit(name.to_string()).alias("comparison"),
+                when((col("period") - lit(lag)).lt(lit(first)))
                     .then(lit(NULL).cast(DataType::String))
-                    .otherwise(m.label(col("period") - lit(1)))
+                    .otherwise(m.label(col("period") - lit(lag)))
                     .alias("compare_to"),
                 col("segment_kind"),
                 col("segment"),
@@ -532,11 +553,7 @@ pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
                 cohort_mature.clone().alias("mature"),
             ])
         })
-        .collect();
-    concat(parts, UnionArgs::default())
-        .expect("same columns in every node")
-        .sort(["__period", "__segment_order", "__node_order"], Default::default())
-        .drop(by_name(["__period", "__segment_order", "__node_order"], true, false))
+        .collect()
 }
 
 /// The bridge step of each driver (tree order), and of each branch's
@@ -547,7 +564,8 @@ fn bridge_step(driver_index: usize) -> u32 {
 }
 const STEP_CURRENT: u32 = 12;
 
-/// kpi_attribution: the revenue bridge of the reviewed quarter per segment:
+/// kpi_attribution: the revenue bridge of the reviewed quarter per
+/// comparison (against the quarter before and a year before) and segment:
 /// base revenue, each driver's contribution in tree order, current revenue,
 /// with the running total after each step. A branch whose drivers have no
 /// contribution (a factor the input cannot support) gets one
@@ -557,6 +575,7 @@ pub fn kpi_attribution(tree: LazyFrame, period_label: &str) -> LazyFrame {
     let step = |node: &str, step: u32, item: &str, branch: Option<&str>, kind: &str, amount: Expr| {
         in_period.clone().filter(col("node").eq(lit(node.to_string()))).select([
             col("period"),
+            col("comparison"),
             col("compare_to"),
             col("segment_kind"),
             col("segment"),
@@ -574,7 +593,7 @@ pub fn kpi_attribution(tree: LazyFrame, period_label: &str) -> LazyFrame {
     for (i, (driver, branch)) in drivers().into_iter().enumerate() {
         parts.push(step(driver, bridge_step(i), driver, Some(branch), "driver", col("contribution")));
     }
-    let segment = [col("segment_kind"), col("segment")];
+    let segment = [col("comparison"), col("segment_kind"), col("segment")];
     for (revenue, branch, at) in [("revenue_is", "is", 7u32), ("revenue_fs", "fs", 11)] {
         let factors = factors_of(revenue);
         let decomposed = in_period
@@ -594,12 +613,12 @@ pub fn kpi_attribution(tree: LazyFrame, period_label: &str) -> LazyFrame {
     concat(parts, UnionArgs::default())
         .expect("same columns")
         .with_row_index("__i", None)
-        .with_column(col("__i").min().over([col("segment_kind"), col("segment")]).expect("static window").alias("__seg"))
+        .with_column(col("__i").min().over(segment.clone()).expect("static window").alias("__seg"))
         .sort(["__seg", "step"], Default::default())
         .with_column(
             when(col("kind").eq(lit("current")))
                 .then(col("amount"))
-                .otherwise(col("amount").cum_sum(false).over([col("segment_kind"), col("segment")]).expect("static window"))
+                .otherwise(col("amount").cum_sum(false).over(segment).expect("static window"))
                 .alias("running_total"),
         )
         .drop(by_name(["__i", "__seg"], true, false))
@@ -608,10 +627,11 @@ pub fn kpi_attribution(tree: LazyFrame, period_label: &str) -> LazyFrame {
 /// Column docs of kpi_tree.
 pub const KPI_TREE_DOC: TableDoc = TableDoc {
     name: "kpi_tree",
-    description: "Every node of the IS/FS KPI tree per fiscal quarter and segment, compared with the quarter before, with each identity node's exact LMDI share of its parent's change.",
+    description: "Every node of the IS/FS KPI tree per fiscal quarter, comparison and segment: compared with the quarter before and with the same quarter a year earlier, with each identity node's exact LMDI share of its parent's change.",
     columns: &[
         ("period", "fiscal quarter, e.g. FY2026-Q2"),
-        ("compare_to", "the quarter before (null for the first quarter in the data)"),
+        ("comparison", "prior_quarter (against the quarter before) or year_ago (against the same quarter of the fiscal year before); every row is in both"),
+        ("compare_to", "the quarter compared with (null where it is before the data: the first quarter for prior_quarter, the first four for year_ago)"),
         ("segment_kind", "total, source, industry or region"),
         ("segment", "all for the total; inbound/outbound/fs_sourced; a reference industry; a region"),
         ("node", "metric name (salesrelay metrics defines each)"),
@@ -630,10 +650,11 @@ pub const KPI_TREE_DOC: TableDoc = TableDoc {
 /// Column docs of kpi_attribution.
 pub const KPI_ATTRIBUTION_DOC: TableDoc = TableDoc {
     name: "kpi_attribution",
-    description: "The revenue bridge of the reviewed quarter per segment: prior revenue, each driver's LMDI contribution in tree order, current revenue.",
+    description: "The revenue bridge of the reviewed quarter per comparison and segment: revenue in the quarter compared with, each driver's LMDI contribution in tree order, current revenue.",
     columns: &[
         ("period", "the reviewed fiscal quarter"),
-        ("compare_to", "the quarter before"),
+        ("comparison", "prior_quarter (from the quarter before) or year_ago (from the same quarter a year earlier)"),
+        ("compare_to", "the quarter compared with (null where it is before the data)"),
         ("segment_kind", "total, source, industry or region"),
         ("segment", "segment value (all for the total)"),
         ("step", "order of the bridge: 0 = prior revenue, 1-6 = IS drivers, 7 = IS branch not decomposed, 8-10 = FS drivers, 11 = FS branch not decomposed, 12 = current revenue (7 and 11 only where a branch cannot be split into drivers)"),

@@ -13,7 +13,9 @@ use salesrelay::metrics::Model;
 use salesrelay::metrics::compute_tables;
 use salesrelay::prepare::data_span;
 
-use crate::util::{load, root, tiny, Dir};
+use salesrelay::metrics::tree::{NodeKind, NODES};
+
+use crate::util::{load, root, rows, strs, tiny, Dir};
 
 /// All output tables for a folder, by name.
 pub fn tables(dir: &std::path::Path) -> Vec<(String, DataFrame)> {
@@ -29,14 +31,21 @@ pub fn table(all: &[(String, DataFrame)], name: &str) -> DataFrame {
     all.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no table {name}")).1.clone()
 }
 
-/// (value, prior_value, change, contribution) of one kpi_tree row.
+/// (value, prior_value, change, contribution) of one kpi_tree row against
+/// the quarter before.
 pub fn node(kpi: &DataFrame, period: &str, kind: &str, segment: &str, node: &str) -> [Option<f64>; 4] {
+    node_in(kpi, "prior_quarter", period, kind, segment, node)
+}
+
+/// (value, prior_value, change, contribution) of one kpi_tree row in `comparison`.
+pub fn node_in(kpi: &DataFrame, comparison: &str, period: &str, kind: &str, segment: &str, node: &str) -> [Option<f64>; 4] {
     let row = kpi
         .clone()
         .lazy()
         .filter(
             col("period")
                 .eq(lit(period))
+                .and(col("comparison").eq(lit(comparison)))
                 .and(col("segment_kind").eq(lit(kind)))
                 .and(col("segment").eq(lit(segment)))
                 .and(col("node").eq(lit(node))),
@@ -53,15 +62,21 @@ fn close(got: Option<f64>, want: f64, what: &str) {
     assert!((g - want).abs() <= 1e-9 * want.abs().max(1.0), "{what}: got {g}, want {want}");
 }
 
+/// kpi_tree's rows of one comparison (`prior_quarter` or `year_ago`).
+pub fn compared(df: &DataFrame, comparison: &str) -> DataFrame {
+    crate::util::rows(df, col("comparison").eq(lit(comparison.to_string())))
+}
+
+/// The fixture's kpi_tree against the quarter before.
 fn kpi() -> DataFrame {
-    table(&tables(&tiny()), "kpi_tree")
+    compared(&table(&tables(&tiny()), "kpi_tree"), "prior_quarter")
 }
 
 #[test]
 fn forty_nodes_for_every_quarter_and_segment() {
-    let k = kpi();
-    // 2 quarters x (1 total + 3 sources + 10 industries + 2 regions) x 40 nodes
-    assert_eq!(k.height(), 2 * 16 * 40);
+    let k = table(&tables(&tiny()), "kpi_tree");
+    // 2 quarters x 2 comparisons x (1 total + 3 sources + 10 industries + 2 regions) x 40 nodes
+    assert_eq!(k.height(), 2 * 2 * 16 * 40);
     let names: Vec<String> = k.column("node").unwrap().str().unwrap().iter().take(40).map(|s| s.unwrap().to_string()).collect();
     assert_eq!(names.len(), 40);
     assert_eq!(&names[..3], ["revenue", "revenue_is", "revenue_fs"]);
@@ -69,7 +84,7 @@ fn forty_nodes_for_every_quarter_and_segment() {
     assert_eq!(
         schema,
         [
-            "period", "compare_to", "segment_kind", "segment", "node", "parent", "node_kind", "value", "prior_value", "change", "contribution", "unit",
+            "period", "comparison", "compare_to", "segment_kind", "segment", "node", "parent", "node_kind", "value", "prior_value", "change", "contribution", "unit",
             "open_deals", "mature", "days_covered", "complete"
         ]
     );
@@ -263,14 +278,15 @@ fn zero_rules() {
     }
 }
 
-/// The identity and the additivity on every row of the generated sample.
+/// The identity and the additivity on every row of the generated sample, in
+/// both comparisons (the year-ago pairs are four quarters apart).
 #[test]
 fn identity_holds_and_contributions_sum_on_sample_data() {
     let k = table(&tables(&root().join("sample_data")), "kpi_tree");
     let wide = k
         .clone()
         .lazy()
-        .group_by([col("period"), col("segment_kind"), col("segment")])
+        .group_by([col("period"), col("comparison"), col("segment_kind"), col("segment")])
         .agg(
             ["revenue", "revenue_is", "revenue_fs", "leads", "sql_rate", "handoff_rate", "acceptance_rate", "win_yield_is", "deal_size_is", "opps_fs", "win_yield_fs", "deal_size_fs"]
                 .iter()
@@ -290,6 +306,8 @@ fn identity_holds_and_contributions_sum_on_sample_data() {
     let fs_factors: Vec<_> = ["opps_fs", "win_yield_fs", "deal_size_fs"].iter().map(|c| g(c)).collect();
     let (is_change, fs_change, is_sum, fs_sum) = (g("revenue_is_change"), g("revenue_fs_change"), g("is_sum"), g("fs_sum"));
     let mut checked = 0;
+    let year_ago = wide.column("comparison").unwrap().str().unwrap().iter().zip(is_change.iter()).filter(|(c, x)| *c == Some("year_ago") && x.is_some()).count();
+    assert!(year_ago > 100, "year-ago changes on {year_ago} rows");
     for i in 0..wide.height() {
         assert!((rev.get(i).unwrap() - is.get(i).unwrap() - fs.get(i).unwrap()).abs() < 1e-6);
         let product: Option<f64> = factors.iter().map(|f| f.get(i)).product();
@@ -312,4 +330,95 @@ fn identity_holds_and_contributions_sum_on_sample_data() {
         }
     }
     assert!(checked > 100, "the identity was checked on {checked} rows");
+}
+
+/// The fixture with FY2026-Q1 (April-June 2026) moved to FY2025-Q2 (July-
+/// September 2025): the reviewed FY2026-Q2 then has the old quarter before
+/// it a year earlier, and an empty quarter just before it.
+fn a_year_apart() -> Dir {
+    let d = Dir::copy_of(&tiny());
+    for file in ["leads.csv", "activities.csv", "handoffs.csv", "opportunities.csv", "stage_history.csv", "dsr_views.csv"] {
+        let text = d.read(file).replace("2026-04-", "2025-07-").replace("2026-05-", "2025-08-").replace("2026-06-", "2025-09-");
+        d.write(file, &text);
+    }
+    d
+}
+
+/// Year-ago rows are computed like prior-quarter rows: on the moved fixture
+/// every count, factor and identity of FY2026-Q2 against FY2025-Q2 equals
+/// the original's against FY2026-Q1 (checked by hand above), and the
+/// quarter before (empty) has revenue 0.
+#[test]
+fn year_ago_compares_with_the_same_quarter_a_year_earlier() {
+    let original = table(&tables(&tiny()), "kpi_tree");
+    let moved = table(&tables(a_year_apart().path()), "kpi_tree");
+    let year_ago = rows(&moved, col("comparison").eq(lit("year_ago")).and(col("period").eq(lit("FY2026-Q2"))));
+    assert!(strs(&year_ago, "compare_to").iter().all(|c| c.as_deref() == Some("FY2025-Q2")));
+    let [v, p, c, _] = node_in(&moved, "year_ago", "FY2026-Q2", "total", "all", "revenue");
+    assert_eq!((v, p, c), (Some(3_300_000.0), Some(1_300_000.0), Some(2_000_000.0)));
+    let segments: Vec<(String, String)> = strs(&year_ago, "segment_kind").into_iter().zip(strs(&year_ago, "segment")).map(|(k, s)| (k.unwrap(), s.unwrap())).collect();
+    let mut compared = 0;
+    for n in NODES.iter().filter(|n| n.kind != NodeKind::Indicator) {
+        for (kind, segment) in segments.iter().filter(|(_, s)| s != "fs_sourced" || !n.name.starts_with("lead")) {
+            let want = node(&original, "FY2026-Q2", kind, segment, n.name);
+            let got = node_in(&moved, "year_ago", "FY2026-Q2", kind, segment, n.name);
+            for (g, w) in got.iter().zip(want) {
+                match (g, w) {
+                    (Some(g), Some(w)) => assert!((g - w).abs() <= 1e-9 * w.abs().max(1.0), "{kind} {segment} {}: {got:?} vs {want:?}", n.name),
+                    _ => assert_eq!(*g, w, "{kind} {segment} {}", n.name),
+                }
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > 300, "{compared}");
+    // against the quarter before, FY2026-Q1, which is now empty
+    let [v, p, c, _] = node_in(&moved, "prior_quarter", "FY2026-Q2", "total", "all", "revenue");
+    assert_eq!((v, p, c), (Some(3_300_000.0), Some(0.0), Some(3_300_000.0)));
+    // the first four quarters have no year-ago comparison, never a zero one
+    for q in ["FY2025-Q2", "FY2025-Q3", "FY2025-Q4", "FY2026-Q1"] {
+        let [_, p, c, contribution] = node_in(&moved, "year_ago", q, "total", "all", "leads");
+        assert_eq!((p, c, contribution), (None, None, None), "{q}");
+        let first = rows(&moved, col("comparison").eq(lit("year_ago")).and(col("period").eq(lit(q))));
+        assert!(strs(&first, "compare_to").iter().all(Option::is_none), "{q}");
+    }
+}
+
+/// `[report] compare = "year_ago"`: the bridge and the KPI tree chart are
+/// drawn against the same quarter a year before, the movers against it come
+/// first; the headline table shows both; the run summary gives both.
+#[test]
+fn the_report_compares_with_a_year_before_when_asked() {
+    let d = a_year_apart();
+    let out = tempfile::tempdir().unwrap();
+    let args = ["run", "--input", ".", "--out", out.path().to_str().unwrap(), "--queries", "none", "--period", "FY2026-Q2"];
+    let o = crate::util::salesrelay(d.path(), &args);
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // against the empty quarter before: nothing to split; a year before: 1.3M -> 3.3M
+    assert!(stdout.contains("  revenue 3.3M vs 0 the quarter before: +3.3M\n"), "{stdout}");
+    assert!(stdout.contains("  a year before (FY2025-Q2): 1.3M, so +2.0M (+153.8%); moved most by "), "{stdout}");
+    let default_md = std::fs::read_to_string(out.path().join("FY2026-Q2/report.md")).unwrap();
+    assert!(default_md.contains("| | FY2026-Q2 | FY2026-Q1 | FY2025-Q2 |\n"), "{default_md}");
+    assert!(default_md.contains("| Revenue | 3.3M | 0 | 1.3M |\n"), "{default_md}");
+    let first_heading = |md: &str| md.lines().find(|l| l.starts_with("Against ")).unwrap_or("").to_string();
+    assert_eq!(first_heading(&default_md), "Against FY2026-Q1 (the quarter before):");
+
+    d.append("salesrelay.toml", "\n[report]\ncompare = \"year_ago\"\n");
+    let o = crate::util::salesrelay(d.path(), &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let folder = out.path().join("FY2026-Q2");
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert_eq!(first_heading(&md), "Against FY2025-Q2 (a year before):");
+    assert!(md.contains("## Revenue rose 1.3M to 3.3M: "), "{md}");
+    let tree = std::fs::read_to_string(folder.join("charts/kpi_tree.svg")).unwrap();
+    assert!(tree.contains("FY2026-Q2: revenue 3.3M (+153.8% vs a year before)"));
+    let bridge = std::fs::read_to_string(folder.join("charts/revenue_bridge.svg")).unwrap();
+    assert!(bridge.contains("FY2025-Q2") && !bridge.contains("FY2026-Q1"), "the bridge starts from a year before");
+
+    d.replace("salesrelay.toml", "compare = \"year_ago\"", "compare = \"last_year\"");
+    let o = crate::util::salesrelay(d.path(), &args);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("compare") && err.contains("prior_quarter") && err.contains("year_ago"), "{err}");
 }

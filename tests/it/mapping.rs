@@ -35,7 +35,7 @@ fn node(kpi: &DataFrame, period: &str, n: &str) -> Option<f64> {
     let df = kpi
         .clone()
         .lazy()
-        .filter(col("period").eq(lit(period)).and(col("segment_kind").eq(lit("total"))).and(col("node").eq(lit(n))))
+        .filter(col("period").eq(lit(period)).and(col("segment_kind").eq(lit("total"))).and(col("node").eq(lit(n))).and(col("comparison").eq(lit("prior_quarter"))))
         .collect()
         .unwrap();
     assert!(df.height() <= 1);

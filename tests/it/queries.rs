@@ -104,7 +104,7 @@ fn query_command_sees_inputs_outputs_and_review() {
     let d = Dir::copy_of(&tiny());
     std::fs::write(
         d.file("rev.sql"),
-        "SELECT t.node, t.value FROM kpi_tree t JOIN review v ON t.period = v.period WHERE t.segment_kind = 'total' AND t.node = 'revenue'",
+        "SELECT t.node, t.value FROM kpi_tree t JOIN review v ON t.period = v.period WHERE t.segment_kind = 'total' AND t.node = 'revenue' AND t.comparison = 'prior_quarter'",
     )
     .unwrap();
     let o = salesrelay(d.path(), &["query", "rev.sql", "--input", ".", "--out", "rev.csv"]);

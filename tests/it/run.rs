@@ -155,8 +155,8 @@ fn run_on_sample_data_writes_documented_tables() {
         assert!(t == "data_quality" || df.height() > 0, "{t} is empty");
     }
     let kpi = polars::prelude::ParquetReader::new(std::fs::File::open(folder.join("tables/kpi_tree.parquet")).unwrap()).finish().unwrap();
-    // 10 quarters FY2024-Q1 .. FY2026-Q2 plus the partial FY2026-Q3; 1 + 3 + 10 + 6 regions; 40 nodes
-    assert_eq!(kpi.height(), 11 * 20 * 40);
+    // 10 quarters FY2024-Q1 .. FY2026-Q2 plus the partial FY2026-Q3; 2 comparisons; 1 + 3 + 10 + 6 regions; 40 nodes
+    assert_eq!(kpi.height(), 11 * 2 * 20 * 40);
     assert_eq!(kpi.column("value").unwrap().dtype(), &polars::prelude::DataType::Float64);
 }
 

@@ -24,7 +24,7 @@ fn approx(got: &[Option<f64>], want: &[Option<f64>]) {
 #[test]
 fn kpi_attribution_bridges_prior_to_current_revenue() {
     let all = tables(&tiny());
-    let a = rows(&table(&all, "kpi_attribution"), col("segment_kind").eq(lit("total")));
+    let a = rows(&table(&all, "kpi_attribution"), col("segment_kind").eq(lit("total")).and(col("comparison").eq(lit("prior_quarter"))));
     assert_eq!(
         strs(&a, "item").into_iter().map(Option::unwrap).collect::<Vec<_>>(),
         ["revenue_prior", "leads", "sql_rate", "handoff_rate", "acceptance_rate", "win_yield_is", "deal_size_is", "opps_fs", "win_yield_fs", "deal_size_fs", "revenue"]
@@ -37,7 +37,8 @@ fn kpi_attribution_bridges_prior_to_current_revenue() {
     assert!((running[6].unwrap() - 2_900_000.0).abs() < 1e-6);
     assert!((running[9].unwrap() - 3_300_000.0).abs() < 1e-6);
     // every segment's bridge closes
-    let segments = table(&all, "kpi_attribution").height() / 11;
+    // 11 steps per segment in each of the two comparisons
+    let segments = table(&all, "kpi_attribution").height() / (2 * 11);
     assert_eq!(segments, 16);
 }
 

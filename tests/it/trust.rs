@@ -3,6 +3,7 @@
 //! code and what the summary and the report say.
 
 use polars::prelude::*;
+use salesrelay::config::Comparison;
 
 use crate::util::{f64s, load, rows, salesrelay, strs, tiny, Dir};
 
@@ -163,7 +164,7 @@ fn a_partial_quarter_is_flagged_in_the_tables_the_summary_and_the_report() {
     let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
     assert!(md.contains(&format!("> **Read this first:** {warning}")), "{md}");
     let kpi = parquet(&folder.join("tables/kpi_tree.parquet"));
-    let revenue = |p: &str| rows(&kpi, col("period").eq(lit(p)).and(col("segment_kind").eq(lit("total"))).and(col("node").eq(lit("revenue"))));
+    let revenue = |p: &str| rows(&kpi, col("period").eq(lit(p)).and(col("segment_kind").eq(lit("total"))).and(col("comparison").eq(lit("prior_quarter"))).and(col("node").eq(lit("revenue"))));
     let q3 = revenue("FY2026-Q3");
     assert_eq!(f64s(&q3, "days_covered"), vec![Some(20.0)]);
     assert_eq!(q3.column("complete").unwrap().bool().unwrap().get(0), Some(false));
@@ -208,7 +209,7 @@ fn a_branch_without_its_factors_is_one_not_decomposed_step_and_never_a_zero_move
     );
     let folder = out.path().join("FY2026-Q2");
     let a = parquet(&folder.join("tables/kpi_attribution.parquet"));
-    let total = rows(&a, col("segment_kind").eq(lit("total")));
+    let total = rows(&a, col("segment_kind").eq(lit("total")).and(col("comparison").eq(lit("prior_quarter"))));
     let kinds = strs(&total, "kind");
     let at = kinds.iter().position(|k| k.as_deref() == Some("not_decomposed")).expect("a not_decomposed step");
     assert_eq!(strs(&total, "item")[at].as_deref(), Some("revenue_is"));
@@ -243,6 +244,7 @@ fn movers_with_nothing_to_attribute_say_why() {
     // a bridge whose revenue was 0 in both quarters (as on the Olist funnel before revenue was recorded)
     let a = df!(
         "period" => ["FY2018-Q2"; 4],
+        "comparison" => ["prior_quarter"; 4],
         "compare_to" => ["FY2018-Q1"; 4],
         "segment_kind" => ["total"; 4],
         "segment" => ["all"; 4],
@@ -256,7 +258,7 @@ fn movers_with_nothing_to_attribute_say_why() {
         "running_total" => [0.0, 0.0, 0.0, 0.0],
     )
     .unwrap();
-    let m = salesrelay::summary::movers(&a, "FY2018-Q2").unwrap();
+    let m = salesrelay::summary::movers(&a, "FY2018-Q2", Comparison::PriorQuarter).unwrap();
     assert!(m.ranked.is_empty());
     assert_eq!(m.note.as_deref(), Some("revenue was 0 in both FY2018-Q1 and FY2018-Q2: there is no change to attribute"));
     let text = salesrelay::summary::headline(&a, "FY2018-Q2").unwrap();
@@ -265,6 +267,7 @@ fn movers_with_nothing_to_attribute_say_why() {
     // equal contributions keep tree order, whatever the sort
     let b = df!(
         "period" => ["Q"; 5],
+        "comparison" => ["prior_quarter"; 5],
         "compare_to" => ["P"; 5],
         "segment_kind" => ["total"; 5],
         "segment" => ["all"; 5],
@@ -278,7 +281,7 @@ fn movers_with_nothing_to_attribute_say_why() {
         "running_total" => [Some(100.0), Some(95.0), Some(100.0), None, Some(100.0)],
     )
     .unwrap();
-    let m = salesrelay::summary::movers(&b, "Q").unwrap();
+    let m = salesrelay::summary::movers(&b, "Q", Comparison::PriorQuarter).unwrap();
     let names: Vec<&str> = m.ranked.iter().map(|x| x.node.as_str()).collect();
     assert_eq!(names, vec!["leads", "sql_rate"], "handoff_rate has no prior value: not ranked");
 }
@@ -292,7 +295,7 @@ fn cohort_numbers_carry_their_open_deals_and_maturity() {
     // FY2026-Q2's SQLs: L10 (O5 won), L5 (O3 won), L6, L7 (O4 open), L9: 3 deals, 1 open,
     // 2/3 closed < 90%: sql_to_win 2/5 is not final. FY2026-Q1's: L1 (O1 won), L2 (O2 lost), L3: final.
     let kpi = parquet(&folder.join("tables/kpi_tree.parquet"));
-    let node = |p: &str, n: &str| rows(&kpi, col("period").eq(lit(p)).and(col("segment_kind").eq(lit("total"))).and(col("node").eq(lit(n))));
+    let node = |p: &str, n: &str| rows(&kpi, col("period").eq(lit(p)).and(col("segment_kind").eq(lit("total"))).and(col("comparison").eq(lit("prior_quarter"))).and(col("node").eq(lit(n))));
     let q2 = node("FY2026-Q2", "sql_to_win");
     assert_eq!(f64s(&q2, "value"), vec![Some(0.4)]);
     assert_eq!(f64s(&q2, "open_deals"), vec![Some(1.0)]);
@@ -412,7 +415,7 @@ fn query_and_missing_tables_never_suggest_lenient() {
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 4, ..proptest::prelude::ProptestConfig::default() })]
     /// On generated histories with any optional tables missing: every segment's
-    /// bridge adds up to its current revenue (a branch that cannot be split is
+    /// bridge, against the quarter before and a year before, adds up to its current revenue (a branch that cannot be split is
     /// one not_decomposed step), only the cohort node has a maturity, only the
     /// last quarter can be partial, and no mover is ranked without values.
     #[test]
@@ -427,7 +430,7 @@ proptest::proptest! {
         let all = crate::kpi::tables(dir.path());
         let a = crate::kpi::table(&all, "kpi_attribution");
         let sums = a.clone().lazy()
-            .group_by_stable([col("segment_kind"), col("segment")])
+            .group_by_stable([col("comparison"), col("segment_kind"), col("segment")])
             .agg([
                 col("amount").filter(col("kind").eq(lit("base"))).first().alias("base"),
                 col("amount").filter(col("kind").is_in(salesrelay::typing::str_list(&["driver", "not_decomposed"]), false)).sum().alias("steps"),
@@ -448,9 +451,11 @@ proptest::proptest! {
         let last = strs(&kpi, "period").into_iter().max();
         proptest::prop_assert!(periods.iter().all(|p| *p == last.clone().flatten()));
         let period = strs(&a, "period")[0].clone().unwrap();
-        let m = salesrelay::summary::movers(&a, &period).unwrap();
-        proptest::prop_assert!(m.ranked.iter().all(|x| x.contribution != 0.0 && x.contribution.is_finite()));
-        proptest::prop_assert!(!m.ranked.is_empty() || m.note.is_some(), "an empty ranking says why");
+        for comparison in [Comparison::PriorQuarter, Comparison::YearAgo] {
+            let m = salesrelay::summary::movers(&a, &period, comparison).unwrap();
+            proptest::prop_assert!(m.ranked.iter().all(|x| x.contribution != 0.0 && x.contribution.is_finite()));
+            proptest::prop_assert!(!m.ranked.is_empty() || m.note.is_some(), "an empty ranking says why");
+        }
     }
 }
 
