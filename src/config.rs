@@ -25,6 +25,8 @@ pub struct Config {
     pub maturity: MaturityConfig,
     /// `[report]`: what the report's bridge and movers compare with.
     pub report: ReportConfig,
+    /// `[planning]`: the rates behind required_volumes.
+    pub planning: PlanningConfig,
     /// First month of the fiscal year, 1-12 (default 4, April, as in Japan).
     pub fiscal_year_start_month: u32,
     /// `start` (default): FY named by the calendar year it starts in; `end`: the year it ends in.
@@ -96,6 +98,20 @@ pub struct ReportConfig {
 impl Default for ReportConfig {
     fn default() -> Self {
         ReportConfig { compare: Comparison::PriorQuarter }
+    }
+}
+
+/// `[planning]`: required_volumes works back from a revenue target at the
+/// pooled rates of the last `rate_window` complete quarters (default 4).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlanningConfig {
+    pub rate_window: u32,
+}
+
+impl Default for PlanningConfig {
+    fn default() -> Self {
+        PlanningConfig { rate_window: 4 }
     }
 }
 
@@ -230,6 +246,7 @@ impl Default for Config {
             lenient: Default::default(),
             maturity: Default::default(),
             report: Default::default(),
+            planning: Default::default(),
             fiscal_year_start_month: 4,
             fiscal_year_label: FiscalYearLabel::Start,
             time_zone: "Asia/Tokyo".into(),
@@ -372,6 +389,9 @@ impl Config {
         let share = self.lenient.max_share;
         if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
             return Err(format!("lenient.max_share = {share} must be a share between 0 and 1 (0.05 = 5%)"));
+        }
+        if !(1..=20).contains(&self.planning.rate_window) {
+            return Err(format!("planning.rate_window = {} must be 1-20 complete quarters", self.planning.rate_window));
         }
         let closed = self.maturity.closed_share;
         if !(closed.is_finite() && closed > 0.0 && closed <= 1.0) {

@@ -1,4 +1,4 @@
-//! The input contract as data: the eight tables, their columns, types, keys,
+//! The input contract as data: the tables, their columns, types, keys,
 //! references and enums. Loading, validation, `salesrelay schema` (and its
 //! `--help`) and the data dictionary all read this one table, so they cannot
 //! drift apart.
@@ -97,8 +97,11 @@ pub const SEND_BACK_REASONS: &[&str] =
 pub const OPP_OUTCOMES: &[&str] = &["open", "won", "lost"];
 pub const VIEWER_ROLES: &[&str] = &["contact", "decision_maker", "other"];
 pub const ASSETS: &[&str] = &["pricing", "case_study", "proposal", "quote", "other"];
+pub const FORECAST_CATEGORIES: &[&str] = &["pipeline", "best_case", "commit", "closed", "omitted"];
+pub const SEGMENT_KINDS: &[&str] = &["total", "source", "industry", "region"];
 
-/// The eight tables of the input contract, parents before children, which is
+/// The tables of the input contract (eight of CRM history, then the plan's
+/// targets), parents before children, which is
 /// also the order references are checked in.
 pub const TABLES: &[TableSpec] = &[
     TableSpec {
@@ -167,6 +170,8 @@ pub const TABLES: &[TableSpec] = &[
             opt("loss_reason_code", Text),
             opt("loss_reason_text", Text),
             opt("competitor", Text),
+            opt("expected_close_at", Timestamp),
+            opt("forecast_category", Enum(FORECAST_CATEGORIES)),
         ],
         order_rules: &[OrderRule { earlier: "created_at", later: "closed_at", rule: "closed_before_created" }],
     },
@@ -241,7 +246,24 @@ pub const TABLES: &[TableSpec] = &[
         ],
         order_rules: &[],
     },
+    TableSpec {
+        name: "targets",
+        required: false,
+        key: &["period", "segment_kind", "segment", "node"],
+        columns: &[
+            req("period", Text),
+            req("segment_kind", Enum(SEGMENT_KINDS)),
+            req("segment", Text),
+            req("node", Text),
+            req("target", Float),
+        ],
+        order_rules: &[],
+    },
 ];
+
+/// Tables that hold the plan, not CRM history: read from their native file
+/// in the input folder even when a mapping reads the rest.
+pub const PLAN_TABLES: &[&str] = &["targets"];
 
 /// The table spec named `name`.
 pub fn table(name: &str) -> Option<&'static TableSpec> {
@@ -278,6 +300,8 @@ pub enum Need {
     DsrViewsSeconds,
     DsrViewsAsset,
     DsrViewsViewerRole,
+    Targets,
+    OpportunitiesExpectedCloseAt,
     /// Deals that were not won are recorded (an export of won deals only,
     /// such as Olist's, has none).
     OpportunitiesNotWon,
@@ -285,7 +309,7 @@ pub enum Need {
 
 impl Need {
     /// Every need, for checks against the contract.
-    pub const ALL: [Need; 16] = [
+    pub const ALL: [Need; 18] = [
         Need::Leads,
         Need::Handoffs,
         Need::Activities,
@@ -301,6 +325,8 @@ impl Need {
         Need::DsrViewsSeconds,
         Need::DsrViewsAsset,
         Need::DsrViewsViewerRole,
+        Need::Targets,
+        Need::OpportunitiesExpectedCloseAt,
         Need::OpportunitiesNotWon,
     ];
 
@@ -323,6 +349,8 @@ impl Need {
             Need::DsrViewsSeconds => "dsr_views.seconds",
             Need::DsrViewsAsset => "dsr_views.asset",
             Need::DsrViewsViewerRole => "dsr_views.viewer_role",
+            Need::Targets => "targets",
+            Need::OpportunitiesExpectedCloseAt => "opportunities.expected_close_at",
             Need::OpportunitiesNotWon => "opportunities.not_won",
         }
     }

@@ -151,59 +151,66 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
     let mut files = input_files(input)?;
     let mut out = RawInput::default();
     for spec in TABLES {
-        let mut found = files.remove(&normalize_name(spec.name)).unwrap_or_default();
-        found.sort();
-        match found.len() {
-            0 if spec.required => out.findings.push(Finding::fatal(
-                spec.name,
-                None,
-                "missing_table",
-                format!("required table {} is missing: put {}.csv or {}.parquet in {}", spec.name, spec.name, spec.name, input.display()),
-            )),
-            0 => {
-                out.missing.push(spec.name);
-                out.unavailable.insert(spec.name.to_string(), format!("no {0}.csv or {0}.parquet in the input", spec.name));
-            }
-            1 => {
-                let path = &found[0];
-                let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-                let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-                // a CSV read to its end is hashed on the way; anything else is read again for the hash
-                let mut digest = None;
-                let mut supplied = Vec::new();
-                let read = if is_parquet {
-                    read_parquet_raw(path, spec, &file_name, config, &mut supplied, &mut out.ignored)
-                } else {
-                    read_csv_raw(path, spec, &file_name, config, &mut digest, &mut supplied, &mut out.ignored, &mut out.notes)
-                }?;
-                let (df, records, mut findings) = read;
-                out.findings.append(&mut findings);
-                let (sha256, bytes) = match digest {
-                    Some(d) => d,
-                    None => hash_file(path)?,
-                };
-                out.sources.push(SourceFile { table: spec.name.to_string(), path: path.clone(), sha256, bytes, records });
-                if let Some((df, row_findings)) = df {
-                    for c in spec.columns.iter().filter(|c| !c.required && !supplied.contains(&c.name)) {
-                        out.unavailable.insert(format!("{}.{}", spec.name, c.name), format!("{file_name} has no {} column", c.name));
-                    }
-                    let table = RawTable { spec, files: vec![file_name], df, findings: row_findings, supplied, origins: Vec::new() };
-                    out.tables.insert(spec.name, table);
-                }
-            }
-            _ => out.findings.push(Finding::fatal(
-                spec.name,
-                None,
-                "ambiguous_table",
-                format!(
-                    "{} is given twice ({}): which one is meant? Remove one",
-                    spec.name,
-                    found.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy()).collect::<Vec<_>>().join(" and ")
-                ),
-            )),
-        }
+        let found = files.remove(&normalize_name(spec.name)).unwrap_or_default();
+        read_native(spec, found, input, config, &mut out)?;
     }
     Ok(out)
+}
+
+/// Reads contract table `spec` from its native file(s) `found` in `input`
+/// (none: missing; two: ambiguous) into `out`.
+pub fn read_native(spec: &'static TableSpec, mut found: Vec<PathBuf>, input: &Path, config: &Config, out: &mut RawInput) -> Result<()> {
+    found.sort();
+    match found.len() {
+        0 if spec.required => out.findings.push(Finding::fatal(
+            spec.name,
+            None,
+            "missing_table",
+            format!("required table {} is missing: put {}.csv or {}.parquet in {}", spec.name, spec.name, spec.name, input.display()),
+        )),
+        0 => {
+            out.missing.push(spec.name);
+            out.unavailable.insert(spec.name.to_string(), format!("no {0}.csv or {0}.parquet in the input", spec.name));
+        }
+        1 => {
+            let path = &found[0];
+            let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+            // a CSV read to its end is hashed on the way; anything else is read again for the hash
+            let mut digest = None;
+            let mut supplied = Vec::new();
+            let read = if is_parquet {
+                read_parquet_raw(path, spec, &file_name, config, &mut supplied, &mut out.ignored)
+            } else {
+                read_csv_raw(path, spec, &file_name, config, &mut digest, &mut supplied, &mut out.ignored, &mut out.notes)
+            }?;
+            let (df, records, mut findings) = read;
+            out.findings.append(&mut findings);
+            let (sha256, bytes) = match digest {
+                Some(d) => d,
+                None => hash_file(path)?,
+            };
+            out.sources.push(SourceFile { table: spec.name.to_string(), path: path.clone(), sha256, bytes, records });
+            if let Some((df, row_findings)) = df {
+                for c in spec.columns.iter().filter(|c| !c.required && !supplied.contains(&c.name)) {
+                    out.unavailable.insert(format!("{}.{}", spec.name, c.name), format!("{file_name} has no {} column", c.name));
+                }
+                let table = RawTable { spec, files: vec![file_name], df, findings: row_findings, supplied, origins: Vec::new() };
+                out.tables.insert(spec.name, table);
+            }
+        }
+        _ => out.findings.push(Finding::fatal(
+            spec.name,
+            None,
+            "ambiguous_table",
+            format!(
+                "{} is given twice ({}): which one is meant? Remove one",
+                spec.name,
+                found.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy()).collect::<Vec<_>>().join(" and ")
+            ),
+        )),
+    }
+    Ok(())
 }
 
 /// The CSV and Parquet files of a folder by normalised stem (`Task.csv` and

@@ -490,6 +490,12 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
         sources: Vec::new(),
     };
     for spec in TABLES {
+        // the plan is never in a CRM export: a native targets.csv beside it is read as it is
+        if crate::contract::PLAN_TABLES.contains(&spec.name) && !mapping.tables.contains_key(spec.name) {
+            let found = crate::load::input_files(input)?.remove(spec.name).unwrap_or_default();
+            crate::load::read_native(spec, found, input, config, &mut out)?;
+            continue;
+        }
         let Some(sources) = mapping.tables.get(spec.name) else {
             let reason = format!("the mapping {name} maps nothing to {}", spec.name);
             if spec.required {

@@ -206,6 +206,35 @@ fn date_order_findings(lf: &LazyFrame, o: &DateOrder, tables: &BTreeMap<&'static
 /// The finding's column is the key: `lead_id`, or every column of a
 /// composite key joined by ` + ` (`opportunity_id + entered_at`); its value
 /// is the key's values joined by ` | `.
+/// The plan's own rules: a quarter label, a kpi_tree node, a segment its
+/// kind can have (total: all; source: inbound, outbound, fs_sourced), a
+/// target >= 0 and, for a share, at most 1. Industries and regions are
+/// matched against the data when plan_vs_actual is built.
+fn target_checks(lf: &LazyFrame) -> Vec<LazyFrame> {
+    use crate::metrics::tree::NODES;
+    let nodes: Vec<&str> = NODES.iter().map(|n| n.name).collect();
+    let shares: Vec<&str> = NODES.iter().filter(|n| n.is_share()).map(|n| n.name).collect();
+    let t = "targets";
+    let known = |values: &[&str]| col("segment").is_in(crate::typing::str_list(values), false);
+    let bad_segment = (col("segment_kind").eq(lit("total")).and(col("segment").neq(lit("all"))))
+        .or(col("segment_kind").eq(lit("source")).and(known(&["inbound", "outbound", "fs_sourced"]).not()));
+    vec![
+        check(lf, t, Some("period"), col("period"), col("period").str().contains(lit(r"^FY\d{4}-Q[1-4]$"), true).not(), "not_a_quarter", "not a fiscal quarter label such as FY2026-Q3"),
+        check(lf, t, Some("node"), col("node"), col("node").is_in(crate::typing::str_list(&nodes), false).not(), "unknown_node", "not a kpi_tree node (salesrelay metrics lists them)"),
+        check(lf, t, Some("segment"), col("segment"), bad_segment, "unknown_segment", "not a segment of its kind (total: all; source: inbound, outbound or fs_sourced)"),
+        check(lf, t, Some("target"), col("target").cast(DataType::String), col("target").lt(lit(0.0)), "negative_value", "is negative (a target is >= 0)"),
+        check(
+            lf,
+            t,
+            Some("target"),
+            col("target").cast(DataType::String),
+            col("node").is_in(crate::typing::str_list(&shares), false).and(col("target").gt(lit(1.0))),
+            "out_of_range",
+            "is above 1 for a share (write 35% as 0.35)",
+        ),
+    ]
+}
+
 fn duplicate_checks(lf: &LazyFrame, spec: &TableSpec) -> Vec<LazyFrame> {
     let t = spec.name;
     let mut checks = Vec::new();
@@ -274,6 +303,9 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         };
         let repeated = lf.clone().filter(key_repeats).collect()?.lazy();
         checks.extend(duplicate_checks(&repeated, spec));
+        if spec.name == "targets" {
+            checks.extend(target_checks(&lf));
+        }
         for c in spec.columns {
             let Some((parent, parent_col)) = c.references else { continue };
             let Some(parent_df) = tables.get(parent) else { continue };

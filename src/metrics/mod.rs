@@ -7,6 +7,7 @@ pub mod handoffs;
 pub mod lmdi;
 pub mod losses;
 pub mod movement;
+pub mod plan;
 pub mod reps;
 pub mod tree;
 pub mod visit_plan;
@@ -94,6 +95,8 @@ pub const OUTPUT_TABLES: &[&OutputTable] = &[
     &engagement::STALLED_DEALS,
     &visit_plan::VISIT_PLAN,
     &visit_plan::LOCATIONS_NEEDED,
+    &plan::PLAN_VS_ACTUAL,
+    &plan::REQUIRED_VOLUMES,
 ];
 
 /// The output table called `name`, if there is one.

@@ -80,6 +80,17 @@ const fn node(
     Node { name, label, parent: Some(parent), kind, unit, needs, definition }
 }
 
+/// Ratios of one quarter's events that can exceed 1 (METRICS.md: flow
+/// ratios): every other ratio node is a share, within 0..1.
+pub const FLOW_RATIOS: [&str; 5] = ["sql_rate", "handoff_rate", "win_yield_is", "win_yield_fs", "send_back_rate"];
+
+impl Node {
+    /// A share: a ratio node that cannot exceed 1.
+    pub fn is_share(&self) -> bool {
+        self.unit == Unit::Ratio && !FLOW_RATIOS.contains(&self.name)
+    }
+}
+
 /// The node called `name`, if there is one.
 pub fn find(name: &str) -> Option<&'static Node> {
     NODES.iter().find(|n| n.name == name)

@@ -32,13 +32,14 @@ fn schema_lists_every_table_of_the_contract_in_order_with_its_key() {
             "activities (optional)  key: activity_id",
             "stage_history (optional)  key: opportunity_id + entered_at",
             "dsr_views (optional)  key: view_id",
+            "targets (optional)  key: period + segment_kind + segment + node",
         ],
         "{out}"
     );
     assert!(out.starts_with(
-        "Input contract: 8 tables.\n\
+        "Input contract: 9 tables.\n\
          Required: accounts, reps, opportunities.\n\
-         Optional: leads, handoffs, activities, stage_history, dsr_views\n"
+         Optional: leads, handoffs, activities, stage_history, dsr_views, targets\n"
     ), "{out}");
     // a table without references has no empty references column
     let accounts = out.split("\n\n").find(|b| b.starts_with("accounts ")).expect("accounts block");
@@ -113,7 +114,7 @@ fn an_unknown_table_or_node_is_a_usage_error() {
     let e = salesrelay::describe::schema(Some("lead")).unwrap_err().to_string();
     assert_eq!(
         e,
-        "configuration: --table \"lead\" is not an input table; the tables: accounts, reps, leads, opportunities, handoffs, activities, stage_history, dsr_views"
+        "configuration: --table \"lead\" is not an input table; the tables: accounts, reps, leads, opportunities, handoffs, activities, stage_history, dsr_views, targets"
     );
     let e = salesrelay::describe::metrics(Some("win_yield")).unwrap_err().to_string();
     assert_eq!(e, "configuration: --node \"win_yield\" is not a kpi_tree node; `salesrelay metrics` lists the 40");

@@ -1,0 +1,382 @@
+//! The plan: each target against its actual, with the gap decomposed by LMDI
+//! where a product node and all its factors have targets (the plan in the
+//! place of the prior quarter), and the reverse funnel: what each step must
+//! deliver for a revenue target at the trailing rates.
+
+use polars::prelude::*;
+
+use super::lmdi::product_contributions;
+use super::tree::{factors_of, KPI_TREE, NODES};
+use super::{ratio, Model, OutputTable};
+use crate::calendar::Quarter;
+use crate::contract::Need;
+use crate::error::Result;
+use crate::output::TableDoc;
+
+/// The targets with their quarter index `__q` (the label parsed with the
+/// configured fiscal year) and a canonical `period` label.
+fn targets(m: &Model) -> Result<Option<LazyFrame>> {
+    let Some(t) = m.lazy("targets") else { return Ok(None) };
+    let labels = t.clone().select([col("period")]).unique(None, UniqueKeepStrategy::Any).collect()?;
+    let labels: Vec<String> = labels.column("period")?.str()?.iter().flatten().map(str::to_string).collect();
+    let index: Vec<Option<i32>> = labels.iter().map(|l| Quarter::parse(l, m.config).ok().map(|q| q.0)).collect();
+    let map = df!("period" => labels, "__q" => index)?;
+    let joined = t.join(map.lazy(), [col("period")], [col("period")], JoinArgs::new(JoinType::Left));
+    Ok(Some(joined))
+}
+
+/// Every (segment_kind, segment) of the data with its output order.
+fn segment_order(m: &Model) -> Result<LazyFrame> {
+    let segments = m.segments()?;
+    Ok(df!(
+        "segment_kind" => segments.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
+        "segment" => segments.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
+        "__seg_order" => (0..segments.len() as u32).collect::<Vec<_>>(),
+    )?
+    .lazy())
+}
+
+/// The node order of kpi_tree.
+fn node_order() -> LazyFrame {
+    df!(
+        "node" => NODES.iter().map(|n| n.name).collect::<Vec<_>>(),
+        "__node_order" => (0..NODES.len() as u32).collect::<Vec<_>>(),
+    )
+    .expect("static frame")
+    .lazy()
+}
+
+/// The sums a plan is decomposed over: a parent and its children, and
+/// whether the parent is their product (else their sum).
+const PLAN_IDENTITIES: [(&str, bool); 4] = [("revenue", false), ("revenue_is", true), ("revenue_fs", true), ("leads", false)];
+
+fn children(parent: &str) -> Vec<&'static str> {
+    match parent {
+        "revenue" => vec!["revenue_is", "revenue_fs"],
+        other => factors_of(other),
+    }
+}
+
+/// plan_vs_actual: every target with its actual (kpi_tree's value in that
+/// quarter and segment), attainment, gap and, where the parent and all its
+/// factors (or summands) have targets that agree with it, the gap's LMDI
+/// contribution.
+pub fn plan_vs_actual(m: &Model) -> Result<Option<LazyFrame>> {
+    let Some(t) = targets(m)? else { return Ok(None) };
+    let Some(kpi) = m.built(&KPI_TREE)? else { return Ok(None) };
+    let keys = || [col("period"), col("segment_kind"), col("segment"), col("node")];
+    let actual = kpi.lazy().filter(col("comparison").eq(lit("prior_quarter"))).select([
+        col("period"),
+        col("segment_kind"),
+        col("segment"),
+        col("node"),
+        col("value").alias("actual"),
+        lit(true).alias("__in_tree"),
+    ]);
+    let (first, last) = (m.span.first.0, m.span.last.0);
+    let long = t
+        .select([col("__q"), col("period"), col("segment_kind"), col("segment"), col("node"), col("target")])
+        .join(actual, keys(), keys(), JoinArgs::new(JoinType::Left))
+        .join(segment_order(m)?, [col("segment_kind"), col("segment")], [col("segment_kind"), col("segment")], JoinArgs::new(JoinType::Left))
+        .join(node_order(), [col("node")], [col("node")], JoinArgs::new(JoinType::Left))
+        .with_columns([
+            ratio(col("actual"), col("target")).alias("attainment"),
+            (col("actual") - col("target")).alias("gap"),
+            when(col("__q").gt(lit(last)))
+                .then(lit("the quarter is after the data: no actual yet"))
+                .when(col("__q").lt(lit(first)))
+                .then(lit("the quarter is before the data"))
+                .when(col("__seg_order").is_null())
+                .then(lit("no such segment in the data (industries are the ten reference names, regions as accounts write them)"))
+                .when(col("__in_tree").is_null())
+                .then(lit("not available for this input (data_coverage says why)"))
+                .when(col("actual").is_null())
+                .then(lit("no value in the quarter (a ratio over 0 or a median of nothing)"))
+                .otherwise(lit(NULL).cast(DataType::String))
+                .alias("note"),
+        ])
+        .cache();
+    // per quarter and segment: each plan identity's targets and actuals side by side
+    let mut nodes: Vec<&str> = Vec::new();
+    for n in PLAN_IDENTITIES.iter().flat_map(|(p, _)| std::iter::once(*p).chain(children(p))) {
+        if !nodes.contains(&n) {
+            nodes.push(n);
+        }
+    }
+    let by = [col("period"), col("segment_kind"), col("segment")];
+    let side = |n: &str, c: &str| col(c).filter(col("node").eq(lit(n.to_string()))).first().alias(format!("{n}__{c}"));
+    let wide = long
+        .clone()
+        .group_by(by.clone())
+        .agg(nodes.iter().flat_map(|n| [side(n, "target"), side(n, "actual")]).collect::<Vec<_>>())
+        .cache();
+    let v = |n: &str, c: &str| col(format!("{n}__{c}"));
+    let mut parts = Vec::new();
+    for (parent, product) in PLAN_IDENTITIES {
+        let kids = children(parent);
+        let complete = kids.iter().chain([&parent]).fold(lit(true), |acc, n| acc.and(v(n, "target").is_not_null()).and(v(n, "actual").is_not_null()));
+        // a plan whose parts do not make its whole cannot be decomposed exactly
+        let whole = if product {
+            kids.iter().fold(lit(1.0), |acc, n| acc * v(n, "target"))
+        } else {
+            kids.iter().fold(lit(0.0), |acc, n| acc + v(n, "target"))
+        };
+        let agrees = (whole - v(parent, "target")).abs().lt_eq(lit(1e-6) * v(parent, "target").abs().clip_min(lit(1.0)));
+        let contributions: Vec<Expr> = if product {
+            let pairs: Vec<(Expr, Expr)> = kids.iter().map(|n| (v(n, "target"), v(n, "actual"))).collect();
+            product_contributions(v(parent, "target"), v(parent, "actual"), &pairs)
+        } else {
+            kids.iter().map(|n| v(n, "actual") - v(n, "target")).collect()
+        };
+        for (kid, c) in kids.iter().zip(contributions) {
+            parts.push(wide.clone().select([
+                col("period"),
+                col("segment_kind"),
+                col("segment"),
+                lit(kid.to_string()).alias("node"),
+                when(complete.clone().and(agrees.clone())).then(c).otherwise(lit(NULL).cast(DataType::Float64)).alias("contribution"),
+            ]));
+        }
+    }
+    let contributions = concat(parts, UnionArgs::default())?;
+    Ok(Some(
+        long.join(contributions, keys(), keys(), JoinArgs::new(JoinType::Left))
+            .sort(["__q", "__seg_order", "segment_kind", "segment", "__node_order"], SortMultipleOptions::default().with_nulls_last(true))
+            .select([
+                col("period"),
+                col("segment_kind"),
+                col("segment"),
+                col("node"),
+                col("target"),
+                col("actual"),
+                col("attainment"),
+                col("gap"),
+                col("contribution"),
+                col("note"),
+            ]),
+    ))
+}
+
+pub const PLAN_VS_ACTUAL_DOC: TableDoc = TableDoc {
+    name: "plan_vs_actual",
+    description: "Every target of the input's targets table against its actual: kpi_tree's value in that quarter and segment, attainment and gap; where a product node (revenue_is, revenue_fs) or a sum (revenue, leads) and all its parts have targets that make it up, each part's exact share of the parent's gap (LMDI with the plan in the place of the prior quarter).",
+    columns: &[
+        ("period", "fiscal quarter of the target, e.g. FY2026-Q3"),
+        ("segment_kind", "total, source, industry or region"),
+        ("segment", "all for the total; inbound/outbound/fs_sourced; a reference industry; a region"),
+        ("node", "the kpi_tree node the target is for"),
+        ("target", "the target, in the node's unit"),
+        ("actual", "kpi_tree's value of the node in the quarter and segment; null where note says why"),
+        ("attainment", "actual / target (null where the target is 0 or there is no actual)"),
+        ("gap", "actual - target"),
+        ("contribution", "the part's share of its parent's gap: for factors of revenue_is and revenue_fs L(actual, target of the parent) x ln(actual / target of the factor), for revenue_is, revenue_fs, leads_inbound and leads_outbound their own gap; null unless the parent and all its parts have targets and actuals and the parts' targets multiply (add) up to the parent's target within 1e-6"),
+        ("note", "why actual is null: a quarter after the data, a segment not in the data, a node the input cannot support, a ratio over 0"),
+    ],
+};
+
+/// plan_vs_actual in the registry.
+pub const PLAN_VS_ACTUAL: OutputTable = OutputTable {
+    doc: PLAN_VS_ACTUAL_DOC,
+    needs: &[Need::Targets],
+    column_needs: &[],
+    shared: false,
+    build: plan_vs_actual,
+};
+
+/// The quarters whose rates required_volumes pools: the last
+/// `planning.rate_window` complete quarters up to the reviewed one.
+pub fn rate_window(m: &Model) -> Vec<i32> {
+    let last = if m.span.is_complete(m.quarter, m.config) { m.quarter.0 } else { m.quarter.0 - 1 };
+    let n = m.config.planning.rate_window as i32;
+    ((last - n + 1).max(m.span.first.0)..=last).collect()
+}
+
+/// The steps of the reverse funnel, in order: (node, required, the rate it
+/// is worked back through, that rate's numerator and denominator columns
+/// and words).
+struct Step {
+    node: &'static str,
+    required: Expr,
+    basis: Option<(&'static str, &'static str, &'static str, &'static str)>,
+}
+
+/// One step back through the funnel: `required` / `rate`; nothing needed
+/// where nothing is required, whatever the rate.
+fn back(required: Expr, rate: Expr) -> Expr {
+    when(required.clone().eq(lit(0.0))).then(lit(0.0)).otherwise(required / rate)
+}
+
+/// required_volumes: for every revenue target from the reviewed quarter on,
+/// what each step of the funnel must deliver at the pooled rates of the rate
+/// window (sums of numerators over sums of denominators): the FS-sourced
+/// branch at its trailing share of revenue unless revenue_fs has a target of
+/// its own, then IS wins, accepted handoffs, handoffs, SQLs and leads back
+/// through deal size, win yield, acceptance, handoff rate and SQL rate, and
+/// FS wins, opportunities and meetings likewise.
+pub fn required_volumes(m: &Model) -> Result<Option<LazyFrame>> {
+    let Some(t) = targets(m)? else { return Ok(None) };
+    let window = rate_window(m);
+    let label = |q: i32| Quarter(q).label(m.config);
+    let window_label = match (window.first(), window.last()) {
+        (Some(a), Some(b)) if a == b => label(*a),
+        (Some(a), Some(b)) => format!("{}..{}", label(*a), label(*b)),
+        _ => "no complete quarter".into(),
+    };
+    let sums = [
+        "revenue_is", "revenue_fs", "wins_is", "accepted", "handoffs", "sqls", "leads", "wins_fs", "opps_fs", "fs_meetings_with_opp", "fs_opps_met",
+    ];
+    let wide = m.wide()?;
+    let pooled = wide
+        .clone()
+        .filter(col("period").is_in(lit(Series::new("w".into(), window.clone())).implode(true), false))
+        .group_by([col("segment_kind"), col("segment")])
+        .agg(sums.iter().map(|c| col(*c).cast(DataType::Float64).sum().alias(format!("{c}__w"))).collect::<Vec<_>>());
+    let fs_targets = t.clone().filter(col("node").eq(lit("revenue_fs"))).select([col("__q"), col("segment_kind"), col("segment"), col("target").alias("__fs_target")]);
+    let seg = || [col("segment_kind"), col("segment")];
+    let w = |c: &str| col(format!("{c}__w"));
+    let base = t
+        .filter(col("node").eq(lit("revenue")).and(col("__q").gt_eq(lit(m.quarter.0))))
+        .select([col("__q"), col("period"), col("segment_kind"), col("segment"), col("target")])
+        .join(fs_targets, [col("__q"), col("segment_kind"), col("segment")], [col("__q"), col("segment_kind"), col("segment")], JoinArgs::new(JoinType::Left))
+        .join(pooled, seg(), seg(), JoinArgs::new(JoinType::Left))
+        .with_columns([
+            ratio(w("revenue_is"), w("wins_is")).alias("deal_size_is"),
+            ratio(w("wins_is"), w("accepted")).alias("win_yield_is"),
+            ratio(w("accepted"), w("handoffs")).alias("acceptance_rate"),
+            ratio(w("handoffs"), w("sqls")).alias("handoff_rate"),
+            ratio(w("sqls"), w("leads")).alias("sql_rate"),
+            ratio(w("revenue_fs"), w("wins_fs")).alias("deal_size_fs"),
+            ratio(w("wins_fs"), w("opps_fs")).alias("win_yield_fs"),
+            ratio(w("fs_meetings_with_opp"), w("fs_opps_met")).alias("visits_per_opp"),
+            ratio(w("revenue_fs"), w("revenue_is") + w("revenue_fs")).alias("fs_share"),
+        ])
+        .with_column(
+            when(col("__fs_target").is_not_null())
+                .then(col("__fs_target"))
+                .otherwise(col("target") * col("fs_share"))
+                .alias("r_revenue_fs"),
+        )
+        .with_column((col("target") - col("r_revenue_fs")).alias("r_revenue_is"))
+        .with_column(back(col("r_revenue_is"), col("deal_size_is")).alias("r_wins_is"))
+        .with_column(back(col("r_wins_is"), col("win_yield_is")).alias("r_accepted"))
+        .with_column(back(col("r_accepted"), col("acceptance_rate")).alias("r_handoffs"))
+        .with_column(back(col("r_handoffs"), col("handoff_rate")).alias("r_sqls"))
+        .with_column(back(col("r_sqls"), col("sql_rate")).alias("r_leads"))
+        .with_column(back(col("r_revenue_fs"), col("deal_size_fs")).alias("r_wins_fs"))
+        .with_column(back(col("r_wins_fs"), col("win_yield_fs")).alias("r_opps_fs"))
+        .with_column(
+            when(col("r_opps_fs").eq(lit(0.0)))
+                .then(lit(0.0))
+                .otherwise(col("r_opps_fs") * col("visits_per_opp"))
+                .alias("r_fs_meetings"),
+        )
+        .cache();
+    let steps = [
+        Step { node: "revenue", required: col("target"), basis: None },
+        Step { node: "revenue_fs", required: col("r_revenue_fs"), basis: Some(("fs_share", "revenue_fs", "revenue_is", "FS-sourced share of revenue")) },
+        Step { node: "revenue_is", required: col("r_revenue_is"), basis: None },
+        Step { node: "wins_is", required: col("r_wins_is"), basis: Some(("deal_size_is", "revenue_is", "wins_is", "IS deal size")) },
+        Step { node: "accepted", required: col("r_accepted"), basis: Some(("win_yield_is", "wins_is", "accepted", "IS win yield")) },
+        Step { node: "handoffs", required: col("r_handoffs"), basis: Some(("acceptance_rate", "accepted", "handoffs", "FS acceptance rate")) },
+        Step { node: "sqls", required: col("r_sqls"), basis: Some(("handoff_rate", "handoffs", "sqls", "handoff rate")) },
+        Step { node: "leads", required: col("r_leads"), basis: Some(("sql_rate", "sqls", "leads", "SQL rate")) },
+        Step { node: "wins_fs", required: col("r_wins_fs"), basis: Some(("deal_size_fs", "revenue_fs", "wins_fs", "FS deal size")) },
+        Step { node: "opps_fs", required: col("r_opps_fs"), basis: Some(("win_yield_fs", "wins_fs", "opps_fs", "FS win yield")) },
+        Step { node: "fs_meetings", required: col("r_fs_meetings"), basis: Some(("visits_per_opp", "fs_meetings_with_opp", "fs_opps_met", "FS meetings per opportunity")) },
+    ];
+    // what each step delivered so far in the target's quarter (a quarter in the data)
+    let so_far = wide.select([
+        col("period").alias("__q"),
+        col("segment_kind"),
+        col("segment"),
+        col("revenue"),
+        col("revenue_fs"),
+        col("revenue_is"),
+        col("wins_is"),
+        col("accepted"),
+        col("handoffs"),
+        col("sqls"),
+        col("leads"),
+        col("wins_fs"),
+        col("opps_fs"),
+        (col("fs_visits") + col("fs_online")).alias("fs_meetings"),
+    ]);
+    let parts: Vec<LazyFrame> = steps
+        .iter()
+        .enumerate()
+        .map(|(order, s)| {
+            let basis = match s.basis {
+                None if s.node == "revenue_is" => lit("revenue - revenue_fs"),
+                None => lit("the target"),
+                Some(("fs_share", _, _, words)) => when(col("__fs_target").is_not_null())
+                    .then(lit("revenue_fs's own target"))
+                    .when(col("fs_share").is_null())
+                    .then(lit(format!("no {words}: no revenue in {window_label}")))
+                    .otherwise(concat_str(
+                        [lit(format!("{words} ")), col("fs_share").round(4, RoundMode::HalfToEven).cast(DataType::String), lit(format!(", {window_label}"))],
+                        "",
+                        false,
+                    )),
+                Some((rate, num, den, words)) => when(col(rate).is_null())
+                    .then(lit(format!("no {words}: {den} is 0 or not available in {window_label}")))
+                    .otherwise(concat_str(
+                        [
+                            lit(format!("{words} ")),
+                            col(rate).round(4, RoundMode::HalfToEven).cast(DataType::String),
+                            lit(format!(" = {num} ")),
+                            w(num).round(0, RoundMode::HalfToEven).cast(DataType::Int64).cast(DataType::String),
+                            lit(format!(" / {den} ")),
+                            w(den).round(0, RoundMode::HalfToEven).cast(DataType::Int64).cast(DataType::String),
+                            lit(format!(", {window_label}")),
+                        ],
+                        "",
+                        false,
+                    )),
+            };
+            base.clone().select([
+                col("__q"),
+                col("period"),
+                col("segment_kind"),
+                col("segment"),
+                lit(s.node).alias("node"),
+                lit(order as u32).alias("__step"),
+                s.required.clone().cast(DataType::Float64).alias("required"),
+                basis.alias("rate_basis"),
+            ])
+        })
+        .collect();
+    let keys = [col("__q"), col("segment_kind"), col("segment")];
+    let long = concat(parts, UnionArgs::default())?.join(so_far, keys.clone(), keys, JoinArgs::new(JoinType::Left));
+    let actual = steps.iter().fold(lit(NULL).cast(DataType::Float64), |acc, s| {
+        when(col("node").eq(lit(s.node))).then(col(s.node).cast(DataType::Float64)).otherwise(acc)
+    });
+    Ok(Some(
+        long.with_column(actual.alias("actual_to_date"))
+            .join(segment_order(m)?, [col("segment_kind"), col("segment")], [col("segment_kind"), col("segment")], JoinArgs::new(JoinType::Left))
+            .sort(["__q", "__seg_order", "segment_kind", "segment", "__step"], SortMultipleOptions::default().with_nulls_last(true))
+            .select([col("period"), col("segment_kind"), col("segment"), col("node"), col("required"), col("rate_basis"), col("actual_to_date")]),
+    ))
+}
+
+pub const REQUIRED_VOLUMES_DOC: TableDoc = TableDoc {
+    name: "required_volumes",
+    description: "The reverse funnel: for every revenue target from the reviewed quarter on, what each step must deliver to reach it at the pooled rates of the last planning.rate_window complete quarters (sums of numerators over sums of denominators). Multiplying the required leads back through the rates gives the IS-sourced target exactly.",
+    columns: &[
+        ("period", "fiscal quarter of the revenue target"),
+        ("segment_kind", "total, source, industry or region"),
+        ("segment", "the target's segment"),
+        ("node", "revenue (the target), revenue_fs (its own target, else the trailing FS-sourced share), revenue_is (the rest), wins_is, accepted, handoffs, sqls, leads, wins_fs, opps_fs, fs_meetings (FS visits and online meetings on opportunities)"),
+        ("required", "what the step must deliver in the quarter (currency for revenue, else a count; fractional, as the rates give it; null where a rate has no denominator in the window)"),
+        ("rate_basis", "the rate the step is worked back through, with its numerator and denominator over the window"),
+        ("actual_to_date", "what the step delivered in the quarter so far (null for a quarter after the data)"),
+    ],
+};
+
+/// required_volumes in the registry.
+pub const REQUIRED_VOLUMES: OutputTable = OutputTable {
+    doc: REQUIRED_VOLUMES_DOC,
+    needs: &[Need::Targets],
+    column_needs: &[],
+    shared: false,
+    build: required_volumes,
+};
