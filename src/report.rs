@@ -232,6 +232,7 @@ pub fn write_report(
     left_out: &[crate::charts::LeftOut],
 ) -> Result<()> {
     let (heads, year_ago) = headline_rows(tables, period)?;
+    let plan = crate::summary::plan_lines(tables, period)?;
     // the configured comparison first, the other after it
     let order = match compare {
         Comparison::PriorQuarter => [Comparison::PriorQuarter, Comparison::YearAgo],
@@ -263,6 +264,15 @@ pub fn write_report(
         if let Some(note) = &m.note {
             let lead = if m.ranked.is_empty() { "No driver is ranked" } else { "Note" };
             let _ = writeln!(md, "{}{lead}: {note}.", if m.ranked.is_empty() { "" } else { "\n" });
+        }
+    }
+    if !plan.is_empty() {
+        let _ = writeln!(md, "\n## Against plan\n");
+        for line in &plan {
+            match line.strip_prefix("- ") {
+                Some(item) => { let _ = writeln!(md, "- {item}"); }
+                None => { let _ = writeln!(md, "{}\n", capitalised(line.trim_start_matches("against plan: "))); }
+            }
         }
     }
     for c in charts {
@@ -348,6 +358,18 @@ pub fn write_report(
             let _ = writeln!(html, "<p>{lead}: {}.</p>", esc(note));
         }
     }
+    if !plan.is_empty() {
+        let _ = writeln!(html, "<h2>Against plan</h2>");
+        let (items, heads): (Vec<&String>, Vec<&String>) = plan.iter().partition(|l| l.starts_with("- "));
+        for h in heads {
+            let _ = writeln!(html, "<p>{}</p>", esc(&capitalised(h.trim_start_matches("against plan: "))));
+        }
+        let _ = writeln!(html, "<ul>");
+        for i in items {
+            let _ = writeln!(html, "<li>{}</li>", esc(&i[2..]));
+        }
+        let _ = writeln!(html, "</ul>");
+    }
     for c in charts {
         let path = dir.join("charts").join(format!("{}.svg", c.name));
         let svg = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
@@ -406,4 +428,10 @@ pub fn write_report(
     let html_path = dir.join("report.html");
     std::fs::write(&html_path, html).map_err(|e| Error::io(&html_path, e))?;
     Ok(())
+}
+
+/// "Against plan: ..." from "against plan: ...".
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

@@ -220,3 +220,98 @@ fn change_words(base: f64, current: f64) -> String {
     let pct = if base > 0.0 { format!(" ({:+.1}%)", 100.0 * (current - base) / base) } else { String::new() };
     format!("{}{}{pct}", if current >= base { "+" } else { "" }, money(current - base))
 }
+
+/// The plan in words for the reviewed quarter, from plan_vs_actual and
+/// required_volumes (total): revenue against its target, the drivers of the
+/// gap (or which targets would let it be split), and what the quarters
+/// after it need. Empty without targets for the period.
+pub fn plan_lines(tables: &std::collections::BTreeMap<String, DataFrame>, period: &str) -> Result<Vec<String>> {
+    let Some(pva) = tables.get("plan_vs_actual") else { return Ok(Vec::new()) };
+    let total = pva
+        .clone()
+        .lazy()
+        .filter(col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string()))))
+        .collect()?;
+    let nodes = crate::output::text_column(&total, "node")?;
+    let (targets, actuals, gaps, contributions) = (
+        crate::output::number_column(&total, "target")?,
+        crate::output::number_column(&total, "actual")?,
+        crate::output::number_column(&total, "gap")?,
+        crate::output::number_column(&total, "contribution")?,
+    );
+    let at = |n: &str| nodes.iter().position(|x| x == n);
+    let mut out = Vec::new();
+    if let Some(i) = at("revenue") {
+        match (targets[i], actuals[i], gaps[i]) {
+            (Some(t), Some(a), Some(g)) => {
+                let pct = if t > 0.0 { format!("{:.1}%, ", 100.0 * a / t) } else { String::new() };
+                out.push(format!("against plan: revenue {} vs target {} ({pct}{}{})", money(a), money(t), if g >= 0.0 { "+" } else { "" }, money(g)));
+            }
+            (Some(t), _, _) => out.push(format!("against plan: revenue target {}, no actual to compare", money(t))),
+            _ => {}
+        }
+        let drivers: Vec<(String, f64)> = crate::metrics::tree::drivers()
+            .iter()
+            .filter_map(|(d, _)| at(d).and_then(|j| contributions[j]).filter(|c| *c != 0.0).map(|c| (d.to_string(), c)))
+            .collect();
+        let mut ranked = drivers.clone();
+        ranked.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()));
+        if !ranked.is_empty() {
+            let words: Vec<String> = ranked.iter().take(3).map(|(d, c)| format!("{} {}{}", label(d), if *c >= 0.0 { "+" } else { "" }, money(*c))).collect();
+            out.push(format!("- the gap by driver: {}", words.join(", ")));
+        }
+        for branch in ["revenue_is", "revenue_fs"] {
+            let factors = crate::metrics::tree::factors_of(branch);
+            let decomposed = factors.iter().any(|f| at(f).and_then(|j| contributions[j]).is_some());
+            if at(branch).and_then(|j| targets[j]).is_some() && !decomposed {
+                let missing: Vec<&str> = factors.iter().copied().filter(|f| at(f).and_then(|j| targets[j]).is_none()).collect();
+                let why = if missing.is_empty() {
+                    "its factor targets do not multiply to its target".to_string()
+                } else {
+                    format!("add targets for {} to split its gap into drivers", missing.join(", "))
+                };
+                out.push(format!("- {}: {why}", label(branch)));
+            }
+        }
+    }
+    if let Some(rv) = tables.get("required_volumes") {
+        let ahead = rv
+            .clone()
+            .lazy()
+            .filter(col("segment_kind").eq(lit("total")).and(col("period").gt(lit(period.to_string()))))
+            .collect()?;
+        let (periods, nodes, required, so_far, bases) = (
+            crate::output::text_column(&ahead, "period")?,
+            crate::output::text_column(&ahead, "node")?,
+            crate::output::number_column(&ahead, "required")?,
+            crate::output::number_column(&ahead, "actual_to_date")?,
+            crate::output::text_column(&ahead, "rate_basis")?,
+        );
+        let mut quarters: Vec<&String> = periods.iter().collect();
+        quarters.dedup();
+        for q in quarters.into_iter().take(1) {
+            let get = |n: &str, v: &[Option<f64>]| (0..ahead.height()).find(|&i| &periods[i] == q && nodes[i] == n).and_then(|i| v[i]);
+            let Some(target) = get("revenue", &required) else { continue };
+            let steps: Vec<String> = [("leads", "leads"), ("sqls", "SQLs"), ("handoffs", "handoffs"), ("accepted", "accepted"), ("wins_is", "IS wins"), ("opps_fs", "FS opportunities")]
+                .iter()
+                .filter_map(|(n, w)| get(n, &required).map(|r| format!("{} {w}", whole(r.ceil()))))
+                .collect();
+            let window = (0..ahead.height())
+                .find(|&i| &periods[i] == q && nodes[i] == "leads")
+                .and_then(|i| bases[i].rsplit_once(", ").map(|(_, w)| w.to_string()))
+                .unwrap_or_default();
+            if !steps.is_empty() {
+                let mut line = format!("- to reach {} in {q} at the rates of {window}: {}", money(target), steps.join(", "));
+                let done: Vec<String> = [("leads", "leads"), ("sqls", "SQLs")]
+                    .iter()
+                    .filter_map(|(n, w)| get(n, &so_far).map(|a| format!("{} {w}", whole(a))))
+                    .collect();
+                if !done.is_empty() {
+                    line.push_str(&format!("; so far {}", done.join(", ")));
+                }
+                out.push(line);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -13,6 +13,7 @@
 //! drive acceptance and winning, send-backs and re-handoffs, first-contact
 //! delays, loss reasons as picklist codes and as English or Japanese text.
 
+mod plan;
 mod text;
 
 use std::fmt::Write as _;
@@ -367,6 +368,8 @@ pub fn generate(out: &Path, scale: u32, seed: u64) -> Result<Stats> {
     write_file(out, "reference/industry_benchmark.csv", BENCHMARK_CSV)?;
     write_file(out, "reference/industry_mapping.csv", MAPPING_CSV)?;
     write_file(out, "salesrelay.toml", &config_text())?;
+    // the plan is worked out from the history, so it comes last
+    stats.rows.push(("targets", plan::write_targets(out)?));
     Ok(stats)
 }
 

@@ -15,6 +15,7 @@ mod kpi;
 mod lmdi;
 mod losses;
 mod mapping;
+mod plan;
 mod load;
 mod queries;
 mod registry;
