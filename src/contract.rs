@@ -302,6 +302,9 @@ pub enum Need {
     DsrViewsViewerRole,
     Targets,
     OpportunitiesExpectedCloseAt,
+    /// Open deals have an expected close date: the latest
+    /// stage_history.close_date, else opportunities.expected_close_at.
+    ExpectedCloseDates,
     /// Deals that were not won are recorded (an export of won deals only,
     /// such as Olist's, has none).
     OpportunitiesNotWon,
@@ -309,7 +312,7 @@ pub enum Need {
 
 impl Need {
     /// Every need, for checks against the contract.
-    pub const ALL: [Need; 18] = [
+    pub const ALL: [Need; 19] = [
         Need::Leads,
         Need::Handoffs,
         Need::Activities,
@@ -327,6 +330,7 @@ impl Need {
         Need::DsrViewsViewerRole,
         Need::Targets,
         Need::OpportunitiesExpectedCloseAt,
+        Need::ExpectedCloseDates,
         Need::OpportunitiesNotWon,
     ];
 
@@ -351,6 +355,7 @@ impl Need {
             Need::DsrViewsViewerRole => "dsr_views.viewer_role",
             Need::Targets => "targets",
             Need::OpportunitiesExpectedCloseAt => "opportunities.expected_close_at",
+            Need::ExpectedCloseDates => "opportunities.expected_close",
             Need::OpportunitiesNotWon => "opportunities.not_won",
         }
     }

@@ -92,6 +92,10 @@ struct Rule {
     map: BTreeMap<String, toml::Value>,
     others: Option<toml::Value>,
     default: Option<toml::Value>,
+    /// `optional = true`: an export without `column` leaves the contract
+    /// column unsupplied (not available) instead of being an error.
+    #[serde(default)]
+    optional: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -645,6 +649,10 @@ fn map_source(
     let mut used = Vec::new();
     for (c, rule) in &source.rules {
         let ckey = format!("{key}.columns.{c}");
+        // a standard field some exports leave out
+        if rule.optional && rule.column.as_ref().is_some_and(|name| find_column(&columns, name).is_none()) {
+            continue;
+        }
         let (e, cols_read) = column_expr(rule, &aliases, &columns, file_name).map_err(|m| mapping_error(name, &ckey, m))?;
         exprs.push(e.alias(*c));
         used.push((*c, cols_read));

@@ -97,6 +97,7 @@ pub const OUTPUT_TABLES: &[&OutputTable] = &[
     &visit_plan::LOCATIONS_NEEDED,
     &plan::PLAN_VS_ACTUAL,
     &plan::REQUIRED_VOLUMES,
+    &plan::PIPELINE_COVERAGE,
 ];
 
 /// The output table called `name`, if there is one.
@@ -170,7 +171,12 @@ impl<'a> Model<'a> {
 
     /// Whether the input supports `need`.
     pub fn has(&self, need: Need) -> bool {
-        self.has_key(need.key())
+        match need {
+            Need::ExpectedCloseDates => {
+                self.has_key("stage_history.close_date") || self.has(Need::OpportunitiesExpectedCloseAt)
+            }
+            _ => self.has_key(need.key()),
+        }
     }
 
     /// Whether the input supports every one of `needs`.
@@ -180,7 +186,13 @@ impl<'a> Model<'a> {
 
     /// Why `need` is not available, if it is not.
     pub fn why_not(&self, need: Need) -> Option<String> {
-        self.why_not_key(need.key())
+        match need {
+            Need::ExpectedCloseDates if !self.has(need) => {
+                Some("no expected close dates: neither stage_history.close_date nor opportunities.expected_close_at is in the input".into())
+            }
+            Need::ExpectedCloseDates => None,
+            _ => self.why_not_key(need.key()),
+        }
     }
 
     /// Whether the input supports `key`: a table (`handoffs`), a column

@@ -380,3 +380,124 @@ pub const REQUIRED_VOLUMES: OutputTable = OutputTable {
     shared: false,
     build: required_volumes,
 };
+
+/// Each open deal's expected close: the close_date of its latest
+/// stage_history row that has one (as of the end of the data), else
+/// opportunities.expected_close_at.
+fn expected_close(m: &Model) -> LazyFrame {
+    let opps = super::events::opportunities(m).filter(col("outcome").eq(lit("open")));
+    let latest = m.lazy("stage_history").filter(|_| m.has_key("stage_history.close_date")).map(|sh| {
+        sh.filter(col("close_date").is_not_null())
+            .sort(["entered_at"], Default::default())
+            .group_by([col("opportunity_id")])
+            .agg([col("close_date").last().alias("__history_close")])
+    });
+    let opps = match latest {
+        Some(l) => opps.join(l, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left)),
+        None => opps.with_column(lit(NULL).cast(crate::typing::utc_type()).alias("__history_close")),
+    };
+    opps.with_column(coalesce(&[col("__history_close"), col("expected_close_at")]).alias("expected_close"))
+}
+
+/// pipeline_coverage: for the two quarters after the reviewed one, the open
+/// deals expected to close in each, their amount, the amount weighted by the
+/// stage win rate (as priority_deals weighs it), and coverage of what the
+/// revenue target still needs; split by forecast category where the input
+/// has one.
+pub fn pipeline_coverage(m: &Model) -> Result<Option<LazyFrame>> {
+    let (stage_rates, overall) = super::visit_plan::stage_win_rates(m);
+    let next = [m.quarter.0 + 1, m.quarter.0 + 2];
+    let deals = expected_close(m)
+        .join(stage_rates, [col("stage")], [col("stage")], JoinArgs::new(JoinType::Left))
+        .cross_join(overall, None)
+        .with_columns([
+            m.period("expected_close").alias("period"),
+            (col("amount") * coalesce(&[col("__rate"), col("__overall"), lit(1.0)])).alias("__weighted"),
+        ])
+        .filter(col("period").is_in(lit(Series::new("q".into(), next.to_vec())).implode(true), false))
+        .cache();
+    let aggs = [
+        len().cast(DataType::Int64).alias("open_deals"),
+        col("amount").sum().alias("pipeline"),
+        col("__weighted").sum().alias("weighted_pipeline"),
+    ];
+    let mut parts = vec![super::by_segment(deals.clone(), &aggs).with_column(lit("all").alias("forecast_category"))];
+    if m.has_key("opportunities.forecast_category") {
+        let split = deals.with_column(col("forecast_category").fill_null(lit("unknown")));
+        parts.push(super::by_segment_keyed(split, &["forecast_category"], &aggs));
+    }
+    let found = concat(parts, UnionArgs { diagonal: true, ..Default::default() })?;
+    // every quarter and segment, and each category found, with empty sums 0
+    let segments = segment_order(m)?;
+    let categories = found.clone().select([col("forecast_category")]).unique(None, UniqueKeepStrategy::Any);
+    let grid = df!("period" => next.to_vec())?.lazy().cross_join(segments, None).cross_join(categories.clone(), None);
+    let keys = || [col("period"), col("segment_kind"), col("segment"), col("forecast_category")];
+    let mut lf = grid
+        .join(found, keys(), keys(), JoinArgs::new(JoinType::Left))
+        .with_columns([
+            col("open_deals").fill_null(lit(0i64)),
+            col("pipeline").fill_null(lit(0.0)),
+            col("weighted_pipeline").fill_null(lit(0.0)),
+        ]);
+    // what the revenue target of the quarter still needs
+    let seg3 = || [col("period"), col("segment_kind"), col("segment")];
+    let won = m.wide()?.select([col("period"), col("segment_kind"), col("segment"), col("revenue").cast(DataType::Float64).alias("won_so_far")]);
+    lf = lf.join(won, seg3(), seg3(), JoinArgs::new(JoinType::Left)).with_column(
+        // a quarter after the data has won nothing yet
+        when(col("period").gt(lit(m.span.last.0))).then(lit(0.0)).otherwise(col("won_so_far")).alias("won_so_far"),
+    );
+    lf = match targets(m)? {
+        Some(t) => lf.join(
+            t.filter(col("node").eq(lit("revenue"))).select([col("__q").alias("period"), col("segment_kind"), col("segment"), col("target")]),
+            seg3(),
+            seg3(),
+            JoinArgs::new(JoinType::Left),
+        ),
+        None => lf.with_column(lit(NULL).cast(DataType::Float64).alias("target")),
+    };
+    let still = col("target") - col("won_so_far");
+    let cover = |e: Expr| when(still.clone().gt(lit(0.0))).then(e / still.clone()).otherwise(lit(NULL).cast(DataType::Float64));
+    Ok(Some(
+        lf.with_columns([
+            (still.clone()).alias("target_remaining"),
+            cover(col("pipeline")).alias("coverage"),
+            cover(col("weighted_pipeline")).alias("weighted_coverage"),
+        ])
+        .with_column(m.label(col("period")).alias("__label"))
+        .sort(["period", "__seg_order", "forecast_category"], Default::default())
+        .select(
+            [col("__label").alias("period")]
+                .into_iter()
+                .chain(PIPELINE_COVERAGE_DOC.columns.iter().skip(1).map(|(c, _)| col(*c)))
+                .collect::<Vec<_>>(),
+        ),
+    ))
+}
+
+pub const PIPELINE_COVERAGE_DOC: TableDoc = TableDoc {
+    name: "pipeline_coverage",
+    description: "The open pipeline for the two quarters after the reviewed one: open deals expected to close in each (the close_date of the deal's latest stage_history row that has one, else opportunities.expected_close_at; deals with neither are not counted), their amount, the amount weighted by the stage win rate, and coverage of what the quarter's revenue target still needs.",
+    columns: &[
+        ("period", "the quarter the deals are expected to close in"),
+        ("segment_kind", "total, source, industry or region"),
+        ("segment", "segment value (all for the total)"),
+        ("forecast_category", "all, or one of the input's forecast categories (pipeline, best_case, commit, closed, omitted; unknown where a deal has none)"),
+        ("open_deals", "open deals expected to close in the quarter"),
+        ("pipeline", "their amount (currency; 0 when none)"),
+        ("weighted_pipeline", "their amount x the stage win rate (won share of closed deals that entered the deal's stage, at least 5 of them; else the overall win rate; else 1), as priority_deals weighs it"),
+        ("won_so_far", "revenue already won in the quarter (0 for a quarter after the data)"),
+        ("target", "the quarter's revenue target for the segment (targets input; null without one)"),
+        ("target_remaining", "target - won_so_far"),
+        ("coverage", "pipeline / target_remaining (null without a target or with nothing remaining)"),
+        ("weighted_coverage", "weighted_pipeline / target_remaining"),
+    ],
+};
+
+/// pipeline_coverage in the registry.
+pub const PIPELINE_COVERAGE: OutputTable = OutputTable {
+    doc: PIPELINE_COVERAGE_DOC,
+    needs: &[Need::OpportunitiesNotWon, Need::ExpectedCloseDates],
+    column_needs: &[],
+    shared: false,
+    build: pipeline_coverage,
+};

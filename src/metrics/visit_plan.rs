@@ -102,7 +102,7 @@ fn located() -> Expr {
 
 /// Win rate of closed deals by stage entered (`stage`, `__rate`), and the
 /// overall win rate (`__overall`, one row; null without closed deals).
-fn stage_win_rates(m: &Model) -> (LazyFrame, LazyFrame) {
+pub(super) fn stage_win_rates(m: &Model) -> (LazyFrame, LazyFrame) {
     let opps = m.lazy("opportunities").expect("opportunities is required");
     let closed = opps.filter(col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false));
     let overall = closed.clone().select([

@@ -198,3 +198,36 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn pipeline_coverage_by_hand() {
+    let d = planned();
+    // expected_close_at for deals without stage history
+    let opps = d.read("opportunities.csv");
+    let mut lines: Vec<String> = opps.lines().map(|l| format!("{l},")).collect();
+    lines[0] = lines[0].replace("competitor,", "competitor,expected_close_at");
+    lines.push("O9,A2,,R5,2026-09-01T10:00:00+09:00,300000,Proposal,,open,,,,".into());
+    lines.push("O10,A2,,R5,2026-09-02T10:00:00+09:00,250000,Qualification,,open,,,,".into());
+    lines.push("O11,A1,,R4,2026-09-03T10:00:00+09:00,200000,Qualification,,open,,,,2027-02-10".into());
+    d.write("opportunities.csv", &(lines.join("\n") + "\n"));
+    // O4 was pushed out from 30 September to 30 November (stage history); O9 pulled in from January to December
+    d.append("stage_history.csv", "O9,Qualification,2026-09-01T10:00:00+09:00,300000,2027-01-15\nO9,Proposal,2026-09-20T10:00:00+09:00,300000,2026-12-20\n");
+    let all = tables(d.path());
+    let c = table(&all, "pipeline_coverage");
+    let total = |p: &str| rows(&c, col("period").eq(lit(p)).and(col("segment_kind").eq(lit("total"))).and(col("forecast_category").eq(lit("all"))));
+    // FY2026-Q3 (October-December): O4 (800k, pushed into it) and O9 (300k, pulled into it);
+    // O10 has no close date; O11 (200k) expects February, FY2026-Q4; closed deals never count
+    let q3 = total("FY2026-Q3");
+    assert_eq!(f64s(&q3, "open_deals"), vec![Some(2.0)]);
+    assert_eq!(f64s(&q3, "pipeline"), vec![Some(1_100_000.0)]);
+    // no stage has 5 closed deals: every deal weighs the overall win rate, 5 won of 7 closed
+    close(one(&q3, "weighted_pipeline"), 1_100_000.0 * 5.0 / 7.0, "weighted");
+    // the 4.0M target, nothing won yet in a quarter after the data
+    assert_eq!((one(&q3, "won_so_far"), one(&q3, "target")), (Some(0.0), Some(4_000_000.0)));
+    close(one(&q3, "coverage"), 1_100_000.0 / 4_000_000.0, "coverage");
+    let q4 = total("FY2026-Q4");
+    assert_eq!((one(&q4, "open_deals"), one(&q4, "pipeline"), one(&q4, "coverage")), (Some(1.0), Some(200_000.0), None));
+    // by source: O9 is FS-sourced, O4 came from an outbound lead
+    let fs = rows(&c, col("period").eq(lit("FY2026-Q3")).and(col("segment").eq(lit("fs_sourced"))));
+    assert_eq!(f64s(&fs, "pipeline"), vec![Some(300_000.0)]);
+}
