@@ -317,6 +317,135 @@ pub fn revenue_bridge<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Bri
     Ok(())
 }
 
+// ---------------------------------------------------------------- against plan
+
+impl Bridge {
+    /// The bridge from the plan to the actual revenue of `period`: the
+    /// revenue target, each driver's share of the gap (plan_vs_actual), a
+    /// branch the targets cannot split as one step, the actual revenue.
+    pub fn from_plan(tables: &Tables, period: &str) -> Result<std::result::Result<Bridge, String>> {
+        let Some(df) = rows(tables, "plan_vs_actual", total_in(period))? else {
+            return Ok(Err("no targets in the input (targets.csv)".into()));
+        };
+        let (nodes, targets, actuals, gaps, contributions) =
+            (strs(&df, "node")?, nums(&df, "target")?, nums(&df, "actual")?, nums(&df, "gap")?, nums(&df, "contribution")?);
+        let at = |n: &str| nodes.iter().position(|x| x == n);
+        let (Some(target), Some(actual)) = (at("revenue").and_then(|i| targets[i]), at("revenue").and_then(|i| actuals[i])) else {
+            return Ok(Err(format!("no revenue target with an actual for {period}")));
+        };
+        let mut steps = vec![(format!("{period} plan"), 0.0, target, "base".to_string(), String::new())];
+        let mut running = target;
+        let mut push = |label: String, amount: f64, kind: &str, branch: &str, steps: &mut Vec<_>| {
+            steps.push((label, running, running + amount, kind.to_string(), branch.to_string()));
+            running += amount;
+        };
+        let mut split = false;
+        for (revenue, branch) in [("revenue_is", "is"), ("revenue_fs", "fs")] {
+            let factors = crate::metrics::tree::factors_of(revenue);
+            let parts: Vec<(&str, f64)> = factors.iter().filter_map(|f| at(f).and_then(|i| contributions[i]).map(|c| (*f, c))).collect();
+            if parts.len() == factors.len() {
+                split = true;
+                for (f, c) in parts {
+                    push(node_label(f).to_string(), c, "driver", branch, &mut steps);
+                }
+            } else if let Some(gap) = at(revenue).and_then(|i| gaps[i]) {
+                split = true;
+                push(format!("{}, not decomposed", node_label(revenue)), gap, "not_decomposed", branch, &mut steps);
+            }
+        }
+        if !split {
+            push("Revenue, not decomposed".to_string(), actual - target, "not_decomposed", "", &mut steps);
+        }
+        steps.push((format!("{period} revenue"), 0.0, actual, "current".to_string(), String::new()));
+        let gap = actual - target;
+        let verb = if gap >= 0.0 { "above" } else { "below" };
+        let most = steps
+            .iter()
+            .filter(|s| s.3 == "driver" && s.2 != s.1)
+            .max_by(|a, b| (a.2 - a.1).abs().total_cmp(&(b.2 - b.1).abs()))
+            .map(|s| format!(": {} moved it most ({}{})", s.0, if s.2 >= s.1 { "+" } else { "" }, money(s.2 - s.1)))
+            .unwrap_or_default();
+        let title = format!("Revenue {} is {} {verb} the plan of {}{most}", money(actual), money(gap.abs()), money(target));
+        Ok(Ok(Bridge { title, steps }))
+    }
+}
+
+pub struct Coverage {
+    pub title: String,
+    /// per quarter: (label, pipeline, weighted pipeline, target remaining)
+    quarters: Vec<(String, f64, f64, Option<f64>)>,
+}
+
+impl Coverage {
+    /// The open pipeline of the next two quarters against what their
+    /// revenue targets still need, from pipeline_coverage (total, all
+    /// forecast categories).
+    pub fn from_tables(tables: &Tables) -> Result<Option<Coverage>> {
+        let filter = col("segment_kind").eq(lit("total")).and(col("forecast_category").eq(lit("all")));
+        let Some(df) = rows(tables, "pipeline_coverage", filter)? else { return Ok(None) };
+        let (periods, pipeline, weighted, remaining) =
+            (strs(&df, "period")?, nums(&df, "pipeline")?, nums(&df, "weighted_pipeline")?, nums(&df, "target_remaining")?);
+        let quarters: Vec<(String, f64, f64, Option<f64>)> =
+            (0..df.height()).map(|i| (periods[i].clone(), pipeline[i].unwrap_or(0.0), weighted[i].unwrap_or(0.0), remaining[i])).collect();
+        let Some(first) = quarters.first() else { return Ok(None) };
+        let title = match first.3 {
+            Some(r) if r > 0.0 => format!(
+                "{}: open pipeline {} covers {:.1}x of the {} still to win ({:.1}x weighted by stage win rates)",
+                first.0,
+                money(first.1),
+                first.1 / r,
+                money(r),
+                first.2 / r
+            ),
+            Some(_) => format!("{}: the revenue target is already won; {} more is open", first.0, money(first.1)),
+            None => format!("{}: {} of open pipeline expected to close (no revenue target to cover)", first.0, money(first.1)),
+        };
+        Ok(Some(Coverage { title, quarters }))
+    }
+}
+
+pub fn pipeline_coverage<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Coverage) -> DrawResult {
+    let n = d.quarters.len();
+    let top = d.quarters.iter().map(|q| q.1.max(q.3.unwrap_or(0.0))).fold(1.0, f64::max) * 1.15;
+    let mut chart = t!(ChartBuilder::on(area)
+        .caption(d.title.clone(), title(20))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d(0f64..n as f64, 0f64..top));
+    let labels: Vec<String> = d.quarters.iter().map(|q| q.0.clone()).collect();
+    t!(chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n * 2 + 1)
+        .x_label_formatter(&|x| band_label(&labels, *x, false))
+        .y_desc("amount (input currency)")
+        .y_label_formatter(&|v| money(*v))
+        .label_style(text(14))
+        .light_line_style(TRANSPARENT)
+        .draw());
+    for (i, (_, pipeline, weighted, remaining)) in d.quarters.iter().enumerate() {
+        let x = i as f64;
+        t!(chart.draw_series([
+            Rectangle::new([(x + 0.15, 0.0), (x + 0.45, *pipeline)], theme::IS.mix(0.35).filled()),
+            Rectangle::new([(x + 0.15, 0.0), (x + 0.45, *weighted)], theme::IS.filled()),
+        ]));
+        t!(chart.draw_series(std::iter::once(EmptyElement::at((x + 0.3, *pipeline)) + Text::new(money(*pipeline), (-20, -18), text(13)))));
+        if let Some(r) = remaining.filter(|r| *r > 0.0) {
+            t!(chart.draw_series(std::iter::once(Rectangle::new([(x + 0.55, 0.0), (x + 0.85, r)], theme::FLAT.mix(0.5).filled()))));
+            t!(chart.draw_series(std::iter::once(EmptyElement::at((x + 0.7, r)) + Text::new(money(r), (-20, -18), text(13)))));
+        }
+    }
+    let legend = [(theme::IS.mix(0.35), "open pipeline"), (theme::IS.mix(1.0), "weighted by stage win rate"), (theme::FLAT.mix(0.5), "target still to win")];
+    for (k, (colour, label)) in legend.iter().enumerate() {
+        let x = 110 + 260 * k as i32;
+        let y = area.dim_in_pixel().1 as i32 - 24;
+        t!(area.draw(&Rectangle::new([(x, y), (x + 14, y + 14)], colour.filled())));
+        t!(area.draw(&Text::new(*label, (x + 20, y), text(13))));
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------- funnel
 
 pub struct Funnel {

@@ -103,6 +103,12 @@ pub fn render_all(dir: &Path, tables: &Tables, period: &str, config: &crate::con
     }
     chart!("kpi_tree", (1400, 560), present(draw::KpiTree::from_tables(tables, period, compare)?, tables, "kpi_tree", period), draw::kpi_tree);
     chart!("revenue_bridge", (1200, 620), draw::Bridge::from_tables(tables, period, compare)?, draw::revenue_bridge);
+    if tables.contains_key("plan_vs_actual") {
+        chart!("plan_bridge", (1200, 620), draw::Bridge::from_plan(tables, period)?, draw::revenue_bridge);
+    }
+    if let Some(coverage) = draw::Coverage::from_tables(tables)? {
+        chart!("pipeline_coverage", (1100, 620), Ok::<_, String>(coverage), draw::pipeline_coverage);
+    }
     chart!("funnel", (1200, 620), draw::Funnel::from_tables(tables, period)?, draw::funnel);
     chart!("losses_by_quarter", (1200, 620), present(draw::LossesByQuarter::from_tables(tables, period)?, tables, "loss_summary", period), draw::losses_by_quarter);
     chart!("losses_by_industry", (1200, 700), present(draw::LossesByIndustry::from_tables(tables, period)?, tables, "loss_summary", period), draw::losses_by_industry);

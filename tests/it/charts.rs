@@ -8,7 +8,7 @@ use std::process::Command;
 
 use crate::util::{root, salesrelay, tiny};
 
-const CHARTS: [(&str, u32, u32); 10] = [
+const CHARTS: [(&str, u32, u32); 11] = [
     ("kpi_tree", 1400, 560),
     ("revenue_bridge", 1200, 620),
     ("funnel", 1200, 620),
@@ -19,6 +19,7 @@ const CHARTS: [(&str, u32, u32); 10] = [
     ("first_contact_sla", 1200, 620),
     ("trends", 1200, 820),
     ("engagement_effect", 1200, 620),
+    ("pipeline_coverage", 1100, 620),
 ];
 
 /// The visit-plan maps, one per region with planned stops.
@@ -102,7 +103,9 @@ fn charts_render_from_sample_data_and_the_report_links_them() {
     check_maps(&folder, &regions);
     let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
     assert!(html.contains("<h1>Quarterly sales review FY2026-Q2 against FY2026-Q1</h1>"));
-    assert_eq!(html.matches("<figure").count(), CHARTS.len() + regions.len(), "charts inline");
+    // sample_data has targets: the plan bridge too
+    assert!(folder.join("charts/plan_bridge.png").is_file());
+    assert_eq!(html.matches("<figure").count(), CHARTS.len() + 1 + regions.len(), "charts inline");
     assert!(html.contains("Deal rooms and next week&#x27;s visits") || html.contains("Deal rooms and next week's visits"));
     assert!(html.contains("Stalled deals (no room views for the configured days), the largest five of"));
     assert!(!html.contains("src=\"http"), "no network resources");

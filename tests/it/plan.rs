@@ -231,3 +231,24 @@ fn pipeline_coverage_by_hand() {
     let fs = rows(&c, col("period").eq(lit("FY2026-Q3")).and(col("segment").eq(lit("fs_sourced"))));
     assert_eq!(f64s(&fs, "pipeline"), vec![Some(300_000.0)]);
 }
+
+#[test]
+fn the_report_and_its_charts_read_against_the_plan() {
+    let d = planned();
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(d.path(), &["run", "--input", ".", "--out", out.path().to_str().unwrap(), "--queries", "none"]);
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // 3.3M against 3.0M; the SQL rate's share L(2.6M, 2.4M) x ln(5/3) = +1.28M is the largest
+    assert!(stdout.contains("  against plan: revenue 3.3M vs target 3.0M (110.0%, +300k)\n"), "{stdout}");
+    assert!(stdout.contains("  - the gap by driver: SQL rate +1.3M, IS deal size -1.1M, FS acceptance rate +558k\n"), "{stdout}");
+    // FY2026-Q3 at the FY2026-Q1..Q2 rates: 9.57 leads, 6.96 SQLs ... rounded up
+    assert!(stdout.contains("  - to reach 4.0M in FY2026-Q3 at the rates of FY2026-Q1..FY2026-Q2: 10 leads, 7 SQLs, 7 handoffs, 7 accepted, 3 IS wins, 3 FS opportunities\n"), "{stdout}");
+    let folder = out.path().join("FY2026-Q2");
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(md.contains("## Against plan\n\nRevenue 3.3M vs target 3.0M (110.0%, +300k)\n"), "{md}");
+    let svg = |name: &str| std::fs::read_to_string(folder.join(format!("charts/{name}.svg"))).unwrap();
+    assert!(svg("plan_bridge").contains("Revenue 3.3M is 300k above the plan of 3.0M: SQL rate moved it most (+1.3M)"), "{}", svg("plan_bridge"));
+    // O4 (800k) is the only open deal, expected in November; weighted by the overall win rate 5/7
+    assert!(svg("pipeline_coverage").contains("FY2026-Q3: open pipeline 800k covers 0.2x of the 4.0M still to win (0.1x weighted by stage win rates)"), "{}", svg("pipeline_coverage"));
+}
