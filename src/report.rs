@@ -233,6 +233,10 @@ pub fn write_report(
 ) -> Result<()> {
     let (heads, year_ago) = headline_rows(tables, period)?;
     let plan = crate::summary::plan_lines(tables, period)?;
+    let loss_lines = match tables.get("losses") {
+        Some(l) => crate::metrics::losses::classification_lines(l)?,
+        None => Vec::new(),
+    };
     // the configured comparison first, the other after it
     let order = match compare {
         Comparison::PriorQuarter => [Comparison::PriorQuarter, Comparison::YearAgo],
@@ -277,6 +281,11 @@ pub fn write_report(
     }
     for c in charts {
         let _ = writeln!(md, "\n## {}\n\n![{}](charts/{}.svg)", c.title, c.title, c.name);
+        if c.name == "losses_by_industry" {
+            for line in &loss_lines {
+                let _ = writeln!(md, "\n{}", capitalised(line));
+            }
+        }
     }
     if !left_out.is_empty() {
         let _ = writeln!(md, "\n## Charts not drawn\n");
@@ -375,6 +384,11 @@ pub fn write_report(
         let svg = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let svg = svg.trim_start_matches(|c| c != '<').to_string();
         let _ = writeln!(html, "<figure id=\"{}\">{}</figure>", c.name, svg);
+        if c.name == "losses_by_industry" {
+            for line in &loss_lines {
+                let _ = writeln!(html, "<p>{}</p>", esc(&capitalised(line)));
+            }
+        }
     }
     if !left_out.is_empty() {
         let _ = writeln!(html, "<h2 id=\"charts-not-drawn\">Charts not drawn</h2><ul>");

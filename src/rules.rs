@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod model;
+
 /// The loss categories, in report order.
 pub const CATEGORIES: &[&str] = &["customer", "competitor", "self", "timing", "unclassified"];
 
@@ -40,11 +42,17 @@ pub struct LossConfig {
     pub codes: Vec<CodeRule>,
     /// The user's text rules (tried before the built-in ones, in order).
     pub rules: Vec<TextRule>,
+    /// Classify what no code or rule catches with the learned model
+    /// (default true).
+    pub model: bool,
+    /// The model's answer is taken at this posterior or above (default
+    /// 0.5); below it the loss stays unclassified with the best guess shown.
+    pub model_threshold: f64,
 }
 
 impl Default for LossConfig {
     fn default() -> Self {
-        LossConfig { use_default_rules: true, codes: Vec::new(), rules: Vec::new() }
+        LossConfig { use_default_rules: true, codes: Vec::new(), rules: Vec::new(), model: true, model_threshold: 0.5 }
     }
 }
 
@@ -100,6 +108,10 @@ impl LossConfig {
 
     /// The user's rules followed by the built-in ones (unless switched off).
     pub fn effective(&self) -> Result<LossRules, String> {
+        let t = self.model_threshold;
+        if !(t.is_finite() && (0.0..=1.0).contains(&t)) {
+            return Err(format!("losses.model_threshold = {t} must be a probability between 0 and 1"));
+        }
         let mut codes = self.codes.clone();
         let mut rules = self.rules.clone();
         if self.use_default_rules {

@@ -173,8 +173,10 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     if let Some(losses) = table_map.get("losses") {
         let rules = config.losses.effective().map_err(Error::Config)?;
         let (never, unclassified) = crate::metrics::losses::rule_report(losses, &rules, 5)?;
-        let classified = losses.column("category")?.str()?.iter().filter(|c| *c != Some("unclassified")).count();
-        let _ = writeln!(summary, "  losses: {} of {} classified", thousands(classified as u64), thousands(losses.height() as u64));
+        let lines = crate::metrics::losses::classification_lines(losses)?;
+        for (i, line) in lines.iter().enumerate() {
+            let _ = writeln!(summary, "  {}{line}", if i == 0 { "" } else { "  " });
+        }
         if !never.is_empty() {
             let _ = writeln!(summary, "    rules that never fired: {}", never.join(", "));
         }

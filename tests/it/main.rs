@@ -13,6 +13,7 @@ mod generate;
 mod interop;
 mod kpi;
 mod lmdi;
+mod loss_corpus;
 mod losses;
 mod mapping;
 mod plan;
