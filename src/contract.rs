@@ -297,6 +297,7 @@ pub enum Need {
     ActivitiesWithDecisionMaker,
     AccountsLatitude,
     AccountsLongitude,
+    AccountsIsTarget,
     DsrViewsSeconds,
     DsrViewsAsset,
     DsrViewsViewerRole,
@@ -312,7 +313,7 @@ pub enum Need {
 
 impl Need {
     /// Every need, for checks against the contract.
-    pub const ALL: [Need; 19] = [
+    pub const ALL: [Need; 20] = [
         Need::Leads,
         Need::Handoffs,
         Need::Activities,
@@ -325,6 +326,7 @@ impl Need {
         Need::ActivitiesWithDecisionMaker,
         Need::AccountsLatitude,
         Need::AccountsLongitude,
+        Need::AccountsIsTarget,
         Need::DsrViewsSeconds,
         Need::DsrViewsAsset,
         Need::DsrViewsViewerRole,
@@ -350,6 +352,7 @@ impl Need {
             Need::ActivitiesWithDecisionMaker => "activities.with_decision_maker",
             Need::AccountsLatitude => "accounts.latitude",
             Need::AccountsLongitude => "accounts.longitude",
+            Need::AccountsIsTarget => "accounts.is_target",
             Need::DsrViewsSeconds => "dsr_views.seconds",
             Need::DsrViewsAsset => "dsr_views.asset",
             Need::DsrViewsViewerRole => "dsr_views.viewer_role",

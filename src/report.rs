@@ -233,6 +233,7 @@ pub fn write_report(
 ) -> Result<()> {
     let (heads, year_ago) = headline_rows(tables, period)?;
     let plan = crate::summary::plan_lines(tables, period)?;
+    let hybrid = crate::summary::hybrid_lines(tables, period)?;
     let loss_lines = match tables.get("losses") {
         Some(l) => crate::metrics::losses::classification_lines(l)?,
         None => Vec::new(),
@@ -268,6 +269,12 @@ pub fn write_report(
         if let Some(note) = &m.note {
             let lead = if m.ranked.is_empty() { "No driver is ranked" } else { "Note" };
             let _ = writeln!(md, "{}{lead}: {note}.", if m.ranked.is_empty() { "" } else { "\n" });
+        }
+    }
+    if !hybrid.is_empty() {
+        let _ = writeln!(md, "\n## Meetings and target accounts\n");
+        for line in &hybrid {
+            let _ = writeln!(md, "- {}", capitalised(line));
         }
     }
     if !plan.is_empty() {
@@ -366,6 +373,13 @@ pub fn write_report(
             let lead = if m.ranked.is_empty() { "No driver is ranked" } else { "Note" };
             let _ = writeln!(html, "<p>{lead}: {}.</p>", esc(note));
         }
+    }
+    if !hybrid.is_empty() {
+        let _ = writeln!(html, "<h2>Meetings and target accounts</h2><ul>");
+        for line in &hybrid {
+            let _ = writeln!(html, "<li>{}</li>", esc(&capitalised(line)));
+        }
+        let _ = writeln!(html, "</ul>");
     }
     if !plan.is_empty() {
         let _ = writeln!(html, "<h2>Against plan</h2>");

@@ -315,3 +315,38 @@ pub fn plan_lines(tables: &std::collections::BTreeMap<String, DataFrame>, period
     }
     Ok(out)
 }
+
+/// The hybrid meeting pattern and the BDRs' target accounts in words, from
+/// meeting_pattern (all quarters) and abm_coverage (the reviewed quarter).
+pub fn hybrid_lines(tables: &std::collections::BTreeMap<String, DataFrame>, period: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    if let Some(p) = tables.get("meeting_pattern") {
+        let all = p.clone().lazy().filter(col("period").eq(lit("all")).and(col("dimension").eq(lit("pattern")))).collect()?;
+        let groups = crate::output::text_column(&all, "group")?;
+        let (deals, rates) = (crate::output::number_column(&all, "deals")?, crate::output::number_column(&all, "win_rate")?);
+        let at = |g: &str| groups.iter().position(|x| x == g).map(|i| (deals[i].unwrap_or(0.0), rates[i]));
+        if let (Some((n1, Some(r1))), Some((n2, Some(r2)))) = (at("in_person_first_and_last"), at("online_first_and_last")) {
+            out.push(format!(
+                "deals whose first and last FS meetings were in person won {:.0}% (n={}) against {:.0}% online first and last (n={}), all quarters",
+                100.0 * r1,
+                whole(n1),
+                100.0 * r2,
+                whole(n2)
+            ));
+        }
+    }
+    if let Some(a) = tables.get("abm_coverage") {
+        let row = a.clone().lazy().filter(col("period").eq(lit(period.to_string())).and(col("rep_id").eq(lit("all")))).collect()?;
+        let n = |c: &str| crate::output::number_column(&row, c).ok().and_then(|v| v.first().copied().flatten());
+        if let (Some(approached), Some(targets), Some(opps)) = (n("approached"), n("target_accounts"), n("opportunities")) {
+            let share = if targets > 0.0 { format!(" ({:.0}%)", 100.0 * approached / targets) } else { String::new() };
+            out.push(format!(
+                "target accounts approached by BDRs in {period}: {} of {}{share}, {} opportunities created on target accounts",
+                whole(approached),
+                whole(targets),
+                whole(opps)
+            ));
+        }
+    }
+    Ok(out)
+}

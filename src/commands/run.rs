@@ -167,6 +167,9 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     if let Some(attribution) = table_map.get("kpi_attribution") {
         summary.push_str(&crate::summary::headline(attribution, &label)?);
     }
+    for line in crate::summary::hybrid_lines(&table_map, &label)? {
+        let _ = writeln!(summary, "  {line}");
+    }
     for line in crate::summary::plan_lines(&table_map, &label)? {
         let _ = writeln!(summary, "  {line}");
     }

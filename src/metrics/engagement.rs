@@ -239,7 +239,7 @@ pub const ENGAGEMENT_EFFECT_DOC: TableDoc = TableDoc {
 };
 
 /// Closed-deal measures of one group.
-fn deal_aggs() -> Vec<Expr> {
+pub(super) fn deal_aggs() -> Vec<Expr> {
     let won = col("outcome").eq(lit("won"));
     vec![
         len().cast(DataType::Int64).alias("deals"),
@@ -261,7 +261,7 @@ fn handoff_aggs() -> Vec<Expr> {
 
 /// `aggs` of `lf` by `dimension` (a column of `lf`, its groups) per quarter
 /// and over the whole history (period "all").
-fn per_period_and_all(lf: &LazyFrame, dimension: &str, aggs: Vec<Expr>) -> [LazyFrame; 2] {
+pub(super) fn per_period_and_all(lf: &LazyFrame, dimension: &str, aggs: Vec<Expr>) -> [LazyFrame; 2] {
     let label = |lf: LazyFrame| lf.with_columns([lit(dimension).alias("dimension"), col(dimension).alias("group")]);
     [
         label(lf.clone().group_by([col("period"), col(dimension)]).agg(aggs.clone())),

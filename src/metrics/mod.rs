@@ -4,6 +4,7 @@
 pub mod engagement;
 pub mod events;
 pub mod handoffs;
+pub mod hybrid;
 pub mod lmdi;
 pub mod losses;
 pub mod movement;
@@ -98,6 +99,8 @@ pub const OUTPUT_TABLES: &[&OutputTable] = &[
     &plan::PLAN_VS_ACTUAL,
     &plan::REQUIRED_VOLUMES,
     &plan::PIPELINE_COVERAGE,
+    &hybrid::MEETING_PATTERN,
+    &hybrid::ABM_COVERAGE,
 ];
 
 /// The output table called `name`, if there is one.

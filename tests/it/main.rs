@@ -10,6 +10,7 @@ mod engagement;
 mod example;
 mod fuzz;
 mod generate;
+mod hybrid;
 mod interop;
 mod kpi;
 mod lmdi;

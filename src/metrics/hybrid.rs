@@ -1,0 +1,283 @@
+//! What the two articles ask managers to watch that the funnel does not
+//! show: the hybrid meeting pattern (in person for the first and the last
+//! meeting, online in between) and the BDR's own numbers on target accounts.
+
+use polars::prelude::*;
+
+use super::engagement::{deal_aggs, per_period_and_all, wilson};
+use super::{count_if, days_between, events, ratio, Model, OutputTable};
+use crate::contract::Need;
+use crate::error::Result;
+use crate::output::TableDoc;
+
+/// The meeting patterns, in output order.
+pub const PATTERNS: [&str; 6] =
+    ["single_in_person", "single_online", "in_person_first_and_last", "in_person_first_only", "in_person_last_only", "online_first_and_last"];
+
+/// meeting_pattern: closed deals with at least one FS meeting (an FS rep's
+/// visit or online meeting on the deal at or before its close), grouped by
+/// whether the first and the last meeting were in person, and by whether
+/// the decision maker was met; win rate with its Wilson interval, mean won
+/// amount and median cycle, per quarter of close and for all quarters.
+pub fn meeting_pattern(m: &Model) -> Result<Option<LazyFrame>> {
+    let Some(activities) = events::activities(m) else { return Ok(None) };
+    let deals = m
+        .lazy("opportunities")
+        .expect("opportunities is required")
+        .filter(col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false).and(col("closed_at").is_not_null()))
+        .select([col("opportunity_id"), col("outcome"), col("amount"), col("created_at"), col("closed_at")]);
+    let order = || [col("occurred_at"), col("activity_id")];
+    let per_deal = activities
+        .filter(
+            col("team")
+                .eq(lit("fs"))
+                .and(col("kind").is_in(crate::typing::str_list(&["visit", "online_meeting"]), false))
+                .and(col("opportunity_id").is_not_null()),
+        )
+        .select([col("opportunity_id"), col("activity_id"), col("occurred_at"), col("kind"), col("with_decision_maker")])
+        .join(deals, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
+        .filter(col("occurred_at").lt_eq(col("closed_at")))
+        .group_by([col("opportunity_id")])
+        .agg([
+            len().alias("__meetings"),
+            // ties in time: the smaller activity_id first
+            col("kind").sort_by(order(), SortMultipleOptions::default()).first().alias("__first"),
+            col("kind").sort_by(order(), SortMultipleOptions::default()).last().alias("__last"),
+            col("with_decision_maker").fill_null(lit(false)).any(true).alias("__dm"),
+            col("outcome").first(),
+            col("amount").first(),
+            col("created_at").first(),
+            col("closed_at").first(),
+        ]);
+    let visit = |c: &str| col(c).eq(lit("visit"));
+    let single = col("__meetings").eq(lit(1u32));
+    let closed = per_deal
+        .with_columns([
+            when(single.clone().and(visit("__first")))
+                .then(lit("single_in_person"))
+                .when(single)
+                .then(lit("single_online"))
+                .when(visit("__first").and(visit("__last")))
+                .then(lit("in_person_first_and_last"))
+                .when(visit("__first"))
+                .then(lit("in_person_first_only"))
+                .when(visit("__last"))
+                .then(lit("in_person_last_only"))
+                .otherwise(lit("online_first_and_last"))
+                .alias("pattern"),
+            when(col("__dm")).then(lit("true")).otherwise(lit("false")).alias("dm_met"),
+            m.label(m.period("closed_at")).alias("period"),
+            days_between(col("closed_at"), col("created_at")).alias("__cycle"),
+        ])
+        .cache();
+    let mut parts: Vec<LazyFrame> = Vec::new();
+    for dimension in ["pattern", "dm_met"] {
+        parts.extend(per_period_and_all(&closed, dimension, deal_aggs()));
+    }
+    let found = concat(parts, UnionArgs { diagonal: true, to_supertypes: true, ..Default::default() })?;
+    // every quarter and "all" x every group: an empty group is 0 deals, not missing
+    let mut labels: Vec<String> = m.periods().into_iter().map(|p| crate::calendar::Quarter(p).label(m.config)).collect();
+    labels.push("all".into());
+    let groups: Vec<(&str, &str)> = PATTERNS.iter().map(|p| ("pattern", *p)).chain([("dm_met", "true"), ("dm_met", "false")]).collect();
+    let grid = df!("period" => labels.clone(), "__po" => (0..labels.len() as u32).collect::<Vec<_>>())?.lazy().cross_join(
+        df!(
+            "dimension" => groups.iter().map(|g| g.0).collect::<Vec<_>>(),
+            "group" => groups.iter().map(|g| g.1).collect::<Vec<_>>(),
+            "__go" => (0..groups.len() as u32).collect::<Vec<_>>(),
+        )?
+        .lazy(),
+        None,
+    );
+    let keys = || [col("period"), col("dimension"), col("group")];
+    let (low, high) = wilson(col("won"), col("deals"));
+    Ok(Some(
+        grid.join(found, keys(), keys(), JoinArgs::new(JoinType::Left))
+            .with_columns([col("deals").fill_null(lit(0i64)), col("won").fill_null(lit(0i64))])
+            .with_columns([ratio(col("won"), col("deals")).alias("win_rate"), low.alias("win_rate_low"), high.alias("win_rate_high")])
+            .sort(["__po", "__go"], Default::default())
+            .select(MEETING_PATTERN_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>()),
+    ))
+}
+
+pub const MEETING_PATTERN_DOC: TableDoc = TableDoc {
+    name: "meeting_pattern",
+    description: "Closed deals with at least one FS meeting (an FS rep's visit or online meeting on the deal, any outcome, at or before the close), by whether the first and last meetings were in person (the hybrid rule of thumb: visit first and last, online in between) and by whether the decision maker was met; per quarter of close and for all quarters.",
+    columns: &[
+        ("period", "fiscal quarter of closed_at, or all"),
+        ("dimension", "pattern or dm_met"),
+        ("group", "pattern: single_in_person, single_online (one meeting), in_person_first_and_last, in_person_first_only, in_person_last_only, online_first_and_last (two or more; meetings ordered by occurred_at, ties by the smaller activity_id); dm_met: true when any of the deal's FS meetings had with_decision_maker true"),
+        ("deals", "closed deals (won or lost) in the group"),
+        ("won", "of them won"),
+        ("win_rate", "won / deals (null without deals)"),
+        ("win_rate_low", "Wilson 95% interval, lower bound"),
+        ("win_rate_high", "Wilson 95% interval, upper bound"),
+        ("mean_won_amount", "mean amount of the won deals (currency)"),
+        ("cycle_days_median", "lower median of days from created_at to closed_at over the won deals"),
+    ],
+};
+
+/// meeting_pattern in the registry.
+pub const MEETING_PATTERN: OutputTable = OutputTable {
+    doc: MEETING_PATTERN_DOC,
+    needs: &[Need::Activities, Need::OpportunitiesNotWon],
+    column_needs: &[],
+    shared: false,
+    build: meeting_pattern,
+};
+
+/// abm_coverage: the BDR's target-account numbers per quarter, per BDR and
+/// for all BDRs (`rep_id` all): target accounts, those approached (a BDR
+/// activity on the account in the quarter) and their share, those where a
+/// BDR call connected with the decision maker, BDR appointments set on
+/// target accounts, and opportunities created on target accounts (any
+/// source) with their amount; the four counts also cumulated over the
+/// fiscal year to date. A rep's approached and dm_connected count the
+/// target accounts that rep reached; its opportunities those created on
+/// the target accounts it approached in the quarter. The all row counts
+/// distinct accounts.
+pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
+    let Some(activities) = events::activities(m) else { return Ok(None) };
+    let targets = m
+        .lazy("accounts")
+        .expect("accounts is required")
+        .filter(col("is_target").fill_null(lit(false)))
+        .select([col("account_id")]);
+    let n_targets = targets.clone().select([len().cast(DataType::Int64).alias("target_accounts")]);
+    let bdr = activities
+        .filter(col("role").eq(lit("bdr")))
+        .join(targets.clone(), [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Semi))
+        .with_columns([
+            m.period("occurred_at").alias("__q"),
+            col("kind")
+                .eq(lit("call"))
+                .and(super::connected(col("outcome")))
+                .and(col("with_decision_maker").fill_null(lit(false)))
+                .alias("__dm"),
+            col("kind").eq(lit("call")).and(col("outcome").eq(lit("appointment_set"))).alias("__appointment"),
+        ])
+        .cache();
+    let opps = m
+        .lazy("opportunities")
+        .expect("opportunities is required")
+        .join(targets, [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Semi))
+        .select([col("account_id"), m.period("created_at").alias("__q"), col("amount")]);
+    // the fiscal year of a quarter index (fiscal year x 4 + quarter - 1)
+    let year = |q: Expr| q.floor_div(lit(4));
+    let by_rep = |keyed: bool| -> Vec<Expr> {
+        let mut by = vec![col("__q")];
+        if keyed {
+            by.push(col("rep_id"));
+        }
+        by
+    };
+    let mut parts = Vec::new();
+    for keyed in [true, false] {
+        let by = by_rep(keyed);
+        // accounts reached per quarter (per rep, or by anyone)
+        let mut reach_keys = by.clone();
+        reach_keys.push(col("account_id"));
+        let reached = bdr
+            .clone()
+            .group_by(reach_keys.clone())
+            .agg([col("__dm").any(true).alias("__dm"), count_if(col("__appointment")).alias("__appointments")])
+            .cache();
+        let quarter = reached.clone().group_by(by.clone()).agg([
+            len().cast(DataType::Int64).alias("approached"),
+            count_if(col("__dm")).alias("dm_connected"),
+            col("__appointments").sum().cast(DataType::Int64).alias("appointments"),
+        ]);
+        let created = reached
+            .clone()
+            .select(reach_keys.clone())
+            .join(opps.clone(), [col("__q"), col("account_id")], [col("__q"), col("account_id")], JoinArgs::new(JoinType::Inner))
+            .group_by(by.clone())
+            .agg([len().cast(DataType::Int64).alias("opportunities"), col("amount").sum().alias("pipeline")]);
+        let all_created = opps
+            .clone()
+            .group_by([col("__q")])
+            .agg([len().cast(DataType::Int64).alias("opportunities"), col("amount").sum().alias("pipeline")]);
+        let created = if keyed { created } else { all_created };
+        // year to date: distinct accounts reached in the fiscal year up to the quarter
+        let ytd_rows = reached
+            .clone()
+            .join(
+                df!("__q2" => m.periods())?.lazy(),
+                [year(col("__q"))],
+                [year(col("__q2"))],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .filter(col("__q").lt_eq(col("__q2")));
+        let ytd = ytd_rows
+            .with_column(col("__q2").alias("__q"))
+            .drop(by_name(["__q2"], true, false))
+            .group_by(reach_keys.clone())
+            .agg([col("__dm").any(true).alias("__dm"), col("__appointments").sum().alias("__appointments")])
+            .group_by(by.clone())
+            .agg([
+                len().cast(DataType::Int64).alias("approached_ytd"),
+                count_if(col("__dm")).alias("dm_connected_ytd"),
+                col("__appointments").sum().cast(DataType::Int64).alias("appointments_ytd"),
+            ]);
+        let keys: Vec<Expr> = by.clone();
+        let mut part = quarter
+            .join(created.clone(), keys.clone(), keys.clone(), JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns))
+            .join(ytd, keys.clone(), keys.clone(), JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns));
+        if !keyed {
+            part = part.with_column(lit("all").alias("rep_id"));
+        }
+        parts.push(part);
+    }
+    let found = concat(parts, UnionArgs { diagonal: true, ..Default::default() })?;
+    // every quarter x (every BDR, all)
+    let reps = m
+        .lazy("reps")
+        .expect("reps is required")
+        .filter(col("role").eq(lit("bdr")))
+        .select([col("rep_id")])
+        .sort(["rep_id"], Default::default());
+    let rep_ids = concat([df!("rep_id" => ["all"])?.lazy(), reps], UnionArgs::default())?.with_row_index("__ro", None);
+    let grid = df!("__q" => m.periods())?.lazy().cross_join(rep_ids, None).cross_join(n_targets, None);
+    let keys = || [col("__q"), col("rep_id")];
+    let counts = ["approached", "dm_connected", "appointments", "opportunities", "approached_ytd", "dm_connected_ytd", "appointments_ytd"];
+    let lf = grid
+        .join(found, keys(), keys(), JoinArgs::new(JoinType::Left))
+        .with_columns(counts.iter().map(|c| col(*c).fill_null(lit(0i64))).chain([col("pipeline").fill_null(lit(0.0))]).collect::<Vec<_>>())
+        // opportunities year to date: the quarters' sum within the fiscal year
+        .sort(["__ro", "__q"], Default::default())
+        .with_column(col("opportunities").cum_sum(false).over([col("rep_id"), year(col("__q"))]).expect("static window").alias("opportunities_ytd"))
+        .with_columns([ratio(col("approached"), col("target_accounts")).alias("approached_share"), m.label(col("__q")).alias("period")])
+        .sort(["__q", "__ro"], Default::default());
+    Ok(Some(lf.select(ABM_COVERAGE_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>())))
+}
+
+pub const ABM_COVERAGE_DOC: TableDoc = TableDoc {
+    name: "abm_coverage",
+    description: "The BDR's target-account numbers (accounts.is_target) per quarter, per BDR and for all BDRs (rep_id all), also cumulated over the fiscal year to date: what the inside-sales article asks BDRs to be judged on.",
+    columns: &[
+        ("period", "fiscal quarter"),
+        ("rep_id", "a BDR, or all (distinct accounts over all BDRs)"),
+        ("target_accounts", "accounts with is_target true"),
+        ("approached", "target accounts with at least one activity of the BDR (all: of any BDR) in the quarter"),
+        ("approached_share", "approached / target_accounts"),
+        ("dm_connected", "target accounts with a BDR call in the quarter that connected (connected or appointment_set) with with_decision_maker true"),
+        ("appointments", "BDR calls in the quarter with outcome appointment_set on target accounts"),
+        ("opportunities", "opportunities created in the quarter on target accounts, any source (a BDR's row: on the target accounts it approached in the quarter)"),
+        ("pipeline", "their amount (currency)"),
+        ("approached_ytd", "distinct target accounts approached in the fiscal year up to and including the quarter"),
+        ("dm_connected_ytd", "distinct target accounts with a decision-maker connection in the fiscal year to date"),
+        ("appointments_ytd", "appointments in the fiscal year to date"),
+        ("opportunities_ytd", "opportunities in the fiscal year to date"),
+    ],
+};
+
+/// abm_coverage in the registry: needs the target flag.
+pub const ABM_COVERAGE: OutputTable = OutputTable {
+    doc: ABM_COVERAGE_DOC,
+    needs: &[Need::Activities, Need::AccountsIsTarget],
+    column_needs: &[
+        (&["dm_connected", "dm_connected_ytd"], Need::ActivitiesWithDecisionMaker),
+        (&["dm_connected", "dm_connected_ytd", "appointments", "appointments_ytd"], Need::ActivitiesOutcome),
+    ],
+    shared: false,
+    build: abm_coverage,
+};

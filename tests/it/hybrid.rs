@@ -1,0 +1,124 @@
+//! The hybrid meeting pattern and the BDR's target-account numbers, by hand
+//! on the fixture (activities.csv, opportunities.csv, accounts.csv).
+
+use polars::prelude::*;
+
+use crate::kpi::{table, tables};
+use crate::util::{f64s, rows, strs, tiny, Dir};
+
+fn get(df: &DataFrame, filter: Expr, c: &str) -> Option<f64> {
+    let r = rows(df, filter);
+    assert_eq!(r.height(), 1, "{r}");
+    f64s(&r, c)[0]
+}
+
+#[test]
+fn meeting_pattern_by_hand() {
+    let d = Dir::copy_of(&tiny());
+    // O3 gets a second FS meeting, online and later: in person first, online last
+    d.append("activities.csv", "T20,R4,A1,L5,O3,2026-08-20T10:00:00+09:00,online_meeting,held,false,30\n");
+    let p = table(&tables(d.path()), "meeting_pattern");
+    let at = |period: &str, dim: &str, group: &str, c: &str| {
+        get(&p, col("period").eq(lit(period)).and(col("dimension").eq(lit(dim))).and(col("group").eq(lit(group))), c)
+    };
+    // FS meetings on closed deals: O1 (visit T6, won in Q1), O2 (online T7, lost 15 July),
+    // O3 (visit T12 then online T20, won), O5 (visit T14, won), O8 (online T13, won);
+    // O6 and O7 had no FS meeting and are left out
+    assert_eq!(at("FY2026-Q1", "pattern", "single_in_person", "deals"), Some(1.0));
+    assert_eq!(at("FY2026-Q2", "pattern", "single_in_person", "deals"), Some(1.0)); // O5
+    assert_eq!(at("FY2026-Q2", "pattern", "in_person_first_only", "deals"), Some(1.0)); // O3
+    assert_eq!(at("FY2026-Q2", "pattern", "in_person_first_only", "won"), Some(1.0));
+    // O2 lost, O8 won: 1 of 2, Wilson 95% (0.0945, 0.9055)
+    assert_eq!(at("FY2026-Q2", "pattern", "single_online", "win_rate"), Some(0.5));
+    let low = at("FY2026-Q2", "pattern", "single_online", "win_rate_low").unwrap();
+    assert!((low - 0.094_531).abs() < 1e-5, "{low}");
+    // an empty group is 0 deals with no rate, never a 0% win rate
+    assert_eq!(at("FY2026-Q2", "pattern", "online_first_and_last", "deals"), Some(0.0));
+    assert_eq!(at("FY2026-Q2", "pattern", "online_first_and_last", "win_rate"), None);
+    // the decision maker was met on O3 (T12), O5 (T14): 2 of 2 won; not on O2, O8
+    assert_eq!(at("FY2026-Q2", "dm_met", "true", "won"), Some(2.0));
+    assert_eq!(at("FY2026-Q2", "dm_met", "false", "deals"), Some(2.0));
+    // all quarters: single in person O1, O5 = 2, both won; mean won amount (1.0M + 600k) / 2
+    assert_eq!(at("all", "pattern", "single_in_person", "deals"), Some(2.0));
+    assert_eq!(at("all", "pattern", "single_in_person", "mean_won_amount"), Some(800_000.0));
+}
+
+#[test]
+fn abm_coverage_by_hand() {
+    let d = Dir::copy_of(&tiny());
+    // a second BDR, R7, also works A3 in Q2; R7 calls A1 and sets an appointment
+    d.append("reps.csv", "R7,Abe,IS,BDR,Kanto,M1\n");
+    d.append("activities.csv", "T21,R7,A3,,,2026-07-02T10:00:00+09:00,email,replied,,\nT22,R7,A1,,,2026-07-03T10:00:00+09:00,call,appointment_set,true,15\n");
+    let a = table(&tables(d.path()), "abm_coverage");
+    let at = |period: &str, rep: &str, c: &str| get(&a, col("period").eq(lit(period)).and(col("rep_id").eq(lit(rep))), c);
+    // target accounts: A1 (true), A3 (yes); A2 and A4 are not
+    assert_eq!(at("FY2026-Q1", "all", "target_accounts"), Some(2.0));
+    // Q1: only R2 (BDR) worked a target, A3 (T4, T5; T5 connected with the DM);
+    // A1 was touched only by the SDR R1: not approached
+    assert_eq!((at("FY2026-Q1", "all", "approached"), at("FY2026-Q1", "all", "dm_connected")), (Some(1.0), Some(1.0)));
+    assert_eq!(at("FY2026-Q1", "all", "approached_share"), Some(0.5));
+    // Q1 opportunities on targets, any source: O1 (A1, 1.0M); R2 approached only A3: none
+    assert_eq!((at("FY2026-Q1", "all", "opportunities"), at("FY2026-Q1", "all", "pipeline")), (Some(1.0), Some(1_000_000.0)));
+    assert_eq!(at("FY2026-Q1", "R2", "opportunities"), Some(0.0));
+    // Q2: A3 by R2 (T10) and R7 (T21), A1 by R7 (T22, an appointment with the DM): all counts 2 distinct accounts
+    assert_eq!(at("FY2026-Q2", "all", "approached"), Some(2.0));
+    assert_eq!(at("FY2026-Q2", "R2", "approached"), Some(1.0));
+    assert_eq!(at("FY2026-Q2", "R7", "approached"), Some(2.0));
+    assert_eq!((at("FY2026-Q2", "R7", "appointments"), at("FY2026-Q2", "R7", "dm_connected")), (Some(1.0), Some(1.0)));
+    // Q2 opportunities on targets: O3 (A1 2.0M), O7 (A3 400k), O4 (A3 800k), O8 (A1 700k); R7 approached both: 4
+    assert_eq!((at("FY2026-Q2", "all", "opportunities"), at("FY2026-Q2", "all", "pipeline")), (Some(4.0), Some(3_900_000.0)));
+    assert_eq!(at("FY2026-Q2", "R2", "opportunities"), Some(2.0)); // O7, O4 on A3
+    // year to date (FY2026 = Q1 + Q2): distinct accounts approached A3, A1; opportunities 1 + 4
+    assert_eq!((at("FY2026-Q2", "all", "approached_ytd"), at("FY2026-Q2", "all", "opportunities_ytd")), (Some(2.0), Some(5.0)));
+    assert_eq!(at("FY2026-Q2", "R2", "approached_ytd"), Some(1.0));
+    assert_eq!(strs(&rows(&a, col("period").eq(lit("FY2026-Q2"))), "rep_id"), vec![Some("all".into()), Some("R2".into()), Some("R7".into())]);
+}
+
+#[test]
+fn without_is_target_there_is_no_abm_table() {
+    let d = Dir::copy_of(&tiny());
+    let text = d.read("accounts.csv").lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect::<Vec<_>>().join("\n") + "\n";
+    d.write("accounts.csv", &text);
+    let all = tables(d.path());
+    assert!(all.iter().all(|(n, _)| n != "abm_coverage"), "not available, never all zeros");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 3, ..proptest::prelude::ProptestConfig::default() })]
+    /// On generated histories: the patterns partition the closed deals with
+    /// FS meetings (so do dm_met's groups); approached <= target accounts;
+    /// year to date >= the quarter.
+    #[test]
+    fn patterns_partition_and_ytd_dominates(seed in 0u64..1000) {
+        let dir = tempfile::tempdir().unwrap();
+        salesrelay::generate::generate(dir.path(), 1, seed).unwrap();
+        let all = tables(dir.path());
+        let p = table(&all, "meeting_pattern");
+        let sum = |dim: &str| f64s(&rows(&p, col("period").eq(lit("all")).and(col("dimension").eq(lit(dim)))), "deals").into_iter().flatten().sum::<f64>();
+        proptest::prop_assert!(sum("pattern") > 0.0);
+        proptest::prop_assert_eq!(sum("pattern"), sum("dm_met"));
+        let a = table(&all, "abm_coverage");
+        let (appr, targets) = (f64s(&a, "approached"), f64s(&a, "target_accounts"));
+        proptest::prop_assert!(appr.iter().zip(&targets).all(|(x, t)| x <= t));
+        for (q, y) in [("approached", "approached_ytd"), ("dm_connected", "dm_connected_ytd"), ("appointments", "appointments_ytd"), ("opportunities", "opportunities_ytd")] {
+            proptest::prop_assert!(f64s(&a, q).iter().zip(f64s(&a, y)).all(|(q, y)| q <= &y), "{}", q);
+        }
+    }
+}
+
+#[test]
+fn the_summary_and_report_give_the_pattern_and_the_target_accounts() {
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(&crate::util::root(), &["run", "--out", out.path().to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    let pattern = "deals whose first and last FS meetings were in person won 43% (n=242) against 36% online first and last (n=155), all quarters";
+    let abm = "target accounts approached by BDRs in FY2026-Q2: 98 of 180 (54%), 47 opportunities created on target accounts";
+    assert!(stdout.contains(&format!("  {pattern}\n  {abm}\n")), "{stdout}");
+    let md = std::fs::read_to_string(out.path().join("FY2026-Q2/report.md")).unwrap();
+    assert!(md.contains("## Meetings and target accounts\n\n- Deals whose first and last FS meetings were in person won 43%"), "{md}");
+    // the figures come from the tables
+    let p = polars::prelude::ParquetReader::new(std::fs::File::open(out.path().join("FY2026-Q2/tables/meeting_pattern.parquet")).unwrap()).finish().unwrap();
+    let r = rows(&p, col("period").eq(lit("all")).and(col("group").eq(lit("in_person_first_and_last"))));
+    assert_eq!(f64s(&r, "deals"), vec![Some(242.0)]);
+}
