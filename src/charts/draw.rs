@@ -446,6 +446,70 @@ pub fn pipeline_coverage<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &
     Ok(())
 }
 
+// ---------------------------------------------------------------- meeting pattern
+
+pub struct Meetings {
+    pub title: String,
+    /// (pattern in words, deals, win rate, low, high) over all quarters
+    bars: Vec<(String, f64, Option<f64>, Option<f64>, Option<f64>)>,
+}
+
+impl Meetings {
+    /// Win rate by meeting pattern over all quarters (meeting_pattern).
+    pub fn from_tables(tables: &Tables) -> Result<Option<Meetings>> {
+        let Some(df) = rows(tables, "meeting_pattern", col("period").eq(lit("all")).and(col("dimension").eq(lit("pattern"))))? else { return Ok(None) };
+        let (groups, deals, rate, low, high) = (strs(&df, "group")?, nums(&df, "deals")?, nums(&df, "win_rate")?, nums(&df, "win_rate_low")?, nums(&df, "win_rate_high")?);
+        let words = |g: &str| g.replace('_', " ");
+        let bars: Vec<_> = (0..df.height()).map(|i| (words(&groups[i]), deals[i].unwrap_or(0.0), rate[i], low[i], high[i])).collect();
+        if bars.iter().all(|b| b.1 == 0.0) {
+            return Ok(None);
+        }
+        let at = |g: &str| bars.iter().find(|b| b.0 == words(g));
+        let title = match (at("in_person_first_and_last"), at("online_first_and_last")) {
+            (Some((_, n1, Some(r1), _, _)), Some((_, n2, Some(r2), _, _))) => format!(
+                "In person first and last won {:.0}% (n={}), online first and last {:.0}% (n={})",
+                100.0 * r1,
+                thousands(*n1),
+                100.0 * r2,
+                thousands(*n2)
+            ),
+            _ => "Win rate by FS meeting pattern, all quarters".to_string(),
+        };
+        Ok(Some(Meetings { title, bars }))
+    }
+}
+
+pub fn meeting_pattern<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Meetings) -> DrawResult {
+    let n = d.bars.len();
+    let mut chart = t!(ChartBuilder::on(area)
+        .caption(d.title.clone(), title(20))
+        .margin(20)
+        .x_label_area_size(40)
+        .y_label_area_size(260)
+        .build_cartesian_2d(0f64..1.0, 0f64..n as f64));
+    let names: Vec<String> = d.bars.iter().map(|b| format!("{} (n={})", b.0, thousands(b.1))).collect();
+    t!(chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n * 2 + 1)
+        .y_label_formatter(&|y| band_label(&names, *y, true))
+        .x_desc("win rate of closed deals with FS meetings, all quarters (bar: Wilson 95% interval)")
+        .x_label_formatter(&|v| format!("{:.0}%", 100.0 * v))
+        .label_style(text(14))
+        .light_line_style(TRANSPARENT)
+        .draw());
+    for (row, (_, _, rate, low, high)) in d.bars.iter().enumerate() {
+        let y = (n - 1 - row) as f64;
+        if let Some(r) = rate {
+            t!(chart.draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.25), (*r, y + 0.75)], theme::FS.filled()))));
+        }
+        if let (Some(l), Some(h)) = (low, high) {
+            t!(chart.draw_series(std::iter::once(PathElement::new(vec![(*l, y + 0.5), (*h, y + 0.5)], theme::INK.stroke_width(2)))));
+        }
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------- funnel
 
 pub struct Funnel {

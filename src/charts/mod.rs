@@ -109,6 +109,9 @@ pub fn render_all(dir: &Path, tables: &Tables, period: &str, config: &crate::con
     if let Some(coverage) = draw::Coverage::from_tables(tables)? {
         chart!("pipeline_coverage", (1100, 620), Ok::<_, String>(coverage), draw::pipeline_coverage);
     }
+    if let Some(meetings) = draw::Meetings::from_tables(tables)? {
+        chart!("meeting_pattern", (1200, 560), Ok::<_, String>(meetings), draw::meeting_pattern);
+    }
     chart!("funnel", (1200, 620), draw::Funnel::from_tables(tables, period)?, draw::funnel);
     chart!("losses_by_quarter", (1200, 620), present(draw::LossesByQuarter::from_tables(tables, period)?, tables, "loss_summary", period), draw::losses_by_quarter);
     chart!("losses_by_industry", (1200, 700), present(draw::LossesByIndustry::from_tables(tables, period)?, tables, "loss_summary", period), draw::losses_by_industry);

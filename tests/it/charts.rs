@@ -8,7 +8,7 @@ use std::process::Command;
 
 use crate::util::{root, salesrelay, tiny};
 
-const CHARTS: [(&str, u32, u32); 11] = [
+const CHARTS: [(&str, u32, u32); 12] = [
     ("kpi_tree", 1400, 560),
     ("revenue_bridge", 1200, 620),
     ("funnel", 1200, 620),
@@ -20,6 +20,7 @@ const CHARTS: [(&str, u32, u32); 11] = [
     ("trends", 1200, 820),
     ("engagement_effect", 1200, 620),
     ("pipeline_coverage", 1100, 620),
+    ("meeting_pattern", 1200, 560),
 ];
 
 /// The visit-plan maps, one per region with planned stops.
@@ -92,6 +93,8 @@ fn charts_render_from_the_fixture_with_their_findings_in_the_titles() {
     assert!(svg("visit_plan_kanto").contains("Kanto: 1 FS rep, 1 priority deal and 0 nearby customers over the week, 0 road km"), "{}", svg("visit_plan_kanto"));
     // every deal has at most one view: none = O6, O5, O7, O8 (n=4), low = O1, O2, O3 (n=3)
     assert!(svg("engagement_effect").contains("none (n=4)") && svg("engagement_effect").contains("low (n=3)"), "{}", svg("engagement_effect"));
+    // one FS meeting on each closed deal with meetings: O1, O3, O5 in person, O2, O8 online
+    assert!(svg("meeting_pattern").contains("single in person (n=3)") && svg("meeting_pattern").contains("single online (n=2)"), "{}", svg("meeting_pattern"));
 }
 
 #[test]
