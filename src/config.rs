@@ -27,6 +27,9 @@ pub struct Config {
     pub report: ReportConfig,
     /// `[planning]`: the rates behind required_volumes.
     pub planning: PlanningConfig,
+    /// ISO 4217 code amounts are reported in (e.g. "JPY"); needed when
+    /// opportunities carry several currencies.
+    pub base_currency: Option<String>,
     /// First month of the fiscal year, 1-12 (default 4, April, as in Japan).
     pub fiscal_year_start_month: u32,
     /// `start` (default): FY named by the calendar year it starts in; `end`: the year it ends in.
@@ -247,6 +250,7 @@ impl Default for Config {
             maturity: Default::default(),
             report: Default::default(),
             planning: Default::default(),
+            base_currency: None,
             fiscal_year_start_month: 4,
             fiscal_year_label: FiscalYearLabel::Start,
             time_zone: "Asia/Tokyo".into(),
@@ -389,6 +393,11 @@ impl Config {
         let share = self.lenient.max_share;
         if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
             return Err(format!("lenient.max_share = {share} must be a share between 0 and 1 (0.05 = 5%)"));
+        }
+        if let Some(b) = &self.base_currency {
+            if !(b.len() == 3 && b.bytes().all(|c| c.is_ascii_uppercase())) {
+                return Err(format!("base_currency = {b:?} is not an ISO 4217 code such as \"JPY\" or \"USD\""));
+            }
         }
         if !(1..=20).contains(&self.planning.rate_window) {
             return Err(format!("planning.rate_window = {} must be 1-20 complete quarters", self.planning.rate_window));

@@ -135,6 +135,13 @@ pub const TABLES: &[TableSpec] = &[
         order_rules: &[],
     },
     TableSpec {
+        name: "exchange_rates",
+        required: false,
+        key: &["currency", "valid_from"],
+        columns: &[req("currency", Text), req("valid_from", Timestamp), req("rate", Float)],
+        order_rules: &[],
+    },
+    TableSpec {
         name: "leads",
         required: false,
         key: &["lead_id"],
@@ -171,6 +178,7 @@ pub const TABLES: &[TableSpec] = &[
             opt("loss_reason_text", Text),
             opt("competitor", Text),
             opt("expected_close_at", Timestamp),
+            opt("currency", Text),
             opt("forecast_category", Enum(FORECAST_CATEGORIES)),
         ],
         order_rules: &[OrderRule { earlier: "created_at", later: "closed_at", rule: "closed_before_created" }],

@@ -66,7 +66,7 @@ impl Effect {
             .and_then(|c| spec.and_then(|t| t.column(c).map(|col| (t, col))))
             .is_some_and(|(t, c)| !c.required && c.references.is_none() && !t.key.contains(&c.name));
         if optional_value
-            && !matches!(rule, "closed_without_date" | "closed_before_created" | "duplicate_key" | "duplicate_row")
+            && !matches!(rule, "closed_without_date" | "closed_before_created" | "duplicate_key" | "duplicate_row" | "no_exchange_rate" | "not_a_currency")
         {
             Effect::NullValue
         } else {

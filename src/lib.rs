@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod console;
 pub mod contract;
+pub mod currency;
 pub mod coverage;
 pub mod describe;
 pub mod error;

@@ -85,6 +85,8 @@ pub struct RawInput {
     /// How files were read where it is worth saying ("leads.csv: read as
     /// Shift_JIS / CP932 (not UTF-8)").
     pub notes: Vec<String>,
+    /// The configured base currency (amounts are converted into it).
+    pub base_currency: Option<String>,
 }
 
 /// A header outside the contract, ignored, with the contract column it
@@ -149,7 +151,7 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
         return Err(Error::Input(format!("input folder {} does not exist", input.display())));
     }
     let mut files = input_files(input)?;
-    let mut out = RawInput::default();
+    let mut out = RawInput { base_currency: config.base_currency.clone(), ..RawInput::default() };
     for spec in TABLES {
         let found = files.remove(&normalize_name(spec.name)).unwrap_or_default();
         read_native(spec, found, input, config, &mut out)?;

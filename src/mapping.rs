@@ -486,7 +486,7 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
         findings: Vec::new(),
         notes: Vec::new(),
     };
-    let mut out = RawInput::default();
+    let mut out = RawInput { base_currency: config.base_currency.clone(), ..RawInput::default() };
     let mut applied = Applied {
         name: name.to_string(),
         description: mapping.description.clone(),

@@ -334,6 +334,9 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
                 "sheet_fields_filled is more than sheet_fields_total".into(),
             ));
         }
+        "exchange_rates" => {
+            rules.push((Some("rate"), col(raw_name("rate")), col("rate").lt_eq(lit(0.0)), "out_of_range", "is not above 0 (units of the currency per one unit of the base currency)".into()));
+        }
         "accounts" => {
             for (c, lim) in [("latitude", 90.0), ("longitude", 180.0)] {
                 rules.push((Some(c),

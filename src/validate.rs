@@ -9,7 +9,7 @@ use polars::prelude::*;
 use crate::contract::{TableSpec, ROW, TABLES};
 use crate::error::Result;
 use crate::load::{RawInput, SourceFile};
-use crate::findings::{check, findings_frame, Effect, FINDING_COLUMNS};
+use crate::findings::{check, findings_frame, Effect, Finding, FINDING_COLUMNS};
 
 /// The validated input: typed tables (bad rows removed when lenient) and every finding.
 #[derive(Debug)]
@@ -34,6 +34,9 @@ pub struct Validated {
     /// Unusual but possible orders in the rows kept (findings schema,
     /// effect `none`): not problems, counted in the summary (`unusual_lines`).
     pub unusual: DataFrame,
+    /// The currency amounts are in: the configured base_currency, else the
+    /// one currency every deal is in (None: not stated).
+    pub base_currency: Option<String>,
 }
 
 /// What --lenient did to one table.
@@ -278,7 +281,9 @@ fn duplicate_checks(lf: &LazyFrame, spec: &TableSpec) -> Vec<LazyFrame> {
 /// Types and checks every table; with `lenient`, rows with findings are removed
 /// (references are checked against the parents' kept rows, so removal cascades).
 pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
-    let RawInput { tables: raw_tables, sources, missing, findings: read_findings, unavailable, mapping, ignored, notes } = raw;
+    let RawInput { tables: raw_tables, sources, missing, findings: read_findings, unavailable, mapping, ignored, notes, base_currency } = raw;
+    // the base: configured, else the one currency every deal is in
+    let mut base = base_currency.clone();
     let (mut file_rows, mut origin_rows) = (Vec::new(), Vec::new());
     for (name, t) in &raw_tables {
         file_rows.extend(t.files.iter().enumerate().map(|(i, f)| (name.to_string(), i as i64, f.clone())));
@@ -305,6 +310,30 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         checks.extend(duplicate_checks(&repeated, spec));
         if spec.name == "targets" {
             checks.extend(target_checks(&lf));
+        }
+        if spec.name == "opportunities" {
+            let rates = tables.get("exchange_rates").map(|d| d.clone().lazy());
+            let foreign = crate::currency::foreign_currencies(&lf, base.as_deref())?;
+            if base.is_none() && foreign.len() == 1 && rates.is_none() {
+                base = foreign.first().cloned();
+            } else if base.is_none() && foreign.len() > 1 {
+                let detail = format!(
+                    "opportunities are in {}: set base_currency in salesrelay.toml (e.g. base_currency = \"{}\") and add exchange_rates.csv (currency, valid_from, rate = units of the currency per one base unit)",
+                    foreign.join(", "),
+                    foreign[0]
+                );
+                checks.push(findings_frame(&[Finding::fatal(spec.name, Some("currency".into()), "several_currencies", detail)])?.lazy());
+            } else if !foreign.is_empty() && rates.is_none() {
+                let detail = format!(
+                    "opportunities are in {} besides {}: add exchange_rates.csv (currency, valid_from, rate = units of the currency per one {})",
+                    foreign.join(", "),
+                    base.clone().unwrap_or_default(),
+                    base.clone().unwrap_or_default()
+                );
+                checks.push(findings_frame(&[Finding::fatal(spec.name, Some("currency".into()), "no_exchange_rates", detail)])?.lazy());
+            } else {
+                checks.extend(crate::currency::currency_checks(&lf, rates, base.as_deref())?);
+            }
         }
         for c in spec.columns {
             let Some((parent, parent_col)) = c.references else { continue };
@@ -418,5 +447,15 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             s.set_aside += unread;
         }
     }
-    Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside, unusual })
+    // amounts in the base currency, as exported beside them
+    let mut tables = tables;
+    if let Some(opps) = tables.remove("opportunities") {
+        let rates = tables.get("exchange_rates").map(|d| d.clone().lazy());
+        let (opps, stages) = crate::currency::convert(opps, tables.remove("stage_history"), rates, base.as_deref())?;
+        tables.insert("opportunities", opps);
+        if let Some(s) = stages {
+            tables.insert("stage_history", s);
+        }
+    }
+    Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside, unusual, base_currency: base })
 }

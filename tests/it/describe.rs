@@ -26,6 +26,7 @@ fn schema_lists_every_table_of_the_contract_in_order_with_its_key() {
         vec![
             "accounts (required)  key: account_id",
             "reps (required)  key: rep_id",
+            "exchange_rates (optional)  key: currency + valid_from",
             "leads (optional)  key: lead_id",
             "opportunities (required)  key: opportunity_id",
             "handoffs (optional)  key: handoff_id",
@@ -37,9 +38,9 @@ fn schema_lists_every_table_of_the_contract_in_order_with_its_key() {
         "{out}"
     );
     assert!(out.starts_with(
-        "Input contract: 9 tables.\n\
+        "Input contract: 10 tables.\n\
          Required: accounts, reps, opportunities.\n\
-         Optional: leads, handoffs, activities, stage_history, dsr_views, targets\n"
+         Optional: exchange_rates, leads, handoffs, activities, stage_history, dsr_views, targets\n"
     ), "{out}");
     // a table without references has no empty references column
     let accounts = out.split("\n\n").find(|b| b.starts_with("accounts ")).expect("accounts block");
@@ -103,7 +104,7 @@ fn an_unknown_table_or_node_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("invalid value 'lead' for '--table <NAME>'"), "{stderr}");
-    assert!(stderr.contains("accounts, reps, leads, opportunities, handoffs, activities, stage_history, dsr_views"), "{stderr}");
+    assert!(stderr.contains("accounts, reps, exchange_rates, leads, opportunities, handoffs, activities, stage_history, dsr_views, targets"), "{stderr}");
     assert!(o.stdout.is_empty());
     let o = salesrelay(&root(), &["metrics", "--node", "win_yield"]);
     assert_eq!(o.status.code(), Some(2));
@@ -114,7 +115,7 @@ fn an_unknown_table_or_node_is_a_usage_error() {
     let e = salesrelay::describe::schema(Some("lead")).unwrap_err().to_string();
     assert_eq!(
         e,
-        "configuration: --table \"lead\" is not an input table; the tables: accounts, reps, leads, opportunities, handoffs, activities, stage_history, dsr_views, targets"
+        "configuration: --table \"lead\" is not an input table; the tables: accounts, reps, exchange_rates, leads, opportunities, handoffs, activities, stage_history, dsr_views, targets"
     );
     let e = salesrelay::describe::metrics(Some("win_yield")).unwrap_err().to_string();
     assert_eq!(e, "configuration: --node \"win_yield\" is not a kpi_tree node; `salesrelay metrics` lists the 40");

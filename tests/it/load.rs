@@ -25,7 +25,7 @@ fn fixture_row_counts() {
         [4, 6, 11, 8, 8, 14, 10, 5]
     );
     // the fixture has no plan
-    assert_eq!(v.missing, ["targets"]);
+    assert_eq!(v.missing, ["exchange_rates", "targets"]);
 }
 
 #[test]
@@ -168,5 +168,5 @@ fn parquet_input_loads_like_csv() {
     left.rechunk_mut();
     assert!(left.equals_missing(&csv.tables["opportunities"].drop("_row").unwrap()));
     assert_eq!(utc(&v.tables["leads"], "created_at")[1].as_deref(), Some("2026-04-10T00:00:00.000000Z"));
-    assert_eq!(v.missing, vec!["handoffs", "activities", "dsr_views", "targets"]);
+    assert_eq!(v.missing, vec!["exchange_rates", "handoffs", "activities", "dsr_views", "targets"]);
 }

@@ -5,6 +5,7 @@ mod util;
 mod breaks;
 mod charts;
 mod config;
+mod currency;
 mod describe;
 mod engagement;
 mod example;

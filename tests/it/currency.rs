@@ -1,0 +1,99 @@
+//! Several currencies: amounts converted at the rate in force on the deal's
+//! date, by hand on the fixture with two deals in USD and one in EUR; the
+//! problems a multi-currency export has, named by table, row and column.
+
+use polars::prelude::*;
+
+use crate::kpi::{node, table, tables};
+use crate::util::{f64s, findings, load, rows, strs, tiny, Dir};
+
+/// The fixture with O1 (won 15 June) and O3 (won 10 September, and its
+/// stage history) in USD and O2 (lost 15 July) in EUR, at rates that give
+/// back the fixture's yen amounts: 0.01 USD per yen from April, 0.008 from
+/// August; 0.005 EUR per yen from July.
+fn multi_currency() -> Dir {
+    let d = Dir::copy_of(&tiny());
+    let opps = d.read("opportunities.csv");
+    let mut lines: Vec<String> = opps.lines().map(|l| format!("{l},")).collect();
+    lines[0] = lines[0].replace("competitor,", "competitor,currency");
+    for l in lines.iter_mut() {
+        if l.starts_with("O1,") {
+            *l = l.replace(",1000000,", ",10000,").replace(",,,,", ",,,,USD");
+        } else if l.starts_with("O3,") {
+            *l = l.replace(",2000000,", ",16000,").replace(",,,,", ",,,,USD");
+        } else if l.starts_with("O2,") {
+            *l = l.replace(",500000,", ",2500,");
+            l.pop();
+            l.push_str(",EUR");
+        }
+    }
+    d.write("opportunities.csv", &(lines.join("\n") + "\n"));
+    d.replace("stage_history.csv", "O3,Qualification,2026-07-14T17:00:00+09:00,1800000", "O3,Qualification,2026-07-14T17:00:00+09:00,14400");
+    d.replace("stage_history.csv", "O3,Proposal,2026-08-01T10:00:00+09:00,2000000", "O3,Proposal,2026-08-01T10:00:00+09:00,16000");
+    d.replace("stage_history.csv", "O3,Closed Won,2026-09-10T10:00:00+09:00,2000000", "O3,Closed Won,2026-09-10T10:00:00+09:00,16000");
+    d.write("exchange_rates.csv", "currency,valid_from,rate\nUSD,2026-04-01,0.01\nUSD,2026-08-01,0.008\nEUR,2026-07-01,0.005\n");
+    d.append("salesrelay.toml", "\nbase_currency = \"JPY\"\n");
+    d
+}
+
+#[test]
+fn amounts_are_converted_at_the_rate_in_force_on_the_deals_date() {
+    let d = multi_currency();
+    assert!(d.read("opportunities.csv").contains("O2,A2,L2,R5,2026-04-21T09:00:00+09:00,2500,Closed Lost"), "{}", d.read("opportunities.csv"));
+    let v = load(d.path(), false);
+    assert!(findings(&v).is_empty(), "{:?}", findings(&v));
+    let o = &v.tables["opportunities"];
+    let at = |id: &str, c: &str| f64s(&rows(o, col("opportunity_id").eq(lit(id))), c)[0];
+    // O1: 10,000 USD at 0.01 (June) = 1,000,000; O3: 16,000 USD at 0.008 (from August) = 2,000,000
+    assert_eq!((at("O1", "amount"), at("O1", "amount_original")), (Some(1_000_000.0), Some(10_000.0)));
+    assert_eq!(at("O3", "amount"), Some(2_000_000.0));
+    // O2: 2,500 EUR at 0.005 (July) = 500,000; a yen deal is as it was, currency JPY
+    assert_eq!(at("O2", "amount"), Some(500_000.0));
+    assert_eq!(strs(&rows(o, col("opportunity_id").eq(lit("O5"))), "currency"), vec![Some("JPY".into())]);
+    // O3's stage history at O3's rate: 14,400 USD = 1,800,000
+    let sh = rows(&v.tables["stage_history"], col("opportunity_id").eq(lit("O3")));
+    assert_eq!(f64s(&sh, "amount"), vec![Some(1_800_000.0), Some(2_000_000.0), Some(2_000_000.0)]);
+    // so every number is the fixture's: revenue 1.3M -> 3.3M
+    let all = tables(d.path());
+    let kpi = table(&all, "kpi_tree");
+    assert_eq!(node(&kpi, "FY2026-Q2", "total", "all", "revenue")[0..2], [Some(3_300_000.0), Some(1_300_000.0)]);
+    let losses = table(&all, "losses");
+    let o2 = rows(&losses, col("opportunity_id").eq(lit("O2")));
+    assert_eq!((f64s(&o2, "amount")[0], f64s(&o2, "amount_original")[0]), (Some(500_000.0), Some(2_500.0)));
+    assert_eq!(strs(&o2, "currency")[0].as_deref(), Some("EUR"));
+}
+
+#[test]
+fn currency_problems_are_named_by_row_and_column() {
+    let d = multi_currency();
+    // a deal in pounds with no GBP rate, a rate of 0, a repeated rate date, a code that is not ISO 4217
+    d.replace("opportunities.csv", "O5,A2,L10,R5,2026-07-06T11:00:00+09:00,600000,Closed Won,2026-09-25T10:00:00+09:00,won,,,,", "O5,A2,L10,R5,2026-07-06T11:00:00+09:00,6000,Closed Won,2026-09-25T10:00:00+09:00,won,,,,GBP");
+    d.replace("opportunities.csv", "O8,A1,,R4,2026-08-05T10:00:00+09:00,700000,Closed Won,2026-09-28T10:00:00+09:00,won,,,,", "O8,A1,,R4,2026-08-05T10:00:00+09:00,700000,Closed Won,2026-09-28T10:00:00+09:00,won,,,,円");
+    d.append("exchange_rates.csv", "EUR,2026-09-01,0\nUSD,2026-08-01,0.0081\n");
+    let v = load(d.path(), false);
+    let got: Vec<(String, Option<i64>, Option<String>, String)> = findings(&v);
+    let has = |table: &str, row: i64, column: &str, rule: &str| got.iter().any(|f| f.0 == table && f.1 == Some(row) && f.2.as_deref() == Some(column) && f.3 == rule);
+    assert!(has("opportunities", 6, "currency", "no_exchange_rate"), "{got:?}");
+    assert!(has("opportunities", 9, "currency", "not_a_currency"), "{got:?}");
+    assert!(has("exchange_rates", 5, "rate", "out_of_range"), "{got:?}");
+    assert!(has("exchange_rates", 6, "currency + valid_from", "duplicate_key"), "{got:?}");
+}
+
+#[test]
+fn several_currencies_need_a_base_and_rates() {
+    let d = multi_currency();
+    d.remove("exchange_rates.csv");
+    let got = findings(&load(d.path(), false));
+    assert!(got.iter().any(|f| f.0 == "opportunities" && f.3 == "no_exchange_rates"), "{got:?}");
+    d.replace("salesrelay.toml", "base_currency = \"JPY\"", "");
+    let v = load(d.path(), false);
+    let detail: Vec<String> = strs(&v.findings, "detail").into_iter().flatten().collect();
+    assert!(detail.iter().any(|t| t.starts_with("opportunities are in EUR, USD: set base_currency in salesrelay.toml")), "{detail:?}");
+    // one currency throughout needs nothing: it is the base
+    let one = Dir::copy_of(&tiny());
+    let opps: Vec<String> = one.read("opportunities.csv").lines().enumerate().map(|(i, l)| if i == 0 { format!("{l},currency") } else { format!("{l},USD") }).collect();
+    one.write("opportunities.csv", &(opps.join("\n") + "\n"));
+    let v = load(one.path(), false);
+    assert!(findings(&v).is_empty(), "{:?}", findings(&v));
+    assert_eq!(v.base_currency.as_deref(), Some("USD"));
+}
