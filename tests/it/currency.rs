@@ -97,3 +97,29 @@ fn several_currencies_need_a_base_and_rates() {
     assert!(findings(&v).is_empty(), "{:?}", findings(&v));
     assert_eq!(v.base_currency.as_deref(), Some("USD"));
 }
+
+#[test]
+fn the_salesforce_mapping_reads_currency_iso_code_and_dated_rates() {
+    let d = Dir::copy_of(&crate::util::root().join("tests/fixtures/salesforce"));
+    let opps: Vec<String> = d
+        .read("Opportunity.csv")
+        .lines()
+        .enumerate()
+        .map(|(i, l)| match i {
+            0 => format!("{l},CurrencyIsoCode"),
+            // 006D1: 10,000 USD closed 20 June at 0.01 USD per yen = 1,000,000
+            _ if l.starts_with("006D1,") => format!("{},USD", l.replace(",1000000,", ",10000,")),
+            _ => format!("{l},JPY"),
+        })
+        .collect();
+    d.write("Opportunity.csv", &(opps.join("\n") + "\n"));
+    d.write("DatedConversionRate.csv", "Id,IsoCode,ConversionRate,StartDate,NextStartDate\n04w1,USD,0.01,2026-01-01,2026-07-01\n04w2,USD,0.0095,2026-07-01,9999-12-31\n");
+    d.write("salesrelay.toml", "base_currency = \"JPY\"\n");
+    let opts = salesrelay::prepare::InputOptions { mapping: Some("salesforce".into()), ..salesrelay::prepare::InputOptions::new(d.path()) };
+    let (_, v) = salesrelay::prepare::load_validated(&opts, false, &salesrelay::progress::Progress::new(true)).unwrap();
+    assert!(v.findings.height() == 0, "{}", v.findings);
+    let o = rows(&v.tables["opportunities"], col("opportunity_id").eq(lit("006D1")));
+    assert_eq!((f64s(&o, "amount")[0], f64s(&o, "amount_original")[0]), (Some(1_000_000.0), Some(10_000.0)));
+    assert_eq!(strs(&o, "currency")[0].as_deref(), Some("USD"));
+    assert_eq!(v.tables["exchange_rates"].height(), 2);
+}
