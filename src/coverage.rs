@@ -78,6 +78,18 @@ pub fn data_coverage(m: &Model, v: &Validated, outputs: &[(Doc, DataFrame)]) -> 
             }
         }
     }
+    if let Some(applied) = &v.mapping {
+        for (column, from, value, n, became) in &applied.fell_through {
+            rows.push((
+                "unmapped value".into(),
+                column.clone(),
+                "not named in the map".into(),
+                Some(*n as i64),
+                Some(format!("{from} (mapping {})", applied.name)),
+                Some(format!("{from}: '{value}' x {n} became {became} (not named in the map)")),
+            ));
+        }
+    }
     let produced: Vec<&str> = outputs.iter().map(|(d, _)| d.name.as_str()).collect();
     for (doc, df) in outputs {
         rows.push(("output".into(), doc.name.clone(), "computed".into(), Some(df.height() as i64), None, None));
@@ -125,11 +137,20 @@ pub fn not_available_summary(coverage: &DataFrame) -> Result<Vec<(String, String
         .collect())
 }
 
+/// The source values a mapping's maps did not name, in words, from a
+/// data_coverage table: "Lead.LeadSource: 'Outbound Prospecting' x 812
+/// became inbound (not named in the map)".
+pub fn unmapped_lines(coverage: &DataFrame) -> Result<Vec<String>> {
+    let text = |name: &str| crate::output::text_column(coverage, name);
+    let (kind, reason) = (text("kind")?, text("reason")?);
+    Ok((0..coverage.height()).filter(|&i| kind[i] == "unmapped value").map(|i| reason[i].clone()).collect())
+}
+
 pub const DATA_COVERAGE_DOC: TableDoc = TableDoc {
     name: "data_coverage",
     description: "What the input supports: each input table (loaded, from which files, rows left out), each output table and KPI node (computed or not available), and each output column the input cannot support, with the reason. Not available means not computed, never zero.",
     columns: &[
-        ("kind", "input, input column, input fact, output, kpi node or output column"),
+        ("kind", "input, input column, input fact, unmapped value (a source value a mapping's map does not name), output, kpi node or output column"),
         ("name", "the table, table.column, fact or node"),
         ("status", "loaded, computed or not available"),
         ("rows", "rows loaded (input) or written (output)"),

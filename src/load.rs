@@ -64,6 +64,9 @@ pub struct Applied {
     pub notes: BTreeMap<String, String>,
     /// (table, source, rows read, rows kept, why the others were left out).
     pub sources: Vec<(String, String, usize, usize, String)>,
+    /// Source values a `map` did not name: (table.column, source column,
+    /// value, rows, what they became).
+    pub fell_through: Vec<(String, String, String, u64, String)>,
 }
 
 /// Everything read from an input folder.

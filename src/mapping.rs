@@ -258,6 +258,8 @@ struct Reader<'a> {
     findings: Vec<Finding>,
     /// How source files were decoded, where worth saying.
     notes: Vec<String>,
+    /// Source values the maps did not name (see `Applied::fell_through`).
+    fell_through: Vec<(String, String, String, u64, String)>,
 }
 
 impl Reader<'_> {
@@ -408,7 +410,10 @@ fn parse_dates(e: Expr, formats: &[String]) -> Expr {
 }
 
 /// The contract column made by `rule` and the source columns it reads.
-fn column_expr(rule: &Rule, aliases: &[String], columns: &[String], file: &str) -> std::result::Result<(Expr, Vec<String>), String> {
+/// Also the value before the `map`, where there is one (to report what
+/// the map does not name).
+#[allow(clippy::type_complexity)]
+fn column_expr(rule: &Rule, aliases: &[String], columns: &[String], file: &str) -> std::result::Result<(Expr, Vec<String>, Option<Expr>), String> {
     let (mut e, used) = if let Some(c) = &rule.column {
         let found = find_column(columns, c).ok_or_else(|| {
             format!("{file} has no column {c} (columns: {})", columns.iter().filter(|c| *c != ROW).cloned().collect::<Vec<_>>().join(", "))
@@ -427,6 +432,7 @@ fn column_expr(rule: &Rule, aliases: &[String], columns: &[String], file: &str) 
         };
         e = parse_dates(e, &formats);
     }
+    let before_map = (!rule.map.is_empty()).then(|| e.clone());
     if !rule.map.is_empty() || rule.others.is_some() {
         let key = e.clone().str().strip_chars(lit(NULL)).str().to_lowercase();
         let mut chain: Option<Then> = None;
@@ -455,7 +461,7 @@ fn column_expr(rule: &Rule, aliases: &[String], columns: &[String], file: &str) 
     if let Some(d) = &rule.default {
         e = e.fill_null(lit(value_text(d)));
     }
-    Ok((e, used))
+    Ok((e, used, before_map))
 }
 
 /// Literal rows as a text frame with `_row` counting from 1.
@@ -485,6 +491,7 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
         sources: BTreeMap::new(),
         findings: Vec::new(),
         notes: Vec::new(),
+        fell_through: Vec::new(),
     };
     let mut out = RawInput { base_currency: config.base_currency.clone(), ..RawInput::default() };
     let mut applied = Applied {
@@ -492,6 +499,7 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
         description: mapping.description.clone(),
         notes: mapping.notes.clone(),
         sources: Vec::new(),
+        fell_through: Vec::new(),
     };
     for spec in TABLES {
         // the plan is never in a CRM export: a native targets.csv beside it is read as it is
@@ -584,6 +592,7 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
     }
     out.findings.append(&mut reader.findings);
     out.notes.append(&mut reader.notes);
+    applied.fell_through = std::mem::take(&mut reader.fell_through);
     out.sources = reader.sources.into_values().collect();
     out.mapping = Some(applied);
     Ok(out)
@@ -653,7 +662,37 @@ fn map_source(
         if rule.optional && rule.column.as_ref().is_some_and(|name| find_column(&columns, name).is_none()) {
             continue;
         }
-        let (e, cols_read) = column_expr(rule, &aliases, &columns, file_name).map_err(|m| mapping_error(name, &ckey, m))?;
+        let (e, cols_read, before_map) = column_expr(rule, &aliases, &columns, file_name).map_err(|m| mapping_error(name, &ckey, m))?;
+        if let Some(v) = before_map {
+            // the values the map does not name: they fell through to `others` or passed as they are
+            let named: Vec<String> = rule.map.keys().map(|k| k.trim().to_lowercase()).collect();
+            let named: Vec<&str> = named.iter().map(String::as_str).collect();
+            let key = col("__v").str().strip_chars(lit(NULL)).str().to_lowercase();
+            let unnamed = lf
+                .clone()
+                .select([v.alias("__v")])
+                .filter(col("__v").is_not_null().and(key.is_in(crate::typing::str_list(&named), false).not()))
+                .group_by([col("__v")])
+                .agg([len().alias("__n")])
+                .sort_by_exprs([col("__n"), col("__v")], SortMultipleOptions::default().with_order_descending_multi([true, false]))
+                .collect()?;
+            let became = match rule.others.as_ref().map(value_text) {
+                Some(o) if o.is_empty() => "empty".to_string(),
+                Some(o) => o,
+                None => "itself (passed through unchanged)".to_string(),
+            };
+            let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
+            let from = match (&rule.column, &rule.expr) {
+                (Some(c), _) => format!("{stem}.{c}"),
+                _ => format!("{stem} ({ckey})"),
+            };
+            let (values, counts) = (unnamed.column("__v")?.str()?.clone(), unnamed.column("__n")?.u32()?.clone());
+            for i in 0..unnamed.height() {
+                if let (Some(v), Some(n)) = (values.get(i), counts.get(i)) {
+                    reader.fell_through.push((format!("{}.{c}", spec.name), from.clone(), v.to_string(), n as u64, became.clone()));
+                }
+            }
+        }
         exprs.push(e.alias(*c));
         used.push((*c, cols_read));
     }

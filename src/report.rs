@@ -100,6 +100,10 @@ fn coverage_section(tables: &Tables, mapping: Option<&crate::mapping::Applied>) 
     if let Some(m) = mapping {
         c.notes = m.notes.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     }
+    // values the mapping's maps do not name: a picklist value of this org's own
+    for i in (0..df.height()).filter(|&i| kind[i] == "unmapped value") {
+        c.notes.push((format!("{} (a value the mapping does not name)", name[i]), reason[i].clone()));
+    }
     Ok(c)
 }
 

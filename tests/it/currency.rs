@@ -123,3 +123,42 @@ fn the_salesforce_mapping_reads_currency_iso_code_and_dated_rates() {
     assert_eq!(strs(&o, "currency")[0].as_deref(), Some("USD"));
     assert_eq!(v.tables["exchange_rates"].height(), 2);
 }
+
+/// A picklist value the salesforce mapping does not name is reported with
+/// its count and what it became, in data_coverage, the summary and the report.
+#[test]
+fn a_value_the_mapping_does_not_name_is_reported() {
+    let d = Dir::copy_of(&crate::util::root().join("tests/fixtures/salesforce"));
+    let lead = d.read("Lead.csv");
+    let header: Vec<&str> = lead.lines().next().unwrap().split(',').collect();
+    let at = header.iter().position(|h| *h == "LeadSource").expect("LeadSource");
+    // every lead whose source was Web now says "Outbound Prospecting", an org's own value
+    let lines: Vec<String> = lead
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut f: Vec<String> = l.split(',').map(str::to_string).collect();
+            if i > 0 && f.get(at).map(String::as_str) == Some("Web") {
+                f[at] = "Outbound Prospecting".into();
+            }
+            f.join(",")
+        })
+        .collect();
+    let changed = lines.iter().filter(|l| l.contains("Outbound Prospecting")).count();
+    assert!(changed > 0);
+    d.write("Lead.csv", &(lines.join("\n") + "\n"));
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(d.path(), &["run", "--input", ".", "--mapping", "salesforce", "--out", out.path().to_str().unwrap(), "--queries", "none"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let line = format!("  Lead.LeadSource: 'Outbound Prospecting' x {changed} became inbound (not named in the map); name it in the mapping's map if it means something else");
+    assert!(stdout.contains(&line), "{stdout}");
+    let folder = std::fs::read_dir(out.path()).unwrap().flatten().find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.')).unwrap().path();
+    let coverage = ParquetReader::new(std::fs::File::open(folder.join("tables/data_coverage.parquet")).unwrap()).finish().unwrap();
+    let row = rows(&coverage, col("kind").eq(lit("unmapped value")).and(col("name").eq(lit("leads.source"))));
+    let reasons = strs(&row, "reason");
+    let at = reasons.iter().position(|r| r.as_deref().is_some_and(|r| r.contains("'Outbound Prospecting'"))).expect("reported");
+    assert_eq!(f64s(&row, "rows")[at], Some(changed as f64));
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(md.contains("leads.source (a value the mapping does not name)"), "{md}");
+}
