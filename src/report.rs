@@ -258,7 +258,7 @@ pub fn write_report(
     let mut md = String::new();
     let _ = writeln!(md, "# {title}\n");
     for w in warnings {
-        let _ = writeln!(md, "> **Read this first:** {w}\n");
+        let _ = writeln!(md, "> **Read this first:** {}\n", md_text(w));
     }
     let _ = writeln!(md, "| | {period} | {} | {year_ago} |\n|---|---:|---:|---:|", compare_to.unwrap_or("before"));
     for (label, now, before, year) in &heads {
@@ -291,7 +291,7 @@ pub fn write_report(
         }
     }
     for c in charts {
-        let _ = writeln!(md, "\n## {}\n\n![{}](charts/{}.svg)", c.title, c.title, c.name);
+        let _ = writeln!(md, "\n## {}\n\n![{}](charts/{}.svg)", md_text(&c.title), md_text(&c.title), c.name);
         if c.name == "losses_by_industry" {
             for line in &loss_lines {
                 let _ = writeln!(md, "\n{}", capitalised(line));
@@ -301,19 +301,19 @@ pub fn write_report(
     if !left_out.is_empty() {
         let _ = writeln!(md, "\n## Charts not drawn\n");
         for l in left_out {
-            let _ = writeln!(md, "- {}: {}", l.name, l.why);
+            let _ = writeln!(md, "- {}: {}", l.name, md_text(&l.why));
         }
     }
     if !ahead.engagement.is_empty() || !ahead.plan.is_empty() {
         let _ = writeln!(md, "\n## Deal rooms and next week's visits\n");
         for line in ahead.engagement.iter().chain(&ahead.plan) {
-            let _ = writeln!(md, "{line}\n");
+            let _ = writeln!(md, "{}\n", md_text(line));
         }
         if !ahead.stalled.is_empty() {
             let _ = writeln!(md, "Stalled deals (no room views for the configured days), the largest five of {}:\n", ahead.stalled_total);
             let _ = writeln!(md, "| {} |\n|---|---|---|---|---:|---:|---|", stalled_header.join(" | "));
             for r in &ahead.stalled {
-                let _ = writeln!(md, "| {} |", r.join(" | "));
+                let _ = writeln!(md, "| {} |", r.iter().map(|c| md_text(c)).collect::<Vec<_>>().join(" | "));
             }
         }
     }
@@ -327,16 +327,16 @@ pub fn write_report(
     }
     let _ = writeln!(md, "| input table | status | rows | from | note |\n|---|---|---:|---|---|");
     for r in &coverage.inputs {
-        let _ = writeln!(md, "| {} | {} | {} | {} | {} |", r[0], r[1], r[2], r[3], r[4]);
+        let _ = writeln!(md, "| {} | {} | {} | {} | {} |", md_text(&r[0]), md_text(&r[1]), md_text(&r[2]), md_text(&r[3]), md_text(&r[4]));
     }
     if !coverage.gaps.is_empty() {
         let _ = writeln!(md, "\nNot available (not computed, never shown as zero):\n");
         for (what, why) in &coverage.gaps {
-            let _ = writeln!(md, "- {what}: {why}");
+            let _ = writeln!(md, "- {}: {}", md_text(what), md_text(why));
         }
     }
     for (what, note) in &coverage.notes {
-        let _ = writeln!(md, "\n- note on {what}: {note}");
+        let _ = writeln!(md, "\n- note on {}: {}", md_text(what), md_text(note));
     }
     let md_path = dir.join("report.md");
     std::fs::write(&md_path, md).map_err(|e| Error::io(&md_path, e))?;
@@ -466,4 +466,11 @@ pub fn write_report(
 fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// Text from the CRM (names, notes, file names) as Markdown that stays
+/// text: `<`, `>` and `&` as entities (renderers in notebooks and wikis
+/// pass HTML through), `|` escaped (table cells).
+fn md_text(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('|', "\\|")
 }

@@ -199,3 +199,26 @@ fn twenty_industries_do_not_overlap() {
     let closest = ys.windows(2).map(|w| w[1] - w[0]).fold(f64::MAX, f64::min);
     assert!(closest >= 16.0, "labels {closest} px apart overlap");
 }
+
+/// Names typed into the CRM stay text in every chart and in report.md.
+#[test]
+fn markup_in_crm_names_stays_text() {
+    let d = crate::util::Dir::copy_of(&tiny());
+    let evil = "<img src=x onerror=alert(1)>";
+    d.replace("accounts.csv", "Tokai Build", evil);
+    d.replace("reps.csv", "Tanaka", "<script>alert(2)</script>");
+    let out = run(d.path());
+    let folder = out.path().join("FY2026-Q2");
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(!md.contains("<img") && !md.contains("<script"), "{md}");
+    assert!(md.contains("&lt;img src=x onerror=alert(1)&gt;"), "the name is shown, as text: {md}");
+    for entry in std::fs::read_dir(folder.join("charts")).unwrap().flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "svg") {
+            let svg = std::fs::read_to_string(&path).unwrap();
+            assert!(!svg.contains("<img") && !svg.contains("<script"), "{}", path.display());
+        }
+    }
+    let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    assert!(!html.contains("<img src=x") && !html.contains("<script>alert"), "report.html");
+}
