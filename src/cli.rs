@@ -64,7 +64,7 @@ pub struct InputArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Read another CRM's export through a mapping: a built-in one by name
-    /// (salesforce, olist) or a mapping file (TOML). Example: --mapping
+    /// (salesforce, hubspot, olist) or a mapping file (TOML). Example: --mapping
     /// salesforce, or --mapping my_crm.toml
     #[arg(long, value_name = "NAME|FILE")]
     pub mapping: Option<String>,

@@ -269,9 +269,10 @@ pub const TABLES: &[TableSpec] = &[
     },
 ];
 
-/// Tables that hold the plan, not CRM history: read from their native file
-/// in the input folder even when a mapping reads the rest.
-pub const PLAN_TABLES: &[&str] = &["targets"];
+/// Tables a CRM export may not carry (the plan; exchange rates kept in a
+/// finance system): read from their native file in the input folder when a
+/// mapping reads the rest and does not map them.
+pub const PLAN_TABLES: &[&str] = &["targets", "exchange_rates"];
 
 /// The table spec named `name`.
 pub fn table(name: &str) -> Option<&'static TableSpec> {

@@ -29,6 +29,7 @@ use crate::findings::Finding;
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("salesforce", include_str!("mappings/salesforce.toml")),
     ("olist", include_str!("mappings/olist.toml")),
+    ("hubspot", include_str!("mappings/hubspot.toml")),
 ];
 
 /// A parsed mapping file.
@@ -504,7 +505,7 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
     for spec in TABLES {
         // the plan is never in a CRM export: a native targets.csv beside it is read as it is
         if crate::contract::PLAN_TABLES.contains(&spec.name) && !mapping.tables.contains_key(spec.name) {
-            let found = crate::load::input_files(input)?.remove(spec.name).unwrap_or_default();
+            let found = crate::load::input_files(input)?.remove(&crate::contract::normalize_name(spec.name)).unwrap_or_default();
             crate::load::read_native(spec, found, input, config, &mut out)?;
             continue;
         }

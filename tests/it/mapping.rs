@@ -326,9 +326,9 @@ sector = "Industry""#), vec!["accounts[0].columns.sector", "accounts has no colu
     }
     let e = mapping_error("not toml = = 1", &sf);
     assert!(e.contains("TOML"), "{e}");
-    let opts = mapped(&sf, "hubspot");
+    let opts = mapped(&sf, "zoho");
     let e = prepare(&opts, false, None, None, &quiet()).err().unwrap().to_string();
-    assert!(e.contains("--mapping hubspot") && e.contains("salesforce, olist"), "{e}");
+    assert!(e.contains("--mapping zoho") && e.contains("salesforce, olist, hubspot"), "{e}");
 }
 
 #[test]

@@ -1,0 +1,45 @@
+//! The built-in hubspot mapping end to end on a hand-made HubSpot export
+//! (tests/fixtures/hubspot, its README lists every row). Dates: every
+//! timestamp is 00:00-09:05 UTC, so its Tokyo date is its UTC date.
+
+use polars::prelude::*;
+
+use crate::kpi::node;
+use crate::util::{f64s, rows, strs, Dir};
+
+#[test]
+fn a_hubspot_export_reviewed_by_hand() {
+    let d = Dir::copy_of(&crate::util::root().join("tests/fixtures/hubspot"));
+    // deal 3005 is 45,000 USD, won 10 September: 0.006 USD per yen from 1 September = 7,500,000 yen
+    d.write("salesrelay.toml", "base_currency = \"JPY\"\n");
+    d.write("exchange_rates.csv", "currency,valid_from,rate\nUSD,2026-01-01,0.0068\nUSD,2026-09-01,0.006\n");
+    let opts = salesrelay::prepare::InputOptions { mapping: Some("hubspot".into()), ..salesrelay::prepare::InputOptions::new(d.path()) };
+    let p = salesrelay::prepare::prepare(&opts, false, None, Some("FY2026-Q2"), &salesrelay::progress::Progress::new(true)).unwrap();
+    let v = &p.validated;
+    let heights: Vec<(&str, usize)> = ["accounts", "reps", "leads", "opportunities", "handoffs", "activities", "stage_history"].iter().map(|t| (*t, v.tables[t].height())).collect();
+    // 6 companies, 4 owners, 10 contacts, 8 deals, 5 deals with a contact (3001, 3003, 3004, 3006, 3007),
+    // 10 calls + 6 completed or no-show meetings, 35 stage entries
+    assert_eq!(heights, [("accounts", 6), ("reps", 4), ("leads", 10), ("opportunities", 8), ("handoffs", 5), ("activities", 16), ("stage_history", 35)]);
+    let o = rows(&v.tables["opportunities"], col("opportunity_id").eq(lit("3005")));
+    assert_eq!((f64s(&o, "amount")[0], f64s(&o, "amount_original")[0]), (Some(7_500_000.0), Some(45_000.0)));
+    assert_eq!(strs(&o, "currency")[0].as_deref(), Some("USD"));
+    // owners: Inside Sales is IS/SDR, Field Sales FS
+    let reps = &v.tables["reps"];
+    assert_eq!(strs(reps, "team"), vec![Some("is".into()), Some("is".into()), Some("fs".into()), Some("fs".into())]);
+    let all: std::collections::BTreeMap<String, DataFrame> = salesrelay::metrics::compute_tables(&p.model()).unwrap().into_iter().map(|(d, df)| (d.name, df)).collect();
+    let kpi = &all["kpi_tree"];
+    // FY2026-Q1 (April-June): 3001 won 22 May, 4.8M, IS-sourced (contact 2001); 3003 lost 30 June
+    assert_eq!(node(kpi, "FY2026-Q1", "total", "all", "revenue")[0], Some(4_800_000.0));
+    // FY2026-Q2 (July-September): 3002 12.0M and 3005 7.5M (no contact: FS-sourced), 3004 3.6M (contact 2007)
+    let q2 = |n: &str| node(kpi, "FY2026-Q2", "total", "all", n)[0];
+    assert_eq!((q2("revenue"), q2("revenue_is"), q2("revenue_fs")), (Some(23_100_000.0), Some(3_600_000.0), Some(19_500_000.0)));
+    assert_eq!((q2("wins_fs"), q2("wins_is"), q2("losses_is")), (Some(2.0), Some(1.0), Some(1.0))); // 3006 lost 24 July
+    // leads created July-September: 2002, 2004, 2006, 2008; SQLs: 2002 (14 Aug), 2008 (16 Sep)
+    assert_eq!((q2("leads"), q2("sqls")), (Some(4.0), Some(2.0)));
+    // the lost deals' notes classified by the rules: a cheaper competitor, no budget
+    let losses = &all["losses"];
+    assert_eq!(strs(losses, "subcategory"), vec![Some("price".into()), Some("budget".into())]);
+    // every source value is named in the map: nothing reported as unmapped
+    let coverage = salesrelay::coverage::data_coverage(&p.model(), v, &[]).unwrap();
+    assert_eq!(rows(&coverage, col("kind").eq(lit("unmapped value"))).height(), 0);
+}
