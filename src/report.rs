@@ -231,6 +231,7 @@ pub fn write_report(
     period: &str,
     compare_to: Option<&str>,
     compare: Comparison,
+    loss_lines: &[String],
     mapping: Option<&crate::mapping::Applied>,
     warnings: &[String],
     left_out: &[crate::charts::LeftOut],
@@ -238,10 +239,7 @@ pub fn write_report(
     let (heads, year_ago) = headline_rows(tables, period)?;
     let plan = crate::summary::plan_lines(tables, period)?;
     let hybrid = crate::summary::hybrid_lines(tables, period)?;
-    let loss_lines = match tables.get("losses") {
-        Some(l) => crate::metrics::losses::classification_lines(l)?,
-        None => Vec::new(),
-    };
+
     // the configured comparison first, the other after it
     let order = match compare {
         Comparison::PriorQuarter => [Comparison::PriorQuarter, Comparison::YearAgo],
@@ -293,7 +291,7 @@ pub fn write_report(
     for c in charts {
         let _ = writeln!(md, "\n## {}\n\n![{}](charts/{}.svg)", md_text(&c.title), md_text(&c.title), c.name);
         if c.name == "losses_by_industry" {
-            for line in &loss_lines {
+            for line in loss_lines {
                 let _ = writeln!(md, "\n{}", capitalised(line));
             }
         }
@@ -403,7 +401,7 @@ pub fn write_report(
         let svg = svg.trim_start_matches(|c| c != '<').to_string();
         let _ = writeln!(html, "<figure id=\"{}\">{}</figure>", c.name, svg);
         if c.name == "losses_by_industry" {
-            for line in &loss_lines {
+            for line in loss_lines {
                 let _ = writeln!(html, "<p>{}</p>", esc(&capitalised(line)));
             }
         }

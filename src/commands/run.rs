@@ -150,9 +150,14 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let dict_path = dir.path().join("data_dictionary.md");
     std::fs::write(&dict_path, crate::output::data_dictionary(&dictionary, &nodes)).map_err(|e| Error::io(&dict_path, e))?;
     stage.done(&format!("{} table(s)", outputs.len()));
+    // the loss mix and the model's cross-validation, once for the summary and the report
+    let loss_lines = match table_map.get("losses") {
+        Some(l) => crate::metrics::losses::classification_lines(l)?,
+        None => Vec::new(),
+    };
     let stage = progress.stage("charts");
     let (charts, left_out) = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config)?;
-    crate::report::write_report(dir.path(), &table_map, &charts, &outputs, &label, p.compare_to.as_deref(), config.report.compare, v.mapping.as_ref(), &warnings, &left_out)?;
+    crate::report::write_report(dir.path(), &table_map, &charts, &outputs, &label, p.compare_to.as_deref(), config.report.compare, &loss_lines, v.mapping.as_ref(), &warnings, &left_out)?;
     let mut files: Vec<String> = charts.iter().flat_map(|c| [format!("charts/{}.svg", c.name), format!("charts/{}.png", c.name)]).collect();
     files.extend(["report.md".to_string(), "report.html".to_string(), "data_dictionary.md".to_string()]);
     write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs, &files)?;
@@ -176,8 +181,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     if let Some(losses) = table_map.get("losses") {
         let rules = config.losses.effective().map_err(Error::Config)?;
         let (never, unclassified) = crate::metrics::losses::rule_report(losses, &rules, 5)?;
-        let lines = crate::metrics::losses::classification_lines(losses)?;
-        for (i, line) in lines.iter().enumerate() {
+        for (i, line) in loss_lines.iter().enumerate() {
             let _ = writeln!(summary, "  {}{line}", if i == 0 { "" } else { "  " });
         }
         if !never.is_empty() {

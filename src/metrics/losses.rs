@@ -144,13 +144,17 @@ pub fn classification_lines(losses: &DataFrame) -> crate::error::Result<Vec<Stri
     let coded = losses.clone().lazy().filter(col("method").eq(lit("code")).and(col("loss_reason_text").is_not_null())).collect()?;
     let (texts, cats, subs) =
         (crate::output::text_column(&coded, "loss_reason_text")?, crate::output::text_column(&coded, "category")?, crate::output::text_column(&coded, "subcategory")?);
-    let examples: Vec<(String, String, String)> = (0..coded.height()).map(|i| (texts[i].clone(), cats[i].clone(), subs[i].clone())).collect();
+    // at most 5,000 of them, every k-th, so a large history costs seconds, not minutes
+    let step = coded.height().div_ceil(5_000).max(1);
+    let examples: Vec<(String, String, String)> =
+        (0..coded.height()).step_by(step).map(|i| (texts[i].clone(), cats[i].clone(), subs[i].clone())).collect();
     if examples.len() >= 50 {
         let base = crate::rules::model::builtin_corpus().map_err(crate::error::Error::Config)?;
         if let Some((c, s)) = crate::rules::model::cross_validate(&base, &examples, 5) {
+            let sample = if examples.len() < coded.height() { format!("{} of ", thousands(examples.len() as u64)) } else { String::new() };
             out.push(format!(
-                "the model reads this input's wording: 5-fold accuracy on its {} coded losses with text {:.0}% (category), {:.0}% (subcategory)",
-                thousands(examples.len() as u64),
+                "the model reads this input's wording: 5-fold accuracy on {sample}its {} coded losses with text {:.0}% (category), {:.0}% (subcategory)",
+                thousands(coded.height() as u64),
                 100.0 * c,
                 100.0 * s
             ));
