@@ -766,16 +766,23 @@ pub struct VisitRatio {
 }
 
 impl VisitRatio {
+    /// Bars and title from industry_visit_ratio. The title counts industries
+    /// by the rule the recommendation column uses (a gap beyond
+    /// +/-GAP_THRESHOLD_PT points), so chart and table agree.
     pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<VisitRatio>> {
         let Some(df) = rows(tables, "industry_visit_ratio", col("period").eq(lit(period.to_string())))? else { return Ok(None) };
         let (names, share, bench) = (strs(&df, "industry")?, nums(&df, "in_person_share")?, nums(&df, "benchmark_share")?);
         let bars: Vec<_> = (0..df.height()).map(|i| (names[i].clone(), share[i], bench[i].unwrap_or(0.0))).collect();
-        let below = bars.iter().filter(|b| b.1.is_some_and(|s| s < b.2)).count();
+        let threshold = crate::metrics::visits::GAP_THRESHOLD_PT;
+        let gap = |b: &(String, Option<f64>, f64)| b.1.map(|s| 100.0 * (s - b.2));
+        let above = bars.iter().filter(|b| gap(b).is_some_and(|g| g > threshold)).count();
+        let below = bars.iter().filter(|b| gap(b).is_some_and(|g| g < -threshold)).count();
         let measured = bars.iter().filter(|b| b.1.is_some()).count();
-        let widest = first_max(bars.iter().filter_map(|b| b.1.map(|s| (b.0.clone(), 100.0 * (s - b.2)))), |w| w.1.abs());
+        let widest = first_max(bars.iter().filter_map(|b| gap(b).map(|g| (b.0.clone(), g))), |w| w.1.abs());
         let title = match widest {
-            Some((ind, gap)) => format!(
-                "{period}: {below} of {measured} industries visit in person less than the survey; widest gap {ind} ({gap:+.0} pt)"
+            Some((ind, g)) => format!(
+                "{period}: of {measured} industries, {above} visit in person more than the survey and {below} less (beyond {threshold:.0} pt), {} in line; widest gap {ind} ({g:+.0} pt)",
+                measured - above - below
             ),
             None => format!("{period}: no FS meetings recorded"),
         };
@@ -806,17 +813,29 @@ pub fn industry_visit_ratio<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d
     for (row, (_, share, bench)) in d.bars.iter().enumerate() {
         let y = (n - 1 - row) as f64;
         if let Some(s) = share {
-            t!(chart.draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.2), (*s, y + 0.8)], theme::FS.filled()))));
+            // the colour says what the recommendation column says: above, in line or below the survey
+            let threshold = crate::metrics::visits::GAP_THRESHOLD_PT / 100.0;
+            let fill = if *s - bench > threshold {
+                theme::FS
+            } else if bench - *s > threshold {
+                theme::IS
+            } else {
+                theme::FLAT
+            };
+            t!(chart.draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.2), (*s, y + 0.8)], fill.filled()))));
             let inside = if *s > 0.08 { -40 } else { 6 };
             let colour = if *s > 0.08 { WHITE } else { theme::INK };
             t!(chart.draw_series(std::iter::once(EmptyElement::at((*s, y + 0.5)) + Text::new(pct(*s), (inside, -7), text(13).color(&colour)))));
         }
         t!(chart.draw_series(std::iter::once(PathElement::new(vec![(*bench, y + 0.05), (*bench, y + 0.95)], theme::BENCH.stroke_width(3)))));
     }
-    t!(legend.draw(&Rectangle::new([(40, 10), (54, 24)], theme::FS.filled())));
-    t!(legend.draw(&Text::new("FS in-person share", (60, 10), text(14))));
-    t!(legend.draw(&PathElement::new(vec![(260, 8), (260, 26)], theme::BENCH.stroke_width(3))));
-    t!(legend.draw(&Text::new("survey benchmark (n=1,817 sales professionals, May 2026)", (270, 10), text(14))));
+    for (k, (colour, label)) in [(theme::FS, "above the survey"), (theme::FLAT, "in line (within 10 pt)"), (theme::IS, "below the survey")].iter().enumerate() {
+        let x = 40 + 190 * k as i32;
+        t!(legend.draw(&Rectangle::new([(x, 10), (x + 14, 24)], colour.filled())));
+        t!(legend.draw(&Text::new(*label, (x + 20, 10), text(14))));
+    }
+    t!(legend.draw(&PathElement::new(vec![(620, 8), (620, 26)], theme::BENCH.stroke_width(3))));
+    t!(legend.draw(&Text::new("survey benchmark (n=1,817 sales professionals, May 2026)", (630, 10), text(14))));
     Ok(())
 }
 

@@ -75,8 +75,9 @@ fn charts_render_from_the_fixture_with_their_findings_in_the_titles() {
     assert!(svg("revenue_bridge").contains("FY2026-Q1") && svg("revenue_bridge").contains("SQL rate"));
     assert!(svg("revenue_bridge").contains("IS-sourced branch"));
     assert!(svg("kpi_tree").contains("FY2026-Q2: revenue 3.3M (+153.8% vs the quarter before)"));
-    // ICT is 56.9 points above its benchmark, the widest gap; FSI is the one below
-    assert!(svg("industry_visit_ratio").contains("1 of 2 industries visit in person less than the survey; widest gap Information and Communications (+57 pt)"), "{}", svg("industry_visit_ratio"));
+    // ICT is 56.9 points above its benchmark (100% vs 43.1%), the widest gap; FSI 25.9 below (50% vs 75.9%):
+    // the title counts by the recommendation column's +/-10 pt rule
+    assert!(svg("industry_visit_ratio").contains("FY2026-Q2: of 2 industries, 1 visit in person more than the survey and 1 less (beyond 10 pt), 0 in line; widest gap Information and Communications (+57 pt)"), "{}", svg("industry_visit_ratio"));
     assert!(svg("industry_visit_ratio").contains("Wholesale and Trading") && svg("industry_visit_ratio").contains("survey benchmark"));
     // 3 of 5 accepted Q2 handoffs met the SLA (H7, H4, H5)
     assert!(svg("first_contact_sla").contains("3 of 5 accepted handoffs got a first FS contact within 2 business days (60%)"));
@@ -106,6 +107,15 @@ fn charts_render_from_sample_data_and_the_report_links_them() {
     check_maps(&folder, &regions);
     let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
     assert!(html.contains("<h1>Quarterly sales review FY2026-Q2 against FY2026-Q1</h1>"));
+    // the visit-ratio title counts what the recommendation column says
+    use polars::prelude::SerReader;
+    let ratio = polars::prelude::ParquetReader::new(std::fs::File::open(folder.join("tables/industry_visit_ratio.parquet")).unwrap()).finish().unwrap();
+    let q2 = crate::util::rows(&ratio, polars::prelude::col("period").eq(polars::prelude::lit("FY2026-Q2")));
+    let recs = crate::util::strs(&q2, "recommendation");
+    let count = |prefix: &str| recs.iter().filter(|r| r.as_deref().is_some_and(|r| r.starts_with(prefix))).count();
+    let (above, below) = (count("visits above"), count("visits below"));
+    let svg = std::fs::read_to_string(folder.join("charts/industry_visit_ratio.svg")).unwrap();
+    assert!(svg.contains(&format!("{above} visit in person more than the survey and {below} less (beyond 10 pt)")), "{above} {below}: {svg}");
     // sample_data has targets: the plan bridge too
     assert!(folder.join("charts/plan_bridge.png").is_file());
     assert_eq!(html.matches("<figure").count(), CHARTS.len() + 1 + regions.len(), "charts inline");
