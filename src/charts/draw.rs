@@ -716,10 +716,16 @@ impl LossesByIndustry {
                 (ind.clone(), v)
             })
             .collect();
-        let worst = first_max(bars.iter(), |b| b.1.iter().sum::<f64>());
-        let title = match worst {
-            Some((ind, v)) if v.iter().sum::<f64>() > 0.0 => format!("{period}: {ind} lost the most deals ({})", thousands(v.iter().sum())),
-            _ => format!("{period}: losses by industry"),
+        // most losses first; ties keep the benchmark order
+        let mut bars = bars;
+        bars.sort_by(|a, b| b.1.iter().sum::<f64>().total_cmp(&a.1.iter().sum::<f64>()));
+        let most = bars.first().map(|b| b.1.iter().sum::<f64>()).unwrap_or(0.0);
+        let tied: Vec<&str> = bars.iter().filter(|b| b.1.iter().sum::<f64>() == most).map(|b| b.0.as_str()).collect();
+        let title = match tied.as_slice() {
+            _ if most <= 0.0 => format!("{period}: losses by industry"),
+            [one] => format!("{period}: {one} lost the most deals ({})", thousands(most)),
+            [init @ .., last] => format!("{period}: {} and {last} lost the most deals, {} each", init.join(", "), thousands(most)),
+            [] => format!("{period}: losses by industry"),
         };
         Ok(Some(LossesByIndustry { title, bars }))
     }
@@ -1343,5 +1349,26 @@ mod tests {
         assert_eq!(d.bins[5], (0.0, 1.0), "60 h: missed");
         assert_eq!(d.no_contact, 1.0);
         assert_eq!(d.title, "Q: 1 of 3 accepted handoffs got a first FS contact within 2 business days (33%)");
+    }
+
+    /// Losses by industry: most first, ties in the table's order and named
+    /// in full in the title.
+    #[test]
+    fn losses_by_industry_sorted_and_ties_named() {
+        let summary = df!(
+            "period" => ["Q"; 4],
+            "segment_kind" => ["industry"; 4],
+            "level" => ["category"; 4],
+            "segment" => ["Alpha", "Beta", "Beta", "Gamma"],
+            "category" => ["customer", "customer", "competitor", "self"],
+            "losses" => [2.0, 3.0, 2.0, 5.0],
+        )
+        .unwrap();
+        let tables: Tables = [("loss_summary".to_string(), summary)].into_iter().collect();
+        let d = LossesByIndustry::from_tables(&tables, "Q").unwrap().unwrap();
+        let order: Vec<&str> = d.bars.iter().map(|b| b.0.as_str()).collect();
+        // Beta 3 + 2 = 5 and Gamma 5 tie, in table order; Alpha 2 last
+        assert_eq!(order, ["Beta", "Gamma", "Alpha"]);
+        assert_eq!(d.title, "Q: Beta and Gamma lost the most deals, 5 each");
     }
 }

@@ -84,8 +84,8 @@ fn charts_render_from_the_fixture_with_their_findings_in_the_titles() {
     assert!(svg("funnel").contains("6 leads -&gt; 5 SQLs (83%)"), "{}", svg("funnel"));
     // O2 (customer) and O7 (competitor): a tie goes to the first category in the legend's order
     assert!(svg("losses_by_quarter").contains("FY2026-Q2: 2 deals lost; customer reasons lead with 50% of them"), "{}", svg("losses_by_quarter"));
-    // Construction (O7) and ICT (O2) lost one each: the first in benchmark order
-    assert!(svg("losses_by_industry").contains("FY2026-Q2: Construction lost the most deals (1)"), "{}", svg("losses_by_industry"));
+    // Construction (O7) and ICT (O2) lost one each: a tie is named in full
+    assert!(svg("losses_by_industry").contains("FY2026-Q2: Construction and Information and Communications lost the most deals, 1 each"), "{}", svg("losses_by_industry"));
     // AI SDR R3: 2 SQLs, 1 won; humans R1 (2 SQLs, 1 won) and R2 (1 SQL): mean 1.5 SQLs, 1 of 3 won;
     // but R2's SQL L7 has its deal O4 still open, so SQL-to-win is not ranked (trust.rs)
     assert!(svg("is_reps").contains("AI SDRs averaged 2 SQLs, human reps 2; SQL-to-win not final (1 deal still open)"), "{}", svg("is_reps"));
