@@ -30,6 +30,9 @@ pub struct Config {
     /// ISO 4217 code amounts are reported in (e.g. "JPY"); needed when
     /// opportunities carry several currencies.
     pub base_currency: Option<String>,
+    /// What money axes and headlines say amounts are in (default: the base
+    /// currency).
+    pub currency_label: Option<String>,
     /// First month of the fiscal year, 1-12 (default 4, April, as in Japan).
     pub fiscal_year_start_month: u32,
     /// `start` (default): FY named by the calendar year it starts in; `end`: the year it ends in.
@@ -251,6 +254,7 @@ impl Default for Config {
             report: Default::default(),
             planning: Default::default(),
             base_currency: None,
+            currency_label: None,
             fiscal_year_start_month: 4,
             fiscal_year_label: FiscalYearLabel::Start,
             time_zone: "Asia/Tokyo".into(),

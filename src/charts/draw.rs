@@ -60,6 +60,13 @@ fn band_label(labels: &[String], at: f64, top_down: bool) -> String {
 
 /// The item with the largest key; on a tie the first, in the chart's own
 /// order, so a title never depends on how a sort broke ties.
+/// A round number at or below `x` (1, 2 or 5 times a power of ten).
+fn nice_floor(x: f64) -> f64 {
+    let p = 10f64.powf(x.log10().floor());
+    let m = [5.0, 2.0, 1.0].into_iter().find(|m| m * p <= x).unwrap_or(1.0);
+    m * p
+}
+
 fn first_max<T>(items: impl Iterator<Item = T>, key: impl Fn(&T) -> f64) -> Option<T> {
     let mut best: Option<(f64, T)> = None;
     for item in items {
@@ -209,6 +216,8 @@ pub fn kpi_tree<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &KpiTree) 
 
 pub struct Bridge {
     pub title: String,
+    /// What money is in, for the axis (JPY, or "input currency").
+    currency: String,
     /// (label, start, end, kind, branch)
     steps: Vec<(String, f64, f64, String, String)>,
 }
@@ -216,7 +225,7 @@ pub struct Bridge {
 impl Bridge {
     /// The bridge, or why it is left out (no quarter to compare with, no
     /// revenue in either quarter).
-    pub fn from_tables(tables: &Tables, period: &str, compare: Comparison) -> Result<std::result::Result<Bridge, String>> {
+    pub fn from_tables(tables: &Tables, period: &str, compare: Comparison, currency: &str) -> Result<std::result::Result<Bridge, String>> {
         let Some(df) = rows(tables, "kpi_attribution", total_compared(period, compare))? else {
             return Ok(Err("kpi_attribution is not available for this input".into()));
         };
@@ -258,7 +267,7 @@ impl Bridge {
             ),
             None => format!("Revenue {verb} {} to {}: {}", money(base), money(current), movers.note.unwrap_or_default()),
         };
-        Ok(Ok(Bridge { title, steps }))
+        Ok(Ok(Bridge { title, steps, currency: currency.to_string() }))
     }
 }
 
@@ -272,7 +281,11 @@ pub fn revenue_bridge<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Bri
     t!(note.draw(&Text::new("green: the driver added revenue, red: it took revenue away, grey: a branch's change the input cannot split (LMDI, exact)", (480, 6), text(13))));
     let n = d.steps.len();
     let top = d.steps.iter().map(|s| s.1.max(s.2)).fold(0.0f64, f64::max) * 1.12;
-    let bottom = d.steps.iter().map(|s| s.1.min(s.2)).fold(0.0f64, f64::min);
+    // the axis starts near the lowest running total, so the drivers' steps are
+    // not slivers on top of two tall bars; base and current are cut (marked)
+    let lowest = d.steps.iter().map(|s| if matches!(s.3.as_str(), "base" | "current") { s.2 } else { s.1.min(s.2) }).fold(f64::INFINITY, f64::min);
+    let floor = if lowest.is_finite() && lowest > 0.0 { (lowest - 0.15 * (top - lowest)).max(0.0) } else { lowest.min(0.0) };
+    let bottom = if floor > 0.0 { nice_floor(floor) } else { floor };
     let mut chart = t!(ChartBuilder::on(area)
         .caption(d.title.clone(), title(20))
         .margin(20)
@@ -284,7 +297,7 @@ pub fn revenue_bridge<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Bri
         .disable_x_mesh()
         .disable_x_axis()
         .x_labels(0)
-        .y_desc("revenue (input currency)")
+        .y_desc(if bottom > 0.0 { format!("revenue ({}), axis from {}", d.currency, money(bottom)) } else { format!("revenue ({})", d.currency) })
         .y_label_formatter(&|v| money(*v))
         .label_style(text(14))
         .light_line_style(TRANSPARENT)
@@ -323,7 +336,7 @@ impl Bridge {
     /// The bridge from the plan to the actual revenue of `period`: the
     /// revenue target, each driver's share of the gap (plan_vs_actual), a
     /// branch the targets cannot split as one step, the actual revenue.
-    pub fn from_plan(tables: &Tables, period: &str) -> Result<std::result::Result<Bridge, String>> {
+    pub fn from_plan(tables: &Tables, period: &str, currency: &str) -> Result<std::result::Result<Bridge, String>> {
         let Some(df) = rows(tables, "plan_vs_actual", total_in(period))? else {
             return Ok(Err("no targets in the input (targets.csv)".into()));
         };
@@ -366,12 +379,13 @@ impl Bridge {
             .map(|s| format!(": {} moved it most ({}{})", s.0, if s.2 >= s.1 { "+" } else { "" }, money(s.2 - s.1)))
             .unwrap_or_default();
         let title = format!("Revenue {} is {} {verb} the plan of {}{most}", money(actual), money(gap.abs()), money(target));
-        Ok(Ok(Bridge { title, steps }))
+        Ok(Ok(Bridge { title, steps, currency: currency.to_string() }))
     }
 }
 
 pub struct Coverage {
     pub title: String,
+    currency: String,
     /// per quarter: (label, pipeline, weighted pipeline, target remaining)
     quarters: Vec<(String, f64, f64, Option<f64>)>,
 }
@@ -380,7 +394,7 @@ impl Coverage {
     /// The open pipeline of the next two quarters against what their
     /// revenue targets still need, from pipeline_coverage (total, all
     /// forecast categories).
-    pub fn from_tables(tables: &Tables) -> Result<Option<Coverage>> {
+    pub fn from_tables(tables: &Tables, currency: &str) -> Result<Option<Coverage>> {
         let filter = col("segment_kind").eq(lit("total")).and(col("forecast_category").eq(lit("all")));
         let Some(df) = rows(tables, "pipeline_coverage", filter)? else { return Ok(None) };
         let (periods, pipeline, weighted, remaining) =
@@ -400,7 +414,7 @@ impl Coverage {
             Some(_) => format!("{}: the revenue target is already won; {} more is open", first.0, money(first.1)),
             None => format!("{}: {} of open pipeline expected to close (no revenue target to cover)", first.0, money(first.1)),
         };
-        Ok(Some(Coverage { title, quarters }))
+        Ok(Some(Coverage { title, quarters, currency: currency.to_string() }))
     }
 }
 
@@ -419,7 +433,7 @@ pub fn pipeline_coverage<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &
         .disable_x_mesh()
         .x_labels(n * 2 + 1)
         .x_label_formatter(&|x| band_label(&labels, *x, false))
-        .y_desc("amount (input currency)")
+        .y_desc(format!("amount ({})", d.currency))
         .y_label_formatter(&|v| money(*v))
         .label_style(text(14))
         .light_line_style(TRANSPARENT)

@@ -83,7 +83,7 @@ fn present<T>(data: Option<T>, tables: &Tables, table: &str, period: &str) -> st
 
 /// Renders every chart the tables support into `dir`; a chart whose data is
 /// not available is left out, with the reason, for the report to say.
-pub fn render_all(dir: &Path, tables: &Tables, period: &str, config: &crate::config::Config) -> Result<(Vec<Chart>, Vec<LeftOut>)> {
+pub fn render_all(dir: &Path, tables: &Tables, period: &str, config: &crate::config::Config, currency: &str) -> Result<(Vec<Chart>, Vec<LeftOut>)> {
     let (sla_days, compare) = (config.sla_business_days, config.report.compare);
     register_font();
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -102,11 +102,11 @@ pub fn render_all(dir: &Path, tables: &Tables, period: &str, config: &crate::con
         };
     }
     chart!("kpi_tree", (1400, 560), present(draw::KpiTree::from_tables(tables, period, compare)?, tables, "kpi_tree", period), draw::kpi_tree);
-    chart!("revenue_bridge", (1200, 620), draw::Bridge::from_tables(tables, period, compare)?, draw::revenue_bridge);
+    chart!("revenue_bridge", (1200, 620), draw::Bridge::from_tables(tables, period, compare, currency)?, draw::revenue_bridge);
     if tables.contains_key("plan_vs_actual") {
-        chart!("plan_bridge", (1200, 620), draw::Bridge::from_plan(tables, period)?, draw::revenue_bridge);
+        chart!("plan_bridge", (1200, 620), draw::Bridge::from_plan(tables, period, currency)?, draw::revenue_bridge);
     }
-    if let Some(coverage) = draw::Coverage::from_tables(tables)? {
+    if let Some(coverage) = draw::Coverage::from_tables(tables, currency)? {
         chart!("pipeline_coverage", (1100, 620), Ok::<_, String>(coverage), draw::pipeline_coverage);
     }
     if let Some(meetings) = draw::Meetings::from_tables(tables)? {

@@ -156,7 +156,9 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
         None => Vec::new(),
     };
     let stage = progress.stage("charts");
-    let (charts, left_out) = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config)?;
+    // what money is in: the configured label, else the base currency
+    let currency = config.currency_label.clone().or_else(|| v.base_currency.clone()).unwrap_or_else(|| "input currency".into());
+    let (charts, left_out) = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config, &currency)?;
     crate::report::write_report(dir.path(), &table_map, &charts, &outputs, &label, p.compare_to.as_deref(), config.report.compare, &loss_lines, v.mapping.as_ref(), &warnings, &left_out)?;
     let mut files: Vec<String> = charts.iter().flat_map(|c| [format!("charts/{}.svg", c.name), format!("charts/{}.png", c.name)]).collect();
     files.extend(["report.md".to_string(), "report.html".to_string(), "data_dictionary.md".to_string()]);

@@ -381,7 +381,7 @@ fn write_file(dir: &Path, name: &str, text: &str) -> Result<()> {
 fn config_text() -> String {
     let mut s = String::from(
         "# salesrelay configuration for the synthetic history (see README for every key)\n\
-         fiscal_year_start_month = 4\nfiscal_year_label = \"start\"\ntime_zone = \"Asia/Tokyo\"\n\
+         fiscal_year_start_month = 4\nfiscal_year_label = \"start\"\ntime_zone = \"Asia/Tokyo\"\nbase_currency = \"JPY\"\n\
          sla_business_days = 2\nholidays = [\n",
     );
     for h in HOLIDAYS {

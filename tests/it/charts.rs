@@ -116,6 +116,10 @@ fn charts_render_from_sample_data_and_the_report_links_them() {
     let (above, below) = (count("visits above"), count("visits below"));
     let svg = std::fs::read_to_string(folder.join("charts/industry_visit_ratio.svg")).unwrap();
     assert!(svg.contains(&format!("{above} visit in person more than the survey and {below} less (beyond 10 pt)")), "{above} {below}: {svg}");
+    // money axes name the base currency (sample_data's salesrelay.toml: JPY); the bridge's axis
+    // starts near the lowest running total and says so
+    let bridge = std::fs::read_to_string(folder.join("charts/revenue_bridge.svg")).unwrap();
+    assert!(bridge.contains("revenue (JPY), axis from 100.0M"), "{bridge}");
     // sample_data has targets: the plan bridge too
     assert!(folder.join("charts/plan_bridge.png").is_file());
     assert_eq!(html.matches("<figure").count(), CHARTS.len() + 1 + regions.len(), "charts inline");
