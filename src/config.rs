@@ -27,6 +27,8 @@ pub struct Config {
     pub report: ReportConfig,
     /// `[planning]`: the rates behind required_volumes.
     pub planning: PlanningConfig,
+    /// `[advice]`: how much evidence a recommendation needs.
+    pub advice: AdviceConfig,
     /// ISO 4217 code amounts are reported in (e.g. "JPY"); needed when
     /// opportunities carry several currencies.
     pub base_currency: Option<String>,
@@ -118,6 +120,20 @@ pub struct PlanningConfig {
 impl Default for PlanningConfig {
     fn default() -> Self {
         PlanningConfig { rate_window: 4 }
+    }
+}
+
+/// `[advice]`: a recommendation that compares win rates needs at least
+/// `min_deals` closed deals behind it (default 20); below that it says so.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdviceConfig {
+    pub min_deals: u32,
+}
+
+impl Default for AdviceConfig {
+    fn default() -> Self {
+        AdviceConfig { min_deals: 20 }
     }
 }
 
@@ -253,6 +269,7 @@ impl Default for Config {
             maturity: Default::default(),
             report: Default::default(),
             planning: Default::default(),
+            advice: Default::default(),
             base_currency: None,
             currency_label: None,
             fiscal_year_start_month: 4,
@@ -402,6 +419,9 @@ impl Config {
             if !(b.len() == 3 && b.bytes().all(|c| c.is_ascii_uppercase())) {
                 return Err(format!("base_currency = {b:?} is not an ISO 4217 code such as \"JPY\" or \"USD\""));
             }
+        }
+        if !(1..=100_000).contains(&self.advice.min_deals) {
+            return Err(format!("advice.min_deals = {} must be 1-100000 closed deals", self.advice.min_deals));
         }
         if !(1..=20).contains(&self.planning.rate_window) {
             return Err(format!("planning.rate_window = {} must be 1-20 complete quarters", self.planning.rate_window));

@@ -139,6 +139,10 @@ impl LossConfig {
 }
 
 /// The recommended action for a loss category (the feedback loop of the playbook).
+/// What to do about customer-driven losses of deals FS sourced itself: no
+/// handoff was made, so the toss-up rule cannot be the lever.
+pub const FS_SOURCED_CUSTOMER_ACTION: &str = "qualify before proposing: confirm budget and need (BANT) before investing FS time in a self-sourced deal";
+
 pub fn recommended_action(category: &str) -> &'static str {
     match category {
         "self" => "proposal coaching: review lost proposals and deal handling with FS managers",

@@ -99,7 +99,10 @@ pub fn losses(m: &Model, rules: &LossRules) -> crate::error::Result<LazyFrame> {
     let opps = events::opportunities(m).filter(col("outcome").eq(lit("lost")).and(col("closed_at").is_not_null()));
     Ok(classify_all(opps, rules, &m.config.losses)?
         .lazy()
-        .with_columns([m.label(m.period("closed_at")).alias("period"), action_expr(col("category")).alias("recommended_action")])
+        .with_columns([
+            m.label(m.period("closed_at")).alias("period"),
+            action_expr(col("category"), col("source").eq(lit(events::FS_SOURCED))).alias("recommended_action"),
+        ])
         .select(LOSSES_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>())
         .sort(["closed_at", "opportunity_id"], Default::default()))
 }
@@ -237,12 +240,14 @@ pub fn rule_report(losses: &DataFrame, rules: &LossRules, top: usize) -> crate::
     Ok((never, top_texts))
 }
 
-fn action_expr(category: Expr) -> Expr {
+/// The recommended action for a loss category; `fs_sourced` is true where
+/// the deals were FS's own (no handoff), which changes the customer action.
+fn action_expr(category: Expr, fs_sourced: Expr) -> Expr {
     let mut e = lit(recommended_action("unclassified"));
     for c in CATEGORIES.iter().rev() {
         e = when(category.clone().eq(lit(*c))).then(lit(recommended_action(c))).otherwise(e);
     }
-    e
+    when(category.eq(lit("customer")).and(fs_sourced)).then(lit(crate::rules::FS_SOURCED_CUSTOMER_ACTION)).otherwise(e)
 }
 
 /// The segment kinds of loss_summary: total, source, industry, region, fs_rep.
@@ -365,7 +370,10 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
     ];
     let shape = |lf: LazyFrame| lf.with_column(m.label(col("__p")).alias("period_label")).select(columns.map(col));
     Ok(concat([shape(by_cat), shape(by_sub)], UnionArgs::default())?
-        .with_column(action_expr(col("category")).alias("recommended_action"))
+        .with_column(
+            action_expr(col("category"), col("segment_kind").eq(lit("source")).and(col("segment").eq(lit(events::FS_SOURCED))))
+                .alias("recommended_action"),
+        )
         .sort_by_exprs(
             [col("__p"), col("__seg_order"), col("__cat_order"), col("level"), col("subcategory")],
             SortMultipleOptions::default(),

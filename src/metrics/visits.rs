@@ -60,13 +60,23 @@ fn mode_columns(mode: &str) -> Vec<Expr> {
     ]
 }
 
-/// The plain recommendation for an industry in a quarter (see README for the rule).
-fn recommendation() -> Expr {
+/// The plain recommendation for an industry in a quarter (see README for the
+/// rule): win rates are compared only with `min_deals` closed deals behind
+/// them (visited and online-only together, each mode at least one).
+fn recommendation(min_deals: u32) -> Expr {
     let meetings = col("visits") + col("online_meetings");
     let gap = col("gap_pt");
     let v = col("win_rate_visited");
     let o = col("win_rate_online_only");
-    let comparable = v.clone().is_not_null().and(o.clone().is_not_null());
+    let deals = col("deals_visited") + col("deals_online_only");
+    let comparable = v.clone().is_not_null().and(o.clone().is_not_null()).and(deals.clone().gt_eq(lit(min_deals as i64)));
+    let too_few = |side: &str| {
+        concat_str(
+            [lit(format!("visits {side} benchmark; too few closed deals to judge the payoff (n=")), deals.clone().cast(DataType::String), lit(format!(", needs {min_deals})"))],
+            "",
+            false,
+        )
+    };
     let gain = v.gt(o);
     when(meetings.eq(lit(0)))
         .then(lit("no FS meetings recorded"))
@@ -79,9 +89,9 @@ fn recommendation() -> Expr {
         .when(gap.clone().lt(lit(-GAP_THRESHOLD_PT)).and(comparable))
         .then(lit("visits below benchmark with no win-rate loss: online meetings are working"))
         .when(gap.clone().gt(lit(GAP_THRESHOLD_PT)))
-        .then(lit("visits above benchmark: too few closed deals in one mode to judge the payoff"))
+        .then(too_few("above"))
         .when(gap.lt(lit(-GAP_THRESHOLD_PT)))
-        .then(lit("visits below benchmark: too few closed deals in one mode to judge the payoff"))
+        .then(too_few("below"))
         .otherwise(lit("in line with the benchmark"))
 }
 
@@ -126,7 +136,7 @@ pub fn industry_visit_ratio(m: &Model) -> Option<LazyFrame> {
             .with_column((lit(100.0) * (col("in_person_share") - col("benchmark_share"))).alias("gap_pt"))
             .with_columns(mode_columns("visited"))
             .with_columns(mode_columns("online_only"))
-            .with_column(recommendation().alias("recommendation"))
+            .with_column(recommendation(m.config.advice.min_deals).alias("recommendation"))
             .sort(["__p", "__order"], Default::default())
             .select(cols_out),
     )
@@ -209,7 +219,7 @@ pub const INDUSTRY_VISIT_RATIO_DOC: TableDoc = TableDoc {
         ("win_rate_online_only", "their wins / deals_online_only"),
         ("mean_won_amount_online_only", "mean amount of their wins (currency)"),
         ("cycle_days_median_online_only", "median days from creation to close of their wins"),
-        ("recommendation", "the plain reading: gap beyond +/-10 points against whether visited deals win more"),
+        ("recommendation", "the plain reading: gap beyond +/-10 points against whether visited deals win more, judged only with advice.min_deals (default 20) closed deals behind it; below that it says too few deals (n=...)"),
         ("benchmark_n", "survey respondents"),
         ("benchmark_source", "the survey"),
     ],

@@ -8,7 +8,7 @@ use salesrelay::metrics::losses::classify;
 use salesrelay::rules::LossConfig;
 
 use crate::kpi::{table, tables};
-use crate::util::{f64s, strs, tiny, Dir};
+use crate::util::{f64s, strs, tiny, Dir, rows};
 
 fn run(config: &LossConfig, rows: &[(Option<&str>, Option<&str>)]) -> Vec<(String, Option<String>, Option<String>)> {
     let rules = config.effective().unwrap();
@@ -244,4 +244,25 @@ fn loss_feedback_by_missing_bant_element() {
     // budget confirmed in both: each category half, lift 1
     assert_eq!(row("budget", "confirmed", "customer"), (1.0, 0.5, 1.0));
     assert_eq!(row("interest_level", "high", "timing"), (1.0, 1.0, 2.0));
+}
+
+/// A customer loss on a deal FS sourced itself had no handoff: its action
+/// is to qualify before proposing, not to tighten the toss-up rule.
+#[test]
+fn loss_actions_follow_the_deals_source() {
+    let d = losses_fixture();
+    // O11 (no lead: FS-sourced) now lost on budget
+    d.replace("opportunities.csv", "lost,,the weather,", "lost,Budget,,");
+    let all = tables(d.path());
+    let losses = table(&all, "losses");
+    let action = |id: &str| strs(&rows(&losses, col("opportunity_id").eq(lit(id))), "recommended_action")[0].clone().unwrap();
+    assert!(action("O11").starts_with("qualify before proposing"), "{}", action("O11"));
+    assert!(action("O2").starts_with("tighten the toss-up rule"), "{}", action("O2")); // IS-sourced (L2)
+    let summary = table(&all, "loss_summary");
+    let at = |kind: &str, seg: &str| {
+        let r = rows(&summary, col("period").eq(lit("FY2026-Q2")).and(col("segment_kind").eq(lit(kind))).and(col("segment").eq(lit(seg))).and(col("level").eq(lit("category"))).and(col("category").eq(lit("customer"))));
+        strs(&r, "recommended_action")[0].clone().unwrap()
+    };
+    assert!(at("source", "fs_sourced").starts_with("qualify before proposing"));
+    assert!(at("total", "all").starts_with("tighten the toss-up rule"));
 }

@@ -37,6 +37,12 @@ fn industry_visit_ratio_against_the_benchmark() {
     assert_eq!(one(&ict, "win_rate_online_only"), Some(0.0));
     assert_eq!(one(&ict, "mean_won_amount_online_only"), None);
     assert_eq!(strs(&ict, "recommendation")[0].as_deref(), Some("visits above benchmark and visited deals win more: keep the in-person mix"));
+    // with less evidence than advice.min_deals the win rates are not compared, and it says so
+    let d = crate::util::Dir::copy_of(&tiny());
+    d.replace("salesrelay.toml", "min_deals = 2", "min_deals = 3");
+    let strict = table(&tables(d.path()), "industry_visit_ratio");
+    let fsi3 = rows(&strict, col("period").eq(lit("FY2026-Q2")).and(col("industry").eq(lit("Financial Services and Insurance"))));
+    assert_eq!(strs(&fsi3, "recommendation")[0].as_deref(), Some("visits below benchmark; too few closed deals to judge the payoff (n=2, needs 3)"));
     // an industry with no meetings at all
     let construction = q2("Construction");
     assert_eq!(one(&construction, "visits"), Some(0.0));
