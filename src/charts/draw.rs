@@ -865,12 +865,17 @@ pub struct IsReps {
     pub title: String,
     /// (role, sqls, sql_to_win, mature)
     points: Vec<(String, f64, f64, bool)>,
+    /// Names at each distinct point, joined where reps share a point; all of
+    /// them up to 15 points, else the five with the most and the fewest SQLs.
+    labels: Vec<(f64, f64, String)>,
 }
 
 impl IsReps {
     pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<IsReps>> {
         let Some(df) = rows(tables, "is_reps", col("period").eq(lit(period.to_string())))? else { return Ok(None) };
         let (roles, sqls, win) = (strs(&df, "role")?, nums(&df, "sqls")?, nums(&df, "sql_to_win")?);
+        let names = if df.schema().contains("rep_name") { strs(&df, "rep_name")? } else { strs(&df, "rep_id")? };
+        let ids = strs(&df, "rep_id")?;
         let mature: Vec<Option<bool>> = df.column("sql_to_win_mature")?.bool()?.iter().collect();
         let open: f64 = nums(&df, "sql_to_win_open_deals")?.iter().flatten().sum();
         let points: Vec<_> = (0..df.height())
@@ -906,7 +911,20 @@ impl IsReps {
         } else {
             format!("{period}: IS reps by volume (SQLs); SQL-to-win not final ({} still open)", count(open as u64, "deal", "deals"))
         };
-        Ok(Some(IsReps { title, points }))
+        // one label per distinct point, the reps on it named together
+        let mut at: Vec<(f64, f64, Vec<String>)> = Vec::new();
+        for i in 0..df.height() {
+            let (Some(x), Some(y)) = (sqls[i], win[i]) else { continue };
+            let name = if names[i].is_empty() { ids[i].clone() } else { names[i].clone() };
+            match at.iter_mut().find(|p| p.0 == x && p.1 == y) {
+                Some(p) => p.2.push(name),
+                None => at.push((x, y, vec![name])),
+            }
+        }
+        at.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
+        let keep = |i: usize| at.len() <= 15 || i < 5 || i >= at.len() - 5;
+        let labels = at.iter().enumerate().filter(|(i, _)| keep(*i)).map(|(_, p)| (p.0, p.1, p.2.join(", "))).collect();
+        Ok(Some(IsReps { title, points, labels }))
     }
 }
 
@@ -944,6 +962,9 @@ pub fn is_reps<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &IsReps) ->
                 .draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 6, style(p.2))))
                 .map(|s| s.label(label).legend(move |(x, y)| Circle::new((x + 7, y), 6, colour.filled()))));
         }
+    }
+    for (x, y, name) in &d.labels {
+        t!(chart.draw_series(std::iter::once(EmptyElement::at((*x, *y)) + Text::new(name.clone(), (9, -14), text(12)))));
     }
     t!(chart.configure_series_labels().label_font(text(14)).background_style(WHITE.mix(0.9)).border_style(theme::GRID).draw());
     Ok(())
