@@ -521,7 +521,7 @@ fn kpi_rows(m: &Model, wide: LazyFrame, name: &str, lag: i32, order: u32) -> Vec
     for n in ["revenue_is", "revenue_fs", "leads_inbound", "leads_outbound"] {
         contributions.push(change(n).alias(format!("{n}__contribution")));
     }
-    let joined = joined.with_columns(contributions);
+    let joined = joined.with_columns(contributions).cache();
     let first = m.span.first.0;
     nodes
         .iter()
