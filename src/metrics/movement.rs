@@ -106,6 +106,8 @@ fn states(m: &Model) -> Option<LazyFrame> {
 /// lost - won = open_end.
 pub fn pipeline_movement(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
     let Some(states) = states(m) else { return Ok(None) };
+    // read by the flows and by both snapshots: built once
+    let states = states.cache();
     let all_open = !has_close_dates(m);
     // states are sorted by opportunity: the previous row is the previous state of the same deal
     let same_deal = col("opportunity_id").shift(lit(1)).eq(col("opportunity_id")).fill_null(lit(false));
@@ -181,7 +183,7 @@ pub fn pipeline_movement(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
             .then(lit(i32::MAX))
             .otherwise(quarter_index(col("__t_next"), m.config))
             .alias("__q_next"),
-    );
+    ).cache();
     let snapshot = |offset: i32| -> LazyFrame {
         // state counts at the start of quarter (close_q + offset) for its own quarter close_q
         let filtered = if all_open {
