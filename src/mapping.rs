@@ -328,6 +328,19 @@ impl Reader<'_> {
 }
 
 /// `column` of `columns`, matched as the contract matches headers (ignoring case and _).
+/// The candidate within two edits of `name` (names normalised as for
+/// matching, fewer edits than half the name), nearest first: a typo's
+/// likely meaning.
+fn nearest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c String>) -> Option<&'c String> {
+    let n = normalize_name(name);
+    candidates
+        .into_iter()
+        .map(|c| (c, strsim::damerau_levenshtein(&n, &normalize_name(c))))
+        .filter(|(_, d)| *d <= 2 && 2 * *d < n.chars().count().max(2))
+        .min_by_key(|(c, d)| (*d, (*c).clone()))
+        .map(|(c, _)| c)
+}
+
 fn find_column<'c>(columns: &'c [String], name: &str) -> Option<&'c String> {
     columns.iter().find(|c| *c == name).or_else(|| {
         let n = normalize_name(name);
@@ -376,7 +389,7 @@ fn sql(text: &str, aliases: &[String], columns: &[String], file: &str) -> std::r
     for root in expr.clone().meta().root_names() {
         let root = root.to_string();
         if !columns.contains(&root) {
-            let hint = match find_column(columns, &root) {
+            let hint = match find_column(columns, &root).or_else(|| nearest(&root, columns.iter().filter(|c| *c != ROW))) {
                 Some(c) => format!(" (did you mean {c}?)"),
                 None => format!(" (columns: {})", columns.iter().filter(|c| *c != ROW).cloned().collect::<Vec<_>>().join(", ")),
             };
@@ -417,7 +430,8 @@ fn parse_dates(e: Expr, formats: &[String]) -> Expr {
 fn column_expr(rule: &Rule, aliases: &[String], columns: &[String], file: &str) -> std::result::Result<(Expr, Vec<String>, Option<Expr>), String> {
     let (mut e, used) = if let Some(c) = &rule.column {
         let found = find_column(columns, c).ok_or_else(|| {
-            format!("{file} has no column {c} (columns: {})", columns.iter().filter(|c| *c != ROW).cloned().collect::<Vec<_>>().join(", "))
+            let guess = nearest(c, columns.iter().filter(|c| *c != ROW)).map(|g| format!(" (did you mean {g}?)")).unwrap_or_default();
+            format!("{file} has no column {c}{guess} (columns: {})", columns.iter().filter(|c| *c != ROW).cloned().collect::<Vec<_>>().join(", "))
         })?;
         (col(found.as_str()), vec![found.clone()])
     } else if let Some(text) = &rule.expr {
@@ -531,7 +545,10 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
                 (Some(file), _) => match reader.load(file, spec.name)? {
                     Loaded::Frame(df, f) => (df.clone(), f.clone()),
                     Loaded::Missing => {
-                        absent.push(format!("{file}.csv"));
+                        // name the file, the key and the folder's file it most likely meant
+                        let stems: Vec<String> = reader.files.values().flatten().filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned())).collect();
+                        let guess = nearest(file, stems.iter()).map(|g| format!(", did you mean {g}.csv?")).unwrap_or_default();
+                        absent.push(format!("{file}.csv (mapping key {key}.file{guess})"));
                         continue;
                     }
                     Loaded::Unusable => {

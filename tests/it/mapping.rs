@@ -305,7 +305,8 @@ fn a_minimal_mapping_runs_and_names_every_table_it_leaves_out() {
 fn mapping_errors_name_the_key_and_the_source_column() {
     let sf = salesforce();
     let cases: Vec<(String, Vec<&str>)> = vec![
-        (MINIMAL.replace(r#"account_id = "AccountId""#, r#"account_id = "AcountId""#), vec!["opportunities[0].columns.account_id", "Opportunity.csv has no column AcountId"]),
+        (MINIMAL.replace(r#"account_id = "AccountId""#, r#"account_id = "AcountId""#), vec!["opportunities[0].columns.account_id", "Opportunity.csv has no column AcountId (did you mean AccountId?)"]),
+        (MINIMAL.replace("IsWon = 'true'", "IsWonn = 'true'"), vec!["opportunities[0].columns.outcome", "names column IsWonn", "(did you mean IsWon?)"]),
         (MINIMAL.replace("IsWon = 'true'", "IsWonX = 'true'"), vec!["opportunities[0].columns.outcome", "names column IsWonX", "Opportunity.csv"]),
         (MINIMAL.replace("IsWon = 'true'", "iswon = 'true'"), vec!["opportunities[0].columns.outcome", "did you mean IsWon?"]),
         (MINIMAL.replace("CASE WHEN IsWon", "CASE WHEN WHEN IsWon"), vec!["opportunities[0].columns.outcome", "is not an SQL expression"]),
@@ -355,7 +356,8 @@ fn bad_values_in_a_mapped_export_are_named_by_source_file_row_and_mapping_key() 
     // both rows set aside, the other nine kept; a missing optional file is not available, not an error
     assert_eq!(p.validated.tables["activities"].height(), 9);
     assert!(p.validated.missing.contains(&"stage_history"));
-    assert!(p.validated.unavailable["stage_history"].contains("OpportunityHistory.csv not in the input"));
+    let why = &p.validated.unavailable["stage_history"];
+    assert!(why.contains("OpportunityHistory.csv (mapping key stage_history[0].file) not in the input"), "{why}");
     // data_coverage counts them and the to-do the Task filter left out
     let coverage = salesrelay::coverage::data_coverage(&p.model(), &p.validated, &[]).unwrap();
     let note = cell(&coverage, "name", "activities", "reason").unwrap();
@@ -436,4 +438,17 @@ fn olist_quarters_without_revenue_rank_no_driver_and_draw_no_bridge() {
     assert!(!folder.join("charts/revenue_bridge.svg").exists());
     let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
     assert!(md.contains("- revenue_bridge: revenue was 0 in both FY2018-Q1 and FY2018-Q2: there is no change to attribute"), "{md}");
+}
+
+/// An optional table's file the input lacks is named with its mapping key
+/// and the folder's file it most likely meant.
+#[test]
+fn a_missing_file_is_named_with_its_key_and_a_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.toml");
+    let text = format!("{MINIMAL}\n[[stage_history]]\nfile = \"OpportunityHistoy\"\n[stage_history.columns]\nopportunity_id = \"OpportunityId\"\nstage = \"StageName\"\nentered_at = \"CreatedDate\"\n");
+    std::fs::write(&file, text).unwrap();
+    let (p, _) = outputs(&mapped(&salesforce(), file.to_str().unwrap()));
+    let why = p.validated.unavailable.get("stage_history").cloned().unwrap_or_default();
+    assert!(why.contains("OpportunityHistoy.csv (mapping key stage_history[0].file, did you mean OpportunityHistory.csv?)"), "{why}");
 }
