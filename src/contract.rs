@@ -312,6 +312,7 @@ pub enum Need {
     DsrViewsViewerRole,
     Targets,
     OpportunitiesExpectedCloseAt,
+    OpportunitiesLeadId,
     /// Open deals have an expected close date: the latest
     /// stage_history.close_date, else opportunities.expected_close_at.
     ExpectedCloseDates,
@@ -322,7 +323,7 @@ pub enum Need {
 
 impl Need {
     /// Every need, for checks against the contract.
-    pub const ALL: [Need; 20] = [
+    pub const ALL: [Need; 21] = [
         Need::Leads,
         Need::Handoffs,
         Need::Activities,
@@ -341,6 +342,7 @@ impl Need {
         Need::DsrViewsViewerRole,
         Need::Targets,
         Need::OpportunitiesExpectedCloseAt,
+        Need::OpportunitiesLeadId,
         Need::ExpectedCloseDates,
         Need::OpportunitiesNotWon,
     ];
@@ -367,6 +369,7 @@ impl Need {
             Need::DsrViewsViewerRole => "dsr_views.viewer_role",
             Need::Targets => "targets",
             Need::OpportunitiesExpectedCloseAt => "opportunities.expected_close_at",
+            Need::OpportunitiesLeadId => "opportunities.lead_id",
             Need::ExpectedCloseDates => "opportunities.expected_close",
             Need::OpportunitiesNotWon => "opportunities.not_won",
         }

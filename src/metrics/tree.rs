@@ -128,6 +128,8 @@ const Q: &[Need] = &[Need::LeadsQualifiedAt];
 const QH: &[Need] = &[Need::LeadsQualifiedAt, Need::Handoffs];
 /// Rates over all deals need the deals that were not won (an export of won deals only has none).
 const NW: &[Need] = &[Need::OpportunitiesNotWon];
+/// IS-sourced opportunities need to know which came from a lead (an export without lead_id cannot say).
+const NWL: &[Need] = &[Need::OpportunitiesNotWon, Need::OpportunitiesLeadId];
 const FC: &[Need] = &[Need::HandoffsFirstFsContactAt];
 const SB: &[Need] = &[Need::HandoffsSentBackAt];
 const AO: &[Need] = &[Need::ActivitiesOutcome];
@@ -172,7 +174,7 @@ pub const NODES: &[Node] = &[
         "Handoffs with handed_off_at in the quarter, whatever their status."),
     node("accepted", "Accepted handoffs", "revenue_is", Count, Unit::Count, H,
         "Handoffs with handed_off_at in the quarter whose status is accepted or sent_back."),
-    node("opps_is", "IS-sourced opportunities", "revenue_is", Count, Unit::Count, NW,
+    node("opps_is", "IS-sourced opportunities", "revenue_is", Count, Unit::Count, NWL,
         "Opportunities created in the quarter with lead_id set (IS-sourced)."),
     node("wins_is", "IS wins", "revenue_is", Count, Unit::Count, O,
         "Opportunities with closed_at in the quarter and outcome won that are IS-sourced (lead_id set)."),
@@ -200,9 +202,9 @@ pub const NODES: &[Node] = &[
         "Over accepted handoffs of the quarter with a first contact, the lower median of days from handed_off_at to first_fs_contact_at."),
     node("send_back_rate", "Send-back rate", "win_yield_is", Indicator, Unit::Ratio, SB,
         "Handoffs with sent_back_at in the quarter / accepted handoffs of the quarter."),
-    node("pipeline_created_is", "IS pipeline created", "revenue_is", Indicator, Unit::Currency, NW,
+    node("pipeline_created_is", "IS pipeline created", "revenue_is", Indicator, Unit::Currency, NWL,
         "Sum of amount over opps_is, the IS-sourced opportunities created in the quarter."),
-    node("pipeline_share_is", "IS share of pipeline", "revenue_is", Indicator, Unit::Ratio, NW,
+    node("pipeline_share_is", "IS share of pipeline", "revenue_is", Indicator, Unit::Ratio, NWL,
         "pipeline_created_is / the amount of all opportunities created in the quarter (pipeline created IS + FS)."),
     node("order_lead_time_days_median", "Median order lead time", "revenue_is", Indicator, Unit::Days, L,
         "Over IS-sourced wins in the quarter, the lower median of days from the lead's created_at to closed_at."),

@@ -299,6 +299,13 @@ fn a_minimal_mapping_runs_and_names_every_table_it_leaves_out() {
     let kpi = &out["kpi_tree"];
     assert_eq!(node(kpi, "FY2026-Q2", "revenue"), Some(3_500_000.0));
     assert!(!has_node(kpi, "leads"));
+    // without lead_id nobody knows which deals came from inside sales: not available, never 0
+    for n in ["opps_is", "pipeline_created_is", "pipeline_share_is"] {
+        assert!(!has_node(kpi, n), "{n}");
+    }
+    let coverage = salesrelay::coverage::data_coverage(&p.model(), &p.validated, &[]).unwrap();
+    let why = cell(&coverage, "name", "opps_is", "reason").unwrap_or_default();
+    assert!(why.starts_with("needs opportunities.lead_id"), "{why}");
 }
 
 #[test]
