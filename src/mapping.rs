@@ -673,6 +673,8 @@ fn map_source(
         why.push(format!("filter {filter}"));
     }
     let mut exprs = vec![(col(ROW) + lit(index * SOURCE_SHIFT)).alias(ROW)];
+    // each column's expression by its contract column, to name one the engine rejects
+    let mut keyed: Vec<(&str, Expr)> = Vec::new();
     let mut used = Vec::new();
     for (c, rule) in &source.rules {
         let ckey = format!("{key}.columns.{c}");
@@ -712,10 +714,23 @@ fn map_source(
             }
         }
         exprs.push(e.alias(*c));
+        keyed.push((*c, exprs[exprs.len() - 1].clone()));
         used.push((*c, cols_read));
     }
-    lf = lf.select(exprs);
-    let filtered = lf.collect()?;
+    let before = lf.clone();
+    lf = lf.select(exprs.clone());
+    let filtered = match lf.collect() {
+        Ok(df) => df,
+        Err(e) => {
+            // name the column whose expression the engine cannot evaluate, once
+            let culprit = keyed.iter().find(|(_, e)| before.clone().select([e.clone()]).limit(1).collect().is_err());
+            let first = e.to_string().lines().next().unwrap_or_default().to_string();
+            return Err(match culprit {
+                Some((c, _)) => mapping_error(name, &format!("{key}.columns.{c}"), format!("cannot be computed from {file_name}: {first}")),
+                None => mapping_error(name, key, format!("cannot be read from {file_name}: {first}")),
+            });
+        }
+    };
     let after_filter = filtered.height();
     let df = if source.distinct {
         let key_cols: Vec<&str> = spec.key.iter().copied().filter(|k| source.columns.contains_key(*k)).collect();

@@ -314,6 +314,7 @@ fn mapping_errors_name_the_key_and_the_source_column() {
     let cases: Vec<(String, Vec<&str>)> = vec![
         (MINIMAL.replace(r#"account_id = "AccountId""#, r#"account_id = "AcountId""#), vec!["opportunities[0].columns.account_id", "Opportunity.csv has no column AcountId (did you mean AccountId?)"]),
         (MINIMAL.replace("IsWon = 'true'", "IsWonn = 'true'"), vec!["opportunities[0].columns.outcome", "names column IsWonn", "(did you mean IsWon?)"]),
+        (MINIMAL.replace(r#"amount = "Amount""#, r#"amount = { expr = "CloseDate - CreatedDate" }"#), vec!["opportunities[0].columns.amount", "cannot be computed from Opportunity.csv"]),
         (MINIMAL.replace("IsWon = 'true'", "IsWonX = 'true'"), vec!["opportunities[0].columns.outcome", "names column IsWonX", "Opportunity.csv"]),
         (MINIMAL.replace("IsWon = 'true'", "iswon = 'true'"), vec!["opportunities[0].columns.outcome", "did you mean IsWon?"]),
         (MINIMAL.replace("CASE WHEN IsWon", "CASE WHEN WHEN IsWon"), vec!["opportunities[0].columns.outcome", "is not an SQL expression"]),
