@@ -43,3 +43,21 @@ fn a_hubspot_export_reviewed_by_hand() {
     let coverage = salesrelay::coverage::data_coverage(&p.model(), v, &[]).unwrap();
     assert_eq!(rows(&coverage, col("kind").eq(lit("unmapped value"))).height(), 0);
 }
+
+/// An export without ids can key its rows by their line in the file (`_row`).
+#[test]
+fn rows_without_ids_are_keyed_by_their_line() {
+    let d = Dir::copy_of(&crate::util::root().join("tests/fixtures/hubspot"));
+    d.write("salesrelay.toml", "base_currency = \"JPY\"\n");
+    d.write("exchange_rates.csv", "currency,valid_from,rate\nUSD,2026-01-01,0.0068\n");
+    let mapping = salesrelay::mapping::BUILT_IN.iter().find(|(n, _)| *n == "hubspot").unwrap().1;
+    let text = mapping.replace("activity_id = { expr = \"'call:' || hs_object_id\" }", "activity_id = { expr = \"'call-line:' || CAST(_row AS VARCHAR)\" }");
+    assert_ne!(text, mapping);
+    d.write("m.toml", &text);
+    let opts = salesrelay::prepare::InputOptions { mapping: Some(d.file("m.toml").to_string_lossy().into_owned()), ..salesrelay::prepare::InputOptions::new(d.path()) };
+    let (_, v) = salesrelay::prepare::load_validated(&opts, false, &salesrelay::progress::Progress::new(true)).unwrap();
+    let ids: Vec<String> = strs(&v.tables["activities"], "activity_id").into_iter().flatten().filter(|i| i.starts_with("call-line:")).collect();
+    // ten calls, on lines 2-11 of calls.csv
+    assert_eq!(ids.len(), 10);
+    assert!(ids.contains(&"call-line:2".to_string()) && ids.contains(&"call-line:11".to_string()), "{ids:?}");
+}
