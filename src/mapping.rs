@@ -180,6 +180,18 @@ impl Mapping {
             }
         }
         let notes = string_table("notes")?;
+        // [defaults] date_format: the formats of every timestamp column without its own (a report export with US dates)
+        let date_format: Option<Formats> = match doc.remove("defaults") {
+            None => None,
+            Some(toml::Value::Table(mut t)) => {
+                let f = t.remove("date_format").map(|v| v.try_into::<Formats>().map_err(|e| mapping_error(name, "defaults.date_format", e.message()))).transpose()?;
+                if let Some(k) = t.keys().next() {
+                    return Err(mapping_error(name, &format!("defaults.{k}"), "unknown key (defaults has date_format)"));
+                }
+                f
+            }
+            Some(_) => return Err(mapping_error(name, "defaults", "expected a table such as [defaults] date_format = \"%m/%d/%Y\"")),
+        };
         let mut tables = BTreeMap::new();
         for spec in TABLES {
             let Some(value) = doc.remove(spec.name) else { continue };
@@ -199,7 +211,10 @@ impl Mapping {
                         let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
                         return Err(mapping_error(name, &ckey, format!("{} has no column {col_name} (columns: {})", spec.name, names.join(", "))));
                     };
-                    let rule = parse_rule(rule).map_err(|m| mapping_error(name, &ckey, m))?;
+                    let mut rule = parse_rule(rule).map_err(|m| mapping_error(name, &ckey, m))?;
+                    if rule.format.is_none() && rule.value.is_none() && c.ty == crate::contract::ColType::Timestamp {
+                        rule.format = date_format.clone();
+                    }
                     source.rules.push((c.name, rule));
                 }
                 if source.file.is_some() {
@@ -218,7 +233,7 @@ impl Mapping {
             return Err(mapping_error(
                 name,
                 extra,
-                format!("unknown key (a mapping has description, config, unavailable, notes and one [[table]] per contract table: {})", names.join(", ")),
+                format!("unknown key (a mapping has description, config, unavailable, notes, defaults and one [[table]] per contract table: {})", names.join(", ")),
             ));
         }
         Ok(Mapping { name: name.to_string(), description, config, unavailable, notes, tables })

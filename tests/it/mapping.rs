@@ -460,3 +460,29 @@ fn a_missing_file_is_named_with_its_key_and_a_guess() {
     let why = p.validated.unavailable.get("stage_history").cloned().unwrap_or_default();
     assert!(why.contains("OpportunityHistoy.csv (mapping key stage_history[0].file, did you mean OpportunityHistory.csv?)"), "{why}");
 }
+
+/// `[defaults] date_format` reads every timestamp column without its own
+/// format (a report export with US dates).
+#[test]
+fn default_date_formats_read_us_dates() {
+    let d = tempfile::tempdir().unwrap();
+    let w = |f: &str, t: &str| std::fs::write(d.path().join(f), t).unwrap();
+    w("Account.csv", "Id,Industry\nA1,Banking\n");
+    w("User.csv", "Id\nU1\n");
+    w("Opportunity.csv", "Id,AccountId,OwnerId,CreatedDate,Amount,IsWon,IsClosed,CloseDate\nO1,A1,U1,04/10/2026 09:30,1000,true,true,06/20/2026\nO2,A1,U1,07/01/2026 14:00,500,false,false,\n");
+    let mapping = format!("[defaults]\ndate_format = [\"%m/%d/%Y %H:%M\", \"%m/%d/%Y\"]\n{MINIMAL}");
+    let file = d.path().join("m.toml");
+    std::fs::write(&file, mapping).unwrap();
+    let opts = mapped(d.path(), file.to_str().unwrap());
+    let (_, v) = salesrelay::prepare::load_validated(&opts, false, &quiet()).unwrap();
+    assert_eq!(v.findings.height(), 0, "{}", v.findings);
+    let o = &v.tables["opportunities"];
+    let text = |c: &str| o.column(c).unwrap().cast(&DataType::String).unwrap().str().unwrap().get(0).map(str::to_string);
+    // Tokyo time (the default zone): 09:30 local is 00:30 UTC; a bare date is local midnight
+    assert_eq!(text("created_at").as_deref(), Some("2026-04-10 00:30:00.000000+00:00"));
+    assert_eq!(text("closed_at").as_deref(), Some("2026-06-19 15:00:00.000000+00:00"));
+    // an unknown key in [defaults] is named
+    std::fs::write(&file, format!("[defaults]\ndate_fmt = \"%m/%d/%Y\"\n{MINIMAL}")).unwrap();
+    let e = prepare(&mapped(d.path(), file.to_str().unwrap()), false, None, None, &quiet()).err().unwrap().to_string();
+    assert!(e.contains("defaults.date_fmt: unknown key"), "{e}");
+}
