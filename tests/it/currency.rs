@@ -113,7 +113,8 @@ fn the_salesforce_mapping_reads_currency_iso_code_and_dated_rates() {
         })
         .collect();
     d.write("Opportunity.csv", &(opps.join("\n") + "\n"));
-    d.write("DatedConversionRate.csv", "Id,IsoCode,ConversionRate,StartDate,NextStartDate\n04w1,USD,0.01,2026-01-01,2026-07-01\n04w2,USD,0.0095,2026-07-01,9999-12-31\n");
+    // the first dated period starts at 0001-01-01, as Salesforce writes it
+    d.write("DatedConversionRate.csv", "Id,IsoCode,ConversionRate,StartDate,NextStartDate\n04w0,USD,0.02,0001-01-01,2026-01-01\n04w1,USD,0.01,2026-01-01,2026-07-01\n04w2,USD,0.0095,2026-07-01,9999-12-31\n");
     d.write("salesrelay.toml", "base_currency = \"JPY\"\n");
     let opts = salesrelay::prepare::InputOptions { mapping: Some("salesforce".into()), ..salesrelay::prepare::InputOptions::new(d.path()) };
     let (_, v) = salesrelay::prepare::load_validated(&opts, false, &salesrelay::progress::Progress::new(true)).unwrap();
@@ -121,7 +122,7 @@ fn the_salesforce_mapping_reads_currency_iso_code_and_dated_rates() {
     let o = rows(&v.tables["opportunities"], col("opportunity_id").eq(lit("006D1")));
     assert_eq!((f64s(&o, "amount")[0], f64s(&o, "amount_original")[0]), (Some(1_000_000.0), Some(10_000.0)));
     assert_eq!(strs(&o, "currency")[0].as_deref(), Some("USD"));
-    assert_eq!(v.tables["exchange_rates"].height(), 2);
+    assert_eq!(v.tables["exchange_rates"].height(), 3);
 }
 
 /// A picklist value the salesforce mapping does not name is reported with
