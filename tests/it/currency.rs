@@ -61,6 +61,10 @@ fn amounts_are_converted_at_the_rate_in_force_on_the_deals_date() {
     let o2 = rows(&losses, col("opportunity_id").eq(lit("O2")));
     assert_eq!((f64s(&o2, "amount")[0], f64s(&o2, "amount_original")[0]), (Some(500_000.0), Some(2_500.0)));
     assert_eq!(strs(&o2, "currency")[0].as_deref(), Some("EUR"));
+    // the open deal O4 (yen) in priority_deals, with its original amount and currency beside
+    let p = rows(&table(&all, "priority_deals"), col("opportunity_id").eq(lit("O4")));
+    assert_eq!((f64s(&p, "amount")[0], f64s(&p, "amount_original")[0]), (Some(800_000.0), Some(800_000.0)));
+    assert_eq!(strs(&p, "currency")[0].as_deref(), Some("JPY"));
 }
 
 #[test]
