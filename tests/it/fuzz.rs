@@ -24,8 +24,22 @@ use salesrelay::validate::validate;
 
 use crate::util::{strs, tiny, Dir};
 
-const FILES: [&str; 8] =
-    ["accounts.csv", "reps.csv", "leads.csv", "opportunities.csv", "handoffs.csv", "activities.csv", "stage_history.csv", "dsr_views.csv"];
+const FILES: [&str; 10] = [
+    "accounts.csv",
+    "reps.csv",
+    "leads.csv",
+    "opportunities.csv",
+    "handoffs.csv",
+    "activities.csv",
+    "stage_history.csv",
+    "dsr_views.csv",
+    "targets.csv",
+    "exchange_rates.csv",
+];
+
+/// The plan and the rates the fuzzed copies carry too (the fixture has neither).
+const TARGETS: &str = "period,segment_kind,segment,node,target\nFY2026-Q2,total,all,revenue,3000000\nFY2026-Q2,total,all,revenue_is,2400000\nFY2026-Q2,total,all,revenue_fs,600000\nFY2026-Q3,source,inbound,revenue,2000000\nFY2026-Q2,total,all,sql_rate,0.5\n";
+const RATES: &str = "currency,valid_from,rate\nUSD,2026-01-01,0.0068\nEUR,2026-04-01,0.0062\n";
 
 /// Rules about a whole file or record, which name no column.
 const NO_COLUMN: &[&str] = &[
@@ -146,6 +160,9 @@ pub fn fuzz(seed: u64, cases: u64) -> (u64, Vec<String>) {
     for case in seed..seed + cases {
         let mut rng = ChaCha8Rng::seed_from_u64(case);
         let d = Dir::copy_of(&tiny());
+        d.write("targets.csv", TARGETS);
+        d.write("exchange_rates.csv", RATES);
+        d.append("salesrelay.toml", "base_currency = \"JPY\"\n");
         for _ in 0..rng.gen_range(1..4) {
             let file = FILES[rng.gen_range(0..FILES.len())];
             let mut bytes = std::fs::read(d.file(file)).unwrap();
