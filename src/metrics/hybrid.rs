@@ -163,16 +163,9 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
         .select([col("account_id"), m.period("created_at").alias("__q"), col("amount")]);
     // the fiscal year of a quarter index (fiscal year x 4 + quarter - 1)
     let year = |q: Expr| q.floor_div(lit(4));
-    let by_rep = |keyed: bool| -> Vec<Expr> {
-        let mut by = vec![col("__q")];
-        if keyed {
-            by.push(col("rep_id"));
-        }
-        by
-    };
     let mut parts = Vec::new();
     for keyed in [true, false] {
-        let by = by_rep(keyed);
+        let by: Vec<Expr> = if keyed { vec![col("__q"), col("rep_id")] } else { vec![col("__q")] };
         // accounts reached per quarter (per rep, or by anyone)
         let mut reach_keys = by.clone();
         reach_keys.push(col("account_id"));
@@ -186,17 +179,13 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
             count_if(col("__dm")).alias("dm_connected"),
             col("__appointments").sum().cast(DataType::Int64).alias("appointments"),
         ]);
-        let created = reached
-            .clone()
-            .select(reach_keys.clone())
-            .join(opps.clone(), [col("__q"), col("account_id")], [col("__q"), col("account_id")], JoinArgs::new(JoinType::Inner))
-            .group_by(by.clone())
-            .agg([len().cast(DataType::Int64).alias("opportunities"), col("amount").sum().alias("pipeline")]);
-        let all_created = opps
-            .clone()
-            .group_by([col("__q")])
-            .agg([len().cast(DataType::Int64).alias("opportunities"), col("amount").sum().alias("pipeline")]);
-        let created = if keyed { created } else { all_created };
+        // a BDR's opportunities: on the target accounts it approached in the quarter; all: every one on a target account
+        let mine = if keyed {
+            reached.clone().select(reach_keys.clone()).join(opps.clone(), [col("__q"), col("account_id")], [col("__q"), col("account_id")], JoinArgs::new(JoinType::Inner))
+        } else {
+            opps.clone()
+        };
+        let created = mine.group_by(by.clone()).agg([len().cast(DataType::Int64).alias("opportunities"), col("amount").sum().alias("pipeline")]);
         // year to date: distinct accounts reached in the fiscal year up to the quarter
         let ytd_rows = reached
             .clone()
