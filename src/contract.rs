@@ -285,6 +285,18 @@ pub fn normalize_name(name: &str) -> String {
     name.trim().chars().filter(|c| *c != '_').flat_map(char::to_lowercase).collect()
 }
 
+/// How far `candidate` is from `name` when it is a likely typo of it: the
+/// edit distance of the normalised names, if at most 2 and fewer than half
+/// the name (the rule every did-you-mean uses).
+pub fn typo_distance(name: &str, candidate: &str) -> Option<usize> {
+    let n = normalize_name(name);
+    if n.is_empty() {
+        return None;
+    }
+    let d = strsim::damerau_levenshtein(&n, &normalize_name(candidate));
+    (d <= 2 && 2 * d < n.chars().count().max(2)).then_some(d)
+}
+
 /// Name of the synthetic column holding each record's row number in its file.
 pub const ROW: &str = "_row";
 

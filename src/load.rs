@@ -135,14 +135,9 @@ pub fn ignored_lines(ignored: &[IgnoredColumn]) -> Vec<String> {
 /// edit distance (names normalised as for matching), at most 2 edits and
 /// fewer than half the name, preferring columns the file does not supply.
 pub fn nearest_column(header: &str, spec: &TableSpec, supplied: &[&'static str]) -> Option<&'static str> {
-    let h = normalize_name(header);
-    if h.is_empty() {
-        return None;
-    }
     spec.columns
         .iter()
-        .map(|c| (c.name, strsim::damerau_levenshtein(&h, &normalize_name(c.name)), supplied.contains(&c.name)))
-        .filter(|(_, d, _)| *d <= 2 && 2 * *d < h.chars().count().max(2))
+        .filter_map(|c| crate::contract::typo_distance(header, c.name).map(|d| (c.name, d, supplied.contains(&c.name))))
         .min_by_key(|(_, d, taken)| (*taken, *d))
         .map(|(name, _, _)| name)
 }

@@ -347,11 +347,9 @@ impl Reader<'_> {
 /// matching, fewer edits than half the name), nearest first: a typo's
 /// likely meaning.
 fn nearest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c String>) -> Option<&'c String> {
-    let n = normalize_name(name);
     candidates
         .into_iter()
-        .map(|c| (c, strsim::damerau_levenshtein(&n, &normalize_name(c))))
-        .filter(|(_, d)| *d <= 2 && 2 * *d < n.chars().count().max(2))
+        .filter_map(|c| crate::contract::typo_distance(name, c).map(|d| (c, d)))
         .min_by_key(|(c, d)| (*d, (*c).clone()))
         .map(|(c, _)| c)
 }
