@@ -41,6 +41,10 @@ fn meeting_pattern_by_hand() {
     // all quarters: single in person O1, O5 = 2, both won; mean won amount (1.0M + 600k) / 2
     assert_eq!(at("all", "pattern", "single_in_person", "deals"), Some(2.0));
     assert_eq!(at("all", "pattern", "single_in_person", "mean_won_amount"), Some(800_000.0));
+    // their cycles: O1 10 April 15:00 -> 15 June 10:00 = 65 d 19 h; O5 6 July 11:00 -> 25 September 10:00 = 80 d 23 h;
+    // the lower median is O1's
+    let cycle = at("all", "pattern", "single_in_person", "cycle_days_median").unwrap();
+    assert!((cycle - (65.0 + 19.0 / 24.0)).abs() < 1e-9, "{cycle}");
 }
 
 #[test]
@@ -71,6 +75,9 @@ fn abm_coverage_by_hand() {
     // year to date (FY2026 = Q1 + Q2): distinct accounts approached A3, A1; opportunities 1 + 4
     assert_eq!((at("FY2026-Q2", "all", "approached_ytd"), at("FY2026-Q2", "all", "opportunities_ytd")), (Some(2.0), Some(5.0)));
     assert_eq!(at("FY2026-Q2", "R2", "approached_ytd"), Some(1.0));
+    // decision-maker connections over the year: A3 (T5 in Q1, T10 in Q2) and A1 (T22): 2 accounts; appointments: T22 only
+    assert_eq!((at("FY2026-Q2", "all", "dm_connected_ytd"), at("FY2026-Q2", "all", "appointments_ytd")), (Some(2.0), Some(1.0)));
+    assert_eq!(at("FY2026-Q2", "R7", "appointments_ytd"), Some(1.0));
     assert_eq!(strs(&rows(&a, col("period").eq(lit("FY2026-Q2"))), "rep_id"), vec![Some("all".into()), Some("R2".into()), Some("R7".into())]);
 }
 
