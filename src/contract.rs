@@ -387,3 +387,13 @@ impl Need {
         }
     }
 }
+
+/// The export's own opportunity columns a mapping passes through
+/// (`[passthrough] opportunities = ["Segment__c"]`): one row per
+/// opportunity_id, the columns as text, each with its origin.
+#[derive(Debug, Clone)]
+pub struct Passthrough {
+    pub frame: polars::prelude::DataFrame,
+    /// (column, where it comes from) in the mapping's order.
+    pub columns: Vec<(String, String)>,
+}

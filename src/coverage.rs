@@ -83,10 +83,10 @@ pub fn data_coverage(m: &Model, v: &Validated, outputs: &[(Doc, DataFrame)]) -> 
             rows.push((
                 "unmapped value".into(),
                 column.clone(),
-                "not named in the map".into(),
+                if became.ends_with("(not named in the map)") { "not named in the map" } else { "not matched by the expression" }.into(),
                 Some(*n as i64),
                 Some(format!("{from} (mapping {})", applied.name)),
-                Some(format!("{from}: '{value}' x {n} became {became} (not named in the map)")),
+                Some(format!("{from}: '{value}' x {n} became {became}")),
             ));
         }
     }
@@ -135,15 +135,6 @@ pub fn not_available_summary(coverage: &DataFrame) -> Result<Vec<(String, String
         .filter(|&i| status[i] == "not available" && matches!(kind[i].as_str(), "input" | "input fact" | "output"))
         .map(|i| (format!("{} {}", kind[i], name[i]), reason[i].clone()))
         .collect())
-}
-
-/// The source values a mapping's maps did not name, in words, from a
-/// data_coverage table: "Lead.LeadSource: 'Outbound Prospecting' x 812
-/// became inbound (not named in the map)".
-pub fn unmapped_lines(coverage: &DataFrame) -> Result<Vec<String>> {
-    let text = |name: &str| crate::output::text_column(coverage, name);
-    let (kind, reason) = (text("kind")?, text("reason")?);
-    Ok((0..coverage.height()).filter(|&i| kind[i] == "unmapped value").map(|i| reason[i].clone()).collect())
 }
 
 pub const DATA_COVERAGE_DOC: TableDoc = TableDoc {

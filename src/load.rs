@@ -67,6 +67,27 @@ pub struct Applied {
     /// Source values a `map` did not name: (table.column, source column,
     /// value, rows, what they became).
     pub fell_through: Vec<(String, String, String, u64, String)>,
+    /// Rows left out as deleted (`[defaults] deleted`): (source file, flag column, rows).
+    pub deleted: Vec<(String, String, usize)>,
+}
+
+impl Applied {
+    /// The source values no map names or no expression matched, one line
+    /// each with what to do: "Lead.LeadSource: 'Outbound Prospecting' x
+    /// 812 became inbound (not named in the map); name it in ...".
+    pub fn fell_through_lines(&self) -> Vec<String> {
+        self.fell_through
+            .iter()
+            .map(|(_, from, value, n, became)| {
+                let advice = if became.ends_with("(not named in the map)") {
+                    "name it in the mapping's map if it means something else"
+                } else {
+                    "give it a value in the mapping's expression (a CASE needs a WHEN or an ELSE for it)"
+                };
+                format!("{from}: '{value}' x {n} became {became}; {advice}")
+            })
+            .collect()
+    }
 }
 
 /// Everything read from an input folder.
@@ -90,7 +111,10 @@ pub struct RawInput {
     pub notes: Vec<String>,
     /// The configured base currency (amounts are converted into it).
     pub base_currency: Option<String>,
+    /// A mapping's `[passthrough]` columns of opportunities.
+    pub passthrough: Option<crate::contract::Passthrough>,
 }
+
 
 /// A header outside the contract, ignored, with the contract column it
 /// most likely meant (a typo such as `close_at` for `closed_at`).

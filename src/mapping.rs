@@ -45,6 +45,25 @@ pub struct Mapping {
     /// Notes for the report's data-coverage section, by table.
     pub notes: BTreeMap<String, String>,
     pub tables: BTreeMap<&'static str, Vec<Source>>,
+    /// `[defaults] deleted`: a flag column (Salesforce's IsDeleted); rows
+    /// where it is true are left out of every file that has it, and counted.
+    pub deleted: Option<String>,
+    /// `[passthrough] opportunities = [...]`: the export's own columns
+    /// carried as text into every output table with an opportunity_id.
+    pub passthrough: Vec<String>,
+    /// `base_currency = { file, column, filter }`: the export names its
+    /// base (corporate) currency (Salesforce's CurrencyType.IsCorporate).
+    pub base_currency: Option<BaseCurrency>,
+}
+
+/// Where the export names its base currency: the value of `column` in the
+/// rows of `file` where `filter` holds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaseCurrency {
+    pub file: String,
+    pub column: String,
+    pub filter: Option<String>,
 }
 
 /// One source of a contract table.
@@ -62,6 +81,10 @@ pub struct Source {
     /// Keep the first row per table key (e.g. reps named on every deal).
     #[serde(default)]
     pub distinct: bool,
+    /// Read only when every earlier source of the table is missing from
+    /// the input (CurrencyType's static rates where there are no dated ones).
+    #[serde(default)]
+    pub fallback: bool,
     #[serde(default)]
     pub columns: BTreeMap<String, toml::Value>,
     /// `columns` as checked by `Mapping::parse`, by contract column.
@@ -180,18 +203,52 @@ impl Mapping {
             }
         }
         let notes = string_table("notes")?;
-        // [defaults] date_format: the formats of every timestamp column without its own (a report export with US dates)
-        let date_format: Option<Formats> = match doc.remove("defaults") {
-            None => None,
+        // [defaults] date_format: the formats of every timestamp column without its own (a report export with US dates);
+        // deleted: the flag column of rows the CRM keeps but has deleted
+        let (date_format, deleted): (Option<Formats>, Option<String>) = match doc.remove("defaults") {
+            None => (None, None),
             Some(toml::Value::Table(mut t)) => {
                 let f = t.remove("date_format").map(|v| v.try_into::<Formats>().map_err(|e| mapping_error(name, "defaults.date_format", e.message()))).transpose()?;
+                let d = match t.remove("deleted") {
+                    None => None,
+                    Some(toml::Value::String(s)) => Some(s),
+                    Some(_) => return Err(mapping_error(name, "defaults.deleted", "expected the name of a flag column such as \"IsDeleted\"")),
+                };
                 if let Some(k) = t.keys().next() {
-                    return Err(mapping_error(name, &format!("defaults.{k}"), "unknown key (defaults has date_format)"));
+                    return Err(mapping_error(name, &format!("defaults.{k}"), "unknown key (defaults has date_format and deleted)"));
                 }
-                f
+                (f, d)
             }
             Some(_) => return Err(mapping_error(name, "defaults", "expected a table such as [defaults] date_format = \"%m/%d/%Y\"")),
         };
+        let passthrough: Vec<String> = match doc.remove("passthrough") {
+            None => Vec::new(),
+            Some(toml::Value::Table(t)) => {
+                let mut out = Vec::new();
+                for (table, v) in t {
+                    if table != "opportunities" {
+                        return Err(mapping_error(name, &format!("passthrough.{table}"), "only opportunities' columns can be passed through (into every output table with an opportunity_id)"));
+                    }
+                    let cols: Vec<String> = v.try_into().map_err(|e: toml::de::Error| mapping_error(name, "passthrough.opportunities", format!("expected a list of source column names: {}", e.message())))?;
+                    for c in cols {
+                        // DuckDB and pandas users select columns ignoring case: a name like a contract column's would clash
+                        if crate::contract::TABLES.iter().flat_map(|t| t.columns).any(|k| k.name.eq_ignore_ascii_case(&c)) || c.starts_with('_') {
+                            return Err(mapping_error(name, "passthrough.opportunities", format!("{c} is also the name of a salesrelay column: pass through the export's own fields (such as Segment__c)")));
+                        }
+                        if out.iter().any(|o: &String| o.eq_ignore_ascii_case(&c)) {
+                            return Err(mapping_error(name, "passthrough.opportunities", format!("{c} is named twice")));
+                        }
+                        out.push(c);
+                    }
+                }
+                out
+            }
+            Some(_) => return Err(mapping_error(name, "passthrough", "expected a table such as [passthrough] opportunities = [\"Segment__c\"]")),
+        };
+        let base_currency: Option<BaseCurrency> = doc
+            .remove("base_currency")
+            .map(|v| v.try_into().map_err(|e: toml::de::Error| mapping_error(name, "base_currency", format!("expected {{ file, column, filter }}: {}", e.message()))))
+            .transpose()?;
         let mut tables = BTreeMap::new();
         for spec in TABLES {
             let Some(value) = doc.remove(spec.name) else { continue };
@@ -233,10 +290,13 @@ impl Mapping {
             return Err(mapping_error(
                 name,
                 extra,
-                format!("unknown key (a mapping has description, config, unavailable, notes, defaults and one [[table]] per contract table: {})", names.join(", ")),
+                format!(
+                    "unknown key (a mapping has description, config, unavailable, notes, defaults, passthrough, base_currency and one [[table]] per contract table: {})",
+                    names.join(", ")
+                ),
             ));
         }
-        Ok(Mapping { name: name.to_string(), description, config, unavailable, notes, tables })
+        Ok(Mapping { name: name.to_string(), description, config, unavailable, notes, tables, deleted, passthrough, base_currency })
     }
 }
 
@@ -276,6 +336,10 @@ struct Reader<'a> {
     notes: Vec<String>,
     /// Source values the maps did not name (see `Applied::fell_through`).
     fell_through: Vec<(String, String, String, u64, String)>,
+    /// `[defaults] deleted`: the flag column of deleted rows.
+    deleted_flag: Option<String>,
+    /// Per source file name, the flag column and the deleted rows left out.
+    deleted: BTreeMap<String, (String, usize)>,
 }
 
 impl Reader<'_> {
@@ -335,6 +399,25 @@ impl Reader<'_> {
             (df, summary.records, summary.sha256, summary.bytes)
         };
         self.sources.insert(path.to_path_buf(), SourceFile { table: table.to_string(), path: path.to_path_buf(), sha256, bytes, records });
+        // rows the CRM has deleted (kept in its recycle bin and in full exports) are not history
+        let df = match (df, &self.deleted_flag) {
+            (Some(df), Some(flag)) => {
+                let columns: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+                match find_column(&columns, flag) {
+                    Some(c) => {
+                        let is_deleted = col(c.as_str()).str().strip_chars(lit(NULL)).str().to_lowercase().is_in(crate::typing::str_list(&["true", "1"]), false).fill_null(lit(false));
+                        let before = df.height();
+                        let kept = df.lazy().filter(is_deleted.not()).collect()?;
+                        if kept.height() < before {
+                            self.deleted.insert(file_name.clone(), (c.clone(), before - kept.height()));
+                        }
+                        Some(kept)
+                    }
+                    None => Some(df),
+                }
+            }
+            (df, _) => df,
+        };
         Ok(match df {
             Some(df) => Loaded::Frame(df, file_name),
             None => Loaded::Unusable,
@@ -408,7 +491,9 @@ fn sql(text: &str, aliases: &[String], columns: &[String], file: &str) -> std::r
             };
             return Err(format!("{text:?} names column {root}, which {file} does not have{hint}"));
         }
-        used.push(root);
+        if !used.contains(&root) {
+            used.push(root);
+        }
     }
     Ok((expr, used))
 }
@@ -520,6 +605,8 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
         findings: Vec::new(),
         notes: Vec::new(),
         fell_through: Vec::new(),
+        deleted_flag: mapping.deleted.clone(),
+        deleted: BTreeMap::new(),
     };
     let mut out = RawInput { base_currency: config.base_currency.clone(), ..RawInput::default() };
     let mut applied = Applied {
@@ -528,7 +615,10 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
         notes: mapping.notes.clone(),
         sources: Vec::new(),
         fell_through: Vec::new(),
+        deleted: Vec::new(),
     };
+    let mut passthrough: Vec<DataFrame> = Vec::new();
+    let mut passthrough_origins: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for spec in TABLES {
         // the plan is never in a CRM export: a native targets.csv beside it is read as it is
         if crate::contract::PLAN_TABLES.contains(&spec.name) && !mapping.tables.contains_key(spec.name) {
@@ -554,6 +644,10 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
         let mut unusable = false;
         for (i, source) in sources.iter().enumerate() {
             let key = format!("{}[{i}]", spec.name);
+            // a fallback stands in only for earlier sources the input lacks
+            if source.fallback && !frames.is_empty() {
+                continue;
+            }
             let (base, file_name) = match (&source.file, &source.rows) {
                 (Some(file), _) => match reader.load(file, spec.name)? {
                     Loaded::Frame(df, f) => (df.clone(), f.clone()),
@@ -572,11 +666,29 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
                 (None, Some(rows)) => (literal_rows(rows)?, format!("mapping {name} ({key}.rows)")),
                 (None, None) => unreachable!("parse checks file or rows"),
             };
-            let made = map_source(spec, source, &key, base, &file_name, name, i as i64, &mut reader)?;
+            let pass: &[String] = if spec.name == "opportunities" { &mapping.passthrough } else { &[] };
+            let made = map_source(spec, source, &key, base, &file_name, name, i as i64, pass, &mut reader)?;
             let Some((df, read, kept, why, used)) = made else {
                 unusable = true;
                 continue;
             };
+            if !pass.is_empty() {
+                let stem = file_name.rsplit_once('.').map_or(file_name.as_str(), |(s, _)| s);
+                let mut frame = df.select(["opportunity_id"])?;
+                for c in pass {
+                    match df.column(c) {
+                        Ok(v) => {
+                            frame.with_column(v.clone())?;
+                            passthrough_origins.entry(c.clone()).or_default().push(format!("{stem}.{c}"));
+                        }
+                        // literal rows have none
+                        Err(_) => {
+                            frame.with_column(Column::full_null(c.as_str().into(), df.height(), &DataType::String))?;
+                        }
+                    }
+                }
+                passthrough.push(frame);
+            }
             applied.sources.push((spec.name.to_string(), file_name.clone(), read, kept, why));
             for (c, cols) in used {
                 if !spec.column(c).is_some_and(|s| s.required) {
@@ -621,12 +733,149 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
     for (k, v) in &mapping.unavailable {
         out.unavailable.insert(k.clone(), v.clone());
     }
+    if !passthrough.is_empty() {
+        let mut frame = passthrough.remove(0);
+        for f in passthrough {
+            frame.vstack_mut(&f)?;
+        }
+        // one row per deal (a repeated id is a duplicate_key finding already)
+        let frame = frame
+            .lazy()
+            .filter(col("opportunity_id").is_not_null())
+            .unique_stable_generic(Some(vec![col("opportunity_id")]), UniqueKeepStrategy::First)
+            .collect()?;
+        let columns = mapping
+            .passthrough
+            .iter()
+            .map(|c| {
+                let from = passthrough_origins.get(c).map(|o| o.join(", ")).unwrap_or_default();
+                (c.clone(), format!("the export's own field {from}, as text (passed through by the mapping {name}'s [passthrough])"))
+            })
+            .collect();
+        out.passthrough = Some(crate::contract::Passthrough { frame, columns });
+    }
+    if let Some(b) = &mapping.base_currency {
+        base_currency_from_export(b, name, &mut reader, &mut out, &mut applied)?;
+    }
+    applied.deleted = reader.deleted.iter().map(|(f, (c, n))| (f.clone(), c.clone(), *n)).collect();
     out.findings.append(&mut reader.findings);
     out.notes.append(&mut reader.notes);
     applied.fell_through = std::mem::take(&mut reader.fell_through);
     out.sources = reader.sources.into_values().collect();
     out.mapping = Some(applied);
     Ok(out)
+}
+
+/// The base currency the export names (`base_currency` in the mapping):
+/// the export's when salesrelay.toml sets none; a different configured
+/// one is a problem, since the export's rates are per unit of its own.
+fn base_currency_from_export(b: &BaseCurrency, name: &str, reader: &mut Reader, out: &mut RawInput, applied: &mut Applied) -> Result<()> {
+    let Loaded::Frame(df, file_name) = reader.load(&b.file, "exchange_rates")? else { return Ok(()) };
+    let (df, file_name) = (df.clone(), file_name.clone());
+    let columns: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+    let mut lf = df.lazy();
+    if let Some(filter) = &b.filter {
+        let (e, _) = sql(filter, &[], &columns, &file_name).map_err(|m| mapping_error(name, "base_currency.filter", m))?;
+        lf = lf.filter(e.fill_null(lit(false)));
+    }
+    let c = find_column(&columns, &b.column).ok_or_else(|| mapping_error(name, "base_currency.column", format!("{file_name} has no column {}", b.column)))?;
+    let codes = lf
+        .select([col(c.as_str()).str().strip_chars(lit(NULL)).str().to_uppercase().alias("c")])
+        .filter(col("c").is_not_null().and(col("c").neq(lit(""))))
+        .unique(None, UniqueKeepStrategy::Any)
+        .sort(["c"], Default::default())
+        .collect()?;
+    let codes: Vec<String> = codes.column("c")?.str()?.iter().flatten().map(str::to_string).collect();
+    let stem = file_name.rsplit_once('.').map_or(file_name.as_str(), |(s, _)| s);
+    let filter = b.filter.as_ref().map(|f| format!(" where {f}")).unwrap_or_default();
+    match (codes.as_slice(), &out.base_currency) {
+        ([], _) => {}
+        ([one], None) => {
+            applied.notes.insert("base currency".into(), format!("{one}: the export's own ({stem}.{}{filter}, mapping {name})", b.column));
+            out.base_currency = Some(one.clone());
+        }
+        ([one], Some(configured)) if one.eq_ignore_ascii_case(configured) => {}
+        ([one], Some(configured)) => out.findings.push(Finding::fatal(
+            "exchange_rates",
+            Some("currency".into()),
+            "base_currency_conflict",
+            format!("salesrelay.toml says base_currency = \"{configured}\" but the export's base currency is {one} ({stem}.{}{filter}) and its rates are per one {one}: set base_currency = \"{one}\" or remove it", b.column),
+        )),
+        (many, _) => out.findings.push(Finding::fatal(
+            "exchange_rates",
+            Some("currency".into()),
+            "base_currency_conflict",
+            format!("the export names {} base currencies ({}: {stem}.{}{filter}): one is needed; set base_currency in salesrelay.toml", many.len(), many.join(", "), b.column),
+        )),
+    }
+    Ok(())
+}
+
+/// The source values an expression (a CASE without ELSE, say) leaves
+/// without a value the contract accepts, for a required or enum column:
+/// rows whose source columns hold something but whose result is empty or
+/// not one of the column's values. Reported like a map's fall-through,
+/// with the values, so the user sees what to name.
+#[allow(clippy::too_many_arguments)]
+fn expr_fell_through(
+    spec: &TableSpec,
+    c: &str,
+    e: &Expr,
+    cols_read: &[String],
+    lf: &LazyFrame,
+    file_name: &str,
+    ckey: &str,
+    reader: &mut Reader,
+) -> Result<()> {
+    let Some(column) = spec.column(c) else { return Ok(()) };
+    let values = match column.ty {
+        crate::contract::ColType::Enum(values) => Some(values),
+        _ if column.required => None,
+        _ => return Ok(()),
+    };
+    let result = e.clone().cast(DataType::String).str().strip_chars(lit(NULL));
+    let mut bad = result.clone().is_null().or(result.clone().eq(lit("")));
+    if let Some(values) = values {
+        let ok = result.clone().is_in(crate::typing::str_list(values), false).or(crate::typing::enum_key(result).is_in(crate::typing::str_list(values), false));
+        bad = bad.or(ok.not());
+    }
+    let any_read = cols_read.iter().map(|r| col(r.as_str()).is_not_null()).reduce(|a, b| a.or(b)).unwrap_or(lit(false));
+    let shown: Vec<Expr> = cols_read.iter().map(|r| col(r.as_str()).cast(DataType::String).fill_null(lit("(empty)"))).collect();
+    let Ok(found) = lf
+        .clone()
+        .filter(bad.fill_null(lit(true)).and(any_read))
+        .group_by(shown.clone())
+        .agg([len().alias("__n")])
+        .sort_by_exprs([col("__n")], SortMultipleOptions::default().with_order_descending(true))
+        .limit(50)
+        .collect()
+    else {
+        // the engine rejects the expression: the mapped frame's collect names it
+        return Ok(());
+    };
+    let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
+    let counts = found.column("__n")?.u32()?.clone();
+    let mut sorted: Vec<(String, u64)> = Vec::new();
+    for i in 0..found.height() {
+        let parts: Vec<String> = cols_read
+            .iter()
+            .map(|r| {
+                let v = found.column(r).ok().and_then(|s| s.str().ok().and_then(|s| s.get(i).map(str::to_string))).unwrap_or_default();
+                if cols_read.len() == 1 { v } else { format!("{r} = {v}") }
+            })
+            .collect();
+        sorted.push((parts.join(", "), counts.get(i).unwrap_or(0) as u64));
+    }
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let from = format!("{stem}.{} ({ckey})", cols_read.join(", "));
+    let became = match values {
+        Some(v) => format!("empty: {}.{c} must be one of {}", spec.name, v.join(", ")),
+        None => format!("empty: {}.{c} is required", spec.name),
+    };
+    for (value, n) in sorted {
+        reader.fell_through.push((format!("{}.{c}", spec.name), from.clone(), value, n, became.clone()));
+    }
+    Ok(())
 }
 
 /// The mapped frame of one source, rows read, rows kept, why rows were
@@ -641,9 +890,15 @@ fn map_source(
     file_name: &str,
     name: &str,
     index: i64,
+    passthrough: &[String],
     reader: &mut Reader,
 ) -> Result<Option<(DataFrame, usize, usize, String, Vec<(&'static str, Vec<String>)>)>> {
-    let read = base.height();
+    let mut why = Vec::new();
+    let mut read = base.height();
+    if let Some((flag, n)) = reader.deleted.get(file_name) {
+        read += n;
+        why.push(format!("{n} deleted ({flag} = true)"));
+    }
     let mut columns: Vec<String> = base.get_column_names().iter().map(|s| s.to_string()).collect();
     let mut lf = base.lazy();
     let mut aliases = Vec::new();
@@ -679,7 +934,6 @@ fn map_source(
         columns.extend(other_cols.iter().map(|c| format!("{}.{c}", l.alias)));
         aliases.push(l.alias.clone());
     }
-    let mut why = Vec::new();
     if let Some(filter) = &source.filter {
         let (e, _) = sql(filter, &aliases, &columns, file_name).map_err(|m| mapping_error(name, &format!("{key}.filter"), m))?;
         lf = lf.filter(e.fill_null(lit(false)));
@@ -722,13 +976,26 @@ fn map_source(
             let (values, counts) = (unnamed.column("__v")?.str()?.clone(), unnamed.column("__n")?.u32()?.clone());
             for i in 0..unnamed.height() {
                 if let (Some(v), Some(n)) = (values.get(i), counts.get(i)) {
-                    reader.fell_through.push((format!("{}.{c}", spec.name), from.clone(), v.to_string(), n as u64, became.clone()));
+                    reader.fell_through.push((format!("{}.{c}", spec.name), from.clone(), v.to_string(), n as u64, format!("{became} (not named in the map)")));
                 }
             }
+        }
+        if rule.expr.is_some() && !cols_read.is_empty() {
+            expr_fell_through(spec, c, &e, &cols_read, &lf, file_name, &ckey, reader)?;
         }
         exprs.push(e.alias(*c));
         keyed.push((*c, exprs[exprs.len() - 1].clone()));
         used.push((*c, cols_read));
+    }
+    // the export's own fields, carried as text into the deal-level tables
+    if source.file.is_some() {
+        for c in passthrough {
+            let found = find_column(&columns, c).ok_or_else(|| {
+                let guess = nearest(c, columns.iter().filter(|c| *c != ROW)).map(|g| format!(" (did you mean {g}?)")).unwrap_or_default();
+                mapping_error(name, "passthrough.opportunities", format!("{file_name} ({key}) has no column {c}{guess}"))
+            })?;
+            exprs.push(col(found.as_str()).cast(DataType::String).alias(c.as_str()));
+        }
     }
     let before = lf.clone();
     lf = lf.select(exprs.clone());

@@ -140,7 +140,9 @@ impl Prepared {
 
     /// The model the metrics read.
     pub fn model(&self) -> Model<'_> {
-        Model::new(&self.config, &self.validated.tables, &self.industries, self.span, self.quarter, &self.validated.unavailable)
+        let mut m = Model::new(&self.config, &self.validated.tables, &self.industries, self.span, self.quarter, &self.validated.unavailable);
+        m.passthrough = self.validated.passthrough.as_ref();
+        m
     }
 }
 
@@ -280,6 +282,17 @@ pub fn loaded_lines(v: &Validated, span: Option<Span>, config: &Config) -> Vec<S
     let mut out = Vec::new();
     if let Some(m) = &v.mapping {
         out.push(format!("  read through the mapping {}", m.name));
+        if !m.deleted.is_empty() {
+            let each: Vec<String> = m.deleted.iter().map(|(file, flag, n)| format!("{file} {} ({flag})", thousands(*n as u64))).collect();
+            out.push(format!("  left out rows the CRM marks deleted: {}", each.join(", ")));
+        }
+        let lines = m.fell_through_lines();
+        for line in lines.iter().take(10) {
+            out.push(format!("  {line}"));
+        }
+        if lines.len() > 10 {
+            out.push(format!("  and {} more values no map names or expression matches (data_coverage, kind unmapped value)", lines.len() - 10));
+        }
     }
     for spec in TABLES {
         out.push(match v.tables.get(spec.name) {

@@ -37,6 +37,8 @@ pub struct Validated {
     /// The currency amounts are in: the configured base_currency, else the
     /// one currency every deal is in (None: not stated).
     pub base_currency: Option<String>,
+    /// A mapping's `[passthrough]` opportunity columns (see `load::Passthrough`).
+    pub passthrough: Option<crate::contract::Passthrough>,
 }
 
 /// What --lenient did to one table.
@@ -281,7 +283,7 @@ fn duplicate_checks(lf: &LazyFrame, spec: &TableSpec) -> Vec<LazyFrame> {
 /// Types and checks every table; with `lenient`, rows with findings are removed
 /// (references are checked against the parents' kept rows, so removal cascades).
 pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
-    let RawInput { tables: raw_tables, sources, missing, findings: read_findings, unavailable, mapping, ignored, notes, base_currency } = raw;
+    let RawInput { tables: raw_tables, sources, missing, findings: read_findings, unavailable, mapping, ignored, notes, base_currency, passthrough } = raw;
     // the base: configured, else the one currency every deal is in
     let mut base = base_currency.clone();
     let (mut file_rows, mut origin_rows) = (Vec::new(), Vec::new());
@@ -457,5 +459,5 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             tables.insert("stage_history", s);
         }
     }
-    Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside, unusual, base_currency: base })
+    Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside, unusual, base_currency: base, passthrough })
 }

@@ -208,13 +208,6 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     for (what, why) in crate::coverage::not_available_summary(&coverage)? {
         let _ = writeln!(summary, "  not available: {what} ({why})");
     }
-    let unmapped = crate::coverage::unmapped_lines(&coverage)?;
-    for line in unmapped.iter().take(10) {
-        let _ = writeln!(summary, "  {line}; name it in the mapping's map if it means something else");
-    }
-    if unmapped.len() > 10 {
-        let _ = writeln!(summary, "  and {} more values no map names (data_coverage, kind unmapped value)", unmapped.len() - 10);
-    }
     for line in preamble(v) {
         let _ = writeln!(summary, "  {line}");
     }

@@ -42,6 +42,9 @@ pub struct Model<'a> {
     pub unavailable: &'a BTreeMap<String, String>,
     /// The event frames, built once on first use (see `events`).
     pub facts: events::Facts,
+    /// The export's own opportunity columns a mapping passes through into
+    /// every output table with an opportunity_id (see `with_passthrough`).
+    pub passthrough: Option<&'a crate::contract::Passthrough>,
     built: Built,
 }
 
@@ -123,7 +126,7 @@ impl<'a> Model<'a> {
         quarter: Quarter,
         unavailable: &'a BTreeMap<String, String>,
     ) -> Model<'a> {
-        Model { config, tables, industries, span, quarter, unavailable, facts: Default::default(), built: Default::default() }
+        Model { config, tables, industries, span, quarter, unavailable, facts: Default::default(), passthrough: None, built: Default::default() }
     }
 
     /// The reviewed quarter's label (FY2026-Q2).
@@ -291,8 +294,41 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
     tables
         .into_iter()
         .zip(frames)
-        .map(|(t, df)| with_completeness(m, t.doc.into(), null_unsupported(m, t, df)?))
+        .map(|(t, df)| {
+            let (doc, df) = with_completeness(m, t.doc.into(), null_unsupported(m, t, df)?)?;
+            with_passthrough(m, doc, df)
+        })
         .collect()
+}
+
+/// Adds the mapping's `[passthrough]` columns (the export's own fields,
+/// as text) to a table with an `opportunity_id`, matched on it; other
+/// tables pass through.
+pub fn with_passthrough(m: &Model, mut doc: crate::output::Doc, df: DataFrame) -> Result<(crate::output::Doc, DataFrame)> {
+    let Some(p) = m.passthrough else { return Ok((doc, df)) };
+    if df.column("opportunity_id").is_err() {
+        return Ok((doc, df));
+    }
+    // DuckDB and pandas users select columns ignoring case
+    for (c, _) in &p.columns {
+        if let Some(clash) = df.get_column_names().into_iter().find(|n| n.eq_ignore_ascii_case(c)) {
+            return Err(crate::error::Error::Config(format!(
+                "[passthrough] opportunities: {c} has the name of {}'s column {clash} (DuckDB and pandas match names ignoring case), so it cannot be passed through",
+                doc.name
+            )));
+        }
+    }
+    let out = df
+        .lazy()
+        .join(
+            p.frame.clone().lazy(),
+            [col("opportunity_id")],
+            [col("opportunity_id")],
+            JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) },
+        )
+        .collect()?;
+    doc.columns.extend(p.columns.iter().cloned());
+    Ok((doc, out))
 }
 
 /// Nulls the columns of output table `t` the input cannot support.

@@ -67,6 +67,88 @@ fn amounts_are_converted_at_the_rate_in_force_on_the_deals_date() {
     assert_eq!(strs(&p, "currency")[0].as_deref(), Some("JPY"));
 }
 
+/// The fixture in three currencies, two dated rates each, at rates that
+/// change the amounts (so revenue, deal size and the bridge are worked out
+/// by hand here, not borrowed from the yen fixture):
+///   USD 0.0100 per yen from 2026-04-01, 0.0080 from 2026-08-01
+///   EUR 0.0050 per yen from 2026-04-01, 0.0040 from 2026-09-01
+///   O1 won 15 Jun  10,000 USD / 0.0100 = 1,000,000   (IS, Q1)
+///   O6 won 20 Jun   1,200 EUR / 0.0050 =   240,000   (FS, Q1)
+///   O3 won 10 Sep  20,000 USD / 0.0080 = 2,500,000   (IS, Q2; 2,000,000 at June's rate)
+///   O5 won 25 Sep   3,000 EUR / 0.0040 =   750,000   (IS, Q2; 600,000 at July's rate)
+///   O8 won 28 Sep 700,000 JPY          =   700,000   (FS, Q2)
+///   O2 lost 15 Jul  2,500 EUR / 0.0050 =   500,000
+fn three_currencies() -> Dir {
+    let d = Dir::copy_of(&tiny());
+    let opps = d.read("opportunities.csv");
+    let set = |l: &str, from: &str, to: &str, cur: &str| format!("{},{cur}", l.replace(from, to));
+    let lines: Vec<String> = opps
+        .lines()
+        .map(|l| match l.split(',').next().unwrap() {
+            "opportunity_id" => format!("{l},currency"),
+            "O1" => set(l, ",1000000,", ",10000,", "USD"),
+            "O6" => set(l, ",300000,", ",1200,", "EUR"),
+            "O3" => set(l, ",2000000,", ",20000,", "USD"),
+            "O5" => set(l, ",600000,", ",3000,", "EUR"),
+            "O2" => set(l, ",500000,", ",2500,", "EUR"),
+            _ => format!("{l},JPY"),
+        })
+        .collect();
+    d.write("opportunities.csv", &(lines.join("\n") + "\n"));
+    for (from, to) in [("O3,Qualification,2026-07-14T17:00:00+09:00,1800000", "O3,Qualification,2026-07-14T17:00:00+09:00,14400"), ("O3,Proposal,2026-08-01T10:00:00+09:00,2000000", "O3,Proposal,2026-08-01T10:00:00+09:00,20000"), ("O3,Closed Won,2026-09-10T10:00:00+09:00,2000000", "O3,Closed Won,2026-09-10T10:00:00+09:00,20000")] {
+        d.replace("stage_history.csv", from, to);
+    }
+    d.write("exchange_rates.csv", "currency,valid_from,rate\nUSD,2026-04-01,0.01\nUSD,2026-08-01,0.008\nEUR,2026-04-01,0.005\nEUR,2026-09-01,0.004\n");
+    d.append("salesrelay.toml", "\nbase_currency = \"JPY\"\n");
+    d
+}
+
+fn near(got: Option<f64>, want: f64, what: &str) {
+    let g = got.unwrap_or_else(|| panic!("{what}: null, want {want}"));
+    assert!((g - want).abs() <= 1e-6 * want.abs().max(1.0), "{what}: got {g}, want {want}");
+}
+
+#[test]
+fn revenue_deal_size_and_the_bridge_are_in_the_base_currency() {
+    let d = three_currencies();
+    let v = load(d.path(), false);
+    assert!(findings(&v).is_empty(), "{:?}", findings(&v));
+    let all = tables(d.path());
+    let kpi = table(&all, "kpi_tree");
+    let q2 = |n: &str| node(&kpi, "FY2026-Q2", "total", "all", n);
+    // revenue: Q1 1,000,000 + 240,000 = 1,240,000; Q2 2,500,000 + 750,000 + 700,000 = 3,950,000
+    assert_eq!(q2("revenue")[0..3], [Some(3_950_000.0), Some(1_240_000.0), Some(2_710_000.0)]);
+    // IS: 3,250,000 from 1,000,000 on 2 wins (1): deal size 1,625,000 from 1,000,000
+    assert_eq!(q2("revenue_is")[0..2], [Some(3_250_000.0), Some(1_000_000.0)]);
+    assert_eq!(q2("deal_size_is")[0..2], [Some(1_625_000.0), Some(1_000_000.0)]);
+    // FS: 700,000 from 240,000 on one win each quarter
+    assert_eq!(q2("deal_size_fs")[0..2], [Some(700_000.0), Some(240_000.0)]);
+    // the summands add: revenue_is moved revenue by 2,250,000, revenue_fs by 460,000
+    near(q2("revenue_is")[3], 2_250_000.0, "revenue_is's contribution");
+    near(q2("revenue_fs")[3], 460_000.0, "revenue_fs's contribution");
+    // LMDI, L(a, b) = (a - b) / ln(a / b):
+    // deal_size_is: L(3,250,000, 1,000,000) x ln(1.625) = 1,908,955.5527 x 0.4855078 = 926,812.8408
+    near(q2("deal_size_is")[3], 926_812.840_822_3, "deal_size_is's contribution");
+    // deal_size_fs: wins_fs did not move (1 and 1), so the whole 460,000 is deal size
+    near(q2("deal_size_fs")[3], 460_000.0, "deal_size_fs's contribution");
+    // the volume factors of revenue_is multiply by 2 (as in the yen fixture, where
+    // revenue_is went 1,000,000 -> 2,600,000): together L x ln 2 = 1,323,187.1592, and
+    // each is its yen-fixture contribution scaled by L(3.25M, 1M) / L(2.6M, 1M) = 1.1400180
+    let yen = table(&tables(&tiny()), "kpi_tree");
+    let volume = ["leads", "sql_rate", "handoff_rate", "acceptance_rate", "win_yield_is"];
+    let mut sum = 0.0;
+    for n in volume {
+        let c = q2(n)[3].unwrap();
+        near(Some(c), node(&yen, "FY2026-Q2", "total", "all", n)[3].unwrap() * 1.140_018_049_166_568_3, n);
+        sum += c;
+    }
+    near(Some(sum), 1_323_187.159_177_7, "the volume factors together");
+    // and the deal-level tables keep what was exported beside the yen
+    let o5 = rows(&table(&all, "dsr_engagement"), col("opportunity_id").eq(lit("O5")));
+    assert_eq!((f64s(&o5, "amount")[0], f64s(&o5, "amount_original")[0]), (Some(750_000.0), Some(3_000.0)));
+    assert_eq!(strs(&o5, "currency")[0].as_deref(), Some("EUR"));
+}
+
 #[test]
 fn currency_problems_are_named_by_row_and_column() {
     let d = multi_currency();
