@@ -24,6 +24,7 @@ mod load;
 mod queries;
 mod registry;
 mod run;
+mod salesforce_export;
 mod tables;
 mod trust;
 mod validate;

@@ -11,11 +11,11 @@ use salesrelay::prepare::{prepare, InputOptions};
 
 use crate::util::{root, Dir};
 
-fn salesforce() -> PathBuf {
+pub fn salesforce() -> PathBuf {
     root().join("tests/fixtures/salesforce")
 }
 
-fn mapped(input: &Path, mapping: &str) -> InputOptions {
+pub fn mapped(input: &Path, mapping: &str) -> InputOptions {
     InputOptions { mapping: Some(mapping.to_string()), ..InputOptions::new(input) }
 }
 
@@ -24,14 +24,14 @@ fn quiet() -> salesrelay::progress::Progress {
 }
 
 /// Every output table of a mapped input, by name.
-fn outputs(opts: &InputOptions) -> (salesrelay::prepare::Prepared, BTreeMap<String, DataFrame>) {
+pub fn outputs(opts: &InputOptions) -> (salesrelay::prepare::Prepared, BTreeMap<String, DataFrame>) {
     let p = prepare(opts, false, None, None, &quiet()).expect("prepare");
     let tables = compute_tables(&p.model()).expect("compute").into_iter().map(|(d, df)| (d.name, df)).collect();
     (p, tables)
 }
 
 /// kpi_tree value of `node` for the total segment in `period`.
-fn node(kpi: &DataFrame, period: &str, n: &str) -> Option<f64> {
+pub fn node(kpi: &DataFrame, period: &str, n: &str) -> Option<f64> {
     let df = kpi
         .clone()
         .lazy()
@@ -47,7 +47,7 @@ fn has_node(kpi: &DataFrame, n: &str) -> bool {
 }
 
 /// One text cell of `table` where `key_col` = `key`.
-fn cell(df: &DataFrame, key_col: &str, key: &str, column: &str) -> Option<String> {
+pub fn cell(df: &DataFrame, key_col: &str, key: &str, column: &str) -> Option<String> {
     let hit = df.clone().lazy().filter(col(key_col).eq(lit(key))).select([col(column).cast(DataType::String)]).collect().unwrap();
     assert_eq!(hit.height(), 1, "{key_col} = {key}");
     hit.column(column).unwrap().str().unwrap().get(0).map(str::to_string)
@@ -251,7 +251,7 @@ fn olist_dates_in_a_dst_gap_start_at_the_first_local_hour() {
 }
 
 /// A mapping error as text.
-fn mapping_error(mapping_text: &str, input: &Path) -> String {
+pub fn mapping_error(mapping_text: &str, input: &Path) -> String {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("m.toml");
     std::fs::write(&file, mapping_text).unwrap();

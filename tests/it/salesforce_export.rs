@@ -1,0 +1,201 @@
+//! The salesforce mapping on what real org exports carry beyond the
+//! standard objects: several currencies (dated or static rates, the
+//! corporate currency), deleted rows, the org's own fields passed through,
+//! and an expression that leaves values without a contract value.
+//!
+//! The base export (tests/fixtures/salesforce, worked by hand in
+//! mapping.rs): revenue FY2026-Q1 1,000,000 (006D1, IS); FY2026-Q2
+//! 3,500,000 = 006D3 3,000,000 (IS) + 006D4 500,000 (FS).
+
+use polars::prelude::*;
+
+use crate::mapping::{cell, mapped, node, outputs, salesforce};
+use crate::util::{root, rows, strs, Dir};
+
+/// The export with 006D1 in USD (10,000) and 006D3 in EUR (15,000).
+fn in_three_currencies() -> Dir {
+    let d = Dir::copy_of(&salesforce());
+    let opps: Vec<String> = d
+        .read("Opportunity.csv")
+        .lines()
+        .map(|l| match l.split(',').next().unwrap() {
+            "Id" => format!("{l},CurrencyIsoCode"),
+            "006D1" => format!("{},USD", l.replace(",1000000,", ",10000,")),
+            "006D3" => format!("{},EUR", l.replace(",3000000,", ",15000,")),
+            _ => format!("{l},JPY"),
+        })
+        .collect();
+    d.write("Opportunity.csv", &(opps.join("\n") + "\n"));
+    d
+}
+
+fn revenue(d: &Dir) -> (Option<f64>, Option<f64>, Option<f64>) {
+    let (_, out) = outputs(&mapped(d.path(), "salesforce"));
+    let kpi = &out["kpi_tree"];
+    (node(kpi, "FY2026-Q1", "revenue"), node(kpi, "FY2026-Q2", "revenue"), node(kpi, "FY2026-Q2", "revenue_fs"))
+}
+
+/// Dated rates: two per currency, the one in force on CloseDate applies.
+/// 006D1 closed 20 Jun 2026: 10,000 USD / 0.01 (from 1 Jan 2026) = 1,000,000
+/// (0.0095 from 1 Jul would give 1,052,632); 006D3 closed 10 Sep 2026:
+/// 15,000 EUR / 0.005 (from 1 Aug) = 3,000,000 (0.006 before: 2,500,000).
+/// So the numbers are the yen export's.
+#[test]
+fn dated_rates_give_the_same_numbers_as_the_yen_export() {
+    let d = in_three_currencies();
+    d.write(
+        "DatedConversionRate.csv",
+        "Id,IsoCode,ConversionRate,StartDate,NextStartDate\n\
+         04w0,USD,0.01,0001-01-01,2026-07-01\n04w1,USD,0.0095,2026-07-01,9999-12-31\n\
+         04w2,EUR,0.006,0001-01-01,2026-08-01\n04w3,EUR,0.005,2026-08-01,9999-12-31\n",
+    );
+    d.write("salesrelay.toml", "base_currency = \"JPY\"\n");
+    assert_eq!(revenue(&d), (Some(1_000_000.0), Some(3_500_000.0), Some(500_000.0)));
+    assert_eq!(revenue(&Dir::copy_of(&salesforce())), (Some(1_000_000.0), Some(3_500_000.0), Some(500_000.0)));
+}
+
+/// Without advanced currency management: CurrencyType's static rates, and
+/// the base from IsCorporate, with no base_currency in salesrelay.toml.
+#[test]
+fn currency_type_gives_static_rates_and_the_corporate_currency() {
+    let d = in_three_currencies();
+    d.write(
+        "CurrencyType.csv",
+        "Id,IsoCode,ConversionRate,DecimalPlaces,IsActive,IsCorporate\n\
+         01L1,JPY,1,0,true,true\n01L2,USD,0.01,2,true,false\n01L3,EUR,0.005,2,true,false\n",
+    );
+    let (p, out) = outputs(&mapped(d.path(), "salesforce"));
+    assert_eq!(p.validated.base_currency.as_deref(), Some("JPY"), "from CurrencyType.IsCorporate");
+    assert_eq!(p.validated.tables["exchange_rates"].height(), 3);
+    let kpi = &out["kpi_tree"];
+    assert_eq!((node(kpi, "FY2026-Q1", "revenue"), node(kpi, "FY2026-Q2", "revenue")), (Some(1_000_000.0), Some(3_500_000.0)));
+    let note = p.validated.mapping.as_ref().unwrap().notes.get("base currency").cloned().unwrap_or_default();
+    assert!(note.starts_with("JPY: the export's own (CurrencyType.IsoCode where LOWER(IsCorporate)"), "{note}");
+    // the same with dated rates present: they win, CurrencyType is not read for rates
+    d.write("DatedConversionRate.csv", "Id,IsoCode,ConversionRate,StartDate,NextStartDate\n04w0,USD,0.02,0001-01-01,9999-12-31\n04w2,EUR,0.005,0001-01-01,9999-12-31\n");
+    let (p, out) = outputs(&mapped(d.path(), "salesforce"));
+    assert_eq!(p.validated.tables["exchange_rates"].height(), 2);
+    // 006D1: 10,000 USD / 0.02 = 500,000
+    assert_eq!(node(&out["kpi_tree"], "FY2026-Q1", "revenue"), Some(500_000.0));
+    // a salesrelay.toml that names another base contradicts the export's rates
+    d.write("salesrelay.toml", "base_currency = \"USD\"\n");
+    let opts = mapped(d.path(), "salesforce");
+    let (_, v) = salesrelay::prepare::load_validated(&opts, false, &salesrelay::progress::Progress::new(true)).unwrap();
+    let detail: Vec<String> = strs(&v.findings, "detail").into_iter().flatten().collect();
+    assert!(
+        detail.iter().any(|t| t.starts_with("salesrelay.toml says base_currency = \"USD\" but the export's base currency is JPY")),
+        "{detail:?}"
+    );
+}
+
+/// Rows with IsDeleted = true are left out of every file and counted.
+#[test]
+fn deleted_rows_are_left_out_and_counted() {
+    let d = Dir::copy_of(&salesforce());
+    // a deleted 9,000,000 win in Q2 and a deleted lead
+    let opps: Vec<String> = d.read("Opportunity.csv").lines().map(|l| if l.starts_with("Id,") { format!("{l},IsDeleted") } else { format!("{l},false") }).collect();
+    let mut opps = opps.join("\n");
+    opps.push_str("\n006D9,001B1,005A3,Deleted deal,Closed Won,9000000,2026-09-01,true,true,2026-07-01T02:00:00.000Z,Web,New Customer,true\n");
+    d.write("Opportunity.csv", &opps);
+    let leads: Vec<String> = d.read("Lead.csv").lines().map(|l| if l.starts_with("Id,") { format!("{l},IsDeleted") } else { format!("{l},0") }).collect();
+    let mut leads = leads.join("\n");
+    leads.push_str("\n00QC9,Ghost Ltd,Open - Not Contacted,Web,005A1,2026-08-03T01:00:00.000Z,false,,,,Other,Tokyo,Japan,2026-08-03T01:00:00.000Z,1\n");
+    d.write("Lead.csv", &leads);
+    // revenue as without them; leads of Q2 still 3
+    let (p, out) = outputs(&mapped(d.path(), "salesforce"));
+    let kpi = &out["kpi_tree"];
+    assert_eq!((node(kpi, "FY2026-Q2", "revenue"), node(kpi, "FY2026-Q2", "leads")), (Some(3_500_000.0), Some(3.0)));
+    assert_eq!(p.validated.tables["opportunities"].height(), 6);
+    let deleted = &p.validated.mapping.as_ref().unwrap().deleted;
+    assert_eq!(deleted, &vec![("Lead.csv".to_string(), "IsDeleted".to_string(), 1), ("Opportunity.csv".to_string(), "IsDeleted".to_string(), 1)]);
+    // said in the run summary and in data_coverage's note on the table
+    let out_dir = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(d.path(), &["run", "--input", ".", "--mapping", "salesforce", "--out", out_dir.path().to_str().unwrap(), "--queries", "none"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("  left out rows the CRM marks deleted: Lead.csv 1 (IsDeleted), Opportunity.csv 1 (IsDeleted)\n"), "{stdout}");
+    let folder = report_folder(out_dir.path());
+    let coverage = ParquetReader::new(std::fs::File::open(folder.join("tables/data_coverage.parquet")).unwrap()).finish().unwrap();
+    let row = rows(&coverage, col("kind").eq(lit("input")).and(col("name").eq(lit("opportunities"))));
+    let reason = strs(&row, "reason")[0].clone().unwrap_or_default();
+    assert!(reason.contains("Opportunity.csv: 6 of 7 rows (1 deleted (IsDeleted = true))"), "{reason}");
+}
+
+fn report_folder(out: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(out).unwrap().flatten().find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.')).unwrap().path()
+}
+
+/// The salesforce mapping with lines appended.
+fn salesforce_with(extra: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("my_salesforce.toml");
+    let text = std::fs::read_to_string(root().join("src/mappings/salesforce.toml")).unwrap();
+    std::fs::write(&file, format!("{text}\n{extra}\n")).unwrap();
+    let path = file.to_str().unwrap().to_string();
+    (dir, path)
+}
+
+/// `[passthrough] opportunities = ["Type"]`: the org's field reaches every
+/// output table with an opportunity_id, as text, documented.
+#[test]
+fn passthrough_columns_reach_the_deal_level_tables() {
+    let (_keep, mapping) = salesforce_with("[passthrough]\nopportunities = [\"Type\"]");
+    let (_, out) = outputs(&mapped(&salesforce(), &mapping));
+    // losses: 006D2 and 006D6, both New Customer
+    assert_eq!(cell(&out["losses"], "opportunity_id", "006D2", "Type").as_deref(), Some("New Customer"));
+    assert_eq!(cell(&out["losses"], "opportunity_id", "006D6", "Type").as_deref(), Some("New Customer"));
+    // the open 006D5 in priority_deals; the handoffs of converted leads carry their deal's
+    assert_eq!(cell(&out["priority_deals"], "opportunity_id", "006D5", "Type").as_deref(), Some("Existing Customer - Upgrade"));
+    assert_eq!(cell(&out["handoffs"], "handoff_id", "00QC1", "Type").as_deref(), Some("New Customer"));
+    // tables without an opportunity_id are as they were
+    assert!(out["kpi_tree"].column("Type").is_err());
+    // documented in the data dictionary, with where it comes from
+    let d = Dir::copy_of(&salesforce());
+    let out_dir = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(d.path(), &["run", "--input", ".", "--mapping", &mapping, "--out", out_dir.path().to_str().unwrap(), "--queries", "none"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dictionary = std::fs::read_to_string(report_folder(out_dir.path()).join("data_dictionary.md")).unwrap();
+    assert!(dictionary.contains("Type"), "{dictionary}");
+    assert!(dictionary.contains("the export's own field Opportunity.Type, as text"), "{dictionary}");
+    // and it loads as text in the Parquet file
+    let losses = ParquetReader::new(std::fs::File::open(report_folder(out_dir.path()).join("tables/losses.parquet")).unwrap()).finish().unwrap();
+    assert_eq!(losses.column("Type").unwrap().dtype(), &DataType::String);
+}
+
+#[test]
+fn passthrough_mistakes_are_named() {
+    let (_k1, misspelt) = salesforce_with("[passthrough]\nopportunities = [\"Typ\"]");
+    let err = crate::mapping::mapping_error(&std::fs::read_to_string(&misspelt).unwrap(), &salesforce());
+    assert!(err.contains("passthrough.opportunities: Opportunity.csv (opportunities[0]) has no column Typ (did you mean Type?)"), "{err}");
+    let (_k2, clash) = salesforce_with("[passthrough]\nopportunities = [\"Amount\"]");
+    let err = crate::mapping::mapping_error(&std::fs::read_to_string(&clash).unwrap(), &salesforce());
+    assert!(err.contains("Amount is also the name of a salesrelay column"), "{err}");
+    let (_k3, other) = salesforce_with("[passthrough]\nleads = [\"Rating\"]");
+    let err = crate::mapping::mapping_error(&std::fs::read_to_string(&other).unwrap(), &salesforce());
+    assert!(err.contains("passthrough.leads: only opportunities' columns can be passed through"), "{err}");
+}
+
+/// A CASE without ELSE for an enum column: the titles it does not match are
+/// listed with their counts, once each (not the column name repeated).
+#[test]
+fn values_a_case_leaves_without_a_value_are_listed() {
+    let text = std::fs::read_to_string(root().join("src/mappings/salesforce.toml")).unwrap();
+    let no_else = text.replacen("    ELSE 'FS' END\"\"\" }", "    END\"\"\" }", 1);
+    assert_ne!(no_else, text);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.toml");
+    std::fs::write(&file, no_else).unwrap();
+    let d = Dir::copy_of(&salesforce());
+    let o = crate::util::salesrelay(d.path(), &["validate", "--input", ".", "--mapping", file.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    // User.csv: Account Executive, Senior Account Executive, VP Sales match no WHEN of role's CASE
+    for title in ["Account Executive", "Senior Account Executive", "VP Sales"] {
+        let line = format!(
+            "  User.Title (reps[0].columns.role): '{title}' x 1 became empty: reps.role must be one of ai_sdr, sdr, bdr, fs, cs; give it a value in the mapping's expression (a CASE needs a WHEN or an ELSE for it)\n"
+        );
+        assert!(stdout.contains(&line), "{stdout}");
+    }
+    assert!(stderr.contains("reps, column role: missing_value x 3 — required value is empty (from User.csv column Title, mapping"), "{stderr}");
+}
