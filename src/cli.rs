@@ -44,6 +44,11 @@ pub enum Command {
     ///
     /// Example: salesrelay metrics --node win_yield_is
     Metrics(MetricsArgs),
+    /// Print a built-in mapping (TOML) to copy and edit, or, without a
+    /// name, the built-in mappings and the mapping file's keys.
+    ///
+    /// Example: salesrelay mapping salesforce > my_salesforce.toml
+    Mapping(MappingArgs),
     /// Benchmark helper: read every CSV of a folder with Polars' own
     /// multi-threaded CSV reader, no validation, and print the seconds (the
     /// parse floor tests/bench/run.sh compares the review with).
@@ -139,6 +144,13 @@ pub struct SchemaArgs {
     #[arg(long, value_name = "NAME",
           value_parser = clap::builder::PossibleValuesParser::new(crate::describe::table_choices()))]
     pub table: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MappingArgs {
+    /// A built-in mapping's name (salesforce, hubspot, olist).
+    #[arg(value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(crate::mapping::BUILT_IN.iter().map(|(n, _)| *n)))]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

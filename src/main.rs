@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         .and_then(|result| if a.out.is_none() { salesrelay::say!("{result}") } else { Ok(()) }),
         Command::Schema(a) => salesrelay::describe::schema(a.table.as_deref()).and_then(|text| out(format_args!("{text}"))),
         Command::ParseFloor(a) => salesrelay::load::parse_floor(&a.input).and_then(|(rows, secs)| salesrelay::say!("{rows} rows in {secs:.3} s")),
+        Command::Mapping(a) => out(format_args!("{}", salesrelay::mapping::describe(a.name.as_deref()))),
         Command::Metrics(a) => salesrelay::describe::metrics(a.node.as_deref()).and_then(|text| out(format_args!("{text}"))),
     };
     match result {

@@ -32,6 +32,56 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("hubspot", include_str!("mappings/hubspot.toml")),
 ];
 
+/// The mapping file's keys, in brief (`salesrelay mapping`).
+const KEYS: &str = "\
+A mapping file (TOML) reads another CRM's export onto the input contract
+(salesrelay schema); pass it with --mapping FILE. Keys:
+
+  description = \"...\"               what the mapping reads
+  base_currency = { file, column, filter }   the export names its base currency
+  [config]                          defaults for salesrelay.toml keys (salesrelay.toml wins)
+  [unavailable]                     table, table.column or fact = \"why the export lacks it\"
+  [notes]                           table = \"shown in the report's data-coverage notes\"
+  [defaults] date_format = [...]    chrono formats for timestamps without their own
+  [defaults] deleted = \"IsDeleted\"  rows where this flag is true are left out, and counted
+  [passthrough] opportunities = [\"Segment__c\"]   the export's own fields, as text,
+                                    into every output table with an opportunity_id
+  [[TABLE]]                         one per source file of a contract table (stacked):
+    file = \"Deals\"                  Deals.csv or Deals.parquet (names match ignoring case and _)
+    rows = [{ ... }]                literal rows instead of a file
+    lookups = [{ as, file, key, on }]   join another file's first row where key = on
+    filter = \"SQL predicate\"        only rows where it holds (the others are counted)
+    distinct = true                 keep the first row per table key
+    fallback = true                 read only when the earlier sources are all missing
+    [TABLE.columns]                 per contract column, exactly one of:
+      col = \"SourceColumn\"          a rename
+      col = { column = \"C\" | expr = \"SQL\" | value = \"constant\",
+              format = [...], map = { \"from\" = \"to\" }, others = \"...\", default = \"...\",
+              optional = true }
+    _row is each record's line in its file (for exports without ids).
+
+Values no map names and values an expression leaves without a valid value
+are counted and listed in the run summary and data_coverage.
+";
+
+/// `salesrelay mapping [NAME]`: a built-in mapping's text, to copy and
+/// edit, or the list of built-ins and the mapping file's keys.
+pub fn describe(name: Option<&str>) -> String {
+    match name.and_then(|n| BUILT_IN.iter().find(|(b, _)| b.eq_ignore_ascii_case(n))) {
+        Some((_, text)) => text.to_string(),
+        None => {
+            let mut out = String::from("Built-in mappings (salesrelay mapping NAME prints one to copy and edit):\n");
+            for (n, text) in BUILT_IN {
+                let description = Mapping::parse(text, n).map(|m| m.description).unwrap_or_default();
+                out.push_str(&format!("  {n:<11} {description}\n"));
+            }
+            out.push('\n');
+            out.push_str(KEYS);
+            out
+        }
+    }
+}
+
 /// A parsed mapping file.
 #[derive(Debug, Clone)]
 pub struct Mapping {

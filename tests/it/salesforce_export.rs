@@ -199,3 +199,23 @@ fn values_a_case_leaves_without_a_value_are_listed() {
     }
     assert!(stderr.contains("reps, column role: missing_value x 3 — required value is empty (from User.csv column Title, mapping"), "{stderr}");
 }
+
+/// `salesrelay mapping NAME` prints the built-in mapping to copy, which
+/// reads the export as `--mapping NAME` does; without a name, the list.
+#[test]
+fn a_built_in_mapping_can_be_printed_and_copied() {
+    let d = Dir::copy_of(&salesforce());
+    let o = crate::util::salesrelay(d.path(), &["mapping", "salesforce"]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text, std::fs::read_to_string(root().join("src/mappings/salesforce.toml")).unwrap());
+    let copy = tempfile::tempdir().unwrap();
+    let file = copy.path().join("my_salesforce.toml");
+    std::fs::write(&file, &text).unwrap();
+    let (_, out) = outputs(&mapped(d.path(), file.to_str().unwrap()));
+    assert_eq!(node(&out["kpi_tree"], "FY2026-Q2", "revenue"), Some(3_500_000.0));
+    let list = String::from_utf8(crate::util::salesrelay(d.path(), &["mapping"]).stdout).unwrap();
+    for name in ["salesforce", "hubspot", "olist", "[passthrough] opportunities", "[defaults] deleted", "fallback = true"] {
+        assert!(list.contains(name), "{list}");
+    }
+}
