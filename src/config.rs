@@ -206,6 +206,9 @@ pub struct VisitPlanConfig {
     pub priority_stops_per_day: u32,
     /// Road kilometres per great-circle kilometre (default 1.3).
     pub road_factor: f64,
+    /// A day's route never exceeds this many road km (default 200): stops
+    /// that would break it move to another day or are left unplanned, with a note.
+    pub max_road_km_per_day: f64,
 }
 
 impl Default for EngagementConfig {
@@ -216,7 +219,7 @@ impl Default for EngagementConfig {
 
 impl Default for VisitPlanConfig {
     fn default() -> Self {
-        VisitPlanConfig { radius_km: 10.0, not_visited_days: 60.0, max_stops_per_day: 4, priority_stops_per_day: 2, road_factor: 1.3 }
+        VisitPlanConfig { radius_km: 10.0, not_visited_days: 60.0, max_stops_per_day: 4, priority_stops_per_day: 2, road_factor: 1.3, max_road_km_per_day: 200.0 }
     }
 }
 
@@ -321,6 +324,8 @@ pub const RADIUS_KM_MAX: f64 = 500.0;
 pub const NOT_VISITED_DAYS_MAX: f64 = 3650.0;
 pub const STOPS_MAX: f64 = 50.0;
 pub const ROAD_FACTOR_MAX: f64 = 5.0;
+/// Road km in one rep's day at most (a day of driving).
+pub const ROAD_KM_PER_DAY_MAX: f64 = 2000.0;
 
 /// `key = value` must be a finite number from `lo` to `hi`; the message
 /// names the key, the bounds and the unit.
@@ -469,6 +474,7 @@ impl Config {
             ));
         }
         within("visit_plan.road_factor", v.road_factor, 1.0, ROAD_FACTOR_MAX, "road km per great-circle km")?;
+        within("visit_plan.max_road_km_per_day", v.max_road_km_per_day, 1.0, ROAD_KM_PER_DAY_MAX, "road km in one rep's day")?;
         Ok(())
     }
 

@@ -185,7 +185,9 @@ fn week_ahead(tables: &Tables, period: &str) -> Result<WeekAhead> {
             .select([
                 col("rep_id").n_unique().cast(DataType::Int64).alias("reps"),
                 crate::metrics::count_if(col("stop").eq(lit(1i64))).alias("rep_days"),
-                crate::metrics::count_if(col("reason").eq(lit("priority_deal"))).alias("priority"),
+                crate::metrics::count_if(col("reason").eq(lit("priority_deal")).and(col("day").is_not_null())).alias("priority"),
+                crate::metrics::count_if(col("day").is_null()).alias("unplanned"),
+                crate::metrics::count_if(col("day").is_not_null().and(col("note").is_not_null())).alias("moved"),
                 crate::metrics::count_if(col("reason").eq(lit("nearby_customer"))).alias("nearby"),
                 col("road_km_from_previous").sum().alias("km"),
                 col("day").min().cast(DataType::String).alias("first"),
@@ -205,6 +207,17 @@ fn week_ahead(tables: &Tables, period: &str) -> Result<WeekAhead> {
             crate::charts::theme::thousands(km),
             if rep_days > 0 { format!("{:.0}", km / rep_days as f64) } else { "0".into() }
         ));
+        let (moved, unplanned) = (n("moved")?, n("unplanned")?);
+        if moved + unplanned > 0 {
+            let mut parts = Vec::new();
+            if moved > 0 {
+                parts.push(format!("{} moved to another day", count(moved, "priority stop", "priority stops")));
+            }
+            if unplanned > 0 {
+                parts.push(format!("{} left for the reps' judgement (no day of the week could take {})", count(unplanned, "priority stop", "priority stops"), if unplanned == 1 { "it" } else { "them" }));
+            }
+            w.plan.push(format!("No rep-day is planned above [visit_plan] max_road_km_per_day: {} (visit_plan's note column says which).", parts.join(" and ")));
+        }
     }
     if let Some(needed) = tables.get("locations_needed") {
         if needed.height() > 0 {

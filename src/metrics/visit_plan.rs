@@ -33,6 +33,8 @@
 //! spatial-index crate. Routing (at most `max_stops_per_day` points) is
 //! the only part done point by point, outside Polars.
 
+use std::collections::BTreeMap;
+
 use chrono::{Datelike, NaiveDate, Weekday};
 use polars::prelude::*;
 use super::OutputTable;
@@ -269,7 +271,8 @@ pub const VISIT_PLAN_DOC: TableDoc = TableDoc {
         ("longitude", "account longitude"),
         ("km_from_previous", "great-circle km from the previous stop (0 for the first)"),
         ("road_km_from_previous", "km_from_previous x road_factor"),
-        ("day_road_km", "the rep's estimated road km that day (the day's road_km_from_previous summed; no return leg)"),
+        ("day_road_km", "the rep's estimated road km that day (the day's road_km_from_previous summed; no return leg), never above max_road_km_per_day"),
+        ("note", "a priority stop moved to another day to keep a day within max_road_km_per_day, or left for the rep's judgement (day, stop and km null) when no day can take it"),
     ],
 };
 
@@ -355,7 +358,7 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
             SortMultipleOptions::default().with_order_descending_multi([false, false, true, false]).with_nulls_last(true),
         )
         .collect()?;
-    let route = route_days(&all, cfg.road_factor)?;
+    let route = route_days(&all, cfg, &days)?;
     clock.lap("routes");
     let dates = df!(
         "day" => (0..days.len() as i64).collect::<Vec<_>>(),
@@ -369,15 +372,19 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
     ]);
     Ok(all
         .lazy()
-        .join(route.lazy(), [col("rep_id"), col("day"), col("account_id")], [col("rep_id"), col("day"), col("account_id")], JoinArgs::new(JoinType::Inner))
+        .drop(by_name(["day"], true, false))
+        .join(route.lazy(), [col("rep_id"), col("account_id")], [col("rep_id"), col("account_id")], JoinArgs::new(JoinType::Inner))
         .join(dates.lazy(), [col("day")], [col("day")], JoinArgs::new(JoinType::Left))
         .join(reps, [col("rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Left))
         .join(accounts, [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Left))
         .with_columns([
             col("__date").alias("day"),
-            col("road_km_from_previous").sum().over([col("rep_id"), col("day")]).expect("static window").alias("day_road_km"),
+            when(col("day").is_null())
+                .then(lit(NULL).cast(DataType::Float64))
+                .otherwise(col("road_km_from_previous").sum().over([col("rep_id"), col("day")]).expect("static window"))
+                .alias("day_road_km"),
         ])
-        .sort(["rep_id", "day", "stop"], Default::default())
+        .sort(["rep_id", "day", "stop", "account_id"], SortMultipleOptions::default().with_nulls_last(true))
         .select(VISIT_PLAN_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>()))
 }
 
@@ -565,36 +572,164 @@ fn assign_days(stops: &DataFrame, per_day: usize) -> Result<DataFrame> {
     Ok(df!("rep_id" => rep_out, "account_id" => acc_out, "day" => day_out)?)
 }
 
+/// One stop of a rep's week while days are capped: its row in `all`.
+#[derive(Clone, Copy)]
+struct Planned {
+    row: usize,
+    priority: bool,
+}
+
+/// The road km of an open path through `stops` in that order.
+fn road_km(coords: &[(f64, f64)], stops: &[Planned], road_factor: f64) -> f64 {
+    stops.windows(2).map(|w| great_circle_km(coords[w[0].row].0, coords[w[0].row].1, coords[w[1].row].0, coords[w[1].row].1)).sum::<f64>() * road_factor
+}
+
+/// `stops` routed: nearest neighbour from the first, then 2-opt and or-opt.
+fn routed(coords: &[(f64, f64)], stops: &[Planned]) -> Vec<Planned> {
+    let pts: Vec<(f64, f64)> = stops.iter().map(|p| coords[p.row]).collect();
+    improve_route(&pts, nearest_neighbour(&pts)).into_iter().map(|i| stops[i]).collect()
+}
+
+/// One rep's days (day index -> stops, the day's top priority stop first)
+/// routed within `cap` road km: while a day is longer, a stop goes (never
+/// the day's first): the nearby customer that saves most when leaving it
+/// out is enough, else the stop whose removal shortens the day most. A removed priority stop takes its
+/// nearby customers with it and moves to the day it lengthens least within
+/// the cap and `max_stops` (else a free day of the week); failing that it
+/// is left unplanned. Returns the routed days and the unplanned stops, each
+/// with the day it came from.
+#[allow(clippy::type_complexity)]
+fn capped_week(
+    coords: &[(f64, f64)],
+    near: &[String],
+    accounts: &[String],
+    mut days: BTreeMap<i64, Vec<Planned>>,
+    week: i64,
+    cfg: &crate::config::VisitPlanConfig,
+) -> (BTreeMap<i64, Vec<Planned>>, Vec<(Planned, i64)>, Vec<(Planned, i64)>) {
+    let cap = cfg.max_road_km_per_day;
+    let mut pending: Vec<(Planned, i64)> = Vec::new();
+    for (day, stops) in days.iter_mut() {
+        let mut route = routed(coords, stops);
+        while route.len() > 1 && road_km(coords, &route, cfg.road_factor) > cap {
+            let saving = |i: usize| {
+                let mut without = route.clone();
+                without.remove(i);
+                road_km(coords, &route, cfg.road_factor) - road_km(coords, &without, cfg.road_factor)
+            };
+            let best = |which: &dyn Fn(&Planned) -> bool| {
+                (1..route.len()).filter(|&i| which(&route[i])).map(|i| (i, saving(i))).fold(None, |b: Option<(usize, f64)>, x| if b.is_none_or(|b| x.1 > b.1) { Some(x) } else { b })
+            };
+            // a nearby customer when leaving one out is enough, else whichever stop saves most
+            let over = road_km(coords, &route, cfg.road_factor) - cap;
+            let Some((i, _)) = best(&|p| !p.priority).filter(|(_, saved)| *saved >= over).or_else(|| best(&|_| true)) else { break };
+            let removed = route.remove(i);
+            if removed.priority {
+                let anchor = &accounts[removed.row];
+                route.retain(|p| p.priority || near[p.row] != *anchor);
+                pending.push((removed, *day));
+            }
+            route = routed(coords, &route);
+        }
+        *stops = route;
+    }
+    let mut moved = Vec::new();
+    let mut unplanned = Vec::new();
+    for (stop, from) in pending {
+        // the cheapest insertion after a day's first stop that keeps the day within the cap
+        let mut best: Option<(i64, usize, f64)> = None;
+        for (day, route) in days.iter().filter(|(d, r)| **d != from && !r.is_empty() && r.len() < cfg.max_stops_per_day as usize) {
+            let before = road_km(coords, route, cfg.road_factor);
+            for pos in 1..=route.len() {
+                let mut with = route.clone();
+                with.insert(pos, stop);
+                let km = road_km(coords, &with, cfg.road_factor);
+                if km <= cap && best.is_none_or(|b| km - before < b.2) {
+                    best = Some((*day, pos, km - before));
+                }
+            }
+        }
+        let free = (0..week).find(|d| days.get(d).is_none_or(|r| r.is_empty()));
+        match (best, free) {
+            (Some((day, pos, _)), _) => {
+                let route = days.get_mut(&day).expect("a day of the rep");
+                route.insert(pos, stop);
+                let first = route[0];
+                let rest = routed(coords, route);
+                // keep the day's first stop first
+                *route = if rest[0].row == first.row { rest } else { std::iter::once(first).chain(rest.into_iter().filter(|p| p.row != first.row)).collect() };
+                moved.push((stop, from));
+            }
+            (None, Some(day)) => {
+                days.insert(day, vec![stop]);
+                moved.push((stop, from));
+            }
+            (None, None) => unplanned.push((stop, from)),
+        }
+    }
+    (days, moved, unplanned)
+}
+
 /// For stops sorted by rep, day, then score (the top priority stop first):
-/// `rep_id`, `day`, `account_id`, `stop`, `km_from_previous`, `road_km_from_previous`.
-fn route_days(all: &DataFrame, road_factor: f64) -> Result<DataFrame> {
+/// `rep_id`, `account_id`, `day` (null: left unplanned), `stop`,
+/// `km_from_previous`, `road_km_from_previous` and `note` (why a stop moved
+/// or is unplanned), each day within `max_road_km_per_day`.
+fn route_days(all: &DataFrame, cfg: &crate::config::VisitPlanConfig, dates: &[NaiveDate]) -> Result<DataFrame> {
     let pts = points(all)?;
+    let coords: Vec<(f64, f64)> = pts.iter().map(|p| (p.1, p.2)).collect();
+    let accounts: Vec<String> = pts.iter().map(|p| p.0.clone()).collect();
     let reps = crate::output::text_column(all, "rep_id")?;
+    let reasons = crate::output::text_column(all, "reason")?;
+    let near = crate::output::text_column(all, "near_account_id")?;
     let days = all.column("day")?.cast(&DataType::Int64)?.i64()?.clone();
-    let (mut rep_out, mut day_out, mut acc_out, mut stop_out, mut km_out, mut road_out) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (a, b) in groups(all, &["rep_id", "day"])? {
-        let coords: Vec<(f64, f64)> = pts[a..b].iter().map(|p| (p.1, p.2)).collect();
-        let order = improve_route(&coords, nearest_neighbour(&coords));
-        let mut prev: Option<usize> = None;
-        for (k, i) in order.into_iter().enumerate() {
-            let km = prev.map_or(0.0, |p| great_circle_km(coords[p].0, coords[p].1, coords[i].0, coords[i].1));
+    let date = |d: i64| dates.get(d as usize).map(|d| d.to_string()).unwrap_or_else(|| format!("day {}", d + 1));
+    let cap = cfg.max_road_km_per_day;
+    let mut rep_out: Vec<String> = Vec::new();
+    let mut acc_out: Vec<String> = Vec::new();
+    let (mut day_out, mut stop_out): (Vec<Option<i64>>, Vec<Option<i64>>) = (Vec::new(), Vec::new());
+    let (mut km_out, mut road_out): (Vec<Option<f64>>, Vec<Option<f64>>) = (Vec::new(), Vec::new());
+    let mut note_out: Vec<Option<String>> = Vec::new();
+    for (a, b) in groups(all, &["rep_id"])? {
+        let mut week: BTreeMap<i64, Vec<Planned>> = BTreeMap::new();
+        for row in a..b {
+            week.entry(days.get(row).unwrap_or(0)).or_default().push(Planned { row, priority: reasons[row] == "priority_deal" });
+        }
+        let (week, moved, unplanned) = capped_week(&coords, &near, &accounts, week, dates.len() as i64, cfg);
+        for (day, route) in &week {
+            let mut prev: Option<usize> = None;
+            for (k, p) in route.iter().enumerate() {
+                let km = prev.map_or(0.0, |q| great_circle_km(coords[q].0, coords[q].1, coords[p.row].0, coords[p.row].1));
+                rep_out.push(reps[a].clone());
+                acc_out.push(accounts[p.row].clone());
+                day_out.push(Some(*day));
+                stop_out.push(Some(k as i64 + 1));
+                km_out.push(Some(km));
+                road_out.push(Some(km * cfg.road_factor));
+                note_out.push(moved.iter().find(|(m, _)| m.row == p.row).map(|(_, from)| format!("moved from {} to keep that day within {cap} road km", date(*from))));
+                prev = Some(p.row);
+            }
+        }
+        for (p, from) in &unplanned {
             rep_out.push(reps[a].clone());
-            day_out.push(days.get(a).unwrap_or(0));
-            acc_out.push(pts[a + i].0.clone());
-            stop_out.push(k as i64 + 1);
-            km_out.push(km);
-            road_out.push(km * road_factor);
-            prev = Some(i);
+            acc_out.push(accounts[p.row].clone());
+            day_out.push(None);
+            stop_out.push(None);
+            km_out.push(None);
+            road_out.push(None);
+            note_out.push(Some(format!(
+                "left for the rep's judgement: planned for {}, but no day of the week can take it within {cap} road km",
+                date(*from)
+            )));
         }
     }
     Ok(df!(
         "rep_id" => rep_out,
-        "day" => day_out,
         "account_id" => acc_out,
+        "day" => day_out,
         "stop" => stop_out,
         "km_from_previous" => km_out,
         "road_km_from_previous" => road_out,
+        "note" => note_out,
     )?)
 }
 

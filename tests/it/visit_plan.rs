@@ -207,3 +207,64 @@ fn without_activities_there_is_no_plan_but_there_are_priorities() {
     assert_eq!(f64s(&o1, "days_since_fs_touch"), vec![Some(0.0)]);
     assert_eq!(o1.column("last_fs_touch_at").unwrap().null_count(), 1);
 }
+
+/// The geo fixture with F1's far deal P4 at Umeda, Osaka (403.4 km from
+/// Tokyo Station), three priority stops a day, and `extra` config.
+fn with_a_far_deal(extra: &str) -> Dir {
+    let d = Dir::copy_of(&geo());
+    d.append("accounts.csv", "P4,Far Deal,Machinery,300,Kansai,34.7024850,135.4959490,false\n");
+    d.append("opportunities.csv", "O4,P4,,F1,2026-10-01T00:00:00+09:00,400000,Proposal,,open,,,\n");
+    d.append("salesrelay.toml", &format!("\n[visit_plan]\npriority_stops_per_day = 3\n{extra}\n"));
+    d
+}
+
+/// No day's route runs above max_road_km_per_day (default 200): the far
+/// stop moves to a free day, or is left for the rep's judgement, and the
+/// note says which.
+#[test]
+fn a_day_never_exceeds_the_road_km_cap() {
+    // Monday first held P1, P2, P4 (the tour P1 -> P2 -> P4, three a day) and the
+    // nearest customer to them, C4 (3 km from P2): over 500 road km. Leaving C4
+    // out is not enough, so P4 goes (it saves most); Monday is P1 -> P2 -> C4,
+    // (11.119508 + 3.0) x 1.3 = 18.355 road km, and P4 moves to Tuesday, alone.
+    let all = tables(with_a_far_deal("").path());
+    let f1 = rows(&table(&all, "visit_plan"), col("rep_id").eq(lit("F1")));
+    assert_eq!(strs(&f1, "account_id"), ["P1", "P2", "C4", "P4"].map(|s| Some(s.to_string())).to_vec(), "{f1}");
+    let days: Vec<Option<String>> = strs(&f1.clone().lazy().with_column(col("day").cast(DataType::String)).collect().unwrap(), "day");
+    assert_eq!(days, ["2026-10-26", "2026-10-26", "2026-10-26", "2026-10-27"].map(|s| Some(s.to_string())).to_vec());
+    let monday = f64s(&f1, "day_road_km")[0].unwrap();
+    assert!((monday - 1.3 * (11.119_508 + 3.0)).abs() < 0.002, "{monday}");
+    assert_eq!(f64s(&f1, "day_road_km")[3], Some(0.0));
+    assert_eq!(strs(&f1, "note")[3].as_deref(), Some("moved from 2026-10-26 to keep that day within 200 road km"));
+    assert_eq!(strs(&f1, "note")[0], None);
+    for km in f64s(&table(&all, "visit_plan"), "day_road_km").into_iter().flatten() {
+        assert!(km <= 200.0, "{km}");
+    }
+
+    // with the rest of the week off, no day can take P4: it stays in the table,
+    // without a day, for the rep to judge, and the report says so
+    let d = with_a_far_deal("");
+    d.replace("salesrelay.toml", "holidays = [\"2026-10-29\"]", "holidays = [\"2026-10-27\", \"2026-10-28\", \"2026-10-29\", \"2026-10-30\"]");
+    let all = tables(d.path());
+    let p4 = rows(&table(&all, "visit_plan"), col("account_id").eq(lit("P4")));
+    assert_eq!(p4.height(), 1);
+    assert_eq!(p4.column("day").unwrap().null_count(), 1);
+    assert_eq!((f64s(&p4, "stop")[0], f64s(&p4, "day_road_km")[0]), (None, None));
+    assert_eq!(
+        strs(&p4, "note")[0].as_deref(),
+        Some("left for the rep's judgement: planned for 2026-10-26, but no day of the week can take it within 200 road km")
+    );
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(d.path(), &["run", "--input", ".", "--out", out.path().to_str().unwrap(), "--queries", "none"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let folder = std::fs::read_dir(out.path()).unwrap().flatten().find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.')).unwrap().path();
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(md.contains("No rep-day is planned above [visit_plan] max_road_km_per_day: 1 priority stop left for the reps' judgement (no day of the week could take it)"), "{md}");
+
+    // a tighter cap: Monday of the plain fixture, P1 -> C1 -> P2 -> C4 = 44.342 road km, is
+    // over 30; leaving C1 out saves 25.99 and is enough: P1 -> P2 -> C4, 18.355 road km
+    let d = Dir::copy_of(&geo());
+    d.append("salesrelay.toml", "\n[visit_plan]\nmax_road_km_per_day = 30\n");
+    let f1 = rows(&table(&tables(d.path()), "visit_plan"), col("rep_id").eq(lit("F1")));
+    assert_eq!(strs(&f1, "account_id"), ["P1", "P2", "C4"].map(|s| Some(s.to_string())).to_vec(), "{f1}");
+}
