@@ -41,13 +41,6 @@ fn unique_in_order(values: &[String]) -> Vec<String> {
     out
 }
 
-/// The distinct values, sorted.
-fn sorted_unique(mut values: Vec<String>) -> Vec<String> {
-    values.sort();
-    values.dedup();
-    values
-}
-
 /// The label of band `i` (drawn over `i..i+1`) at its centre and nothing at
 /// other ticks; `top_down` counts bands from the top of a vertical axis.
 fn band_label(labels: &[String], at: f64, top_down: bool) -> String {
@@ -1247,14 +1240,41 @@ pub fn engagement_effect<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &
 // ---------------------------------------------------------------- visit plan map
 
 /// Colours of the plan's days (Monday first).
-const DAY_COLOURS: [RGBColor; 5] =
-    [RGBColor(31, 119, 180), RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(148, 103, 189), RGBColor(140, 86, 75)];
+/// One colour per rep of a map page, in panel order.
+const REP_COLOURS: [RGBColor; 12] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+    RGBColor(188, 189, 34),
+    RGBColor(31, 60, 136),
+    RGBColor(120, 120, 120),
+    RGBColor(0, 128, 96),
+];
+/// Reps per map page (a 4 x 3 grid at most).
+const REPS_PER_MAP: usize = 12;
+const COAST: RGBColor = RGBColor(70, 130, 180);
+const BORDER: RGBColor = RGBColor(110, 110, 110);
+const STATE_BORDER: RGBColor = RGBColor(175, 175, 175);
+const PLACE: RGBColor = RGBColor(150, 150, 150);
+
+/// One rep's week on the map.
+struct RepPanel {
+    name: String,
+    /// Days in order: (weekday, stops in route order as (lon, lat, priority)).
+    days: Vec<(String, Vec<(f64, f64, bool)>)>,
+    /// Stops left for the rep's judgement (no day could take them).
+    unplanned: Vec<(f64, f64)>,
+    road_km: f64,
+}
 
 pub struct VisitMap {
     pub title: String,
-    /// Routes: (day index, points in stop order as (lon, lat, priority)).
-    routes: Vec<(usize, Vec<(f64, f64, bool)>)>,
-    days: Vec<String>,
+    panels: Vec<RepPanel>,
 }
 
 /// A file-name part for a region.
@@ -1264,101 +1284,241 @@ pub fn slug(region: &str) -> String {
 }
 
 impl VisitMap {
-    /// One map per rep region in the plan: (region, map).
+    /// Per rep region, one map page per REPS_PER_MAP reps: (chart name, map).
     pub fn from_tables(tables: &Tables) -> Result<Vec<(String, VisitMap)>> {
         let Some(df) = tables.get("visit_plan") else { return Ok(Vec::new()) };
-        let df = df.clone().lazy().with_column(col("rep_region").fill_null(lit("unknown"))).collect()?;
-        let regions = sorted_unique(strs(&df, "rep_region")?);
-        let mut out = Vec::new();
-        for region in regions {
-            let part = df.clone().lazy().filter(col("rep_region").eq(lit(region.clone()))).sort(["rep_id", "day", "stop"], Default::default()).collect()?;
-            let (reps, reasons) = (strs(&part, "rep_id")?, strs(&part, "reason")?);
-            let days = strs(&part, "day")?;
-            let (lat, lon, road) = (nums(&part, "latitude")?, nums(&part, "longitude")?, nums(&part, "road_km_from_previous")?);
-            let day_list = sorted_unique(days.clone());
-            let mut routes: Vec<(usize, Vec<(f64, f64, bool)>)> = Vec::new();
-            for i in 0..part.height() {
-                let point = (lon[i].unwrap_or(0.0), lat[i].unwrap_or(0.0), reasons[i] == "priority_deal");
-                let day = day_list.iter().position(|d| *d == days[i]).unwrap_or(0);
-                if i > 0 && reps[i] == reps[i - 1] && days[i] == days[i - 1] {
-                    if let Some(last) = routes.last_mut() {
-                        last.1.push(point);
-                    }
-                } else {
-                    routes.push((day, vec![point]));
-                }
+        let df = df
+            .clone()
+            .lazy()
+            .filter(col("latitude").is_not_null().and(col("longitude").is_not_null()))
+            .with_columns([col("rep_region").fill_null(lit("unknown")), col("day").cast(DataType::String).alias("__day"), col("rep_name").fill_null(col("rep_id"))])
+            .sort(["rep_region", "rep_name", "rep_id", "day", "stop"], SortMultipleOptions::default().with_nulls_last(true))
+            .collect()?;
+        let (regions, reps, names, days) = (strs(&df, "rep_region")?, strs(&df, "rep_id")?, strs(&df, "rep_name")?, strs(&df, "__day")?);
+        let reasons = strs(&df, "reason")?;
+        let (lat, lon, road) = (nums(&df, "latitude")?, nums(&df, "longitude")?, nums(&df, "road_km_from_previous")?);
+        let mut by_region: Vec<(String, Vec<RepPanel>, [usize; 3])> = Vec::new();
+        for i in 0..df.height() {
+            if by_region.last().is_none_or(|r| r.0 != regions[i]) {
+                by_region.push((regions[i].clone(), Vec::new(), [0; 3]));
             }
-            let priority = reasons.iter().filter(|r| *r == "priority_deal").count();
-            let km: f64 = road.iter().flatten().sum();
-            let title = format!(
-                "{region}: {}, {} and {} over the week, {} road km",
-                count(sorted_unique(reps).len() as u64, "FS rep", "FS reps"),
-                count(priority as u64, "priority deal", "priority deals"),
-                count((part.height() - priority) as u64, "nearby customer", "nearby customers"),
-                thousands(km)
-            );
-            out.push((region, VisitMap { title, routes, days: day_list }));
+            let (_, panels, counts) = by_region.last_mut().expect("pushed");
+            if i == 0 || reps[i] != reps[i - 1] || regions[i] != regions[i - 1] {
+                panels.push(RepPanel { name: names[i].clone(), days: Vec::new(), unplanned: Vec::new(), road_km: 0.0 });
+            }
+            let panel = panels.last_mut().expect("pushed");
+            let (x, y, priority) = (lon[i].unwrap_or(0.0), lat[i].unwrap_or(0.0), reasons[i] == "priority_deal");
+            if days[i].is_empty() {
+                panel.unplanned.push((x, y));
+                counts[2] += 1;
+                continue;
+            }
+            counts[if priority { 0 } else { 1 }] += 1;
+            panel.road_km += road[i].unwrap_or(0.0);
+            let weekday = chrono::NaiveDate::parse_from_str(&days[i], "%Y-%m-%d").map(|d| d.format("%a").to_string()).unwrap_or_else(|_| days[i].clone());
+            if panel.days.last().is_none_or(|d| d.0 != weekday) {
+                panel.days.push((weekday, Vec::new()));
+            }
+            panel.days.last_mut().expect("pushed").1.push((x, y, priority));
+        }
+        let mut out = Vec::new();
+        for (region, panels, [priority, nearby, unplanned]) in by_region {
+            let km: f64 = panels.iter().map(|p| p.road_km).sum();
+            let n = panels.len();
+            let pages = n.div_ceil(REPS_PER_MAP);
+            let mut panels = panels.into_iter();
+            for page in 0..pages {
+                let these: Vec<RepPanel> = panels.by_ref().take(REPS_PER_MAP).collect();
+                let mut title = format!(
+                    "{region}: {}, {} and {} over the week, {} road km",
+                    count(n as u64, "FS rep", "FS reps"),
+                    count(priority as u64, "priority deal", "priority deals"),
+                    count(nearby as u64, "nearby customer", "nearby customers"),
+                    thousands(km)
+                );
+                if unplanned > 0 {
+                    title.push_str(&format!("; {} left for the rep's judgement", count(unplanned as u64, "stop", "stops")));
+                }
+                if pages > 1 {
+                    title.push_str(&format!(" (reps {}-{} of {n})", page * REPS_PER_MAP + 1, page * REPS_PER_MAP + these.len()));
+                }
+                let name = if page == 0 { format!("visit_plan_{}", slug(&region)) } else { format!("visit_plan_{}_{}", slug(&region), page + 1) };
+                out.push((name, VisitMap { title, panels: these }));
+            }
         }
         Ok(out)
     }
+
+    /// Columns of the panel grid.
+    fn columns(&self) -> usize {
+        match self.panels.len() {
+            0..=1 => 1,
+            2 | 4 => 2,
+            3 | 5 | 6 | 9 => 3,
+            _ => 4,
+        }
+    }
+
+    /// The picture's size: panels of about 440 x 400 px, a title and a legend.
+    pub fn size(&self) -> (u32, u32) {
+        let cols = self.columns();
+        let rows = self.panels.len().div_ceil(cols).max(1);
+        let width = if cols == 1 { 1000 } else { (cols as u32 * 440).max(1000) };
+        let panel_h = if cols == 1 { 760 } else { 400 };
+        (width, 60 + rows as u32 * panel_h + 50)
+    }
 }
 
-pub fn visit_map<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &VisitMap) -> DrawResult {
-    let pts: Vec<(f64, f64)> = d.routes.iter().flat_map(|r| r.1.iter().map(|p| (p.0, p.1))).collect();
+/// A round distance for a scale bar about `target` km long.
+fn scale_km(target: f64) -> f64 {
+    let step = 10f64.powf(target.max(0.001).log10().floor());
+    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * step).filter(|k| *k <= target).last().unwrap_or(step)
+}
+
+/// One rep's week: the underlay, each day's route and stops in the rep's
+/// colour, the weekday at each day's first stop, and a scale bar.
+fn rep_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &RepPanel, colour: RGBColor) -> DrawResult {
+    use super::geo::{labels_in, lines_in, Bbox, LabelKind, LineKind};
+    let stops: usize = p.days.iter().map(|d| d.1.len()).sum();
+    let (head, body) = area.split_vertically(28);
+    let heading = format!("{}: {}, {} road km", p.name, count(stops as u64, "stop", "stops"), thousands(p.road_km));
+    t!(head.draw(&Text::new(heading, (10, 6), (theme::FAMILY, 16, FontStyle::Bold).into_font().color(&colour))));
+    let pts: Vec<(f64, f64)> = p.days.iter().flat_map(|d| d.1.iter().map(|s| (s.0, s.1))).chain(p.unplanned.iter().copied()).collect();
     let (mut x0, mut x1, mut y0, mut y1) = pts.iter().fold((f64::MAX, f64::MIN, f64::MAX, f64::MIN), |b, p| (b.0.min(p.0), b.1.max(p.0), b.2.min(p.1), b.3.max(p.1)));
     if pts.is_empty() {
-        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+        (x0, x1, y0, y1) = (0.0, 0.0, 0.0, 0.0);
     }
-    // equal kilometres per pixel across and up (equirectangular at the map's middle latitude)
-    let (plot, legend) = area.split_vertically(area.dim_in_pixel().1 - 40);
-    let (w, h) = plot.dim_in_pixel();
-    let (w, h) = ((w as f64 - 100.0).max(100.0), (h as f64 - 90.0).max(100.0));
+    // equal km per pixel across and up, at least 12 km tall, 15% margin around the stops
+    let (w, h) = body.dim_in_pixel();
+    let (w, h) = ((w as f64 - 12.0).max(50.0), (h as f64 - 12.0).max(50.0));
     let k = ((y0 + y1) / 2.0).to_radians().cos().max(0.05);
-    let (mut sx, mut sy) = (((x1 - x0) * k).max(0.02), (y1 - y0).max(0.02));
+    let (mut sx, mut sy) = (((x1 - x0) * k * 1.3).max(0.11), ((y1 - y0) * 1.3).max(0.11));
     if sx / w > sy / h {
         sy = sx / w * h;
     } else {
         sx = sy / h * w;
     }
     let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-    let (hx, hy) = (sx / k / 2.0 * 1.08, sy / 2.0 * 1.08);
-    let mut chart = t!(ChartBuilder::on(&plot)
-        .caption(d.title.clone(), title(18))
-        .margin(20)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d((cx - hx)..(cx + hx), (cy - hy)..(cy + hy)));
-    t!(chart
-        .configure_mesh()
-        .x_desc("longitude")
-        .y_desc("latitude")
-        .x_label_formatter(&|v| format!("{v:.2}"))
-        .y_label_formatter(&|v| format!("{v:.2}"))
-        .label_style(text(12))
-        .light_line_style(theme::GRID)
-        .draw());
-    for (day, route) in &d.routes {
-        let colour = DAY_COLOURS[day % DAY_COLOURS.len()];
-        t!(chart.draw_series(std::iter::once(PathElement::new(route.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(), colour.stroke_width(2)))));
-        for p in route {
-            if p.2 {
-                t!(chart.draw_series(std::iter::once(TriangleMarker::new((p.0, p.1), 9, colour.filled()))));
+    let view = Bbox { lon0: cx - sx / k / 2.0, lon1: cx + sx / k / 2.0, lat0: cy - sy / 2.0, lat1: cy + sy / 2.0 };
+    let mut chart = t!(ChartBuilder::on(&body).margin(6).build_cartesian_2d(view.lon0..view.lon1, view.lat0..view.lat1));
+    let (px, py) = chart.plotting_area().get_pixel_range();
+    let base = body.get_base_pixel();
+    // the plot's corners in the panel's own pixels
+    let (left, top, right, bottom) = (px.start - base.0, py.start - base.1, px.end - base.0, py.end - base.1);
+    t!(body.draw(&Rectangle::new([(left, top), (right, bottom)], RGBColor(200, 200, 200).stroke_width(1))));
+    for run in lines_in(&view, LineKind::State) {
+        t!(chart.draw_series(std::iter::once(plotters::element::DashedPathElement::new(run, 5, 4, STATE_BORDER.stroke_width(1)))));
+    }
+    for run in lines_in(&view, LineKind::Country) {
+        t!(chart.draw_series(std::iter::once(PathElement::new(run, BORDER.stroke_width(2)))));
+    }
+    for run in lines_in(&view, LineKind::Coast) {
+        t!(chart.draw_series(std::iter::once(PathElement::new(run, COAST.stroke_width(1)))));
+    }
+    // place names inside the frame that overlap neither each other, the weekdays nor the scale bar:
+    // divisions (grey capitals), then cities
+    let km_across = sx * 111.195;
+    let bar = scale_km(km_across / 5.0);
+    let bar_px = (bar / km_across * (px.end - px.start) as f64).round() as i32;
+    let mut taken: Vec<(i32, i32, i32, i32)> = vec![(px.start, py.end - 30, px.start + bar_px + 70, py.end)];
+    // the stops themselves
+    for s in p.days.iter().flat_map(|d| d.1.iter().map(|s| (s.0, s.1))).chain(p.unplanned.iter().copied()) {
+        let (x, y) = chart.backend_coord(&s);
+        taken.push((x - 6, y - 6, x + 6, y + 6));
+    }
+    let inside = |r: (i32, i32, i32, i32)| r.0 >= px.start && r.2 <= px.end && r.1 >= py.start && r.3 <= py.end;
+    let free = |taken: &Vec<(i32, i32, i32, i32)>, r: (i32, i32, i32, i32)| inside(r) && taken.iter().all(|t| r.2 < t.0 || t.2 < r.0 || r.3 < t.1 || t.3 < r.1);
+    // each day's weekday beside its first stop, where it overlaps nothing drawn so far
+    let mut weekdays: Vec<(String, (f64, f64), (i32, i32))> = Vec::new();
+    for (weekday, route) in &p.days {
+        let Some(first) = route.first() else { continue };
+        let (x, y) = chart.backend_coord(&(first.0, first.1));
+        let width = weekday.chars().count() as i32 * 9;
+        let offsets = [(8, -18), (8, 4), (-8 - width, -18), (-8 - width, 4), (-width / 2, -24), (-width / 2, 8)];
+        let at = offsets.iter().copied().find(|(dx, dy)| free(&taken, (x + dx, y + dy, x + dx + width, y + dy + 14))).unwrap_or(offsets[0]);
+        taken.push((x + at.0, y + at.1, x + at.0 + width, y + at.1 + 14));
+        weekdays.push((weekday.clone(), (first.0, first.1), at));
+    }
+    let mut divisions = 0;
+    for l in labels_in(&view, LabelKind::Division).take(12) {
+        let (x, y) = chart.backend_coord(&(l.lon, l.lat));
+        let name = l.name.to_uppercase();
+        let half = (name.chars().count() as i32 * 7) / 2;
+        let r = (x - half, y - 7, x + half, y + 7);
+        if free(&taken, r) && divisions < 3 {
+            divisions += 1;
+            t!(chart.draw_series(std::iter::once(EmptyElement::at((l.lon, l.lat)) + Text::new(name, (-half, -7), (theme::FAMILY, 11).into_font().color(&PLACE)))));
+            taken.push(r);
+        }
+    }
+    let mut cities = 0;
+    for l in labels_in(&view, LabelKind::City) {
+        if cities >= 6 {
+            break;
+        }
+        let (x, y) = chart.backend_coord(&(l.lon, l.lat));
+        let width = l.name.chars().count() as i32 * 7;
+        // the name right of its dot, else left of it
+        let right = (x - 3, y - 8, x + 6 + width, y + 8);
+        let left = (x - 6 - width, y - 8, x + 3, y + 8);
+        let Some((r, dx)) = [(right, 6), (left, -6 - width)].into_iter().find(|(r, _)| free(&taken, *r)) else { continue };
+        t!(chart.draw_series(std::iter::once(
+            EmptyElement::at((l.lon, l.lat)) + Circle::new((0, 0), 3, theme::INK.filled()) + Text::new(l.name.clone(), (dx, -8), text(12))
+        )));
+        taken.push(r);
+        cities += 1;
+    }
+    for (_, route) in &p.days {
+        t!(chart.draw_series(std::iter::once(PathElement::new(route.iter().map(|s| (s.0, s.1)).collect::<Vec<_>>(), colour.stroke_width(2)))));
+        for s in route {
+            if s.2 {
+                t!(chart.draw_series(std::iter::once(TriangleMarker::new((s.0, s.1), 8, colour.filled()))));
             } else {
-                t!(chart.draw_series(std::iter::once(Circle::new((p.0, p.1), 4, colour.stroke_width(2)))));
+                t!(chart.draw_series(std::iter::once(Circle::new((s.0, s.1), 4, colour.stroke_width(2)))));
             }
         }
     }
-    let mut x = 40;
-    for (i, day) in d.days.iter().enumerate() {
-        let colour = DAY_COLOURS[i % DAY_COLOURS.len()];
-        t!(legend.draw(&PathElement::new(vec![(x, 17), (x + 18, 17)], colour.stroke_width(3))));
-        t!(legend.draw(&Text::new(day.clone(), (x + 24, 10), text(13))));
-        x += 130;
+    for (weekday, at, offset) in weekdays {
+        t!(chart.draw_series(std::iter::once(EmptyElement::at(at) + Text::new(weekday, offset, (theme::FAMILY, 13, FontStyle::Bold).into_font().color(&colour)))));
     }
-    t!(legend.draw(&TriangleMarker::new((x + 10, 17), 8, theme::INK.filled())));
-    t!(legend.draw(&Text::new("priority deal", (x + 22, 10), text(13))));
-    t!(legend.draw(&Circle::new((x + 140, 17), 4, theme::INK.stroke_width(2))));
-    t!(legend.draw(&Text::new("nearby customer", (x + 150, 10), text(13))));
+    for s in &p.unplanned {
+        t!(chart.draw_series(std::iter::once(Cross::new((s.0, s.1), 6, theme::DOWN.stroke_width(3)))));
+    }
+    // a scale bar about a fifth of the width
+    let (bx, by) = (left + 10, bottom - 12);
+    t!(body.draw(&PathElement::new(vec![(bx, by), (bx + bar_px, by)], theme::INK.stroke_width(3))));
+    t!(body.draw(&Text::new(format!("{} km", thousands(bar)), (bx + bar_px + 6, by - 8), text(12))));
+    Ok(())
+}
+
+pub fn visit_map<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &VisitMap) -> DrawResult {
+    let (w, h) = area.dim_in_pixel();
+    let (head, rest) = area.split_vertically(60);
+    let (grid, legend) = rest.split_vertically(h as i32 - 60 - 50);
+    t!(head.draw(&Text::new(d.title.clone(), (20, 18), title(18))));
+    let cols = d.columns();
+    let rows = d.panels.len().div_ceil(cols).max(1);
+    let cells = grid.split_evenly((rows, cols));
+    for (i, (panel, cell)) in d.panels.iter().zip(cells.iter()).enumerate() {
+        rep_panel(&cell.margin(4, 4, 8, 8), panel, REP_COLOURS[i % REP_COLOURS.len()])?;
+    }
+    let y = 18;
+    let mut x = 20;
+    t!(legend.draw(&TriangleMarker::new((x + 6, y + 6), 7, theme::INK.filled())));
+    t!(legend.draw(&Text::new("priority deal", (x + 18, y - 2), text(13))));
+    x += 130;
+    t!(legend.draw(&Circle::new((x + 6, y + 6), 4, theme::INK.stroke_width(2))));
+    t!(legend.draw(&Text::new("nearby customer", (x + 16, y - 2), text(13))));
+    x += 160;
+    t!(legend.draw(&Cross::new((x + 6, y + 6), 5, theme::DOWN.stroke_width(3))));
+    t!(legend.draw(&Text::new("left for the rep's judgement", (x + 16, y - 2), text(13))));
+    x += 230;
+    t!(legend.draw(&Text::new("Mon: the day's first stop", (x, y - 2), text(13))));
+    x += 200;
+    t!(legend.draw(&PathElement::new(vec![(x, y + 6), (x + 20, y + 6)], COAST.stroke_width(2))));
+    t!(legend.draw(&Text::new("coast", (x + 26, y - 2), text(13))));
+    let credit = "map: Natural Earth";
+    t!(legend.draw(&Text::new(credit, (w as i32 - 20 - credit.len() as i32 * 7, y - 2), (theme::FAMILY, 12).into_font().color(&PLACE))));
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! PNG text uses DejaVu Sans, compiled in, so a bare machine renders the same.
 
 mod draw;
+pub mod geo;
 pub mod theme;
 
 use std::collections::BTreeMap;
@@ -120,9 +121,9 @@ pub fn render_all(dir: &Path, tables: &Tables, period: &str, config: &crate::con
     chart!("first_contact_sla", (1200, 620), present(draw::FirstContact::from_tables(tables, period, sla_days)?, tables, "handoffs", period), draw::first_contact_sla);
     chart!("trends", (1200, 820), present(draw::Trends::from_tables(tables, period)?, tables, "kpi_tree", period), draw::trends);
     chart!("engagement_effect", (1200, 620), present(draw::Engagement::from_tables(tables)?, tables, "engagement_effect", period), draw::engagement_effect);
-    for (region, map) in draw::VisitMap::from_tables(tables)? {
-        let name = format!("visit_plan_{}", draw::slug(&region));
-        chart!(&name, (1100, 900), Ok::<_, String>(map), draw::visit_map);
+    for (name, map) in draw::VisitMap::from_tables(tables)? {
+        let size = map.size();
+        chart!(&name, size, Ok::<_, String>(map), draw::visit_map);
     }
     Ok((out, left_out))
 }

@@ -268,3 +268,58 @@ fn a_day_never_exceeds_the_road_km_cap() {
     let f1 = rows(&table(&tables(d.path()), "visit_plan"), col("rep_id").eq(lit("F1")));
     assert_eq!(strs(&f1, "account_id"), ["P1", "P2", "C4"].map(|s| Some(s.to_string())).to_vec(), "{f1}");
 }
+
+/// The maps: one panel per rep, headed by the rep's name in the rep's
+/// colour; Natural Earth's coastline under the routes (Tokyo Bay is within
+/// the view of F1's day around Tokyo Station), city names, weekdays at each
+/// day's first stop, a scale bar.
+#[test]
+fn maps_draw_the_coast_city_names_and_each_rep() {
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(&root(), &["run", "--input", geo().to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--queries", "none"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let folder = std::fs::read_dir(out.path()).unwrap().flatten().find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.')).unwrap().path();
+    let svg = |region: &str| std::fs::read_to_string(folder.join(format!("charts/visit_plan_{region}.svg"))).unwrap();
+    let texts = |s: &str| -> Vec<String> {
+        s.split("<text").skip(1).map(|t| t.split_once('>').unwrap().1.split("</text>").next().unwrap().trim().to_string()).collect()
+    };
+    let kanto = svg("kanto");
+    let coast = kanto.matches("stroke=\"#4682B4\" stroke-width=\"1\"").count();
+    assert!(coast >= 1, "the coastline is drawn: {coast} paths");
+    let words = texts(&kanto);
+    // F1: P1, C1, P2, C4 on Monday, 44.342 road km
+    for w in ["Field One: 4 stops, 44 road km", "Tokyo", "Mon", "5 km"] {
+        assert!(words.iter().any(|t| t == w), "{w}: {words:?}");
+    }
+    // F2 alone in Osaka: Umeda, with the city named
+    let words = texts(&svg("kansai"));
+    assert!(words.iter().any(|t| t == "Field Two: 1 stop, 0 road km") && words.iter().any(|t| t == "Ōsaka"), "{words:?}");
+    // the rep's colour heads the panel and draws the route
+    assert!(kanto.contains("fill=\"#1F77B4\" font-weight=\"bold\""), "the heading in the first rep's colour");
+}
+
+/// The compiled-in underlay decodes, and clipping keeps every point inside
+/// the view: Tokyo Bay's shore passes within 10 km of Tokyo Station.
+#[test]
+fn the_map_underlay_decodes_and_clips() {
+    use salesrelay::charts::geo::{labels_in, lines_in, world, Bbox, LabelKind, LineKind};
+    let w = world();
+    assert!(w.lines.iter().filter(|l| l.kind == LineKind::Coast).count() > 1000);
+    assert!(w.lines.iter().any(|l| l.kind == LineKind::State), "US, Canadian, Australian and Brazilian states");
+    let view = Bbox { lon0: TOKYO.1 - 0.1, lon1: TOKYO.1 + 0.1, lat0: TOKYO.0 - 0.1, lat1: TOKYO.0 + 0.1 };
+    let coast = lines_in(&view, LineKind::Coast);
+    assert!(!coast.is_empty());
+    for run in &coast {
+        assert!(run.len() >= 2);
+        for &(lon, lat) in run {
+            assert!(view.contains(lon, lat) || (lon - view.lon0).abs() < 1e-9 || (lon - view.lon1).abs() < 1e-9 || (lat - view.lat0).abs() < 1e-9 || (lat - view.lat1).abs() < 1e-9, "({lon}, {lat})");
+        }
+    }
+    // the most important city in view is Tokyo, within 2 km of the station
+    let tokyo = labels_in(&view, LabelKind::City).next().unwrap();
+    assert_eq!((tokyo.name.as_str(), tokyo.rank), ("Tokyo", 0));
+    assert!(great_circle_km(TOKYO.0, TOKYO.1, tokyo.lat, tokyo.lon) < 5.0);
+    // and the prefecture's label point lies within half a degree
+    let wide = Bbox { lon0: TOKYO.1 - 0.5, lon1: TOKYO.1 + 0.5, lat0: TOKYO.0 - 0.5, lat1: TOKYO.0 + 0.5 };
+    assert!(labels_in(&wide, LabelKind::Division).any(|l| l.name == "Tokyo"), "{:?}", labels_in(&wide, LabelKind::Division).map(|l| l.name.clone()).collect::<Vec<_>>());
+}
