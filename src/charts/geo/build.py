@@ -169,14 +169,18 @@ def main(src):
             continue
         out += label_record(3, p["longitude"], p["latitude"], min(int(p["scalerank"]), 255), p["name"])
     labels = json.load(open(os.path.join(src, "ne_10m_admin_1_label_points.json")))
-    seen = set()
-    for f in sorted(labels["features"], key=lambda f: (f["properties"]["scalerank"], f["properties"]["admin"] or "", f["properties"]["name"] or "")):
+    # one label point per part of a division (Tokyo's mainland and its islands),
+    # leaving out points within half a degree of one kept for the same division
+    kept = {}
+    for f in sorted(labels["features"], key=lambda f: (f["properties"]["scalerank"], f["properties"]["admin"] or "", f["properties"]["name"] or "", f["properties"]["OBJECTID_1"])):
         p = f["properties"]
-        key = (p["admin"], p["name"])
-        if not p["name"] or key in seen:
+        if not p["name"]:
             continue
-        seen.add(key)
         lon, lat = f["geometry"]["coordinates"]
+        near = kept.setdefault((p["admin"], p["name"]), [])
+        if any(abs(lon - x) < 0.5 and abs(lat - y) < 0.5 for x, y in near):
+            continue
+        near.append((lon, lat))
         out += label_record(4, lon, lat, min(int(p["scalerank"]), 255), p["name"])
     target = os.path.join(os.path.dirname(os.path.abspath(__file__)), "world.bin")
     with open(target, "wb") as fh:
