@@ -874,6 +874,10 @@ impl IsReps {
         let points: Vec<_> = (0..df.height())
             .filter_map(|i| Some((roles[i].clone(), sqls[i]?, win[i]?, mature[i] == Some(true))))
             .collect();
+        // nothing to place: an empty scatter would pass for reps at zero
+        if points.is_empty() {
+            return Ok(None);
+        }
         let mean = |role: &dyn Fn(&str) -> bool| {
             let v: Vec<&(String, f64, f64, bool)> = points.iter().filter(|p| role(&p.0)).collect();
             let s: f64 = v.iter().map(|p| p.1).sum();
@@ -1119,7 +1123,7 @@ pub fn trends<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Trends) -> 
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d(0f64..(nq.max(2) - 1) as f64, 0f64..top));
+            .build_cartesian_2d(-0.3f64..(nq.max(2) - 1) as f64 + 0.3, 0f64..top));
         let quarters = d.quarters.clone();
         let step = nq.div_ceil(6).max(1);
         let unit = *unit;
@@ -1139,12 +1143,20 @@ pub fn trends<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Trends) -> 
             .label_style(text(12))
             .light_line_style(TRANSPARENT)
             .draw());
+        // what the input cannot support is said, never drawn as an empty axis that reads as zero
+        if vals.is_empty() {
+            let (w, h) = cell.dim_in_pixel();
+            let words = "not available in this input (see Data coverage)";
+            t!(cell.draw(&Text::new(words, (w as i32 / 2 - words.len() as i32 * 7 / 2, h as i32 / 2), (theme::FAMILY, 15).into_font().color(&theme::FLAT))));
+            continue;
+        }
         for (label, colour, values) in series {
             let colour = *colour;
             let pts: Vec<(f64, f64)> = values.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i as f64, v))).collect();
+            let label = if pts.is_empty() { format!("{label} (not available)") } else { label.to_string() };
             t!(chart
                 .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(3)))
-                .map(|s| s.label(*label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(3)))));
+                .map(|s| s.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(3)))));
             // a partial quarter's point is hollow and larger: its sums are not comparable
             t!(chart.draw_series(pts.iter().map(|p| {
                 if d.partial.get(p.0 as usize) == Some(&true) {

@@ -117,7 +117,14 @@ pub fn render_all(dir: &Path, tables: &Tables, period: &str, config: &crate::con
     chart!("losses_by_quarter", (1200, 620), present(draw::LossesByQuarter::from_tables(tables, period)?, tables, "loss_summary", period), draw::losses_by_quarter);
     chart!("losses_by_industry", (1200, 700), present(draw::LossesByIndustry::from_tables(tables, period)?, tables, "loss_summary", period), draw::losses_by_industry);
     chart!("industry_visit_ratio", (1200, 700), present(draw::VisitRatio::from_tables(tables, period)?, tables, "industry_visit_ratio", period), draw::industry_visit_ratio);
-    chart!("is_reps", (1100, 700), present(draw::IsReps::from_tables(tables, period)?, tables, "is_reps", period), draw::is_reps);
+    let is_reps = match (draw::IsReps::from_tables(tables, period)?, tables.get("is_reps")) {
+        (Some(d), _) => Ok(d),
+        (None, Some(_)) => Err(format!(
+            "no IS rep has both SQLs and a SQL-to-win in {period}: the input lacks qualified leads or their deals (see Data coverage)"
+        )),
+        (None, None) => Err(no_data(tables, "is_reps", period)),
+    };
+    chart!("is_reps", (1100, 700), is_reps, draw::is_reps);
     chart!("first_contact_sla", (1200, 620), present(draw::FirstContact::from_tables(tables, period, sla_days)?, tables, "handoffs", period), draw::first_contact_sla);
     chart!("trends", (1200, 820), present(draw::Trends::from_tables(tables, period)?, tables, "kpi_tree", period), draw::trends);
     chart!("engagement_effect", (1200, 620), present(draw::Engagement::from_tables(tables)?, tables, "engagement_effect", period), draw::engagement_effect);

@@ -242,3 +242,15 @@ fn markup_in_crm_names_stays_text() {
     let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
     assert!(!html.contains("<img src=x") && !html.contains("<script>alert"), "report.html");
 }
+
+/// Without activities the in-person share cannot be computed: its trend
+/// panel says so rather than drawing an empty axis that reads as zero.
+#[test]
+fn a_trend_the_input_cannot_support_says_so() {
+    let d = crate::util::Dir::copy_of(&tiny());
+    d.remove("activities.csv");
+    let out = run(d.path());
+    let trends = std::fs::read_to_string(out.path().join("FY2026-Q2/charts/trends.svg")).unwrap();
+    assert_eq!(trends.matches("not available in this input (see Data coverage)").count(), 1, "{trends}");
+    assert!(trends.contains("SQLs / leads"), "the other panels are drawn");
+}

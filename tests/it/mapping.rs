@@ -446,6 +446,11 @@ fn olist_quarters_without_revenue_rank_no_driver_and_draw_no_bridge() {
     assert!(!folder.join("charts/revenue_bridge.svg").exists());
     let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
     assert!(md.contains("- revenue_bridge: revenue was 0 in both FY2018-Q1 and FY2018-Q2: there is no change to attribute"), "{md}");
+    // no SQLs in Olist: no IS-rep scatter of empty axes, but the reason; the trend panels say what is missing
+    assert!(!folder.join("charts/is_reps.svg").exists());
+    assert!(md.contains("- is_reps: no IS rep has both SQLs and a SQL-to-win in FY2018-Q2: the input lacks qualified leads or their deals (see Data coverage)"), "{md}");
+    let trends = std::fs::read_to_string(folder.join("charts/trends.svg")).unwrap();
+    assert_eq!(trends.matches("not available in this input (see Data coverage)").count(), 3, "SQL rate, win yield, in-person share");
 }
 
 /// An optional table's file the input lacks is named with its mapping key
