@@ -231,6 +231,11 @@ fn week_ahead(tables: &Tables, period: &str) -> Result<WeekAhead> {
     Ok(w)
 }
 
+/// The further pages of chart `name` (a region's maps beyond its first 12 reps).
+fn further_pages<'a>(charts: &'a [crate::charts::Chart], name: &str) -> Vec<&'a str> {
+    charts.iter().filter(|p| p.continues.as_deref() == Some(name)).map(|p| p.name.as_str()).collect()
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
@@ -301,8 +306,13 @@ pub fn write_report(
             }
         }
     }
-    for c in charts {
+    for c in charts.iter().filter(|c| c.continues.is_none()) {
         let _ = writeln!(md, "\n## {}\n\n![{}](charts/{}.svg)", md_text(&c.title), md_text(&c.title), c.name);
+        let pages = further_pages(charts, &c.name);
+        if !pages.is_empty() {
+            let links: Vec<String> = pages.iter().map(|p| format!("[{p}](charts/{p}.svg)")).collect();
+            let _ = writeln!(md, "\nThe other reps' maps: {}.", links.join(", "));
+        }
         if c.name == "losses_by_industry" {
             for line in loss_lines {
                 let _ = writeln!(md, "\n{}", capitalised(line));
@@ -408,11 +418,16 @@ pub fn write_report(
         }
         let _ = writeln!(html, "</ul>");
     }
-    for c in charts {
+    for c in charts.iter().filter(|c| c.continues.is_none()) {
+        let pages = further_pages(charts, &c.name);
         let path = dir.join("charts").join(format!("{}.svg", c.name));
         let svg = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let svg = svg.trim_start_matches(|c| c != '<').to_string();
         let _ = writeln!(html, "<figure id=\"{}\">{}</figure>", c.name, svg);
+        if !pages.is_empty() {
+            let links: Vec<String> = pages.iter().map(|p| format!("<a href=\"charts/{p}.svg\">{p}</a>")).collect();
+            let _ = writeln!(html, "<p>The other reps' maps: {}.</p>", links.join(", "));
+        }
         if c.name == "losses_by_industry" {
             for line in loss_lines {
                 let _ = writeln!(html, "<p>{}</p>", esc(&capitalised(line)));

@@ -1287,6 +1287,8 @@ struct RepPanel {
 pub struct VisitMap {
     pub title: String,
     panels: Vec<RepPanel>,
+    /// For a region's second and later pages, the first page's chart name.
+    pub first_page: Option<String>,
 }
 
 /// A file-name part for a region.
@@ -1354,8 +1356,9 @@ impl VisitMap {
                 if pages > 1 {
                     title.push_str(&format!(" (reps {}-{} of {n})", page * REPS_PER_MAP + 1, page * REPS_PER_MAP + these.len()));
                 }
-                let name = if page == 0 { format!("visit_plan_{}", slug(&region)) } else { format!("visit_plan_{}_{}", slug(&region), page + 1) };
-                out.push((name, VisitMap { title, panels: these }));
+                let first = format!("visit_plan_{}", slug(&region));
+                let (name, first_page) = if page == 0 { (first, None) } else { (format!("{first}_{}", page + 1), Some(first)) };
+                out.push((name, VisitMap { title, panels: these, first_page }));
             }
         }
         Ok(out)

@@ -20,6 +20,9 @@ use crate::error::{Error, Result};
 pub struct Chart {
     pub name: String,
     pub title: String,
+    /// A further page of the chart named here (a region's maps beyond its
+    /// first 12 reps): the report links it instead of showing it inline.
+    pub continues: Option<String>,
 }
 
 /// Registers the compiled-in font under "sans-serif" (once).
@@ -96,7 +99,7 @@ pub fn render_all(dir: &Path, tables: &Tables, period: &str, config: &crate::con
                 Ok(data) => {
                     let title = data.title.clone();
                     render(dir, $name, $size, |a| $draw(a, &data), |a| $draw(a, &data))?;
-                    out.push(Chart { name: $name.to_string(), title });
+                    out.push(Chart { name: $name.to_string(), title, continues: None });
                 }
                 Err(why) => left_out.push(LeftOut { name: $name.to_string(), why }),
             }
@@ -128,9 +131,28 @@ pub fn render_all(dir: &Path, tables: &Tables, period: &str, config: &crate::con
     chart!("first_contact_sla", (1200, 620), present(draw::FirstContact::from_tables(tables, period, sla_days)?, tables, "handoffs", period), draw::first_contact_sla);
     chart!("trends", (1200, 820), present(draw::Trends::from_tables(tables, period)?, tables, "kpi_tree", period), draw::trends);
     chart!("engagement_effect", (1200, 620), present(draw::Engagement::from_tables(tables)?, tables, "engagement_effect", period), draw::engagement_effect);
-    for (name, map) in draw::VisitMap::from_tables(tables)? {
-        let size = map.size();
-        chart!(&name, size, Ok::<_, String>(map), draw::visit_map);
+    // the maps (a page per 12 reps: many at scale) render on every core
+    let maps = draw::VisitMap::from_tables(tables)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, maps.len().max(1));
+    let per_thread = maps.len().div_ceil(threads).max(1);
+    let rendered: Vec<Result<Vec<Chart>>> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = maps
+            .chunks(per_thread)
+            .map(|chunk| {
+                scope.spawn(move || -> Result<Vec<Chart>> {
+                    let mut done = Vec::new();
+                    for (name, map) in chunk {
+                        render(dir, name, map.size(), |a| draw::visit_map(a, map), |a| draw::visit_map(a, map))?;
+                        done.push(Chart { name: name.clone(), title: map.title.clone(), continues: map.first_page.clone() });
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        jobs.into_iter().map(|j| j.join().unwrap_or_else(|_| Err(Error::Input("a map's drawing thread panicked".into())))).collect()
+    });
+    for charts in rendered {
+        out.extend(charts?);
     }
     Ok((out, left_out))
 }
