@@ -155,7 +155,11 @@ impl<'a> Model<'a> {
         if let Some(df) = self.built.wide.get() {
             return Ok(df.clone().lazy());
         }
+        let clock = std::time::Instant::now();
         let df = tree::kpi_wide(self)?.collect()?;
+        if std::env::var_os("SALESRELAY_TIMINGS").is_some() {
+            crate::tell!("    compute the wide per-segment aggregates: {:.2}s", clock.elapsed().as_secs_f64());
+        }
         let _ = self.built.wide.set(df.clone());
         Ok(df.lazy())
     }
@@ -476,6 +480,35 @@ pub fn by_segment_keyed(lf: LazyFrame, keys: &[&str], aggs: &[Expr]) -> LazyFram
     }
     concat(parts, UnionArgs { to_supertypes: true, diagonal: true, ..Default::default() })
         .expect("same columns in every part")
+}
+
+/// `by_segment` in one pass for aggregates that add up across segments
+/// (`additive`: counts and sums): one group-by at the finest cell (period,
+/// source, industry, region), then each segment kind sums its cells. The
+/// others (`exact`: medians, distinct counts) go through `by_segment`.
+pub fn by_segment_rolled(lf: LazyFrame, additive: &[Expr], exact: &[Expr]) -> LazyFrame {
+    let lf = lf.cache();
+    let names: Vec<PlSmallStr> = additive.iter().map(|e| e.clone().meta().output_name().expect("an aliased aggregate")).collect();
+    let fine = lf
+        .clone()
+        .group_by([col("period"), col("source"), col("industry"), col("region")])
+        .agg(additive.to_vec())
+        .cache();
+    let sums: Vec<Expr> = names.iter().map(|n| col(n.clone()).sum()).collect();
+    let mut parts = vec![fine
+        .clone()
+        .group_by([col("period")])
+        .agg(sums.clone())
+        .with_columns([lit("total").alias("segment_kind"), lit("all").alias("segment")])];
+    for kind in ["source", "industry", "region"] {
+        parts.push(fine.clone().group_by([col("period"), col(kind).alias("segment")]).agg(sums.clone()).with_column(lit(kind).alias("segment_kind")));
+    }
+    let rolled = concat(parts, UnionArgs { to_supertypes: true, diagonal: true, ..Default::default() }).expect("same columns in every part");
+    if exact.is_empty() {
+        return rolled;
+    }
+    let keys = [col("period"), col("segment_kind"), col("segment")];
+    rolled.join(by_segment(lf, exact), keys.clone(), keys, JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns))
 }
 
 /// Left-joins per-segment aggregates onto the grid.
