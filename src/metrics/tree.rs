@@ -386,19 +386,6 @@ const COUNT_MEASURES: &[&str] = &[
 /// One row per quarter and segment with every base measure and node value:
 /// the wide form the tree, the funnel and the reps read.
 pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
-    if std::env::var_os("SALESRELAY_PARTS").is_some() {
-        let t = |what: &str, lf: LazyFrame| {
-            let c = std::time::Instant::now();
-            let _ = lf.collect();
-            crate::tell!("      wide part {what}: {:.2}s", c.elapsed().as_secs_f64());
-        };
-        if let Some((a, b)) = lead_measures(m) { t("leads created", a); t("leads qualified", b); }
-        if let Some((a, b)) = handoff_measures(m) { t("handoffs", a); t("sent back", b); }
-        let (a, b) = opportunity_measures(m); t("opps created", a); t("opps closed", b);
-        if let Some(a) = activity_measures(m) { t("activities", a); }
-        if let Some(a) = events::activities(m) { t("activity events", a); }
-        if let Some(a) = events::first_is_touch(m) { t("first IS touch", a); }
-    }
     let mut wide = m.grid()?;
     let mut present: Vec<String> = Vec::new();
     let mut add = |wide: LazyFrame, part: LazyFrame, names: &[&str]| {
