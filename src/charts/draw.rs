@@ -1269,6 +1269,9 @@ const REP_COLOURS: [RGBColor; 12] = [
 ];
 /// Reps per map page (a 4 x 3 grid at most).
 const REPS_PER_MAP: usize = 12;
+/// Map pages per region at most: beyond 60 reps a region's plan is read
+/// in tables/visit_plan.parquet (thousands of pictures help no one).
+pub const MAX_MAP_PAGES: usize = 5;
 const COAST: RGBColor = RGBColor(70, 130, 180);
 const BORDER: RGBColor = RGBColor(110, 110, 110);
 const STATE_BORDER: RGBColor = RGBColor(175, 175, 175);
@@ -1339,7 +1342,7 @@ impl VisitMap {
         for (region, panels, [priority, nearby, unplanned]) in by_region {
             let km: f64 = panels.iter().map(|p| p.road_km).sum();
             let n = panels.len();
-            let pages = n.div_ceil(REPS_PER_MAP);
+            let pages = n.div_ceil(REPS_PER_MAP).min(MAX_MAP_PAGES);
             let mut panels = panels.into_iter();
             for page in 0..pages {
                 let these: Vec<RepPanel> = panels.by_ref().take(REPS_PER_MAP).collect();
@@ -1353,8 +1356,12 @@ impl VisitMap {
                 if unplanned > 0 {
                     title.push_str(&format!("; {} left for the rep's judgement", count(unplanned as u64, "stop", "stops")));
                 }
-                if pages > 1 {
-                    title.push_str(&format!(" (reps {}-{} of {n})", page * REPS_PER_MAP + 1, page * REPS_PER_MAP + these.len()));
+                if pages > 1 || these.len() < n {
+                    title.push_str(&format!(" (reps {}-{} of {n}", page * REPS_PER_MAP + 1, page * REPS_PER_MAP + these.len()));
+                    if page + 1 == pages && page * REPS_PER_MAP + these.len() < n {
+                        title.push_str("; every rep's plan is in tables/visit_plan.parquet");
+                    }
+                    title.push(')');
                 }
                 let first = format!("visit_plan_{}", slug(&region));
                 let (name, first_page) = if page == 0 { (first, None) } else { (format!("{first}_{}", page + 1), Some(first)) };

@@ -323,3 +323,26 @@ fn the_map_underlay_decodes_and_clips() {
     let wide = Bbox { lon0: TOKYO.1 - 0.5, lon1: TOKYO.1 + 0.5, lat0: TOKYO.0 - 0.5, lat1: TOKYO.0 + 0.5 };
     assert!(labels_in(&wide, LabelKind::Division).any(|l| l.name == "Tokyo"), "{:?}", labels_in(&wide, LabelKind::Division).map(|l| l.name.clone()).collect::<Vec<_>>());
 }
+
+/// A region with more reps than five pages of twelve: the maps stop at five
+/// pages and the last title says where every rep's plan is.
+#[test]
+fn maps_stop_at_five_pages_a_region() {
+    let d = Dir::copy_of(&geo());
+    let (mut reps, mut opps) = (String::new(), String::new());
+    for i in 100..170 {
+        reps.push_str(&format!("F{i},Field {i},FS,FS,Kanto,M1\n"));
+        opps.push_str(&format!("OF{i},P1,,F{i},2026-10-01T00:00:00+09:00,100000,Proposal,,open,,,\n"));
+    }
+    d.append("reps.csv", &reps);
+    d.append("opportunities.csv", &opps);
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(&root(), &["run", "--input", d.path().to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--queries", "none"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let charts = std::fs::read_dir(out.path()).unwrap().flatten().find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.')).unwrap().path().join("charts");
+    // 71 Kanto reps (F1 and F100-F169): pages of 12, five at most
+    assert!(charts.join("visit_plan_kanto_5.svg").exists());
+    assert!(!charts.join("visit_plan_kanto_6.svg").exists());
+    let last = std::fs::read_to_string(charts.join("visit_plan_kanto_5.svg")).unwrap();
+    assert!(last.contains("(reps 49-60 of 71; every rep&apos;s plan is in tables/visit_plan.parquet)"), "{}", &last[..2000.min(last.len())]);
+}
