@@ -1251,7 +1251,6 @@ pub fn engagement_effect<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &
 
 // ---------------------------------------------------------------- visit plan map
 
-/// Colours of the plan's days (Monday first).
 /// One colour per rep of a map page, in panel order.
 const REP_COLOURS: [RGBColor; 12] = [
     RGBColor(31, 119, 180),

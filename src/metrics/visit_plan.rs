@@ -654,10 +654,8 @@ fn capped_week(
             (Some((day, pos, _)), _) => {
                 let route = days.get_mut(&day).expect("a day of the rep");
                 route.insert(pos, stop);
-                let first = route[0];
-                let rest = routed(coords, route);
-                // keep the day's first stop first
-                *route = if rest[0].row == first.row { rest } else { std::iter::once(first).chain(rest.into_iter().filter(|p| p.row != first.row)).collect() };
+                // routed from its first stop, which stays first
+                *route = routed(coords, route);
                 moved.push((stop, from));
             }
             (None, Some(day)) => {
