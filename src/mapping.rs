@@ -455,7 +455,8 @@ impl Reader<'_> {
                 let columns: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
                 match find_column(&columns, flag) {
                     Some(c) => {
-                        let is_deleted = col(c.as_str()).str().strip_chars(lit(NULL)).str().to_lowercase().is_in(crate::typing::str_list(&["true", "1"]), false).fill_null(lit(false));
+                        // read as the contract reads booleans (true/false, 1/0, yes/no, ...)
+                        let is_deleted = crate::typing::parse_expr(c, crate::contract::ColType::Bool, &DataType::String, "UTC").fill_null(lit(false));
                         let before = df.height();
                         let kept = df.lazy().filter(is_deleted.not()).collect()?;
                         if kept.height() < before {
