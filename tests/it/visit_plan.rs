@@ -240,6 +240,13 @@ fn a_day_never_exceeds_the_road_km_cap() {
     for km in f64s(&table(&all, "visit_plan"), "day_road_km").into_iter().flatten() {
         assert!(km <= 200.0, "{km}");
     }
+    // the report counts the move
+    let moved = with_a_far_deal("");
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(moved.path(), &["run", "--input", ".", "--out", out.path().to_str().unwrap(), "--queries", "none"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.path().join("FY2026-Q2/report.md")).unwrap();
+    assert!(md.contains("No rep-day is planned above [visit_plan] max_road_km_per_day: 1 priority stop moved to another day (visit_plan's note column says which)."), "{md}");
 
     // with the rest of the week off, no day can take P4: it stays in the table,
     // without a day, for the rep to judge, and the report says so
