@@ -593,11 +593,12 @@ fn routed(coords: &[(f64, f64)], stops: &[Planned]) -> Vec<Planned> {
 /// One rep's days (day index -> stops, the day's top priority stop first)
 /// routed within `cap` road km: while a day is longer, a stop goes (never
 /// the day's first): the nearby customer that saves most when leaving it
-/// out is enough, else the stop whose removal shortens the day most. A removed priority stop takes its
-/// nearby customers with it and moves to the day it lengthens least within
-/// the cap and `max_stops` (else a free day of the week); failing that it
-/// is left unplanned. Returns the routed days and the unplanned stops, each
-/// with the day it came from.
+/// out is enough, else the stop whose removal shortens the day most. A
+/// removed priority stop takes its nearby customers with it and moves to the
+/// day it lengthens least within the cap, `max_stops_per_day` and
+/// `priority_stops_per_day` (else a free day of the week); failing that it
+/// is left unplanned. Returns the routed days, the moved and the unplanned
+/// stops, each with the day it came from.
 #[allow(clippy::type_complexity)]
 fn capped_week(
     coords: &[(f64, f64)],
@@ -638,7 +639,8 @@ fn capped_week(
     for (stop, from) in pending {
         // the cheapest insertion after a day's first stop that keeps the day within the cap
         let mut best: Option<(i64, usize, f64)> = None;
-        for (day, route) in days.iter().filter(|(d, r)| **d != from && !r.is_empty() && r.len() < cfg.max_stops_per_day as usize) {
+        let room = |r: &Vec<Planned>| r.len() < cfg.max_stops_per_day as usize && r.iter().filter(|p| p.priority).count() < cfg.priority_stops_per_day as usize;
+        for (day, route) in days.iter().filter(|(d, r)| **d != from && !r.is_empty() && room(r)) {
             let before = road_km(coords, route, cfg.road_factor);
             for pos in 1..=route.len() {
                 let mut with = route.clone();
