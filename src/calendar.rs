@@ -120,7 +120,9 @@ pub fn quarter_label(index: Expr, config: &Config) -> Expr {
 pub fn business_seconds(ts: Expr, config: &Config) -> Expr {
     let zone = TimeZone::opt_try_new(Some(config.time_zone.as_str())).ok().flatten().unwrap_or(TimeZone::UTC);
     let local = ts.dt().convert_time_zone(zone).dt().replace_time_zone(None, lit("raise"), NonExistent::Raise);
-    let date = local.clone().dt().date();
+    // one chunk: business_day_count with holidays counts wrongly over several
+    // (Polars' multi-threaded reader leaves several)
+    let date = local.clone().dt().date().rechunk();
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     let mut days: Vec<i32> = config.holiday_dates().iter().map(|d| (*d - epoch).num_days() as i32).collect();
     days.sort_unstable();

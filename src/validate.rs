@@ -378,11 +378,7 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         let kept = kept.collect()?;
         let order = kept.clone().lazy().select([col(ROW).shift(lit(1)).gt(col(ROW)).any(true).alias("o")]).collect()?;
         let out_of_order = order.column("o")?.bool()?.get(0).unwrap_or(false);
-        let mut kept = if out_of_order { kept.sort([ROW], Default::default())? } else { kept };
-        // one chunk per column, as the record-by-record path gives: Polars'
-        // multi-threaded reader leaves several, and some kernels
-        // (business_day_count with holidays) then count wrongly
-        kept.rechunk_mut();
+        let kept = if out_of_order { kept.sort([ROW], Default::default())? } else { kept };
         let kept_lf = kept.clone().lazy();
         unusual.extend(orders().filter(|o| o.unusual.is_some()).filter_map(|o| date_order_findings(&kept_lf, o, &tables)));
         set_aside.push(SetAside {
