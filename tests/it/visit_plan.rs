@@ -353,3 +353,27 @@ fn maps_stop_at_five_pages_a_region() {
     let last = std::fs::read_to_string(charts.join("visit_plan_kanto_5.svg")).unwrap();
     assert!(last.contains("(reps 49-60 of 71; every rep&apos;s plan is in tables/visit_plan.parquet)"), "{}", &last[..2000.min(last.len())]);
 }
+
+/// A stop that leaves a day over the cap moves only to a day with room
+/// under priority_stops_per_day: F1's week with O2 gone and three deals at
+/// Umeda, Osaka (P7, P8, P9, 1 km apart going north), two priority stops a
+/// day. The tour from P1 reaches Osaka at P9 (the northernmost, nearest
+/// Tokyo), then P8, P7: Monday P1 and P9 (over 500 road km), Tuesday P8 and
+/// P7; P9 leaves Monday, and Tuesday, 1 km away, has no room for a third
+/// priority stop: P9 goes to Wednesday, alone.
+#[test]
+fn a_moved_stop_respects_priority_stops_per_day() {
+    let d = Dir::copy_of(&geo());
+    d.replace("opportunities.csv", "O2,P2,,F1,2026-10-01T00:00:00+09:00,500000,Proposal,,open,,,\n", "");
+    d.append("accounts.csv", "P7,Umeda One,Machinery,300,Kansai,34.7024850,135.4959490,false\nP8,Umeda Two,Machinery,300,Kansai,34.7114850,135.4959490,false\nP9,Umeda Three,Machinery,300,Kansai,34.7204850,135.4959490,false\n");
+    d.append("opportunities.csv", "O7,P7,,F1,2026-10-01T00:00:00+09:00,400000,Proposal,,open,,,\nO8,P8,,F1,2026-10-01T00:00:00+09:00,300000,Proposal,,open,,,\nO9,P9,,F1,2026-10-01T00:00:00+09:00,200000,Proposal,,open,,,\n");
+    let plan = table(&tables(d.path()), "visit_plan");
+    let day_of = |account: &str| -> String {
+        let r = rows(&plan, col("account_id").eq(lit(account)));
+        r.column("day").unwrap().cast(&DataType::String).unwrap().str().unwrap().get(0).unwrap().to_string()
+    };
+    assert_eq!([day_of("P1"), day_of("P8"), day_of("P7"), day_of("P9")], ["2026-10-26", "2026-10-27", "2026-10-27", "2026-10-28"].map(String::from), "{plan}");
+    let p9 = rows(&plan, col("account_id").eq(lit("P9")));
+    assert_eq!(strs(&p9, "note")[0].as_deref(), Some("moved from 2026-10-26 to keep that day within 200 road km"));
+    assert_eq!(f64s(&p9, "day_road_km")[0], Some(0.0));
+}
