@@ -345,7 +345,8 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         for c in spec.columns {
             let Some((parent, parent_col)) = c.references else { continue };
             let Some(parent_df) = tables.get(parent) else { continue };
-            let keys = parent_df.clone().lazy().select([col(parent_col).alias("__key")]).unique(None, UniqueKeepStrategy::Any);
+            // an anti join only asks whether a key is there: the parent's keys need no unique pass first
+            let keys = parent_df.clone().lazy().select([col(parent_col).alias("__key")]);
             let dangling = lf
                 .clone()
                 .filter(col(c.name).is_not_null())
