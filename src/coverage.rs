@@ -141,10 +141,10 @@ pub const DATA_COVERAGE_DOC: TableDoc = TableDoc {
     name: "data_coverage",
     description: "What the input supports: each input table (loaded, from which files, rows left out), each output table and KPI node (computed or not available), and each output column the input cannot support, with the reason. Not available means not computed, never zero.",
     columns: &[
-        ("kind", "input, input column, input fact, unmapped value (a source value a mapping's map does not name), output, kpi node or output column"),
+        ("kind", "input, input column, input fact, unmapped value (a source value a mapping's map does not name, or its expression gives no valid value for), output, kpi node or output column"),
         ("name", "the table, table.column, fact or node"),
-        ("status", "loaded, computed or not available"),
-        ("rows", "rows loaded (input) or written (output)"),
+        ("status", "loaded, computed or not available; for an unmapped value, not named in the map or not matched by the expression"),
+        ("rows", "rows loaded (input) or written (output); for an unmapped value, the source rows that hold it"),
         ("source", "the file(s) an input table came from, and the mapping if one was used"),
         ("reason", "why it is not available, or rows a mapping filter left out and problems found"),
     ],

@@ -368,6 +368,11 @@ fn stem_key(file: &str) -> String {
     normalize_name(stem)
 }
 
+/// A source file's name without its extension, as messages name its columns (`Lead.LeadSource`).
+fn file_stem(file_name: &str) -> &str {
+    file_name.rsplit_once('.').map_or(file_name, |(s, _)| s)
+}
+
 /// A source file as read: its frame (all text, `_row`) or why it is unusable.
 enum Loaded {
     Frame(DataFrame, String),
@@ -724,7 +729,7 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
                 continue;
             };
             if !pass.is_empty() {
-                let stem = file_name.rsplit_once('.').map_or(file_name.as_str(), |(s, _)| s);
+                let stem = file_stem(&file_name);
                 let mut frame = df.select(["opportunity_id"])?;
                 for c in pass {
                     match df.column(c) {
@@ -837,7 +842,7 @@ fn base_currency_from_export(b: &BaseCurrency, name: &str, reader: &mut Reader, 
         .sort(["c"], Default::default())
         .collect()?;
     let codes: Vec<String> = codes.column("c")?.str()?.iter().flatten().map(str::to_string).collect();
-    let stem = file_name.rsplit_once('.').map_or(file_name.as_str(), |(s, _)| s);
+    let stem = file_stem(&file_name);
     let filter = b.filter.as_ref().map(|f| format!(" where {f}")).unwrap_or_default();
     match (codes.as_slice(), &out.base_currency) {
         ([], _) => {}
@@ -904,7 +909,7 @@ fn expr_fell_through(
         // the engine rejects the expression: the mapped frame's collect names it
         return Ok(());
     };
-    let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
+    let stem = file_stem(file_name);
     let counts = found.column("__n")?.u32()?.clone();
     let mut sorted: Vec<(String, u64)> = Vec::new();
     for i in 0..found.height() {
@@ -1019,7 +1024,7 @@ fn map_source(
                 Some(o) => o,
                 None => "itself (passed through unchanged)".to_string(),
             };
-            let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
+            let stem = file_stem(file_name);
             let from = match (&rule.column, &rule.expr) {
                 (Some(c), _) => format!("{stem}.{c}"),
                 _ => format!("{stem} ({ckey})"),

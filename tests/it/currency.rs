@@ -240,7 +240,7 @@ fn a_value_the_mapping_does_not_name_is_reported() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let line = format!("  Lead.LeadSource: 'Outbound Prospecting' x {changed} became inbound (not named in the map); name it in the mapping's map if it means something else");
     assert!(stdout.contains(&line), "{stdout}");
-    let folder = std::fs::read_dir(out.path()).unwrap().flatten().find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.')).unwrap().path();
+    let folder = crate::util::report_folder(out.path());
     let coverage = ParquetReader::new(std::fs::File::open(folder.join("tables/data_coverage.parquet")).unwrap()).finish().unwrap();
     let row = rows(&coverage, col("kind").eq(lit("unmapped value")).and(col("name").eq(lit("leads.source"))));
     let reasons = strs(&row, "reason");

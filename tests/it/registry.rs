@@ -74,7 +74,7 @@ fn coverage_and_dictionary_list_every_registered_table() {
     let out = tempfile::tempdir().unwrap();
     let o = salesrelay(&root(), &["run", "--input", input.path().to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let folder = std::fs::read_dir(out.path()).unwrap().flatten().find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.')).unwrap().path();
+    let folder = crate::util::report_folder(out.path());
     let dictionary = std::fs::read_to_string(folder.join("data_dictionary.md")).unwrap();
     let file = std::fs::File::open(folder.join("tables/data_coverage.parquet")).unwrap();
     let coverage = ParquetReader::new(file).finish().unwrap();

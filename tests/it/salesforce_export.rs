@@ -10,7 +10,7 @@
 use polars::prelude::*;
 
 use crate::mapping::{cell, mapped, node, outputs, salesforce};
-use crate::util::{root, rows, strs, Dir};
+use crate::util::{report_folder, root, rows, strs, Dir};
 
 /// The export with 006D1 in USD (10,000) and 006D3 in EUR (15,000).
 fn in_three_currencies() -> Dir {
@@ -121,10 +121,6 @@ fn deleted_rows_are_left_out_and_counted() {
     assert!(reason.contains("Opportunity.csv: 6 of 7 rows (1 deleted (IsDeleted = true))"), "{reason}");
 }
 
-fn report_folder(out: &std::path::Path) -> std::path::PathBuf {
-    std::fs::read_dir(out).unwrap().flatten().find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.')).unwrap().path()
-}
-
 /// The salesforce mapping with lines appended.
 fn salesforce_with(extra: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -198,6 +194,16 @@ fn values_a_case_leaves_without_a_value_are_listed() {
         assert!(stdout.contains(&line), "{stdout}");
     }
     assert!(stderr.contains("reps, column role: missing_value x 3 — required value is empty (from User.csv column Title, mapping"), "{stderr}");
+    // and data_coverage keeps each value with its count (run --lenient sets the three reps, and so
+    // their deals, aside: allowed here)
+    d.write("salesrelay.toml", "[lenient]\nmax_share = 1.0\n");
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(d.path(), &["run", "--lenient", "--input", ".", "--mapping", file.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--queries", "none"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let coverage = ParquetReader::new(std::fs::File::open(report_folder(out.path()).join("tables/data_coverage.parquet")).unwrap()).finish().unwrap();
+    let row = rows(&coverage, col("kind").eq(lit("unmapped value")).and(col("name").eq(lit("reps.role"))).and(col("reason").str().contains_literal(lit("'VP Sales'"))));
+    assert_eq!(strs(&row, "status"), vec![Some("not matched by the expression".to_string())]);
+    assert_eq!(crate::util::f64s(&row.lazy().with_column(col("rows").cast(DataType::Float64)).collect().unwrap(), "rows"), vec![Some(1.0)]);
 }
 
 /// `salesrelay mapping NAME` prints the built-in mapping to copy, which

@@ -106,3 +106,8 @@ pub fn one(df: &DataFrame, column: &str) -> Option<f64> {
     assert_eq!(df.height(), 1, "{df}");
     f64s(df, column)[0]
 }
+
+/// The report folder a run wrote into `out` (the one folder not hidden).
+pub fn report_folder(out: &Path) -> PathBuf {
+    std::fs::read_dir(out).unwrap().flatten().find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.')).unwrap().path()
+}

@@ -264,7 +264,7 @@ fn a_day_never_exceeds_the_road_km_cap() {
     let out = tempfile::tempdir().unwrap();
     let o = crate::util::salesrelay(d.path(), &["run", "--input", ".", "--out", out.path().to_str().unwrap(), "--queries", "none"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let folder = std::fs::read_dir(out.path()).unwrap().flatten().find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.')).unwrap().path();
+    let folder = crate::util::report_folder(out.path());
     let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
     assert!(md.contains("No rep-day is planned above [visit_plan] max_road_km_per_day: 1 priority stop left for the reps' judgement (no day of the week could take it)"), "{md}");
 
@@ -285,7 +285,7 @@ fn maps_draw_the_coast_city_names_and_each_rep() {
     let out = tempfile::tempdir().unwrap();
     let o = crate::util::salesrelay(&root(), &["run", "--input", geo().to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--queries", "none"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let folder = std::fs::read_dir(out.path()).unwrap().flatten().find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.')).unwrap().path();
+    let folder = crate::util::report_folder(out.path());
     let svg = |region: &str| std::fs::read_to_string(folder.join(format!("charts/visit_plan_{region}.svg"))).unwrap();
     let texts = |s: &str| -> Vec<String> {
         s.split("<text").skip(1).map(|t| t.split_once('>').unwrap().1.split("</text>").next().unwrap().trim().to_string()).collect()
@@ -346,7 +346,7 @@ fn maps_stop_at_five_pages_a_region() {
     let out = tempfile::tempdir().unwrap();
     let o = crate::util::salesrelay(&root(), &["run", "--input", d.path().to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--queries", "none"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let charts = std::fs::read_dir(out.path()).unwrap().flatten().find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.')).unwrap().path().join("charts");
+    let charts = crate::util::report_folder(out.path()).join("charts");
     // 71 Kanto reps (F1 and F100-F169): pages of 12, five at most
     assert!(charts.join("visit_plan_kanto_5.svg").exists());
     assert!(!charts.join("visit_plan_kanto_6.svg").exists());
