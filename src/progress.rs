@@ -40,7 +40,23 @@ impl Stage {
         if !self.quiet {
             crate::tell!("  {:<10} {:<40} {:>7.2}s", self.name, what, self.started.elapsed().as_secs_f64());
         }
+        if timings() {
+            crate::tell!("    {} memory: peak {} MiB, now {} MiB", self.name, memory_kib("VmHWM:") >> 10, memory_kib("VmRSS:") >> 10);
+            // start the next stage's peak from here (Linux: clear_refs 5 resets VmHWM)
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
+        }
     }
+}
+
+/// Whether phase timings and memory are printed (`SALESRELAY_TIMINGS` set).
+pub fn timings() -> bool {
+    std::env::var_os("SALESRELAY_TIMINGS").is_some()
+}
+
+/// A line of /proc/self/status in KiB (0 where there is none).
+pub fn memory_kib(key: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
 }
 
 /// 1234567 -> "1,234,567".

@@ -8,6 +8,7 @@
 //! (open deals); views after the close are counted apart (`views_after_close`).
 
 use polars::prelude::*;
+use super::GroupAgg;
 use super::OutputTable;
 use crate::contract::Need;
 
@@ -116,8 +117,7 @@ fn lead_views_before(keyed: LazyFrame, key: &str, views: LazyFrame) -> LazyFrame
             [col("__lead")],
             JoinArgs::new(JoinType::Inner),
         )
-        .group_by([col(key)])
-        .agg([count_if(col("viewed_at").lt(col("handed_off_at"))).alias("__before")])
+        .group_agg([col(key)], [count_if(col("viewed_at").lt(col("handed_off_at"))).alias("__before")])
 }
 
 /// dsr_engagement: one row per opportunity (those without views too).
@@ -152,8 +152,7 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
     let per_opp = deal_views
         .clone()
         .filter(col("__counted"))
-        .group_by([col("opportunity_id")])
-        .agg([
+        .group_agg([col("opportunity_id")], [
             len().cast(DataType::Int64).alias("views"),
             seconds().sum().alias("seconds"),
             col("asset").drop_nulls().n_unique().cast(DataType::Int64).alias("distinct_assets"),
@@ -168,16 +167,14 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
         ]);
     let after_close = deal_views
         .filter(col("__counted").not())
-        .group_by([col("opportunity_id")])
-        .agg([len().cast(DataType::Int64).alias("views_after_close")]);
+        .group_agg([col("opportunity_id")], [len().cast(DataType::Int64).alias("views_after_close")]);
     // when FS got the deal: its earliest handoff, else its creation
     let entered = match m.lazy("handoffs") {
         Some(h) => opps
             .clone()
             .join(
                 h.filter(col("opportunity_id").is_not_null())
-                    .group_by([col("opportunity_id")])
-                    .agg([col("handed_off_at").min().alias("__handoff")]),
+                    .group_agg([col("opportunity_id")], [col("handed_off_at").min().alias("__handoff")]),
                 [col("opportunity_id")],
                 [col("opportunity_id")],
                 JoinArgs::new(JoinType::Left),
@@ -268,8 +265,8 @@ fn handoff_aggs() -> Vec<Expr> {
 pub(super) fn per_period_and_all(lf: &LazyFrame, dimension: &str, aggs: Vec<Expr>) -> [LazyFrame; 2] {
     let label = |lf: LazyFrame| lf.with_columns([lit(dimension).alias("dimension"), col(dimension).alias("group")]);
     [
-        label(lf.clone().group_by([col("period"), col(dimension)]).agg(aggs.clone())),
-        label(lf.clone().group_by([col(dimension)]).agg(aggs)).with_column(lit("all").alias("period")),
+        label(lf.clone().group_agg([col("period"), col(dimension)], aggs.clone())),
+        label(lf.clone().group_agg([col(dimension)], aggs)).with_column(lit("all").alias("period")),
     ]
 }
 

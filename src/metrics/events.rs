@@ -185,10 +185,19 @@ pub struct Facts {
 
 /// The frame in `cell`, built by `build` the first time. Should it fail to
 /// collect, the plan is returned as it is and its consumer reports the error.
-fn memo(cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> Option<LazyFrame>) -> Option<LazyFrame> {
+fn memo(name: &str, cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> Option<LazyFrame>) -> Option<LazyFrame> {
     if let Some(df) = cell.get() {
         return df.clone().map(DataFrame::lazy);
     }
+    let clock = std::time::Instant::now();
+    let built = memo_build(cell, build);
+    if crate::progress::timings() {
+        crate::tell!("      fact {name}: {:.2}s", clock.elapsed().as_secs_f64());
+    }
+    built
+}
+
+fn memo_build(cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> Option<LazyFrame>) -> Option<LazyFrame> {
     match build() {
         None => {
             let _ = cell.set(None);
@@ -206,24 +215,24 @@ fn memo(cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> Option<LazyF
 
 /// Leads with their segments.
 pub fn leads(m: &Model) -> Option<LazyFrame> {
-    memo(&m.facts.leads, || build_leads(m))
+    memo("leads", &m.facts.leads, || build_leads(m))
 }
 
 /// Opportunities with their segments and, for IS-sourced ones, the lead's created_at.
 pub fn opportunities(m: &Model) -> LazyFrame {
-    memo(&m.facts.opportunities, || Some(build_opportunities(m))).unwrap_or_else(|| build_opportunities(m))
+    memo("opportunities", &m.facts.opportunities, || Some(build_opportunities(m))).unwrap_or_else(|| build_opportunities(m))
 }
 
 /// Handoffs with their lead's segments and account.
 pub fn handoffs(m: &Model) -> Option<LazyFrame> {
-    memo(&m.facts.handoffs, || build_handoffs(m))
+    memo("handoffs", &m.facts.handoffs, || build_handoffs(m))
 }
 
 /// Activities with their segments and the rep's team and role. The
 /// largest table: only the five columns the joins add are materialised, and
 /// stand beside the validated table's own columns, which are shared, not copied.
 pub fn activities(m: &Model) -> Option<LazyFrame> {
-    memo(&m.facts.activities, || {
+    memo("activities", &m.facts.activities, || {
         let base = m.tables.get("activities")?;
         let added = build_activities(m)?.select([col("team"), col("role"), col("source"), col("industry"), col("region")]).collect();
         match added {
@@ -236,10 +245,10 @@ pub fn activities(m: &Model) -> Option<LazyFrame> {
 
 /// First IS activity on each lead, whenever it happened: `lead_id`, `first_is_at`.
 pub fn first_is_touch(m: &Model) -> Option<LazyFrame> {
-    memo(&m.facts.first_is_touch, || build_first_is_touch(m))
+    memo("first_is_touch", &m.facts.first_is_touch, || build_first_is_touch(m))
 }
 
 /// Per lead with opportunities: `has_won`, `won_amount`, `deals`, `open_deals` (see `build_leads_won`).
 pub fn leads_won(m: &Model) -> LazyFrame {
-    memo(&m.facts.leads_won, || Some(build_leads_won(m))).unwrap_or_else(|| build_leads_won(m))
+    memo("leads_won", &m.facts.leads_won, || Some(build_leads_won(m))).unwrap_or_else(|| build_leads_won(m))
 }

@@ -2,6 +2,7 @@
 //! its quality, the quality bands, and the lead funnel by period and cohort.
 
 use polars::prelude::*;
+use super::GroupAgg;
 use super::OutputTable;
 use crate::contract::Need;
 
@@ -55,8 +56,7 @@ pub fn handoffs(m: &Model) -> Option<LazyFrame> {
         .join(opps.clone(), [col("lead_id")], [col("opp_lead_id")], JoinArgs::new(JoinType::Inner))
         .filter(col("opp_created_at").gt_eq(col("handed_off_at")))
         .sort(["handoff_id", "opp_created_at"], Default::default())
-        .group_by([col("handoff_id")])
-        .agg([col("opportunity_id").first().alias("inferred_opportunity_id")]);
+        .group_agg([col("handoff_id")], [col("opportunity_id").first().alias("inferred_opportunity_id")]);
     let h = h
         .join(inferred, [col("handoff_id")], [col("handoff_id")], JoinArgs::new(JoinType::Left))
         .with_column(coalesce(&[col("opportunity_id"), col("inferred_opportunity_id")]).alias("opportunity_id"))
@@ -126,7 +126,7 @@ pub fn handoff_quality(m: &Model, handoffs: LazyFrame) -> LazyFrame {
         .cross_join(bands, None)
         .with_column(m.label(col("__p")).alias("period"));
     let accepted = col("accepted");
-    let agg = handoffs.group_by([col("period"), col("bant_score")]).agg([
+    let agg = handoffs.group_agg([col("period"), col("bant_score")], [
         len().cast(DataType::Int64).alias("handoffs"),
         count_if(col("meets_tossup_rule")).alias("meets_tossup_rule"),
         count_if(accepted.clone()).alias("accepted"),
@@ -189,13 +189,13 @@ pub fn funnel_period(m: &Model, wide: LazyFrame) -> LazyFrame {
 pub fn funnel_cohort(m: &Model) -> Option<LazyFrame> {
     let leads = events::leads(m)?;
     let per_lead_handoffs = match m.lazy("handoffs") {
-        Some(h) => h.group_by([col("lead_id")]).agg([
+        Some(h) => h.group_agg([col("lead_id")], [
             lit(true).first().alias("handed_off"),
             count_if(super::accepted(col("status"))).gt(lit(0)).alias("accepted"),
         ]),
         None => df!("lead_id" => Vec::<String>::new(), "handed_off" => Vec::<bool>::new(), "accepted" => Vec::<bool>::new()).ok()?.lazy(),
     };
-    let per_lead_opps = m.lazy("opportunities")?.filter(col("lead_id").is_not_null()).group_by([col("lead_id")]).agg([
+    let per_lead_opps = m.lazy("opportunities")?.filter(col("lead_id").is_not_null()).group_agg([col("lead_id")], [
         lit(true).first().alias("has_opportunity"),
         count_if(col("outcome").eq(lit("won"))).gt(lit(0)).alias("won"),
         count_if(col("outcome").eq(lit("open"))).gt(lit(0)).alias("open"),

@@ -3,6 +3,7 @@
 //! meeting, online in between) and the BDR's own numbers on target accounts.
 
 use polars::prelude::*;
+use super::GroupAgg;
 
 use super::engagement::{deal_aggs, per_period_and_all, wilson};
 use super::{count_if, days_between, events, ratio, Model, OutputTable};
@@ -37,8 +38,7 @@ pub fn meeting_pattern(m: &Model) -> Result<Option<LazyFrame>> {
         .select([col("opportunity_id"), col("activity_id"), col("occurred_at"), col("kind"), col("with_decision_maker")])
         .join(deals, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
         .filter(col("occurred_at").lt_eq(col("closed_at")))
-        .group_by([col("opportunity_id")])
-        .agg([
+        .group_agg([col("opportunity_id")], [
             len().alias("__meetings"),
             // ties in time: the smaller activity_id first
             col("kind").sort_by(order(), SortMultipleOptions::default()).first().alias("__first"),

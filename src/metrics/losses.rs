@@ -4,6 +4,7 @@
 //! that was missing at handoff.
 
 use polars::prelude::*;
+use super::GroupAgg;
 use super::OutputTable;
 use crate::contract::Need;
 
@@ -229,8 +230,7 @@ pub fn rule_report(losses: &DataFrame, rules: &LossRules, top: usize) -> crate::
         .clone()
         .lazy()
         .filter(col("category").eq(lit("unclassified")).and(col("loss_reason_text").is_not_null()))
-        .group_by([col("loss_reason_text")])
-        .agg([len().alias("n")])
+        .group_agg([col("loss_reason_text")], [len().alias("n")])
         .sort_by_exprs([col("n"), col("loss_reason_text")], SortMultipleOptions::default().with_order_descending_multi([true, false]))
         .limit(top as IdxSize)
         .collect()?;
@@ -406,8 +406,7 @@ pub fn loss_feedback(losses: LazyFrame, handoffs: LazyFrame) -> LazyFrame {
     let last_handoff = handoffs
         .filter(col("opportunity_id").is_not_null())
         .sort(["handed_off_at"], Default::default())
-        .group_by([col("opportunity_id")])
-        .agg([
+        .group_agg([col("opportunity_id")], [
             col("budget").last(),
             col("authority").last(),
             col("need").last(),
@@ -437,13 +436,10 @@ pub fn loss_feedback(losses: LazyFrame, handoffs: LazyFrame) -> LazyFrame {
     let long = concat(parts, UnionArgs::default()).expect("same columns");
     let base = both_periods
         .clone()
-        .group_by([col("period")])
-        .agg([len().cast(DataType::Int64).alias("__base_total")]);
+        .group_agg([col("period")], [len().cast(DataType::Int64).alias("__base_total")]);
     let base_cat = both_periods
-        .group_by([col("period"), col("category")])
-        .agg([len().cast(DataType::Int64).alias("__base_cat")]);
-    long.group_by([col("period"), col("dimension"), col("value"), col("category")])
-        .agg([len().cast(DataType::Int64).alias("losses"), col("amount").sum().alias("amount")])
+        .group_agg([col("period"), col("category")], [len().cast(DataType::Int64).alias("__base_cat")]);
+    long.group_agg([col("period"), col("dimension"), col("value"), col("category")], [len().cast(DataType::Int64).alias("losses"), col("amount").sum().alias("amount")])
         .with_column(col("losses").sum().over([col("period"), col("dimension"), col("value")]).expect("static window").alias("group_losses"))
         .join(base, [col("period")], [col("period")], JoinArgs::new(JoinType::Left))
         .join(base_cat, [col("period"), col("category")], [col("period"), col("category")], JoinArgs::new(JoinType::Left))

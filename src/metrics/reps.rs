@@ -2,6 +2,7 @@
 //! sales, one row per rep and quarter.
 
 use polars::prelude::*;
+use super::GroupAgg;
 use super::OutputTable;
 use crate::contract::Need;
 
@@ -40,8 +41,7 @@ pub fn is_reps(m: &Model) -> LazyFrame {
         let inbound = col("source").eq(lit("inbound"));
         let created = with_first
             .with_columns([m.period("created_at").alias("__p"), hours_between(col("first_is_at"), col("created_at")).alias("response_h")])
-            .group_by([col("rep_id"), col("__p")])
-            .agg([
+            .group_agg([col("rep_id"), col("__p")], [
                 len().cast(DataType::Int64).alias("leads_owned"),
                 count_if(inbound.clone()).alias("inbound_leads"),
                 count_if(inbound.clone().and(super::within_1h(col("response_h")))).alias("__within_1h"),
@@ -51,8 +51,7 @@ pub fn is_reps(m: &Model) -> LazyFrame {
             .filter(col("qualified_at").is_not_null())
             .join(events::leads_won(m), [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
             .with_column(m.period("qualified_at").alias("__p"))
-            .group_by([col("rep_id"), col("__p")])
-            .agg([
+            .group_agg([col("rep_id"), col("__p")], [
                 len().cast(DataType::Int64).alias("sqls"),
                 count_if(col("has_won")).alias("__sqls_won"),
                 col("deals").fill_null(lit(0i64)).sum().alias("__sqls_deals"),
@@ -66,13 +65,11 @@ pub fn is_reps(m: &Model) -> LazyFrame {
         let pipeline = owned_opps
             .clone()
             .with_column(m.period("created_at").alias("__p"))
-            .group_by([col("rep_id"), col("__p")])
-            .agg([len().cast(DataType::Int64).alias("opportunities_sourced"), col("amount").sum().alias("pipeline_created")]);
+            .group_agg([col("rep_id"), col("__p")], [len().cast(DataType::Int64).alias("opportunities_sourced"), col("amount").sum().alias("pipeline_created")]);
         let won = owned_opps
             .filter(col("outcome").eq(lit("won")).and(col("closed_at").is_not_null()))
             .with_column(m.period("closed_at").alias("__p"))
-            .group_by([col("rep_id"), col("__p")])
-            .agg([len().cast(DataType::Int64).alias("wins_sourced"), col("amount").sum().alias("revenue_sourced")]);
+            .group_agg([col("rep_id"), col("__p")], [len().cast(DataType::Int64).alias("wins_sourced"), col("amount").sum().alias("revenue_sourced")]);
         lf = onto(onto(onto(onto(lf, created), qualified), pipeline), won);
         counts.extend(["leads_owned", "inbound_leads", "__within_1h", "sqls", "__sqls_won", "__sqls_deals", "__sqls_open_deals", "opportunities_sourced", "pipeline_created", "wins_sourced", "revenue_sourced"]);
     }
@@ -82,8 +79,7 @@ pub fn is_reps(m: &Model) -> LazyFrame {
         let touch = col("lead_id").is_not_null();
         let part = acts
             .with_column(m.period("occurred_at").alias("__p"))
-            .group_by([col("rep_id"), col("__p")])
-            .agg([
+            .group_agg([col("rep_id"), col("__p")], [
                 count_if(touch.clone()).alias("touches"),
                 col("lead_id").filter(touch).n_unique().cast(DataType::Int64).alias("leads_touched"),
                 count_if(call.clone()).alias("calls"),
@@ -98,8 +94,7 @@ pub fn is_reps(m: &Model) -> LazyFrame {
         let part = h
             .with_columns(handoff_facts(m))
             .with_column(m.period("handed_off_at").alias("__p"))
-            .group_by([col("from_rep_id").alias("rep_id"), col("__p")])
-            .agg([len().cast(DataType::Int64).alias("handoffs"), count_if(col("accepted_flag")).alias("accepted")]);
+            .group_agg([col("from_rep_id").alias("rep_id"), col("__p")], [len().cast(DataType::Int64).alias("handoffs"), count_if(col("accepted_flag")).alias("accepted")]);
         lf = onto(lf, part);
         counts.extend(["handoffs", "accepted"]);
     }
@@ -145,8 +140,7 @@ pub fn fs_reps(m: &Model) -> LazyFrame {
         let received = h
             .clone()
             .with_column(m.period("handed_off_at").alias("__p"))
-            .group_by([col("to_rep_id").alias("rep_id"), col("__p")])
-            .agg([
+            .group_agg([col("to_rep_id").alias("rep_id"), col("__p")], [
                 len().cast(DataType::Int64).alias("handoffs_received"),
                 count_if(col("accepted_flag")).alias("accepted"),
                 count_if(col("accepted_flag").and(col("sla_met"))).alias("__sla_met"),
@@ -155,16 +149,14 @@ pub fn fs_reps(m: &Model) -> LazyFrame {
         let sent_back = h
             .filter(col("sent_back_at").is_not_null())
             .with_column(m.period("sent_back_at").alias("__p"))
-            .group_by([col("to_rep_id").alias("rep_id"), col("__p")])
-            .agg([len().cast(DataType::Int64).alias("send_backs")]);
+            .group_agg([col("to_rep_id").alias("rep_id"), col("__p")], [len().cast(DataType::Int64).alias("send_backs")]);
         lf = onto(onto(lf, received), sent_back);
         counts.extend(["handoffs_received", "accepted", "__sla_met", "send_backs"]);
     }
     if let Some(acts) = m.lazy("activities") {
         let part = acts
             .with_column(m.period("occurred_at").alias("__p"))
-            .group_by([col("rep_id"), col("__p")])
-            .agg([
+            .group_agg([col("rep_id"), col("__p")], [
                 count_if(col("kind").eq(lit("visit"))).alias("visits"),
                 count_if(col("kind").eq(lit("online_meeting"))).alias("online_meetings"),
             ]);
@@ -175,8 +167,7 @@ pub fn fs_reps(m: &Model) -> LazyFrame {
     let created = opps
         .clone()
         .with_column(m.period("created_at").alias("__p"))
-        .group_by([col("rep_id"), col("__p")])
-        .agg([
+        .group_agg([col("rep_id"), col("__p")], [
             len().cast(DataType::Int64).alias("opportunities"),
             count_if(col("lead_id").is_not_null()).alias("opportunities_is"),
             count_if(col("lead_id").is_null()).alias("opportunities_fs"),
@@ -186,8 +177,7 @@ pub fn fs_reps(m: &Model) -> LazyFrame {
     let closed = opps
         .filter(col("closed_at").is_not_null())
         .with_columns([m.period("closed_at").alias("__p"), days_between(col("closed_at"), col("created_at")).alias("cycle_days")])
-        .group_by([col("rep_id"), col("__p")])
-        .agg([
+        .group_agg([col("rep_id"), col("__p")], [
             count_if(won.clone()).alias("wins"),
             count_if(lost.clone()).alias("losses"),
             sum_if(col("amount"), won.clone()).alias("won_amount"),

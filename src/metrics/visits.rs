@@ -2,6 +2,7 @@
 //! and whether the visits pay: deals with at least one visit vs online only.
 
 use polars::prelude::*;
+use super::GroupAgg;
 use super::OutputTable;
 use crate::contract::Need;
 
@@ -30,8 +31,7 @@ fn fs_meetings(m: &Model) -> Option<LazyFrame> {
 fn closed_deals_by_mode(m: &Model) -> Option<LazyFrame> {
     let modes = fs_meetings(m)?
         .filter(col("opportunity_id").is_not_null())
-        .group_by([col("opportunity_id")])
-        .agg([count_if(col("visit")).alias("__visits")])
+        .group_agg([col("opportunity_id")], [count_if(col("visit")).alias("__visits")])
         .with_column(when(col("__visits").gt(lit(0))).then(lit("visited")).otherwise(lit("online_only")).alias("mode"));
     Some(
         events::opportunities(m)
@@ -98,11 +98,10 @@ fn recommendation(min_deals: u32) -> Expr {
 /// industry_visit_ratio: per quarter and reference industry.
 pub fn industry_visit_ratio(m: &Model) -> Option<LazyFrame> {
     let meetings = fs_meetings(m)?
-        .group_by([col("__p"), col("industry")])
-        .agg([count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")]);
+        .group_agg([col("__p"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")]);
     let mut aggs = mode_aggs("visited");
     aggs.extend(mode_aggs("online_only"));
-    let deals = closed_deals_by_mode(m)?.group_by([col("__p"), col("industry")]).agg(aggs);
+    let deals = closed_deals_by_mode(m)?.group_agg([col("__p"), col("industry")], aggs);
     let periods = df!("__p" => m.periods()).ok()?.lazy();
     let bench = m.industries.benchmark.clone().lazy().with_row_index("__order", None);
     let grid = periods.cross_join(bench, None);
@@ -147,11 +146,9 @@ pub fn industry_visit_ratio(m: &Model) -> Option<LazyFrame> {
 /// of the rep's closed deals in that industry.
 pub fn visit_mix_reps(m: &Model) -> Option<LazyFrame> {
     let meetings = fs_meetings(m)?
-        .group_by([col("__p"), col("rep_id"), col("industry")])
-        .agg([count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")]);
+        .group_agg([col("__p"), col("rep_id"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")]);
     let deals = closed_deals_by_mode(m)?
-        .group_by([col("__p"), col("owner_rep_id").alias("rep_id"), col("industry")])
-        .agg([
+        .group_agg([col("__p"), col("owner_rep_id").alias("rep_id"), col("industry")], [
             len().cast(DataType::Int64).alias("deals_closed"),
             count_if(col("outcome").eq(lit("won"))).alias("wins"),
             count_if(col("mode").eq(lit("visited"))).alias("deals_visited"),
@@ -195,8 +192,7 @@ pub fn unmapped_industries(m: &Model) -> LazyFrame {
     events::accounts(m)
         .with_column(crate::industries::industry_key(col("industry_raw")).alias("__key"))
         .join(covered, [col("__key")], [col("industry_key")], JoinArgs::new(JoinType::Anti))
-        .group_by([col("industry_raw")])
-        .agg([len().alias("accounts")])
+        .group_agg([col("industry_raw")], [len().alias("accounts")])
         .sort_by_exprs([col("accounts"), col("industry_raw")], SortMultipleOptions::default().with_order_descending_multi([true, false]))
 }
 

@@ -11,6 +11,7 @@ mod engagement;
 mod example;
 mod fuzz;
 mod generate;
+mod group_agg;
 mod hubspot;
 mod hybrid;
 mod interop;

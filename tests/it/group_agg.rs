@@ -1,0 +1,71 @@
+//! `GroupAgg::group_agg` computes row-by-row sums before grouping: it must
+//! give what `group_by(..).agg(..)` gives, for every aggregate, including
+//! those it must leave inside the group-by (a shift within each group, a
+//! filtered median, a distinct count).
+
+use polars::prelude::*;
+use proptest::prelude::*;
+use salesrelay::metrics::{count_if, sum_if, GroupAgg};
+
+/// The aggregates compared: hoistable sums and the ones that must stay.
+fn aggregates() -> Vec<Expr> {
+    vec![
+        count_if(col("kind").eq(lit("call"))).alias("calls"),
+        count_if(col("kind").is_in(salesrelay::typing::str_list(&["visit", "online_meeting"]), false)).alias("meetings"),
+        sum_if(col("amount"), col("won")).alias("won_amount"),
+        sum_if(-col("amount"), col("amount").lt(lit(0.0))).alias("negated"),
+        col("amount").sum().alias("amount"),
+        len().cast(DataType::Int64).alias("rows"),
+        // group-wise: the previous row of the same group, not of the frame
+        col("amount").shift(lit(1)).fill_null(lit(0.0)).sum().alias("shifted"),
+        col("amount").filter(col("won")).median().alias("won_median"),
+        col("lead").filter(col("kind").eq(lit("call"))).n_unique().cast(DataType::Int64).alias("leads_called"),
+    ]
+}
+
+fn frame(rows: &[(u8, u8, i32, bool, u8)]) -> DataFrame {
+    let kinds = ["call", "visit", "online_meeting", "email"];
+    df!(
+        "rep" => rows.iter().map(|r| format!("R{}", r.0)).collect::<Vec<_>>(),
+        "kind" => rows.iter().map(|r| kinds[r.1 as usize % 4]).collect::<Vec<_>>(),
+        "amount" => rows.iter().map(|r| r.2 as f64).collect::<Vec<_>>(),
+        "won" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+        "lead" => rows.iter().map(|r| format!("L{}", r.4)).collect::<Vec<_>>(),
+    )
+    .unwrap()
+}
+
+fn both(df: &DataFrame) -> (DataFrame, DataFrame) {
+    let sorted = |lf: LazyFrame| lf.sort(["rep"], Default::default()).collect().unwrap();
+    let plain = sorted(df.clone().lazy().group_by([col("rep")]).agg(aggregates()));
+    let hoisted = sorted(df.clone().lazy().group_agg([col("rep")], aggregates()));
+    (plain, hoisted)
+}
+
+#[test]
+fn by_hand_on_five_rows() {
+    // R1: call 100 won L1, visit 50, call -20 L2; R2: email 10 won, call 5 L1
+    let df = frame(&[(1, 0, 100, true, 1), (2, 3, 10, true, 9), (1, 1, 50, false, 7), (1, 0, -20, false, 2), (2, 0, 5, false, 1)]);
+    let (plain, hoisted) = both(&df);
+    assert!(plain.equals_missing(&hoisted), "{plain}\n{hoisted}");
+    let get = |c: &str| hoisted.column(c).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().iter().collect::<Vec<_>>();
+    assert_eq!(get("calls"), [Some(2.0), Some(1.0)]);
+    assert_eq!(get("meetings"), [Some(1.0), Some(0.0)]);
+    assert_eq!(get("won_amount"), [Some(100.0), Some(10.0)]);
+    assert_eq!(get("negated"), [Some(20.0), Some(0.0)]);
+    // R1's rows in order 100, 50, -20: shifted within R1 = 0 + 100 + 50; R2's 10, 5: 0 + 10
+    assert_eq!(get("shifted"), [Some(150.0), Some(10.0)]);
+    assert_eq!(get("won_median"), [Some(100.0), Some(10.0)]);
+    assert_eq!(get("leads_called"), [Some(2.0), Some(1.0)]);
+    // the four row-by-row sums were computed before grouping; a column's sum, the shift, median and distinct count inside it
+    let plan = df.lazy().group_agg([col("rep")], aggregates()).describe_plan().unwrap();
+    assert!(plan.contains("__sum_3") && !plan.contains("__sum_4"), "{plan}");
+}
+
+proptest! {
+    #[test]
+    fn group_agg_equals_group_by(rows in proptest::collection::vec((0u8..4, 0u8..4, -1000i32..1000, any::<bool>(), 0u8..6), 1..60)) {
+        let (plain, hoisted) = both(&frame(&rows));
+        prop_assert!(plain.equals_missing(&hoisted), "{}\n{}", plain, hoisted);
+    }
+}
