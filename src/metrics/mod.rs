@@ -544,22 +544,20 @@ pub fn by_segment(lf: LazyFrame, aggs: &[Expr]) -> LazyFrame {
 
 /// `by_segment` with extra group keys (e.g. a stage) kept as columns.
 pub fn by_segment_keyed(lf: LazyFrame, keys: &[&str], aggs: &[Expr]) -> LazyFrame {
-    let (lf, aggs) = hoist_sums(lf, aggs);
-    let aggs = aggs.as_slice();
-    // one scan of the input feeds the four groupings
+    // one scan of the input feeds the four groupings; each computes its
+    // sums' columns as it goes (cached, they would be held all at once)
     let lf = lf.cache();
     let extra: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
     let mut by = vec![col("period")];
     by.extend(extra.clone());
     let mut parts = vec![lf
         .clone()
-        .group_by(by)
-        .agg(aggs.to_vec())
+        .group_agg(by, aggs)
         .with_columns([lit("total").alias("segment_kind"), lit("all").alias("segment")])];
     for kind in ["source", "industry", "region"] {
         let mut by = vec![col("period"), col(kind).alias("segment")];
         by.extend(extra.clone());
-        parts.push(lf.clone().group_by(by).agg(aggs.to_vec()).with_column(lit(kind).alias("segment_kind")));
+        parts.push(lf.clone().group_agg(by, aggs).with_column(lit(kind).alias("segment_kind")));
     }
     concat(parts, UnionArgs { to_supertypes: true, diagonal: true, ..Default::default() })
         .expect("same columns in every part")

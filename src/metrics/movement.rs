@@ -270,7 +270,13 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
                 .alias("__progress_order"),
         )
         .sort(["opportunity_id", "entered_at"], Default::default())
-        .with_column(col("entered_at").shift(lit(-1)).over(by_opp.clone()).expect("static window").alias("__left_at"))
+        // sorted by deal: the next row is the deal's next visit when it is the same deal (no window needed)
+        .with_column(
+            when(col("opportunity_id").shift(lit(-1)).eq(col("opportunity_id")).fill_null(lit(false)))
+                .then(col("entered_at").shift(lit(-1)))
+                .otherwise(lit(NULL))
+                .alias("__left_at"),
+        )
         .with_column(days_between(col("__left_at"), col("entered_at")).alias("__days"))
         // the furthest stage the deal reached after each visit
         .with_column(
