@@ -157,7 +157,7 @@ impl<'a> Model<'a> {
         }
         let clock = std::time::Instant::now();
         let df = tree::kpi_wide(self)?.collect()?;
-        if std::env::var_os("SALESRELAY_TIMINGS").is_some() {
+        if crate::progress::timings() {
             crate::tell!("    compute the wide per-segment aggregates: {:.2}s", clock.elapsed().as_secs_f64());
         }
         let _ = self.built.wide.set(df.clone());
@@ -274,7 +274,7 @@ impl<'a> Model<'a> {
 /// `collect_all`, each with the columns it cannot support nulled and the
 /// completeness of its quarters added. data_coverage says what is left out.
 pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>> {
-    let timings = std::env::var_os("SALESRELAY_TIMINGS").is_some();
+    let timings = crate::progress::timings();
     let mut plans: Vec<(&OutputTable, LazyFrame)> = Vec::new();
     for t in OUTPUT_TABLES.iter().copied().filter(|t| m.supports(t)) {
         let clock = std::time::Instant::now();

@@ -456,7 +456,7 @@ struct Clock(Option<std::cell::Cell<std::time::Instant>>);
 
 impl Clock {
     fn start() -> Clock {
-        Clock(std::env::var_os("SALESRELAY_TIMINGS").map(|_| std::cell::Cell::new(std::time::Instant::now())))
+        Clock(crate::progress::timings().then(|| std::cell::Cell::new(std::time::Instant::now())))
     }
     fn lap(&self, what: &str) {
         if let Some(t) = &self.0 {
@@ -754,7 +754,7 @@ pub const VISIT_PLAN: OutputTable = OutputTable {
         let Some(priority) = m.built(&PRIORITY_DEALS)? else { return Ok(None) };
         let started = std::time::Instant::now();
         let plan = visit_plan(m, priority.lazy(), m.data_end()?)?.collect()?;
-        if std::env::var_os("SALESRELAY_TIMINGS").is_some() {
+        if crate::progress::timings() {
             crate::tell!("  visit_plan: {} stops in {:.2}s", plan.height(), started.elapsed().as_secs_f64());
         }
         Ok(Some(plan.lazy()))
