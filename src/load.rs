@@ -1046,7 +1046,7 @@ fn read_csv_polars(
     supplied.extend(picked.iter().map(|(_, name)| *name));
     *digest = Some((scan.sha256, scan.bytes));
     if crate::progress::timings() {
-        crate::tell!("    {file_name}: scan {t1:.2}s, read and type {:.2}s, rss {} MiB", t0.elapsed().as_secs_f64() - t1, crate::progress::memory_kib("VmRSS:") >> 10);
+        crate::tell!("    {file_name}: scan {t1:.2}s, read and type {:.2}s, rss {} MiB", t0.elapsed().as_secs_f64() - t1, crate::progress::resident_mib());
     }
     Ok(Some((Some((concat_frames(typed)?, concat_frames(row_findings)?)), records, findings)))
 }

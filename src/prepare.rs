@@ -49,11 +49,6 @@ pub fn load_validated(opts: &InputOptions, lenient: bool, progress: &Progress) -
     let stage = progress.stage("validate");
     let validated = validate(raw, lenient)?;
     stage.done(&format!("{} problem(s)", thousands(validated.findings.height() as u64)));
-    if crate::progress::timings() {
-        for (name, df) in &validated.tables {
-            crate::tell!("    {name}: {} rows, {} MiB", df.height(), df.estimated_size() >> 20);
-        }
-    }
     Ok((config, validated))
 }
 

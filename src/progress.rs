@@ -41,7 +41,7 @@ impl Stage {
             crate::tell!("  {:<10} {:<40} {:>7.2}s", self.name, what, self.started.elapsed().as_secs_f64());
         }
         if timings() {
-            crate::tell!("    {} memory: peak {} MiB, now {} MiB", self.name, memory_kib("VmHWM:") >> 10, memory_kib("VmRSS:") >> 10);
+            crate::tell!("    {} memory: peak {} MiB, now {} MiB", self.name, memory_kib("VmHWM:") >> 10, resident_mib());
             // start the next stage's peak from here (Linux: clear_refs 5 resets VmHWM)
             let _ = std::fs::write("/proc/self/clear_refs", "5");
         }
@@ -53,8 +53,19 @@ pub fn timings() -> bool {
     std::env::var_os("SALESRELAY_TIMINGS").is_some()
 }
 
+/// Whether each output table is also collected and timed alone
+/// (`SALESRELAY_TIMINGS=all`: the run takes longer).
+pub fn timings_all() -> bool {
+    std::env::var("SALESRELAY_TIMINGS").is_ok_and(|v| v == "all")
+}
+
+/// The memory the process holds now, in MiB (0 where /proc is not there).
+pub fn resident_mib() -> u64 {
+    memory_kib("VmRSS:") >> 10
+}
+
 /// A line of /proc/self/status in KiB (0 where there is none).
-pub fn memory_kib(key: &str) -> u64 {
+fn memory_kib(key: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
 }
