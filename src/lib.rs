@@ -18,6 +18,7 @@ pub mod describe;
 pub mod error;
 pub mod findings;
 pub mod generate;
+pub mod ids;
 pub mod industries;
 pub mod load;
 pub mod mapping;

@@ -94,10 +94,10 @@ pub fn read_queries(dir: &Path) -> Result<Vec<Query>> {
 }
 
 /// A SQL context with every table registered by name.
-pub fn context(tables: &BTreeMap<String, DataFrame>) -> SQLContext {
+pub fn context(tables: &BTreeMap<String, LazyFrame>) -> SQLContext {
     let ctx = SQLContext::new();
-    for (name, df) in tables {
-        ctx.register(name, df.clone().lazy());
+    for (name, lf) in tables {
+        ctx.register(name, lf.clone());
     }
     ctx
 }

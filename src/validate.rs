@@ -14,6 +14,7 @@ use crate::findings::{check, findings_frame, Effect, Finding, FINDING_COLUMNS};
 /// The validated input: typed tables (bad rows removed when lenient) and every finding.
 #[derive(Debug)]
 pub struct Validated {
+    /// Ids are dictionary codes (see `ids`; `ids::decode` gives text).
     pub tables: BTreeMap<&'static str, DataFrame>,
     /// Findings sorted by table (contract order), row, column, rule.
     pub findings: DataFrame,
@@ -461,5 +462,7 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             tables.insert("stage_history", s);
         }
     }
+    // ids as dictionary codes from here on (see `ids`)
+    let tables = crate::ids::encode(&tables)?;
     Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside, unusual, base_currency: base, passthrough })
 }

@@ -13,17 +13,18 @@ use crate::progress::Progress;
 
 /// Every table by name for SQL: the validated inputs (without the internal
 /// row numbers), the outputs, and `review`.
-pub fn sql_tables(p: &Prepared, outputs: &[(Doc, DataFrame)]) -> Result<BTreeMap<String, DataFrame>> {
+pub fn sql_tables(p: &Prepared, outputs: &[(Doc, DataFrame)]) -> Result<BTreeMap<String, LazyFrame>> {
     let mut tables = BTreeMap::new();
     for (name, df) in &p.validated.tables {
-        tables.insert(name.to_string(), df.drop(crate::contract::ROW).unwrap_or_else(|_| df.clone()));
+        // ids as text again, only where a query reads the table
+        tables.insert(name.to_string(), crate::ids::decode_lazy(df.drop(crate::contract::ROW).unwrap_or_else(|_| df.clone())));
     }
     for (doc, df) in outputs {
-        tables.insert(doc.name.clone(), df.clone());
+        tables.insert(doc.name.clone(), df.clone().lazy());
     }
     // the end of the data as every table reads it: the latest event or room view
     let end = p.model().data_end()?;
-    tables.insert("review".into(), crate::sql::review_table(&p.label, p.compare_to.as_deref(), Some(end))?);
+    tables.insert("review".into(), crate::sql::review_table(&p.label, p.compare_to.as_deref(), Some(end))?.lazy());
     Ok(tables)
 }
 

@@ -48,7 +48,7 @@ pub struct RunReport {
 /// `[a-z0-9_]+` (it becomes `tables/<name>.parquet` and a SQL name), not a
 /// built-in table's (whether or not this input supports that table) and not
 /// an earlier query's (`taken`: name -> file).
-fn table_name_problem(q: &crate::sql::Query, tables: &BTreeMap<String, DataFrame>, taken: &BTreeMap<String, PathBuf>) -> Option<String> {
+fn table_name_problem(q: &crate::sql::Query, tables: &BTreeMap<String, LazyFrame>, taken: &BTreeMap<String, PathBuf>) -> Option<String> {
     let (file, name) = (q.path.display(), q.doc.name.as_str());
     let builtin = tables.contains_key(name)
         || TABLES.iter().any(|t| t.name == name)
@@ -70,7 +70,7 @@ fn table_name_problem(q: &crate::sql::Query, tables: &BTreeMap<String, DataFrame
 /// Returns the tables, the errors and the queries not run because they
 /// need a table the input cannot support.
 #[allow(clippy::type_complexity)]
-pub fn run_queries(dir: &Path, tables: &BTreeMap<String, DataFrame>, strict: bool) -> Result<(Vec<(Doc, DataFrame)>, Vec<String>, Vec<String>)> {
+pub fn run_queries(dir: &Path, tables: &BTreeMap<String, LazyFrame>, strict: bool) -> Result<(Vec<(Doc, DataFrame)>, Vec<String>, Vec<String>)> {
     let mut ctx = crate::sql::context(tables);
     let mut out = Vec::new();
     let mut errors = Vec::new();

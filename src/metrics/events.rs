@@ -97,7 +97,7 @@ fn build_handoffs(m: &Model) -> Option<LazyFrame> {
             col("created_at").alias("lead_created_at"),
         ]),
         None => return Some(handoffs.with_columns([
-            lit(NULL).cast(DataType::String).alias("account_id"),
+            lit(NULL).cast(crate::ids::id_type()).alias("account_id"),
             lit("unknown").alias("source"),
             lit(crate::industries::OTHER).alias("industry"),
             lit(NO_REGION).alias("region"),

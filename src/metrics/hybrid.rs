@@ -212,7 +212,7 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
             .join(created.clone(), keys.clone(), keys.clone(), JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns))
             .join(ytd, keys.clone(), keys.clone(), JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns));
         if !keyed {
-            part = part.with_column(lit("all").alias("rep_id"));
+            part = part.with_column(lit("all").cast(crate::ids::id_type()).alias("rep_id"));
         }
         parts.push(part);
     }
@@ -224,7 +224,7 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
         .filter(col("role").eq(lit("bdr")))
         .select([col("rep_id")])
         .sort(["rep_id"], Default::default());
-    let rep_ids = concat([df!("rep_id" => ["all"])?.lazy(), reps], UnionArgs::default())?.with_row_index("__ro", None);
+    let rep_ids = concat([df!("rep_id" => ["all"])?.lazy().with_column(col("rep_id").cast(crate::ids::id_type())), reps], UnionArgs::default())?.with_row_index("__ro", None);
     let grid = df!("__q" => m.periods())?.lazy().cross_join(rep_ids, None).cross_join(n_targets, None);
     let keys = || [col("__q"), col("rep_id")];
     let counts = ["approached", "dm_connected", "appointments", "opportunities", "approached_ytd", "dm_connected_ytd", "appointments_ytd"];

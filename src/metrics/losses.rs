@@ -261,7 +261,8 @@ fn loss_segments(losses: LazyFrame, keys: &[&str], aggs: &[Expr]) -> LazyFrame {
         };
         by.push(seg.alias("segment"));
         by.extend(keys.iter().map(|k| col(*k)));
-        parts.push(losses.clone().group_by(by).agg(aggs.to_vec()).with_column(lit(kind).alias("segment_kind")));
+        // a rep's segment is its id as text, as the other kinds' segments are
+        parts.push(losses.clone().group_by(by).agg(aggs.to_vec()).with_columns([lit(kind).alias("segment_kind"), col("segment").cast(DataType::String)]));
     }
     concat(parts, UnionArgs::default()).expect("same columns")
 }
@@ -289,6 +290,7 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
         .unique(None, UniqueKeepStrategy::Any)
         .sort(["owner_rep_id"], Default::default())
         .collect()?;
+    let reps = crate::ids::decode(reps)?;
     for r in reps.column("owner_rep_id")?.str()?.iter().flatten() {
         segs.push(("fs_rep".into(), r.to_string()));
     }

@@ -304,7 +304,7 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
         .into_iter()
         .zip(frames)
         .map(|(t, df)| {
-            let (doc, df) = with_completeness(m, t.doc.into(), null_unsupported(m, t, df)?)?;
+            let (doc, df) = with_completeness(m, t.doc.into(), null_unsupported(m, t, crate::ids::decode(df)?)?)?;
             with_passthrough(m, doc, df)
         })
         .collect()

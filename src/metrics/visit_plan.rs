@@ -169,6 +169,7 @@ pub fn priority_deals(m: &Model, end: i64) -> LazyFrame {
         None => df!("opportunity_id" => Vec::<String>::new())
             .expect("empty frame")
             .lazy()
+            .with_column(col("opportunity_id").cast(crate::ids::id_type()))
             .with_column(lit(NULL).cast(crate::typing::utc_type()).alias("last_fs_touch_at")),
     };
     let (stage_rates, overall) = stage_win_rates(m);
@@ -222,7 +223,7 @@ pub fn locations_needed(m: &Model, priority: LazyFrame) -> LazyFrame {
             len().cast(DataType::Int64).alias("open_deals"),
             col("amount").sum().alias("open_amount"),
             col("priority_score").sum().alias("priority_score"),
-            col("rep_id").unique().sort(Default::default()).str().join(",", true).alias("owners"),
+            col("rep_id").cast(DataType::String).unique().sort(Default::default()).str().join(",", true).alias("owners"),
         ]);
     let customers = customers(m).select([col("account_id"), lit(true).alias("customer")]);
     m.lazy("accounts")
@@ -336,7 +337,7 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
         .agg([(lit(cfg.max_stops_per_day as i64) - len().cast(DataType::Int64)).alias("__slots")])
         .collect()?;
     clock.lap("customer candidates");
-    let mut taken = df!("account_id" => Vec::<String>::new())?;
+    let mut taken = crate::ids::encode_built(df!("account_id" => Vec::<String>::new())?)?;
     let mut nearby = Vec::new();
     for level in GRID_LEVELS {
         let picked = nearby_at(&stops, &candidates, &slots, &taken, cfg.radius_km / level)?;
@@ -569,7 +570,7 @@ fn assign_days(stops: &DataFrame, per_day: usize) -> Result<DataFrame> {
             day_out.push((k / per_day.max(1)) as i64);
         }
     }
-    Ok(df!("rep_id" => rep_out, "account_id" => acc_out, "day" => day_out)?)
+    crate::ids::encode_built(df!("rep_id" => rep_out, "account_id" => acc_out, "day" => day_out)?)
 }
 
 /// One stop of a rep's week while days are capped: its row in `all`.
@@ -722,7 +723,7 @@ fn route_days(all: &DataFrame, cfg: &crate::config::VisitPlanConfig, dates: &[Na
             )));
         }
     }
-    Ok(df!(
+    crate::ids::encode_built(df!(
         "rep_id" => rep_out,
         "account_id" => acc_out,
         "day" => day_out,

@@ -14,6 +14,7 @@ mod generate;
 mod group_agg;
 mod hubspot;
 mod hybrid;
+mod ids;
 mod interop;
 mod kpi;
 mod lmdi;
