@@ -7,8 +7,6 @@
 //! its text, so every sort gives the order it gave on text. Output tables
 //! and SQL see text again (`decode`): nothing a user reads changes.
 
-use std::collections::BTreeMap;
-
 use polars::prelude::*;
 
 use crate::contract::{ColType, TABLES};
@@ -29,22 +27,19 @@ pub fn is_id(table: &str, column: &str) -> bool {
     c.ty == ColType::Text && (c.references.is_some() || named)
 }
 
-/// `tables` with every id column as a dictionary code (a no-op on columns
-/// already encoded).
-pub fn encode(tables: &BTreeMap<&'static str, DataFrame>) -> Result<BTreeMap<&'static str, DataFrame>> {
-    tables
+/// Input table `table` with its id columns as dictionary codes (a no-op
+/// on columns already encoded).
+pub fn encode_table(table: &str, df: DataFrame) -> Result<DataFrame> {
+    let ids: Vec<Expr> = df
+        .columns()
         .iter()
-        .map(|(name, df)| {
-            let ids: Vec<Expr> = df
-                .get_column_names()
-                .into_iter()
-                .filter(|c| is_id(name, c) && df.column(c).is_ok_and(|s| s.dtype() == &DataType::String))
-                .map(|c| col(c.clone()).cast(id_type()))
-                .collect();
-            let df = if ids.is_empty() { df.clone() } else { df.clone().lazy().with_columns(ids).collect()? };
-            Ok((*name, df))
-        })
-        .collect()
+        .filter(|c| is_id(table, c.name()) && c.dtype() == &DataType::String)
+        .map(|c| col(c.name().clone()).cast(id_type()))
+        .collect();
+    if ids.is_empty() {
+        return Ok(df);
+    }
+    Ok(df.lazy().with_columns(ids).collect()?)
 }
 
 /// `df` with every categorical column as text again (a no-op without one).

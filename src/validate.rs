@@ -299,7 +299,10 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
     let mut unusual: Vec<LazyFrame> = Vec::new();
     let mut raw_tables = raw_tables;
     for spec in TABLES {
-        let Some(loaded) = raw_tables.remove(spec.name) else { continue };
+        let Some(mut loaded) = raw_tables.remove(spec.name) else { continue };
+        // ids as dictionary codes from here on (see `ids`): the key and
+        // reference checks below already hash and compare codes
+        loaded.df = crate::ids::encode_table(spec.name, loaded.df)?;
         let height = loaded.df.height();
         let lf = loaded.df.clone().lazy();
         let mut checks = vec![loaded.findings.lazy()];
@@ -462,7 +465,5 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             tables.insert("stage_history", s);
         }
     }
-    // ids as dictionary codes from here on (see `ids`)
-    let tables = crate::ids::encode(&tables)?;
     Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside, unusual, base_currency: base, passthrough })
 }
