@@ -1,8 +1,9 @@
 //! Ids as dictionary codes. Every id column the tables are joined on
 //! (account_id, lead_id, rep_id, owner_rep_id, ...; see `is_id`) is held as
-//! a Polars Categorical while the metrics run, so their joins and group-bys
-//! hash and compare 4-byte codes, not text (activities at scale 1000: 17M
-//! rows, four such columns). All id columns share Polars' one global
+//! a Polars Categorical from the moment validation types its table, so the
+//! key and reference checks, the joins and the group-bys hash and compare
+//! 4-byte codes, not text (activities at scale 1000: 17M rows, four such
+//! columns). All id columns share Polars' one global
 //! dictionary, so any two can be joined or compared; a categorical sorts by
 //! its text, so every sort gives the order it gave on text. Output tables
 //! and SQL see text again (`decode`): nothing a user reads changes.
@@ -30,10 +31,21 @@ pub fn is_id(table: &str, column: &str) -> bool {
 /// Input table `table` with its id columns as dictionary codes (a no-op
 /// on columns already encoded).
 pub fn encode_table(table: &str, df: DataFrame) -> Result<DataFrame> {
+    encode_where(df, |name| is_id(table, name))
+}
+
+/// `df`, a frame built outside Polars (the visit plan's routes), with its
+/// text id columns (`*_id`) as dictionary codes, to join with the tables.
+pub fn encode_built(df: DataFrame) -> Result<DataFrame> {
+    encode_where(df, |name| name.ends_with("_id"))
+}
+
+/// `df` with the text columns whose name `pick` takes as codes.
+fn encode_where(df: DataFrame, pick: impl Fn(&str) -> bool) -> Result<DataFrame> {
     let ids: Vec<Expr> = df
         .columns()
         .iter()
-        .filter(|c| is_id(table, c.name()) && c.dtype() == &DataType::String)
+        .filter(|c| pick(c.name()) && c.dtype() == &DataType::String)
         .map(|c| col(c.name().clone()).cast(id_type()))
         .collect();
     if ids.is_empty() {
@@ -63,19 +75,4 @@ pub fn decode_lazy(df: DataFrame) -> LazyFrame {
         return df.lazy();
     }
     df.lazy().with_columns(cats)
-}
-
-/// `df`, a frame built outside Polars (the visit plan's routes), with its
-/// text id columns (`*_id`) as dictionary codes, to join with the tables.
-pub fn encode_built(df: DataFrame) -> Result<DataFrame> {
-    let ids: Vec<Expr> = df
-        .columns()
-        .iter()
-        .filter(|c| c.name().ends_with("_id") && c.dtype() == &DataType::String)
-        .map(|c| col(c.name().clone()).cast(id_type()))
-        .collect();
-    if ids.is_empty() {
-        return Ok(df);
-    }
-    Ok(df.lazy().with_columns(ids).collect()?)
 }
