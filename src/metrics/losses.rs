@@ -290,10 +290,8 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
         .unique(None, UniqueKeepStrategy::Any)
         .sort(["owner_rep_id"], Default::default())
         .collect()?;
-    let reps = crate::ids::decode(reps)?;
-    for r in reps.column("owner_rep_id")?.str()?.iter().flatten() {
-        segs.push(("fs_rep".into(), r.to_string()));
-    }
+    // owner_rep_id is required: every value is a rep's id
+    segs.extend(crate::output::text_column(&reps, "owner_rep_id")?.into_iter().map(|r| ("fs_rep".to_string(), r)));
     let seg_frame = df!(
         "segment_kind" => segs.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
         "segment" => segs.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
