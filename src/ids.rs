@@ -13,7 +13,7 @@ use polars::prelude::*;
 use crate::contract::{ColType, TABLES};
 use crate::error::Result;
 
-/// The type ids are held in while the metrics run.
+/// The type ids are held in from validation to the output tables.
 pub fn id_type() -> DataType {
     DataType::from_categories(Categories::global())
 }
@@ -56,7 +56,7 @@ fn encode_where(df: DataFrame, pick: impl Fn(&str) -> bool) -> Result<DataFrame>
 
 /// `df` with every categorical column as text again (a no-op without one).
 pub fn decode(df: DataFrame) -> Result<DataFrame> {
-    if !df.columns().iter().any(|c| matches!(c.dtype(), DataType::Categorical(..))) {
+    if !df.columns().iter().any(is_code) {
         return Ok(df);
     }
     Ok(decode_lazy(df).collect()?)
@@ -68,11 +68,16 @@ pub fn decode_lazy(df: DataFrame) -> LazyFrame {
     let cats: Vec<Expr> = df
         .columns()
         .iter()
-        .filter(|c| matches!(c.dtype(), DataType::Categorical(..)))
+        .filter(|c| is_code(c))
         .map(|c| col(c.name().clone()).cast(DataType::String))
         .collect();
     if cats.is_empty() {
         return df.lazy();
     }
     df.lazy().with_columns(cats)
+}
+
+/// Whether `c` holds dictionary codes.
+fn is_code(c: &Column) -> bool {
+    matches!(c.dtype(), DataType::Categorical(..))
 }

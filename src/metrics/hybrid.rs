@@ -224,7 +224,7 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
         .filter(col("role").eq(lit("bdr")))
         .select([col("rep_id")])
         .sort(["rep_id"], Default::default());
-    let rep_ids = concat([df!("rep_id" => ["all"])?.lazy().with_column(col("rep_id").cast(crate::ids::id_type())), reps], UnionArgs::default())?.with_row_index("__ro", None);
+    let rep_ids = concat([crate::ids::encode_built(df!("rep_id" => ["all"])?)?.lazy(), reps], UnionArgs::default())?.with_row_index("__ro", None);
     let grid = df!("__q" => m.periods())?.lazy().cross_join(rep_ids, None).cross_join(n_targets, None);
     let keys = || [col("__q"), col("rep_id")];
     let counts = ["approached", "dm_connected", "appointments", "opportunities", "approached_ytd", "dm_connected_ytd", "appointments_ytd"];

@@ -166,10 +166,9 @@ pub fn priority_deals(m: &Model, end: i64) -> LazyFrame {
             .join(fs.clone(), [col("rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Semi))
             .group_by([col("opportunity_id")])
             .agg([col("occurred_at").max().alias("last_fs_touch_at")]),
-        None => df!("opportunity_id" => Vec::<String>::new())
-            .expect("empty frame")
+        None => crate::ids::encode_built(df!("opportunity_id" => Vec::<String>::new()).expect("empty frame"))
+            .expect("an empty frame takes the id type")
             .lazy()
-            .with_column(col("opportunity_id").cast(crate::ids::id_type()))
             .with_column(lit(NULL).cast(crate::typing::utc_type()).alias("last_fs_touch_at")),
     };
     let (stage_rates, overall) = stage_win_rates(m);
