@@ -10,6 +10,7 @@ pub mod losses;
 pub mod movement;
 pub mod plan;
 pub mod reps;
+pub mod runs;
 pub mod tree;
 pub mod visit_plan;
 pub mod visits;

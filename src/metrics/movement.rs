@@ -24,7 +24,7 @@ use polars::prelude::*;
 use super::OutputTable;
 use crate::contract::Need;
 
-use super::{by_segment, by_segment_keyed, count_if, days_between, events, median, onto_grid, ratio, sum_if, Model};
+use super::{by_segment, runs, by_segment_keyed, count_if, days_between, events, median, onto_grid, ratio, sum_if, Model};
 use crate::calendar::quarter_index;
 use crate::output::TableDoc;
 
@@ -74,20 +74,14 @@ fn states(m: &Model) -> Option<LazyFrame> {
         col("close_date"),
         col("amount").alias("h_amount"),
     ]);
-    let by_opp = [col("opportunity_id")];
-    let ffill = |c: &str| {
-        col(c)
-            .fill_null_with_strategy(FillNullStrategy::Forward(None))
-            .over(by_opp.clone())
-            .expect("static window")
-            .fill_null(col(c).fill_null_with_strategy(FillNullStrategy::Backward(None)).over(by_opp.clone()).expect("static window"))
-    };
+    // the value in force: the last one before, else the first one after (the frame is sorted by deal)
+    let ffill = |c: &str| runs::fill_forward_in_run(c, "opportunity_id").fill_null(runs::fill_backward_in_run(c, "opportunity_id"));
     let all_open = !has_close_dates(m);
     Some(
         concat([created, hist, closed], UnionArgs::default())
             .ok()?
             .join(opps, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
-            .sort(["opportunity_id", "t", "__order"], Default::default())
+            .sort_by_exprs([runs::by_code("opportunity_id"), col("t"), col("__order")], Default::default())
             .with_columns([ffill("close_date").alias("close_date"), ffill("h_amount").alias("h_amount")])
             .with_columns([
                 col("t").gt_eq(col("created_at")).and(col("closed_at").is_null().or(col("t").lt(col("closed_at")))).alias("open"),
@@ -234,9 +228,9 @@ fn stage_order(m: &Model) -> Option<LazyFrame> {
     Some(
         m.lazy("stage_history")?
             .join(closed_at, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left))
-            .sort(["opportunity_id", "entered_at"], Default::default())
+            .sort_by_exprs([runs::by_code("opportunity_id"), col("entered_at")], Default::default())
             .with_columns([
-                col("entered_at").cum_count(false).over([col("opportunity_id")]).expect("static window").alias("__pos"),
+                runs::position_in_run("opportunity_id").alias("__pos"),
                 col("closed_at").is_not_null().and(col("entered_at").gt_eq(col("closed_at"))).alias("__terminal"),
             ])
             .group_by([col("stage")])
@@ -257,7 +251,6 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
     let (Some(history), Some(order)) = (m.lazy("stage_history"), stage_order(m)) else { return Ok(None) };
     let opps = events::opportunities(m).select([col("opportunity_id"), col("outcome"), col("source"), col("industry"), col("region")]);
     let closed_at = m.lazy("opportunities").expect("required").select([col("opportunity_id"), col("closed_at")]);
-    let by_opp = [col("opportunity_id")];
     let visits = history
         .select([col("opportunity_id"), col("stage"), col("entered_at")])
         .join(order.clone(), [col("stage")], [col("stage")], JoinArgs::new(JoinType::Left))
@@ -269,7 +262,7 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
                 .otherwise(lit(NULL).cast(DataType::UInt32))
                 .alias("__progress_order"),
         )
-        .sort(["opportunity_id", "entered_at"], Default::default())
+        .sort_by_exprs([runs::by_code("opportunity_id"), col("entered_at")], Default::default())
         // sorted by deal: the next row is the deal's next visit when it is the same deal (no window needed)
         .with_column(
             when(col("opportunity_id").shift(lit(-1)).eq(col("opportunity_id")).fill_null(lit(false)))
@@ -279,15 +272,7 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
         )
         .with_column(days_between(col("__left_at"), col("entered_at")).alias("__days"))
         // the furthest stage the deal reached after each visit
-        .with_column(
-            col("__progress_order")
-                .reverse()
-                .cum_max(false)
-                .reverse()
-                .over(by_opp)
-                .expect("static window")
-                .alias("__max_after"),
-        );
+        .with_column(runs::max_from_here_in_run("__progress_order", "opportunity_id").alias("__max_after"));
     let per_stage = visits
         .group_by([col("opportunity_id"), col("stage"), col("stage_order")])
         .agg([

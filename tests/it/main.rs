@@ -26,6 +26,7 @@ mod load;
 mod queries;
 mod registry;
 mod run;
+mod runs;
 mod salesforce_export;
 mod tables;
 mod trust;
