@@ -86,7 +86,84 @@ fn label_year(start_year: i32, config: &Config) -> i32 {
 }
 
 /// The quarter index (Int32) of a UTC timestamp expression, in the configured zone.
+///
+/// Converting every timestamp to local time and reading its year and month
+/// costs about 150 ns a value (a time zone lookup each); the quarter starts
+/// are few, so they are computed once (`QuarterStarts`) and each timestamp
+/// is placed among them: an estimate from the mean quarter length, then
+/// one step either way against the two nearest starts, in cache. Same
+/// result, about ten times faster. Where a quarter would start at a local
+/// midnight that does not exist or happens twice (a clock change at
+/// midnight on the 1st), local time is not monotone there and the exact
+/// conversion is used.
 pub fn quarter_index(ts: Expr, config: &Config) -> Expr {
+    match QuarterStarts::of(config) {
+        Some(starts) => starts.index(ts),
+        None => quarter_index_by_conversion(ts, config),
+    }
+}
+
+/// Whether `quarter_index` places timestamps among precomputed quarter
+/// starts in `config`'s zone (else it converts each one).
+pub fn quarters_by_starts(config: &Config) -> bool {
+    QuarterStarts::of(config).is_some()
+}
+
+/// The UTC instants (microseconds) at which fiscal quarters start in the
+/// configured zone, for the fiscal years `STARTS_YEARS`: every timestamp
+/// the contract admits (1970-2099) lies inside, with ten years to spare,
+/// and older zone history (a clock change at midnight before 1960) stays
+/// out of it.
+struct QuarterStarts {
+    /// The quarter index of `starts[0]`.
+    first: i32,
+    starts: Vec<i64>,
+}
+
+/// The fiscal years whose quarter starts `QuarterStarts` holds.
+const STARTS_YEARS: std::ops::RangeInclusive<i32> = 1959..=2110;
+
+/// Microseconds in a mean Gregorian quarter (365.2425 / 4 days).
+const MEAN_QUARTER_US: i64 = 7_889_238_000_000;
+
+impl QuarterStarts {
+    /// None where the zone is not one chrono-tz knows or a quarter starts
+    /// at a local midnight that is skipped or repeated.
+    fn of(config: &Config) -> Option<QuarterStarts> {
+        use chrono::TimeZone as _;
+        let tz: chrono_tz::Tz = config.time_zone.parse().ok()?;
+        let start = config.fiscal_year_start_month as i32;
+        let (first, last) = (STARTS_YEARS.start() * 4, (STARTS_YEARS.end() + 1) * 4);
+        let mut starts = Vec::with_capacity((last - first + 1) as usize);
+        for index in first..=last {
+            // quarter index = 4 x fiscal start year + quarter - 1; its first month
+            let months = index.div_euclid(4) * 12 + (start - 1) + index.rem_euclid(4) * 3;
+            let (year, month) = (months.div_euclid(12), months.rem_euclid(12) as u32 + 1);
+            let midnight = NaiveDate::from_ymd_opt(year, month, 1)?.and_hms_opt(0, 0, 0)?;
+            let chrono::LocalResult::Single(at) = tz.from_local_datetime(&midnight) else { return None };
+            starts.push(at.timestamp_micros());
+        }
+        Some(QuarterStarts { first, starts })
+    }
+
+    /// The expression placing `ts` among the starts: null outside them.
+    fn index(&self, ts: Expr) -> Expr {
+        let us = ts.dt().timestamp(TimeUnit::Microseconds);
+        let n = self.starts.len() as i64;
+        let starts = Series::new("__quarter_starts".into(), &self.starts);
+        let at = |k: Expr| lit(starts.clone()).gather(k, false);
+        // within one quarter of the right one: quarters are 90 to 92 days, and
+        // the calendar strays from the mean by less than two days
+        let guess = (us.clone() - lit(self.starts[0])).floor_div(lit(MEAN_QUARTER_US)).clip(lit(0i64), lit(n - 2));
+        let k = guess.clone() - us.clone().lt(at(guess.clone())).cast(DataType::Int64) + us.clone().gt_eq(at(guess + lit(1i64))).cast(DataType::Int64);
+        when(us.clone().gt_eq(lit(self.starts[0])).and(us.lt(lit(self.starts[(n - 1) as usize]))))
+            .then((k + lit(self.first as i64)).cast(DataType::Int32))
+            .otherwise(lit(NULL).cast(DataType::Int32))
+    }
+}
+
+/// `quarter_index` by converting each timestamp to local time.
+pub fn quarter_index_by_conversion(ts: Expr, config: &Config) -> Expr {
     let zone = TimeZone::opt_try_new(Some(config.time_zone.as_str())).ok().flatten().unwrap_or(TimeZone::UTC);
     let local = ts.dt().convert_time_zone(zone);
     let year = local.clone().dt().year().cast(DataType::Int32);

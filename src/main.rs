@@ -13,8 +13,8 @@ use salesrelay::console::out;
 use salesrelay::error::Error;
 
 /// Polars allocates and frees many short-lived buffers from several
-/// threads; mimalloc returns memory to the system sooner than glibc's
-/// per-thread arenas and is faster at it (see README, "Performance").
+/// threads; mimalloc hands memory back to the system sooner than glibc's
+/// per-thread arenas (README, "Development").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -314,7 +314,7 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
 /// Runs `lf` again under Polars' profiler and prints its slowest plan
 /// nodes (`SALESRELAY_PROFILE=pipeline_movement,is_reps`: where a table's
 /// time goes).
-fn print_profile(name: &str, lf: LazyFrame) -> Result<()> {
+pub fn print_profile(name: &str, lf: LazyFrame) -> Result<()> {
     let (_, nodes) = lf.profile()?;
     let slowest = nodes
         .lazy()

@@ -23,6 +23,7 @@ mod losses;
 mod mapping;
 mod plan;
 mod load;
+mod quarters;
 mod queries;
 mod registry;
 mod run;

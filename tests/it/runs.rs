@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use salesrelay::ids::encode_built;
 use salesrelay::metrics::runs::{by_code, fill_backward_in_run, fill_forward_in_run, max_from_here_in_run, position_in_run};
 
-/// Deals (coded as ids are) with a nullable amount and stage order, sorted by deal.
+/// Deals (coded as ids are) with a nullable amount and stage order, as given.
 fn frame(deals: &[&str], amounts: &[Option<f64>], stages: &[Option<u32>]) -> DataFrame {
     let df = df!(
         "opportunity_id" => deals,
@@ -15,7 +15,12 @@ fn frame(deals: &[&str], amounts: &[Option<f64>], stages: &[Option<u32>]) -> Dat
         "stage" => stages,
     )
     .unwrap();
-    let df = encode_built(df).unwrap();
+    encode_built(df).unwrap()
+}
+
+/// `df` sorted by deal code, as the metrics sort (which code a deal gets
+/// depends on the ids seen before, so the order of the deals may be any).
+fn sorted(df: DataFrame) -> DataFrame {
     df.lazy().sort_by_exprs([by_code("opportunity_id")], SortMultipleOptions::default().with_maintain_order(true)).collect().unwrap()
 }
 
@@ -52,7 +57,7 @@ fn f64s(df: &DataFrame, c: &str) -> Vec<Option<f64>> {
 
 #[test]
 fn three_deals_by_hand() {
-    // D1: 10, -, 30 | D2: -, 5 | D3: -  (already in deal order)
+    // D1: 10, -, 30 | D2: -, 5 | D3: -  (each deal's rows together, as a sort leaves them)
     let df = frame(
         &["D1", "D1", "D1", "D2", "D2", "D3"],
         &[Some(10.0), None, Some(30.0), None, Some(5.0), None],
@@ -77,7 +82,7 @@ proptest! {
         let deals: Vec<&str> = deals.iter().map(String::as_str).collect();
         let amounts: Vec<Option<f64>> = rows.iter().map(|r| r.1.map(f64::from)).collect();
         let stages: Vec<Option<u32>> = rows.iter().map(|r| r.2).collect();
-        let df = frame(&deals, &amounts, &stages);
+        let df = sorted(frame(&deals, &amounts, &stages));
         let (a, b) = (with_runs(&df), with_over(&df));
         for c in ["pos", "ffill", "bfill", "max_after"] {
             prop_assert!(a.column(c).unwrap().as_materialized_series().equals_missing(b.column(c).unwrap().as_materialized_series()), "{c}: {:?} vs {:?}", a.column(c), b.column(c));
