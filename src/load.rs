@@ -1169,13 +1169,15 @@ fn chunk_rows() -> usize {
     std::env::var("SALESRELAY_CHUNK_ROWS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(1 << 20)
 }
 
+/// The frames one after another. Each stays a chunk of its own: copying
+/// them into one (a rechunk) cost a second copy of the largest table at
+/// its peak, and Polars works on chunked columns as they are.
 fn concat_frames(frames: Vec<DataFrame>) -> Result<DataFrame> {
     let mut iter = frames.into_iter();
     let Some(mut first) = iter.next() else { return Ok(DataFrame::empty()) };
     for f in iter {
         first.vstack_mut(&f)?;
     }
-    first.rechunk_mut();
     Ok(first)
 }
 

@@ -24,6 +24,11 @@ pub const FS_SOURCED: &str = "fs_sourced";
 
 /// Accounts: `account_id`, `industry` (reference industry), `industry_raw`, `region`.
 pub fn accounts(m: &Model) -> LazyFrame {
+    memo("accounts", &m.facts.accounts, || Some(build_accounts(m))).unwrap_or_else(|| build_accounts(m))
+}
+
+/// Builds `accounts`.
+fn build_accounts(m: &Model) -> LazyFrame {
     let lf = m.lazy("accounts").expect("accounts is a required table").select([
         col("account_id"),
         col("industry"),
@@ -175,6 +180,7 @@ fn build_leads_won(m: &Model) -> LazyFrame {
 /// longer repeats the same joins table after table.
 #[derive(Default)]
 pub struct Facts {
+    accounts: OnceCell<Option<DataFrame>>,
     leads: OnceCell<Option<DataFrame>>,
     opportunities: OnceCell<Option<DataFrame>>,
     handoffs: OnceCell<Option<DataFrame>>,

@@ -56,6 +56,7 @@ struct Built {
     tables: RefCell<BTreeMap<&'static str, Option<DataFrame>>>,
     wide: OnceCell<DataFrame>,
     data_end: OnceCell<i64>,
+    segments: OnceCell<Vec<(String, String)>>,
 }
 
 /// One output table of the review: its documentation, what it needs from
@@ -247,6 +248,9 @@ impl<'a> Model<'a> {
     /// Every (segment_kind, segment): total/all, the three sources, the
     /// reference industries, the accounts' regions.
     pub fn segments(&self) -> Result<Vec<(String, String)>> {
+        if let Some(segments) = self.built.segments.get() {
+            return Ok(segments.clone());
+        }
         let mut out = vec![("total".to_string(), "all".to_string())];
         out.extend(SOURCES.iter().map(|s| ("source".to_string(), s.to_string())));
         out.extend(self.industries.names.iter().map(|s| ("industry".to_string(), s.clone())));
@@ -254,6 +258,7 @@ impl<'a> Model<'a> {
         for r in regions.column("region")?.str()?.iter().flatten() {
             out.push(("region".to_string(), r.to_string()));
         }
+        let _ = self.built.segments.set(out.clone());
         Ok(out)
     }
 
