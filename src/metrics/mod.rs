@@ -598,6 +598,22 @@ pub fn by_segment_rolled(lf: LazyFrame, additive: &[Expr], exact: &[Expr]) -> La
     rolled.join(by_segment(lf, exact), keys.clone(), keys, JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns))
 }
 
+/// Adds distinct counts to per-segment aggregates `rolled` (a row per
+/// period and segment of `lf`): for each `(name, id, flag)`, how many
+/// distinct `id` values the rows of `lf` with `flag` set hold in the
+/// segment (0 where none; the ids are never null where `flag` is set).
+/// Each is counted on its flagged rows alone, so the group-by counts a
+/// plain column (a filter inside the aggregate runs group by group).
+pub fn with_distinct_counts(rolled: LazyFrame, lf: LazyFrame, counts: &[(&str, &str, &str)]) -> LazyFrame {
+    let lf = lf.cache();
+    let keys = [col("period"), col("segment_kind"), col("segment")];
+    counts.iter().fold(rolled, |acc, (name, id, flag)| {
+        // a code stands for one id: counting distinct codes counts distinct ids, faster
+        let distinct = by_segment(lf.clone().filter(col(*flag)), &[col(*id).to_physical().n_unique().cast(DataType::Int64).alias(*name)]);
+        acc.join(distinct, keys.clone(), keys.clone(), JoinArgs::new(JoinType::Left)).with_column(col(*name).fill_null(lit(0i64)))
+    })
+}
+
 /// Left-joins per-segment aggregates onto the grid.
 pub fn onto_grid(grid: LazyFrame, part: LazyFrame) -> LazyFrame {
     let keys = [col("period"), col("segment_kind"), col("segment")];

@@ -77,17 +77,23 @@ pub fn is_reps(m: &Model) -> LazyFrame {
         let call = col("kind").eq(lit("call"));
         let connected = super::connected(col("outcome"));
         let touch = col("lead_id").is_not_null();
+        let acts = acts.with_column(m.period("occurred_at").alias("__p")).cache();
+        // distinct leads on the touches alone (a filter inside the aggregate
+        // runs group by group), counted by code (a code stands for one id)
+        let touched = acts
+            .clone()
+            .filter(touch.clone())
+            .group_by([col("rep_id"), col("__p")])
+            .agg([col("lead_id").to_physical().n_unique().cast(DataType::Int64).alias("leads_touched")]);
         let part = acts
-            .with_column(m.period("occurred_at").alias("__p"))
             .group_agg([col("rep_id"), col("__p")], [
                 count_if(touch.clone()).alias("touches"),
-                col("lead_id").filter(touch).n_unique().cast(DataType::Int64).alias("leads_touched"),
                 count_if(call.clone()).alias("calls"),
                 count_if(call.clone().and(connected.clone())).alias("connected_calls"),
                 count_if(call.clone().and(connected).and(col("with_decision_maker").fill_null(lit(false)))).alias("dm_connects"),
                 count_if(call.and(col("outcome").eq(lit("appointment_set")))).alias("appointments"),
             ]);
-        lf = onto(lf, part);
+        lf = onto(onto(lf, part), touched);
         counts.extend(["touches", "leads_touched", "calls", "connected_calls", "dm_connects", "appointments"]);
     }
     if let Some(h) = m.lazy("handoffs") {

@@ -7,7 +7,7 @@ use super::OutputTable;
 
 use super::events;
 use super::lmdi::product_contributions;
-use super::{by_segment_rolled, by_segment, count_if, days_between, hours_between, median, onto_grid, ratio, sum_if, Model};
+use super::{by_segment_rolled, by_segment, with_distinct_counts, count_if, days_between, hours_between, median, onto_grid, ratio, sum_if, Model};
 use crate::calendar::business_seconds;
 use crate::error::Result;
 use crate::output::TableDoc;
@@ -365,15 +365,14 @@ fn activity_measures(m: &Model) -> Option<LazyFrame> {
     ];
     let mut columns = vec![m.period("occurred_at").alias("period"), col("source"), col("industry"), col("region"), col("lead_id"), col("opportunity_id")];
     columns.extend(flags.iter().map(|(name, e)| e.clone().fill_null(lit(false)).alias(format!("__{name}"))));
-    Some(by_segment_rolled(
-        acts.select(columns),
+    let acts = acts.select(columns).cache();
+    let sums = by_segment_rolled(
+        acts.clone(),
         &flags.iter().map(|(name, _)| col(format!("__{name}")).cast(DataType::Int64).sum().alias(*name)).collect::<Vec<_>>(),
-        // distinct leads and deals: a lead's activities may sit on accounts of different segments
-        &[
-            col("lead_id").filter(col("__is_touches")).n_unique().cast(DataType::Int64).alias("touched_leads"),
-            col("opportunity_id").filter(col("__fs_meetings_with_opp")).n_unique().cast(DataType::Int64).alias("fs_opps_met"),
-        ],
-    ))
+        &[],
+    );
+    // distinct leads and deals: a lead's activities may sit on accounts of different segments
+    Some(with_distinct_counts(sums, acts, &[("touched_leads", "lead_id", "__is_touches"), ("fs_opps_met", "opportunity_id", "__fs_meetings_with_opp")]))
 }
 
 const COUNT_MEASURES: &[&str] = &[

@@ -128,6 +128,13 @@ fn is_reps_compare_ai_and_human_sdrs() {
     approx(&num(&r, "handoffs"), &[2.0, 1.0, 2.0].map(Some));
     approx(&num(&r, "pipeline_created"), &[2_000_000.0, 800_000.0, 600_000.0].map(Some));
     approx(&num(&r, "sql_to_win"), &[0.5, 0.0, 0.5].map(Some));
+    approx(&num(&r, "touches"), &[1.0, 2.0, 1.0].map(Some)); // T8; T10 T11; T9
+    approx(&num(&r, "leads_touched"), &[1.0, 2.0, 1.0].map(Some)); // L5; L7 L8; L6
+    // the quarter before, two touches on one lead count it once: R1 T1 T2 on L1, R2 T4 T5 on L3, R3 T3 on L2
+    let q1 = rows(&table(&all, "is_reps"), col("period").eq(lit("FY2026-Q1")));
+    assert_eq!(strs(&q1, "rep_id"), ["R1", "R2", "R3"].map(|s| Some(s.to_string())));
+    approx(&num(&q1, "touches"), &[2.0, 2.0, 1.0].map(Some));
+    approx(&num(&q1, "leads_touched"), &[1.0, 1.0, 1.0].map(Some));
 }
 
 #[test]
