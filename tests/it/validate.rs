@@ -100,6 +100,20 @@ fn duplicate_key_with_different_values() {
 }
 
 #[test]
+fn duplicate_key_in_a_file_in_key_order() {
+    // H1 H2 H3 H3 H4 ...: the keys never fall, but one repeats (line 5)
+    let got = check(|d| d.replace("handoffs.csv", "\nH7,", "\nH3,"));
+    assert_eq!(got, vec![f("handoffs", Some(5), Some("handoff_id"), "duplicate_key")]);
+}
+
+#[test]
+fn keys_in_rising_order_are_distinct() {
+    // H1 H2 H3 H35 H4 ...: each key above the one before, none repeats
+    let got = check(|d| d.replace("handoffs.csv", "\nH7,", "\nH35,"));
+    assert_eq!(got, vec![]);
+}
+
+#[test]
 fn repeated_identical_row() {
     let got = check(|d| d.append("leads.csv", "L9,A1,2026-09-01T10:00:00+09:00,inbound,web_form,R1,2026-09-03T10:00:00+09:00,\n"));
     assert_eq!(got, vec![f("leads", Some(13), Some("lead_id"), "duplicate_row")]);
