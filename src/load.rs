@@ -842,37 +842,18 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
             header.extend_from_slice(chunk); // the header record is parsed from these bytes below
         }
         if scan.slow.is_none() {
-            let mut last = 0;
-            for at in memchr::memchr3_iter(b'"', b'\n', delimiter, chunk) {
-                record_bytes += at - last;
-                last = at + 1;
-                let b = chunk[at];
-                // bytes on either side of a separator, line end or quote: padding, or "" (an empty quoted field)
-                let before = if at > 0 { chunk[at - 1] } else { b'\n' };
-                let after = chunk.get(at + 1).copied().unwrap_or(b'\n');
-                scan.padded |= blank(after) || (blank(before) && b != b'"') || (b == b'"' && after == b'"');
-                if b != b'\n' || in_quotes {
-                    record_bytes += 1;
-                    if b == b'"' {
-                        in_quotes = !in_quotes;
-                    } else if b == b'\n' {
-                        line += 1;
-                    } else if !in_quotes {
-                        fields += 1;
-                    }
-                    continue;
-                }
-                line += 1;
+            // a record ends at a line end outside quotes; false: the file must go record by record
+            let mut end_record = |at: usize, fields: usize, record_bytes: usize, line: u64, scan: &mut CsvScan| -> bool {
                 let content = record_bytes - usize::from(at > 0 && chunk[at - 1] == b'\r');
                 if content == 0 {
                     scan.slow = Some("a blank line");
-                    break;
+                    return false;
                 }
                 if record_index < 0 {
                     width = fields;
                 } else if fields != width {
                     scan.slow = Some("a record with another number of fields than the header");
-                    break;
+                    return false;
                 } else {
                     push_start(&mut scan.starts, record_index as usize, record_line);
                 }
@@ -881,8 +862,57 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
                     scan.pieces.push(consumed + at as u64 + 1);
                 }
                 record_line = line;
-                fields = 1;
-                record_bytes = 0;
+                true
+            };
+            let mut last = 0;
+            if !in_quotes && memchr::memchr(b'"', chunk).is_none() {
+                // no quote in this block (the usual case): each line is a record,
+                // its fields one more than its separators, counted a line at a time
+                for at in memchr::memchr2_iter(b' ', b'\t', chunk) {
+                    let special = |b: u8| b == b'\n' || b == delimiter;
+                    scan.padded |= (at > 0 && special(chunk[at - 1])) || chunk.get(at + 1).is_some_and(|b| special(*b));
+                }
+                for at in memchr::memchr_iter(b'\n', chunk) {
+                    fields += bytecount(&chunk[last..at], delimiter) as usize;
+                    record_bytes += at - last;
+                    last = at + 1;
+                    line += 1;
+                    if !end_record(at, fields, record_bytes, line, &mut scan) {
+                        break;
+                    }
+                    fields = 1;
+                    record_bytes = 0;
+                }
+                if scan.slow.is_none() {
+                    fields += bytecount(&chunk[last..], delimiter) as usize;
+                }
+            } else {
+                for at in memchr::memchr3_iter(b'"', b'\n', delimiter, chunk) {
+                    record_bytes += at - last;
+                    last = at + 1;
+                    let b = chunk[at];
+                    // bytes on either side of a separator, line end or quote: padding, or "" (an empty quoted field)
+                    let before = if at > 0 { chunk[at - 1] } else { b'\n' };
+                    let after = chunk.get(at + 1).copied().unwrap_or(b'\n');
+                    scan.padded |= blank(after) || (blank(before) && b != b'"') || (b == b'"' && after == b'"');
+                    if b != b'\n' || in_quotes {
+                        record_bytes += 1;
+                        if b == b'"' {
+                            in_quotes = !in_quotes;
+                        } else if b == b'\n' {
+                            line += 1;
+                        } else if !in_quotes {
+                            fields += 1;
+                        }
+                        continue;
+                    }
+                    line += 1;
+                    if !end_record(at, fields, record_bytes, line, &mut scan) {
+                        break;
+                    }
+                    fields = 1;
+                    record_bytes = 0;
+                }
             }
             record_bytes += chunk.len() - last;
         }

@@ -172,11 +172,27 @@ fn polars_reader_and_chunked_exact_path_agree() {
     d.write("leads.csv", &format!("\u{feff}{}", d.read("leads.csv").replace('\n', "\r\n")));
     d.replace("accounts.csv", "Kita Bank", "  Kita Bank  ");
     d.append("salesrelay.toml", "[lenient]\nmax_share = 0.2\n"); // the tiny tables lose up to 12.5%
+    // more than the scan's 1 MiB blocks: padding in the first block, quotes (a
+    // quoted comma and newline, a quoted value) only in a later one
+    let big = Dir::copy_of(&tiny());
+    let mut rows = String::new();
+    for i in 0..16_000 {
+        let kind = match i {
+            5 => "call ",
+            15_990 => "\"call\"",
+            15_995 => "\"no, answer\nreally\"",
+            _ => "call",
+        };
+        rows.push_str(&format!("X{i:06},R1,A1,L1,,2026-04-06T10:30:00+09:00,{kind},connected,false,5\n"));
+    }
+    big.append("activities.csv", &rows);
+    assert!(big.read("activities.csv").len() > 1 << 20);
     let sample = crate::util::root().join("sample_data");
     // sample_data runs strictly: the frames --lenient filters are rebuilt, the strict ones are the reader's own
     for (input, chunk, lenient, tables) in [
         (d.path(), "3", true, vec!["data_quality", "kpi_tree", "handoffs", "losses", "pipeline_movement"]),
         (sample.as_path(), "997", false, vec!["data_quality", "kpi_tree", "handoffs", "losses", "dsr_engagement", "fs_reps", "is_reps", "funnel_cohort"]),
+        (big.path(), "997", true, vec!["data_quality", "kpi_tree", "is_reps"]),
     ] {
         let run = |path: &str| {
             let out = tempfile::tempdir().unwrap();
