@@ -238,16 +238,22 @@ pub fn handoffs(m: &Model) -> Option<LazyFrame> {
 /// largest table: only the five columns the joins add are materialised, and
 /// stand beside the validated table's own columns, which are shared, not copied.
 pub fn activities(m: &Model) -> Option<LazyFrame> {
-    memo("activities", &m.facts.activities, || {
+    let fact = memo("activities", &m.facts.activities, || {
         let base = m.tables.get("activities")?;
-        let added = build_activities(m)?.select([col("team"), col("role"), col("source"), col("industry"), col("region")]).collect();
+        // held as codes (a handful of values, 4 bytes a row instead of 16): text again below
+        let added = build_activities(m)?.select(ACTIVITY_SEGMENTS.map(|c| col(c).cast(crate::ids::id_type()))).collect();
         match added {
             // the joins keep the rows in order and match one row each (the keys are unique)
             Ok(added) if added.height() == base.height() => base.hstack(added.columns()).ok().map(DataFrame::lazy),
             _ => build_activities(m),
         }
-    })
+    })?;
+    // each table decodes only the columns it reads
+    Some(fact.with_columns(ACTIVITY_SEGMENTS.map(|c| col(c).cast(DataType::String))))
 }
+
+/// The columns the activities fact adds to the validated table.
+const ACTIVITY_SEGMENTS: [&str; 5] = ["team", "role", "source", "industry", "region"];
 
 /// First IS activity on each lead, whenever it happened: `lead_id`, `first_is_at`.
 pub fn first_is_touch(m: &Model) -> Option<LazyFrame> {
