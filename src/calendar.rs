@@ -92,7 +92,8 @@ fn label_year(start_year: i32, config: &Config) -> i32 {
 /// are few, so they are computed once (`QuarterStarts`) and each timestamp
 /// is placed among them: an estimate from the mean quarter length, then
 /// one step either way against the two nearest starts, in cache. Same
-/// result, about ten times faster. Where a quarter would start at a local
+/// result, two and a half times faster (is_reps' quarters of 1.7M
+/// activities: 0.27 -> 0.11 s). Where a quarter would start at a local
 /// midnight that does not exist or happens twice (a clock change at
 /// midnight on the 1st), local time is not monotone there and the exact
 /// conversion is used.

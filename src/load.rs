@@ -868,8 +868,8 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
             if !in_quotes && memchr::memchr(b'"', chunk).is_none() {
                 // no quote in this block (the usual case): each line is a record,
                 // its fields one more than its separators, counted a line at a time
+                let special = |b: u8| b == b'\n' || b == delimiter;
                 for at in memchr::memchr2_iter(b' ', b'\t', chunk) {
-                    let special = |b: u8| b == b'\n' || b == delimiter;
                     scan.padded |= (at > 0 && special(chunk[at - 1])) || chunk.get(at + 1).is_some_and(|b| special(*b));
                 }
                 for at in memchr::memchr_iter(b'\n', chunk) {
