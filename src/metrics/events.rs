@@ -240,7 +240,7 @@ pub fn handoffs(m: &Model) -> Option<LazyFrame> {
 pub fn activities(m: &Model) -> Option<LazyFrame> {
     let fact = memo("activities", &m.facts.activities, || {
         let base = m.tables.get("activities")?;
-        // held as codes (a handful of values, 4 bytes a row instead of 16): text again below
+        // held as codes in the ids' dictionary (a handful of values, 4 bytes a row instead of 16): text again below
         let added = build_activities(m)?.select(ACTIVITY_SEGMENTS.map(|c| col(c).cast(crate::ids::id_type()))).collect();
         match added {
             // the joins keep the rows in order and match one row each (the keys are unique)

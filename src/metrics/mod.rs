@@ -299,10 +299,8 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
             crate::tell!("      {}: {:.2}s alone", t.doc.name, clock.elapsed().as_secs_f64());
         }
     }
-    if let Ok(names) = std::env::var("SALESRELAY_PROFILE") {
-        for (t, lf) in plans.iter().filter(|(t, _)| names.split(',').any(|n| n == t.doc.name)) {
-            print_profile(t.doc.name, lf.clone())?;
-        }
+    for (t, lf) in plans.iter().filter(|(t, _)| profiled(t.doc.name)) {
+        print_profile(t.doc.name, lf.clone())?;
     }
     let (tables, lfs): (Vec<&OutputTable>, Vec<LazyFrame>) = plans.into_iter().unzip();
     // one table at a time: collected all at once, every table's intermediate
@@ -316,6 +314,12 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
             with_passthrough(m, doc, df)
         })
         .collect()
+}
+
+/// Whether `SALESRELAY_PROFILE` names `name` (a table, or `wide` for
+/// kpi_tree's aggregates).
+pub fn profiled(name: &str) -> bool {
+    std::env::var("SALESRELAY_PROFILE").is_ok_and(|v| v.split(',').any(|n| n == name))
 }
 
 /// Runs `lf` again under Polars' profiler and prints its slowest plan

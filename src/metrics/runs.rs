@@ -26,45 +26,41 @@ fn row_index() -> Expr {
 /// Whether the row starts a run of `key`: the first row, or one whose key
 /// is not the previous row's.
 fn run_start(key: &str) -> Expr {
-    let k = col(key).to_physical();
-    k.clone().neq_missing(k.shift(lit(1)))
+    by_code(key).neq_missing(by_code(key).shift(lit(1)))
 }
 
 /// Whether the row ends a run of `key`: the last row, or one whose key is
 /// not the next row's.
 fn run_end(key: &str) -> Expr {
-    let k = col(key).to_physical();
-    k.clone().neq_missing(k.shift(lit(-1)))
+    by_code(key).neq_missing(by_code(key).shift(lit(-1)))
 }
 
-/// The index of the first row of the row's run.
-fn first_of_run(key: &str) -> Expr {
-    when(run_start(key)).then(row_index()).otherwise(lit(NULL).cast(DataType::Int64)).fill_null_with_strategy(FillNullStrategy::Forward(None))
-}
-
-/// The index of the last row of the row's run.
-fn last_of_run(key: &str) -> Expr {
-    when(run_end(key)).then(row_index()).otherwise(lit(NULL).cast(DataType::Int64)).fill_null_with_strategy(FillNullStrategy::Backward(None))
+/// The index of the nearest row where `cond` holds, at or before each row
+/// (`Forward`) or at or after it (`Backward`); null where there is none.
+fn nearest(cond: Expr, towards: FillNullStrategy) -> Expr {
+    when(cond).then(row_index()).otherwise(lit(NULL).cast(DataType::Int64)).fill_null_with_strategy(towards)
 }
 
 /// The row's position in its run, from 1 (`cum_count().over(key)` on a
 /// column without nulls).
 pub fn position_in_run(key: &str) -> Expr {
-    row_index() - first_of_run(key) + lit(1i64)
+    row_index() - nearest(run_start(key), FillNullStrategy::Forward(None)) + lit(1i64)
 }
 
 /// `c` with each null taken from the last value before it in its run, if
 /// any (`fill_null(Forward).over(key)`).
 pub fn fill_forward_in_run(c: &str, key: &str) -> Expr {
-    let last = when(col(c).is_not_null()).then(row_index()).otherwise(lit(NULL).cast(DataType::Int64)).fill_null_with_strategy(FillNullStrategy::Forward(None));
-    when(last.clone().gt_eq(first_of_run(key))).then(col(c).gather(last.fill_null(lit(0i64)), false)).otherwise(col(c))
+    let last = nearest(col(c).is_not_null(), FillNullStrategy::Forward(None));
+    let start = nearest(run_start(key), FillNullStrategy::Forward(None));
+    when(last.clone().gt_eq(start)).then(col(c).gather(last.fill_null(lit(0i64)), false)).otherwise(col(c))
 }
 
 /// `c` with each null taken from the first value after it in its run, if
 /// any (`fill_null(Backward).over(key)`).
 pub fn fill_backward_in_run(c: &str, key: &str) -> Expr {
-    let next = when(col(c).is_not_null()).then(row_index()).otherwise(lit(NULL).cast(DataType::Int64)).fill_null_with_strategy(FillNullStrategy::Backward(None));
-    when(next.clone().lt_eq(last_of_run(key))).then(col(c).gather(next.fill_null(lit(0i64)), false)).otherwise(col(c))
+    let next = nearest(col(c).is_not_null(), FillNullStrategy::Backward(None));
+    let end = nearest(run_end(key), FillNullStrategy::Backward(None));
+    when(next.clone().lt_eq(end)).then(col(c).gather(next.fill_null(lit(0i64)), false)).otherwise(col(c))
 }
 
 /// The largest value of `c` (a UInt32 column) at or after each row in its

@@ -415,7 +415,7 @@ pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
     }
     // the aggregates are a few hundred rows: collected here, the node formulas run on them alone
     // (planned together with the scans, the optimizer re-ran part of the scans: 1.1 s more at scale 100)
-    if std::env::var("SALESRELAY_PROFILE").is_ok_and(|v| v.split(',').any(|n| n == "wide")) {
+    if super::profiled("wide") {
         super::print_profile("wide", wide.clone())?;
     }
     let wide = wide.collect()?.lazy();
