@@ -984,6 +984,7 @@ fn read_csv_piece(
     (first, records): (usize, usize),
     range: (u64, u64),
     delimiter: u8,
+    table: &str,
     picked: &[(usize, &'static str)],
 ) -> Result<Option<DataFrame>> {
     let mut bytes = vec![0u8; (range.1 - range.0) as usize];
@@ -994,9 +995,19 @@ fn read_csv_piece(
         file.read_exact(&mut bytes).map_err(|e| Error::io(path, e))?;
     }
     let projection: Vec<usize> = picked.iter().map(|(i, _)| *i).collect();
+    // ids straight into dictionary codes (see `ids`), parsed on every core and
+    // never held as text; only where no value needs trimming (an empty unquoted
+    // field is null either way), else as text like the other columns
+    let schema: Schema = (0..scan.headers.len())
+        .map(|i| {
+            let id = picked.iter().any(|(p, name)| *p == i && crate::ids::is_id(table, name));
+            let dtype = if id && !scan.padded { crate::ids::id_type() } else { DataType::String };
+            Field::new(format!("column_{}", i + 1).into(), dtype)
+        })
+        .collect();
     let read = CsvReadOptions::default()
         .with_has_header(false)
-        .with_infer_schema_length(Some(0))
+        .with_schema(Some(Arc::new(schema)))
         .with_projection(Some(Arc::new(projection)))
         .with_parse_options(CsvParseOptions::default().with_separator(delimiter).with_quote_char(Some(b'"')))
         .into_reader_with_file_handle(std::io::Cursor::new(bytes))
@@ -1067,7 +1078,7 @@ fn read_csv_polars(
         if records == 0 {
             continue; // the record count is a multiple of the piece size
         }
-        let Some(text) = read_csv_piece(path, &scan, (first, records), (range[0], range[1]), delimiter, &picked)? else { return Ok(None) };
+        let Some(text) = read_csv_piece(path, &scan, (first, records), (range[0], range[1]), delimiter, spec.name, &picked)? else { return Ok(None) };
         let (t, f) = crate::typing::type_chunk(contract_frame(text, spec)?, spec, config)?;
         typed.push(t);
         row_findings.push(f);
