@@ -76,14 +76,17 @@ pub fn parse_expr(name: &str, ty: ColType, stored: &DataType, tz: &str) -> Expr 
 /// `false`, plain numbers. Where it gives a value it is the value
 /// `parse_expr` gives; a column it leaves values of unparsed goes through
 /// `parse_expr` whole. None where there is no such shortcut.
-pub fn parse_common_expr(name: &str, ty: ColType, stored: &DataType) -> Option<Expr> {
+/// `offset` is the usual UTC offset of the column's timestamps (see
+/// `usual_offset`), if known.
+pub fn parse_common_expr(name: &str, ty: ColType, stored: &DataType, offset: Option<&str>) -> Option<Expr> {
     if stored != &DataType::String {
         return None;
     }
     let c = col(name);
     match ty {
         ColType::Text => None,
-        ColType::Timestamp => Some(canonical_timestamp(c)),
+        // values at another offset are left to the next tier (see `type_chunk`)
+        ColType::Timestamp => Some(offset.and_then(|o| canonical_at_offset(c.clone(), o)).unwrap_or_else(|| canonical_timestamp(c))),
         ColType::Enum(values) => Some(when(c.clone().is_in(str_list(values), false)).then(c).otherwise(lit(NULL).cast(DataType::String))),
         ColType::Bool => Some(
             when(c.clone().eq(lit("true")))
@@ -170,7 +173,8 @@ fn canonical_timestamp(text: Expr) -> Expr {
         .when(sign.eq(lit("-")))
         .then(lit(0i64) - minutes)
         .otherwise(lit(NULL).cast(DataType::Int64));
-    let local = text.str().slice(lit(0), lit(19u64)).str().to_datetime(
+    // only values of the shape are parsed: another value would go to chrono, slowly, for nothing
+    let local = when(shaped.clone()).then(text.str().slice(lit(0), lit(19u64))).otherwise(lit(NULL).cast(DataType::String)).str().to_datetime(
         Some(TimeUnit::Microseconds),
         None,
         StrptimeOptions { format: Some("%Y-%m-%dT%H:%M:%S".into()), strict: false, exact: true, cache: false },
@@ -181,6 +185,47 @@ fn canonical_timestamp(text: Expr) -> Expr {
         .dt()
         .replace_time_zone(Some(TimeZone::UTC), lit("raise"), NonExistent::Raise);
     when(shaped).then(utc).otherwise(lit(NULL).cast(utc_type()))
+}
+
+/// The canonical form with one given offset (`+09:00`), `YYYY-MM-DDTHH:MM:SS+09:00`,
+/// -> UTC; null for any other value. The whole value goes through Polars'
+/// fast parser with the offset as a literal, so nothing is sliced: the
+/// usual case of a CRM exporting every timestamp in one zone. The value is
+/// the one `canonical_timestamp` gives. None when `offset` is not `±hh:mm`.
+fn canonical_at_offset(text: Expr, offset: &str) -> Option<Expr> {
+    let b = offset.as_bytes();
+    let digits = |r: std::ops::Range<usize>| offset.get(r).filter(|d| d.bytes().all(|c| c.is_ascii_digit())).and_then(|d| d.parse::<i64>().ok());
+    if b.len() != 6 || b[3] != b':' {
+        return None;
+    }
+    let minutes = digits(1..3)? * 60 + digits(4..6)?;
+    let east = match b[0] {
+        b'+' => minutes,
+        b'-' => -minutes,
+        _ => return None,
+    };
+    let shaped = text.clone().str().len_bytes().eq(lit(25u32)).and(text.clone().str().ends_with(lit(offset.to_string())));
+    let local = when(shaped).then(text).otherwise(lit(NULL).cast(DataType::String)).str().to_datetime(
+        Some(TimeUnit::Microseconds),
+        None,
+        StrptimeOptions { format: Some(format!("%Y-%m-%dT%H:%M:%S{offset}").into()), strict: false, exact: true, cache: false },
+        lit("raise"),
+    );
+    Some(
+        (local.dt().timestamp(TimeUnit::Microseconds) - lit(east * 60_000_000))
+            .cast(DataType::Datetime(TimeUnit::Microseconds, None))
+            .dt()
+            .replace_time_zone(Some(TimeZone::UTC), lit("raise"), NonExistent::Raise),
+    )
+}
+
+/// The offset of the first canonical timestamp (25 bytes, `...+09:00`) in
+/// text column `name` of `df`: what most of its values end with, in an
+/// export from one zone. A peek at the first few values, not a pass.
+pub fn usual_offset(df: &DataFrame, name: &str) -> Option<String> {
+    let text = df.column(name).ok()?.str().ok()?;
+    let first = text.iter().take(1000).flatten().find(|v| v.len() == 25)?;
+    first.get(19..).map(str::to_string)
 }
 
 fn parse_any_timestamp(text: Expr, tz: &str) -> Expr {
@@ -257,7 +302,8 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
     let mut common = Vec::new(); // the columns read by their common spelling first
     for c in spec.columns {
         exprs.push(col(c.name).alias(raw_name(c.name)));
-        let parse = match parse_common_expr(c.name, c.ty, &stored(c.name)) {
+        let offset = if c.ty == ColType::Timestamp { usual_offset(&df, c.name) } else { None };
+        let parse = match parse_common_expr(c.name, c.ty, &stored(c.name), offset.as_deref()) {
             Some(e) => {
                 common.push(c);
                 e

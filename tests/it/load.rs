@@ -47,6 +47,27 @@ fn timestamps_in_every_accepted_form_become_utc() {
 }
 
 #[test]
+fn timestamps_at_other_offsets_than_the_first_value() {
+    // the first value's offset (+09:00) is read by the fast form; other
+    // offsets, and bad values at the usual one, fall to the next reading
+    let d = Dir::copy_of(&tiny());
+    d.replace("leads.csv", "2026-04-15T12:00:00+09:00", "2026-04-15T12:00:00-05:00");
+    d.replace("leads.csv", "2026-05-20T09:00:00+09:00", "2026-05-20T09:00:00+05:30");
+    d.replace("leads.csv", "2026-07-02T10:00:00+09:00", "2026-13-02T10:00:00+09:00");
+    d.replace("leads.csv", "2026-07-09T10:00:00+09:00", "2026-07-09T24:00:00+09:00");
+    d.replace("leads.csv", "2026-08-10T10:00:00+09:00", "2026-08-10T10:00+09:00");
+    let v = load(d.path(), false);
+    let qualified = utc(&v.tables["leads"], "qualified_at");
+    assert_eq!(qualified[0].as_deref(), Some("2026-04-08T01:00:00.000000Z")); // +09:00
+    assert_eq!(qualified[1].as_deref(), Some("2026-04-15T17:00:00.000000Z")); // -05:00
+    assert_eq!(qualified[2].as_deref(), Some("2026-05-20T03:30:00.000000Z")); // +05:30
+    assert_eq!(qualified[7].as_deref(), Some("2026-08-10T01:00:00.000000Z")); // no seconds
+    let bad: Vec<_> = findings(&v).into_iter().filter(|f| f.0 == "leads").collect();
+    let at = |row: i64| ("leads".to_string(), Some(row), Some("qualified_at".to_string()), "not_a_timestamp".to_string());
+    assert_eq!(bad, [at(6), at(7)]); // month 13, hour 24
+}
+
+#[test]
 fn local_time_follows_the_configured_zone() {
     let d = Dir::copy_of(&tiny());
     d.replace("salesrelay.toml", "Asia/Tokyo", "Europe/London");
