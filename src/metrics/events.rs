@@ -135,24 +135,35 @@ fn build_activities(m: &Model) -> Option<LazyFrame> {
         [col("opportunity_id")],
         in_order(),
     );
-    let by_role = when(col("role").eq(lit("sdr")).or(col("role").eq(lit("ai_sdr"))))
-        .then(lit("inbound"))
-        .when(col("role").eq(lit("bdr")))
-        .then(lit("outbound"))
-        .when(col("role").eq(lit("fs")))
-        .then(lit(FS_SOURCED))
-        .otherwise(lit("unknown"));
     let acts = acts
-        .with_column(coalesce(&[col("lead_source"), col("opp_source"), by_role]).alias("source"))
+        .with_column(coalesce(&[col("lead_source"), col("opp_source"), source_by_role(|s| lit(s))]).alias("source"))
         .drop(by_name(["lead_source", "opp_source"], true, false));
     Some(with_account(acts, m))
 }
 
+/// The source an activity with neither lead nor deal has, by its rep's
+/// role (SDR and AI_SDR inbound, BDR outbound, FS fs_sourced), each source
+/// as `value` spells it.
+fn source_by_role(value: impl Fn(&str) -> Expr) -> Expr {
+    when(col("role").eq(lit("sdr")).or(col("role").eq(lit("ai_sdr"))))
+        .then(value("inbound"))
+        .when(col("role").eq(lit("bdr")))
+        .then(value("outbound"))
+        .when(col("role").eq(lit("fs")))
+        .then(value(FS_SOURCED))
+        .otherwise(value("unknown"))
+}
+
 /// Builds `first_is_touch`.
 fn build_first_is_touch(m: &Model) -> Option<LazyFrame> {
+    // the activities of IS reps, found by rep (a few thousand keys), not by
+    // decoding the team of every activity
+    let is_reps = reps(m).filter(col("team").eq(lit("is"))).select([col("rep_id")]);
     Some(
-        activities(m)?
-            .filter(col("team").eq(lit("is")).and(col("lead_id").is_not_null()))
+        m.lazy("activities")?
+            .filter(col("lead_id").is_not_null())
+            .select([col("rep_id"), col("lead_id"), col("occurred_at")])
+            .join(is_reps, [col("rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Semi))
             .group_by([col("lead_id")])
             .agg([col("occurred_at").min().alias("first_is_at")]),
     )
@@ -241,7 +252,7 @@ pub fn activities(m: &Model) -> Option<LazyFrame> {
     let fact = memo("activities", &m.facts.activities, || {
         let base = m.tables.get("activities")?;
         // held as codes in the ids' dictionary (a handful of values, 4 bytes a row instead of 16): text again below
-        let added = build_activities(m)?.select(ACTIVITY_SEGMENTS.map(|c| col(c).cast(crate::ids::id_type()))).collect();
+        let added = activity_segment_codes(m)?.collect();
         match added {
             // the joins keep the rows in order and match one row each (the keys are unique)
             Ok(added) if added.height() == base.height() => base.hstack(added.columns()).ok().map(DataFrame::lazy),
@@ -250,6 +261,31 @@ pub fn activities(m: &Model) -> Option<LazyFrame> {
     })?;
     // each table decodes only the columns it reads
     Some(fact.with_columns(ACTIVITY_SEGMENTS.map(|c| col(c).cast(DataType::String))))
+}
+
+/// The five columns `build_activities` adds, as codes, one row per
+/// activity in order. The small tables' segments are coded (reps, leads,
+/// deals and accounts: a few million rows at most) and the joins carry the
+/// codes, so no text is built or hashed per activity.
+fn activity_segment_codes(m: &Model) -> Option<LazyFrame> {
+    let code = |c: &str| col(c).cast(crate::ids::id_type());
+    let coded = |c: &str| lit(c.to_string()).cast(crate::ids::id_type());
+    let acts = m.lazy("activities")?.select([col("rep_id"), col("lead_id"), col("opportunity_id"), col("account_id")]);
+    let acts = acts.join(reps(m).select([col("rep_id"), code("team").alias("team"), code("role").alias("role")]), [col("rep_id")], [col("rep_id")], in_order());
+    let acts = match m.lazy("leads") {
+        Some(l) => acts.join(l.select([col("lead_id"), code("source").alias("lead_source")]), [col("lead_id")], [col("lead_id")], in_order()),
+        None => acts.with_column(lit(NULL).cast(crate::ids::id_type()).alias("lead_source")),
+    };
+    let acts = acts.join(
+        opportunities(m).select([col("opportunity_id"), code("source").alias("opp_source")]),
+        [col("opportunity_id")],
+        [col("opportunity_id")],
+        in_order(),
+    );
+    // as `build_activities`: the lead's source, else the deal's, else the rep's role's
+    let acts = acts.with_column(coalesce(&[col("lead_source"), col("opp_source"), source_by_role(coded)]).alias("source"));
+    let segments = accounts(m).select([col("account_id"), code("industry").alias("industry"), code("region").alias("region")]);
+    Some(acts.join(segments, [col("account_id")], [col("account_id")], in_order()).select(ACTIVITY_SEGMENTS.map(col)))
 }
 
 /// The columns the activities fact adds to the validated table.

@@ -422,3 +422,53 @@ fn the_report_compares_with_a_year_before_when_asked() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("compare") && err.contains("prior_quarter") && err.contains("year_ago"), "{err}");
 }
+
+/// Each activity's segments (METRICS.md, "Which segment an event belongs
+/// to"): its lead's source, else its deal's, else its rep's role's (SDR and
+/// AI_SDR inbound, BDR outbound, FS fs_sourced, any other unknown); the
+/// industry and region of its own account; the team and role of its rep.
+#[test]
+fn activity_segments_by_lead_deal_or_role() {
+    let d = Dir::copy_of(&tiny());
+    d.append(
+        "activities.csv",
+        "T15,R2,A4,,,2026-08-21T10:00:00+09:00,call,connected,false,5\n\
+         T16,R1,A1,,,2026-08-21T11:00:00+09:00,call,connected,false,5\n\
+         T17,R6,A2,,,2026-08-21T12:00:00+09:00,call,connected,false,5\n\
+         T18,R4,A3,,,2026-08-21T13:00:00+09:00,visit,held,true,60\n\
+         T19,R1,A3,,O4,2026-08-21T14:00:00+09:00,call,connected,false,5\n",
+    );
+    let v = load(d.path(), false);
+    let (config, _) = Config::resolve(None, d.path(), &Default::default()).unwrap();
+    let industries = Industries::load(d.path(), &config).unwrap();
+    let span = data_span(&v, &config).unwrap().unwrap();
+    let m = Model::new(&config, &v.tables, &industries, span, span.last_complete.unwrap(), &v.unavailable);
+    let acts = salesrelay::metrics::events::activities(&m).unwrap();
+    let acts = salesrelay::ids::decode(acts.collect().unwrap()).unwrap();
+    let accounts = salesrelay::ids::decode(salesrelay::metrics::events::accounts(&m).collect().unwrap()).unwrap();
+    let industry_of = |account: &str| {
+        let ids = strs(&accounts, "account_id");
+        let i = ids.iter().position(|a| a.as_deref() == Some(account)).unwrap();
+        strs(&accounts, "industry")[i].clone()
+    };
+    let ids = strs(&acts, "activity_id");
+    let of = |id: &str, column: &str| strs(&acts, column)[ids.iter().position(|a| a.as_deref() == Some(id)).unwrap()].clone();
+    // (activity, source, team, role, account, region)
+    for (id, source, team, role, account, region) in [
+        ("T3", "inbound", "is", "ai_sdr", "A2", "Kansai"),  // its lead L2 (written "Inbound")
+        ("T13", "fs_sourced", "fs", "fs", "A1", "Kanto"),   // no lead; its deal O8 has none
+        ("T15", "outbound", "is", "bdr", "A4", "Kansai"),   // neither: the BDR's
+        ("T16", "inbound", "is", "sdr", "A1", "Kanto"),     // neither: the SDR's
+        ("T17", "unknown", "cs", "cs", "A2", "Kansai"),     // neither, and a CS rep
+        ("T18", "fs_sourced", "fs", "fs", "A3", "Kanto"),   // neither: the FS rep's
+        ("T19", "outbound", "is", "sdr", "A3", "Kanto"),    // its deal O4's lead L7, not the SDR's role
+    ] {
+        assert_eq!(of(id, "source").as_deref(), Some(source), "{id} source");
+        assert_eq!(of(id, "team").as_deref(), Some(team), "{id} team");
+        assert_eq!(of(id, "role").as_deref(), Some(role), "{id} role");
+        assert_eq!(of(id, "region").as_deref(), Some(region), "{id} region");
+        assert_eq!(of(id, "industry"), industry_of(account), "{id} industry");
+        assert!(of(id, "industry").is_some(), "{id} industry");
+    }
+    assert_eq!(acts.height(), 19);
+}
