@@ -157,7 +157,7 @@ fn parquet_input_loads_like_csv() {
     let d = Dir::copy_of(&tiny());
     let csv = load(&tiny(), false);
     // a typed Parquet export: real timestamps with a zone, booleans, numbers
-    let mut opps = csv.tables["opportunities"].drop("_row").unwrap();
+    let mut opps = csv.tables["opportunities"].clone();
     let file = std::fs::File::create(d.file("opportunities.parquet")).unwrap();
     ParquetWriter::new(file).finish(&mut opps).unwrap();
     d.remove("opportunities.csv");
@@ -185,9 +185,21 @@ fn parquet_input_loads_like_csv() {
     assert_eq!(got.len(), 3, "{got:?}");
     assert!(got.iter().all(|f| f.0 == "opportunities" && f.3 == "dangling_reference"));
     assert_eq!(got.iter().map(|f| f.1).collect::<Vec<_>>(), vec![Some(4), Some(5), Some(7)]);
-    let mut left = v.tables["opportunities"].drop("_row").unwrap();
+    let mut left = v.tables["opportunities"].clone();
     left.rechunk_mut();
-    assert!(left.equals_missing(&csv.tables["opportunities"].drop("_row").unwrap()));
+    assert!(left.equals_missing(&csv.tables["opportunities"]));
     assert_eq!(utc(&v.tables["leads"], "created_at")[1].as_deref(), Some("2026-04-10T00:00:00.000000Z"));
     assert_eq!(v.missing, vec!["exchange_rates", "handoffs", "activities", "dsr_views", "targets"]);
+}
+
+/// The validated tables carry the contract's columns only: the line numbers
+/// named the findings and are not kept beside every row.
+#[test]
+fn validated_tables_keep_no_line_numbers() {
+    let v = load(&tiny(), false);
+    for (name, df) in &v.tables {
+        assert!(df.column("_row").is_err(), "{name} kept _row");
+        let spec = salesrelay::contract::TABLES.iter().find(|t| t.name == *name).unwrap();
+        assert!(spec.columns.iter().all(|c| df.column(c.name).is_ok()), "{name} lost a contract column");
+    }
 }
