@@ -260,7 +260,7 @@ pub fn activities(m: &Model) -> Option<LazyFrame> {
         }
     })?;
     // each table decodes only the columns it reads
-    Some(fact.with_columns(ACTIVITY_SEGMENTS.map(|c| col(c).cast(DataType::String))))
+    Some(crate::ids::text_enums("activities", fact.with_columns(ACTIVITY_SEGMENTS.map(|c| col(c).cast(DataType::String)))))
 }
 
 /// The five columns `build_activities` adds, as codes, one row per

@@ -176,9 +176,9 @@ impl<'a> Model<'a> {
         Ok(end)
     }
 
-    /// A table as a LazyFrame, if it came in.
+    /// A table as a LazyFrame, if it came in (enums as text: see `ids::is_coded_enum`).
     pub fn lazy(&self, name: &str) -> Option<LazyFrame> {
-        self.tables.get(name).map(|df| df.clone().lazy())
+        self.tables.get(name).map(|df| crate::ids::text_enums(name, df.clone().lazy()))
     }
 
     /// Whether the input supports `need`.

@@ -202,4 +202,11 @@ fn validated_tables_keep_no_line_numbers() {
         let spec = salesrelay::contract::TABLES.iter().find(|t| t.name == *name).unwrap();
         assert!(spec.columns.iter().all(|c| df.column(c.name).is_ok()), "{name} lost a contract column");
     }
+    // the enums of the large tables are held as codes, and read as the same text
+    let kind = v.tables["activities"].column("kind").unwrap();
+    assert!(matches!(kind.dtype(), DataType::Categorical(..)));
+    let text = salesrelay::ids::text_enums("activities", v.tables["activities"].clone().lazy()).collect().unwrap();
+    assert_eq!(text.column("kind").unwrap().dtype(), &DataType::String);
+    assert_eq!(strs(&text, "kind"), strs(&v.tables["activities"], "kind"));
+    assert_eq!(strs(&text, "kind")[6].as_deref(), Some("online_meeting")); // written "Online Meeting"
 }
