@@ -1,8 +1,8 @@
 //! Ids as dictionary codes. Every id column the tables are joined on
 //! (account_id, lead_id, rep_id, owner_rep_id, ...; see `is_id`) is held as
 //! a Polars Categorical from the moment its table is read (Polars' CSV reader
-//! parses them into codes on every core; other inputs are coded when
-//! validation types the table), so the
+//! parses them into codes; other inputs are coded as each piece is typed),
+//! so the
 //! key and reference checks, the joins and the group-bys hash and compare
 //! 4-byte codes, not text (activities at scale 1000: 17M rows, four such
 //! columns). All id columns share Polars' one global

@@ -418,7 +418,9 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
         .collect();
     let findings = concat(checks, UnionArgs::default())?.collect()?;
     let raw_cols: Vec<String> = spec.columns.iter().map(|c| raw_name(c.name)).collect();
-    let typed = typed.drop_many(raw_cols);
+    // ids and the large tables' enums as codes piece by piece (see `ids`), so
+    // a whole table's text is never held beside its codes
+    let typed = crate::ids::encode_table(spec.name, typed.drop_many(raw_cols))?;
     Ok((typed, findings))
 }
 
