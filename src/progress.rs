@@ -41,11 +41,25 @@ impl Stage {
             crate::tell!("  {:<10} {:<40} {:>7.2}s", self.name, what, self.started.elapsed().as_secs_f64());
         }
         if timings() {
-            crate::tell!("    {} memory: peak {} MiB, now {} MiB", self.name, memory_kib("VmHWM:") >> 10, resident_mib());
+            let peak = (memory_kib("VmHWM:") >> 10).max(SEEN_PEAK.swap(0, std::sync::atomic::Ordering::Relaxed));
+            crate::tell!("    {} memory: peak {peak} MiB, now {} MiB", self.name, resident_mib());
             // start the next stage's peak from here (Linux: clear_refs 5 resets VmHWM)
             let _ = std::fs::write("/proc/self/clear_refs", "5");
         }
     }
+}
+
+/// The highest peak (MiB) seen in this stage before `peak_since` reset it.
+static SEEN_PEAK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The peak memory (MiB) since the last call (or the stage's start), then
+/// a fresh start for the next: what one step inside a stage (an output
+/// table) took at most. The stage's own peak still counts it.
+pub fn peak_since() -> u64 {
+    let peak = memory_kib("VmHWM:") >> 10;
+    SEEN_PEAK.fetch_max(peak, std::sync::atomic::Ordering::Relaxed);
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    peak
 }
 
 /// Whether phase timings and memory are printed (`SALESRELAY_TIMINGS` set).

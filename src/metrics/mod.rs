@@ -284,9 +284,12 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
     let mut plans: Vec<(&OutputTable, LazyFrame)> = Vec::new();
     for t in OUTPUT_TABLES.iter().copied().filter(|t| m.supports(t)) {
         let clock = std::time::Instant::now();
+        if timings && t.shared {
+            crate::progress::peak_since();
+        }
         let plan = if t.shared { m.built(t)?.map(DataFrame::lazy) } else { (t.build)(m)? };
         if timings && t.shared {
-            crate::tell!("    compute {}: {:.2}s", t.doc.name, clock.elapsed().as_secs_f64());
+            crate::tell!("    compute {}: {:.2}s, peak {} MiB", t.doc.name, clock.elapsed().as_secs_f64(), crate::progress::peak_since());
         }
         if let Some(lf) = plan {
             plans.push((t, lf));
@@ -295,8 +298,9 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
     if crate::progress::timings_all() {
         for (t, lf) in plans.iter().filter(|(t, _)| !t.shared) {
             let clock = std::time::Instant::now();
+            crate::progress::peak_since();
             lf.clone().collect()?;
-            crate::tell!("      {}: {:.2}s alone", t.doc.name, clock.elapsed().as_secs_f64());
+            crate::tell!("      {}: {:.2}s alone, peak {} MiB", t.doc.name, clock.elapsed().as_secs_f64(), crate::progress::peak_since());
         }
     }
     for (t, lf) in plans.iter().filter(|(t, _)| profiled(t.doc.name)) {

@@ -260,5 +260,5 @@ fn timings_and_profile_print_what_readme_says() {
     for line in ["load memory: peak", "validate memory: peak", "compute memory: peak", "fact activities:", "pipeline_movement: its slowest plan nodes", "is_reps:"] {
         assert!(printed.contains(line), "no {line:?} in\n{printed}");
     }
-    assert!(printed.lines().any(|l| l.contains("is_reps:") && l.ends_with("s alone")), "{printed}");
+    assert!(printed.lines().any(|l| l.contains("is_reps:") && l.contains("s alone, peak ") && l.ends_with(" MiB")), "{printed}");
 }
