@@ -40,10 +40,10 @@ pub fn encode_table(table: &str, df: DataFrame) -> Result<DataFrame> {
 const CODED_ENUM_TABLES: [&str; 4] = ["leads", "activities", "stage_history", "dsr_views"];
 
 /// Whether column `column` of input table `table` is an enum of the
-/// contract (kind, outcome, source, ...) held as codes between validation
-/// and the metrics: a handful of values over millions of rows, 4 bytes a
-/// row instead of 16. The metrics read them as text (`Model::lazy`,
-/// `text_enums`); only the validated table holds the codes.
+/// contract (kind, outcome, source, ...) held as codes from typing on: a
+/// handful of values over millions of rows, 4 bytes a row instead of 16.
+/// The metrics read them as text (`Model::lazy`, `text_enums`); only the
+/// loaded and validated tables hold the codes.
 pub fn is_coded_enum(table: &str, column: &str) -> bool {
     CODED_ENUM_TABLES.contains(&table)
         && TABLES.iter().find(|t| t.name == table).and_then(|t| t.column(column)).is_some_and(|c| matches!(c.ty, ColType::Enum(_)))

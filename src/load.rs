@@ -995,9 +995,9 @@ fn read_csv_piece(
         file.read_exact(&mut bytes).map_err(|e| Error::io(path, e))?;
     }
     let projection: Vec<usize> = picked.iter().map(|(i, _)| *i).collect();
-    // ids straight into dictionary codes (see `ids`), parsed on every core and
-    // never held as text; only where no value needs trimming (an empty unquoted
-    // field is null either way), else as text like the other columns
+    // ids straight into dictionary codes (see `ids`), never held as text; only
+    // where no value needs trimming (an empty unquoted field is null either
+    // way), else as text like the other columns (and coded once typed)
     let schema: Schema = (0..scan.headers.len())
         .map(|i| {
             let id = picked.iter().any(|(p, name)| *p == i && crate::ids::is_id(table, name));
