@@ -80,11 +80,13 @@ pub fn is_reps(m: &Model) -> LazyFrame {
         let acts = acts.with_column(m.period("occurred_at").alias("__p")).cache();
         // distinct leads on the touches alone (a filter inside the aggregate
         // runs group by group), counted by code (a code stands for one id)
+        // (the distinct rows by code first: a distinct count inside a group-by runs group by group)
         let touched = acts
             .clone()
             .filter(touch.clone())
-            .group_by([col("rep_id"), col("__p")])
-            .agg([col("lead_id").to_physical().n_unique().cast(DataType::Int64).alias("leads_touched")]);
+            .select([col("rep_id"), col("__p"), col("rep_id").to_physical().alias("__rep"), col("lead_id").to_physical().alias("__lead")])
+            .unique(Some(cols(["__rep", "__p", "__lead"])), UniqueKeepStrategy::Any)
+            .group_agg([col("rep_id"), col("__p")], [len().cast(DataType::Int64).alias("leads_touched")]);
         let part = acts
             .group_agg([col("rep_id"), col("__p")], [
                 count_if(touch.clone()).alias("touches"),

@@ -69,3 +69,44 @@ proptest! {
         prop_assert!(plain.equals_missing(&hoisted), "{}\n{}", plain, hoisted);
     }
 }
+
+/// Two keys, one a categorical (nulls too) and one renamed: the categorical
+/// is grouped by its code and taken back, and the result is the plain
+/// group-by's, column for column.
+fn both_two_keys(df: &DataFrame) -> (DataFrame, DataFrame) {
+    let cat = DataType::from_categories(Categories::global());
+    let df = df
+        .clone()
+        .lazy()
+        .with_column(when(col("rep").eq(lit("R0"))).then(lit(NULL).cast(DataType::String)).otherwise(col("rep")).cast(cat).alias("rep"))
+        .collect()
+        .unwrap();
+    let by = [col("rep"), col("kind").alias("mode")];
+    let sorted = |lf: LazyFrame| lf.sort(["rep", "mode"], SortMultipleOptions::default().with_nulls_last(false)).collect().unwrap();
+    let plain = sorted(df.clone().lazy().group_by(by.clone()).agg(aggregates()));
+    let coded = sorted(df.lazy().group_agg(by, aggregates()));
+    (plain, coded)
+}
+
+#[test]
+fn two_keys_by_hand() {
+    // R0 (null rep): call 100 L1, call 50 L2; R1: call -20 L2, visit 10 L1, call 5 L1
+    let df = frame(&[(0, 0, 100, true, 1), (1, 0, -20, false, 2), (0, 0, 50, false, 2), (1, 1, 10, true, 1), (1, 0, 5, true, 1)]);
+    let (plain, coded) = both_two_keys(&df);
+    assert!(plain.equals_missing(&coded), "{plain}\n{coded}");
+    let names: Vec<String> = coded.get_column_names().iter().map(|n| n.to_string()).collect();
+    assert_eq!(names[..2], ["rep", "mode"]);
+    assert!(matches!(coded.column("rep").unwrap().dtype(), DataType::Categorical(..)));
+    let rows = coded.column("rows").unwrap().i64().unwrap().iter().collect::<Vec<_>>();
+    assert_eq!(rows, [Some(2), Some(2), Some(1)]); // (null, call), (R1, call), (R1, visit)
+    let shifted = coded.column("shifted").unwrap().f64().unwrap().iter().collect::<Vec<_>>();
+    assert_eq!(shifted, [Some(100.0), Some(-20.0), Some(0.0)]); // each group's rows in their order
+}
+
+proptest! {
+    #[test]
+    fn two_keys_equal_group_by(rows in proptest::collection::vec((0u8..4, 0u8..4, -1000i32..1000, any::<bool>(), 0u8..6), 1..60)) {
+        let (plain, coded) = both_two_keys(&frame(&rows));
+        prop_assert!(plain.equals_missing(&coded), "{}\n{}", plain, coded);
+    }
+}
