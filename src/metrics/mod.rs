@@ -528,48 +528,48 @@ pub trait GroupAgg {
 impl GroupAgg for LazyFrame {
     fn group_agg<B: AsRef<[Expr]>, A: AsRef<[Expr]>>(self, by: B, aggs: A) -> LazyFrame {
         let (mut lf, aggs) = hoist_sums(self, aggs.as_ref());
-        let by = by.as_ref();
-        if by.len() < 2 {
-            return lf.group_by(by.to_vec()).agg(aggs);
+        match coded_keys(&mut lf, by.as_ref(), &aggs) {
+            Some((keys, taken, out)) => lf.group_by(keys).agg(taken.into_iter().chain(aggs).collect::<Vec<_>>()).select(out),
+            None => lf.group_by(by.as_ref().to_vec()).agg(aggs),
         }
-        // several keys are encoded row by row, a categorical spelled out as its
-        // text: such a key groups by its 4-byte code instead, and is taken back
-        // from each group's first row (is_reps' activities by rep and quarter at
-        // scale 1000: 5.0 -> 2.0 s)
-        let Ok(schema) = lf.collect_schema() else { return lf.group_by(by.to_vec()).agg(aggs) };
-        let (mut keys, mut taken, mut names) = (Vec::new(), Vec::new(), Vec::new());
-        for (i, key) in by.iter().enumerate() {
-            let Ok(name) = key.clone().meta().output_name() else { return lf.group_by(by.to_vec()).agg(aggs) };
-            let source = match key {
-                Expr::Column(c) => Some(c.clone()),
-                Expr::Alias(inner, _) => match inner.as_ref() {
-                    Expr::Column(c) => Some(c.clone()),
-                    _ => None,
-                },
-                _ => None,
-            };
-            match source.filter(|c| matches!(schema.get(c.as_str()), Some(DataType::Categorical(..)))) {
-                Some(c) => {
-                    keys.push(col(c.clone()).to_physical().alias(format!("__key_{i}")));
-                    taken.push(col(c).first().alias(name.clone()));
-                }
-                None => keys.push(key.clone()),
-            }
-            names.push(name);
-        }
-        if taken.is_empty() {
-            return lf.group_by(by.to_vec()).agg(aggs);
-        }
-        let mut out: Vec<Expr> = names.iter().map(|n| col(n.clone())).collect();
-        for a in &aggs {
-            match a.clone().meta().output_name() {
-                Ok(n) => out.push(col(n)),
-                Err(_) => return lf.group_by(by.to_vec()).agg(aggs),
-            }
-        }
-        lf = lf.group_by(keys).agg(taken.into_iter().chain(aggs).collect::<Vec<_>>());
-        lf.select(out)
     }
+}
+
+/// Several group keys are encoded row by row, a categorical spelled out as
+/// its text: such a key (a column, maybe renamed) groups by its 4-byte code
+/// instead and is taken back from each group's first row (is_reps'
+/// activities by rep and quarter at scale 1000: 5.0 -> 2.0 s). Gives the
+/// keys to group by, the aggregates that take the ids back and the output
+/// columns in the plain group-by's order; None where the plain group-by
+/// is as good (one key, no categorical) or a name is not known.
+fn coded_keys(lf: &mut LazyFrame, by: &[Expr], aggs: &[Expr]) -> Option<(Vec<Expr>, Vec<Expr>, Vec<Expr>)> {
+    if by.len() < 2 {
+        return None;
+    }
+    let schema = lf.collect_schema().ok()?;
+    let (mut keys, mut taken, mut out) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, key) in by.iter().enumerate() {
+        let name = key.clone().meta().output_name().ok()?;
+        let source = match key {
+            Expr::Alias(inner, _) => inner.as_ref(),
+            other => other,
+        };
+        match source {
+            Expr::Column(c) if matches!(schema.get(c.as_str()), Some(DataType::Categorical(..))) => {
+                keys.push(col(c.clone()).to_physical().alias(format!("__key_{i}")));
+                taken.push(col(c.clone()).first().alias(name.clone()));
+            }
+            _ => keys.push(key.clone()),
+        }
+        out.push(col(name));
+    }
+    if taken.is_empty() {
+        return None;
+    }
+    for a in aggs {
+        out.push(col(a.clone().meta().output_name().ok()?));
+    }
+    Some((keys, taken, out))
 }
 
 /// Whether `e` gives each row's value from that row alone (so it means
