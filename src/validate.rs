@@ -313,12 +313,10 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
     let mut unusual: Vec<LazyFrame> = Vec::new();
     let mut raw_tables = raw_tables;
     for spec in TABLES {
-        let Some(mut loaded) = raw_tables.remove(spec.name) else { continue };
+        // ids arrive as dictionary codes (`typing::type_chunk` coded them, see
+        // `ids`): the key and reference checks below hash and compare codes
+        let Some(loaded) = raw_tables.remove(spec.name) else { continue };
         let clock = std::time::Instant::now();
-        // ids as dictionary codes from here on (see `ids`): the key and
-        // reference checks below already hash and compare codes
-        loaded.df = crate::ids::encode_table(spec.name, loaded.df)?;
-        let encoded = clock.elapsed().as_secs_f64();
         let height = loaded.df.height();
         let lf = loaded.df.clone().lazy();
         let mut checks = vec![loaded.findings.lazy()];
@@ -383,9 +381,8 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         let table_findings = concat(checks, UnionArgs::default())?.collect()?;
         if crate::progress::timings() {
             crate::tell!(
-                "    {}: ids coded {encoded:.2}s, keys counted {:.2}s, checks {:.2}s",
+                "    {}: keys counted {keys_counted:.2}s, checks {:.2}s",
                 spec.name,
-                keys_counted - encoded,
                 clock.elapsed().as_secs_f64() - keys_counted
             );
         }
