@@ -113,7 +113,7 @@ fn build_handoffs(m: &Model) -> Option<LazyFrame> {
 
 /// Builds `activities`.
 fn build_activities(m: &Model) -> Option<LazyFrame> {
-    let acts = m.lazy("activities")?;
+    let acts = m.coded("activities")?;
     let acts = acts.join(
         reps(m).select([col("rep_id"), col("team"), col("role")]),
         [col("rep_id")],
@@ -248,19 +248,23 @@ pub fn handoffs(m: &Model) -> Option<LazyFrame> {
 /// Activities with their segments and the rep's team and role. The
 /// largest table: only the five columns the joins add are materialised, and
 /// stand beside the validated table's own columns, which are shared, not copied.
+///
+/// The segments (team, role, source, industry, region) and the enums (kind,
+/// outcome) are codes (see `Model::coded`): compare them with text, group
+/// by them (`group_agg` and `by_segment` group a code), and cast one to
+/// text before it is output, joined on text or unioned with text.
 pub fn activities(m: &Model) -> Option<LazyFrame> {
     let fact = memo("activities", &m.facts.activities, || {
         let base = m.tables.get("activities")?;
-        // held as codes in the ids' dictionary (a handful of values, 4 bytes a row instead of 16): text again below
+        // held as codes in the ids' dictionary (a handful of values, 4 bytes a row instead of 16)
         let added = activity_segment_codes(m)?.collect();
         match added {
             // the joins keep the rows in order and match one row each (the keys are unique)
             Ok(added) if added.height() == base.height() => base.hstack(added.columns()).ok().map(DataFrame::lazy),
-            _ => build_activities(m),
+            _ => build_activities(m).map(|lf| lf.with_columns(ACTIVITY_SEGMENTS.map(|c| col(c).cast(crate::ids::id_type())))),
         }
     })?;
-    // each table decodes only the columns it reads
-    Some(crate::ids::text_enums("activities", fact.with_columns(ACTIVITY_SEGMENTS.map(|c| col(c).cast(DataType::String)))))
+    Some(fact)
 }
 
 /// The five columns `build_activities` adds, as codes, one row per

@@ -178,7 +178,17 @@ impl<'a> Model<'a> {
 
     /// A table as a LazyFrame, if it came in (enums as text: see `ids::is_coded_enum`).
     pub fn lazy(&self, name: &str) -> Option<LazyFrame> {
-        self.tables.get(name).map(|df| crate::ids::text_enums(name, df.clone().lazy()))
+        self.coded(name).map(|lf| crate::ids::text_enums(name, lf))
+    }
+
+    /// A table as a LazyFrame with its coded enums still coded (see
+    /// `ids::is_coded_enum`), for plans that only compare them with text
+    /// (`col("kind").eq(lit("call"))` compares codes) or group by them:
+    /// decoding 17M activities' kind and outcome took longer than the
+    /// aggregates that read them. A coded column a table outputs, joins
+    /// on text or unions with text is cast to text first.
+    pub fn coded(&self, name: &str) -> Option<LazyFrame> {
+        self.tables.get(name).map(|df| df.clone().lazy())
     }
 
     /// Whether the input supports `need`.
@@ -613,7 +623,8 @@ pub fn by_segment_keyed(lf: LazyFrame, keys: &[&str], aggs: &[Expr]) -> LazyFram
     for kind in ["source", "industry", "region"] {
         let mut by = vec![col("period"), col(kind).alias("segment")];
         by.extend(extra.clone());
-        parts.push(lf.clone().group_agg(by, aggs).with_column(lit(kind).alias("segment_kind")));
+        // a coded segment (the activities fact's) is text again once grouped
+        parts.push(lf.clone().group_agg(by, aggs).with_columns([lit(kind).alias("segment_kind"), col("segment").cast(DataType::String)]));
     }
     concat(parts, UnionArgs { to_supertypes: true, diagonal: true, ..Default::default() })
         .expect("same columns in every part")
@@ -626,10 +637,11 @@ pub fn by_segment_keyed(lf: LazyFrame, keys: &[&str], aggs: &[Expr]) -> LazyFram
 pub fn by_segment_rolled(lf: LazyFrame, additive: &[Expr], exact: &[Expr]) -> LazyFrame {
     let lf = lf.cache();
     let names: Vec<PlSmallStr> = additive.iter().map(|e| e.clone().meta().output_name().expect("an aliased aggregate")).collect();
+    // coded segments (the activities fact's) are grouped by code and text again once grouped
     let fine = lf
         .clone()
-        .group_by([col("period"), col("source"), col("industry"), col("region")])
-        .agg(additive.to_vec())
+        .group_agg([col("period"), col("source"), col("industry"), col("region")], additive)
+        .with_columns(["source", "industry", "region"].map(|c| col(c).cast(DataType::String)))
         .cache();
     let sums: Vec<Expr> = names.iter().map(|n| col(n.clone()).sum()).collect();
     let mut parts = vec![fine

@@ -73,7 +73,7 @@ pub fn is_reps(m: &Model) -> LazyFrame {
         lf = onto(onto(onto(onto(lf, created), qualified), pipeline), won);
         counts.extend(["leads_owned", "inbound_leads", "__within_1h", "sqls", "__sqls_won", "__sqls_deals", "__sqls_open_deals", "opportunities_sourced", "pipeline_created", "wins_sourced", "revenue_sourced"]);
     }
-    if let Some(acts) = m.lazy("activities") {
+    if let Some(acts) = m.coded("activities") {
         let call = col("kind").eq(lit("call"));
         let connected = super::connected(col("outcome"));
         let touch = col("lead_id").is_not_null();
@@ -161,7 +161,7 @@ pub fn fs_reps(m: &Model) -> LazyFrame {
         lf = onto(onto(lf, received), sent_back);
         counts.extend(["handoffs_received", "accepted", "__sla_met", "send_backs"]);
     }
-    if let Some(acts) = m.lazy("activities") {
+    if let Some(acts) = m.coded("activities") {
         let part = acts
             .with_column(m.period("occurred_at").alias("__p"))
             .group_agg([col("rep_id"), col("__p")], [

@@ -160,7 +160,7 @@ pub fn priority_deals(m: &Model, end: i64) -> LazyFrame {
         col("latitude"),
         col("longitude"),
     ]);
-    let touches = match m.lazy("activities") {
+    let touches = match m.coded("activities") {
         Some(a) => a
             .filter(col("opportunity_id").is_not_null())
             .join(fs.clone(), [col("rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Semi))
@@ -312,7 +312,7 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
     let stops = stops.with_column(lit("priority_deal").alias("reason")).collect()?;
 
     // nearby customers not visited lately, not already a stop this week
-    let Some(activities) = m.lazy("activities") else {
+    let Some(activities) = m.coded("activities") else {
         return Err(crate::error::Error::Input("visit_plan needs activities".into()));
     };
     let last_visit = activities

@@ -13,7 +13,8 @@ use crate::output::TableDoc;
 pub const GAP_THRESHOLD_PT: f64 = 10.0;
 
 /// FS visits and online meetings with the account's reference industry and
-/// the quarter: `opportunity_id`, `rep_id`, `industry`, `__p`, `visit`, `online`.
+/// the quarter: `opportunity_id`, `rep_id`, `industry` (coded: see
+/// `events::activities`), `__p`, `visit`, `online`.
 fn fs_meetings(m: &Model) -> Option<LazyFrame> {
     Some(
         events::activities(m)?
@@ -98,7 +99,8 @@ fn recommendation(min_deals: u32) -> Expr {
 /// industry_visit_ratio: per quarter and reference industry.
 pub fn industry_visit_ratio(m: &Model) -> Option<LazyFrame> {
     let meetings = fs_meetings(m)?
-        .group_agg([col("__p"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")]);
+        .group_agg([col("__p"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")])
+        .with_column(col("industry").cast(DataType::String));
     let mut aggs = mode_aggs("visited");
     aggs.extend(mode_aggs("online_only"));
     let deals = closed_deals_by_mode(m)?.group_agg([col("__p"), col("industry")], aggs);
@@ -146,7 +148,8 @@ pub fn industry_visit_ratio(m: &Model) -> Option<LazyFrame> {
 /// of the rep's closed deals in that industry.
 pub fn visit_mix_reps(m: &Model) -> Option<LazyFrame> {
     let meetings = fs_meetings(m)?
-        .group_agg([col("__p"), col("rep_id"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")]);
+        .group_agg([col("__p"), col("rep_id"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")])
+        .with_column(col("industry").cast(DataType::String));
     let deals = closed_deals_by_mode(m)?
         .group_agg([col("__p"), col("owner_rep_id").alias("rep_id"), col("industry")], [
             len().cast(DataType::Int64).alias("deals_closed"),
