@@ -548,38 +548,90 @@ impl GroupAgg for LazyFrame {
 /// Several group keys are encoded row by row, a categorical spelled out as
 /// its text: such a key (a column, maybe renamed) groups by its 4-byte code
 /// instead and is taken back from each group's first row (is_reps'
-/// activities by rep and quarter at scale 1000: 5.0 -> 2.0 s). Gives the
-/// keys to group by, the aggregates that take the ids back and the output
-/// columns in the plain group-by's order; None where the plain group-by
-/// is as good (one key, no categorical) or a name is not known.
+/// activities by rep and quarter at scale 1000: 5.0 -> 2.0 s). Two such
+/// keys, or one and a 32-bit integer (a quarter), group as one 64-bit
+/// number (`packed_key`): no row encoding at all. Gives the keys to group
+/// by, the aggregates that take the keys back and the output columns in
+/// the plain group-by's order; None where the plain group-by is as good
+/// (one key, no categorical) or a name is not known.
 fn coded_keys(lf: &mut LazyFrame, by: &[Expr], aggs: &[Expr]) -> Option<(Vec<Expr>, Vec<Expr>, Vec<Expr>)> {
     if by.len() < 2 {
         return None;
     }
     let schema = lf.collect_schema().ok()?;
-    let (mut keys, mut taken, mut out) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, key) in by.iter().enumerate() {
+    // each key's output name and, where it is a column, the column and its type
+    let mut named = Vec::new();
+    for key in by {
         let name = key.clone().meta().output_name().ok()?;
         let source = match key {
             Expr::Alias(inner, _) => inner.as_ref(),
             other => other,
         };
-        match source {
-            Expr::Column(c) if matches!(schema.get(c.as_str()), Some(DataType::Categorical(..))) => {
-                keys.push(col(c.clone()).to_physical().alias(format!("__key_{i}")));
-                taken.push(col(c.clone()).first().alias(name.clone()));
-            }
-            _ => keys.push(key.clone()),
+        let column = match source {
+            Expr::Column(c) => schema.get(c.as_str()).map(|t| (c.clone(), t.clone())),
+            _ => None,
+        };
+        named.push((key, name, column));
+    }
+    let mut out: Vec<Expr> = named.iter().map(|(_, name, _)| col(name.clone())).collect();
+    for a in aggs {
+        out.push(col(a.clone().meta().output_name().ok()?));
+    }
+    let take = |c: &PlSmallStr, name: &PlSmallStr| col(c.clone()).first().alias(name.clone());
+    if let [(_, an, Some((ac, at))), (_, bn, Some((bc, bt)))] = named.as_slice() {
+        if let Some(key) = packed_key((ac, at), (bc, bt)) {
+            return Some((vec![key.alias("__key")], vec![take(ac, an), take(bc, bn)], out));
         }
-        out.push(col(name));
+    }
+    let (mut keys, mut taken) = (Vec::new(), Vec::new());
+    for (i, (key, name, column)) in named.iter().enumerate() {
+        match column {
+            Some((c, DataType::Categorical(..))) => {
+                keys.push(col(c.clone()).to_physical().alias(format!("__key_{i}")));
+                taken.push(take(c, name));
+            }
+            _ => keys.push((*key).clone()),
+        }
     }
     if taken.is_empty() {
         return None;
     }
-    for a in aggs {
-        out.push(col(a.clone().meta().output_name().ok()?));
-    }
     Some((keys, taken, out))
+}
+
+/// Two group keys as one unsigned 64-bit number, equal exactly where both
+/// keys are (nulls included): a categorical as its code + 1 (0 for null),
+/// an Int32 or UInt32 as its 32 bits with a null flag in the top bit.
+/// Two categoricals, or one and a 32-bit integer; None for anything else,
+/// or where the dictionary's codes could need more bits than the number
+/// has room for (a billion ids: more than memory would hold).
+fn packed_key(a: (&PlSmallStr, &DataType), b: (&PlSmallStr, &DataType)) -> Option<Expr> {
+    let u64_lit = |v: u64| lit(v).cast(DataType::UInt64);
+    let code = |c: &PlSmallStr| (col(c.clone()).to_physical().cast(DataType::UInt64) + u64_lit(1)).fill_null(u64_lit(0));
+    let bits32 = |c: &PlSmallStr, t: &DataType| match t {
+        DataType::Int32 => Some((col(c.clone()).cast(DataType::Int64) - lit(i32::MIN as i64)).cast(DataType::UInt64).fill_null(u64_lit(0))),
+        DataType::UInt32 => Some(col(c.clone()).cast(DataType::UInt64).fill_null(u64_lit(0))),
+        _ => None,
+    };
+    let codes = crate::ids::id_type();
+    let bound = Categories::global().mapping().num_cats_upper_bound() as u64;
+    let (cat, other) = match (a.1, b.1) {
+        (DataType::Categorical(..), _) => (a, b),
+        (_, DataType::Categorical(..)) => (b, a),
+        _ => return None,
+    };
+    // only codes of the ids' dictionary are known to be below `bound`
+    if cat.1 != &codes {
+        return None;
+    }
+    if other.1 == &codes {
+        // code + 1 in each half
+        return (bound < 1 << 30).then(|| code(cat.0) * u64_lit(1 << 32) + code(other.0));
+    }
+    // the integer's null flag in bit 63, code + 1 in bits 32..62, the integer in bits 0..31
+    let low = bits32(other.0, other.1)?;
+    let null = col(other.0.clone()).is_null().cast(DataType::UInt64) * u64_lit(1 << 63);
+    (bound < 1 << 30).then(|| null + code(cat.0) * u64_lit(1 << 32) + low)
 }
 
 /// Whether `e` gives each row's value from that row alone (so it means

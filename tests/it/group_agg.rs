@@ -110,3 +110,61 @@ proptest! {
         prop_assert!(plain.equals_missing(&coded), "{}\n{}", plain, coded);
     }
 }
+
+/// The keys packed into one number (`packed_key`): a categorical with a
+/// 32-bit integer, or two categoricals, nulls in either. `k` picks the
+/// second key: 0 an Int32 quarter (nulls, negatives and both extremes),
+/// 1 a UInt32, 2 a second categorical.
+fn both_packed(df: &DataFrame, k: u8) -> (DataFrame, DataFrame) {
+    let cat = DataType::from_categories(Categories::global());
+    let quarter = when(col("lead").eq(lit("L5")))
+        .then(lit(NULL).cast(DataType::Int32))
+        .when(col("lead").eq(lit("L4")))
+        .then(lit(i32::MIN))
+        .when(col("lead").eq(lit("L3")))
+        .then(lit(i32::MAX))
+        .otherwise((col("amount") / lit(300.0)).floor().cast(DataType::Int32));
+    let second = match k {
+        0 => quarter,
+        1 => col("lead").str().slice(lit(1), lit(1)).cast(DataType::UInt32).alias("q"),
+        _ => when(col("lead").eq(lit("L0"))).then(lit(NULL).cast(DataType::String)).otherwise(col("lead")).cast(cat.clone()),
+    };
+    let df = df
+        .clone()
+        .lazy()
+        .with_columns([
+            when(col("rep").eq(lit("R0"))).then(lit(NULL).cast(DataType::String)).otherwise(col("rep")).cast(cat).alias("rep"),
+            second.alias("q"),
+        ])
+        .collect()
+        .unwrap();
+    let by = [col("rep").alias("rep_id"), col("q")];
+    let sorted = |lf: LazyFrame| lf.sort(["rep_id", "q"], SortMultipleOptions::default().with_nulls_last(false)).collect().unwrap();
+    let plain = sorted(df.clone().lazy().group_by(by.clone()).agg(aggregates()));
+    let lf = df.lazy().group_agg(by, aggregates());
+    let plan = lf.describe_plan().unwrap();
+    assert!(plan.contains("__key") && !plan.contains("__key_"), "grouped by the packed key alone: {plan}");
+    (plain, sorted(lf))
+}
+
+#[test]
+fn packed_keys_by_hand() {
+    // rep R1 and R0 (null); amounts 100, 50 in quarter 0, -20 in quarter -1, 700 in quarter 2; lead L5 has no quarter
+    let df = frame(&[(1, 0, 100, true, 1), (1, 0, 50, false, 2), (1, 1, -20, true, 1), (0, 0, 700, false, 1), (0, 0, 10, false, 5), (1, 0, 20, false, 5)]);
+    let (plain, packed) = both_packed(&df, 0);
+    assert!(plain.equals_missing(&packed), "{plain}\n{packed}");
+    // (null, null) (null, 2) (R1, null) (R1, -1) (R1, 0)
+    let rows = packed.column("rows").unwrap().i64().unwrap().iter().collect::<Vec<_>>();
+    assert_eq!(rows, [Some(1), Some(1), Some(1), Some(1), Some(2)]);
+    let q = packed.column("q").unwrap().i32().unwrap().iter().collect::<Vec<_>>();
+    assert_eq!(q, [None, Some(2), None, Some(-1), Some(0)]);
+    assert!(matches!(packed.column("rep_id").unwrap().dtype(), DataType::Categorical(..)));
+}
+
+proptest! {
+    #[test]
+    fn packed_keys_equal_group_by(rows in proptest::collection::vec((0u8..4, 0u8..4, -1000i32..1000, any::<bool>(), 0u8..6), 1..60), k in 0u8..3) {
+        let (plain, packed) = both_packed(&frame(&rows), k);
+        prop_assert!(plain.equals_missing(&packed), "{}\n{}", plain, packed);
+    }
+}
