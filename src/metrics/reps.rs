@@ -78,14 +78,10 @@ pub fn is_reps(m: &Model) -> LazyFrame {
         let connected = super::connected(col("outcome"));
         let touch = col("lead_id").is_not_null();
         let acts = acts.with_column(m.period("occurred_at").alias("__p")).cache();
-        // distinct leads on the touches alone (a filter inside the aggregate
-        // runs group by group), counted by code (a code stands for one id)
-        // (the distinct rows by code first: a distinct count inside a group-by runs group by group)
-        let touched = acts
-            .clone()
-            .filter(touch.clone())
-            .select([col("rep_id"), col("__p"), col("rep_id").to_physical().alias("__rep"), col("lead_id").to_physical().alias("__lead")])
-            .unique(Some(cols(["__rep", "__p", "__lead"])), UniqueKeepStrategy::Any)
+        // distinct (rep, quarter, lead) rows first, then counted: a distinct
+        // count inside a group-by runs group by group
+        let touches = acts.clone().filter(touch.clone()).select([col("rep_id"), col("__p"), col("lead_id")]);
+        let touched = super::distinct_by_quarter(touches, "rep_id", "lead_id", (m.span.first.0, m.span.last.0))
             .group_agg([col("rep_id"), col("__p")], [len().cast(DataType::Int64).alias("leads_touched")]);
         let part = acts
             .group_agg([col("rep_id"), col("__p")], [

@@ -168,3 +168,40 @@ proptest! {
         prop_assert!(plain.equals_missing(&packed), "{}\n{}", plain, packed);
     }
 }
+
+/// `distinct_by_quarter`: the rows distinct by two categoricals and a
+/// quarter, packed into one number where they fit, plainly where not (a
+/// null, a quarter outside the data's), equal to the plain distinct.
+fn both_distinct(rows: &[(u8, u8, i32)]) -> (DataFrame, DataFrame) {
+    let cat = DataType::from_categories(Categories::global());
+    let df = df!(
+        "rep" => rows.iter().map(|r| (r.0 > 0).then(|| format!("R{}", r.0))).collect::<Vec<_>>(),
+        "lead" => rows.iter().map(|r| (r.1 > 0).then(|| format!("L{}", r.1))).collect::<Vec<_>>(),
+        "__p" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+    )
+    .unwrap()
+    .lazy()
+    .with_columns([col("rep").cast(cat.clone()), col("lead").cast(cat)]);
+    let keys = ["rep", "__p", "lead"];
+    let sorted = |lf: LazyFrame| lf.select(keys.map(col)).sort(keys, SortMultipleOptions::default().with_nulls_last(false)).collect().unwrap();
+    let plain = sorted(df.clone().unique(None, UniqueKeepStrategy::Any));
+    let packed = sorted(salesrelay::metrics::distinct_by_quarter(df, "rep", "lead", (8100, 8103)));
+    (plain, packed)
+}
+
+#[test]
+fn distinct_by_quarter_by_hand() {
+    // (R1, L1, 8100) twice, (R1, L1, 8101), (R2, L1, 8100), (R1, L2, 8100);
+    // outside the quarters (8099) twice, and a null lead twice
+    let (plain, packed) = both_distinct(&[(1, 1, 8100), (1, 1, 8100), (1, 1, 8101), (2, 1, 8100), (1, 2, 8100), (1, 1, 8099), (1, 1, 8099), (1, 0, 8100), (1, 0, 8100)]);
+    assert!(plain.equals_missing(&packed), "{plain}\n{packed}");
+    assert_eq!(packed.height(), 6);
+}
+
+proptest! {
+    #[test]
+    fn distinct_by_quarter_equals_unique(rows in proptest::collection::vec((0u8..4, 0u8..5, 8098i32..8106), 1..80)) {
+        let (plain, packed) = both_distinct(&rows);
+        prop_assert!(plain.equals_missing(&packed), "{}\n{}", plain, packed);
+    }
+}
