@@ -209,7 +209,8 @@ fn memo(name: &str, cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> 
     let clock = std::time::Instant::now();
     let built = memo_build(cell, build);
     if crate::progress::timings() {
-        crate::tell!("      fact {name}: {:.2}s", clock.elapsed().as_secs_f64());
+        let size = cell.get().and_then(|df| df.as_ref()).map_or(0, |df| df.estimated_size() >> 20);
+        crate::tell!("      fact {name}: {:.2}s, {size} MiB", clock.elapsed().as_secs_f64());
     }
     built
 }

@@ -291,16 +291,22 @@ impl<'a> Model<'a> {
 /// completeness of its quarters added. data_coverage says what is left out.
 pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>> {
     let timings = crate::progress::timings();
+    if timings {
+        let sizes: Vec<String> = m.tables.iter().map(|(name, df)| format!("{name} {}", df.estimated_size() >> 20)).collect();
+        crate::tell!("    validated tables (MiB): {}", sizes.join(", "));
+    }
     let mut plans: Vec<(&OutputTable, LazyFrame)> = Vec::new();
     for t in OUTPUT_TABLES.iter().copied().filter(|t| m.supports(t)) {
         let clock = std::time::Instant::now();
         if timings && t.shared {
             crate::progress::peak_since();
         }
-        let plan = if t.shared { m.built(t)?.map(DataFrame::lazy) } else { (t.build)(m)? };
+        let shared = if t.shared { m.built(t)? } else { None };
         if timings && t.shared {
-            crate::tell!("    compute {}: {:.2}s, peak {} MiB", t.doc.name, clock.elapsed().as_secs_f64(), crate::progress::peak_since());
+            let size = shared.as_ref().map_or(0, |df| df.estimated_size() >> 20);
+            crate::tell!("    compute {}: {:.2}s, peak {} MiB, {size} MiB held", t.doc.name, clock.elapsed().as_secs_f64(), crate::progress::peak_since());
         }
+        let plan = if t.shared { shared.map(DataFrame::lazy) } else { (t.build)(m)? };
         if let Some(lf) = plan {
             plans.push((t, lf));
         }
