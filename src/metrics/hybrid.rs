@@ -171,10 +171,9 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
         reach_keys.push(col("account_id"));
         let reached = bdr
             .clone()
-            .group_by(reach_keys.clone())
-            .agg([col("__dm").any(true).alias("__dm"), count_if(col("__appointment")).alias("__appointments")])
+            .group_agg(reach_keys.clone(), [col("__dm").any(true).alias("__dm"), count_if(col("__appointment")).alias("__appointments")])
             .cache();
-        let quarter = reached.clone().group_by(by.clone()).agg([
+        let quarter = reached.clone().group_agg(by.clone(), [
             len().cast(DataType::Int64).alias("approached"),
             count_if(col("__dm")).alias("dm_connected"),
             col("__appointments").sum().cast(DataType::Int64).alias("appointments"),
@@ -185,7 +184,7 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
         } else {
             opps.clone()
         };
-        let created = mine.group_by(by.clone()).agg([len().cast(DataType::Int64).alias("opportunities"), col("amount").sum().alias("pipeline")]);
+        let created = mine.group_agg(by.clone(), [len().cast(DataType::Int64).alias("opportunities"), col("amount").sum().alias("pipeline")]);
         // year to date: distinct accounts reached in the fiscal year up to the quarter
         let ytd_rows = reached
             .clone()
@@ -199,10 +198,8 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
         let ytd = ytd_rows
             .with_column(col("__q2").alias("__q"))
             .drop(by_name(["__q2"], true, false))
-            .group_by(reach_keys.clone())
-            .agg([col("__dm").any(true).alias("__dm"), col("__appointments").sum().alias("__appointments")])
-            .group_by(by.clone())
-            .agg([
+            .group_agg(reach_keys.clone(), [col("__dm").any(true).alias("__dm"), col("__appointments").sum().alias("__appointments")])
+            .group_agg(by.clone(), [
                 len().cast(DataType::Int64).alias("approached_ytd"),
                 count_if(col("__dm")).alias("dm_connected_ytd"),
                 col("__appointments").sum().cast(DataType::Int64).alias("appointments_ytd"),

@@ -21,6 +21,7 @@
 //! pipeline (`basis` says which): nothing is pulled in or pushed out.
 
 use polars::prelude::*;
+use super::GroupAgg;
 use super::OutputTable;
 use crate::contract::Need;
 
@@ -274,8 +275,7 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
         // the furthest stage the deal reached after each visit
         .with_column(runs::max_from_here_in_run("__progress_order", "opportunity_id").alias("__max_after"));
     let per_stage = visits
-        .group_by([col("opportunity_id"), col("stage"), col("stage_order")])
-        .agg([
+        .group_agg([col("opportunity_id"), col("stage"), col("stage_order")], [
             col("entered_at").min().alias("first_entered_at"),
             col("__days").sum().alias("__days_in_stage"),
             col("__left_at").is_not_null().any(false).alias("__left"),
