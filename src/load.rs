@@ -986,14 +986,21 @@ fn read_csv_piece(
     delimiter: u8,
     table: &str,
     picked: &[(usize, &'static str)],
+    buffer: &mut Vec<u8>,
 ) -> Result<Option<DataFrame>> {
-    let mut bytes = vec![0u8; (range.1 - range.0) as usize];
+    // one buffer for a file's pieces: a fresh one per piece was zeroed page by page (5% of loading)
+    let len = (range.1 - range.0) as usize;
+    if buffer.len() < len {
+        buffer.resize(len, 0);
+    }
+    let bytes = &mut buffer[..len];
     {
         use std::io::{Seek, SeekFrom};
         let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
         file.seek(SeekFrom::Start(range.0)).map_err(|e| Error::io(path, e))?;
-        file.read_exact(&mut bytes).map_err(|e| Error::io(path, e))?;
+        file.read_exact(bytes).map_err(|e| Error::io(path, e))?;
     }
+    let bytes: &[u8] = bytes;
     let projection: Vec<usize> = picked.iter().map(|(i, _)| *i).collect();
     // ids straight into dictionary codes (see `ids`), never held as text; only
     // where no value needs trimming (an empty unquoted field is null either
@@ -1072,13 +1079,14 @@ fn read_csv_polars(
     // piece by piece, so only one piece's text is in memory beside the typed rows
     let (mut typed, mut row_findings) = (Vec::new(), Vec::new());
     let piece_rows = chunk_rows();
+    let mut buffer = Vec::new();
     for (k, range) in scan.pieces.windows(2).enumerate() {
         let first = k * piece_rows;
         let records = piece_rows.min(scan.records.saturating_sub(first));
         if records == 0 {
             continue; // the record count is a multiple of the piece size
         }
-        let Some(text) = read_csv_piece(path, &scan, (first, records), (range[0], range[1]), delimiter, spec.name, &picked)? else { return Ok(None) };
+        let Some(text) = read_csv_piece(path, &scan, (first, records), (range[0], range[1]), delimiter, spec.name, &picked, &mut buffer)? else { return Ok(None) };
         let (t, f) = crate::typing::type_chunk(contract_frame(text, spec)?, spec, config)?;
         typed.push(t);
         row_findings.push(f);
