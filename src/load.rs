@@ -1080,13 +1080,16 @@ fn read_csv_polars(
     let (mut typed, mut row_findings) = (Vec::new(), Vec::new());
     let piece_rows = chunk_rows();
     let mut buffer = Vec::new();
+    let mut parsing = 0.0;
     for (k, range) in scan.pieces.windows(2).enumerate() {
         let first = k * piece_rows;
         let records = piece_rows.min(scan.records.saturating_sub(first));
         if records == 0 {
             continue; // the record count is a multiple of the piece size
         }
+        let clock = std::time::Instant::now();
         let Some(text) = read_csv_piece(path, &scan, (first, records), (range[0], range[1]), delimiter, spec.name, &picked, &mut buffer)? else { return Ok(None) };
+        parsing += clock.elapsed().as_secs_f64();
         let (t, f) = crate::typing::type_chunk(contract_frame(text, spec)?, spec, config)?;
         typed.push(t);
         row_findings.push(f);
@@ -1095,7 +1098,8 @@ fn read_csv_polars(
     supplied.extend(picked.iter().map(|(_, name)| *name));
     *digest = Some((scan.sha256, scan.bytes));
     if crate::progress::timings() {
-        crate::tell!("    {file_name}: scan {t1:.2}s, read and type {:.2}s, rss {} MiB", t0.elapsed().as_secs_f64() - t1, crate::progress::resident_mib());
+        let typing = t0.elapsed().as_secs_f64() - t1 - parsing;
+        crate::tell!("    {file_name}: scan {t1:.2}s, read {parsing:.2}s, type {typing:.2}s, rss {} MiB", crate::progress::resident_mib());
     }
     Ok(Some((Some((concat_frames(typed)?, concat_frames(row_findings)?)), records, findings)))
 }
