@@ -105,8 +105,21 @@ pub fn parse_common_expr(name: &str, ty: ColType, stored: &DataType, offset: Opt
 /// `parse_timestamp`'s bare dates; a midnight a DST change skips is left to
 /// the full parser).
 pub fn parse_common_or_date_expr(name: &str, tz: &str) -> Expr {
+    coalesce(&[canonical_timestamp(col(name)), bare_date(name, tz)])
+}
+
+/// A bare date `YYYY-MM-DD` at local midnight, in UTC; null for anything
+/// else, and for a midnight a DST change skips (left to the full parser).
+fn bare_date(name: &str, tz: &str) -> Expr {
     let date = col(name).str().to_date(StrptimeOptions { format: Some("%Y-%m-%d".into()), strict: false, exact: true, cache: true });
-    coalesce(&[canonical_timestamp(col(name)), local_to_utc(date.cast(DataType::Datetime(TimeUnit::Microseconds, None)), tz)])
+    local_to_utc(date.cast(DataType::Datetime(TimeUnit::Microseconds, None)), tz)
+}
+
+/// Whether the first value of text column `name` of `df` is a bare date
+/// (10 bytes): a column of dates (expected close dates) reads them first,
+/// rather than trying the canonical form on every value for nothing.
+fn usually_bare_date(df: &DataFrame, name: &str) -> bool {
+    df.column(name).ok().and_then(|c| c.str().ok()).and_then(|t| t.iter().take(1000).flatten().next()).is_some_and(|v| v.len() == 10)
 }
 
 /// A float that is a whole number, as Int64; anything else null.
@@ -303,7 +316,9 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
     for c in spec.columns {
         exprs.push(col(c.name).alias(raw_name(c.name)));
         let offset = if c.ty == ColType::Timestamp { usual_offset(&df, c.name) } else { None };
-        let parse = match parse_common_expr(c.name, c.ty, &stored(c.name), offset.as_deref()) {
+        let dates = c.ty == ColType::Timestamp && offset.is_none() && stored(c.name) == DataType::String && usually_bare_date(&df, c.name);
+        let common_parse = if dates { Some(bare_date(c.name, tz)) } else { parse_common_expr(c.name, c.ty, &stored(c.name), offset.as_deref()) };
+        let parse = match common_parse {
             Some(e) => {
                 common.push(c);
                 e

@@ -210,3 +210,24 @@ fn validated_tables_keep_no_line_numbers() {
     assert_eq!(strs(&text, "kind"), strs(&v.tables["activities"], "kind"));
     assert_eq!(strs(&text, "kind")[6].as_deref(), Some("online_meeting")); // written "Online Meeting"
 }
+
+#[test]
+fn a_column_of_bare_dates_reads_other_forms_too() {
+    // close_date's first value is a bare date, so bare dates are read first;
+    // every other form still reads as it would anywhere, a bad date is named,
+    // and a midnight a DST change skips starts the day at the first local time
+    let d = Dir::copy_of(&tiny());
+    d.replace("salesrelay.toml", "Asia/Tokyo", "America/Sao_Paulo");
+    d.replace("stage_history.csv", "500000,2026-06-30", "500000,2026-06-30T12:00:00+09:00");
+    d.replace("stage_history.csv", "500000,2026-07-31", "500000,2026-07-31 09:00");
+    d.replace("stage_history.csv", "500000,2026-07-15", "500000,2018-11-04");
+    d.replace("stage_history.csv", "2000000,2026-09-10", "2000000,2026-02-30");
+    let v = load(d.path(), false);
+    let close = utc(&v.tables["stage_history"], "close_date");
+    assert_eq!(close[0].as_deref(), Some("2026-06-30T03:00:00.000000Z")); // bare date, Sao Paulo midnight (UTC-3)
+    assert_eq!(close[2].as_deref(), Some("2026-06-30T03:00:00.000000Z")); // +09:00 noon
+    assert_eq!(close[3].as_deref(), Some("2026-07-31T12:00:00.000000Z")); // local 09:00
+    assert_eq!(close[4].as_deref(), Some("2018-11-04T03:00:00.000000Z")); // midnight skipped: 01:00 local (UTC-2)
+    let bad: Vec<_> = findings(&v).into_iter().filter(|f| f.0 == "stage_history").collect();
+    assert_eq!(bad, [("stage_history".to_string(), Some(9), Some("close_date".to_string()), "not_a_timestamp".to_string())]);
+}
