@@ -9,7 +9,12 @@
 //!   outbound, FS fs_sourced).
 //!
 //! Every frame here has `source`, `industry` (reference industry) and
-//! `region` columns.
+//! `region` columns, held as codes in the ids' dictionary (looked up once
+//! per account, lead or rep, never per event): compare them with text
+//! (`col("source").eq(lit("inbound"))` compares codes), group by them
+//! (`group_agg` and `by_segment` group a code) and cast one to text
+//! before joining it with text or putting it beside text in a union;
+//! output tables are written as text (`ids::decode`).
 
 use std::cell::OnceCell;
 
@@ -36,13 +41,14 @@ fn build_accounts(m: &Model) -> LazyFrame {
         col("latitude"),
         col("longitude"),
     ]);
+    // the segments as codes (see above), looked up once per account
     m.industries
         .map(lf)
         .select([
             col("account_id"),
-            col("reference_industry").alias("industry"),
+            col("reference_industry").cast(crate::ids::id_type()).alias("industry"),
             col("industry").alias("industry_raw"),
-            col("region").fill_null(lit(NO_REGION)).alias("region"),
+            col("region").fill_null(lit(NO_REGION)).cast(crate::ids::id_type()).alias("region"),
         ])
 }
 
@@ -62,13 +68,14 @@ fn in_order() -> JoinArgs {
 
 /// Builds `leads`.
 fn build_leads(m: &Model) -> Option<LazyFrame> {
-    Some(with_account(m.lazy("leads")?, m))
+    // source (leads' one coded enum) stays a code, as the other segments
+    Some(with_account(m.coded("leads")?, m))
 }
 
 /// Builds `opportunities`.
 fn build_opportunities(m: &Model) -> LazyFrame {
     let opps = m.lazy("opportunities").expect("opportunities is a required table");
-    let opps = match m.lazy("leads") {
+    let opps = match m.coded("leads") {
         Some(leads) => opps.join(
             leads.select([col("lead_id"), col("source").alias("lead_source"), col("created_at").alias("lead_created_at")]),
             [col("lead_id")],
@@ -76,14 +83,15 @@ fn build_opportunities(m: &Model) -> LazyFrame {
             JoinArgs::new(JoinType::Left),
         ),
         None => opps.with_columns([
-            lit(NULL).cast(DataType::String).alias("lead_source"),
+            lit(NULL).cast(crate::ids::id_type()).alias("lead_source"),
             lit(NULL).cast(crate::typing::utc_type()).alias("lead_created_at"),
         ]),
     };
+    let coded = |c: &str| lit(c.to_string()).cast(crate::ids::id_type());
     let opps = opps.with_column(
         when(col("lead_id").is_null())
-            .then(lit(FS_SOURCED))
-            .otherwise(col("lead_source").fill_null(lit("unknown")))
+            .then(coded(FS_SOURCED))
+            .otherwise(coalesce(&[col("lead_source"), coded("unknown")]))
             .alias("source"),
     );
     with_account(opps.drop(by_name(["lead_source"], true, false)), m)
@@ -103,31 +111,27 @@ fn build_handoffs(m: &Model) -> Option<LazyFrame> {
         ]),
         None => return Some(handoffs.with_columns([
             lit(NULL).cast(crate::ids::id_type()).alias("account_id"),
-            lit("unknown").alias("source"),
-            lit(crate::industries::OTHER).alias("industry"),
-            lit(NO_REGION).alias("region"),
+            lit("unknown").cast(crate::ids::id_type()).alias("source"),
+            lit(crate::industries::OTHER).cast(crate::ids::id_type()).alias("industry"),
+            lit(NO_REGION).cast(crate::ids::id_type()).alias("region"),
         ])),
     };
     Some(handoffs.join(lead_segments, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left)))
 }
 
-/// Builds `activities`.
+/// Builds `activities`: every column of the validated table, rows in
+/// order, and the five segment columns as codes. The small tables'
+/// segments are coded (reps, leads, deals and accounts: a few million rows
+/// at most) and the joins carry the codes, so no text is built or hashed
+/// per activity.
 fn build_activities(m: &Model) -> Option<LazyFrame> {
+    let code = |c: &str| col(c).cast(crate::ids::id_type());
+    let coded = |c: &str| lit(c.to_string()).cast(crate::ids::id_type());
     let acts = m.coded("activities")?;
-    let acts = acts.join(
-        reps(m).select([col("rep_id"), col("team"), col("role")]),
-        [col("rep_id")],
-        [col("rep_id")],
-        in_order(),
-    );
-    let acts = match m.lazy("leads") {
-        Some(l) => acts.join(
-            l.select([col("lead_id"), col("source").alias("lead_source")]),
-            [col("lead_id")],
-            [col("lead_id")],
-            in_order(),
-        ),
-        None => acts.with_column(lit(NULL).cast(DataType::String).alias("lead_source")),
+    let acts = acts.join(reps(m).select([col("rep_id"), code("team").alias("team"), code("role").alias("role")]), [col("rep_id")], [col("rep_id")], in_order());
+    let acts = match m.coded("leads") {
+        Some(l) => acts.join(l.select([col("lead_id"), col("source").alias("lead_source")]), [col("lead_id")], [col("lead_id")], in_order()),
+        None => acts.with_column(lit(NULL).cast(crate::ids::id_type()).alias("lead_source")),
     };
     let acts = acts.join(
         opportunities(m).select([col("opportunity_id"), col("source").alias("opp_source")]),
@@ -135,8 +139,9 @@ fn build_activities(m: &Model) -> Option<LazyFrame> {
         [col("opportunity_id")],
         in_order(),
     );
+    // the lead's source, else the deal's, else the rep's role's
     let acts = acts
-        .with_column(coalesce(&[col("lead_source"), col("opp_source"), source_by_role(|s| lit(s))]).alias("source"))
+        .with_column(coalesce(&[col("lead_source"), col("opp_source"), source_by_role(coded)]).alias("source"))
         .drop(by_name(["lead_source", "opp_source"], true, false));
     Some(with_account(acts, m))
 }
@@ -251,9 +256,7 @@ pub fn handoffs(m: &Model) -> Option<LazyFrame> {
 /// stand beside the validated table's own columns, which are shared, not copied.
 ///
 /// The segments (team, role, source, industry, region) and the enums (kind,
-/// outcome) are codes (see `Model::coded`): compare them with text, group
-/// by them (`group_agg` and `by_segment` group a code), and cast one to
-/// text before it is output, joined on text or unioned with text.
+/// outcome) are codes (see the module's doc and `Model::coded`).
 pub fn activities(m: &Model) -> Option<LazyFrame> {
     let fact = memo("activities", &m.facts.activities, || {
         let base = m.tables.get("activities")?;
@@ -262,35 +265,16 @@ pub fn activities(m: &Model) -> Option<LazyFrame> {
         match added {
             // the joins keep the rows in order and match one row each (the keys are unique)
             Ok(added) if added.height() == base.height() => base.hstack(added.columns()).ok().map(DataFrame::lazy),
-            _ => build_activities(m).map(|lf| lf.with_columns(ACTIVITY_SEGMENTS.map(|c| col(c).cast(crate::ids::id_type())))),
+            _ => build_activities(m),
         }
     })?;
     Some(fact)
 }
 
-/// The five columns `build_activities` adds, as codes, one row per
-/// activity in order. The small tables' segments are coded (reps, leads,
-/// deals and accounts: a few million rows at most) and the joins carry the
-/// codes, so no text is built or hashed per activity.
+/// The five columns `build_activities` adds, one row per activity in
+/// order (only the four id columns they need are read).
 fn activity_segment_codes(m: &Model) -> Option<LazyFrame> {
-    let code = |c: &str| col(c).cast(crate::ids::id_type());
-    let coded = |c: &str| lit(c.to_string()).cast(crate::ids::id_type());
-    let acts = m.lazy("activities")?.select([col("rep_id"), col("lead_id"), col("opportunity_id"), col("account_id")]);
-    let acts = acts.join(reps(m).select([col("rep_id"), code("team").alias("team"), code("role").alias("role")]), [col("rep_id")], [col("rep_id")], in_order());
-    let acts = match m.lazy("leads") {
-        Some(l) => acts.join(l.select([col("lead_id"), code("source").alias("lead_source")]), [col("lead_id")], [col("lead_id")], in_order()),
-        None => acts.with_column(lit(NULL).cast(crate::ids::id_type()).alias("lead_source")),
-    };
-    let acts = acts.join(
-        opportunities(m).select([col("opportunity_id"), code("source").alias("opp_source")]),
-        [col("opportunity_id")],
-        [col("opportunity_id")],
-        in_order(),
-    );
-    // as `build_activities`: the lead's source, else the deal's, else the rep's role's
-    let acts = acts.with_column(coalesce(&[col("lead_source"), col("opp_source"), source_by_role(coded)]).alias("source"));
-    let segments = accounts(m).select([col("account_id"), code("industry").alias("industry"), code("region").alias("region")]);
-    Some(acts.join(segments, [col("account_id")], [col("account_id")], in_order()).select(ACTIVITY_SEGMENTS.map(col)))
+    Some(build_activities(m)?.select(ACTIVITY_SEGMENTS.map(col)))
 }
 
 /// The columns the activities fact adds to the validated table.

@@ -264,7 +264,7 @@ impl<'a> Model<'a> {
         let mut out = vec![("total".to_string(), "all".to_string())];
         out.extend(SOURCES.iter().map(|s| ("source".to_string(), s.to_string())));
         out.extend(self.industries.names.iter().map(|s| ("industry".to_string(), s.clone())));
-        let regions = events::accounts(self).select([col("region")]).unique(None, UniqueKeepStrategy::Any).sort(["region"], Default::default()).collect()?;
+        let regions = events::accounts(self).select([col("region").cast(DataType::String)]).unique(None, UniqueKeepStrategy::Any).sort(["region"], Default::default()).collect()?;
         for r in regions.column("region")?.str()?.iter().flatten() {
             out.push(("region".to_string(), r.to_string()));
         }

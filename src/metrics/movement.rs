@@ -49,10 +49,10 @@ fn states(m: &Model) -> Option<LazyFrame> {
         col("closed_at"),
         col("outcome"),
         col("amount").alias("opp_amount"),
-        // as codes: carried to every state (6M rows at scale 1000) and grouped by code (see `by_segment`)
-        col("source").cast(crate::ids::id_type()),
-        col("industry").cast(crate::ids::id_type()),
-        col("region").cast(crate::ids::id_type()),
+        // codes (see `events`): carried to every state (6M rows at scale 1000) and grouped by code
+        col("source"),
+        col("industry"),
+        col("region"),
     ]);
     let utc = crate::typing::utc_type();
     let created = opps.clone().select([
@@ -251,9 +251,7 @@ fn stage_order(m: &Model) -> Option<LazyFrame> {
 /// in the stage (all visits added up) by the deals that left it.
 pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
     let (Some(history), Some(order)) = (m.lazy("stage_history"), stage_order(m)) else { return Ok(None) };
-    let code = |c: &str| col(c).cast(crate::ids::id_type());
-    // segments as codes, grouped by code (see `by_segment`)
-    let opps = events::opportunities(m).select([col("opportunity_id"), col("outcome"), code("source"), code("industry"), code("region")]);
+    let opps = events::opportunities(m).select([col("opportunity_id"), col("outcome"), col("source"), col("industry"), col("region")]);
     let closed_at = m.lazy("opportunities").expect("required").select([col("opportunity_id"), col("closed_at")]);
     let visits = history
         .select([col("opportunity_id"), col("stage"), col("entered_at")])

@@ -103,7 +103,7 @@ pub fn industry_visit_ratio(m: &Model) -> Option<LazyFrame> {
         .with_column(col("industry").cast(DataType::String));
     let mut aggs = mode_aggs("visited");
     aggs.extend(mode_aggs("online_only"));
-    let deals = closed_deals_by_mode(m)?.group_agg([col("__p"), col("industry")], aggs);
+    let deals = closed_deals_by_mode(m)?.group_agg([col("__p"), col("industry")], aggs).with_column(col("industry").cast(DataType::String));
     let periods = df!("__p" => m.periods()).ok()?.lazy();
     let bench = m.industries.benchmark.clone().lazy().with_row_index("__order", None);
     let grid = periods.cross_join(bench, None);
@@ -155,7 +155,8 @@ pub fn visit_mix_reps(m: &Model) -> Option<LazyFrame> {
             len().cast(DataType::Int64).alias("deals_closed"),
             count_if(col("outcome").eq(lit("won"))).alias("wins"),
             count_if(col("mode").eq(lit("visited"))).alias("deals_visited"),
-        ]);
+        ])
+        .with_column(col("industry").cast(DataType::String));
     let keys = || [col("__p"), col("rep_id"), col("industry")];
     let bench = m.industries.benchmark.clone().lazy().select([col("reference_industry"), col("benchmark_share")]);
     Some(
