@@ -161,14 +161,10 @@ fn source_by_role(value: impl Fn(&str) -> Expr) -> Expr {
 
 /// Builds `first_is_touch`.
 fn build_first_is_touch(m: &Model) -> Option<LazyFrame> {
-    // the activities of IS reps, found by rep (a few thousand keys), not by
-    // decoding the team of every activity
-    let is_reps = reps(m).filter(col("team").eq(lit("is"))).select([col("rep_id")]);
+    // the activities of IS reps by the fact's team code (a comparison of codes, not a join)
     Some(
-        m.lazy("activities")?
-            .filter(col("lead_id").is_not_null())
-            .select([col("rep_id"), col("lead_id"), col("occurred_at")])
-            .join(is_reps, [col("rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Semi))
+        activities(m)?
+            .filter(col("lead_id").is_not_null().and(col("team").eq(lit("is"))))
             .group_by([col("lead_id")])
             .agg([col("occurred_at").min().alias("first_is_at")]),
     )

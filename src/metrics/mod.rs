@@ -716,7 +716,7 @@ pub fn by_segment_keyed(lf: LazyFrame, keys: &[&str], aggs: &[Expr]) -> LazyFram
     for kind in ["source", "industry", "region"] {
         let mut by = vec![col("period"), col(kind).alias("segment")];
         by.extend(extra.clone());
-        // a coded segment (the activities fact's) is text again once grouped
+        // a coded segment (the facts') is text again once grouped
         parts.push(lf.clone().group_agg(by, aggs).with_columns([lit(kind).alias("segment_kind"), col("segment").cast(DataType::String)]));
     }
     concat(parts, UnionArgs { to_supertypes: true, diagonal: true, ..Default::default() })
@@ -730,7 +730,7 @@ pub fn by_segment_keyed(lf: LazyFrame, keys: &[&str], aggs: &[Expr]) -> LazyFram
 pub fn by_segment_rolled(lf: LazyFrame, additive: &[Expr], exact: &[Expr]) -> LazyFrame {
     let lf = lf.cache();
     let names: Vec<PlSmallStr> = additive.iter().map(|e| e.clone().meta().output_name().expect("an aliased aggregate")).collect();
-    // coded segments (the activities fact's) are grouped by code and text again once grouped
+    // coded segments (the facts') are grouped by code and text again once grouped
     let fine = lf
         .clone()
         .group_agg([col("period"), col("source"), col("industry"), col("region")], additive)

@@ -25,7 +25,7 @@ use super::GroupAgg;
 use super::OutputTable;
 use crate::contract::Need;
 
-use super::{by_segment, runs, by_segment_keyed, count_if, days_between, events, median, onto_grid, ratio, sum_if, Model};
+use super::{by_segment_rolled, runs, by_segment_keyed, count_if, days_between, events, median, onto_grid, ratio, sum_if, Model};
 use crate::calendar::quarter_index;
 use crate::output::TableDoc;
 
@@ -151,7 +151,8 @@ pub fn pipeline_movement(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
         .otherwise(lit(0.0));
     let won = closed.clone().and(col("outcome").eq(lit("won")));
     let lost = closed.and(col("outcome").eq(lit("lost")));
-    let flows = by_segment(
+    // counts and sums: one group-by at the finest cell, rolled up to each segment kind
+    let flows = by_segment_rolled(
         moves.with_column(col("__q").alias("period")),
         &[
             count_if(created.clone()).alias("created_count"),
@@ -170,6 +171,7 @@ pub fn pipeline_movement(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
             count_if(won.clone()).alias("won_count"),
             sum_if(col("amount"), won).alias("won_amount"),
         ],
+        &[],
     );
     // open at the start of Q: the state in force just before Q starts
     let next_same = col("opportunity_id").shift(lit(-1)).eq(col("opportunity_id")).fill_null(lit(false));
@@ -197,7 +199,7 @@ pub fn pipeline_movement(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
                 .with_column(col("close_q").alias("period"))
         };
         let name = if offset == 0 { "open_start" } else { "open_end" };
-        by_segment(filtered, &[len().cast(DataType::Int64).alias(format!("{name}_count")), col("amount").sum().alias(format!("{name}_amount"))])
+        by_segment_rolled(filtered, &[len().cast(DataType::Int64).alias(format!("{name}_count")), col("amount").sum().alias(format!("{name}_amount"))], &[])
     };
     let counts = [
         "open_start_count", "created_count", "pulled_in_count", "amount_up_changes", "amount_down_changes", "pushed_out_count", "lost_count",
