@@ -7,7 +7,7 @@ use super::OutputTable;
 use crate::contract::Need;
 
 use super::tree::handoff_facts;
-use super::{by_segment, count_if, events, onto_grid, ratio, sum_if, Model};
+use super::{by_segment_rolled, count_if, events, onto_grid, ratio, sum_if, Model};
 use crate::output::TableDoc;
 
 /// interest_level as a rank: high 3, medium 2, low 1, empty 0.
@@ -207,7 +207,8 @@ pub fn funnel_cohort(m: &Model) -> Option<LazyFrame> {
         .join(per_lead_handoffs, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
         .join(per_lead_opps, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
         .with_column(m.period("created_at").alias("period"));
-    let agg = by_segment(
+    // counts and sums: one group-by at the finest cell, rolled up to each segment kind
+    let agg = by_segment_rolled(
         cohort,
         &[
             len().cast(DataType::Int64).alias("leads"),
@@ -221,6 +222,7 @@ pub fn funnel_cohort(m: &Model) -> Option<LazyFrame> {
             col("deals").fill_null(lit(0i64)).sum().alias("deals"),
             col("open_deals").fill_null(lit(0i64)).sum().alias("open_deals"),
         ],
+        &[],
     );
     let counts = ["leads", "sqls", "handed_off", "accepted", "opportunities", "open_opportunities", "won", "deals", "open_deals"];
     let last = m.span.last.0;
