@@ -75,6 +75,27 @@ pub fn currency_checks(opps: &LazyFrame, rates: Option<LazyFrame>, base: Option<
 /// empty); and the stage history's amounts at their deal's rate.
 pub fn convert(opps: DataFrame, stages: Option<DataFrame>, rates: Option<LazyFrame>, base: Option<&str>) -> PolarsResult<(DataFrame, Option<DataFrame>)> {
     let columns: Vec<String> = opps.get_column_names().iter().map(|c| c.to_string()).collect();
+    let mut keep: Vec<Expr> = columns.iter().map(|c| col(c.as_str())).collect();
+    keep.push(col("amount_original"));
+    if rates.is_none() {
+        // without rates every rate is 1 (a deal in another currency is a
+        // fatal finding): the amounts stay as they are, and stage_history
+        // (millions of rows) is not joined to the deals for nothing
+        let currency = code(col("currency"));
+        let out = opps
+            .lazy()
+            .with_columns([
+                col("amount").alias("amount_original"),
+                match base {
+                    Some(b) => coalesce(&[currency, lit(b.to_string())]),
+                    None => currency,
+                }
+                .alias("currency"),
+            ])
+            .select(keep)
+            .collect()?;
+        return Ok((out, stages));
+    }
     let rated = with_rates(opps.lazy(), rates, base)?.with_columns([
         col("amount").alias("amount_original"),
         (col("amount") / col("__rate").fill_null(lit(1.0))).alias("amount"),
@@ -84,8 +105,6 @@ pub fn convert(opps: DataFrame, stages: Option<DataFrame>, rates: Option<LazyFra
         }
         .alias("currency"),
     ]);
-    let mut keep: Vec<Expr> = columns.iter().map(|c| col(c.as_str())).collect();
-    keep.push(col("amount_original"));
     let out = rated.clone().select(keep).collect()?;
     let stages = match stages {
         Some(sh) => {

@@ -379,13 +379,7 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         let orders = || DATE_ORDERS.iter().filter(|o| o.table == spec.name);
         checks.extend(orders().filter(|o| o.unusual.is_none()).filter_map(|o| date_order_findings(&lf, o, &tables)));
         let table_findings = concat(checks, UnionArgs::default())?.collect()?;
-        if crate::progress::timings() {
-            crate::tell!(
-                "    {}: keys counted {keys_counted:.2}s, checks {:.2}s",
-                spec.name,
-                clock.elapsed().as_secs_f64() - keys_counted
-            );
-        }
+        let checked = clock.elapsed().as_secs_f64();
         let mut kept = lf;
         let mut values_nulled = 0;
         if lenient {
@@ -422,6 +416,14 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             set_aside: height - kept.height(),
             values_nulled,
         });
+        if crate::progress::timings() {
+            crate::tell!(
+                "    {}: keys counted {keys_counted:.2}s, checks {:.2}s, kept {:.2}s",
+                spec.name,
+                checked - keys_counted,
+                clock.elapsed().as_secs_f64() - checked
+            );
+        }
         tables.insert(spec.name, kept);
         finding_frames.push(table_findings.lazy());
     }

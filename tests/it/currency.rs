@@ -249,3 +249,31 @@ fn a_value_the_mapping_does_not_name_is_reported() {
     let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
     assert!(md.contains("leads.source (a value the mapping does not name)"), "{md}");
 }
+
+/// One currency and no rates (the usual export): amounts stay as they are,
+/// in opportunities and in stage_history; the currency, written " usd" and
+/// "USD", is the base, so a deal without one takes it too.
+#[test]
+fn one_currency_without_rates_keeps_every_amount() {
+    let d = Dir::copy_of(&tiny());
+    let opps = d.read("opportunities.csv");
+    let mut lines: Vec<String> = opps.lines().map(|l| format!("{l},")).collect();
+    lines[0] = lines[0].replace("competitor,", "competitor,currency");
+    for l in lines.iter_mut().skip(1) {
+        if l.starts_with("O1,") {
+            l.push_str(" usd");
+        } else if !l.starts_with("O2,") {
+            l.push_str("USD");
+        }
+    }
+    d.write("opportunities.csv", &(lines.join("\n") + "\n"));
+    let plain = load(&tiny(), false);
+    let v = load(d.path(), false);
+    assert!(findings(&v).is_empty(), "{:?}", findings(&v));
+    let o = &v.tables["opportunities"];
+    assert_eq!(f64s(o, "amount"), f64s(&plain.tables["opportunities"], "amount"));
+    assert_eq!(f64s(o, "amount_original"), f64s(o, "amount"));
+    assert!(strs(o, "currency").iter().all(|c| c.as_deref() == Some("USD")), "{:?}", strs(o, "currency"));
+    assert_eq!(f64s(&v.tables["stage_history"], "amount"), f64s(&plain.tables["stage_history"], "amount"));
+    assert_eq!(v.base_currency.as_deref(), Some("USD"));
+}
