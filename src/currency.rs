@@ -70,6 +70,15 @@ pub fn currency_checks(opps: &LazyFrame, rates: Option<LazyFrame>, base: Option<
     ])
 }
 
+/// `currency` (a deal's code, upper case), the base where it is empty.
+fn or_base(currency: Expr, base: Option<&str>) -> Expr {
+    match base {
+        Some(b) => coalesce(&[currency, lit(b.to_string())]),
+        None => currency,
+    }
+    .alias("currency")
+}
+
 /// The kept opportunities with `amount` in the base currency,
 /// `amount_original` as exported and `currency` (upper case, the base where
 /// empty); and the stage history's amounts at their deal's rate.
@@ -81,29 +90,13 @@ pub fn convert(opps: DataFrame, stages: Option<DataFrame>, rates: Option<LazyFra
         // without rates every rate is 1 (a deal in another currency is a
         // fatal finding): the amounts stay as they are, and stage_history
         // (millions of rows) is not joined to the deals for nothing
-        let currency = code(col("currency"));
-        let out = opps
-            .lazy()
-            .with_columns([
-                col("amount").alias("amount_original"),
-                match base {
-                    Some(b) => coalesce(&[currency, lit(b.to_string())]),
-                    None => currency,
-                }
-                .alias("currency"),
-            ])
-            .select(keep)
-            .collect()?;
+        let out = opps.lazy().with_columns([col("amount").alias("amount_original"), or_base(code(col("currency")), base)]).select(keep).collect()?;
         return Ok((out, stages));
     }
     let rated = with_rates(opps.lazy(), rates, base)?.with_columns([
         col("amount").alias("amount_original"),
         (col("amount") / col("__rate").fill_null(lit(1.0))).alias("amount"),
-        match base {
-            Some(b) => coalesce(&[col("__currency"), lit(b.to_string())]),
-            None => col("__currency"),
-        }
-        .alias("currency"),
+        or_base(col("__currency"), base),
     ]);
     let out = rated.clone().select(keep).collect()?;
     let stages = match stages {

@@ -57,6 +57,12 @@ pub fn reps(m: &Model) -> LazyFrame {
     m.lazy("reps").expect("reps is a required table").select([col("rep_id"), col("team"), col("role"), col("rep_name")])
 }
 
+/// Segment text as its code (for a segment every event of a frame shares,
+/// or a default beside coded values).
+fn coded(text: &str) -> Expr {
+    lit(text.to_string()).cast(crate::ids::id_type())
+}
+
 fn with_account(lf: LazyFrame, m: &Model) -> LazyFrame {
     lf.join(accounts(m).drop(by_name(["industry_raw"], true, false)), [col("account_id")], [col("account_id")], in_order())
 }
@@ -87,7 +93,6 @@ fn build_opportunities(m: &Model) -> LazyFrame {
             lit(NULL).cast(crate::typing::utc_type()).alias("lead_created_at"),
         ]),
     };
-    let coded = |c: &str| lit(c.to_string()).cast(crate::ids::id_type());
     let opps = opps.with_column(
         when(col("lead_id").is_null())
             .then(coded(FS_SOURCED))
@@ -111,9 +116,9 @@ fn build_handoffs(m: &Model) -> Option<LazyFrame> {
         ]),
         None => return Some(handoffs.with_columns([
             lit(NULL).cast(crate::ids::id_type()).alias("account_id"),
-            lit("unknown").cast(crate::ids::id_type()).alias("source"),
-            lit(crate::industries::OTHER).cast(crate::ids::id_type()).alias("industry"),
-            lit(NO_REGION).cast(crate::ids::id_type()).alias("region"),
+            coded("unknown").alias("source"),
+            coded(crate::industries::OTHER).alias("industry"),
+            coded(NO_REGION).alias("region"),
         ])),
     };
     Some(handoffs.join(lead_segments, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left)))
@@ -126,7 +131,6 @@ fn build_handoffs(m: &Model) -> Option<LazyFrame> {
 /// per activity.
 fn build_activities(m: &Model) -> Option<LazyFrame> {
     let code = |c: &str| col(c).cast(crate::ids::id_type());
-    let coded = |c: &str| lit(c.to_string()).cast(crate::ids::id_type());
     let acts = m.coded("activities")?;
     let acts = acts.join(reps(m).select([col("rep_id"), code("team").alias("team"), code("role").alias("role")]), [col("rep_id")], [col("rep_id")], in_order());
     let acts = match m.coded("leads") {

@@ -185,8 +185,9 @@ impl<'a> Model<'a> {
     /// `ids::is_coded_enum`), for plans that only compare them with text
     /// (`col("kind").eq(lit("call"))` compares codes) or group by them:
     /// decoding 17M activities' kind and outcome took longer than the
-    /// aggregates that read them. A coded column a table outputs, joins
-    /// on text or unions with text is cast to text first.
+    /// aggregates that read them. A coded column is cast to text before it
+    /// meets text in a join or a union (output tables are written as text
+    /// in any case: `ids::decode`).
     pub fn coded(&self, name: &str) -> Option<LazyFrame> {
         self.tables.get(name).map(|df| df.clone().lazy())
     }
