@@ -147,7 +147,7 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
         .filter(col("role").eq(lit("bdr")))
         .join(targets.clone(), [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Semi))
         .with_columns([
-            m.period("occurred_at").alias("__q"),
+            col(events::QUARTER).alias("__q"),
             col("kind")
                 .eq(lit("call"))
                 .and(super::connected(col("outcome")))

@@ -73,11 +73,11 @@ pub fn is_reps(m: &Model) -> LazyFrame {
         lf = onto(onto(onto(onto(lf, created), qualified), pipeline), won);
         counts.extend(["leads_owned", "inbound_leads", "__within_1h", "sqls", "__sqls_won", "__sqls_deals", "__sqls_open_deals", "opportunities_sourced", "pipeline_created", "wins_sourced", "revenue_sourced"]);
     }
-    if let Some(acts) = m.coded("activities") {
+    if let Some(acts) = events::activities(m) {
         let call = col("kind").eq(lit("call"));
         let connected = super::connected(col("outcome"));
         let touch = col("lead_id").is_not_null();
-        let acts = acts.with_column(m.period("occurred_at").alias("__p")).cache();
+        let acts = acts.with_column(col(events::QUARTER).alias("__p")).cache();
         // distinct (rep, quarter, lead) rows first, then counted: a distinct
         // count inside a group-by runs group by group
         let touches = acts.clone().filter(touch.clone()).select([col("rep_id"), col("__p"), col("lead_id")]);
@@ -157,9 +157,9 @@ pub fn fs_reps(m: &Model) -> LazyFrame {
         lf = onto(onto(lf, received), sent_back);
         counts.extend(["handoffs_received", "accepted", "__sla_met", "send_backs"]);
     }
-    if let Some(acts) = m.coded("activities") {
+    if let Some(acts) = events::activities(m) {
         let part = acts
-            .with_column(m.period("occurred_at").alias("__p"))
+            .with_column(col(events::QUARTER).alias("__p"))
             .group_agg([col("rep_id"), col("__p")], [
                 count_if(col("kind").eq(lit("visit"))).alias("visits"),
                 count_if(col("kind").eq(lit("online_meeting"))).alias("online_meetings"),

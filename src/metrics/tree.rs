@@ -363,7 +363,7 @@ fn activity_measures(m: &Model) -> Option<LazyFrame> {
         ("fs_visits", fs.clone().and(col("kind").eq(lit("visit")))),
         ("fs_online", fs.and(col("kind").eq(lit("online_meeting")))),
     ];
-    let mut columns = vec![m.period("occurred_at").alias("period"), col("source"), col("industry"), col("region"), col("lead_id"), col("opportunity_id")];
+    let mut columns = vec![col(events::QUARTER).alias("period"), col("source"), col("industry"), col("region"), col("lead_id"), col("opportunity_id")];
     columns.extend(flags.iter().map(|(name, e)| e.clone().fill_null(lit(false)).alias(format!("__{name}"))));
     let acts = acts.select(columns).cache();
     let sums = by_segment_rolled(

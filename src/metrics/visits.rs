@@ -20,7 +20,7 @@ fn fs_meetings(m: &Model) -> Option<LazyFrame> {
         events::activities(m)?
             .filter(col("team").eq(lit("fs")).and(col("kind").is_in(crate::typing::str_list(&["visit", "online_meeting"]), false)))
             .with_columns([
-                m.period("occurred_at").alias("__p"),
+                col(events::QUARTER).alias("__p"),
                 col("kind").eq(lit("visit")).alias("visit"),
                 col("kind").eq(lit("online_meeting")).alias("online"),
             ]),
