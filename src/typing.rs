@@ -119,7 +119,13 @@ fn bare_date(name: &str, tz: &str) -> Expr {
 /// (10 bytes): a column of dates (expected close dates) reads them first,
 /// rather than trying the canonical form on every value for nothing.
 fn usually_bare_date(df: &DataFrame, name: &str) -> bool {
-    df.column(name).ok().and_then(|c| c.str().ok()).and_then(|t| t.iter().take(1000).flatten().next()).is_some_and(|v| v.len() == 10)
+    first_value(df, name, |_| true).is_some_and(|v| v.len() == 10)
+}
+
+/// The first of the first 1,000 values of text column `name` of `df` that
+/// `pick` takes: a peek, not a pass.
+fn first_value<'a>(df: &'a DataFrame, name: &str, pick: impl Fn(&str) -> bool) -> Option<&'a str> {
+    df.column(name).ok()?.str().ok()?.iter().take(1000).flatten().find(|v| pick(v))
 }
 
 /// A float that is a whole number, as Int64; anything else null.
@@ -236,9 +242,7 @@ fn canonical_at_offset(text: Expr, offset: &str) -> Option<Expr> {
 /// text column `name` of `df`: what most of its values end with, in an
 /// export from one zone. A peek at the first few values, not a pass.
 pub fn usual_offset(df: &DataFrame, name: &str) -> Option<String> {
-    let text = df.column(name).ok()?.str().ok()?;
-    let first = text.iter().take(1000).flatten().find(|v| v.len() == 25)?;
-    first.get(19..).map(str::to_string)
+    first_value(df, name, |v| v.len() == 25)?.get(19..).map(str::to_string)
 }
 
 fn parse_any_timestamp(text: Expr, tz: &str) -> Expr {

@@ -606,6 +606,16 @@ fn coded_keys(lf: &mut LazyFrame, by: &[Expr], aggs: &[Expr]) -> Option<(Vec<Exp
     Some((keys, taken, out))
 }
 
+/// A UInt64 literal, for the packed keys' arithmetic.
+fn u64_lit(v: u64) -> Expr {
+    lit(v).cast(DataType::UInt64)
+}
+
+/// A bound every code of the ids' dictionary is below (it only grows).
+fn dictionary_bound() -> u64 {
+    Categories::global().mapping().num_cats_upper_bound() as u64
+}
+
 /// Two group keys as one unsigned 64-bit number, equal exactly where both
 /// keys are (nulls included): a categorical as its code + 1 (0 for null),
 /// an Int32 or UInt32 as its 32 bits with a null flag in the top bit.
@@ -613,7 +623,6 @@ fn coded_keys(lf: &mut LazyFrame, by: &[Expr], aggs: &[Expr]) -> Option<(Vec<Exp
 /// or where the dictionary's codes could need more bits than the number
 /// has room for (a billion ids: more than memory would hold).
 fn packed_key(a: (&PlSmallStr, &DataType), b: (&PlSmallStr, &DataType)) -> Option<Expr> {
-    let u64_lit = |v: u64| lit(v).cast(DataType::UInt64);
     let code = |c: &PlSmallStr| (col(c.clone()).to_physical().cast(DataType::UInt64) + u64_lit(1)).fill_null(u64_lit(0));
     let bits32 = |c: &PlSmallStr, t: &DataType| match t {
         DataType::Int32 => Some((col(c.clone()).cast(DataType::Int64) - lit(i32::MIN as i64)).cast(DataType::UInt64).fill_null(u64_lit(0))),
@@ -621,7 +630,7 @@ fn packed_key(a: (&PlSmallStr, &DataType), b: (&PlSmallStr, &DataType)) -> Optio
         _ => None,
     };
     let codes = crate::ids::id_type();
-    let bound = Categories::global().mapping().num_cats_upper_bound() as u64;
+    let bound = dictionary_bound();
     let (cat, other) = match (a.1, b.1) {
         (DataType::Categorical(..), _) => (a, b),
         (_, DataType::Categorical(..)) => (b, a),
@@ -654,12 +663,11 @@ pub fn distinct_by_quarter(lf: LazyFrame, a: &str, b: &str, quarters: (i32, i32)
     let plain = |lf: LazyFrame| lf.with_columns(keys.clone()).unique(Some(cols(["__a", "__p", "__b"])), UniqueKeepStrategy::Any).drop(cols(["__a", "__b"]));
     let (first, last) = quarters;
     let quarters = (last - first + 1).max(1) as u64;
-    let bound = Categories::global().mapping().num_cats_upper_bound() as u64;
+    let bound = dictionary_bound();
     // a margin for codes added while the plan is built
     if bound.saturating_add(1 << 20).saturating_mul(quarters) >= 1 << 32 {
         return plain(lf);
     }
-    let u64_lit = |v: u64| lit(v).cast(DataType::UInt64);
     let code = |c: &str| col(c).to_physical().cast(DataType::UInt64);
     let fits = col(a).is_not_null().and(col(b).is_not_null()).and(col("__p").is_between(lit(first), lit(last), ClosedInterval::Both));
     let packed = (code(a) + u64_lit(1)) * u64_lit(1 << 32) + code(b) * u64_lit(quarters) + (col("__p") - lit(first)).cast(DataType::UInt64);
