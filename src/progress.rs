@@ -67,12 +67,6 @@ pub fn timings() -> bool {
     std::env::var_os("SALESRELAY_TIMINGS").is_some()
 }
 
-/// Whether each output table is also collected and timed alone
-/// (`SALESRELAY_TIMINGS=all`: the run takes longer).
-pub fn timings_all() -> bool {
-    std::env::var("SALESRELAY_TIMINGS").is_ok_and(|v| v == "all")
-}
-
 /// The memory the process holds now, in MiB (0 where /proc is not there).
 pub fn resident_mib() -> u64 {
     memory_kib("VmRSS:") >> 10

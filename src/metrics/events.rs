@@ -213,10 +213,13 @@ fn memo(name: &str, cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> 
         return df.clone().map(DataFrame::lazy);
     }
     let clock = std::time::Instant::now();
+    if crate::progress::timings() {
+        crate::progress::peak_since();
+    }
     let built = memo_build(cell, build);
     if crate::progress::timings() {
         let size = cell.get().and_then(|df| df.as_ref()).map_or(0, |df| df.estimated_size() >> 20);
-        crate::tell!("      fact {name}: {:.2}s, {size} MiB", clock.elapsed().as_secs_f64());
+        crate::tell!("      fact {name}: {:.2}s, {size} MiB, peak {} MiB", clock.elapsed().as_secs_f64(), crate::progress::peak_since());
     }
     built
 }

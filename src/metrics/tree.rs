@@ -368,7 +368,7 @@ fn activity_measures(m: &Model) -> Option<LazyFrame> {
     let acts = acts.select(columns).cache();
     let sums = by_segment_rolled(
         acts.clone(),
-        &flags.iter().map(|(name, _)| col(format!("__{name}")).cast(DataType::Int64).sum().alias(*name)).collect::<Vec<_>>(),
+        &flags.iter().map(|(name, _)| super::count_if(col(format!("__{name}"))).alias(*name)).collect::<Vec<_>>(),
         &[],
     );
     // distinct leads and deals: a lead's activities may sit on accounts of different segments
@@ -418,7 +418,13 @@ pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
     if super::profiled("wide") {
         super::print_profile("wide", wide.clone())?;
     }
+    if crate::progress::timings() {
+        crate::tell!("      the facts built: peak {} MiB, now {} MiB", crate::progress::peak_since(), crate::progress::resident_mib());
+    }
     let wide = wide.collect()?.lazy();
+    if crate::progress::timings() {
+        crate::tell!("      the aggregates: peak {} MiB", crate::progress::peak_since());
+    }
     // measures of missing tables: counts 0 would be invented, so they stay null
     let mut fill = Vec::new();
     for name in COUNT_MEASURES {

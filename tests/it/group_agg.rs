@@ -57,6 +57,9 @@ fn by_hand_on_five_rows() {
     assert_eq!(get("shifted"), [Some(150.0), Some(10.0)]);
     assert_eq!(get("won_median"), [Some(100.0), Some(10.0)]);
     assert_eq!(get("leads_called"), [Some(2.0), Some(1.0)]);
+    // a count of flags is a 64-bit count, as a sum of 64-bit ones was
+    assert_eq!(hoisted.column("calls").unwrap().dtype(), &DataType::Int64);
+    assert_eq!(hoisted.column("meetings").unwrap().dtype(), &DataType::Int64);
     // the four row-by-row sums were computed before grouping; a column's sum, the shift, median and distinct count inside it
     let plan = df.lazy().group_agg([col("rep")], aggregates()).describe_plan().unwrap();
     assert!(plan.contains("__sum_3") && !plan.contains("__sum_4"), "{plan}");
