@@ -131,34 +131,33 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     }
     let stage = progress.stage("write");
     let dir = ReportDir::create(&opts.out, &label)?;
-    let mut outputs = Vec::new();
     let mut all = tables;
     all.extend(queried);
     all.push((DATA_QUALITY_DOC.into(), v.data_quality()?));
     let coverage = crate::coverage::data_coverage(&model, v, &all)?;
     all.push((crate::coverage::DATA_COVERAGE_DOC.into(), coverage.clone()));
     let table_map: crate::charts::Tables = all.iter().map(|(d, df)| (d.name.clone(), df.clone())).collect();
-    let mut dictionary = Vec::new();
-    for (doc, mut df) in all {
-        let rel = format!("tables/{}.parquet", doc.name);
-        write_parquet(&mut df, &dir.path().join(&rel), &doc)?;
-        outputs.push(Written { path: rel, rows: df.height(), schema: schema_of(&df) });
-        dictionary.push((doc, df.schema().as_ref().clone()));
-    }
+    // what money is in: the configured label, else the base currency
+    let currency = config.currency_label.clone().or_else(|| v.base_currency.clone()).unwrap_or_else(|| "input currency".into());
+    // the tables are written while the charts are drawn (each leaves a core idle at times)
+    let (written, drawn) = std::thread::scope(|scope| {
+        let writing = scope.spawn(|| write_tables(dir.path(), all));
+        let drawn = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config, &currency);
+        (writing.join().unwrap_or_else(|_| Err(Error::Input("writing the tables failed".into()))), drawn)
+    });
+    let dictionary = written?;
+    let (charts, left_out) = drawn?;
+    let outputs: Vec<Written> = dictionary.iter().map(|(w, _, _)| w.clone()).collect();
+    let dictionary: Vec<_> = dictionary.into_iter().map(|(_, doc, schema)| (doc, schema)).collect();
     let nodes: Vec<(&str, Option<&str>, &str, &str, &str)> =
         crate::metrics::tree::NODES.iter().map(|n| (n.name, n.parent, n.kind.as_str(), n.unit.as_str(), n.definition)).collect();
     let dict_path = dir.path().join("data_dictionary.md");
     std::fs::write(&dict_path, crate::output::data_dictionary(&dictionary, &nodes)).map_err(|e| Error::io(&dict_path, e))?;
-    stage.done(&format!("{} table(s)", outputs.len()));
     // the loss mix and the model's cross-validation, once for the summary and the report
     let loss_lines = match table_map.get("losses") {
         Some(l) => crate::metrics::losses::classification_lines(l)?,
         None => Vec::new(),
     };
-    let stage = progress.stage("charts");
-    // what money is in: the configured label, else the base currency
-    let currency = config.currency_label.clone().or_else(|| v.base_currency.clone()).unwrap_or_else(|| "input currency".into());
-    let (charts, left_out) = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config, &currency)?;
     crate::report::write_report(dir.path(), &table_map, &charts, &outputs, &label, p.compare_to.as_deref(), config.report.compare, &loss_lines, v.mapping.as_ref(), &warnings, &left_out)?;
     let mut files: Vec<String> = charts.iter().flat_map(|c| [format!("charts/{}.svg", c.name), format!("charts/{}.png", c.name)]).collect();
     files.extend(["report.md".to_string(), "report.html".to_string(), "data_dictionary.md".to_string()]);
@@ -166,7 +165,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let committed = dir.commit()?;
     let mut summary = String::new();
     let folder = committed.folder.clone();
-    stage.done(&format!("{} charts, report.html, report.md", charts.len()));
+    stage.done(&format!("{} table(s), {} charts, report.html, report.md", outputs.len(), charts.len()));
     let _ = writeln!(summary, "salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(config), span.last.label(config));
     for w in &warnings {
         let _ = writeln!(summary, "  warning: {w}");
@@ -228,6 +227,19 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
         let _ = writeln!(summary, "  {line}");
     }
     Ok(RunReport { period: label, folder, outputs, problems: n, summary })
+}
+
+/// Writes each table to `tables/<name>.parquet` under `dir`: what the
+/// manifest says of each, its doc and its schema (for the data dictionary).
+fn write_tables(dir: &Path, tables: Vec<(Doc, DataFrame)>) -> Result<Vec<(Written, Doc, Schema)>> {
+    let mut out = Vec::with_capacity(tables.len());
+    for (doc, mut df) in tables {
+        let rel = format!("tables/{}.parquet", doc.name);
+        write_parquet(&mut df, &dir.join(&rel), &doc)?;
+        let schema = df.schema().as_ref().clone();
+        out.push((Written { path: rel, rows: df.height(), schema: schema_of(&df) }, doc, schema));
+    }
+    Ok(out)
 }
 
 /// What the summary says about files the user had added to the replaced
