@@ -38,11 +38,12 @@ pub fn meeting_pattern(m: &Model) -> Result<Option<LazyFrame>> {
         .select([col("opportunity_id"), col("activity_id"), col("occurred_at"), col("kind"), col("with_decision_maker")])
         .join(deals, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
         .filter(col("occurred_at").lt_eq(col("closed_at")))
+        // in time order once (ties: the smaller activity_id first); a group keeps its rows' order
+        .sort_by_exprs(order(), SortMultipleOptions::default().with_maintain_order(true))
         .group_agg([col("opportunity_id")], [
             len().alias("__meetings"),
-            // ties in time: the smaller activity_id first
-            col("kind").sort_by(order(), SortMultipleOptions::default()).first().alias("__first"),
-            col("kind").sort_by(order(), SortMultipleOptions::default()).last().alias("__last"),
+            col("kind").first().alias("__first"),
+            col("kind").last().alias("__last"),
             col("with_decision_maker").fill_null(lit(false)).any(true).alias("__dm"),
             col("outcome").first(),
             col("amount").first(),

@@ -129,3 +129,30 @@ fn the_summary_and_report_give_the_pattern_and_the_target_accounts() {
     let r = rows(&p, col("period").eq(lit("all")).and(col("group").eq(lit("in_person_first_and_last"))));
     assert_eq!(f64s(&r, "deals"), vec![Some(242.0)]);
 }
+
+/// First and last meeting are by time, whatever the file's order, and a tie
+/// in time goes to the smaller activity_id.
+#[test]
+fn meeting_pattern_orders_by_time_then_activity_id() {
+    let d = Dir::copy_of(&tiny());
+    // O5 had one visit (T14, 15 July 10:00). Appended after it in the file:
+    // an online meeting at the very same time with a smaller id (T09: first)
+    d.append("activities.csv", "T09,R5,A2,L10,O5,2026-07-15T10:00:00+09:00,online_meeting,held,false,30\n");
+    let p = table(&tables(d.path()), "meeting_pattern");
+    let at = |group: &str| get(&p, col("period").eq(lit("FY2026-Q2")).and(col("dimension").eq(lit("pattern"))).and(col("group").eq(lit(group))), "deals");
+    // O5 (won, 600k): T09 online then T14 in person (same time, T09 < T14): in person last only
+    assert_eq!(at("in_person_last_only"), Some(1.0));
+    let o5 = get(&p, col("period").eq(lit("FY2026-Q2")).and(col("group").eq(lit("in_person_last_only"))), "mean_won_amount");
+    assert_eq!(o5, Some(600_000.0));
+
+    let d = Dir::copy_of(&tiny());
+    // an online meeting a day after T14 but written before it in the file
+    let text = std::fs::read_to_string(d.path().join("activities.csv")).unwrap();
+    let (header, rest) = text.split_once('\n').unwrap();
+    std::fs::write(d.path().join("activities.csv"), format!("{header}\nT31,R5,A2,L10,O5,2026-07-16T10:00:00+09:00,online_meeting,held,false,30\n{rest}")).unwrap();
+    let p = table(&tables(d.path()), "meeting_pattern");
+    let at = |group: &str| get(&p, col("period").eq(lit("FY2026-Q2")).and(col("dimension").eq(lit("pattern"))).and(col("group").eq(lit(group))), "deals");
+    // O5: T14 in person (15 July) then T31 online (16 July): in person first only
+    assert_eq!(at("in_person_first_only"), Some(1.0));
+    assert_eq!(at("in_person_last_only"), Some(0.0));
+}
