@@ -75,7 +75,12 @@ fn in_order() -> JoinArgs {
 /// Builds `leads`.
 fn build_leads(m: &Model) -> Option<LazyFrame> {
     // source (leads' one coded enum) stays a code, as the other segments
-    Some(with_account(m.coded("leads")?, m))
+    let leads = with_account(m.coded("leads")?, m);
+    // each lead's first IS activity, joined once here for every table that reads it
+    Some(match first_is_touch(m) {
+        Some(first) => leads.join(first, [col("lead_id")], [col("lead_id")], in_order()),
+        None => leads.with_column(lit(NULL).cast(crate::typing::utc_type()).alias("first_is_at")),
+    })
 }
 
 /// Builds `opportunities`.
@@ -240,7 +245,8 @@ fn memo_build(cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> Option
     }
 }
 
-/// Leads with their segments.
+/// Leads with their segments and `first_is_at`, the first IS activity on
+/// the lead whenever it happened (null without one).
 pub fn leads(m: &Model) -> Option<LazyFrame> {
     memo("leads", &m.facts.leads, || build_leads(m))
 }

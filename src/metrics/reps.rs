@@ -34,10 +34,10 @@ pub fn is_reps(m: &Model) -> LazyFrame {
     let mut counts: Vec<&str> = Vec::new();
     if let Some(leads) = m.lazy("leads") {
         let leads = leads.select([col("lead_id"), col("owner_rep_id").alias("rep_id"), col("source"), col("created_at"), col("qualified_at")]);
-        let with_first = match events::first_is_touch(m) {
-            Some(f) => leads.clone().join(f, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left)),
-            None => leads.clone().with_column(lit(NULL).cast(crate::typing::utc_type()).alias("first_is_at")),
-        };
+        // the leads frame holds each lead's first IS activity (joined once for every table)
+        let with_first = events::leads(m)
+            .expect("leads came in")
+            .select([col("owner_rep_id").alias("rep_id"), col("source"), col("created_at"), col("first_is_at")]);
         let inbound = col("source").eq(lit("inbound"));
         let created = with_first
             .with_columns([m.period("created_at").alias("__p"), hours_between(col("first_is_at"), col("created_at")).alias("response_h")])

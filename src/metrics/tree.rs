@@ -231,13 +231,9 @@ fn null_f64(name: &str) -> Expr {
 fn lead_measures(m: &Model) -> Option<(LazyFrame, LazyFrame)> {
     let leads = events::leads(m)?;
     let inbound = col("source").eq(lit("inbound"));
-    let with_first = match events::first_is_touch(m) {
-        Some(first) => leads.clone().join(first, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left)),
-        None => leads.clone().with_column(lit(NULL).cast(crate::typing::utc_type()).alias("first_is_at")),
-    };
     let response_h = hours_between(col("first_is_at"), col("created_at"));
     let created = by_segment_rolled(
-        with_first.with_columns([m.period("created_at").alias("period"), response_h.alias("response_h")]),
+        leads.clone().with_columns([m.period("created_at").alias("period"), response_h.alias("response_h")]),
         &[
             len().cast(DataType::Int64).alias("leads"),
             count_if(inbound.clone()).alias("leads_inbound"),
