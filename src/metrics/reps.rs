@@ -78,11 +78,7 @@ pub fn is_reps(m: &Model) -> LazyFrame {
         let connected = super::connected(col("outcome"));
         let touch = col("lead_id").is_not_null();
         let acts = acts.with_column(col(events::QUARTER).alias("__p")).cache();
-        // distinct (rep, quarter, lead) rows first, then counted: a distinct
-        // count inside a group-by runs group by group
         let touches = acts.clone().filter(touch.clone()).select([col("rep_id"), col("__p"), col("lead_id")]);
-        let touched = super::distinct_by_quarter(touches, "rep_id", "lead_id", (m.span.first.0, m.span.last.0))
-            .group_agg([col("rep_id"), col("__p")], [len().cast(DataType::Int64).alias("leads_touched")]);
         let part = acts
             .group_agg([col("rep_id"), col("__p")], [
                 count_if(touch.clone()).alias("touches"),
@@ -91,7 +87,9 @@ pub fn is_reps(m: &Model) -> LazyFrame {
                 count_if(call.clone().and(connected).and(col("with_decision_maker").fill_null(lit(false)))).alias("dm_connects"),
                 count_if(call.and(col("outcome").eq(lit("appointment_set")))).alias("appointments"),
             ]);
-        lf = onto(onto(lf, part), touched);
+        // the distinct leads each rep touched in each quarter of the grid
+        let lf_part = onto(lf, part);
+        lf = super::distinct_counts_by_quarter(touches, "rep_id", "lead_id", (m.span.first.0, m.span.last.0), lf_part, "leads_touched");
         counts.extend(["touches", "leads_touched", "calls", "connected_calls", "dm_connects", "appointments"]);
     }
     if let Some(h) = m.lazy("handoffs") {

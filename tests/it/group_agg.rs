@@ -172,9 +172,10 @@ proptest! {
     }
 }
 
-/// `distinct_by_quarter`: the rows distinct by two categoricals and a
-/// quarter, packed into one number where they fit, plainly where not (a
-/// null, a quarter outside the data's), equal to the plain distinct.
+/// `distinct_counts_by_quarter`: per (rep, quarter) of a key frame, the
+/// distinct leads, packed into one number where they fit, plainly where
+/// not (a null, a quarter outside the data's), equal to the plain distinct
+/// count; 0 for a key with no rows.
 fn both_distinct(rows: &[(u8, u8, i32)]) -> (DataFrame, DataFrame) {
     let cat = DataType::from_categories(Categories::global());
     let df = df!(
@@ -184,26 +185,43 @@ fn both_distinct(rows: &[(u8, u8, i32)]) -> (DataFrame, DataFrame) {
     )
     .unwrap()
     .lazy()
-    .with_columns([col("rep").cast(cat.clone()), col("lead").cast(cat)]);
-    let keys = ["rep", "__p", "lead"];
-    let sorted = |lf: LazyFrame| lf.select(keys.map(col)).sort(keys, SortMultipleOptions::default().with_nulls_last(false)).collect().unwrap();
-    let plain = sorted(df.clone().unique(None, UniqueKeepStrategy::Any));
-    let packed = sorted(salesrelay::metrics::distinct_by_quarter(df, "rep", "lead", (8100, 8103)));
+    .with_columns([col("rep").cast(cat.clone()), col("lead").cast(cat.clone())]);
+    // the keys: every (rep, quarter) of the rows, and one no row has
+    let keys = concat(
+        [
+            df.clone().select([col("rep"), col("__p")]).unique(None, UniqueKeepStrategy::Any),
+            df!("rep" => ["R9"], "__p" => [8101i32]).unwrap().lazy().with_column(col("rep").cast(cat)),
+        ],
+        UnionArgs::default(),
+    )
+    .unwrap();
+    let order = ["rep", "__p"];
+    let sorted = |lf: LazyFrame| lf.select([col("rep"), col("__p"), col("n")]).sort(order, SortMultipleOptions::default().with_nulls_last(false)).collect().unwrap();
+    let counts = df.clone().unique(None, UniqueKeepStrategy::Any).group_by([col("rep"), col("__p")]).agg([len().cast(DataType::Int64).alias("counted")]);
+    let plain = sorted(
+        keys.clone()
+            .join(counts, [col("rep"), col("__p")], [col("rep"), col("__p")], JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Left) })
+            .with_column(col("counted").fill_null(lit(0i64)).alias("n")),
+    );
+    let packed = sorted(salesrelay::metrics::distinct_counts_by_quarter(df, "rep", "lead", (8100, 8103), keys, "n"));
     (plain, packed)
 }
 
 #[test]
-fn distinct_by_quarter_by_hand() {
+fn distinct_counts_by_quarter_by_hand() {
     // (R1, L1, 8100) twice, (R1, L1, 8101), (R2, L1, 8100), (R1, L2, 8100);
     // outside the quarters (8099) twice, and a null lead twice
-    let (plain, packed) = both_distinct(&[(1, 1, 8100), (1, 1, 8100), (1, 1, 8101), (2, 1, 8100), (1, 2, 8100), (1, 1, 8099), (1, 1, 8099), (1, 0, 8100), (1, 0, 8100)]);
+    let rows = [(1, 1, 8100), (1, 1, 8100), (1, 1, 8101), (2, 1, 8100), (1, 2, 8100), (1, 1, 8099), (1, 1, 8099), (1, 0, 8100), (1, 0, 8100)];
+    let (plain, packed) = both_distinct(&rows);
     assert!(plain.equals_missing(&packed), "{plain}\n{packed}");
-    assert_eq!(packed.height(), 6);
+    let n: Vec<Option<i64>> = packed.column("n").unwrap().i64().unwrap().iter().collect();
+    // sorted by rep, quarter: R1 8099 (L1), R1 8100 (L1, L2, null), R1 8101 (L1), R2 8100 (L1), R9 8101 (none)
+    assert_eq!(n, [Some(1), Some(3), Some(1), Some(1), Some(0)]);
 }
 
 proptest! {
     #[test]
-    fn distinct_by_quarter_equals_unique(rows in proptest::collection::vec((0u8..4, 0u8..5, 8098i32..8106), 1..80)) {
+    fn distinct_counts_by_quarter_equal_plain_counts(rows in proptest::collection::vec((0u8..4, 0u8..5, 8098i32..8106), 1..80)) {
         let (plain, packed) = both_distinct(&rows);
         prop_assert!(plain.equals_missing(&packed), "{}\n{}", plain, packed);
     }
