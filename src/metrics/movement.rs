@@ -277,8 +277,12 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
         .with_column(days_between(col("__left_at"), col("entered_at")).alias("__days"))
         // the furthest stage the deal reached after each visit
         .with_column(runs::max_from_here_in_run("__progress_order", "opportunity_id").alias("__max_after"));
+    // a stage and its stage_order go together (stage_order numbers the
+    // stages in the history): grouped by the deal and the number, two keys
+    // that pack into one 64-bit number, the stage taken back
     let per_stage = visits
-        .group_agg([col("opportunity_id"), col("stage"), col("stage_order")], [
+        .group_agg([col("opportunity_id"), col("stage_order")], [
+            col("stage").first(),
             col("entered_at").min().alias("first_entered_at"),
             col("__days").sum().alias("__days_in_stage"),
             col("__left_at").is_not_null().any(false).alias("__left"),
