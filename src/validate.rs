@@ -317,6 +317,9 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         // `ids`): the key and reference checks below hash and compare codes
         let Some(loaded) = raw_tables.remove(spec.name) else { continue };
         let clock = std::time::Instant::now();
+        if crate::progress::timings() {
+            crate::progress::peak_since();
+        }
         let height = loaded.df.height();
         let lf = loaded.df.clone().lazy();
         let mut checks = vec![loaded.findings.lazy()];
@@ -418,10 +421,11 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         });
         if crate::progress::timings() {
             crate::tell!(
-                "    {}: keys counted {keys_counted:.2}s, checks {:.2}s, kept {:.2}s",
+                "    {}: keys counted {keys_counted:.2}s, checks {:.2}s, kept {:.2}s, peak {} MiB",
                 spec.name,
                 checked - keys_counted,
-                clock.elapsed().as_secs_f64() - checked
+                clock.elapsed().as_secs_f64() - checked,
+                crate::progress::peak_since()
             );
         }
         tables.insert(spec.name, kept);
