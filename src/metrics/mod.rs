@@ -313,7 +313,11 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
         }
     }
     for (t, lf) in plans.iter().filter(|(t, _)| profiled(t.doc.name)) {
-        print_profile(t.doc.name, lf.clone())?;
+        // a shared table is collected already: its plan is built again
+        let plan = if t.shared { (t.build)(m)? } else { Some(lf.clone()) };
+        if let Some(plan) = plan {
+            print_profile(t.doc.name, plan)?;
+        }
     }
     let (tables, lfs): (Vec<&OutputTable>, Vec<LazyFrame>) = plans.into_iter().unzip();
     // one table at a time: collected all at once, every table's intermediate

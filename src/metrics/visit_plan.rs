@@ -111,17 +111,19 @@ pub(super) fn stage_win_rates(m: &Model) -> (LazyFrame, LazyFrame) {
         super::ratio(col("outcome").eq(lit("won")).cast(DataType::Float64).sum(), len()).alias("__overall"),
     ]);
     let by_stage = match m.lazy("stage_history") {
+        // per stage, the closed deals that entered it and the won ones among
+        // them, each deal once (distinct deal codes within a stage's rows: a
+        // handful of stages, so no (deal, stage) pairs are made distinct first)
         Some(sh) => sh
-            .select([col("opportunity_id"), col("stage")])
-            .unique(None, UniqueKeepStrategy::First)
+            .select([col("opportunity_id"), col("stage").cast(crate::ids::id_type())])
             .join(closed.select([col("opportunity_id"), col("outcome")]), [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
             .group_by([col("stage")])
             .agg([
-                len().cast(DataType::Int64).alias("__closed"),
-                col("outcome").eq(lit("won")).cast(DataType::Float64).sum().alias("__won"),
+                col("opportunity_id").to_physical().n_unique().cast(DataType::Int64).alias("__closed"),
+                col("opportunity_id").to_physical().filter(col("outcome").eq(lit("won"))).n_unique().cast(DataType::Float64).alias("__won"),
             ])
             .filter(col("__closed").gt_eq(lit(MIN_STAGE_DEALS)))
-            .select([col("stage"), (col("__won") / col("__closed").cast(DataType::Float64)).alias("__rate")]),
+            .select([col("stage").cast(DataType::String), (col("__won") / col("__closed").cast(DataType::Float64)).alias("__rate")]),
         None => df!("stage" => Vec::<String>::new(), "__rate" => Vec::<f64>::new()).expect("empty").lazy(),
     };
     (by_stage, overall)

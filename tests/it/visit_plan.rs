@@ -377,3 +377,38 @@ fn a_moved_stop_respects_priority_stops_per_day() {
     assert_eq!(strs(&p9, "note")[0].as_deref(), Some("moved from 2026-10-26 to keep that day within 200 road km"));
     assert_eq!(f64s(&p9, "day_road_km")[0], Some(0.0));
 }
+
+/// A stage's win rate counts each closed deal that entered it once, however
+/// often it did; a stage fewer than MIN_STAGE_DEALS closed deals entered
+/// falls back to the overall rate.
+#[test]
+fn stage_win_rate_counts_each_deal_once() {
+    let d = Dir::copy_of(&geo());
+    // Proposal: W1 (twice, back from Negotiation), W2, W3, W4 won and X1 lost
+    // = 5 closed deals, 4 won (by rows it would be 5 won of 6); W5 never entered it.
+    // Negotiation: W1, X1 and W5 (3 < 5 closed deals: no rate of its own).
+    let mut history = String::from("opportunity_id,stage,entered_at,amount,close_date\n");
+    for (deal, stage, day) in [
+        ("W1", "Proposal", 10),
+        ("W1", "Negotiation", 12),
+        ("W1", "Proposal", 14),
+        ("W2", "Proposal", 10),
+        ("W3", "Proposal", 10),
+        ("W4", "Proposal", 10),
+        ("X1", "Proposal", 10),
+        ("X1", "Negotiation", 12),
+        ("W5", "Negotiation", 12),
+        ("O1", "Proposal", 40),
+        ("O2", "Negotiation", 40),
+    ] {
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(day);
+        history.push_str(&format!("{deal},{stage},{date}T10:00:00+09:00,100000,\n"));
+    }
+    d.write("stage_history.csv", &history);
+    let p = table(&tables(d.path()), "priority_deals");
+    let rate = |id: &str| f64s(&rows(&p, col("opportunity_id").eq(lit(id))), "stage_win_rate")[0].unwrap();
+    // O1 is in Proposal: 4 of 5
+    assert!((rate("O1") - 0.8).abs() < 1e-12, "{}", rate("O1"));
+    // O2 is in Proposal too (its opportunities row says so): the rate goes by the deal's stage
+    assert!((rate("O2") - 0.8).abs() < 1e-12, "{}", rate("O2"));
+}
