@@ -252,7 +252,8 @@ fn memo_build(cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> Option
 /// keys: scale 1000, the leads, deals and handoffs frames 420 MB smaller).
 /// `full` itself where the added columns do not line up with `base`.
 fn beside(base: Option<LazyFrame>, full: Option<LazyFrame>, added: &[&str]) -> Option<LazyFrame> {
-    let (base, full) = (base?.collect().ok()?, full?);
+    let full = full?;
+    let Some(Ok(base)) = base.map(LazyFrame::collect) else { return Some(full) };
     match full.clone().select(added.iter().map(|c| col(*c)).collect::<Vec<_>>()).collect() {
         Ok(columns) if columns.height() == base.height() => base.hstack(columns.columns()).ok().map(DataFrame::lazy).or(Some(full)),
         _ => Some(full),

@@ -88,8 +88,7 @@ pub fn is_reps(m: &Model) -> LazyFrame {
                 count_if(call.and(col("outcome").eq(lit("appointment_set")))).alias("appointments"),
             ]);
         // the distinct leads each rep touched in each quarter of the grid
-        let lf_part = onto(lf, part);
-        lf = super::distinct_counts_by_quarter(touches, "rep_id", "lead_id", (m.span.first.0, m.span.last.0), lf_part, "leads_touched");
+        lf = super::distinct_counts_by_quarter(touches, "rep_id", "lead_id", (m.span.first.0, m.span.last.0), onto(lf, part), "leads_touched");
         counts.extend(["touches", "leads_touched", "calls", "connected_calls", "dm_connects", "appointments"]);
     }
     if let Some(h) = m.lazy("handoffs") {
