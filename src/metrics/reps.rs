@@ -155,7 +155,9 @@ pub fn fs_reps(m: &Model) -> LazyFrame {
         counts.extend(["handoffs_received", "accepted", "__sla_met", "send_backs"]);
     }
     if let Some(acts) = events::activities(m) {
+        // only meetings count: the other activities (most of them) are not grouped at all
         let part = acts
+            .filter(col("kind").is_in(crate::typing::str_list(&["visit", "online_meeting"]), false))
             .with_column(col(events::QUARTER).alias("__p"))
             .group_agg([col("rep_id"), col("__p")], [
                 count_if(col("kind").eq(lit("visit"))).alias("visits"),
