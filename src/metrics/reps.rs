@@ -77,7 +77,8 @@ pub fn is_reps(m: &Model) -> LazyFrame {
         let call = col("kind").eq(lit("call"));
         let connected = super::connected(col("outcome"));
         let touch = col("lead_id").is_not_null();
-        let acts = acts.with_column(col(events::QUARTER).alias("__p")).cache();
+        // the grid holds IS reps only: the other reps' activities would be grouped for nothing
+        let acts = acts.filter(col("team").eq(lit("is"))).with_column(col(events::QUARTER).alias("__p")).cache();
         let touches = acts.clone().filter(touch.clone()).select([col("rep_id"), col("__p"), col("lead_id")]);
         let part = acts
             .group_agg([col("rep_id"), col("__p")], [
@@ -155,9 +156,9 @@ pub fn fs_reps(m: &Model) -> LazyFrame {
         counts.extend(["handoffs_received", "accepted", "__sla_met", "send_backs"]);
     }
     if let Some(acts) = events::activities(m) {
-        // only meetings count: the other activities (most of them) are not grouped at all
+        // only FS reps' meetings count (the grid holds FS reps): the other activities are not grouped at all
         let part = acts
-            .filter(col("kind").is_in(crate::typing::str_list(&["visit", "online_meeting"]), false))
+            .filter(col("team").eq(lit("fs")).and(col("kind").is_in(crate::typing::str_list(&["visit", "online_meeting"]), false)))
             .with_column(col(events::QUARTER).alias("__p"))
             .group_agg([col("rep_id"), col("__p")], [
                 count_if(col("kind").eq(lit("visit"))).alias("visits"),
