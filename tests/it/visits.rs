@@ -190,3 +190,20 @@ fn without_close_dates_movement_is_on_all_open_pipeline() {
     assert_eq!(one(&q2, "open_end_count"), Some(1.0));
     assert_eq!(one(&q2, "open_end_amount"), Some(850_000.0));
 }
+
+/// visit_mix_reps' rows go by quarter, then by the rep id's text (R10
+/// before R4), whatever order the reps came in, then by industry.
+#[test]
+fn visit_mix_reps_sorts_reps_by_their_ids_text() {
+    let d = Dir::copy_of(&tiny());
+    // R10 comes last in reps.csv but first by its text
+    d.append("reps.csv", "R10,Abe,FS,FS,Kanto,M2\n");
+    d.append("activities.csv", "T40,R10,A2,,,2026-08-03T10:00:00+09:00,visit,held,false,30\n");
+    let mix = rows(&table(&tables(d.path()), "visit_mix_reps"), col("period").eq(lit("FY2026-Q2")));
+    let reps: Vec<String> = strs(&mix, "rep_id").into_iter().flatten().collect();
+    let mut sorted = reps.clone();
+    sorted.sort();
+    assert_eq!(reps, sorted);
+    assert_eq!(reps.first().map(String::as_str), Some("R10"));
+    assert!(reps.iter().any(|r| r == "R4") && reps.iter().any(|r| r == "R5"), "{reps:?}");
+}
