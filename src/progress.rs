@@ -58,8 +58,34 @@ static SEEN_PEAK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::n
 pub fn peak_since() -> u64 {
     let peak = memory_kib("VmHWM:") >> 10;
     SEEN_PEAK.fetch_max(peak, std::sync::atomic::Ordering::Relaxed);
+    TIMED_PEAK.fetch_max(peak, std::sync::atomic::Ordering::Relaxed);
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     peak
+}
+
+/// The highest peak (MiB) seen inside the innermost `timed` step so far:
+/// a step nested in it (an event frame built for a table) resets the
+/// kernel's peak, and the outer step's own peak must still count it.
+static TIMED_PEAK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// `work()`; with `SALESRELAY_TIMINGS`, also prints "<label>: <seconds>s,
+/// peak <MiB> MiB" (the peak from the memory before it) and, where `held`
+/// gives the bytes of what it built, ", <MiB> MiB held".
+pub fn timed<T>(label: &str, work: impl FnOnce() -> T, held: impl FnOnce(&T) -> Option<usize>) -> T {
+    if !timings() {
+        return work();
+    }
+    use std::sync::atomic::Ordering::Relaxed;
+    let clock = Instant::now();
+    peak_since();
+    let outer = TIMED_PEAK.swap(0, Relaxed);
+    let out = work();
+    let seconds = clock.elapsed().as_secs_f64();
+    let peak = peak_since().max(TIMED_PEAK.load(Relaxed));
+    TIMED_PEAK.store(outer.max(peak), Relaxed);
+    let held = held(&out).map(|bytes| format!(", {} MiB held", bytes >> 20)).unwrap_or_default();
+    crate::tell!("{label}: {seconds:.2}s, peak {peak} MiB{held}");
+    out
 }
 
 /// Whether phase timings and memory are printed (`SALESRELAY_TIMINGS` set).

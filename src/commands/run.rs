@@ -147,10 +147,8 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
         let drawn = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config, &currency);
         (writing.join().unwrap_or_else(|_| Err(Error::Input("writing the tables failed".into()))), drawn)
     });
-    let dictionary = written?;
+    let (outputs, dictionary): (Vec<Written>, Vec<(Doc, Schema)>) = written?.into_iter().map(|(w, doc, schema)| (w, (doc, schema))).unzip();
     let (charts, left_out) = drawn?;
-    let outputs: Vec<Written> = dictionary.iter().map(|(w, _, _)| w.clone()).collect();
-    let dictionary: Vec<_> = dictionary.into_iter().map(|(_, doc, schema)| (doc, schema)).collect();
     let nodes: Vec<(&str, Option<&str>, &str, &str, &str)> =
         crate::metrics::tree::NODES.iter().map(|n| (n.name, n.parent, n.kind.as_str(), n.unit.as_str(), n.definition)).collect();
     let dict_path = dir.path().join("data_dictionary.md");

@@ -217,16 +217,8 @@ fn memo(name: &str, cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> 
     if let Some(df) = cell.get() {
         return df.clone().map(DataFrame::lazy);
     }
-    let clock = std::time::Instant::now();
-    if crate::progress::timings() {
-        crate::progress::peak_since();
-    }
-    let built = memo_build(cell, build);
-    if crate::progress::timings() {
-        let size = cell.get().and_then(|df| df.as_ref()).map_or(0, |df| df.estimated_size() >> 20);
-        crate::tell!("      fact {name}: {:.2}s, {size} MiB, peak {} MiB", clock.elapsed().as_secs_f64(), crate::progress::peak_since());
-    }
-    built
+    let held = |_: &Option<LazyFrame>| Some(cell.get().and_then(|df| df.as_ref()).map_or(0, DataFrame::estimated_size));
+    crate::progress::timed(&format!("      fact {name}"), || memo_build(cell, build), held)
 }
 
 fn memo_build(cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> Option<LazyFrame>) -> Option<LazyFrame> {

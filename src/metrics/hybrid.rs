@@ -27,7 +27,6 @@ pub fn meeting_pattern(m: &Model) -> Result<Option<LazyFrame>> {
         .expect("opportunities is required")
         .filter(col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false).and(col("closed_at").is_not_null()))
         .select([col("opportunity_id"), col("outcome"), col("amount"), col("created_at"), col("closed_at")]);
-    let order = || [col("occurred_at"), col("activity_id")];
     let per_deal = activities
         .filter(
             col("team")
@@ -39,7 +38,7 @@ pub fn meeting_pattern(m: &Model) -> Result<Option<LazyFrame>> {
         .join(deals, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
         .filter(col("occurred_at").lt_eq(col("closed_at")))
         // in time order once (ties: the smaller activity_id first); a group keeps its rows' order
-        .sort_by_exprs(order(), SortMultipleOptions::default().with_maintain_order(true))
+        .sort_by_exprs([col("occurred_at"), col("activity_id")], SortMultipleOptions::default().with_maintain_order(true))
         .group_agg([col("opportunity_id")], [
             len().alias("__meetings"),
             col("kind").first().alias("__first"),

@@ -287,8 +287,8 @@ impl<'a> Model<'a> {
 }
 
 /// Every output table the input supports, computed together: the shared
-/// ones first (collected once, see `Model::built`), then the rest in one
-/// `collect_all`, each with the columns it cannot support nulled and the
+/// ones first (collected once, see `Model::built`), then the rest one
+/// after another, each with the columns it cannot support nulled and the
 /// completeness of its quarters added. data_coverage says what is left out.
 pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>> {
     let timings = crate::progress::timings();
@@ -297,16 +297,10 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
         crate::tell!("    validated tables (MiB): {}", sizes.join(", "));
     }
     let mut plans: Vec<(&OutputTable, LazyFrame)> = Vec::new();
+    let label = |t: &OutputTable| format!("    compute {}", t.doc.name);
     for t in OUTPUT_TABLES.iter().copied().filter(|t| m.supports(t)) {
-        let clock = std::time::Instant::now();
-        if timings && t.shared {
-            crate::progress::peak_since();
-        }
-        let shared = if t.shared { m.built(t)? } else { None };
-        if timings && t.shared {
-            let size = shared.as_ref().map_or(0, |df| df.estimated_size() >> 20);
-            crate::tell!("    compute {}: {:.2}s, peak {} MiB, {size} MiB held", t.doc.name, clock.elapsed().as_secs_f64(), crate::progress::peak_since());
-        }
+        let held = |built: &Result<Option<DataFrame>>| Some(built.as_ref().ok().and_then(Option::as_ref).map_or(0, DataFrame::estimated_size));
+        let shared = if t.shared { crate::progress::timed(&label(t), || m.built(t), held)? } else { None };
         let plan = if t.shared { shared.map(DataFrame::lazy) } else { (t.build)(m)? };
         if let Some(lf) = plan {
             plans.push((t, lf));
@@ -324,14 +318,8 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
     // frames were held together (scale 1000: peak 9.5 -> 8.6 GiB, same time)
     let mut frames = Vec::with_capacity(lfs.len());
     for (t, lf) in tables.iter().zip(lfs) {
-        let clock = std::time::Instant::now();
-        if timings && !t.shared {
-            crate::progress::peak_since();
-        }
-        frames.push(lf.collect()?);
-        if timings && !t.shared {
-            crate::tell!("    compute {}: {:.2}s, peak {} MiB", t.doc.name, clock.elapsed().as_secs_f64(), crate::progress::peak_since());
-        }
+        // a shared table was collected (and timed) above
+        frames.push(if t.shared { lf.collect()? } else { crate::progress::timed(&label(t), || lf.collect(), |_| None)? });
     }
     tables
         .into_iter()
@@ -698,7 +686,9 @@ pub fn distinct_counts_by_quarter(lf: LazyFrame, a: &str, b: &str, quarters: (i3
     // codes too many for the low half (a margin for codes added while the plan is built): every row plainly
     let room = dictionary_bound().saturating_add(1 << 20).saturating_mul(span) < 1 << 32;
     let fits = if room { col(a).is_not_null().and(col(b).is_not_null()).and(in_span(col("__p"))) } else { lit(false) };
-    let packed = (code(a) + u64_lit(1)) * u64_lit(1 << 32) + code(b) * u64_lit(span) + place(col("__p"));
+    // `a`'s code + 1 in the high half (0 there is no `a`)
+    let high_half = (code(a) + u64_lit(1)) * u64_lit(1 << 32);
+    let packed = high_half.clone() + code(b) * u64_lit(span) + place(col("__p"));
     let high = u64_lit(0xFFFF_FFFF_0000_0000);
     let packed_counts = lf
         .clone()
@@ -711,7 +701,7 @@ pub fn distinct_counts_by_quarter(lf: LazyFrame, a: &str, b: &str, quarters: (i3
         .agg([len().cast(DataType::Int64).alias("__packed_count")]);
     let rest = plain(lf.filter(fits.not()));
     let key = when(col(a).is_not_null().and(in_span(col("__p"))))
-        .then((code(a) + u64_lit(1)) * u64_lit(1 << 32) + place(col("__p")))
+        .then(high_half + place(col("__p")))
         .otherwise(lit(NULL).cast(DataType::UInt64));
     keys.with_column(key.alias("__key"))
         .join(packed_counts, [col("__key")], [col("__key")], JoinArgs::new(JoinType::Left))

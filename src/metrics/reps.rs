@@ -32,14 +32,12 @@ fn zero_fill(lf: LazyFrame, names: &[&str]) -> LazyFrame {
 pub fn is_reps(m: &Model) -> LazyFrame {
     let mut lf = rep_grid(m, "is");
     let mut counts: Vec<&str> = Vec::new();
-    if let Some(leads) = m.lazy("leads") {
-        let leads = leads.select([col("lead_id"), col("owner_rep_id").alias("rep_id"), col("source"), col("created_at"), col("qualified_at")]);
-        // the leads frame holds each lead's first IS activity (joined once for every table)
-        let with_first = events::leads(m)
-            .expect("leads came in")
-            .select([col("owner_rep_id").alias("rep_id"), col("source"), col("created_at"), col("first_is_at")]);
+    // the leads frame, with each lead's first IS activity (joined once for every table)
+    if let Some(leads) = events::leads(m) {
+        let leads = leads.select([col("lead_id"), col("owner_rep_id").alias("rep_id"), col("source"), col("created_at"), col("qualified_at"), col("first_is_at")]);
         let inbound = col("source").eq(lit("inbound"));
-        let created = with_first
+        let created = leads
+            .clone()
             .with_columns([m.period("created_at").alias("__p"), hours_between(col("first_is_at"), col("created_at")).alias("response_h")])
             .group_agg([col("rep_id"), col("__p")], [
                 len().cast(DataType::Int64).alias("leads_owned"),
@@ -48,6 +46,7 @@ pub fn is_reps(m: &Model) -> LazyFrame {
                 median(col("response_h").filter(inbound)).alias("response_time_median_h"),
             ]);
         let qualified = leads
+            .clone()
             .filter(col("qualified_at").is_not_null())
             .join(events::leads_won(m), [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
             .with_column(m.period("qualified_at").alias("__p"))
@@ -61,7 +60,7 @@ pub fn is_reps(m: &Model) -> LazyFrame {
             .lazy("opportunities")
             .expect("required")
             .filter(col("lead_id").is_not_null())
-            .join(m.lazy("leads").expect("present").select([col("lead_id"), col("owner_rep_id").alias("rep_id")]), [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Inner));
+            .join(leads.select([col("lead_id"), col("rep_id")]), [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Inner));
         let pipeline = owned_opps
             .clone()
             .with_column(m.period("created_at").alias("__p"))
