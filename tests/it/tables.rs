@@ -145,6 +145,9 @@ fn fs_reps_results_and_first_contact() {
     approx(&num(&r, "handoffs_received"), &[3.0, 2.0].map(Some));
     approx(&num(&r, "sla_met_rate"), &[1.0 / 3.0, 1.0].map(Some));
     approx(&num(&r, "days_to_first_contact_median"), &[3.0 + 23.0 / 24.0, 3.0 + 1.0 / 24.0].map(Some));
+    // R4: T12 visit, T13 online meeting; R5: T14 visit (their other activities are not meetings)
+    approx(&num(&r, "visits"), &[1.0, 1.0].map(Some));
+    approx(&num(&r, "online_meetings"), &[1.0, 0.0].map(Some));
     approx(&num(&r, "in_person_share"), &[0.5, 1.0].map(Some));
     approx(&num(&r, "opportunities"), &[4.0, 1.0].map(Some));
     approx(&num(&r, "win_rate"), &[2.0 / 3.0, 0.5].map(Some));
