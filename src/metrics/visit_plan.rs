@@ -71,16 +71,33 @@ pub fn great_circle_expr(lat1: Expr, lon1: Expr, lat2: Expr, lon2: Expr) -> Expr
     lit(2.0 * EARTH_RADIUS_KM) * a.sqrt().clip_max(lit(1.0)).arcsin()
 }
 
-/// Grid cube of a point: (x, y, z) on the sphere in km, divided by `size` km.
-fn cube(lat: &str, lon: &str, size: f64, prefix: &str) -> [Expr; 3] {
+/// A point on the sphere in km (x = R cos(lat) cos(lon) ...): columns
+/// `{prefix}x`, `{prefix}y`, `{prefix}z`.
+fn position(lat: &str, lon: &str, prefix: &str) -> [Expr; 3] {
     let rad = |c: &str| col(c) * lit(std::f64::consts::PI / 180.0);
-    let r = lit(EARTH_RADIUS_KM / size);
+    let r = lit(EARTH_RADIUS_KM);
     [
-        (r.clone() * rad(lat).cos() * rad(lon).cos()).floor().cast(DataType::Int64).alias(format!("{prefix}x")),
-        (r.clone() * rad(lat).cos() * rad(lon).sin()).floor().cast(DataType::Int64).alias(format!("{prefix}y")),
-        (r * rad(lat).sin()).floor().cast(DataType::Int64).alias(format!("{prefix}z")),
+        (r.clone() * rad(lat).cos() * rad(lon).cos()).alias(format!("{prefix}x")),
+        (r.clone() * rad(lat).cos() * rad(lon).sin()).alias(format!("{prefix}y")),
+        (r * rad(lat).sin()).alias(format!("{prefix}z")),
     ]
 }
+
+/// The grid cube of the position in `{prefix}x..z`, moved by `offset`
+/// cubes along each axis, as one number (three 21-bit fields). The cubes
+/// are `size` km wide, or 10 m where `size` is finer (a grid that fine
+/// would not fit the fields): wider cubes still hold every pair within
+/// `size` in the same or neighbouring ones.
+fn cube_key(prefix: &str, size: f64, offset: [Expr; 3]) -> Expr {
+    let width = size.max(MIN_CUBE_KM);
+    let [dx, dy, dz] = offset;
+    let axis = |a: &str, d: Expr| (col(format!("{prefix}{a}")) / lit(width)).floor().cast(DataType::Int64) + d + lit(1i64 << 20);
+    axis("x", dx) * lit(1i64 << 42) + axis("y", dy) * lit(1i64 << 21) + axis("z", dz)
+}
+
+/// The finest cube `cube_key` packs: Earth's radius over it, plus a
+/// neighbour, stays within 20 bits either side of zero.
+const MIN_CUBE_KM: f64 = 0.01;
 
 /// The working days of the week after `end` (a local date): Monday to
 /// Friday of the next calendar week, without the configured holidays.
@@ -417,28 +434,36 @@ fn nearby_at(stops: &DataFrame, candidates: &DataFrame, slots: &DataFrame, taken
             col("latitude").alias("__plat"),
             col("longitude").alias("__plon"),
         ])
-        .with_columns(cube("__plat", "__plon", size, "__p"))
+        .with_columns(position("__plat", "__plon", "__p"))
         .cross_join(cube_offsets, None)
-        .with_columns([
-            (col("__px") + col("__dx")).alias("__cx"),
-            (col("__py") + col("__dy")).alias("__cy"),
-            (col("__pz") + col("__dz")).alias("__cz"),
-        ]);
+        .with_column(cube_key("__p", size, [col("__dx"), col("__dy"), col("__dz")]).alias("__cube"));
     let customers = candidates
         .clone()
         .lazy()
         .join(taken.clone().lazy(), [col("account_id")], [col("account_id")], JoinArgs::new(JoinType::Anti))
-        .with_columns(cube("latitude", "longitude", size, "__c"));
-    let keys = || [col("__cx"), col("__cy"), col("__cz")];
+        .with_columns(position("latitude", "longitude", "__c"))
+        .with_column(cube_key("__c", size, [lit(0i64), lit(0i64), lit(0i64)]).alias("__cube"));
+    let squared = |a: &str| (col(format!("__p{a}")) - col(format!("__c{a}"))).pow(2);
+    // the straight line between two points is never longer than the way along
+    // the surface: pairs farther apart than `size` in a straight line are
+    // dropped before the great-circle distance is worked out (with a margin
+    // for rounding; the exact distance decides)
+    let near_enough = (squared("x") + squared("y") + squared("z")).lt_eq(lit(size * size * (1.0 + 1e-9) + 1e-9));
     Ok(probe
-        .join(customers, keys(), keys(), JoinArgs::new(JoinType::Inner))
+        .join(customers, [col("__cube")], [col("__cube")], JoinArgs::new(JoinType::Inner))
+        .filter(near_enough)
         .with_column(great_circle_expr(col("__plat"), col("__plon"), col("latitude"), col("longitude")).alias("km_to_priority_stop"))
         .filter(col("km_to_priority_stop").lt_eq(lit(size)))
-        // each customer once in the week, at its nearest priority stop
-        .sort(["account_id", "km_to_priority_stop", "rep_id", "day", "near_account_id"], Default::default())
+        // each customer once in the week, at its nearest priority stop (the ties
+        // by text; the customers only grouped, by their codes: the order across
+        // customers and reps is set by the sort after this pass)
+        .sort_by_exprs(
+            [super::runs::by_code("account_id"), col("km_to_priority_stop"), col("rep_id"), col("day"), col("near_account_id")],
+            Default::default(),
+        )
         .unique_stable_generic(Some(vec![col("account_id")]), UniqueKeepStrategy::First)
         .join(open, [col("rep_id"), col("day")], [col("rep_id"), col("day")], JoinArgs::new(JoinType::Inner))
-        .sort(["rep_id", "day", "km_to_priority_stop", "account_id"], Default::default())
+        .sort_by_exprs([super::runs::by_code("rep_id"), col("day"), col("km_to_priority_stop"), col("account_id")], Default::default())
         .filter(col("account_id").cum_count(false).over([col("rep_id"), col("day")]).expect("static window").cast(DataType::Int64).lt_eq(col("__slots")))
         .select([
             col("rep_id"),

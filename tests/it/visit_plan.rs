@@ -167,6 +167,26 @@ fn radius_is_configurable_and_inclusive_at_the_edge() {
 }
 
 #[test]
+fn a_radius_of_metres_still_finds_its_customers() {
+    // radius 6 m: the finest grids (radius/64 = 9 cm) are packed as 10 m cubes, which
+    // must still find C6, 5.0037 m north of P1 (0.000045 degrees: R x 0.000045 x pi/180),
+    // and leave C7, 10.0074 m north of it
+    let dir = Dir::copy_of(&geo());
+    dir.append("accounts.csv", "C6,Customer Next Door,Retail,100,Kanto,35.6812810,139.7671250,false\nC7,Customer Ten Metres,Retail,100,Kanto,35.6813260,139.7671250,false\n");
+    dir.append(
+        "opportunities.csv",
+        "W6,C6,,F1,2026-01-05T10:00:00+09:00,100000,Closed Won,2026-02-05T10:00:00+09:00,won,,,\nW7,C7,,F1,2026-01-05T10:00:00+09:00,100000,Closed Won,2026-02-05T10:00:00+09:00,won,,,\n",
+    );
+    dir.append("salesrelay.toml", "\n[visit_plan]\nradius_km = 0.006\n");
+    let plan = table(&tables(dir.path()), "visit_plan");
+    let near = rows(&plan, col("reason").eq(lit("nearby_customer")));
+    assert_eq!(strs(&near, "account_id"), vec![Some("C6".to_string())], "{near}");
+    assert_eq!(strs(&near, "near_account_id"), vec![Some("P1".to_string())]);
+    let km = f64s(&near, "km_to_priority_stop")[0].unwrap();
+    assert!((km - EARTH_RADIUS_KM * 0.000045_f64.to_radians()).abs() < 1e-9, "{km}");
+}
+
+#[test]
 fn no_coordinates_column_means_no_visit_plan() {
     let dir = Dir::copy_of(&geo());
     let text = dir.read("accounts.csv");
