@@ -45,19 +45,11 @@ fn categories_frame(rules: &LossRules) -> LazyFrame {
 /// Adds `category`, `subcategory`, `rule` and `matched_text` to a frame with
 /// `loss_reason_code` and `loss_reason_text`: the code decides first (after
 /// `code_key`), then the first text rule whose pattern matches the
-/// normalised text; otherwise `unclassified`.
+/// normalised text; otherwise `unclassified`. The rules run once per
+/// distinct text (notes repeat: 500k losses at scale 1000 hold a few
+/// thousand texts), joined back to every loss that carries it.
 pub fn classify(lf: LazyFrame, rules: &LossRules) -> LazyFrame {
-    let lf = lf
-        .with_columns([
-            map_text(col("loss_reason_code"), code_key).alias("__code_key"),
-            map_text(col("loss_reason_text"), normalize_text).alias("__text"),
-        ])
-        .join(
-            categories_frame(rules),
-            [col("__code_key")],
-            [col("__code_key")],
-            JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) },
-        );
+    let in_order = || JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) };
     // index of the first text rule that matches
     let mut rule_ix = lit(NULL).cast(DataType::Int32);
     for (i, r) in rules.rules.iter().enumerate().rev() {
@@ -71,22 +63,39 @@ pub fn classify(lf: LazyFrame, rules: &LossRules) -> LazyFrame {
         }
         e
     };
+    // a null text matches no rule: the join leaves its rule columns null, as the rules would
+    let by_text = lf
+        .clone()
+        .select([col("loss_reason_text")])
+        .filter(col("loss_reason_text").is_not_null())
+        .unique(None, UniqueKeepStrategy::Any)
+        .with_column(map_text(col("loss_reason_text"), normalize_text).alias("__text"))
+        .with_column(rule_ix.alias("__rule_ix"))
+        .select([
+            col("loss_reason_text"),
+            pick(&|r| lit(r.category.clone())).alias("__text_category"),
+            pick(&|r| lit(r.subcategory.clone())).alias("__text_subcategory"),
+            pick(&|r| lit(format!("rule:{}", r.id))).alias("__text_rule"),
+            pick(&|r| col("__text").str().extract(lit(r.pattern.clone()), 0)).alias("__text_matched"),
+        ]);
     let by_code = col("__code_category").is_not_null();
-    lf.with_column(rule_ix.alias("__rule_ix"))
+    lf.with_column(map_text(col("loss_reason_code"), code_key).alias("__code_key"))
+        .join(categories_frame(rules), [col("__code_key")], [col("__code_key")], in_order())
+        .join(by_text, [col("loss_reason_text")], [col("loss_reason_text")], in_order())
         .with_columns([
-            when(by_code.clone())
-                .then(col("__code_category"))
-                .otherwise(pick(&|r| lit(r.category.clone())))
-                .fill_null(lit("unclassified"))
-                .alias("category"),
-            when(by_code.clone()).then(col("__code_subcategory")).otherwise(pick(&|r| lit(r.subcategory.clone()))).alias("subcategory"),
-            when(by_code.clone()).then(col("__code_rule")).otherwise(pick(&|r| lit(format!("rule:{}", r.id)))).alias("rule"),
-            when(by_code)
-                .then(col("loss_reason_code"))
-                .otherwise(pick(&|r| col("__text").str().extract(lit(r.pattern.clone()), 0)))
-                .alias("matched_text"),
+            when(by_code.clone()).then(col("__code_category")).otherwise(col("__text_category")).fill_null(lit("unclassified")).alias("category"),
+            when(by_code.clone()).then(col("__code_subcategory")).otherwise(col("__text_subcategory")).alias("subcategory"),
+            when(by_code.clone()).then(col("__code_rule")).otherwise(col("__text_rule")).alias("rule"),
+            when(by_code).then(col("loss_reason_code")).otherwise(col("__text_matched")).alias("matched_text"),
         ])
-        .drop(by_name(["__code_key", "__text", "__code_category", "__code_subcategory", "__code_rule", "__rule_ix"], true, false))
+        .drop(by_name(
+            [
+                "__code_key", "__code_category", "__code_subcategory", "__code_rule",
+                "__text_category", "__text_subcategory", "__text_rule", "__text_matched",
+            ],
+            true,
+            false,
+        ))
 }
 
 /// losses: one row per lost opportunity (outcome lost, closed_at set) with
@@ -177,13 +186,19 @@ fn no_model() -> [Expr; 2] {
 fn with_model(df: DataFrame, threshold: f64) -> crate::error::Result<DataFrame> {
     use crate::rules::model;
     let texts = |filter: Expr| -> crate::error::Result<DataFrame> { Ok(df.clone().lazy().filter(filter).collect()?) };
-    let coded = texts(col("method").eq(lit("code")).and(col("loss_reason_text").is_not_null()))?;
-    let extra: Vec<(String, String, String)> = (0..coded.height())
-        .filter_map(|i| {
-            let get = |c: &str| coded.column(c).ok()?.str().ok()?.get(i).map(str::to_string);
-            Some((get("loss_reason_text")?, get("category")?, get("subcategory")?))
-        })
-        .collect();
+    // each distinct coded example once, with the number of losses that carry it
+    let coded = df
+        .clone()
+        .lazy()
+        .filter(col("method").eq(lit("code")).and(col("loss_reason_text").is_not_null()))
+        .filter(col("category").is_not_null().and(col("subcategory").is_not_null()))
+        .group_agg([col("loss_reason_text"), col("category"), col("subcategory")], [len().cast(DataType::Float64).alias("n")])
+        .collect()?;
+    let text = |c: &str| crate::output::text_column(&coded, c);
+    let (notes, cats, subs) = (text("loss_reason_text")?, text("category")?, text("subcategory")?);
+    let weights = coded.column("n")?.f64()?;
+    let extra: Vec<((String, String, String), f64)> =
+        notes.into_iter().zip(cats).zip(subs).map(|((t, c), s)| (t, c, s)).zip(weights.into_no_null_iter()).collect();
     let trained = model::Model::builtin_plus(&extra).map_err(crate::error::Error::Config)?;
     let open = texts(col("method").eq(lit("none")).and(col("loss_reason_text").is_not_null()))?
         .lazy()

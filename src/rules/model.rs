@@ -56,20 +56,27 @@ impl Model {
     /// Trains on `(text, category, subcategory)` examples. Classes are kept
     /// in sorted order, so the training order does not matter.
     pub fn train<'a>(examples: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) -> Model {
-        let examples: Vec<(&str, &str, &str)> = examples.into_iter().collect();
-        let mut classes: Vec<(String, String)> = examples.iter().map(|(_, c, s)| (c.to_string(), s.to_string())).collect();
+        Model::train_weighted(examples.into_iter().map(|e| (e, 1.0)))
+    }
+
+    /// `train` where each example stands for `weight` identical ones (a
+    /// whole number): the same counts, the same model, one pass over its
+    /// n-grams (the counts are sums of whole numbers, exact in f64).
+    pub fn train_weighted<'a>(examples: impl IntoIterator<Item = ((&'a str, &'a str, &'a str), f64)>) -> Model {
+        let examples: Vec<((&str, &str, &str), f64)> = examples.into_iter().collect();
+        let mut classes: Vec<(String, String)> = examples.iter().map(|((_, c, s), _)| (c.to_string(), s.to_string())).collect();
         classes.sort();
         classes.dedup();
         let k = classes.len();
         let mut docs = vec![0.0; k];
         let mut counts: HashMap<String, Vec<f64>> = HashMap::new();
         let mut totals = vec![0.0; k];
-        for (text, c, s) in &examples {
+        for ((text, c, s), weight) in &examples {
             let Ok(i) = classes.binary_search(&(c.to_string(), s.to_string())) else { continue };
-            docs[i] += 1.0;
+            docs[i] += weight;
             for f in features(text) {
-                counts.entry(f).or_insert_with(|| vec![0.0; k])[i] += 1.0;
-                totals[i] += 1.0;
+                counts.entry(f).or_insert_with(|| vec![0.0; k])[i] += weight;
+                totals[i] += weight;
             }
         }
         let n: f64 = docs.iter().sum();
@@ -77,11 +84,12 @@ impl Model {
         Model { classes, prior, counts, totals }
     }
 
-    /// The built-in corpus plus `extra` examples (the input's coded losses).
-    pub fn builtin_plus(extra: &[(String, String, String)]) -> Result<Model, String> {
+    /// The built-in corpus plus `extra` examples (the input's coded losses),
+    /// each with the number of times it occurs.
+    pub fn builtin_plus(extra: &[((String, String, String), f64)]) -> Result<Model, String> {
         let corpus = builtin_corpus()?;
-        let all = corpus.iter().chain(extra).map(|(t, c, s)| (t.as_str(), c.as_str(), s.as_str()));
-        Ok(Model::train(all))
+        let all = corpus.iter().map(|e| (e, 1.0)).chain(extra.iter().map(|(e, w)| (e, *w)));
+        Ok(Model::train_weighted(all.map(|((t, c, s), w)| ((t.as_str(), c.as_str(), s.as_str()), w))))
     }
 
     /// The most likely class of `text` with its posterior; None for a text

@@ -113,6 +113,46 @@ fn the_model_takes_what_no_rule_catches_and_learns_the_inputs_wording() {
 }
 
 #[test]
+fn a_weighted_example_trains_as_that_many_copies() {
+    use salesrelay::rules::model::Model;
+    let copies = [
+        ("zorblax had the connector", "competitor", "features"),
+        ("zorblax had the connector", "competitor", "features"),
+        ("zorblax had the connector", "competitor", "features"),
+        ("no budget left this year", "customer", "budget"),
+    ];
+    let weighted = [(("zorblax had the connector", "competitor", "features"), 3.0), (("no budget left this year", "customer", "budget"), 1.0)];
+    let (a, b) = (Model::train(copies), Model::train_weighted(weighted));
+    for text in ["zorblax", "budget", "the connector we lacked", "see notes"] {
+        // the same counts give the same posterior to the last bit
+        assert_eq!(a.guess(text), b.guess(text), "{text}");
+    }
+    // and the weight matters: once is not three times
+    let once = Model::train_weighted([(("zorblax had the connector", "competitor", "features"), 1.0), (("no budget left this year", "customer", "budget"), 1.0)]);
+    assert_ne!(once.guess("see notes"), a.guess("see notes"));
+}
+
+#[test]
+fn each_loss_is_classified_though_its_text_repeats() {
+    // one text on four losses: a code decides the first, the rules the second and
+    // fourth; the third's other text matches no rule; the model learns from the coded one
+    let rows = [
+        (Some("Competitor - Price"), "champion left the company"),
+        (None, "champion left the company"),
+        (None, "qwzx"),
+        (None, "champion left the company"),
+    ];
+    let out = classify_texts(&rows, &LossConfig { model: false, ..LossConfig::default() });
+    let get = |c: &str| crate::util::strs(&out, c);
+    assert_eq!(get("category"), ["competitor", "timing", "unclassified", "timing"].map(|s| Some(s.to_string())).to_vec());
+    assert_eq!(get("rule")[0].as_deref(), Some("code:competitor price"));
+    assert_eq!(get("rule")[1], get("rule")[3]);
+    assert_eq!(get("rule")[1].as_deref(), Some("rule:key_person_left"));
+    assert_eq!(get("matched_text")[0].as_deref(), Some("Competitor - Price"));
+    assert_eq!(get("method"), ["code", "rule", "none", "rule"].map(|s| Some(s.to_string())).to_vec());
+}
+
+#[test]
 fn the_summary_gives_the_mix_and_the_models_accuracy_on_coded_losses() {
     let out = tempfile::tempdir().unwrap();
     let o = crate::util::salesrelay(&root(), &["run", "--out", out.path().to_str().unwrap()]);
