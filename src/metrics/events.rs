@@ -64,7 +64,7 @@ fn coded(text: &str) -> Expr {
 }
 
 fn with_account(lf: LazyFrame, m: &Model) -> LazyFrame {
-    lf.join(accounts(m).drop(by_name(["industry_raw"], true, false)), [col("account_id")], [col("account_id")], in_order())
+    looked_up(lf, "account_id", accounts(m).select([col("account_id"), col("industry"), col("region")]), &["industry", "region"])
 }
 
 /// A left join that keeps the left frame's rows in their order.
@@ -78,7 +78,7 @@ fn build_leads(m: &Model) -> Option<LazyFrame> {
     let leads = with_account(m.coded("leads")?, m);
     // each lead's first IS activity, joined once here for every table that reads it
     Some(match first_is_touch(m) {
-        Some(first) => leads.join(first, [col("lead_id")], [col("lead_id")], in_order()),
+        Some(first) => looked_up(leads, "lead_id", first, &["first_is_at"]),
         None => leads.with_column(lit(NULL).cast(crate::typing::utc_type()).alias("first_is_at")),
     })
 }
@@ -132,28 +132,57 @@ fn build_handoffs(m: &Model) -> Option<LazyFrame> {
 /// Builds `activities`: every column of the validated table, rows in
 /// order, and the five segment columns as codes. The small tables'
 /// segments are coded (reps, leads, deals and accounts: a few million rows
-/// at most) and the joins carry the codes, so no text is built or hashed
-/// per activity.
+/// at most) and looked up by the activities' id codes (`looked_up`), so no
+/// text is built or hashed per activity.
 fn build_activities(m: &Model) -> Option<LazyFrame> {
     let code = |c: &str| col(c).cast(crate::ids::id_type());
     let acts = m.coded("activities")?;
-    let acts = acts.join(reps(m).select([col("rep_id"), code("team").alias("team"), code("role").alias("role")]), [col("rep_id")], [col("rep_id")], in_order());
+    let acts = looked_up(acts, "rep_id", reps(m).select([col("rep_id"), code("team").alias("team"), code("role").alias("role")]), &["team", "role"]);
     let acts = match m.coded("leads") {
-        Some(l) => acts.join(l.select([col("lead_id"), col("source").alias("lead_source")]), [col("lead_id")], [col("lead_id")], in_order()),
+        Some(l) => looked_up(acts, "lead_id", l.select([col("lead_id"), col("source").alias("lead_source")]), &["lead_source"]),
         None => acts.with_column(lit(NULL).cast(crate::ids::id_type()).alias("lead_source")),
     };
-    let acts = acts.join(
-        opportunities(m).select([col("opportunity_id"), col("source").alias("opp_source")]),
-        [col("opportunity_id")],
-        [col("opportunity_id")],
-        in_order(),
-    );
+    let acts = looked_up(acts, "opportunity_id", opportunities(m).select([col("opportunity_id"), col("source").alias("opp_source")]), &["opp_source"]);
     // the lead's source, else the deal's, else the rep's role's
     let acts = acts
         .with_column(coalesce(&[col("lead_source"), col("opp_source"), source_by_role(coded)]).alias("source"))
         .drop(by_name(["lead_source", "opp_source"], true, false))
         .with_column(m.period("occurred_at").alias(QUARTER));
     Some(with_account(acts, m))
+}
+
+/// `lf` with the columns `values` of `table`'s row whose key (its first
+/// column, unique: a validated table's key) is each row's `key`, null
+/// where none: what a left join keeping `lf`'s rows in order gives. For
+/// ids, each value is laid out by the key's dictionary code, once, and
+/// picked by each row's code (17M activities: a gather, not a hash join per
+/// row); other keys, a table that will not collect or keys that repeat
+/// take the join.
+pub fn looked_up(lf: LazyFrame, key: &str, table: LazyFrame, values: &[&str]) -> LazyFrame {
+    let join = |lf: LazyFrame, table: LazyFrame| lf.join(table, [col(key)], [col(key)], in_order());
+    let Ok(df) = table.clone().collect() else { return join(lf, table) };
+    let coded = df.column(key).is_ok_and(|c| *c.dtype() == crate::ids::id_type());
+    let bound = super::dictionary_bound();
+    if !coded || bound > IdxSize::MAX as u64 {
+        return join(lf, df.lazy());
+    }
+    // row i holds the values of the key whose code is i (nulls where no row has it)
+    let codes = int_range(lit(0 as IdxSize), lit(bound as IdxSize), 1, IDX_DTYPE).alias("__code");
+    let laid_out = DataFrame::empty()
+        .lazy()
+        .select([codes])
+        .join(df.clone().lazy().with_column(col(key).to_physical().cast(IDX_DTYPE).alias("__code")), [col("__code")], [col("__code")], in_order())
+        .collect();
+    match laid_out {
+        Ok(laid_out) if laid_out.height() as u64 == bound => {
+            let picked: Vec<Expr> = values
+                .iter()
+                .filter_map(|v| Some(lit(laid_out.column(v).ok()?.as_materialized_series().clone()).gather(col(key).to_physical().cast(IDX_DTYPE), true).alias(*v)))
+                .collect();
+            if picked.len() == values.len() { lf.with_columns(picked) } else { join(lf, df.lazy()) }
+        }
+        _ => join(lf, df.lazy()),
+    }
 }
 
 /// The source an activity with neither lead nor deal has, by its rep's

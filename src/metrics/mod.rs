@@ -620,7 +620,7 @@ fn u64_lit(v: u64) -> Expr {
 }
 
 /// A bound every code of the ids' dictionary is below (it only grows).
-fn dictionary_bound() -> u64 {
+pub(crate) fn dictionary_bound() -> u64 {
     Categories::global().mapping().num_cats_upper_bound() as u64
 }
 

@@ -75,3 +75,37 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+/// `events::looked_up` (a lookup by code standing in for a left join that
+/// keeps the rows in order) against the join itself: ids the table lacks,
+/// null ids, table rows nobody names, and a key the table repeats (which
+/// the join answers with one row per match).
+#[test]
+fn a_lookup_by_code_gives_what_the_left_join_gives() {
+    use salesrelay::metrics::events::looked_up;
+    let rows = encode_built(df!(
+        "lead_id" => [Some("LK3"), None, Some("LK1"), Some("LK9"), Some("LK3"), Some("LK2")],
+        "n" => [1, 2, 3, 4, 5, 6],
+    ).unwrap())
+    .unwrap();
+    let table = encode_built(df!(
+        "lead_id" => ["LK1", "LK2", "LK3", "LK7"],
+        "source_id" => [Some("inbound"), None, Some("outbound"), Some("inbound")],
+        "score" => [Some(1.5), Some(2.5), None, Some(7.0)],
+    ).unwrap())
+    .unwrap();
+    let join = |rows: &DataFrame, table: &DataFrame| {
+        let args = JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) };
+        rows.clone().lazy().join(table.clone().lazy(), [col("lead_id")], [col("lead_id")], args).collect().unwrap()
+    };
+    let got = looked_up(rows.clone().lazy(), "lead_id", table.clone().lazy(), &["source_id", "score"]).collect().unwrap();
+    assert!(got.equals_missing(&join(&rows, &table)), "{got}");
+    // by hand: LK3 -> outbound and no score, null -> nothing, LK9 -> nothing, LK2 -> no source, 2.5
+    assert_eq!(strs(&decode(got.clone()).unwrap(), "source_id"), [Some("outbound"), None, Some("inbound"), None, Some("outbound"), None].map(|s| s.map(String::from)).to_vec());
+    assert_eq!(got.column("score").unwrap().f64().unwrap().iter().collect::<Vec<_>>(), [None, None, Some(1.5), None, None, Some(2.5)]);
+    // a repeated key: the join's rows (LK1 twice)
+    let twice = encode_built(df!("lead_id" => ["LK1", "LK1", "LK3"], "source_id" => ["a", "b", "c"], "score" => [1.0, 2.0, 3.0]).unwrap()).unwrap();
+    let got = looked_up(rows.clone().lazy(), "lead_id", twice.clone().lazy(), &["source_id", "score"]).collect().unwrap();
+    assert_eq!(got.height(), 7);
+    assert!(got.equals_missing(&join(&rows, &twice)), "{got}");
+}
