@@ -68,7 +68,7 @@ fn with_account(lf: LazyFrame, m: &Model) -> LazyFrame {
 }
 
 /// A left join that keeps the left frame's rows in their order.
-fn in_order() -> JoinArgs {
+pub(crate) fn in_order() -> JoinArgs {
     JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) }
 }
 

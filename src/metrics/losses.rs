@@ -49,7 +49,6 @@ fn categories_frame(rules: &LossRules) -> LazyFrame {
 /// distinct text (notes repeat: 500k losses at scale 1000 hold a few
 /// thousand texts), joined back to every loss that carries it.
 pub fn classify(lf: LazyFrame, rules: &LossRules) -> LazyFrame {
-    let in_order = || JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) };
     // index of the first text rule that matches
     let mut rule_ix = lit(NULL).cast(DataType::Int32);
     for (i, r) in rules.rules.iter().enumerate().rev() {
@@ -80,8 +79,8 @@ pub fn classify(lf: LazyFrame, rules: &LossRules) -> LazyFrame {
         ]);
     let by_code = col("__code_category").is_not_null();
     lf.with_column(map_text(col("loss_reason_code"), code_key).alias("__code_key"))
-        .join(categories_frame(rules), [col("__code_key")], [col("__code_key")], in_order())
-        .join(by_text, [col("loss_reason_text")], [col("loss_reason_text")], in_order())
+        .join(categories_frame(rules), [col("__code_key")], [col("__code_key")], events::in_order())
+        .join(by_text, [col("loss_reason_text")], [col("loss_reason_text")], events::in_order())
         .with_columns([
             when(by_code.clone()).then(col("__code_category")).otherwise(col("__text_category")).fill_null(lit("unclassified")).alias("category"),
             when(by_code.clone()).then(col("__code_subcategory")).otherwise(col("__text_subcategory")).alias("subcategory"),
@@ -218,7 +217,7 @@ fn with_model(df: DataFrame, threshold: f64) -> crate::error::Result<DataFrame> 
     let taken = open_row.clone().and(col("__g_confidence").gt_eq(lit(threshold)));
     let out = df
         .lazy()
-        .join(guessed.lazy(), [col("loss_reason_text")], [col("loss_reason_text")], JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) })
+        .join(guessed.lazy(), [col("loss_reason_text")], [col("loss_reason_text")], events::in_order())
         .with_columns([
             when(taken.clone()).then(col("__g_category")).otherwise(col("category")).alias("category"),
             when(taken.clone()).then(col("__g_subcategory")).otherwise(col("subcategory")).alias("subcategory"),

@@ -375,7 +375,7 @@ pub fn with_passthrough(m: &Model, mut doc: crate::output::Doc, df: DataFrame) -
             p.frame.clone().lazy(),
             [col("opportunity_id")],
             [col("opportunity_id")],
-            JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) },
+            events::in_order(),
         )
         .collect()?;
     doc.columns.extend(p.columns.iter().cloned());
@@ -423,7 +423,7 @@ pub fn with_completeness(m: &Model, mut doc: crate::output::Doc, df: DataFrame) 
             coverage.lazy(),
             [col("period")],
             [col("period")],
-            JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) },
+            events::in_order(),
         )
         .collect()?;
     doc.columns.extend(COMPLETENESS_COLUMNS.iter().map(|(c, d)| (c.to_string(), d.to_string())));
