@@ -176,13 +176,15 @@ pub fn looked_up(lf: LazyFrame, key: &str, table: LazyFrame, values: &[&str]) ->
         .select([codes])
         .join(df.clone().lazy().with_column(col(key).to_physical().cast(IDX_DTYPE).alias("__code")), [col("__code")], [col("__code")], in_order())
         .collect();
-    match laid_out {
-        Ok(laid_out) if laid_out.height() as u64 == bound => {
-            let picked: Vec<Expr> = values
-                .iter()
-                .filter_map(|v| Some(lit(laid_out.column(v).ok()?.as_materialized_series().clone()).gather(col(key).to_physical().cast(IDX_DTYPE), true).alias(*v)))
-                .collect();
-            if picked.len() == values.len() { lf.with_columns(picked) } else { join(lf, df.lazy()) }
+    let Ok(laid_out) = laid_out else { return join(lf, df.lazy()) };
+    let picked: Option<Vec<Expr>> = values
+        .iter()
+        .map(|v| Some(lit(laid_out.column(v).ok()?.as_materialized_series().clone()).gather(col("__code"), true).alias(*v)))
+        .collect();
+    match picked {
+        // each row's code worked out once for every value it picks
+        Some(picked) if laid_out.height() as u64 == bound => {
+            lf.with_column(col(key).to_physical().cast(IDX_DTYPE).alias("__code")).with_columns(picked).drop(cols(["__code"]))
         }
         _ => join(lf, df.lazy()),
     }
