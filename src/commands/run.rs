@@ -143,8 +143,19 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let currency = config.currency_label.clone().or_else(|| v.base_currency.clone()).unwrap_or_else(|| "input currency".into());
     // the tables are written while the charts are drawn (each leaves a core idle at times)
     let (written, drawn) = std::thread::scope(|scope| {
-        let writing = scope.spawn(|| write_tables(dir.path(), all));
+        let writing = scope.spawn(|| {
+            let clock = std::time::Instant::now();
+            let written = write_tables(dir.path(), all);
+            if crate::progress::timings() {
+                crate::tell!("    tables written: {:.2}s", clock.elapsed().as_secs_f64());
+            }
+            written
+        });
+        let clock = std::time::Instant::now();
         let drawn = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config, &currency);
+        if crate::progress::timings() {
+            crate::tell!("    charts drawn: {:.2}s", clock.elapsed().as_secs_f64());
+        }
         (writing.join().unwrap_or_else(|_| Err(Error::Input("writing the tables failed".into()))), drawn)
     });
     let (outputs, dictionary): (Vec<Written>, Vec<(Doc, Schema)>) = written?.into_iter().map(|(w, doc, schema)| (w, (doc, schema))).unzip();
@@ -232,14 +243,42 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
 /// Writes each table to `tables/<name>.parquet` under `dir`: what the
 /// manifest says of each, its doc and its schema (for the data dictionary).
 fn write_tables(dir: &Path, tables: Vec<(Doc, DataFrame)>) -> Result<Vec<(Written, Doc, Schema)>> {
-    let mut out = Vec::with_capacity(tables.len());
-    for (doc, mut df) in tables {
-        let rel = format!("tables/{}.parquet", doc.name);
-        write_parquet(&mut df, &dir.join(&rel), &doc)?;
-        let schema = df.schema().as_ref().clone();
-        out.push((Written { path: rel, rows: df.height(), schema: schema_of(&df) }, doc, schema));
+    // the Parquet writer encodes a table on one core at a time: two tables
+    // at once, the longest first, each worker taking the next when done
+    let mut order: Vec<usize> = (0..tables.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(tables[i].1.height()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<(Written, Doc, Schema)>>>> = tables.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let tables: Vec<std::sync::Mutex<Option<(Doc, DataFrame)>>> = tables.into_iter().map(|t| std::sync::Mutex::new(Some(t))).collect();
+    let work = || loop {
+        let Some(&i) = order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) else { break };
+        let Some((doc, df)) = tables[i].lock().ok().and_then(|mut t| t.take()) else { continue };
+        let written = write_table(dir, doc, df);
+        if let Ok(mut slot) = slots[i].lock() {
+            *slot = Some(written);
+        }
+    };
+    std::thread::scope(|scope| {
+        let helper = scope.spawn(work);
+        work();
+        let _ = helper.join();
+    });
+    slots
+        .into_iter()
+        .map(|slot| slot.into_inner().ok().flatten().unwrap_or_else(|| Err(Error::Input("writing a table failed".into()))))
+        .collect()
+}
+
+/// Writes output table `doc` as `tables/<name>.parquet` in `dir`.
+fn write_table(dir: &Path, doc: Doc, mut df: DataFrame) -> Result<(Written, Doc, Schema)> {
+    let rel = format!("tables/{}.parquet", doc.name);
+    let clock = std::time::Instant::now();
+    write_parquet(&mut df, &dir.join(&rel), &doc)?;
+    if crate::progress::timings() {
+        crate::tell!("      {}: {} rows written in {:.2}s", doc.name, df.height(), clock.elapsed().as_secs_f64());
     }
-    Ok(out)
+    let schema = df.schema().as_ref().clone();
+    Ok((Written { path: rel, rows: df.height(), schema: schema_of(&df) }, doc, schema))
 }
 
 /// What the summary says about files the user had added to the replaced
