@@ -155,39 +155,47 @@ fn build_activities(m: &Model) -> Option<LazyFrame> {
 /// (unique there: a validated table's key, a group-by's keys) holds each
 /// row's `key`, null where none: what a left join keeping `lf`'s rows in
 /// order gives. For ids, each value is laid out by the key's dictionary
-/// code, once (a frame as long as the dictionary), and picked by each row's
-/// code: a gather, not a hash join per row, which pays where `lf` is much
-/// longer than `table` (17M activities against 23k reps or 3M leads; 1M
-/// deals against per-deal aggregates of as many rows was slower). Keys
-/// that are not ids, a table that will not collect or keys that repeat
-/// take the join.
+/// code, once (a column as long as the dictionary, gathered from the
+/// table's rows by the code's row, which Polars' scatter sets), and picked
+/// by each row's code: a gather, not a hash join per row, which pays where
+/// `lf` is much longer than `table` (17M activities against 23k reps or 3M
+/// leads; 1M deals against per-deal aggregates of as many rows was
+/// slower). Keys that are not ids or hold a null, a table that will not
+/// collect or keys that repeat take the join.
 pub fn looked_up(lf: LazyFrame, key: &str, table: LazyFrame, values: &[&str]) -> LazyFrame {
     let join = |lf: LazyFrame, table: LazyFrame| lf.join(table, [col(key)], [col(key)], in_order());
     let Ok(df) = table.clone().collect() else { return join(lf, table) };
-    let coded = df.column(key).is_ok_and(|c| *c.dtype() == crate::ids::id_type());
-    let bound = super::dictionary_bound();
-    if !coded || bound > IdxSize::MAX as u64 {
-        return join(lf, df.lazy());
-    }
-    // row i holds the values of the key whose code is i (nulls where no row has it)
-    let codes = int_range(lit(0 as IdxSize), lit(bound as IdxSize), 1, IDX_DTYPE).alias("__code");
-    let laid_out = DataFrame::empty()
-        .lazy()
-        .select([codes])
-        .join(df.clone().lazy().with_column(col(key).to_physical().cast(IDX_DTYPE).alias("__code")), [col("__code")], [col("__code")], in_order())
-        .collect();
-    let Ok(laid_out) = laid_out else { return join(lf, df.lazy()) };
-    let picked: Option<Vec<Expr>> = values
-        .iter()
-        .map(|v| Some(lit(laid_out.column(v).ok()?.as_materialized_series().clone()).gather(col("__code"), true).alias(*v)))
-        .collect();
-    match picked {
+    match laid_out(&df, key, values) {
         // each row's code worked out once for every value it picks
-        Some(picked) if laid_out.height() as u64 == bound => {
-            lf.with_column(col(key).to_physical().cast(IDX_DTYPE).alias("__code")).with_columns(picked).drop(cols(["__code"]))
-        }
-        _ => join(lf, df.lazy()),
+        Some(picked) => lf
+            .with_column(col(key).to_physical().cast(IDX_DTYPE).alias("__code"))
+            .with_columns(picked.into_iter().zip(values).map(|(v, name)| lit(v).gather(col("__code"), true).alias(*name)).collect::<Vec<_>>())
+            .drop(cols(["__code"])),
+        None => join(lf, df.lazy()),
     }
+}
+
+/// Columns `values` of `df` laid out by the dictionary code of its column
+/// `key`: entry i of each holds the value of the row whose key has code i
+/// (null where no row has it). None where `key` is not an id column, holds
+/// a null or repeats.
+fn laid_out(df: &DataFrame, key: &str, values: &[&str]) -> Option<Vec<Series>> {
+    let column = df.column(key).ok()?;
+    let bound = super::dictionary_bound();
+    if *column.dtype() != crate::ids::id_type() || bound > IdxSize::MAX as u64 || column.null_count() > 0 {
+        return None;
+    }
+    let codes = column.as_materialized_series().to_physical_repr().cast(&IDX_DTYPE).ok()?.rechunk();
+    let codes = codes.idx().ok()?.cont_slice().ok()?.to_vec();
+    // row_of[code] = the row holding it
+    let mut row_of = IdxCa::full_null("__row".into(), bound as usize);
+    let row_of = row_of.scatter(&codes, (0..codes.len() as IdxSize).map(Some)).ok()?;
+    // a code set by two rows (a repeated key) leaves fewer codes set than rows
+    if row_of.len() - row_of.null_count() != codes.len() {
+        return None;
+    }
+    let row_of = row_of.idx().ok()?;
+    values.iter().map(|v| df.column(v).ok()?.as_materialized_series().take(row_of).ok()).collect()
 }
 
 /// The source an activity with neither lead nor deal has, by its rep's

@@ -78,8 +78,8 @@ proptest! {
 
 /// `events::looked_up` (a lookup by code standing in for a left join that
 /// keeps the rows in order) against the join itself: ids the table lacks,
-/// null ids, table rows nobody names, and a key the table repeats (which
-/// the join answers with one row per match).
+/// null ids, table rows nobody names, a key the table repeats (which the
+/// join answers with one row per match) and a table row without a key.
 #[test]
 fn a_lookup_by_code_gives_what_the_left_join_gives() {
     use salesrelay::metrics::events::looked_up;
@@ -108,4 +108,9 @@ fn a_lookup_by_code_gives_what_the_left_join_gives() {
     let got = looked_up(rows.clone().lazy(), "lead_id", twice.clone().lazy(), &["source_id", "score"]).collect().unwrap();
     assert_eq!(got.height(), 7);
     assert!(got.equals_missing(&join(&rows, &twice)), "{got}");
+    // a table row without a key: named by no row (a null id matches nothing)
+    let keyless = encode_built(df!("lead_id" => [Some("LK1"), None], "source_id" => ["a", "b"], "score" => [1.0, 2.0]).unwrap()).unwrap();
+    let got = looked_up(rows.clone().lazy(), "lead_id", keyless.clone().lazy(), &["source_id", "score"]).collect().unwrap();
+    assert!(got.equals_missing(&join(&rows, &keyless)), "{got}");
+    assert_eq!(got.column("score").unwrap().f64().unwrap().iter().collect::<Vec<_>>(), [None, None, Some(1.0), None, None, None]);
 }
