@@ -163,8 +163,17 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
             col("viewed_at").filter(role("decision_maker")).min().alias("first_dm_view_at"),
             col("viewed_at").min().alias("first_viewed_at"),
             col("viewed_at").max().alias("last_viewed_at"),
-            col("asset").sort_by([col("viewed_at"), col("view_id")], Default::default()).last().alias("last_asset"),
         ]);
+    // the asset of the deal's last view (ties: the largest view_id): its views at the latest
+    // viewed_at, in view_id order, the last taken (sorting each deal's views took 0.5 s of 2)
+    let last_asset = deal_views
+        .clone()
+        .filter(col("__counted"))
+        .select([col("opportunity_id"), col("viewed_at"), col("view_id"), col("asset")])
+        .filter(col("viewed_at").eq(col("viewed_at").max().over([col("opportunity_id")]).expect("static window")))
+        .sort(["view_id"], Default::default())
+        .group_agg([col("opportunity_id")], [col("asset").last().alias("last_asset")]);
+    let per_opp = per_opp.join(last_asset, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left));
     let after_close = deal_views
         .filter(col("__counted").not())
         .group_agg([col("opportunity_id")], [len().cast(DataType::Int64).alias("views_after_close")]);

@@ -154,8 +154,7 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
                 .and(col("with_decision_maker").fill_null(lit(false)))
                 .alias("__dm"),
             col("kind").eq(lit("call")).and(col("outcome").eq(lit("appointment_set"))).alias("__appointment"),
-        ])
-        .cache();
+        ]);
     let opps = m
         .lazy("opportunities")
         .expect("opportunities is required")
@@ -163,16 +162,23 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
         .select([col("account_id"), m.period("created_at").alias("__q"), col("amount")]);
     // the fiscal year of a quarter index (fiscal year x 4 + quarter - 1)
     let year = |q: Expr| q.floor_div(lit(4));
+    // accounts reached per quarter and rep; by anyone: those rows merged per quarter and account
+    let reached_by_rep = bdr
+        .group_agg([col("__q"), col("rep_id"), col("account_id")], [col("__dm").any(true).alias("__dm"), count_if(col("__appointment")).alias("__appointments")])
+        .cache();
     let mut parts = Vec::new();
     for keyed in [true, false] {
         let by: Vec<Expr> = if keyed { vec![col("__q"), col("rep_id")] } else { vec![col("__q")] };
-        // accounts reached per quarter (per rep, or by anyone)
         let mut reach_keys = by.clone();
         reach_keys.push(col("account_id"));
-        let reached = bdr
-            .clone()
-            .group_agg(reach_keys.clone(), [col("__dm").any(true).alias("__dm"), count_if(col("__appointment")).alias("__appointments")])
-            .cache();
+        let reached = if keyed {
+            reached_by_rep.clone()
+        } else {
+            reached_by_rep
+                .clone()
+                .group_agg(reach_keys.clone(), [col("__dm").any(true).alias("__dm"), col("__appointments").sum().alias("__appointments")])
+                .cache()
+        };
         let quarter = reached.clone().group_agg(by.clone(), [
             len().cast(DataType::Int64).alias("approached"),
             count_if(col("__dm")).alias("dm_connected"),
