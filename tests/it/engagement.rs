@@ -244,3 +244,21 @@ fn without_viewer_roles_or_seconds_those_measures_are_not_available() {
     assert!(md.contains("(the input has no viewer roles, so decision makers cannot be told apart)"), "{md}");
     assert!(md.contains("dsr_views.viewer_role") || md.contains("views_decision_maker"), "the gap is in Data coverage: {md}");
 }
+
+/// The last asset of a deal whose last two views share a minute: the one
+/// with the larger view_id; a view after the close counts for nothing.
+#[test]
+fn last_asset_breaks_a_tie_by_view_id_and_ignores_views_after_close() {
+    let dir = fixture(14.0);
+    // O7 closed 2026-08-30: V10 (pricing) and V12 (quote) at the same minute, V13 after the close
+    dir.append(
+        "dsr_views.csv",
+        "V12,O7,,contact,quote,2026-07-11T10:00:00+09:00,5\n\
+         V13,O7,,contact,case_study,2026-09-05T10:00:00+09:00,5\n",
+    );
+    let all = tables(dir.path());
+    let o7 = rows(&table(&all, "dsr_engagement"), col("opportunity_id").eq(lit("O7")));
+    assert_eq!(strs(&o7, "last_asset")[0].as_deref(), Some("quote"));
+    assert_eq!(one(&o7, "views"), Some(3.0));
+    assert_eq!(one(&o7, "views_after_close"), Some(1.0));
+}
