@@ -21,19 +21,14 @@ pub const PATTERNS: [&str; 6] =
 /// the decision maker was met; win rate with its Wilson interval, mean won
 /// amount and median cycle, per quarter of close and for all quarters.
 pub fn meeting_pattern(m: &Model) -> Result<Option<LazyFrame>> {
-    let Some(activities) = events::activities(m) else { return Ok(None) };
+    let Some(meetings) = events::fs_meetings(m) else { return Ok(None) };
     let deals = m
         .lazy("opportunities")
         .expect("opportunities is required")
         .filter(col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false).and(col("closed_at").is_not_null()))
         .select([col("opportunity_id"), col("outcome"), col("amount"), col("created_at"), col("closed_at")]);
-    let per_deal = activities
-        .filter(
-            col("team")
-                .eq(lit("fs"))
-                .and(col("kind").is_in(crate::typing::str_list(&["visit", "online_meeting"]), false))
-                .and(col("opportunity_id").is_not_null()),
-        )
+    let per_deal = meetings
+        .filter(col("opportunity_id").is_not_null())
         .select([col("opportunity_id"), col("activity_id"), col("occurred_at"), col("kind"), col("with_decision_maker")])
         .join(deals, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
         .filter(col("occurred_at").lt_eq(col("closed_at")))

@@ -154,10 +154,9 @@ pub fn fs_reps(m: &Model) -> LazyFrame {
         lf = onto(onto(lf, received), sent_back);
         counts.extend(["handoffs_received", "accepted", "__sla_met", "send_backs"]);
     }
-    if let Some(acts) = events::activities(m) {
+    if let Some(meetings) = events::fs_meetings(m) {
         // only FS reps' meetings count (the grid holds FS reps): the other activities are not grouped at all
-        let part = acts
-            .filter(col("team").eq(lit("fs")).and(col("kind").is_in(crate::typing::str_list(&["visit", "online_meeting"]), false)))
+        let part = meetings
             .with_column(col(events::QUARTER).alias("__p"))
             .group_agg([col("rep_id"), col("__p")], [
                 count_if(col("kind").eq(lit("visit"))).alias("visits"),

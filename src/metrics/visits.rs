@@ -17,8 +17,7 @@ pub const GAP_THRESHOLD_PT: f64 = 10.0;
 /// `events::activities`), `__p`, `visit`, `online`.
 fn fs_meetings(m: &Model) -> Option<LazyFrame> {
     Some(
-        events::activities(m)?
-            .filter(col("team").eq(lit("fs")).and(col("kind").is_in(crate::typing::str_list(&["visit", "online_meeting"]), false)))
+        events::fs_meetings(m)?
             .with_columns([
                 col(events::QUARTER).alias("__p"),
                 col("kind").eq(lit("visit")).alias("visit"),
