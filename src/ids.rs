@@ -20,6 +20,42 @@ pub fn id_type() -> DataType {
     DataType::from_categories(Categories::global())
 }
 
+/// A bound every code of the ids' dictionary is below (it only grows).
+pub fn dictionary_bound() -> u64 {
+    Categories::global().mapping().num_cats_upper_bound() as u64
+}
+
+/// The codes of id column `column` (no nulls) as row numbers' type; None
+/// where it is not coded, holds a null or the dictionary outgrows them.
+fn codes_of(column: &Column) -> Option<Vec<IdxSize>> {
+    if *column.dtype() != id_type() || dictionary_bound() > IdxSize::MAX as u64 || column.null_count() > 0 {
+        return None;
+    }
+    let codes = column.as_materialized_series().to_physical_repr().cast(&IDX_DTYPE).ok()?.rechunk();
+    Some(codes.idx().ok()?.cont_slice().ok()?.to_vec())
+}
+
+/// Which row of its frame holds each code of id column `column`: a
+/// column as long as the dictionary, entry i the row whose value has code
+/// i (null where none), set by Polars' scatter. None where `column` is not
+/// coded, holds a null or repeats a value.
+pub fn rows_by_code(column: &Column) -> Option<IdxCa> {
+    let codes = codes_of(column)?;
+    let mut rows = IdxCa::full_null("__row".into(), dictionary_bound() as usize);
+    let rows = rows.scatter(&codes, (0..codes.len() as IdxSize).map(Some)).ok()?;
+    // a code set by two rows (a repeated value) leaves fewer codes set than rows
+    (rows.len() - rows.null_count() == codes.len()).then(|| rows.idx().ok().cloned()).flatten()
+}
+
+/// Which codes of the dictionary id column `column` holds: a boolean
+/// column as long as the dictionary, true at each of its values' codes.
+/// None where `column` is not coded or holds a null.
+pub fn codes_held(column: &Column) -> Option<Series> {
+    let codes = codes_of(column)?;
+    let mut held = BooleanChunked::full("__held".into(), false, dictionary_bound() as usize);
+    held.scatter(&codes, std::iter::repeat(Some(true))).ok()
+}
+
 /// Whether column `column` of input table `table` is an id the tables are
 /// joined on: one that names a row of another table, or the key such ids
 /// name. Keys nothing names (activity_id, handoff_id, view_id) stay text:

@@ -370,12 +370,15 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         for c in spec.columns {
             let Some((parent, parent_col)) = c.references else { continue };
             let Some(parent_df) = tables.get(parent) else { continue };
-            // an anti join only asks whether a key is there: the parent's keys need no unique pass first
-            let keys = parent_df.clone().lazy().select([col(parent_col).alias("__key")]);
-            let dangling = lf
-                .clone()
-                .filter(col(c.name).is_not_null())
-                .join(keys, [col(c.name)], [col("__key")], JoinArgs::new(JoinType::Anti));
+            let named = lf.clone().filter(col(c.name).is_not_null());
+            let dangling = match parent_df.column(parent_col).ok().and_then(crate::ids::codes_held) {
+                // coded ids: each row's code looked up among the codes the parent holds
+                Some(held) if loaded.df.column(c.name).is_ok_and(|v| *v.dtype() == crate::ids::id_type()) => {
+                    named.filter(lit(held).gather(col(c.name).to_physical().cast(IDX_DTYPE), false).not())
+                }
+                // an anti join only asks whether a key is there: the parent's keys need no unique pass first
+                _ => named.join(parent_df.clone().lazy().select([col(parent_col).alias("__key")]), [col(c.name)], [col("__key")], JoinArgs::new(JoinType::Anti)),
+            };
             let detail = format!("no {parent} row has {parent_col} = this value");
             checks.push(check(&dangling, spec.name, Some(c.name), col(c.name), lit(true), "dangling_reference", &detail));
         }

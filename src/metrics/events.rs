@@ -178,24 +178,10 @@ pub fn looked_up(lf: LazyFrame, key: &str, table: LazyFrame, values: &[&str]) ->
 /// Columns `values` of `df` laid out by the dictionary code of its column
 /// `key`: entry i of each holds the value of the row whose key has code i
 /// (null where no row has it). None where `key` is not an id column, holds
-/// a null or repeats.
+/// a null or repeats (`ids::rows_by_code`).
 fn laid_out(df: &DataFrame, key: &str, values: &[&str]) -> Option<Vec<Series>> {
-    let column = df.column(key).ok()?;
-    let bound = super::dictionary_bound();
-    if *column.dtype() != crate::ids::id_type() || bound > IdxSize::MAX as u64 || column.null_count() > 0 {
-        return None;
-    }
-    let codes = column.as_materialized_series().to_physical_repr().cast(&IDX_DTYPE).ok()?.rechunk();
-    let codes = codes.idx().ok()?.cont_slice().ok()?.to_vec();
-    // row_of[code] = the row holding it
-    let mut row_of = IdxCa::full_null("__row".into(), bound as usize);
-    let row_of = row_of.scatter(&codes, (0..codes.len() as IdxSize).map(Some)).ok()?;
-    // a code set by two rows (a repeated key) leaves fewer codes set than rows
-    if row_of.len() - row_of.null_count() != codes.len() {
-        return None;
-    }
-    let row_of = row_of.idx().ok()?;
-    values.iter().map(|v| df.column(v).ok()?.as_materialized_series().take(row_of).ok()).collect()
+    let row_of = crate::ids::rows_by_code(df.column(key).ok()?)?;
+    values.iter().map(|v| df.column(v).ok()?.as_materialized_series().take(&row_of).ok()).collect()
 }
 
 /// The source an activity with neither lead nor deal has, by its rep's

@@ -619,10 +619,7 @@ fn u64_lit(v: u64) -> Expr {
     lit(v).cast(DataType::UInt64)
 }
 
-/// A bound every code of the ids' dictionary is below (it only grows).
-pub(crate) fn dictionary_bound() -> u64 {
-    Categories::global().mapping().num_cats_upper_bound() as u64
-}
+use crate::ids::dictionary_bound;
 
 /// Two group keys as one unsigned 64-bit number, equal exactly where both
 /// keys are (nulls included): a categorical as its code + 1 (0 for null),
