@@ -255,10 +255,12 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
     let (Some(history), Some(order)) = (m.lazy("stage_history"), stage_order(m)) else { return Ok(None) };
     let opps = events::opportunities(m).select([col("opportunity_id"), col("outcome"), col("source"), col("industry"), col("region")]);
     let closed_at = m.lazy("opportunities").expect("required").select([col("opportunity_id"), col("closed_at")]);
-    let visits = history
-        .select([col("opportunity_id"), col("stage"), col("entered_at")])
-        .join(order.clone(), [col("stage")], [col("stage")], JoinArgs::new(JoinType::Left))
-        .join(closed_at, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left))
+    let visits = events::looked_up(
+        history.select([col("opportunity_id"), col("stage"), col("entered_at")]).join(order.clone(), [col("stage")], [col("stage")], JoinArgs::new(JoinType::Left)),
+        "opportunity_id",
+        closed_at,
+        &["closed_at"],
+    )
         // stages entered at or after closing (Closed Won / Closed Lost) are not progress
         .with_column(
             when(col("closed_at").is_null().or(col("entered_at").lt(col("closed_at"))))
