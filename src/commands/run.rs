@@ -243,15 +243,18 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
 /// Writes each table to `tables/<name>.parquet` under `dir`: what the
 /// manifest says of each, its doc and its schema (for the data dictionary).
 fn write_tables(dir: &Path, tables: Vec<(Doc, DataFrame)>) -> Result<Vec<(Written, Doc, Schema)>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
     // the Parquet writer encodes a table on one core at a time: two tables
-    // at once, the longest first, each worker taking the next when done
+    // at once, the longest first, each worker taking the next when done;
+    // a slot a worker never filled (it panicked) is an error
     let mut order: Vec<usize> = (0..tables.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(tables[i].1.height()));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<Result<(Written, Doc, Schema)>>>> = tables.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    let tables: Vec<std::sync::Mutex<Option<(Doc, DataFrame)>>> = tables.into_iter().map(|t| std::sync::Mutex::new(Some(t))).collect();
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<(Written, Doc, Schema)>>>> = tables.iter().map(|_| Mutex::new(None)).collect();
+    let tables: Vec<Mutex<Option<(Doc, DataFrame)>>> = tables.into_iter().map(|t| Mutex::new(Some(t))).collect();
     let work = || loop {
-        let Some(&i) = order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) else { break };
+        let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
         let Some((doc, df)) = tables[i].lock().ok().and_then(|mut t| t.take()) else { continue };
         let written = write_table(dir, doc, df);
         if let Ok(mut slot) = slots[i].lock() {

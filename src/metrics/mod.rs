@@ -24,6 +24,7 @@ use crate::calendar::{quarter_index, quarter_label};
 use crate::config::Config;
 use crate::contract::Need;
 use crate::error::Result;
+use crate::ids::dictionary_bound;
 use crate::industries::Industries;
 use crate::calendar::{Quarter, Span};
 use crate::output::TableDoc;
@@ -618,8 +619,6 @@ fn coded_keys(lf: &mut LazyFrame, by: &[Expr], aggs: &[Expr]) -> Option<(Vec<Exp
 fn u64_lit(v: u64) -> Expr {
     lit(v).cast(DataType::UInt64)
 }
-
-use crate::ids::dictionary_bound;
 
 /// Two group keys as one unsigned 64-bit number, equal exactly where both
 /// keys are (nulls included): a categorical as its code + 1 (0 for null),
