@@ -39,12 +39,22 @@ fn codes_of(column: &Column) -> Option<Vec<IdxSize>> {
 /// column as long as the dictionary, entry i the row whose value has code
 /// i (null where none), set by Polars' scatter. None where `column` is not
 /// coded, holds a null or repeats a value.
-pub fn rows_by_code(column: &Column) -> Option<IdxCa> {
+fn rows_by_code(column: &Column) -> Option<IdxCa> {
     let codes = codes_of(column)?;
     let mut rows = IdxCa::full_null("__row".into(), dictionary_bound() as usize);
     let rows = rows.scatter(&codes, (0..codes.len() as IdxSize).map(Some)).ok()?;
     // a code set by two rows (a repeated value) leaves fewer codes set than rows
     (rows.len() - rows.null_count() == codes.len()).then(|| rows.idx().ok().cloned()).flatten()
+}
+
+/// Columns `values` of `df` laid out by the dictionary code of its column
+/// `key`: entry i of each holds the value of the row whose key has code i
+/// (null where no row has it), for a gather by code to stand in for a join
+/// on `key`. None where `key` is not an id column, holds a null or repeats
+/// (`rows_by_code`).
+pub fn laid_out(df: &DataFrame, key: &str, values: &[&str]) -> Option<Vec<Series>> {
+    let row_of = rows_by_code(df.column(key).ok()?)?;
+    values.iter().map(|v| df.column(v).ok()?.as_materialized_series().take(&row_of).ok()).collect()
 }
 
 /// Which codes of the dictionary id column `column` holds: a boolean

@@ -181,10 +181,7 @@ fn date_order_findings(lf: &LazyFrame, o: &DateOrder, tables: &BTreeMap<&'static
         Some((fk, parent, key)) => {
             let parent_df = tables.get(parent)?;
             let coded = lf.clone().collect_schema().ok()?.get(fk) == Some(&crate::ids::id_type());
-            let laid_out = match parent_df.column(key).ok().and_then(crate::ids::rows_by_code) {
-                Some(row_of) if coded => parent_df.column(o.earlier).ok()?.as_materialized_series().take(&row_of).ok(),
-                _ => None,
-            };
+            let laid_out = crate::ids::laid_out(parent_df, key, &[o.earlier]).filter(|_| coded).and_then(|mut v| v.pop());
             let noun = parent.strip_suffix('s').unwrap_or(parent);
             let detail = concat_str(
                 [lit(format!("{} is before the {} of its {noun} ", o.later, o.earlier)), col(fk), lit(" ("), utc_text(col("__earlier")), lit(")")],
@@ -321,6 +318,7 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
     let mut set_aside = Vec::new();
     let mut unusual: Vec<LazyFrame> = Vec::new();
     let mut raw_tables = raw_tables;
+    let mut held_codes: BTreeMap<(&str, &str), Option<Series>> = BTreeMap::new();
     for spec in TABLES {
         // ids arrive as dictionary codes (`typing::type_chunk` coded them, see
         // `ids`): the key and reference checks below hash and compare codes
@@ -380,7 +378,9 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             let Some((parent, parent_col)) = c.references else { continue };
             let Some(parent_df) = tables.get(parent) else { continue };
             let named = lf.clone().filter(col(c.name).is_not_null());
-            let dangling = match parent_df.column(parent_col).ok().and_then(crate::ids::codes_held) {
+            // a parent's codes are laid out once for every column naming it (five name the reps)
+            let held = held_codes.entry((parent, parent_col)).or_insert_with(|| parent_df.column(parent_col).ok().and_then(crate::ids::codes_held)).clone();
+            let dangling = match held {
                 // coded ids: each row's code looked up among the codes the parent holds
                 Some(held) if loaded.df.column(c.name).is_ok_and(|v| *v.dtype() == crate::ids::id_type()) => {
                     named.filter(lit(held).gather(col(c.name).to_physical().cast(IDX_DTYPE), false).not())

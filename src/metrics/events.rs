@@ -165,7 +165,7 @@ fn build_activities(m: &Model) -> Option<LazyFrame> {
 pub fn looked_up(lf: LazyFrame, key: &str, table: LazyFrame, values: &[&str]) -> LazyFrame {
     let join = |lf: LazyFrame, table: LazyFrame| lf.join(table, [col(key)], [col(key)], in_order());
     let Ok(df) = table.clone().collect() else { return join(lf, table) };
-    match laid_out(&df, key, values) {
+    match crate::ids::laid_out(&df, key, values) {
         // each row's code worked out once for every value it picks
         Some(picked) => lf
             .with_column(col(key).to_physical().cast(IDX_DTYPE).alias("__code"))
@@ -173,15 +173,6 @@ pub fn looked_up(lf: LazyFrame, key: &str, table: LazyFrame, values: &[&str]) ->
             .drop(cols(["__code"])),
         None => join(lf, df.lazy()),
     }
-}
-
-/// Columns `values` of `df` laid out by the dictionary code of its column
-/// `key`: entry i of each holds the value of the row whose key has code i
-/// (null where no row has it). None where `key` is not an id column, holds
-/// a null or repeats (`ids::rows_by_code`).
-fn laid_out(df: &DataFrame, key: &str, values: &[&str]) -> Option<Vec<Series>> {
-    let row_of = crate::ids::rows_by_code(df.column(key).ok()?)?;
-    values.iter().map(|v| df.column(v).ok()?.as_materialized_series().take(&row_of).ok()).collect()
 }
 
 /// The source an activity with neither lead nor deal has, by its rep's
