@@ -49,7 +49,7 @@ pub fn with_rates(opps: LazyFrame, rates: Option<LazyFrame>, base: Option<&str>)
         .filter(col("__kind").eq(lit(1u8)))
         .select([col("__i"), col("__r")]);
     Ok(opps
-        .join(found, [col("__i")], [col("__i")], crate::metrics::events::in_order())
+        .join(found, [col("__i")], [col("__i")], crate::typing::in_order())
         .with_column(when(col("__is_base")).then(lit(1.0)).otherwise(col("__r")).alias("__rate"))
         .drop(by_name(["__r"], true, false)))
 }
@@ -105,7 +105,7 @@ pub fn convert(opps: DataFrame, stages: Option<DataFrame>, rates: Option<LazyFra
             let names: Vec<Expr> = sh.get_column_names().iter().map(|c| col(c.as_str())).collect();
             Some(
                 sh.lazy()
-                    .join(rate, [col("opportunity_id")], [col("opportunity_id")], crate::metrics::events::in_order())
+                    .join(rate, [col("opportunity_id")], [col("opportunity_id")], crate::typing::in_order())
                     .with_column((col("amount") / col("__rate").fill_null(lit(1.0))).alias("amount"))
                     .select(names)
                     .collect()?,

@@ -986,7 +986,7 @@ fn map_source(
             .filter(col(lk.as_str()).is_not_null())
             .unique_stable_generic(Some(vec![col(lk.as_str())]), UniqueKeepStrategy::First)
             .select(renamed.into_iter().chain([col(lk.as_str()).alias("__lookup_key")]).collect::<Vec<_>>());
-        lf = lf.join(right, [col(on.as_str())], [col("__lookup_key")], crate::metrics::events::in_order());
+        lf = lf.join(right, [col(on.as_str())], [col("__lookup_key")], crate::typing::in_order());
         columns.extend(other_cols.iter().map(|c| format!("{}.{c}", l.alias)));
         aliases.push(l.alias.clone());
     }

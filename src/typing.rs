@@ -18,6 +18,12 @@ pub fn utc_type() -> DataType {
 pub const TRUE_WORDS: &[&str] = &["true", "t", "yes", "y", "1"];
 pub const FALSE_WORDS: &[&str] = &["false", "f", "no", "n", "0"];
 
+/// A left join that keeps the left frame's rows in their order (the
+/// metrics, the currency conversion and the mapping's lookups all join so).
+pub fn in_order() -> JoinArgs {
+    JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) }
+}
+
 pub fn str_list(values: &[&str]) -> Expr {
     let s = Series::new("values".into(), values);
     lit(s).implode(true)

@@ -67,10 +67,7 @@ fn with_account(lf: LazyFrame, m: &Model) -> LazyFrame {
     looked_up(lf, "account_id", accounts(m).select([col("account_id"), col("industry"), col("region")]), &["industry", "region"])
 }
 
-/// A left join that keeps the left frame's rows in their order.
-pub(crate) fn in_order() -> JoinArgs {
-    JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) }
-}
+pub(crate) use crate::typing::in_order;
 
 /// Builds `leads`.
 fn build_leads(m: &Model) -> Option<LazyFrame> {

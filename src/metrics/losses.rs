@@ -189,8 +189,7 @@ fn with_model(df: DataFrame, threshold: f64) -> crate::error::Result<DataFrame> 
     let coded = df
         .clone()
         .lazy()
-        .filter(col("method").eq(lit("code")).and(col("loss_reason_text").is_not_null()))
-        .filter(col("category").is_not_null().and(col("subcategory").is_not_null()))
+        .filter(col("method").eq(lit("code")).and(col("loss_reason_text").is_not_null()).and(col("category").is_not_null()).and(col("subcategory").is_not_null()))
         .group_agg([col("loss_reason_text"), col("category"), col("subcategory")], [len().cast(DataType::Float64).alias("n")])
         .collect()?;
     let text = |c: &str| crate::output::text_column(&coded, c);
