@@ -2,46 +2,94 @@
 //! (account_id, lead_id, rep_id, owner_rep_id, ...; see `is_id`) is held as
 //! a Polars Categorical from the moment its table is read (Polars' CSV reader
 //! parses them into codes; other inputs are coded as each piece is typed),
-//! so the
-//! key and reference checks, the joins and the group-bys hash and compare
-//! 4-byte codes, not text (activities at scale 1000: 17M rows, four such
-//! columns). All id columns share Polars' one global
-//! dictionary, so any two can be joined or compared; a categorical sorts by
-//! its text, so every sort gives the order it gave on text. Output tables
-//! and SQL see text again (`decode`): nothing a user reads changes.
+//! so the key and reference checks, the joins and the group-bys hash and
+//! compare 4-byte codes, not text (activities at scale 1000: 17M rows, four
+//! such columns). Each kind of id has a dictionary of its own, named by the
+//! key every id of the kind names (`reps.rep_id` for rep_id, owner_rep_id,
+//! manager_id, from_rep_id, to_rep_id): two columns of one kind can be
+//! joined or compared, and each dictionary stays as small as its kind (an
+//! activity's rep is looked up among 23k reps, not among millions of ids of
+//! every kind: reading the inputs at scale 1000 took 16% longer with one
+//! dictionary for all). The segments and coded enums share Polars' global
+//! dictionary (`segment_type`), a few hundred values. A categorical sorts
+//! by its text, so every sort gives the order it gave on text. Output
+//! tables and SQL see text again (`decode`): nothing a user reads changes.
 
 use polars::prelude::*;
 
 use crate::contract::{ColType, TABLES};
 use crate::error::Result;
 
-/// The type ids are held in from validation to the output tables.
-pub fn id_type() -> DataType {
+/// The type id column `column` of input table `table` is held in from
+/// validation to the output tables: codes in the dictionary of the key its
+/// ids name (the column itself where it is a key). Text for a column that
+/// is not an id (`is_id`).
+pub fn id_type(table: &str, column: &str) -> DataType {
+    match id_kind(table, column) {
+        Some((t, c)) => DataType::from_categories(Categories::new(format!("{t}.{c}").into(), "salesrelay ids".into(), CategoricalPhysical::U32)),
+        None => DataType::String,
+    }
+}
+
+/// The key (table, column) every value of id column `column` of `table`
+/// names, following references to their end; None where it is not an id.
+fn id_kind(table: &str, column: &str) -> Option<(&'static str, &'static str)> {
+    let spec = TABLES.iter().find(|t| t.name == table)?;
+    let c = spec.column(column)?;
+    if !is_id(table, column) {
+        return None;
+    }
+    match c.references {
+        Some((t, c)) => id_kind(t, c),
+        None => Some((spec.name, c.name)),
+    }
+}
+
+/// The type of an id column named `name` in a frame built by the metrics
+/// (`rep_id`, `account_id`, ...): the type of the input column of that name
+/// that is an id (the first table that has one), else text.
+pub fn id_type_named(name: &str) -> DataType {
+    TABLES
+        .iter()
+        .find(|t| t.column(name).is_some() && is_id(t.name, name))
+        .map_or(DataType::String, |t| id_type(t.name, name))
+}
+
+/// The type the segments (source, industry, region, team, role) and the
+/// coded enums (`is_coded_enum`) are held in: codes in Polars' global
+/// dictionary, which holds only such values (a few hundred).
+pub fn segment_type() -> DataType {
     DataType::from_categories(Categories::global())
 }
 
-/// A bound every code of the ids' dictionary is below (it only grows).
-pub fn dictionary_bound() -> u64 {
-    Categories::global().mapping().num_cats_upper_bound() as u64
+/// A bound every code of the dictionary of `dtype` is below (a dictionary
+/// only grows); None where `dtype` is not a categorical.
+pub fn code_bound(dtype: &DataType) -> Option<u64> {
+    match dtype {
+        DataType::Categorical(_, mapping) => Some(mapping.num_cats_upper_bound() as u64),
+        _ => None,
+    }
 }
 
-/// The codes of id column `column` (no nulls) as row numbers' type; None
-/// where it is not coded, holds a null or the dictionary outgrows them.
-fn codes_of(column: &Column) -> Option<Vec<IdxSize>> {
-    if *column.dtype() != id_type() || dictionary_bound() > IdxSize::MAX as u64 || column.null_count() > 0 {
+/// The codes of categorical column `column` (no nulls) as row numbers'
+/// type, with a bound every code is below; None where it is not coded,
+/// holds a null or the dictionary outgrows them.
+fn codes_of(column: &Column) -> Option<(Vec<IdxSize>, usize)> {
+    let bound = code_bound(column.dtype())?;
+    if bound > IdxSize::MAX as u64 || column.null_count() > 0 {
         return None;
     }
     let codes = column.as_materialized_series().to_physical_repr().cast(&IDX_DTYPE).ok()?.rechunk();
-    Some(codes.idx().ok()?.cont_slice().ok()?.to_vec())
+    Some((codes.idx().ok()?.cont_slice().ok()?.to_vec(), bound as usize))
 }
 
 /// Which row of its frame holds each code of id column `column`: a
-/// column as long as the dictionary, entry i the row whose value has code
+/// column as long as its dictionary, entry i the row whose value has code
 /// i (null where none), set by Polars' scatter. None where `column` is not
 /// coded, holds a null or repeats a value.
 fn rows_by_code(column: &Column) -> Option<IdxCa> {
-    let codes = codes_of(column)?;
-    let mut rows = IdxCa::full_null("__row".into(), dictionary_bound() as usize);
+    let (codes, bound) = codes_of(column)?;
+    let mut rows = IdxCa::full_null("__row".into(), bound);
     let rows = rows.scatter(&codes, (0..codes.len() as IdxSize).map(Some)).ok()?;
     // a code set by two rows (a repeated value) leaves fewer codes set than rows
     (rows.len() - rows.null_count() == codes.len()).then(|| rows.idx().ok().cloned()).flatten()
@@ -61,8 +109,8 @@ pub fn laid_out(df: &DataFrame, key: &str, values: &[&str]) -> Option<Vec<Series
 /// column as long as the dictionary, true at each of its values' codes.
 /// None where `column` is not coded or holds a null.
 pub fn codes_held(column: &Column) -> Option<Series> {
-    let codes = codes_of(column)?;
-    let mut held = BooleanChunked::full("__held".into(), false, dictionary_bound() as usize);
+    let (codes, bound) = codes_of(column)?;
+    let mut held = BooleanChunked::full("__held".into(), false, bound);
     held.scatter(&codes, std::iter::repeat(Some(true))).ok()
 }
 
@@ -79,7 +127,13 @@ pub fn is_id(table: &str, column: &str) -> bool {
 /// Input table `table` with its id columns as dictionary codes (a no-op
 /// on columns already encoded).
 pub fn encode_table(table: &str, df: DataFrame) -> Result<DataFrame> {
-    encode_where(df, |name| is_id(table, name) || is_coded_enum(table, name))
+    encode_where(df, |name| {
+        if is_id(table, name) {
+            Some(id_type(table, name))
+        } else {
+            is_coded_enum(table, name).then(segment_type)
+        }
+    })
 }
 
 /// The tables of millions of rows with enum columns, held as codes
@@ -105,18 +159,19 @@ pub fn text_enums(table: &str, lf: LazyFrame) -> LazyFrame {
 }
 
 /// `df`, a frame built outside Polars (the visit plan's routes), with its
-/// text id columns (`*_id`) as dictionary codes, to join with the tables.
+/// text id columns (`rep_id`, `account_id`, ...: `id_type_named`) as
+/// dictionary codes, to join with the tables.
 pub fn encode_built(df: DataFrame) -> Result<DataFrame> {
-    encode_where(df, |name| name.ends_with("_id"))
+    encode_where(df, |name| Some(id_type_named(name)).filter(|t| t != &DataType::String))
 }
 
-/// `df` with the text columns whose name `pick` takes as codes.
-fn encode_where(df: DataFrame, pick: impl Fn(&str) -> bool) -> Result<DataFrame> {
+/// `df` with the text columns to which `pick` gives a categorical type as codes.
+fn encode_where(df: DataFrame, pick: impl Fn(&str) -> Option<DataType>) -> Result<DataFrame> {
     let ids: Vec<Expr> = df
         .columns()
         .iter()
-        .filter(|c| pick(c.name()) && c.dtype() == &DataType::String)
-        .map(|c| col(c.name().clone()).cast(id_type()))
+        .filter(|c| c.dtype() == &DataType::String)
+        .filter_map(|c| Some(col(c.name().clone()).cast(pick(c.name())?)))
         .collect();
     if ids.is_empty() {
         return Ok(df);

@@ -1007,8 +1007,11 @@ fn read_csv_piece(
     // way), else as text like the other columns (and coded once typed)
     let schema: Schema = (0..scan.headers.len())
         .map(|i| {
-            let id = picked.iter().any(|(p, name)| *p == i && crate::ids::is_id(table, name));
-            let dtype = if id && !scan.padded { crate::ids::id_type() } else { DataType::String };
+            let id = picked.iter().find(|(p, name)| *p == i && crate::ids::is_id(table, name));
+            let dtype = match id {
+                Some((_, name)) if !scan.padded => crate::ids::id_type(table, name),
+                _ => DataType::String,
+            };
             Field::new(format!("column_{}", i + 1).into(), dtype)
         })
         .collect();

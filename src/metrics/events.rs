@@ -9,7 +9,7 @@
 //!   outbound, FS fs_sourced).
 //!
 //! Every frame here has `source`, `industry` (reference industry) and
-//! `region` columns, held as codes in the ids' dictionary (looked up once
+//! `region` columns, held as codes in the segments' dictionary (`ids::segment_type`; looked up once
 //! per account, lead or rep, never per event): compare them with text
 //! (`col("source").eq(lit("inbound"))` compares codes), group by them
 //! (`group_agg` and `by_segment` group a code) and cast one to text
@@ -46,9 +46,9 @@ fn build_accounts(m: &Model) -> LazyFrame {
         .map(lf)
         .select([
             col("account_id"),
-            col("reference_industry").cast(crate::ids::id_type()).alias("industry"),
+            col("reference_industry").cast(crate::ids::segment_type()).alias("industry"),
             col("industry").alias("industry_raw"),
-            col("region").fill_null(lit(NO_REGION)).cast(crate::ids::id_type()).alias("region"),
+            col("region").fill_null(lit(NO_REGION)).cast(crate::ids::segment_type()).alias("region"),
         ])
 }
 
@@ -60,7 +60,7 @@ pub fn reps(m: &Model) -> LazyFrame {
 /// Segment text as its code (for a segment every event of a frame shares,
 /// or a default beside coded values).
 fn coded(text: &str) -> Expr {
-    lit(text.to_string()).cast(crate::ids::id_type())
+    lit(text.to_string()).cast(crate::ids::segment_type())
 }
 
 fn with_account(lf: LazyFrame, m: &Model) -> LazyFrame {
@@ -91,7 +91,7 @@ fn build_opportunities(m: &Model) -> LazyFrame {
             in_order(),
         ),
         None => opps.with_columns([
-            lit(NULL).cast(crate::ids::id_type()).alias("lead_source"),
+            lit(NULL).cast(crate::ids::segment_type()).alias("lead_source"),
             lit(NULL).cast(crate::typing::utc_type()).alias("lead_created_at"),
         ]),
     };
@@ -117,7 +117,7 @@ fn build_handoffs(m: &Model) -> Option<LazyFrame> {
             col("created_at").alias("lead_created_at"),
         ]),
         None => return Some(handoffs.with_columns([
-            lit(NULL).cast(crate::ids::id_type()).alias("account_id"),
+            lit(NULL).cast(crate::ids::id_type("accounts", "account_id")).alias("account_id"),
             coded("unknown").alias("source"),
             coded(crate::industries::OTHER).alias("industry"),
             coded(NO_REGION).alias("region"),
@@ -132,12 +132,12 @@ fn build_handoffs(m: &Model) -> Option<LazyFrame> {
 /// at most) and looked up by the activities' id codes (`looked_up`), so no
 /// text is built or hashed per activity.
 fn build_activities(m: &Model) -> Option<LazyFrame> {
-    let code = |c: &str| col(c).cast(crate::ids::id_type());
+    let code = |c: &str| col(c).cast(crate::ids::segment_type());
     let acts = m.coded("activities")?;
     let acts = looked_up(acts, "rep_id", reps(m).select([col("rep_id"), code("team").alias("team"), code("role").alias("role")]), &["team", "role"]);
     let acts = match m.coded("leads") {
         Some(l) => looked_up(acts, "lead_id", l.select([col("lead_id"), col("source").alias("lead_source")]), &["lead_source"]),
-        None => acts.with_column(lit(NULL).cast(crate::ids::id_type()).alias("lead_source")),
+        None => acts.with_column(lit(NULL).cast(crate::ids::segment_type()).alias("lead_source")),
     };
     let acts = looked_up(acts, "opportunity_id", opportunities(m).select([col("opportunity_id"), col("source").alias("opp_source")]), &["opp_source"]);
     // the lead's source, else the deal's, else the rep's role's
@@ -162,7 +162,9 @@ fn build_activities(m: &Model) -> Option<LazyFrame> {
 pub fn looked_up(lf: LazyFrame, key: &str, table: LazyFrame, values: &[&str]) -> LazyFrame {
     let join = |lf: LazyFrame, table: LazyFrame| lf.join(table, [col(key)], [col(key)], in_order());
     let Ok(df) = table.clone().collect() else { return join(lf, table) };
-    match crate::ids::laid_out(&df, key, values) {
+    // codes name the same ids only within one dictionary
+    let same_dictionary = lf.clone().collect_schema().is_ok_and(|s| s.get(key).is_some_and(|t| df.column(key).is_ok_and(|k| k.dtype() == t)));
+    match crate::ids::laid_out(&df, key, values).filter(|_| same_dictionary) {
         // each row's code worked out once for every value it picks
         Some(picked) => lf
             .with_column(col(key).to_physical().cast(IDX_DTYPE).alias("__code"))
@@ -295,7 +297,7 @@ pub fn handoffs(m: &Model) -> Option<LazyFrame> {
 /// outcome) are codes (see the module's doc and `Model::coded`); `QUARTER`
 /// holds each activity's quarter index.
 pub fn activities(m: &Model) -> Option<LazyFrame> {
-    // the segments held as codes in the ids' dictionary (a handful of values, 4 bytes a row instead of 16)
+    // the segments held as codes in the segments' dictionary (a handful of values, 4 bytes a row instead of 16)
     memo("activities", &m.facts.activities, || beside(m.coded("activities"), build_activities(m), &ACTIVITY_SEGMENTS))
 }
 

@@ -210,7 +210,7 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
             .join(created.clone(), keys.clone(), keys.clone(), JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns))
             .join(ytd, keys.clone(), keys.clone(), JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns));
         if !keyed {
-            part = part.with_column(lit("all").cast(crate::ids::id_type()).alias("rep_id"));
+            part = part.with_column(lit("all").cast(crate::ids::id_type("reps", "rep_id")).alias("rep_id"));
         }
         parts.push(part);
     }

@@ -24,7 +24,6 @@ use crate::calendar::{quarter_index, quarter_label};
 use crate::config::Config;
 use crate::contract::Need;
 use crate::error::Result;
-use crate::ids::dictionary_bound;
 use crate::industries::Industries;
 use crate::calendar::{Quarter, Span};
 use crate::output::TableDoc;
@@ -633,25 +632,24 @@ fn packed_key(a: (&PlSmallStr, &DataType), b: (&PlSmallStr, &DataType)) -> Optio
         DataType::UInt32 => Some(col(c.clone()).cast(DataType::UInt64).fill_null(u64_lit(0))),
         _ => None,
     };
-    let codes = crate::ids::id_type();
-    let bound = dictionary_bound();
     let (cat, other) = match (a.1, b.1) {
         (DataType::Categorical(..), _) => (a, b),
         (_, DataType::Categorical(..)) => (b, a),
         _ => return None,
     };
-    // only codes of the ids' dictionary are known to be below `bound`
-    if cat.1 != &codes {
+    // a margin for codes added while the plan runs
+    let fits = |t: &DataType| crate::ids::code_bound(t).is_some_and(|b| b < 1 << 30);
+    if !fits(cat.1) {
         return None;
     }
-    if other.1 == &codes {
+    if matches!(other.1, DataType::Categorical(..)) {
         // code + 1 in each half
-        return (bound < 1 << 30).then(|| code(cat.0) * u64_lit(1 << 32) + code(other.0));
+        return fits(other.1).then(|| code(cat.0) * u64_lit(1 << 32) + code(other.0));
     }
     // the integer's null flag in bit 63, code + 1 in bits 32..62, the integer in bits 0..31
     let low = bits32(other.0, other.1)?;
     let null = col(other.0.clone()).is_null().cast(DataType::UInt64) * u64_lit(1 << 63);
-    (bound < 1 << 30).then(|| null + code(cat.0) * u64_lit(1 << 32) + low)
+    Some(null + code(cat.0) * u64_lit(1 << 32) + low)
 }
 
 /// Per row of `keys` (`a`, a categorical, and `__p`, a quarter index):
@@ -680,7 +678,12 @@ pub fn distinct_counts_by_quarter(lf: LazyFrame, a: &str, b: &str, quarters: (i3
     let place = |p: Expr| (p - lit(first)).cast(DataType::UInt64);
     let in_span = |p: Expr| p.is_between(lit(first), lit(last), ClosedInterval::Both);
     // codes too many for the low half (a margin for codes added while the plan is built): every row plainly
-    let room = dictionary_bound().saturating_add(1 << 20).saturating_mul(span) < 1 << 32;
+    let schema = lf.clone().collect_schema().ok();
+    let bound = |c: &str| schema.as_ref().and_then(|s| s.get(c)).and_then(crate::ids::code_bound);
+    let room = match (bound(a), bound(b)) {
+        (Some(ab), Some(bb)) => ab < 1 << 31 && bb.saturating_add(1 << 20).saturating_mul(span) < 1 << 32,
+        _ => false,
+    };
     let fits = if room { col(a).is_not_null().and(col(b).is_not_null()).and(in_span(col("__p"))) } else { lit(false) };
     // `a`'s code + 1 in the high half (0 there is no `a`)
     let high_half = (code(a) + u64_lit(1)) * u64_lit(1 << 32);

@@ -132,7 +132,7 @@ pub(super) fn stage_win_rates(m: &Model) -> (LazyFrame, LazyFrame) {
         // them, each deal once (distinct deal codes within a stage's rows: a
         // handful of stages, so no (deal, stage) pairs are made distinct first)
         Some(sh) => sh
-            .select([col("opportunity_id"), col("stage").cast(crate::ids::id_type())])
+            .select([col("opportunity_id"), col("stage").cast(crate::ids::segment_type())])
             .join(closed.select([col("opportunity_id"), col("outcome")]), [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
             .group_by([col("stage")])
             .agg([

@@ -4,7 +4,7 @@
 
 use polars::prelude::*;
 use proptest::prelude::*;
-use salesrelay::ids::{decode, encode_built, id_type, is_id};
+use salesrelay::ids::{decode, encode_built, id_type, id_type_named, is_id, segment_type};
 
 use crate::kpi::tables;
 use crate::util::{load, strs, tiny};
@@ -27,6 +27,47 @@ fn joined_ids_are_codes_and_unnamed_keys_stay_text() {
     assert_eq!(strs(&text, "account_id")[0].as_deref(), Some("A1"));
     assert_eq!(strs(&text, "lead_id")[0].as_deref(), Some("L1"));
     assert_eq!(strs(&text, "opportunity_id")[0], None);
+}
+
+/// Each kind of id has its own dictionary, shared by every column naming
+/// that key; the segments and enums have Polars' global one.
+#[test]
+fn each_kind_of_id_has_one_dictionary() {
+    let v = load(&tiny(), false);
+    let t = |table: &str, c: &str| v.tables[table].column(c).unwrap().dtype().clone();
+    let reps = t("reps", "rep_id");
+    for (table, c) in [("activities", "rep_id"), ("leads", "owner_rep_id"), ("handoffs", "to_rep_id"), ("handoffs", "from_rep_id"), ("opportunities", "owner_rep_id")] {
+        assert_eq!(t(table, c), reps, "{table}.{c}");
+    }
+    assert_eq!(t("activities", "lead_id"), t("leads", "lead_id"));
+    assert_eq!(t("dsr_views", "opportunity_id"), t("opportunities", "opportunity_id"));
+    assert_eq!(t("leads", "account_id"), id_type("accounts", "account_id"));
+    assert_ne!(t("leads", "lead_id"), t("accounts", "account_id"));
+    assert_ne!(t("leads", "lead_id"), reps);
+    assert_eq!(id_type_named("owner_rep_id"), reps);
+    assert_eq!(id_type("activities", "activity_id"), DataType::String);
+    // a coded enum is a segment code, in none of the ids' dictionaries
+    assert_eq!(t("activities", "kind"), segment_type());
+    assert_ne!(segment_type(), reps);
+}
+
+/// A lookup between columns of two dictionaries (where one code names
+/// different values) never gathers by code: Polars refuses the join on
+/// the values' types instead of giving another id's values.
+#[test]
+fn a_lookup_across_dictionaries_is_refused() {
+    use salesrelay::metrics::events::looked_up;
+    let as_kind = |values: &[&str], table: &str, c: &str| {
+        df!("k" => values).unwrap().lazy().with_column(col("k").cast(id_type(table, c))).with_row_index("one", None)
+    };
+    // reps' dictionary and accounts' dictionary see the texts in other orders
+    let table = as_kind(&["QX2", "QX1"], "reps", "rep_id");
+    let rows = as_kind(&["QX1", "QX2", "QX3"], "accounts", "account_id").select([col("k")]);
+    assert!(looked_up(rows.clone(), "k", table.clone(), &["one"]).collect().is_err());
+    // in one dictionary: QX1 is the table's row 1, QX2 its row 0, QX3 none
+    let rows = as_kind(&["QX1", "QX2", "QX3"], "reps", "rep_id").select([col("k")]);
+    let got = looked_up(rows, "k", table, &["one"]).collect().unwrap();
+    assert_eq!(got.column("one").unwrap().idx().unwrap().iter().collect::<Vec<_>>(), [Some(1), Some(0), None]);
 }
 
 #[test]
@@ -67,7 +108,7 @@ proptest! {
     #[test]
     fn codes_sort_as_text_and_decode_to_it(values in proptest::collection::vec("[A-Z]{1,3}[0-9]{0,4}", 1..60)) {
         let df = df!("x" => values.clone()).unwrap();
-        let coded = df.clone().lazy().with_column(col("x").cast(id_type())).collect().unwrap();
+        let coded = df.clone().lazy().with_column(col("x").cast(id_type("leads", "lead_id"))).collect().unwrap();
         let sorted = decode(coded.sort(["x"], Default::default()).unwrap()).unwrap();
         let mut expected = values.clone();
         expected.sort();
