@@ -286,6 +286,9 @@ impl<'a> Model<'a> {
     }
 }
 
+/// The tables computed before the others (then in table order).
+const FIRST: [&str; 3] = ["pipeline_movement", "stage_conversion", "is_reps"];
+
 /// Every output table the input supports, computed together: the shared
 /// ones first (collected once, see `Model::built`), then the rest one
 /// after another, each with the columns it cannot support nulled and the
@@ -316,19 +319,35 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
     let (tables, lfs): (Vec<&OutputTable>, Vec<LazyFrame>) = plans.into_iter().unzip();
     // one table at a time: collected all at once, every table's intermediate
     // frames were held together (scale 1000: peak 9.5 -> 8.6 GiB, same time)
-    let mut frames = Vec::with_capacity(lfs.len());
-    for (t, lf) in tables.iter().zip(lfs) {
+    // the tables that need the most memory beyond what they read first,
+    // while the fewest finished tables are held beside them
+    let mut order: Vec<usize> = (0..tables.len()).collect();
+    order.sort_by_key(|&i| FIRST.iter().position(|n| *n == tables[i].doc.name).unwrap_or(FIRST.len()));
+    let mut lfs: Vec<Option<LazyFrame>> = lfs.into_iter().map(Some).collect();
+    let mut frames: Vec<Option<DataFrame>> = vec![None; tables.len()];
+    for i in order {
+        let (t, lf) = (tables[i], lfs[i].take().expect("each plan once"));
         // a shared table was collected (and timed) above
-        frames.push(if t.shared { lf.collect()? } else { crate::progress::timed(&label(t), || lf.collect(), |_| None)? });
+        frames[i] = Some(if t.shared { lf.collect()? } else { crate::progress::timed(&label(t), || lf.collect(), |_| None)? });
     }
-    tables
+    let frames = frames.into_iter().map(|f| f.expect("each table computed"));
+    let outputs: Vec<(crate::output::Doc, DataFrame)> = tables
         .into_iter()
         .zip(frames)
         .map(|(t, df)| {
             let (doc, df) = with_completeness(m, t.doc.into(), null_unsupported(m, t, crate::ids::decode(df)?)?)?;
             with_passthrough(m, doc, df)
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    if timings {
+        // what the tables hold until they are written (the facts are held beside them until then)
+        let mib = |df: &DataFrame| df.estimated_size() >> 20;
+        let mut sizes: Vec<(usize, &str)> = outputs.iter().map(|(d, df)| (mib(df), d.name.as_str())).collect();
+        sizes.sort_by(|a, b| b.cmp(a));
+        let largest: Vec<String> = sizes.iter().take(6).map(|(s, n)| format!("{n} {s}")).collect();
+        crate::tell!("    output tables held: {} MiB (largest, MiB: {})", sizes.iter().map(|(s, _)| s).sum::<usize>(), largest.join(", "));
+    }
+    Ok(outputs)
 }
 
 /// Whether `SALESRELAY_PROFILE` names `name` (a table, or `wide` for
