@@ -9,8 +9,9 @@
 //!   outbound, FS fs_sourced).
 //!
 //! Every frame here has `source`, `industry` (reference industry) and
-//! `region` columns, held as codes in the segments' dictionary (`ids::segment_type`; looked up once
-//! per account, lead or rep, never per event): compare them with text
+//! `region` columns, held as codes in the segments' dictionary
+//! (`ids::segment_type`; looked up once per account, lead or rep, never
+//! per event): compare them with text
 //! (`col("source").eq(lit("inbound"))` compares codes), group by them
 //! (`group_agg` and `by_segment` group a code) and cast one to text
 //! before joining it with text or putting it beside text in a union;

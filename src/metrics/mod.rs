@@ -318,9 +318,9 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
     }
     let (tables, lfs): (Vec<&OutputTable>, Vec<LazyFrame>) = plans.into_iter().unzip();
     // one table at a time: collected all at once, every table's intermediate
-    // frames were held together (scale 1000: peak 9.5 -> 8.6 GiB, same time)
-    // the tables that need the most memory beyond what they read first,
-    // while the fewest finished tables are held beside them
+    // frames were held together (scale 1000: peak 9.5 -> 8.6 GiB, same time);
+    // the tables that need the most memory beyond what they read go first,
+    // while the fewest finished tables are held beside them (results in table order)
     let mut order: Vec<usize> = (0..tables.len()).collect();
     order.sort_by_key(|&i| FIRST.iter().position(|n| *n == tables[i].doc.name).unwrap_or(FIRST.len()));
     let mut lfs: Vec<Option<LazyFrame>> = lfs.into_iter().map(Some).collect();
