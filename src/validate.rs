@@ -183,7 +183,7 @@ fn date_order_findings(lf: &LazyFrame, o: &DateOrder, tables: &BTreeMap<&'static
             // a gather by code needs both ids in one dictionary
             let fk_type = lf.clone().collect_schema().ok()?.get(fk).cloned();
             let coded = parent_df.column(key).is_ok_and(|k| Some(k.dtype()) == fk_type.as_ref());
-            let laid_out = crate::ids::laid_out(parent_df, key, &[o.earlier]).filter(|_| coded).and_then(|mut v| v.pop());
+            let laid_out = coded.then(|| crate::ids::laid_out(parent_df, key, &[o.earlier])).flatten().and_then(|mut v| v.pop());
             let noun = parent.strip_suffix('s').unwrap_or(parent);
             let detail = concat_str(
                 [lit(format!("{} is before the {} of its {noun} ", o.later, o.earlier)), col(fk), lit(" ("), utc_text(col("__earlier")), lit(")")],
