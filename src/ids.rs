@@ -62,6 +62,13 @@ pub fn segment_type() -> DataType {
     DataType::from_categories(Categories::global())
 }
 
+/// Whether columns of types `a` and `b` hold codes of one dictionary, so a
+/// code of one names the same id in the other (a gather by code may stand
+/// in for a join between them).
+pub fn same_dictionary(a: &DataType, b: &DataType) -> bool {
+    matches!(a, DataType::Categorical(..)) && a == b
+}
+
 /// A bound every code of the dictionary of `dtype` is below (a dictionary
 /// only grows); None where `dtype` is not a categorical.
 pub fn code_bound(dtype: &DataType) -> Option<u64> {

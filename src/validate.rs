@@ -182,7 +182,7 @@ fn date_order_findings(lf: &LazyFrame, o: &DateOrder, tables: &BTreeMap<&'static
             let parent_df = tables.get(parent)?;
             // a gather by code needs both ids in one dictionary
             let fk_type = lf.clone().collect_schema().ok()?.get(fk).cloned();
-            let coded = parent_df.column(key).is_ok_and(|k| Some(k.dtype()) == fk_type.as_ref());
+            let coded = parent_df.column(key).is_ok_and(|k| fk_type.as_ref().is_some_and(|t| crate::ids::same_dictionary(k.dtype(), t)));
             let laid_out = coded.then(|| crate::ids::laid_out(parent_df, key, &[o.earlier])).flatten().and_then(|mut v| v.pop());
             let noun = parent.strip_suffix('s').unwrap_or(parent);
             let detail = concat_str(
@@ -384,7 +384,7 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             let held = held_codes.entry((parent, parent_col)).or_insert_with(|| parent_df.column(parent_col).ok().and_then(crate::ids::codes_held)).clone();
             let dangling = match held {
                 // coded ids: each row's code looked up among the codes the parent holds
-                Some(held) if loaded.df.column(c.name).is_ok_and(|v| Some(v.dtype()) == parent_df.column(parent_col).ok().map(Column::dtype)) => {
+                Some(held) if loaded.df.column(c.name).is_ok_and(|v| parent_df.column(parent_col).is_ok_and(|p| crate::ids::same_dictionary(v.dtype(), p.dtype()))) => {
                     named.filter(lit(held).gather(col(c.name).to_physical().cast(IDX_DTYPE), false).not())
                 }
                 // an anti join only asks whether a key is there: the parent's keys need no unique pass first

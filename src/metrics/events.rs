@@ -164,8 +164,8 @@ pub fn looked_up(lf: LazyFrame, key: &str, table: LazyFrame, values: &[&str]) ->
     let join = |lf: LazyFrame, table: LazyFrame| lf.join(table, [col(key)], [col(key)], in_order());
     let Ok(df) = table.clone().collect() else { return join(lf, table) };
     // codes name the same ids only within one dictionary
-    let same_dictionary = lf.clone().collect_schema().is_ok_and(|s| s.get(key).is_some_and(|t| df.column(key).is_ok_and(|k| k.dtype() == t)));
-    match crate::ids::laid_out(&df, key, values).filter(|_| same_dictionary) {
+    let same = lf.clone().collect_schema().is_ok_and(|s| s.get(key).is_some_and(|t| df.column(key).is_ok_and(|k| crate::ids::same_dictionary(k.dtype(), t))));
+    match same.then(|| crate::ids::laid_out(&df, key, values)).flatten() {
         // each row's code worked out once for every value it picks
         Some(picked) => lf
             .with_column(col(key).to_physical().cast(IDX_DTYPE).alias("__code"))
@@ -317,8 +317,7 @@ pub const QUARTER: &str = "__quarter";
 /// activities once, not once a table (six passes over 17M rows at scale 1000).
 pub fn fs_meetings(m: &Model) -> Option<LazyFrame> {
     let build = || {
-        let meeting = col("kind").is_in(crate::typing::str_list(&["visit", "online_meeting"]), false);
-        Some(activities(m)?.filter(col("team").eq(lit("fs")).and(meeting)).select([
+        Some(activities(m)?.filter(col("team").eq(lit("fs")).and(meeting_kind())).select([
             col("rep_id"),
             col("opportunity_id"),
             col("activity_id"),
@@ -330,6 +329,11 @@ pub fn fs_meetings(m: &Model) -> Option<LazyFrame> {
         ]))
     };
     memo("fs_meetings", &m.facts.fs_meetings, build)
+}
+
+/// Whether an activity's kind is a meeting (visit or online_meeting).
+pub fn meeting_kind() -> Expr {
+    col("kind").is_in(crate::typing::str_list(&["visit", "online_meeting"]), false)
 }
 
 /// First IS activity on each lead, whenever it happened: `lead_id`, `first_is_at`.

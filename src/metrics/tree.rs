@@ -345,7 +345,7 @@ fn activity_measures(m: &Model) -> Option<LazyFrame> {
     let fs = col("team").eq(lit("fs"));
     let call = col("kind").eq(lit("call"));
     let connected = super::connected(col("outcome"));
-    let meeting = col("kind").is_in(crate::typing::str_list(&["visit", "online_meeting"]), false);
+    let meeting = events::meeting_kind();
     let bdr_call = col("role").eq(lit("bdr")).and(call.clone());
     // each row's flags once, on the columns the sums need only: the sums then add booleans
     let flags = [
