@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::metrics::tree::NODES;
 use crate::contract::Need;
 use crate::metrics::{Model, OUTPUT_TABLES};
-use crate::output::{Doc, TableDoc};
+use crate::output::TableDoc;
 use crate::validate::Validated;
 
 /// The first unmet need of `needs` and why, if any.
@@ -22,8 +22,9 @@ pub fn missing(m: &Model, needs: &[Need]) -> Option<(Need, String)> {
 }
 
 /// data_coverage: one row per input table, output table, KPI node and
-/// output column the input cannot support.
-pub fn data_coverage(m: &Model, v: &Validated, outputs: &[(Doc, DataFrame)]) -> Result<DataFrame> {
+/// output column the input cannot support; `outputs` are the tables
+/// written, by name, with their rows.
+pub fn data_coverage(m: &Model, v: &Validated, outputs: &[(&str, usize)]) -> Result<DataFrame> {
     let mut rows: Vec<(String, String, String, Option<i64>, Option<String>, Option<String>)> = Vec::new();
     let mapping = v.mapping.as_ref().map(|a| a.name.clone());
     let set_aside = |table: &str| -> usize {
@@ -90,9 +91,9 @@ pub fn data_coverage(m: &Model, v: &Validated, outputs: &[(Doc, DataFrame)]) -> 
             ));
         }
     }
-    let produced: Vec<&str> = outputs.iter().map(|(d, _)| d.name.as_str()).collect();
-    for (doc, df) in outputs {
-        rows.push(("output".into(), doc.name.clone(), "computed".into(), Some(df.height() as i64), None, None));
+    let produced: Vec<&str> = outputs.iter().map(|(name, _)| *name).collect();
+    for (name, n) in outputs {
+        rows.push(("output".into(), name.to_string(), "computed".into(), Some(*n as i64), None, None));
     }
     for t in OUTPUT_TABLES {
         if !produced.contains(&t.doc.name) {

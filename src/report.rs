@@ -7,7 +7,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::charts::{Chart, Tables};
+use crate::charts::{table, Chart, Tables};
 use crate::config::Comparison;
 use crate::error::{Error, Result};
 use crate::output::Written;
@@ -23,7 +23,6 @@ fn headline_rows(tables: &Tables, period: &str) -> Result<(Vec<Headline>, Option
     let Some(kpi) = tables.get("kpi_tree") else { return Ok((Vec::new(), None)) };
     let df = kpi
         .clone()
-        .lazy()
         .filter(col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string()))))
         .collect()?;
     let nodes = crate::output::text_column(&df, "node")?;
@@ -56,10 +55,10 @@ fn movers(tables: &Tables, period: &str, comparison: Comparison) -> Result<Mover
         Some(q) => format!("Against {q} ({})", comparison.words()),
         None => format!("Against {}", comparison.words()),
     };
-    let Some(a) = tables.get("kpi_attribution") else {
+    let Some(a) = table(tables, "kpi_attribution")? else {
         return Ok(Movers { heading: heading(None), ranked: Vec::new(), note: Some("kpi_attribution is not available for this input".into()) });
     };
-    let m = crate::summary::movers(a, period, comparison)?;
+    let m = crate::summary::movers(&a, period, comparison)?;
     Ok(Movers { heading: heading(m.compare_to.as_deref()), ranked: m.ranked.iter().take(3).map(|x| x.sentence()).collect(), note: m.note })
 }
 
@@ -79,8 +78,8 @@ fn coverage_section(tables: &Tables, mapping: Option<&crate::mapping::Applied>) 
         Some(m) => c.intro.push(format!("Input read through the mapping {}: {}", m.name, m.description)),
         None => c.intro.push("Input in salesrelay's own format (one file per table).".into()),
     }
-    let Some(df) = tables.get("data_coverage") else { return Ok(c) };
-    let text = |name: &str| crate::output::text_column(df, name);
+    let Some(df) = table(tables, "data_coverage")? else { return Ok(c) };
+    let text = |name: &str| crate::output::text_column(&df, name);
     let (kind, name, status, source, reason) = (text("kind")?, text("name")?, text("status")?, text("source")?, text("reason")?);
     let rows: Vec<Option<i64>> = df.column("rows")?.i64()?.iter().collect();
     let mut by_reason: Vec<(String, Vec<String>)> = Vec::new();
@@ -130,7 +129,7 @@ fn rate_text(rate: Option<f64>, low: Option<f64>, high: Option<f64>, n: Option<f
 fn week_ahead(tables: &Tables, period: &str) -> Result<WeekAhead> {
     let mut w = WeekAhead::default();
     let num = crate::output::number_column;
-    if let Some(effect) = tables.get("engagement_effect") {
+    if let Some(effect) = table(tables, "engagement_effect")? {
         let pick = |p: &str, g: &str| -> Result<String> {
             let df = effect.clone().lazy().filter(col("period").eq(lit(p.to_string())).and(col("group").eq(lit(g.to_string())))).collect()?;
             if df.height() == 0 {
@@ -160,7 +159,7 @@ fn week_ahead(tables: &Tables, period: &str) -> Result<WeekAhead> {
             pick(period, "none")?,
         ));
     }
-    if let Some(stalled) = tables.get("stalled_deals") {
+    if let Some(stalled) = table(tables, "stalled_deals")? {
         w.stalled_total = stalled.height();
         let top = stalled.head(Some(5));
         let t = |c: &str| crate::output::text_column(&top, c);
@@ -181,7 +180,6 @@ fn week_ahead(tables: &Tables, period: &str) -> Result<WeekAhead> {
     if let Some(plan) = tables.get("visit_plan") {
         let totals = plan
             .clone()
-            .lazy()
             .select([
                 col("rep_id").n_unique().cast(DataType::Int64).alias("reps"),
                 crate::metrics::count_if(col("stop").eq(lit(1i64))).alias("rep_days"),
@@ -219,7 +217,7 @@ fn week_ahead(tables: &Tables, period: &str) -> Result<WeekAhead> {
             w.plan.push(format!("No rep-day is planned above [visit_plan] max_road_km_per_day: {} (visit_plan's note column says which).", parts.join(" and ")));
         }
     }
-    if let Some(needed) = tables.get("locations_needed") {
+    if let Some(needed) = table(tables, "locations_needed")? {
         if needed.height() > 0 {
             w.plan.push(format!(
                 "{} with open deals or past wins {} no coordinates and could not be planned: see tables/locations_needed.parquet.",

@@ -225,11 +225,10 @@ fn change_words(base: f64, current: f64) -> String {
 /// required_volumes (total): revenue against its target, the drivers of the
 /// gap (or which targets would let it be split), and what the quarters
 /// after it need. Empty without targets for the period.
-pub fn plan_lines(tables: &std::collections::BTreeMap<String, DataFrame>, period: &str) -> Result<Vec<String>> {
+pub fn plan_lines(tables: &std::collections::BTreeMap<String, LazyFrame>, period: &str) -> Result<Vec<String>> {
     let Some(pva) = tables.get("plan_vs_actual") else { return Ok(Vec::new()) };
     let total = pva
         .clone()
-        .lazy()
         .filter(col("segment_kind").eq(lit("total")).and(col("period").eq(lit(period.to_string()))))
         .collect()?;
     let nodes = crate::output::text_column(&total, "node")?;
@@ -277,7 +276,6 @@ pub fn plan_lines(tables: &std::collections::BTreeMap<String, DataFrame>, period
     if let Some(rv) = tables.get("required_volumes") {
         let ahead = rv
             .clone()
-            .lazy()
             .filter(col("segment_kind").eq(lit("total")).and(col("period").gt(lit(period.to_string()))))
             .collect()?;
         let (periods, nodes, required, so_far, bases) = (
@@ -318,10 +316,10 @@ pub fn plan_lines(tables: &std::collections::BTreeMap<String, DataFrame>, period
 
 /// The hybrid meeting pattern and the BDRs' target accounts in words, from
 /// meeting_pattern (all quarters) and abm_coverage (the reviewed quarter).
-pub fn hybrid_lines(tables: &std::collections::BTreeMap<String, DataFrame>, period: &str) -> Result<Vec<String>> {
+pub fn hybrid_lines(tables: &std::collections::BTreeMap<String, LazyFrame>, period: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     if let Some(p) = tables.get("meeting_pattern") {
-        let all = p.clone().lazy().filter(col("period").eq(lit("all")).and(col("dimension").eq(lit("pattern")))).collect()?;
+        let all = p.clone().filter(col("period").eq(lit("all")).and(col("dimension").eq(lit("pattern")))).collect()?;
         let groups = crate::output::text_column(&all, "group")?;
         let (deals, rates) = (crate::output::number_column(&all, "deals")?, crate::output::number_column(&all, "win_rate")?);
         let at = |g: &str| groups.iter().position(|x| x == g).map(|i| (deals[i].unwrap_or(0.0), rates[i]));
@@ -336,7 +334,7 @@ pub fn hybrid_lines(tables: &std::collections::BTreeMap<String, DataFrame>, peri
         }
     }
     if let Some(a) = tables.get("abm_coverage") {
-        let row = a.clone().lazy().filter(col("period").eq(lit(period.to_string())).and(col("rep_id").eq(lit("all")))).collect()?;
+        let row = a.clone().filter(col("period").eq(lit(period.to_string())).and(col("rep_id").eq(lit("all")))).collect()?;
         let n = |c: &str| crate::output::number_column(&row, c).ok().and_then(|v| v.first().copied().flatten());
         if let (Some(approached), Some(targets), Some(opps)) = (n("approached"), n("target_accounts"), n("opportunities")) {
             let share = if targets > 0.0 { format!(" ({:.0}%)", 100.0 * approached / targets) } else { String::new() };

@@ -22,7 +22,7 @@ macro_rules! t {
 
 fn rows(tables: &Tables, name: &str, filter: Expr) -> Result<Option<DataFrame>> {
     match tables.get(name) {
-        Some(df) => Ok(Some(df.clone().lazy().filter(filter).collect()?)),
+        Some(lf) => Ok(Some(lf.clone().filter(filter).collect()?)),
         None => Ok(None),
     }
 }
@@ -1305,7 +1305,6 @@ impl VisitMap {
         let Some(df) = tables.get("visit_plan") else { return Ok(Vec::new()) };
         let df = df
             .clone()
-            .lazy()
             .filter(col("latitude").is_not_null().and(col("longitude").is_not_null()))
             .with_columns([col("rep_region").fill_null(lit("unknown")), col("day").cast(DataType::String).alias("__day"), col("rep_name").fill_null(col("rep_id"))])
             .sort(["rep_region", "rep_name", "rep_id", "day", "stop"], SortMultipleOptions::default().with_nulls_last(true))
@@ -1559,7 +1558,7 @@ mod tests {
             "sla_met" => [true, false, false],
         )
         .unwrap();
-        let tables: Tables = [("handoffs".to_string(), handoffs)].into_iter().collect();
+        let tables: Tables = [("handoffs".to_string(), handoffs.lazy())].into_iter().collect();
         let d = FirstContact::from_tables(&tables, "Q", 2.0).unwrap().unwrap();
         assert_eq!(d.bins[8], (1.0, 0.0), "96 h: met");
         assert_eq!(d.bins[5], (0.0, 1.0), "60 h: missed");
@@ -1580,7 +1579,7 @@ mod tests {
             "losses" => [2.0, 3.0, 2.0, 5.0],
         )
         .unwrap();
-        let tables: Tables = [("loss_summary".to_string(), summary)].into_iter().collect();
+        let tables: Tables = [("loss_summary".to_string(), summary.lazy())].into_iter().collect();
         let d = LossesByIndustry::from_tables(&tables, "Q").unwrap().unwrap();
         let order: Vec<&str> = d.bars.iter().map(|b| b.0.as_str()).collect();
         // Beta 3 + 2 = 5 and Gamma 5 tie, in table order; Alpha 2 last

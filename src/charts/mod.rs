@@ -61,8 +61,15 @@ where
     Ok(())
 }
 
-/// The output tables a chart may read, by name.
-pub type Tables = BTreeMap<String, DataFrame>;
+/// The output tables a chart, the report or the run summary may read, by
+/// name: in a run, scans of the Parquet files already written (each reader
+/// reads only the rows and columns it asks for); in tests, frames.
+pub type Tables = BTreeMap<String, LazyFrame>;
+
+/// Table `name` whole, if the input supports it.
+pub fn table(tables: &Tables, name: &str) -> Result<Option<DataFrame>> {
+    Ok(tables.get(name).map(|lf| lf.clone().collect()).transpose()?)
+}
 
 /// A chart that was not drawn, and why.
 #[derive(Debug, Clone, PartialEq)]

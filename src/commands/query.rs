@@ -12,16 +12,15 @@ use crate::prepare::{prepare, InputOptions, Prepared};
 use crate::progress::Progress;
 
 /// Every table by name for SQL: the validated inputs (without the internal
-/// row numbers), the outputs, and `review`.
-pub fn sql_tables(p: &Prepared, outputs: &[(Doc, DataFrame)]) -> Result<BTreeMap<String, LazyFrame>> {
+/// row numbers), the outputs (`run` gives scans of the files it wrote), and
+/// `review`.
+pub fn sql_tables(p: &Prepared, outputs: &BTreeMap<String, LazyFrame>) -> Result<BTreeMap<String, LazyFrame>> {
     let mut tables = BTreeMap::new();
     for (name, df) in &p.validated.tables {
         // ids as text again, only where a query reads the table
         tables.insert(name.to_string(), crate::ids::decode_lazy(df.drop(crate::contract::ROW).unwrap_or_else(|_| df.clone())));
     }
-    for (doc, df) in outputs {
-        tables.insert(doc.name.clone(), df.clone().lazy());
-    }
+    tables.extend(outputs.iter().map(|(name, lf)| (name.clone(), lf.clone())));
     // the end of the data as every table reads it: the latest event or room view
     let end = p.model().data_end()?;
     tables.insert("review".into(), crate::sql::review_table(&p.label, p.compare_to.as_deref(), Some(end))?.lazy());
@@ -38,6 +37,7 @@ pub fn query_command(file: &Path, opts: &InputOptions, period: Option<&str>, out
     let stage = progress.stage("compute");
     let outputs = compute_tables(&p.model())?;
     stage.done(&format!("{} tables", outputs.len()));
+    let outputs = outputs.into_iter().map(|(doc, df)| (doc.name, df.lazy())).collect();
     let tables = sql_tables(&p, &outputs)?;
     let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let query = crate::sql::Query { path: file.to_path_buf(), doc: crate::sql::parse_header(&sql, &stem), sql };

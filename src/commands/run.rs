@@ -12,7 +12,6 @@ use crate::config::Config;
 use crate::contract::TABLES;
 use crate::error::{Error, Result};
 use crate::findings::DATA_QUALITY_DOC;
-use crate::metrics::compute_tables;
 use crate::output::{schema_of, write_parquet, Doc, ReportDir, Written};
 use crate::prepare::{loaded_lines, preamble, prepare, InputOptions};
 use crate::progress::{thousands, Progress};
@@ -118,79 +117,70 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let n = v.findings.height();
     let mut model = p.model();
     let warnings = p.warnings();
+    // the report's folder, out of sight until committed: each table is
+    // written there as soon as it is computed, and let go
+    let dir = ReportDir::create(&opts.out, &label)?;
     let stage = progress.stage("compute");
-    let tables = compute_tables(&model)?;
+    let mut written = compute_and_write(&model, dir.path())?;
     let unmapped = crate::metrics::visits::unmapped_industries(&model).collect()?;
-    // the event frames are read by no step after the tables (scale 1000: 0.5 GB)
-    model.facts = Default::default();
-    let rows: usize = tables.iter().map(|(_, df)| df.height()).sum();
-    stage.done(&format!("{} tables, {} rows", tables.len(), thousands(rows as u64)));
+    model.release();
+    let rows: usize = written.iter().map(|(w, _, _)| w.rows).sum();
+    stage.done(&format!("{} tables, {} rows", written.len(), thousands(rows as u64)));
     let stage = progress.stage("queries");
-    let (queried, query_errors, query_skipped) = run_queries(&opts.queries, &sql_tables(&p, &tables)?, opts.strict)?;
+    let (queried, query_errors, query_skipped) = run_queries(&opts.queries, &sql_tables(&p, &scans(dir.path(), &written)?)?, opts.strict)?;
     stage.done(&format!("{} ran, {} not available, {} failed", queried.len(), query_skipped.len(), query_errors.len()));
     for e in &query_errors {
         crate::tell!("query failed (the other outputs are written; --strict stops instead): {e}");
     }
     let stage = progress.stage("write");
-    let dir = ReportDir::create(&opts.out, &label)?;
-    let mut all = tables;
-    all.extend(queried);
-    all.push((DATA_QUALITY_DOC.into(), v.data_quality()?));
-    let coverage = crate::coverage::data_coverage(&model, v, &all)?;
-    all.push((crate::coverage::DATA_COVERAGE_DOC.into(), coverage.clone()));
-    let table_map: crate::charts::Tables = all.iter().map(|(d, df)| (d.name.clone(), df.clone())).collect();
+    let mut rest = queried;
+    rest.push((DATA_QUALITY_DOC.into(), v.data_quality()?));
+    let produced: Vec<(&str, usize)> =
+        written.iter().map(|(w, doc, _)| (doc.name.as_str(), w.rows)).chain(rest.iter().map(|(doc, df)| (doc.name.as_str(), df.height()))).collect();
+    let coverage = crate::coverage::data_coverage(&model, v, &produced)?;
+    rest.push((crate::coverage::DATA_COVERAGE_DOC.into(), coverage.clone()));
+    written.extend(write_tables(dir.path(), rest)?);
+    // the charts, the report and the summary read the written tables, each
+    // only the rows and columns it needs
+    let tables = scans(dir.path(), &written)?;
     // what money is in: the configured label, else the base currency
     let currency = config.currency_label.clone().or_else(|| v.base_currency.clone()).unwrap_or_else(|| "input currency".into());
-    // the tables are written while the charts are drawn (each leaves a core idle at times)
-    let (written, drawn) = std::thread::scope(|scope| {
-        let writing = scope.spawn(|| {
-            let clock = std::time::Instant::now();
-            let written = write_tables(dir.path(), all);
-            if crate::progress::timings() {
-                crate::tell!("    tables written: {:.2}s", clock.elapsed().as_secs_f64());
-            }
-            written
-        });
-        let clock = std::time::Instant::now();
-        let drawn = crate::charts::render_all(&dir.path().join("charts"), &table_map, &label, config, &currency);
-        if crate::progress::timings() {
-            crate::tell!("    charts drawn: {:.2}s", clock.elapsed().as_secs_f64());
-        }
-        (writing.join().unwrap_or_else(|_| Err(Error::Input("writing the tables failed".into()))), drawn)
-    });
-    let (outputs, dictionary): (Vec<Written>, Vec<(Doc, Schema)>) = written?.into_iter().map(|(w, doc, schema)| (w, (doc, schema))).unzip();
-    let (charts, left_out) = drawn?;
+    let clock = std::time::Instant::now();
+    let (charts, left_out) = crate::charts::render_all(&dir.path().join("charts"), &tables, &label, config, &currency)?;
+    if crate::progress::timings() {
+        crate::tell!("    charts drawn: {:.2}s", clock.elapsed().as_secs_f64());
+    }
+    let (outputs, dictionary): (Vec<Written>, Vec<(Doc, Schema)>) = written.into_iter().map(|(w, doc, schema)| (w, (doc, schema))).unzip();
     let nodes: Vec<(&str, Option<&str>, &str, &str, &str)> =
         crate::metrics::tree::NODES.iter().map(|n| (n.name, n.parent, n.kind.as_str(), n.unit.as_str(), n.definition)).collect();
     let dict_path = dir.path().join("data_dictionary.md");
     std::fs::write(&dict_path, crate::output::data_dictionary(&dictionary, &nodes)).map_err(|e| Error::io(&dict_path, e))?;
     // the loss mix and the model's cross-validation, once for the summary and the report
-    let loss_lines = match table_map.get("losses") {
+    let losses = crate::charts::table(&tables, "losses")?;
+    let loss_lines = match &losses {
         Some(l) => crate::metrics::losses::classification_lines(l)?,
         None => Vec::new(),
     };
-    crate::report::write_report(dir.path(), &table_map, &charts, &outputs, &label, p.compare_to.as_deref(), config.report.compare, &loss_lines, v.mapping.as_ref(), &warnings, &left_out)?;
+    crate::report::write_report(dir.path(), &tables, &charts, &outputs, &label, p.compare_to.as_deref(), config.report.compare, &loss_lines, v.mapping.as_ref(), &warnings, &left_out)?;
     let mut files: Vec<String> = charts.iter().flat_map(|c| [format!("charts/{}.svg", c.name), format!("charts/{}.png", c.name)]).collect();
     files.extend(["report.md".to_string(), "report.html".to_string(), "data_dictionary.md".to_string()]);
     write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs, &files)?;
-    let committed = dir.commit()?;
+    // the summary reads the tables before the folder takes its name
     let mut summary = String::new();
-    let folder = committed.folder.clone();
-    stage.done(&format!("{} table(s), {} charts, report.html, report.md", outputs.len(), charts.len()));
     let _ = writeln!(summary, "salesrelay reviewed {label} (quarters in data: {} .. {})", span.first.label(config), span.last.label(config));
     for w in &warnings {
         let _ = writeln!(summary, "  warning: {w}");
     }
-    if let Some(attribution) = table_map.get("kpi_attribution") {
-        summary.push_str(&crate::summary::headline(attribution, &label)?);
+    if let Some(attribution) = crate::charts::table(&tables, "kpi_attribution")? {
+        summary.push_str(&crate::summary::headline(&attribution, &label)?);
     }
-    for line in crate::summary::hybrid_lines(&table_map, &label)? {
+    for line in crate::summary::hybrid_lines(&tables, &label)? {
         let _ = writeln!(summary, "  {line}");
     }
-    for line in crate::summary::plan_lines(&table_map, &label)? {
+    for line in crate::summary::plan_lines(&tables, &label)? {
         let _ = writeln!(summary, "  {line}");
     }
-    if let Some(losses) = table_map.get("losses") {
+    if let Some(losses) = &losses {
         let rules = config.losses.effective().map_err(Error::Config)?;
         let (never, unclassified) = crate::metrics::losses::rule_report(losses, &rules, 5)?;
         for (i, line) in loss_lines.iter().enumerate() {
@@ -233,11 +223,62 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     for e in &query_errors {
         let _ = writeln!(summary, "  query failed: {e}");
     }
+    let committed = dir.commit()?;
+    let folder = committed.folder.clone();
+    stage.done(&format!("{} table(s), {} charts, report.html, report.md", outputs.len(), charts.len()));
     let _ = writeln!(summary, "  report: {}", folder.display());
     if let Some(line) = kept_line(&committed.kept) {
         let _ = writeln!(summary, "  {line}");
     }
     Ok(RunReport { period: label, folder, outputs, problems: n, summary })
+}
+
+/// Computes every output table and writes each to `tables/<name>.parquet`
+/// under `dir` as soon as it is finished, on a second thread while the next
+/// one is computed, so no finished table waits in memory beside the next
+/// one's work (scale 1000: they held 1 GB until the end). Returns what
+/// `write_tables` does, in table order.
+fn compute_and_write(m: &crate::metrics::Model, dir: &Path) -> Result<Vec<(Written, Doc, Schema)>> {
+    let (send, receive) = std::sync::mpsc::channel::<(usize, Doc, DataFrame)>();
+    let (computed, written) = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || {
+            let mut written = Vec::new();
+            for (place, doc, df) in receive {
+                let w = write_table(dir, doc, df);
+                let failed = w.is_err();
+                written.push((place, w));
+                // the next hand-over fails, which stops the computing
+                if failed {
+                    break;
+                }
+            }
+            written
+        });
+        let computed = crate::metrics::compute_each(m, |place, doc, df| {
+            send.send((place, doc, df)).map_err(|_| Error::Input("writing the tables stopped".into()))
+        });
+        drop(send);
+        (computed, writer.join())
+    });
+    let written = written.map_err(|_| Error::Input("writing the tables failed".into()))?;
+    // a failed write says more than the hand-over it stopped
+    let mut written: Vec<(usize, (Written, Doc, Schema))> = written.into_iter().map(|(place, w)| w.map(|w| (place, w))).collect::<Result<_>>()?;
+    computed?;
+    written.sort_by_key(|(place, _)| *place);
+    Ok(written.into_iter().map(|(_, w)| w).collect())
+}
+
+/// The written tables by name, as scans of their files under `dir`.
+fn scans(dir: &Path, written: &[(Written, Doc, Schema)]) -> Result<crate::charts::Tables> {
+    // the path is a file's, never a pattern or a partitioned folder
+    let args = ScanArgsParquet { glob: false, hive_options: polars::io::HiveOptions::new_disabled(), ..Default::default() };
+    written
+        .iter()
+        .map(|(w, doc, _)| {
+            let path = PlRefPath::try_from_path(&dir.join(&w.path))?;
+            Ok((doc.name.clone(), LazyFrame::scan_parquet(path, args.clone())?))
+        })
+        .collect()
 }
 
 /// Writes each table to `tables/<name>.parquet` under `dir`: what the

@@ -152,6 +152,14 @@ impl<'a> Model<'a> {
         Ok(df)
     }
 
+    /// Lets go of the event frames and the shared tables once every table
+    /// is computed: no later step reads them (scale 1000: about 2 GB).
+    pub fn release(&mut self) {
+        self.facts = Default::default();
+        self.built.tables.borrow_mut().clear();
+        self.built.wide = Default::default();
+    }
+
     /// kpi_tree's wide per-quarter, per-segment aggregates, built once.
     pub fn wide(&self) -> Result<LazyFrame> {
         if let Some(df) = self.built.wide.get() {
@@ -289,13 +297,26 @@ impl<'a> Model<'a> {
 /// The tables computed before the others (then in table order).
 const FIRST: [&str; 3] = ["pipeline_movement", "stage_conversion", "is_reps"];
 
-/// Every output table the input supports, computed together: the shared
-/// ones first (collected once, see `Model::built`), then the rest one
-/// after another, each with the columns it cannot support nulled and the
-/// completeness of its quarters added. data_coverage says what is left out.
+/// Every output table the input supports, in table order (see
+/// `compute_each`).
 pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>> {
-    let timings = crate::progress::timings();
-    if timings {
+    let mut outputs = Vec::new();
+    compute_each(m, |place, doc, df| {
+        outputs.push((place, doc, df));
+        Ok(())
+    })?;
+    outputs.sort_by_key(|(place, _, _)| *place);
+    Ok(outputs.into_iter().map(|(_, doc, df)| (doc, df)).collect())
+}
+
+/// Computes every output table the input supports and hands each to
+/// `each` as soon as it is finished, with its place in table order, so a
+/// caller can write it and let it go: the shared ones are built first
+/// (collected once, see `Model::built`), then the tables one after another,
+/// each with the columns it cannot support nulled and the completeness of
+/// its quarters added. data_coverage says what is left out.
+pub fn compute_each(m: &Model, mut each: impl FnMut(usize, crate::output::Doc, DataFrame) -> Result<()>) -> Result<()> {
+    if crate::progress::timings() {
         let sizes: Vec<String> = m.tables.iter().map(|(name, df)| format!("{name} {}", df.estimated_size() >> 20)).collect();
         crate::tell!("    validated tables (MiB): {}", sizes.join(", "));
     }
@@ -316,38 +337,22 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
             print_profile(t.doc.name, plan)?;
         }
     }
-    let (tables, lfs): (Vec<&OutputTable>, Vec<LazyFrame>) = plans.into_iter().unzip();
     // one table at a time: collected all at once, every table's intermediate
     // frames were held together (scale 1000: peak 9.5 -> 8.6 GiB, same time);
     // the tables that need the most memory beyond what they read go first,
-    // while the fewest finished tables are held beside them (results in table order)
-    let mut order: Vec<usize> = (0..tables.len()).collect();
-    order.sort_by_key(|&i| FIRST.iter().position(|n| *n == tables[i].doc.name).unwrap_or(FIRST.len()));
-    let mut lfs: Vec<Option<LazyFrame>> = lfs.into_iter().map(Some).collect();
-    let mut frames: Vec<Option<DataFrame>> = vec![None; tables.len()];
-    for i in order {
-        let (t, lf) = (tables[i], lfs[i].take().expect("each plan once"));
+    // while the fewest finished tables are held beside them
+    let mut order: Vec<usize> = (0..plans.len()).collect();
+    order.sort_by_key(|&i| FIRST.iter().position(|n| *n == plans[i].0.doc.name).unwrap_or(FIRST.len()));
+    let mut plans: Vec<Option<(&OutputTable, LazyFrame)>> = plans.into_iter().map(Some).collect();
+    for place in order {
+        let (t, lf) = plans[place].take().expect("each plan once");
         // a shared table was collected (and timed) above
-        frames[i] = Some(if t.shared { lf.collect()? } else { crate::progress::timed(&label(t), || lf.collect(), |_| None)? });
+        let df = if t.shared { lf.collect()? } else { crate::progress::timed(&label(t), || lf.collect(), |_| None)? };
+        let (doc, df) = with_completeness(m, t.doc.into(), null_unsupported(m, t, crate::ids::decode(df)?)?)?;
+        let (doc, df) = with_passthrough(m, doc, df)?;
+        each(place, doc, df)?;
     }
-    let frames = frames.into_iter().map(|f| f.expect("each table computed"));
-    let outputs: Vec<(crate::output::Doc, DataFrame)> = tables
-        .into_iter()
-        .zip(frames)
-        .map(|(t, df)| {
-            let (doc, df) = with_completeness(m, t.doc.into(), null_unsupported(m, t, crate::ids::decode(df)?)?)?;
-            with_passthrough(m, doc, df)
-        })
-        .collect::<Result<_>>()?;
-    if timings {
-        // what the tables hold until they are written (the facts are held beside them until then)
-        let mib = |df: &DataFrame| df.estimated_size() >> 20;
-        let mut sizes: Vec<(usize, &str)> = outputs.iter().map(|(d, df)| (mib(df), d.name.as_str())).collect();
-        sizes.sort_by(|a, b| b.cmp(a));
-        let largest: Vec<String> = sizes.iter().take(6).map(|(s, n)| format!("{n} {s}")).collect();
-        crate::tell!("    output tables held: {} MiB (largest, MiB: {})", sizes.iter().map(|(s, _)| s).sum::<usize>(), largest.join(", "));
-    }
-    Ok(outputs)
+    Ok(())
 }
 
 /// Whether `SALESRELAY_PROFILE` names `name` (a table, or `wide` for

@@ -265,3 +265,26 @@ fn timings_and_profile_print_what_readme_says() {
         assert!(printed.lines().any(|l| l.trim_start().starts_with(&format!("compute {table}: ")) && l.contains("s, peak ")), "no time for {table} in\n{printed}");
     }
 }
+
+/// The charts, report and summary read the tables back from the files just
+/// written: a report folder whose path looks like a glob pattern or a
+/// partitioned folder (`[2026]`, `year=2026`) gives the same report as any
+/// other, and no table gains a column from its path.
+#[test]
+fn a_report_under_a_path_like_a_pattern_reads_its_own_tables() {
+    let d = Dir::copy_of(&tiny());
+    let plain = tempfile::tempdir().unwrap();
+    let odd = tempfile::tempdir().unwrap();
+    let odd_out = odd.path().join("reviews [2026]*").join("year=2026");
+    let a = salesrelay(d.path(), &["run", "--input", ".", "--out", plain.path().to_str().unwrap()]);
+    let b = salesrelay(d.path(), &["run", "--input", ".", "--out", odd_out.to_str().unwrap()]);
+    assert!(a.status.success() && b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let (a_out, b_out) = (String::from_utf8_lossy(&a.stdout), String::from_utf8_lossy(&b.stdout));
+    let without_folder = |s: &str| s.lines().filter(|l| !l.contains("report: ")).collect::<Vec<_>>().join("\n");
+    assert_eq!(without_folder(&a_out), without_folder(&b_out));
+    assert!(b_out.contains("revenue 3.3M vs 1.3M the quarter before"), "{b_out}");
+    for file in ["report.md", "tables/kpi_tree.parquet", "tables/data_coverage.parquet", "charts/kpi_tree.svg"] {
+        let (x, y) = (std::fs::read(plain.path().join("FY2026-Q2").join(file)).unwrap(), std::fs::read(odd_out.join("FY2026-Q2").join(file)).unwrap());
+        assert!(x == y, "{file} differs");
+    }
+}
