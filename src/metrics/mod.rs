@@ -152,6 +152,16 @@ impl<'a> Model<'a> {
         Ok(df)
     }
 
+    /// Lets go of the shared tables `done` says no later table reads.
+    fn let_go(&self, done: impl Fn(&str) -> bool) {
+        self.built.tables.borrow_mut().retain(|name, _| !done(name));
+    }
+
+    /// The shared tables built so far (`built`), by name.
+    pub fn built_names(&self) -> Vec<&'static str> {
+        self.built.tables.borrow().keys().copied().collect()
+    }
+
     /// Lets go of the event frames and the shared tables once every table
     /// is computed: no later step reads them (scale 1000: about 2 GB).
     pub fn release(&mut self) {
@@ -294,8 +304,43 @@ impl<'a> Model<'a> {
     }
 }
 
-/// The tables computed before the others (then in table order).
-const FIRST: [&str; 3] = ["pipeline_movement", "stage_conversion", "is_reps"];
+/// The order the tables are computed in, each with the shared tables it
+/// reads (`Model::built`). First those that need the most memory beyond
+/// what they read, while nothing else is held; then those that read no
+/// shared table; then each shared table followed by its readers, so that it
+/// is let go after its last reader instead of being held through the rest
+/// (scale 3000: the four largest held 1.4 GB). A reader listed before its
+/// shared table, or a read not listed, would still be right (the shared
+/// table is computed when first asked for), only held longer; a test keeps
+/// the list true to what each table's plan asks for.
+pub const COMPUTE_ORDER: &[(&str, &[&str])] = &[
+    ("pipeline_movement", &[]),
+    ("stage_conversion", &[]),
+    ("is_reps", &[]),
+    ("fs_reps", &[]),
+    ("industry_visit_ratio", &[]),
+    ("visit_mix_reps", &[]),
+    ("funnel_cohort", &[]),
+    ("meeting_pattern", &[]),
+    ("abm_coverage", &[]),
+    ("funnel_period", &[]),
+    ("required_volumes", &[]),
+    ("pipeline_coverage", &[]),
+    ("kpi_tree", &[]),
+    ("kpi_attribution", &["kpi_tree"]),
+    ("plan_vs_actual", &["kpi_tree"]),
+    ("losses", &[]),
+    ("loss_summary", &["losses"]),
+    ("handoffs", &[]),
+    ("handoff_quality", &["handoffs"]),
+    ("loss_feedback", &["losses", "handoffs"]),
+    ("dsr_engagement", &[]),
+    ("engagement_effect", &["dsr_engagement", "handoffs"]),
+    ("stalled_deals", &["dsr_engagement"]),
+    ("priority_deals", &[]),
+    ("visit_plan", &["priority_deals"]),
+    ("locations_needed", &["priority_deals"]),
+];
 
 /// Every output table the input supports, in table order (see
 /// `compute_each`).
@@ -309,45 +354,42 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
     Ok(outputs.into_iter().map(|(_, doc, df)| (doc, df)).collect())
 }
 
-/// Computes every output table the input supports and hands each to
-/// `each` as soon as it is finished, with its place in table order, so a
-/// caller can write it and let it go: the shared ones are built first
-/// (collected once, see `Model::built`), then the tables one after another,
-/// each with the columns it cannot support nulled and the completeness of
-/// its quarters added. data_coverage says what is left out.
+/// Computes every output table the input supports, one at a time in
+/// `COMPUTE_ORDER`, and hands each to `each` as soon as it is finished, with
+/// its place in table order (`OUTPUT_TABLES`), so a caller can write it and
+/// let it go. Each has the columns it cannot support nulled and the
+/// completeness of its quarters added; a shared table is let go after its
+/// last reader. data_coverage says what is left out.
 pub fn compute_each(m: &Model, mut each: impl FnMut(usize, crate::output::Doc, DataFrame) -> Result<()>) -> Result<()> {
     if crate::progress::timings() {
         let sizes: Vec<String> = m.tables.iter().map(|(name, df)| format!("{name} {}", df.estimated_size() >> 20)).collect();
         crate::tell!("    validated tables (MiB): {}", sizes.join(", "));
     }
-    let mut plans: Vec<(&OutputTable, LazyFrame)> = Vec::new();
     let label = |t: &OutputTable| format!("    compute {}", t.doc.name);
-    for t in OUTPUT_TABLES.iter().copied().filter(|t| m.supports(t)) {
-        let held = |built: &Result<Option<DataFrame>>| Some(built.as_ref().ok().and_then(Option::as_ref).map_or(0, DataFrame::estimated_size));
-        let shared = if t.shared { crate::progress::timed(&label(t), || m.built(t), held)? } else { None };
-        let plan = if t.shared { shared.map(DataFrame::lazy) } else { (t.build)(m)? };
-        if let Some(lf) = plan {
-            plans.push((t, lf));
+    for (k, (name, _)) in COMPUTE_ORDER.iter().enumerate() {
+        let Some(place) = OUTPUT_TABLES.iter().position(|t| t.doc.name == *name) else {
+            return Err(crate::error::Error::Input(format!("COMPUTE_ORDER names {name}, which is no output table")));
+        };
+        let t = OUTPUT_TABLES[place];
+        if !m.supports(t) {
+            continue;
         }
-    }
-    for (t, lf) in plans.iter().filter(|(t, _)| profiled(t.doc.name)) {
-        // a shared table is collected already: its plan is built again
-        let plan = if t.shared { (t.build)(m)? } else { Some(lf.clone()) };
-        if let Some(plan) = plan {
-            print_profile(t.doc.name, plan)?;
+        if profiled(t.doc.name) {
+            if let Some(plan) = (t.build)(m)? {
+                print_profile(t.doc.name, plan)?;
+            }
         }
-    }
-    // one table at a time: collected all at once, every table's intermediate
-    // frames were held together (scale 1000: peak 9.5 -> 8.6 GiB, same time);
-    // the tables that need the most memory beyond what they read go first,
-    // while the fewest finished tables are held beside them
-    let mut order: Vec<usize> = (0..plans.len()).collect();
-    order.sort_by_key(|&i| FIRST.iter().position(|n| *n == plans[i].0.doc.name).unwrap_or(FIRST.len()));
-    let mut plans: Vec<Option<(&OutputTable, LazyFrame)>> = plans.into_iter().map(Some).collect();
-    for place in order {
-        let (t, lf) = plans[place].take().expect("each plan once");
-        // a shared table was collected (and timed) above
-        let df = if t.shared { lf.collect()? } else { crate::progress::timed(&label(t), || lf.collect(), |_| None)? };
+        let df = if t.shared {
+            let held = |built: &Result<Option<DataFrame>>| Some(built.as_ref().ok().and_then(Option::as_ref).map_or(0, DataFrame::estimated_size));
+            crate::progress::timed(&label(t), || m.built(t), held)?
+        } else {
+            let collected = || -> Result<Option<DataFrame>> { Ok((t.build)(m)?.map(LazyFrame::collect).transpose()?) };
+            crate::progress::timed(&label(t), collected, |_| None)?
+        };
+        // a shared table no later table reads is let go (a later reader would compute it again)
+        let later = &COMPUTE_ORDER[k + 1..];
+        m.let_go(|shared| !later.iter().any(|(_, reads)| reads.contains(&shared)));
+        let Some(df) = df else { continue };
         let (doc, df) = with_completeness(m, t.doc.into(), null_unsupported(m, t, crate::ids::decode(df)?)?)?;
         let (doc, df) = with_passthrough(m, doc, df)?;
         each(place, doc, df)?;

@@ -167,3 +167,38 @@ fn no_import_circles_between_modules() {
     assert!(imports.contains_key("metrics") && imports["commands"].contains("metrics"));
     assert!(circles.is_empty(), "{circles:?}");
 }
+
+/// COMPUTE_ORDER lists every output table once, each with the shared tables
+/// its plan reads: building a table's plan on a fresh model (the sample,
+/// which supports every table) builds exactly the shared tables listed, so
+/// none is let go before a reader (it would be computed twice) or held past
+/// its last one; a listed table is shared and computed before its reader.
+#[test]
+fn the_compute_order_lists_each_table_once_with_the_shared_tables_it_reads() {
+    use salesrelay::metrics::{output_table, Model, COMPUTE_ORDER};
+    let mut ordered: Vec<&str> = COMPUTE_ORDER.iter().map(|(name, _)| *name).collect();
+    ordered.sort_unstable();
+    let mut all: Vec<&str> = OUTPUT_TABLES.iter().map(|t| t.doc.name).collect();
+    all.sort_unstable();
+    assert_eq!(ordered, all);
+    let dir = root().join("sample_data");
+    let v = crate::util::load(&dir, false);
+    let (config, _) = salesrelay::config::Config::resolve(None, &dir, &Default::default()).unwrap();
+    let industries = salesrelay::industries::Industries::load(&dir, &config).unwrap();
+    let span = salesrelay::prepare::data_span(&v, &config).unwrap().unwrap();
+    for (k, (name, reads)) in COMPUTE_ORDER.iter().enumerate() {
+        for shared in *reads {
+            assert!(output_table(shared).is_some_and(|t| t.shared), "{name} reads {shared}, which is not a shared table");
+            assert!(COMPUTE_ORDER[..k].iter().any(|(n, _)| n == shared), "{name} reads {shared}, which is computed after it");
+        }
+        let m = Model::new(&config, &v.tables, &industries, span, span.last_complete.unwrap(), &v.unavailable);
+        let t = output_table(name).unwrap();
+        assert!(m.supports(t), "the sample supports {name}");
+        assert!((t.build)(&m).unwrap().is_some(), "{name} has a plan");
+        let mut built = m.built_names();
+        built.sort_unstable();
+        let mut listed = reads.to_vec();
+        listed.sort_unstable();
+        assert_eq!(built, listed, "the shared tables {name}'s plan reads");
+    }
+}
