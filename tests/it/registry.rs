@@ -201,4 +201,8 @@ fn the_compute_order_lists_each_table_once_with_the_shared_tables_it_reads() {
         listed.sort_unstable();
         assert_eq!(built, listed, "the shared tables {name}'s plan reads");
     }
+    // computed in that order, every shared table is let go after its last reader
+    let m = Model::new(&config, &v.tables, &industries, span, span.last_complete.unwrap(), &v.unavailable);
+    assert_eq!(salesrelay::metrics::compute_tables(&m).unwrap().len(), OUTPUT_TABLES.len());
+    assert!(m.built_names().is_empty(), "still held: {:?}", m.built_names());
 }
