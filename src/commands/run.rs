@@ -401,3 +401,22 @@ fn write_manifest(dir: &Path, input: &Path, config: &Config, period: &str, v: &V
     Ok(())
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table that cannot be written stops the computing, and the error
+    /// is the write's, naming the file, not the hand-over it stopped.
+    #[test]
+    fn a_failed_write_stops_the_computing_with_its_own_error() {
+        let input = InputOptions::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny"));
+        let p = prepare(&input, false, None, None, &Progress::new(true)).unwrap();
+        // a folder without tables/ in it: the first write fails
+        let dir = tempfile::tempdir().unwrap();
+        let err = compute_and_write(&p.model(), dir.path()).unwrap_err().to_string();
+        assert!(err.contains("tables/") && err.contains(".parquet"), "{err}");
+        assert!(!err.contains("writing the tables stopped"), "{err}");
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing written");
+    }
+}
