@@ -126,8 +126,11 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     model.release();
     let rows: usize = written.iter().map(|(w, _, _)| w.rows).sum();
     stage.done(&format!("{} tables, {} rows", written.len(), thousands(rows as u64)));
+    // the queries, the charts, the report and the summary read the written
+    // tables, each only the rows and columns it needs
+    let mut tables = scans(dir.path(), &written)?;
     let stage = progress.stage("queries");
-    let (queried, query_errors, query_skipped) = run_queries(&opts.queries, &sql_tables(&p, &scans(dir.path(), &written)?)?, opts.strict)?;
+    let (queried, query_errors, query_skipped) = run_queries(&opts.queries, &sql_tables(&p, &tables)?, opts.strict)?;
     stage.done(&format!("{} ran, {} not available, {} failed", queried.len(), query_skipped.len(), query_errors.len()));
     for e in &query_errors {
         crate::tell!("query failed (the other outputs are written; --strict stops instead): {e}");
@@ -139,10 +142,9 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
         written.iter().map(|(w, doc, _)| (doc.name.as_str(), w.rows)).chain(rest.iter().map(|(doc, df)| (doc.name.as_str(), df.height()))).collect();
     let coverage = crate::coverage::data_coverage(&model, v, &produced)?;
     rest.push((crate::coverage::DATA_COVERAGE_DOC.into(), coverage.clone()));
-    written.extend(write_tables(dir.path(), rest)?);
-    // the charts, the report and the summary read the written tables, each
-    // only the rows and columns it needs
-    let tables = scans(dir.path(), &written)?;
+    let rest = write_tables(dir.path(), rest)?;
+    tables.extend(scans(dir.path(), &rest)?);
+    written.extend(rest);
     // what money is in: the configured label, else the base currency
     let currency = config.currency_label.clone().or_else(|| v.base_currency.clone()).unwrap_or_else(|| "input currency".into());
     let clock = std::time::Instant::now();

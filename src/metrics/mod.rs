@@ -370,13 +370,13 @@ pub fn compute_each(m: &Model, mut each: impl FnMut(usize, crate::output::Doc, D
         let Some(place) = OUTPUT_TABLES.iter().position(|t| t.doc.name == *name) else {
             return Err(crate::error::Error::Input(format!("COMPUTE_ORDER names {name}, which is no output table")));
         };
-        let t = OUTPUT_TABLES[place];
-        if m.supports(t) && profiled(t.doc.name) {
+        let (t, supported) = (OUTPUT_TABLES[place], m.supports(OUTPUT_TABLES[place]));
+        if supported && profiled(t.doc.name) {
             if let Some(plan) = (t.build)(m)? {
                 print_profile(t.doc.name, plan)?;
             }
         }
-        let df = if !m.supports(t) {
+        let df = if !supported {
             None
         } else if t.shared {
             let held = |built: &Result<Option<DataFrame>>| Some(built.as_ref().ok().and_then(Option::as_ref).map_or(0, DataFrame::estimated_size));
