@@ -18,7 +18,33 @@ use salesrelay::error::Error;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_decommits` (mimalloc.h, v3: the sixth
+/// option; `MIMALLOC_VERBOSE=1` lists them in this order, which a test checks).
+const MI_OPTION_PURGE_DECOMMITS: std::os::raw::c_int = 5;
+
+extern "C" {
+    /// mimalloc.h: `void mi_option_set(mi_option_t option, long value)`.
+    fn mi_option_set(option: std::os::raw::c_int, value: std::os::raw::c_long);
+}
+
+/// Memory a table's computing frees is handed back to the system as
+/// reclaimable (MADV_FREE), not unmapped (MADV_DONTNEED): the kernel takes
+/// it the moment another program or a memory limit needs it, and until
+/// then the next table reuses it without the kernel zeroing it page by
+/// page again. At scale 1000 the zeroing was a third of the run's CPU
+/// time (README, "Performance"). The resident size a tool such as `top`
+/// shows then includes pages the kernel may take back. A user's own
+/// `MIMALLOC_PURGE_DECOMMITS` wins.
+fn hand_back_freed_memory_lazily() {
+    if std::env::var_os("MIMALLOC_PURGE_DECOMMITS").is_none() {
+        // SAFETY: mi_option_set only stores an option's value; mimalloc reads
+        // this one at each purge, so setting it at any time is sound.
+        unsafe { mi_option_set(MI_OPTION_PURGE_DECOMMITS, 0) };
+    }
+}
+
 fn main() -> ExitCode {
+    hand_back_freed_memory_lazily();
     let cli = Cli::parse();
     let result: Result<(), Error> = match cli.command {
         Command::Run(a) => run_command(&RunOptions {

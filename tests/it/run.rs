@@ -288,3 +288,21 @@ fn a_report_under_a_path_like_a_pattern_reads_its_own_tables() {
         assert!(x == y, "{file} differs");
     }
 }
+
+/// `main` sets mimalloc's option by its index in mimalloc.h (the binary
+/// hands freed memory back as reclaimable, README "Development"): the
+/// linked mimalloc lists its options in index order under
+/// `MIMALLOC_VERBOSE=1`, and the sixth (index 5) must be purge_decommits.
+#[test]
+fn the_allocator_option_main_sets_is_purge_decommits() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_salesrelay"))
+        .env("MIMALLOC_VERBOSE", "1")
+        .env_remove("MIMALLOC_PURGE_DECOMMITS")
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let printed = String::from_utf8_lossy(&o.stderr);
+    let options: Vec<&str> = printed.lines().filter_map(|l| l.strip_prefix("option '")?.split('\'').next()).collect();
+    assert_eq!(options.get(5), Some(&"purge_decommits"), "mimalloc's options in order: {options:?}");
+}
