@@ -32,7 +32,7 @@ extern "C" {
 /// it the moment another program or a memory limit needs it, and until
 /// then the next table reuses it without the kernel zeroing it page by
 /// page again. At scale 1000 the zeroing was a third of the run's CPU
-/// time (README, "Performance"). The resident size a tool such as `top`
+/// time (README, "Development"). The resident size a tool such as `top`
 /// shows then includes pages the kernel may take back. A user's own
 /// `MIMALLOC_PURGE_DECOMMITS` wins.
 fn hand_back_freed_memory_lazily() {
