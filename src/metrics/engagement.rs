@@ -432,7 +432,6 @@ pub const DSR_ENGAGEMENT: OutputTable = OutputTable {
             Need::DsrViewsViewerRole,
         ),
     ],
-    shared: true,
     build: |m| Ok(dsr_engagement(m, m.data_end()?)),
 };
 
@@ -441,7 +440,6 @@ pub const ENGAGEMENT_EFFECT: OutputTable = OutputTable {
     doc: ENGAGEMENT_EFFECT_DOC,
     needs: &[Need::DsrViews, Need::OpportunitiesNotWon],
     column_needs: &[],
-    shared: false,
     build: |m| {
         let handoffs = m.built(&super::handoffs::HANDOFFS)?.map(DataFrame::lazy);
         Ok(m.built(&DSR_ENGAGEMENT)?.map(|e| engagement_effect(m, e.lazy(), handoffs)))
@@ -453,7 +451,6 @@ pub const STALLED_DEALS: OutputTable = OutputTable {
     doc: STALLED_DEALS_DOC,
     needs: &[Need::DsrViews, Need::OpportunitiesNotWon],
     column_needs: &[(&["last_asset"], Need::DsrViewsAsset)],
-    shared: false,
     build: |m| {
         let end = m.data_end()?;
         Ok(m.built(&DSR_ENGAGEMENT)?.map(|e| stalled_deals(m, e.lazy(), end)))

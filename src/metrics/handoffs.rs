@@ -389,7 +389,6 @@ pub const HANDOFFS: OutputTable = OutputTable {
     doc: HANDOFFS_DOC,
     needs: &[Need::Handoffs],
     column_needs: &[],
-    shared: true,
     build: |m| Ok(handoffs(m)),
 };
 
@@ -398,7 +397,6 @@ pub const HANDOFF_QUALITY: OutputTable = OutputTable {
     doc: HANDOFF_QUALITY_DOC,
     needs: &[Need::Handoffs],
     column_needs: &[(&["open_deals", "mature"], Need::OpportunitiesNotWon)],
-    shared: false,
     build: |m| Ok(m.built(&HANDOFFS)?.map(|h| handoff_quality(m, h.lazy()))),
 };
 
@@ -407,7 +405,6 @@ pub const FUNNEL_PERIOD: OutputTable = OutputTable {
     doc: FUNNEL_PERIOD_DOC,
     needs: &[],
     column_needs: &[],
-    shared: false,
     build: |m| Ok(Some(funnel_period(m, m.wide()?))),
 };
 
@@ -420,6 +417,5 @@ pub const FUNNEL_COHORT: OutputTable = OutputTable {
         (&["handed_off", "accepted", "acceptance_rate", "win_yield"], Need::Handoffs),
         (&["opportunities", "open_opportunities", "deals", "open_deals", "mature"], Need::OpportunitiesNotWon),
     ],
-    shared: false,
     build: |m| Ok(funnel_cohort(m)),
 };

@@ -116,7 +116,6 @@ pub const MEETING_PATTERN: OutputTable = OutputTable {
     doc: MEETING_PATTERN_DOC,
     needs: &[Need::Activities, Need::OpportunitiesNotWon],
     column_needs: &[],
-    shared: false,
     build: meeting_pattern,
 };
 
@@ -265,6 +264,5 @@ pub const ABM_COVERAGE: OutputTable = OutputTable {
         (&["dm_connected", "dm_connected_ytd"], Need::ActivitiesWithDecisionMaker),
         (&["dm_connected", "dm_connected_ytd", "appointments", "appointments_ytd"], Need::ActivitiesOutcome),
     ],
-    shared: false,
     build: abm_coverage,
 };

@@ -550,7 +550,6 @@ pub const LOSSES: OutputTable = OutputTable {
     doc: LOSSES_DOC,
     needs: &[Need::OpportunitiesNotWon],
     column_needs: &[],
-    shared: true,
     build: |m| {
         let rules = m.config.losses.effective().map_err(crate::error::Error::Config)?;
         Ok(Some(losses(m, &rules)?))
@@ -562,7 +561,6 @@ pub const LOSS_SUMMARY: OutputTable = OutputTable {
     doc: LOSS_SUMMARY_DOC,
     needs: &[Need::OpportunitiesNotWon],
     column_needs: &[],
-    shared: false,
     build: |m| m.built(&LOSSES)?.map(|l| loss_summary(m, l.lazy())).transpose(),
 };
 
@@ -571,7 +569,6 @@ pub const LOSS_FEEDBACK: OutputTable = OutputTable {
     doc: LOSS_FEEDBACK_DOC,
     needs: &[Need::OpportunitiesNotWon, Need::Handoffs],
     column_needs: &[],
-    shared: false,
     build: |m| {
         let handoffs = m.built(&super::handoffs::HANDOFFS)?;
         Ok(m.built(&LOSSES)?.zip(handoffs).map(|(l, h)| loss_feedback(l.lazy(), h.lazy())))

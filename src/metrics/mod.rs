@@ -62,7 +62,8 @@ struct Built {
 /// One output table of the review: its documentation, what it needs from
 /// the input and how it is built. Coverage, the manifest, the data
 /// dictionary and the query-name check all read `OUTPUT_TABLES`, so adding
-/// a table is one entry in its own module and one line there.
+/// a table is one entry in its own module, one line there and one in
+/// `COMPUTE_ORDER` (a test fails without it).
 pub struct OutputTable {
     pub doc: TableDoc,
     /// What the table needs beyond the required tables; without it the
@@ -71,8 +72,6 @@ pub struct OutputTable {
     /// Columns that need more than the table does: null where the input
     /// cannot support them.
     pub column_needs: &'static [(&'static [&'static str], Need)],
-    /// Read by other tables too: collected once, before the rest.
-    pub shared: bool,
     /// The table's plan; None where the input holds nothing to build it from.
     pub build: fn(&Model) -> Result<Option<LazyFrame>>,
 }
@@ -342,6 +341,13 @@ pub const COMPUTE_ORDER: &[(&str, &[&str])] = &[
     ("locations_needed", &["priority_deals"]),
 ];
 
+/// Whether output table `name` is read by another table (`COMPUTE_ORDER`
+/// lists it among a table's reads): such a table is collected once and
+/// held until its last reader (`Model::built`).
+pub fn is_shared(name: &str) -> bool {
+    COMPUTE_ORDER.iter().any(|(_, reads)| reads.contains(&name))
+}
+
 /// Every output table the input supports, in table order (see
 /// `compute_each`).
 pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>> {
@@ -378,7 +384,7 @@ pub fn compute_each(m: &Model, mut each: impl FnMut(usize, crate::output::Doc, D
         }
         let df = if !supported {
             None
-        } else if t.shared {
+        } else if is_shared(t.doc.name) {
             let held = |built: &Result<Option<DataFrame>>| Some(built.as_ref().ok().and_then(Option::as_ref).map_or(0, DataFrame::estimated_size));
             crate::progress::timed(&label(t), || m.built(t), held)?
         } else {

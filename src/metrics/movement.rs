@@ -384,7 +384,6 @@ pub const PIPELINE_MOVEMENT: OutputTable = OutputTable {
     doc: PIPELINE_MOVEMENT_DOC,
     needs: &[Need::StageHistory, Need::OpportunitiesNotWon],
     column_needs: &[],
-    shared: false,
     build: pipeline_movement,
 };
 
@@ -393,6 +392,5 @@ pub const STAGE_CONVERSION: OutputTable = OutputTable {
     doc: STAGE_CONVERSION_DOC,
     needs: &[Need::StageHistory, Need::OpportunitiesNotWon],
     column_needs: &[],
-    shared: false,
     build: stage_conversion,
 };

@@ -179,7 +179,6 @@ pub const PLAN_VS_ACTUAL: OutputTable = OutputTable {
     doc: PLAN_VS_ACTUAL_DOC,
     needs: &[Need::Targets],
     column_needs: &[],
-    shared: false,
     build: plan_vs_actual,
 };
 
@@ -377,7 +376,6 @@ pub const REQUIRED_VOLUMES: OutputTable = OutputTable {
     doc: REQUIRED_VOLUMES_DOC,
     needs: &[Need::Targets],
     column_needs: &[],
-    shared: false,
     build: required_volumes,
 };
 
@@ -498,6 +496,5 @@ pub const PIPELINE_COVERAGE: OutputTable = OutputTable {
     doc: PIPELINE_COVERAGE_DOC,
     needs: &[Need::OpportunitiesNotWon, Need::ExpectedCloseDates],
     column_needs: &[],
-    shared: false,
     build: pipeline_coverage,
 };

@@ -287,7 +287,6 @@ pub const IS_REPS: OutputTable = OutputTable {
         (&["dm_connects", "dm_connect_rate"], Need::ActivitiesWithDecisionMaker),
         (&["pipeline_created"], Need::OpportunitiesNotWon),
     ],
-    shared: false,
     build: |m| Ok(Some(is_reps(m))),
 };
 
@@ -303,6 +302,5 @@ pub const FS_REPS: OutputTable = OutputTable {
             Need::OpportunitiesNotWon,
         ),
     ],
-    shared: false,
     build: |m| Ok(Some(fs_reps(m))),
 };

@@ -717,7 +717,6 @@ pub const KPI_TREE: OutputTable = OutputTable {
     doc: KPI_TREE_DOC,
     needs: &[],
     column_needs: &[],
-    shared: true,
     build: |m| Ok(Some(kpi_tree(m, m.wide()?))),
 };
 
@@ -726,6 +725,5 @@ pub const KPI_ATTRIBUTION: OutputTable = OutputTable {
     doc: KPI_ATTRIBUTION_DOC,
     needs: &[],
     column_needs: &[],
-    shared: false,
     build: |m| Ok(m.built(&KPI_TREE)?.map(|kpi| kpi_attribution(kpi.lazy(), &m.period_label()))),
 };

@@ -766,7 +766,6 @@ pub const PRIORITY_DEALS: OutputTable = OutputTable {
     doc: PRIORITY_DEALS_DOC,
     needs: &[Need::OpportunitiesNotWon],
     column_needs: &[(&["last_fs_touch_at"], Need::Activities)],
-    shared: true,
     build: |m| Ok(Some(priority_deals(m, m.data_end()?))),
 };
 
@@ -776,7 +775,6 @@ pub const VISIT_PLAN: OutputTable = OutputTable {
     doc: VISIT_PLAN_DOC,
     needs: &[Need::OpportunitiesNotWon, Need::AccountsLatitude, Need::AccountsLongitude, Need::Activities],
     column_needs: &[],
-    shared: false,
     build: |m| {
         let Some(priority) = m.built(&PRIORITY_DEALS)? else { return Ok(None) };
         let started = std::time::Instant::now();
@@ -793,6 +791,5 @@ pub const LOCATIONS_NEEDED: OutputTable = OutputTable {
     doc: LOCATIONS_NEEDED_DOC,
     needs: &[Need::OpportunitiesNotWon, Need::AccountsLatitude, Need::AccountsLongitude],
     column_needs: &[],
-    shared: false,
     build: |m| Ok(m.built(&PRIORITY_DEALS)?.map(|p| locations_needed(m, p.lazy()))),
 };

@@ -260,7 +260,6 @@ pub const INDUSTRY_VISIT_RATIO: OutputTable = OutputTable {
     doc: INDUSTRY_VISIT_RATIO_DOC,
     needs: &[Need::Activities],
     column_needs: &[],
-    shared: false,
     build: |m| Ok(industry_visit_ratio(m)),
 };
 
@@ -269,6 +268,5 @@ pub const VISIT_MIX_REPS: OutputTable = OutputTable {
     doc: VISIT_MIX_REPS_DOC,
     needs: &[Need::Activities],
     column_needs: &[],
-    shared: false,
     build: |m| Ok(visit_mix_reps(m)),
 };
