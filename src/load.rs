@@ -984,7 +984,6 @@ fn read_csv_piece(
     (first, records): (usize, usize),
     range: (u64, u64),
     delimiter: u8,
-    table: &str,
     picked: &[(usize, &'static str)],
     buffer: &mut Vec<u8>,
 ) -> Result<Option<DataFrame>> {
@@ -1002,19 +1001,9 @@ fn read_csv_piece(
     }
     let bytes: &[u8] = bytes;
     let projection: Vec<usize> = picked.iter().map(|(i, _)| *i).collect();
-    // ids straight into dictionary codes (see `ids`), never held as text; only
-    // where no value needs trimming (an empty unquoted field is null either
-    // way), else as text like the other columns (and coded once typed)
-    let schema: Schema = (0..scan.headers.len())
-        .map(|i| {
-            let id = picked.iter().find(|(p, name)| *p == i && crate::ids::is_id(table, name));
-            let dtype = match id {
-                Some((_, name)) if !scan.padded => crate::ids::id_type(table, name),
-                _ => DataType::String,
-            };
-            Field::new(format!("column_{}", i + 1).into(), dtype)
-        })
-        .collect();
+    // every column as text: ids are coded once typed (`ids::encode_text`,
+    // faster than Polars' reader coding them into its own dictionary)
+    let schema: Schema = (0..scan.headers.len()).map(|i| Field::new(format!("column_{}", i + 1).into(), DataType::String)).collect();
     let read = CsvReadOptions::default()
         .with_has_header(false)
         .with_schema(Some(Arc::new(schema)))
@@ -1091,7 +1080,7 @@ fn read_csv_polars(
             continue; // the record count is a multiple of the piece size
         }
         let clock = std::time::Instant::now();
-        let Some(text) = read_csv_piece(path, &scan, (first, records), (range[0], range[1]), delimiter, spec.name, &picked, &mut buffer)? else { return Ok(None) };
+        let Some(text) = read_csv_piece(path, &scan, (first, records), (range[0], range[1]), delimiter, &picked, &mut buffer)? else { return Ok(None) };
         parsing += clock.elapsed().as_secs_f64();
         let (t, f) = crate::typing::type_chunk(contract_frame(text, spec)?, spec, config)?;
         typed.push(t);
