@@ -18,9 +18,11 @@ use salesrelay::error::Error;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_decommits` (mimalloc.h, v3: the sixth
-/// option; `MIMALLOC_VERBOSE=1` lists them in this order, which a test checks).
+/// mimalloc's `mi_option_purge_decommits` and `mi_option_allow_thp`
+/// (mimalloc.h, v3: `MIMALLOC_VERBOSE=1` lists the options in index order,
+/// which a test checks).
 const MI_OPTION_PURGE_DECOMMITS: std::os::raw::c_int = 5;
+const MI_OPTION_ALLOW_THP: std::os::raw::c_int = 43;
 
 extern "C" {
     /// mimalloc.h: `void mi_option_set(mi_option_t option, long value)`.
@@ -30,24 +32,34 @@ extern "C" {
     fn mi_option_get(option: std::os::raw::c_int) -> std::os::raw::c_long;
 }
 
-/// Memory a table's computing frees is handed back to the system as
-/// reclaimable (MADV_FREE), not unmapped (MADV_DONTNEED): the kernel takes
-/// it the moment another program or a memory limit needs it, and until
-/// then the next table reuses it without the kernel zeroing it page by
-/// page again. At scale 1000 the zeroing was a fifth to a third of the
-/// run's CPU time (README, "Development"). The resident size a tool such as `top`
-/// shows then includes pages the kernel may take back. A user's own
-/// `MIMALLOC_PURGE_DECOMMITS` wins.
-fn hand_back_freed_memory_lazily() {
-    if std::env::var_os("MIMALLOC_PURGE_DECOMMITS").is_none() {
-        // SAFETY: mi_option_set only stores an option's value; mimalloc reads
-        // this one at each purge, so setting it at any time is sound.
-        unsafe { mi_option_set(MI_OPTION_PURGE_DECOMMITS, 0) };
+/// The allocator settings the binary runs with (README, "Development"),
+/// each unless the user set its `MIMALLOC_...` variable:
+/// - memory a table's computing frees is handed back to the system as
+///   reclaimable (MADV_FREE, `purge_decommits` 0), not unmapped
+///   (MADV_DONTNEED): the kernel takes it the moment another program or a
+///   memory limit needs it, and until then the next table reuses it
+///   without the kernel zeroing it page by page again (at scale 1000 the
+///   zeroing was a fifth to a third of the run's CPU time). The resident
+///   size a tool such as `top` shows then includes pages the kernel may
+///   take back.
+/// - mimalloc does not ask for transparent huge pages (`allow_thp` 0): a
+///   huge page is zeroed whole when first touched and again when part of
+///   it is handed back and reused; at scale 1000 asking for them cost
+///   12-18 s of a 70-93 s run (system time 41-55 s against 29-33 s).
+///   The system's own setting still applies (`/sys/kernel/mm/transparent_hugepage`).
+fn tune_allocator() {
+    for (variable, option) in [("MIMALLOC_PURGE_DECOMMITS", MI_OPTION_PURGE_DECOMMITS), ("MIMALLOC_ALLOW_THP", MI_OPTION_ALLOW_THP)] {
+        if std::env::var_os(variable).is_none() {
+            // SAFETY: mi_option_set only stores an option's value; mimalloc
+            // reads these at each purge and each request for memory from
+            // the system, so setting them at any time is sound.
+            unsafe { mi_option_set(option, 0) };
+        }
     }
 }
 
 fn main() -> ExitCode {
-    hand_back_freed_memory_lazily();
+    tune_allocator();
     let cli = Cli::parse();
     let result: Result<(), Error> = match cli.command {
         Command::Run(a) => run_command(&RunOptions {
@@ -97,21 +109,23 @@ fn fail(e: anyhow::Error) -> ExitCode {
 mod tests {
     use super::*;
 
-    /// With no MIMALLOC_PURGE_DECOMMITS of the user's, the option main sets
-    /// (index 5: the integration test checks that is purge_decommits) is 0
-    /// afterwards; with one, main leaves the option as mimalloc read it.
+    /// With no MIMALLOC_... variable of the user's, each option main sets
+    /// (by index: the integration test checks the names) is 0 afterwards;
+    /// with one, main leaves the option as mimalloc read it.
     #[test]
-    fn main_turns_purge_decommits_off_unless_the_user_set_it() {
+    fn main_turns_purge_decommits_and_huge_pages_off_unless_the_user_set_them() {
         // SAFETY: mi_option_get only reads an option's value.
-        let get = || unsafe { mi_option_get(MI_OPTION_PURGE_DECOMMITS) };
-        if std::env::var_os("MIMALLOC_PURGE_DECOMMITS").is_some() {
-            let before = get();
-            hand_back_freed_memory_lazily();
-            assert_eq!(get(), before, "the user's setting was overridden");
-        } else {
-            assert_eq!(get(), 1, "mimalloc's default decommits on a purge");
-            hand_back_freed_memory_lazily();
-            assert_eq!(get(), 0);
+        let get = |option| unsafe { mi_option_get(option) };
+        let options = [("MIMALLOC_PURGE_DECOMMITS", MI_OPTION_PURGE_DECOMMITS), ("MIMALLOC_ALLOW_THP", MI_OPTION_ALLOW_THP)];
+        let before: Vec<_> = options.iter().map(|(_, o)| get(*o)).collect();
+        tune_allocator();
+        for ((variable, option), before) in options.iter().zip(before) {
+            if std::env::var_os(variable).is_some() {
+                assert_eq!(get(*option), before, "the user's {variable} was overridden");
+            } else {
+                assert_eq!(before, 1, "mimalloc's default for {variable} is 1");
+                assert_eq!(get(*option), 0, "{variable}");
+            }
         }
     }
 }

@@ -289,15 +289,17 @@ fn a_report_under_a_path_like_a_pattern_reads_its_own_tables() {
     }
 }
 
-/// `main` sets mimalloc's option by its index in mimalloc.h (the binary
-/// hands freed memory back as reclaimable, README "Development"): the
-/// linked mimalloc lists its options in index order under
-/// `MIMALLOC_VERBOSE=1`, and the sixth (index 5) must be purge_decommits.
+/// `main` sets mimalloc's options by their index in mimalloc.h (the
+/// binary hands freed memory back as reclaimable and asks for no huge
+/// pages, README "Development"): the linked mimalloc lists its options in
+/// index order under `MIMALLOC_VERBOSE=1`; index 5 must be
+/// purge_decommits and index 43 allow_thp.
 #[test]
-fn the_allocator_option_main_sets_is_purge_decommits() {
+fn the_allocator_options_main_sets_are_purge_decommits_and_allow_thp() {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_salesrelay"))
         .env("MIMALLOC_VERBOSE", "1")
         .env_remove("MIMALLOC_PURGE_DECOMMITS")
+        .env_remove("MIMALLOC_ALLOW_THP")
         .arg("--version")
         .output()
         .unwrap();
@@ -305,4 +307,5 @@ fn the_allocator_option_main_sets_is_purge_decommits() {
     let printed = String::from_utf8_lossy(&o.stderr);
     let options: Vec<&str> = printed.lines().filter_map(|l| l.strip_prefix("option '")?.split('\'').next()).collect();
     assert_eq!(options.get(5), Some(&"purge_decommits"), "mimalloc's options in order: {options:?}");
+    assert_eq!(options.get(43), Some(&"allow_thp"), "mimalloc's options in order: {options:?}");
 }
