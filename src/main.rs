@@ -42,10 +42,14 @@ extern "C" {
 ///   zeroing was a fifth to a third of the run's CPU time). The resident
 ///   size a tool such as `top` shows then includes pages the kernel may
 ///   take back.
-/// - mimalloc does not ask for transparent huge pages (`allow_thp` 0): a
-///   huge page is zeroed whole when first touched and again when part of
-///   it is handed back and reused; at scale 1000 asking for them cost
-///   12-18 s of a 70-93 s run (system time 41-55 s against 29-33 s).
+/// - mimalloc does not ask for transparent huge pages (`allow_thp` 0) for
+///   memory it maps from here on: a huge page is zeroed whole when first
+///   touched and again when part of it is handed back and reused; at
+///   scale 1000 asking for them cost 12-18 s of a 70-93 s run (system
+///   time 41-55 s against 29-33 s). The arena mimalloc mapped before
+///   `main` keeps them: turning them off for the whole process as well
+///   (`prctl(PR_SET_THP_DISABLE)`, what `MIMALLOC_ALLOW_THP=0` does) made
+///   validate at scale 1000 slower (29.5-31.2 s against 22.7-25.7 s).
 ///   The system's own setting still applies (`/sys/kernel/mm/transparent_hugepage`).
 fn tune_allocator() {
     for (variable, option) in [("MIMALLOC_PURGE_DECOMMITS", MI_OPTION_PURGE_DECOMMITS), ("MIMALLOC_ALLOW_THP", MI_OPTION_ALLOW_THP)] {
