@@ -213,32 +213,81 @@ pub fn encode_text(column: &Column, dtype: &DataType) -> PolarsResult<Series> {
     let front = front_of(dtype);
     let mut front = front.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let text = column.as_materialized_series().str()?;
-    let mut physical: UInt32Chunked = text.iter().map(|v| v.map(|s| front.code(s)).transpose()).collect::<PolarsResult<_>>()?;
-    physical.rename(column.name().clone());
+    let mut chunks: Vec<UInt32Chunked> = Vec::with_capacity(text.chunks().len());
+    for (arr, chunk) in text.downcast_iter().zip(text.chunks()) {
+        let mut codes = Vec::with_capacity(arr.len());
+        // Polars' view of a value: its length and, up to 12 bytes, the value itself
+        let views = arr.views().iter().map(|v| (v.length as usize <= INLINE).then(|| v.as_u128()));
+        let values = views.zip(arr.values_iter());
+        match chunk.validity() {
+            Some(valid) => {
+                for ((view, s), ok) in values.zip(valid.iter()) {
+                    codes.push(if ok { front.code(view, s)? } else { 0 });
+                }
+            }
+            None => {
+                for (view, s) in values {
+                    codes.push(front.code(view, s)?);
+                }
+            }
+        }
+        chunks.push(UInt32Chunked::from_vec_validity(column.name().clone(), codes, chunk.validity().cloned()));
+    }
+    let physical = chunks
+        .into_iter()
+        .reduce(|mut all, c| {
+            all.append_owned(c).expect("chunks of one type");
+            all
+        })
+        .unwrap_or_else(|| UInt32Chunked::full_null(column.name().clone(), 0));
     // SAFETY: every code came from the mapping of `dtype` (`Front::code`), which the front keeps alive
     Ok(unsafe { CategoricalChunked::<Categorical32Type>::from_cats_and_dtype_unchecked(physical, dtype.clone()) }.into_series())
 }
 
-/// The codes one categorical dictionary has handed out, by value: the
-/// values in one buffer, a hash table of (start, length, code). It holds
+/// The longest value Polars holds inside its view of it (`View`).
+const INLINE: usize = 12;
+
+/// The codes one categorical dictionary has handed out, by value. A value
+/// of up to 12 bytes is known by Polars' 16-byte view of it (its length
+/// and bytes), compared and hashed as two words without reading the text;
+/// a longer one by its bytes, kept in one buffer (start, length, code).
+/// Equal values whose views differ would only be looked up in Polars'
+/// mapping again, which gives the one code they share. The front holds
 /// the dictionary's type, so Polars' mapping (which lives as long as
 /// someone holds it) outlives every code it caches.
 struct Front {
     _dtype: DataType,
     mapping: Arc<CategoricalMapping>,
-    table: hashbrown::HashTable<(u32, u32, u32)>,
+    short: hashbrown::HashTable<([u64; 2], u32)>,
+    long: hashbrown::HashTable<(u32, u32, u32)>,
     bytes: Vec<u8>,
     hasher: hashbrown::DefaultHashBuilder,
 }
 
 impl Front {
-    /// The code of `s`, handed out by Polars' mapping the first time.
-    fn code(&mut self, s: &str) -> PolarsResult<u32> {
+    /// The code of `s` (whose view is `view` where it is held inline),
+    /// handed out by Polars' mapping the first time.
+    fn code(&mut self, view: Option<u128>, s: &str) -> PolarsResult<u32> {
+        use std::hash::BuildHasher;
+        let Some(view) = view else { return self.code_long(s) };
+        let key = [view as u64, (view >> 64) as u64];
+        let hasher = &self.hasher;
+        let hash = hasher.hash_one(key);
+        if let Some(&(_, code)) = self.short.find(hash, |(k, _)| *k == key) {
+            return Ok(code);
+        }
+        let code = self.mapping.insert_cat(s)?;
+        self.short.insert_unique(hash, (key, code), |(k, _)| hasher.hash_one(k));
+        Ok(code)
+    }
+
+    /// The code of `s`, longer than a view holds.
+    fn code_long(&mut self, s: &str) -> PolarsResult<u32> {
         use std::hash::BuildHasher;
         let hash = self.hasher.hash_one(s.as_bytes());
         let bytes = &self.bytes;
         let at = |&(start, len, _): &(u32, u32, u32)| &bytes[start as usize..(start + len) as usize];
-        if let Some(&(_, _, code)) = self.table.find(hash, |e| at(e) == s.as_bytes()) {
+        if let Some(&(_, _, code)) = self.long.find(hash, |e| at(e) == s.as_bytes()) {
             return Ok(code);
         }
         let code = self.mapping.insert_cat(s)?;
@@ -249,7 +298,7 @@ impl Front {
         }
         self.bytes.extend_from_slice(s.as_bytes());
         let (bytes, hasher) = (&self.bytes, &self.hasher);
-        self.table.insert_unique(hash, (start, s.len() as u32, code), |&(start, len, _)| {
+        self.long.insert_unique(hash, (start, s.len() as u32, code), |&(start, len, _)| {
             hasher.hash_one(&bytes[start as usize..(start + len) as usize])
         });
         Ok(code)
@@ -277,7 +326,8 @@ fn front_of(dtype: &DataType) -> Arc<std::sync::Mutex<Front>> {
             Arc::new(std::sync::Mutex::new(Front {
                 _dtype: dtype.clone(),
                 mapping: mapping.clone(),
-                table: hashbrown::HashTable::new(),
+                short: hashbrown::HashTable::new(),
+                long: hashbrown::HashTable::new(),
                 bytes: Vec::new(),
                 hasher: Default::default(),
             }))

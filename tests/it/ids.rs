@@ -155,3 +155,53 @@ fn a_lookup_by_code_gives_what_the_left_join_gives() {
     assert!(got.equals_missing(&join(&rows, &keyless)), "{got}");
     assert_eq!(got.column("score").unwrap().f64().unwrap().iter().collect::<Vec<_>>(), [None, None, Some(1.0), None, None, None]);
 }
+
+/// `ids::encode_text` against Polars' own cast of `values` (in pieces, one
+/// chunk each) to a dictionary of their own: the same text back, equal
+/// values one code, different values different codes.
+fn coded_as_polars_codes(dictionary: &str, pieces: &[Vec<Option<String>>]) -> Vec<Option<String>> {
+    use salesrelay::ids::encode_text;
+    let dtype = DataType::from_categories(Categories::new(dictionary.into(), "salesrelay tests".into(), CategoricalPhysical::U32));
+    let mut text = Series::new("x".into(), pieces[0].clone());
+    for p in &pieces[1..] {
+        text.append(&Series::new("x".into(), p.clone())).unwrap();
+    }
+    let coded = encode_text(&text.clone().into_column(), &dtype).unwrap();
+    assert_eq!(coded.dtype(), &dtype);
+    assert_eq!((coded.len(), coded.null_count()), (text.len(), text.null_count()));
+    // Polars' own cast into the same dictionary gives the same codes
+    let cast = text.cast(&dtype).unwrap();
+    assert!(coded.to_physical_repr().equals_missing(&cast.to_physical_repr()), "{coded:?} against {cast:?}");
+    coded.cast(&DataType::String).unwrap().str().unwrap().iter().map(|v| v.map(String::from)).collect()
+}
+
+/// Short ids (held inside Polars' view of them), long ones (over 12 bytes:
+/// a Salesforce id), an empty value, nulls, repeats across pieces, and
+/// values Polars' cast gave codes before (`encode_built`).
+#[test]
+fn ids_coded_by_the_front_are_polars_own_codes() {
+    let s = |v: &[Option<&str>]| v.iter().map(|x| x.map(String::from)).collect::<Vec<_>>();
+    let first = s(&[Some("L1"), Some("0065g00000AbCdEAAZ"), None, Some("L1"), Some(""), Some("L00000000012")]);
+    let second = s(&[Some("0065g00000AbCdEAAZ"), Some("L2"), None, Some("L1"), Some("0065g00000AbCdEAAY"), Some("L000000000123")]);
+    let back = coded_as_polars_codes("front hand", &[first.clone(), second.clone()]);
+    assert_eq!(back, [first, second].concat());
+    // a second column of the same dictionary gets the codes handed out already
+    let again = coded_as_polars_codes("front hand", &[s(&[Some("L000000000123"), Some("L1"), Some("new")])]);
+    assert_eq!(again, s(&[Some("L000000000123"), Some("L1"), Some("new")]));
+    // the input's ids keep coding as the tables were coded (a frame built by hand joins them)
+    let built = encode_built(df!("lead_id" => ["L9", "L1"]).unwrap()).unwrap();
+    let lead = id_type("leads", "lead_id");
+    let coded = salesrelay::ids::encode_text(&Column::new("lead_id".into(), ["L1", "L9", "L1"]), &lead).unwrap();
+    let codes = |c: &Series| c.to_physical_repr().u32().unwrap().iter().collect::<Vec<_>>();
+    let b = codes(built.column("lead_id").unwrap().as_materialized_series());
+    assert_eq!(codes(&coded), [b[1], b[0], b[1]]);
+}
+
+proptest! {
+    /// Any text, in any pieces, codes as Polars' cast codes it and decodes to itself.
+    #[test]
+    fn the_front_codes_as_polars_does(pieces in proptest::collection::vec(proptest::collection::vec(proptest::option::of("[a-c]{0,3}|[A-Z0-9]{10,15}|é{5,8}"), 0..20), 1..4)) {
+        let back = coded_as_polars_codes("front property", &pieces);
+        prop_assert_eq!(back, pieces.concat());
+    }
+}
