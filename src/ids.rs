@@ -1,8 +1,8 @@
 //! Ids as dictionary codes. Every id column the tables are joined on
 //! (account_id, lead_id, rep_id, owner_rep_id, ...; see `is_id`) is held as
-//! a Polars Categorical from the moment its table is read (Polars' CSV reader
-//! parses them into codes; other inputs are coded as each piece is typed),
-//! so the key and reference checks, the joins and the group-bys hash and
+//! a Polars Categorical from the moment each piece of its table is typed
+//! (`encode_table`, by `encode_text`), so the key and reference checks,
+//! the joins and the group-bys hash and
 //! compare 4-byte codes, not text (activities at scale 1000: 17M rows, four
 //! such columns). Each kind of id has a dictionary of its own, named by the
 //! key every id of the kind names (`reps.rep_id` for rep_id, owner_rep_id,

@@ -40,7 +40,7 @@ pub fn enum_key(e: Expr) -> Expr {
 pub fn parse_expr(name: &str, ty: ColType, stored: &DataType, tz: &str) -> Expr {
     let c = col(name);
     match (ty, stored) {
-        // ids the reader already coded (see `ids`) stay codes
+        // a column already coded (categorical) stays codes (see `ids`)
         (ColType::Text, DataType::String | DataType::Categorical(..)) => c,
         (ColType::Text, _) => c.cast(DataType::String),
         (ColType::Float, DataType::String) => c.str().strip_chars(lit(NULL)).cast(DataType::Float64),
