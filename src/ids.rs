@@ -305,34 +305,34 @@ impl Front {
     }
 }
 
-type Fronts = std::collections::HashMap<(PlSmallStr, PlSmallStr), Arc<std::sync::Mutex<Front>>>;
+/// Per dictionary (name, namespace): the mapping its front caches and the front.
+type Fronts = std::collections::HashMap<(PlSmallStr, PlSmallStr), (Arc<CategoricalMapping>, Arc<std::sync::Mutex<Front>>)>;
 
 /// The fronts of the dictionaries coded so far (`forget_fronts` drops them).
 static FRONTS: std::sync::LazyLock<std::sync::Mutex<Fronts>> = std::sync::LazyLock::new(Default::default);
 
 /// The front of categorical type `dtype`'s dictionary, new where there is
-/// none or Polars' mapping is not the one it caches.
+/// none or Polars' mapping is not the one it caches. Never waits for a
+/// front another column is being coded with.
 fn front_of(dtype: &DataType) -> Arc<std::sync::Mutex<Front>> {
     let DataType::Categorical(cats, mapping) = dtype else { unreachable!("encode_text checked the type") };
     let key = (cats.name().clone(), cats.namespace().clone());
     let mut fronts = FRONTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let stale = fronts.get(&key).is_some_and(|f| !Arc::ptr_eq(&f.lock().unwrap_or_else(|p| p.into_inner()).mapping, mapping));
-    if stale {
-        fronts.remove(&key);
+    if let Some((cached, front)) = fronts.get(&key) {
+        if Arc::ptr_eq(cached, mapping) {
+            return front.clone();
+        }
     }
-    fronts
-        .entry(key)
-        .or_insert_with(|| {
-            Arc::new(std::sync::Mutex::new(Front {
-                _dtype: dtype.clone(),
-                mapping: mapping.clone(),
-                short: hashbrown::HashTable::new(),
-                long: hashbrown::HashTable::new(),
-                bytes: Vec::new(),
-                hasher: Default::default(),
-            }))
-        })
-        .clone()
+    let front = Arc::new(std::sync::Mutex::new(Front {
+        _dtype: dtype.clone(),
+        mapping: mapping.clone(),
+        short: hashbrown::HashTable::new(),
+        long: hashbrown::HashTable::new(),
+        bytes: Vec::new(),
+        hasher: Default::default(),
+    }));
+    fronts.insert(key, (mapping.clone(), front.clone()));
+    front
 }
 
 /// Drops the fronts (`encode_text`): the inputs are coded, and their
