@@ -7,6 +7,10 @@
 #   bash tests/bench/run.sh [SCALES...]   (default: 10 100 1000)
 # Generated inputs are cached under $BENCH_DIR (default /tmp/salesrelay-bench).
 # Run it on a quiet machine: a compile beside it doubles every figure.
+# The last column is the run's system time: on a VM that backs fresh
+# memory slowly it moves the wall-clock figures from one run to the next
+# (the same scale-100 validate took 2-5 s), so compare builds with
+# compare.sh, which takes them in turn.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scales=("$@")
@@ -17,16 +21,17 @@ bin="${CARGO_TARGET_DIR:-target}/release/salesrelay"
 work="${BENCH_DIR:-/tmp/salesrelay-bench}"
 mkdir -p "$work"
 
-measure() { # the command; prints "seconds peak_MiB"
+measure() { # the command; prints "seconds peak_MiB system_seconds"
   local log="$work/time.txt"
   /usr/bin/time -v "$@" >/dev/null 2>"$log" || { echo "failed: $*" >&2; tail -5 "$log" >&2; }
-  local wall rss
+  local wall rss sys
   wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
   rss=$(grep 'Maximum resident set size' "$log" | awk '{print $NF}')
-  echo "$wall $(echo "$rss / 1024" | bc)"
+  sys=$(grep 'System time (seconds)' "$log" | awk '{print $NF}')
+  echo "$wall $(echo "$rss / 1024" | bc) $sys"
 }
 
-printf '%-6s %11s | %-16s | %-30s | %-30s | %-13s\n' scale rows "floor s   MiB" "load+validate s  rows/s  MiB" "run s   rows/s   MiB" "x floor (l+v, run)"
+printf '%-6s %11s | %-16s | %-30s | %-30s | %-13s | %s\n' scale rows "floor s   MiB" "load+validate s  rows/s  MiB" "run s   rows/s   MiB" "x floor (l+v, run)" "run sys s"
 for s in "${scales[@]}"; do
   dir="$work/scale-$s"
   if [ ! -f "$dir/.complete" ]; then
@@ -36,10 +41,10 @@ for s in "${scales[@]}"; do
   rows=$(( $(cat "$dir"/*.csv | wc -l) - 8 ))
   # the floor as the reader itself times it (process start-up excluded), its peak from time -v
   floor=$("$bin" parse-floor --input "$dir" | awk '{print $4}')
-  read -r _ fm <<<"$(measure "$bin" parse-floor --input "$dir")"
-  read -r vs vm <<<"$(measure "$bin" validate --input "$dir")"
-  read -r rs rm <<<"$(measure "$bin" run --input "$dir" --out "$work/reports")"
-  printf '%-6s %11s | %6.2f %8s | %7.2f %10.0f %7s   | %7.2f %10.0f %7s  | %5.1f %6.1f\n' "$s" "$rows" \
+  read -r _ fm _ <<<"$(measure "$bin" parse-floor --input "$dir")"
+  read -r vs vm _ <<<"$(measure "$bin" validate --input "$dir")"
+  read -r rs rm rsys <<<"$(measure "$bin" run --input "$dir" --out "$work/reports")"
+  printf '%-6s %11s | %6.2f %8s | %7.2f %10.0f %7s   | %7.2f %10.0f %7s  | %5.1f %6.1f  | %6.2f\n' "$s" "$rows" \
     "$floor" "$fm" "$vs" "$(echo "$rows / $vs" | bc -l)" "$vm" "$rs" "$(echo "$rows / $rs" | bc -l)" "$rm" \
-    "$(echo "$vs / $floor" | bc -l)" "$(echo "$rs / $floor" | bc -l)"
+    "$(echo "$vs / $floor" | bc -l)" "$(echo "$rs / $floor" | bc -l)" "$rsys"
 done
