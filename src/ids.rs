@@ -173,7 +173,7 @@ pub fn encode_built(df: DataFrame) -> Result<DataFrame> {
 }
 
 /// `df` with the text columns to which `pick` gives a categorical type as
-/// codes (`encode_text`), each column on a thread of its own.
+/// codes (`encode_text`), each column on a thread of its own where there are several.
 fn encode_where(mut df: DataFrame, pick: impl Fn(&str) -> Option<DataType>) -> Result<DataFrame> {
     let picked: Vec<(usize, DataType)> = df
         .columns()
@@ -185,11 +185,15 @@ fn encode_where(mut df: DataFrame, pick: impl Fn(&str) -> Option<DataType>) -> R
     if picked.is_empty() {
         return Ok(df);
     }
-    let coded: Vec<PolarsResult<Series>> = std::thread::scope(|scope| {
-        let columns = df.columns();
-        let threads: Vec<_> = picked.iter().map(|(i, dtype)| scope.spawn(move || encode_text(&columns[*i], dtype))).collect();
-        threads.into_iter().map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-    });
+    let columns = df.columns();
+    let coded: Vec<PolarsResult<Series>> = if let [(i, dtype)] = picked.as_slice() {
+        vec![encode_text(&columns[*i], dtype)] // one column: no thread to start
+    } else {
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = picked.iter().map(|(i, dtype)| scope.spawn(move || encode_text(&columns[*i], dtype))).collect();
+            threads.into_iter().map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        })
+    };
     for ((i, _), series) in picked.iter().zip(coded) {
         df.replace_column(*i, series?.into_column())?;
     }
