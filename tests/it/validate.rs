@@ -316,6 +316,34 @@ fn a_composite_key_is_named_in_full() {
     assert_eq!(effects, [Some("set_aside".to_string()), Some("set_aside".to_string())]);
 }
 
+#[test]
+fn composite_keys_that_fold_alike_are_still_told_apart() {
+    // the key check first folds a deal's code and entered_at into one integer
+    // (code x 1,000,003 + microseconds); two different keys folding alike
+    // (O2 entering a stage (code(O1) - code(O2)) x 1,000,003 us after O1
+    // entered its) must not be taken for a repeat, and a true repeat beside them is still found
+    use polars::prelude::*;
+    let codes = Series::new("o".into(), ["O1", "O2"]).cast(&salesrelay::ids::id_type("stage_history", "opportunity_id")).unwrap();
+    let codes = codes.to_physical_repr().cast(&DataType::Int64).unwrap();
+    let (o1, o2) = (codes.i64().unwrap().get(0).unwrap(), codes.i64().unwrap().get(1).unwrap());
+    let base = chrono::DateTime::parse_from_rfc3339("2026-05-01T09:00:00+09:00").unwrap();
+    let o2_at = base + chrono::Duration::microseconds((o1 - o2) * 1_000_003);
+    let d = Dir::copy_of(&tiny());
+    d.append("stage_history.csv", &format!("O1,Proposal,{},1000000,2026-06-30\n", base.to_rfc3339()));
+    d.append("stage_history.csv", &format!("O2,Negotiation,{},500000,2026-07-31\n", o2_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, false)));
+    let v = load(d.path(), false);
+    assert_eq!(findings(&v), vec![]);
+    assert_eq!(v.tables["stage_history"].height(), 12);
+    // the premise: the two new rows' keys do fold alike
+    let fold = col("opportunity_id").to_physical().cast(DataType::Int64) * lit(1_000_003i64) + col("entered_at").to_physical().cast(DataType::Int64);
+    let folds = v.tables["stage_history"].clone().lazy().select([fold.n_unique().alias("n")]).collect().unwrap();
+    assert_eq!(folds.column("n").unwrap().cast(&DataType::UInt64).unwrap().u64().unwrap().get(0), Some(11));
+    // the same two rows and a repeat of the first: the one duplicate named
+    d.append("stage_history.csv", &format!("O1,Negotiation,{},1000000,2026-06-30\n", base.to_rfc3339()));
+    let v = load(d.path(), false);
+    assert_eq!(findings(&v), vec![f("stage_history", Some(14), Some("opportunity_id + entered_at"), "duplicate_key")]);
+}
+
 /// The unusual orders as (table, row, column, rule), like `findings`.
 fn unusual(v: &salesrelay::validate::Validated) -> Vec<F> {
     let mut all = load_findings_of(&v.unusual);
