@@ -388,7 +388,12 @@ pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
     // (scale 1000: the aggregates' peak 5.3 -> 5.1 GiB, same time)
     let mut add = |wide: LazyFrame, part: LazyFrame, names: &[&str]| -> Result<LazyFrame> {
         present.extend(names.iter().map(|s| s.to_string()));
-        Ok(onto_grid(wide, part.collect()?.lazy()))
+        let clock = std::time::Instant::now();
+        let part = part.collect()?;
+        if crate::progress::timings() {
+            crate::tell!("      wide {}..: {:.2}s, peak {} MiB", names[0], clock.elapsed().as_secs_f64(), crate::progress::peak_since());
+        }
+        Ok(onto_grid(wide, part.lazy()))
     };
     if let Some((created, qualified)) = lead_measures(m) {
         wide = add(wide, created, &["leads", "leads_inbound", "leads_outbound", "inbound_within_1h", "response_time_median_h"])?;
