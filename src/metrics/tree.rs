@@ -388,6 +388,9 @@ pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
     // (scale 1000: the aggregates' peak 5.3 -> 5.1 GiB, same time)
     let mut add = |wide: LazyFrame, part: LazyFrame, names: &[&str]| -> Result<LazyFrame> {
         present.extend(names.iter().map(|s| s.to_string()));
+        if super::profiled("wide") {
+            super::print_profile(&format!("wide {}..", names[0]), part.clone())?;
+        }
         let clock = std::time::Instant::now();
         let part = part.collect()?;
         if crate::progress::timings() {
@@ -419,9 +422,6 @@ pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
     }
     // the aggregates are a few hundred rows: collected here, the node formulas run on them alone
     // (planned together with the scans, the optimizer re-ran part of the scans: 1.1 s more at scale 100)
-    if super::profiled("wide") {
-        super::print_profile("wide", wide.clone())?;
-    }
     if crate::progress::timings() {
         crate::tell!("      the facts built: peak {} MiB, now {} MiB", crate::progress::peak_since(), crate::progress::resident_mib());
     }
