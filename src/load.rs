@@ -1115,12 +1115,15 @@ fn read_csv_piece(
 /// `scan_csv`) read by Polars and typed piece by piece. None when the file must go
 /// record by record (not UTF-8, ragged, blank lines, a one-column header
 /// that may hold another separator, or Polars disagreeing on the records).
+#[allow(clippy::too_many_arguments)]
 fn read_csv_polars(
     path: &Path,
     spec: &'static TableSpec,
     file_name: &str,
     config: &Config,
-    (digest, supplied, ignored): (&mut Option<(String, u64)>, &mut Vec<&'static str>, &mut Vec<IgnoredColumn>),
+    digest: &mut Option<(String, u64)>,
+    supplied: &mut Vec<&'static str>,
+    ignored: &mut Vec<IgnoredColumn>,
     ahead: &ScanAhead,
 ) -> Result<Option<(Option<(DataFrame, DataFrame)>, u64, Vec<Finding>)>> {
     if !fast_csv_allowed(config) {
@@ -1195,7 +1198,7 @@ fn read_csv_raw(
     notes: &mut Vec<String>,
     ahead: &ScanAhead,
 ) -> ReadResult {
-    if let Some(read) = read_csv_polars(path, spec, file_name, config, (&mut *digest, &mut *supplied, &mut *ignored), ahead)? {
+    if let Some(read) = read_csv_polars(path, spec, file_name, config, digest, supplied, ignored, ahead)? {
         return Ok(read);
     }
     let mut pick = |headers: &[String], findings: &mut Vec<Finding>| {
