@@ -238,6 +238,16 @@ fn memo(name: &str, cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> 
         return df.clone().map(DataFrame::lazy);
     }
     let held = |_: &Option<LazyFrame>| Some(cell.get().and_then(|df| df.as_ref()).map_or(0, DataFrame::estimated_size));
+    let build = || {
+        let lf = build()?;
+        // `SALESRELAY_PROFILE=fact_first_is_touch`: where a frame's building goes
+        if super::profiled(&format!("fact_{name}")) {
+            if let Err(e) = super::print_profile(&format!("fact {name}"), lf.clone()) {
+                crate::tell!("    fact {name}: not profiled ({e})");
+            }
+        }
+        Some(lf)
+    };
     crate::progress::timed(&format!("      fact {name}"), || memo_build(cell, build), held)
 }
 
