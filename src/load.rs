@@ -184,7 +184,7 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
     let csv_files = TABLES
         .iter()
         .filter_map(|spec| match files.get(&normalize_name(spec.name)).map(Vec::as_slice) {
-            Some([path]) if !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) => Some(path.clone()),
+            Some([path]) if !is_parquet(path) => Some(path.clone()),
             _ => None,
         })
         .collect();
@@ -202,7 +202,7 @@ pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
 /// the next ones are scanned. Dropping it stops the thread after the file
 /// it is scanning.
 struct ScanAhead {
-    scans: std::sync::Mutex<BTreeMap<PathBuf, std::sync::mpsc::Receiver<Result<CsvScan>>>>,
+    scans: RefCell<BTreeMap<PathBuf, std::sync::mpsc::Receiver<Result<CsvScan>>>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -229,12 +229,12 @@ impl ScanAhead {
                 }
             });
         }
-        ScanAhead { scans: std::sync::Mutex::new(scans), stop }
+        ScanAhead { scans: RefCell::new(scans), stop }
     }
 
     /// None: not scanned ahead (scan it now).
     fn take(&self, path: &Path) -> Option<Result<CsvScan>> {
-        let receiver = self.scans.lock().unwrap_or_else(|e| e.into_inner()).remove(path)?;
+        let receiver = self.scans.borrow_mut().remove(path)?;
         receiver.recv().ok()
     }
 }
@@ -243,6 +243,11 @@ impl Drop for ScanAhead {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// Whether `path` names a Parquet file (else it is read as CSV).
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
 }
 
 /// Reads contract table `spec` from its native file(s) `found` in `input`
@@ -275,11 +280,10 @@ fn read_native_with(
         1 => {
             let path = &found[0];
             let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-            let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
             // a CSV read to its end is hashed on the way; anything else is read again for the hash
             let mut digest = None;
             let mut supplied = Vec::new();
-            let read = if is_parquet {
+            let read = if is_parquet(path) {
                 read_parquet_raw(path, spec, &file_name, config, &mut supplied, &mut out.ignored)
             } else {
                 read_csv_raw(path, spec, &file_name, config, &mut digest, &mut supplied, &mut out.ignored, &mut out.notes, ahead)

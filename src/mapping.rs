@@ -427,7 +427,7 @@ impl Reader<'_> {
 
     fn read(&mut self, path: &Path, table: &str) -> Result<Loaded> {
         let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-        let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+        let is_parquet = crate::load::is_parquet(path);
         let (df, records, sha256, bytes) = if is_parquet {
             let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
             let df = match ParquetReader::new(file).finish() {
