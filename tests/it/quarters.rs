@@ -90,3 +90,21 @@ proptest! {
         prop_assert_eq!(fast, exact);
     }
 }
+
+#[test]
+fn outside_the_precomputed_starts_a_timestamp_has_no_quarter() {
+    // the starts run from fiscal year 1959 to the start of 2111; in Tokyo with
+    // April years FY1959-Q1 starts 1959-03-31T15:00:00Z and FY2111-Q1 2111-03-31T15:00:00Z
+    let c = config("Asia/Tokyo", 4);
+    let first = chrono::NaiveDate::from_ymd_opt(1959, 3, 31).unwrap().and_hms_opt(15, 0, 0).unwrap().and_utc().timestamp_micros();
+    let last = chrono::NaiveDate::from_ymd_opt(2111, 3, 31).unwrap().and_hms_opt(15, 0, 0).unwrap().and_utc().timestamp_micros();
+    let df = df!("ts" => [i64::MIN, first - 1, first, last - 1, last, last + 86_400_000_000, i64::MAX]).unwrap();
+    let out = df
+        .lazy()
+        .with_column(col("ts").cast(salesrelay::typing::utc_type()))
+        .select([quarter_index(col("ts"), &c).alias("q")])
+        .collect()
+        .unwrap();
+    let q: Vec<Option<i32>> = out.column("q").unwrap().i32().unwrap().iter().collect();
+    assert_eq!(q, [None, None, Some(1959 * 4), Some(2110 * 4 + 3), None, None, None]);
+}
