@@ -79,11 +79,16 @@ fn states(m: &Model) -> Option<LazyFrame> {
     // the value in force: the last one before, else the first one after (the frame is sorted by deal)
     let ffill = |c: &str| runs::fill_forward_in_run(c, "opportunity_id").fill_null(runs::fill_backward_in_run(c, "opportunity_id"));
     let all_open = !has_close_dates(m);
+    // sorted before the deals' columns are put beside (a sort of 5 columns,
+    // not 12), by a gather by code; a history entry of no known deal has no
+    // state (created_at is required, so null only there)
+    let sorted = concat([created, hist, closed], UnionArgs::default())
+        .ok()?
+        .sort_by_exprs([runs::by_code("opportunity_id"), col("t"), col("__order")], Default::default());
+    let deal_columns = ["created_at", "closed_at", "outcome", "opp_amount", "source", "industry", "region"];
     Some(
-        concat([created, hist, closed], UnionArgs::default())
-            .ok()?
-            .join(opps, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
-            .sort_by_exprs([runs::by_code("opportunity_id"), col("t"), col("__order")], Default::default())
+        events::looked_up(sorted, "opportunity_id", opps, &deal_columns)
+            .filter(col("created_at").is_not_null())
             .with_columns([ffill("close_date").alias("close_date"), ffill("h_amount").alias("h_amount")])
             .with_columns([
                 col("t").gt_eq(col("created_at")).and(col("closed_at").is_null().or(col("t").lt(col("closed_at")))).alias("open"),
@@ -253,6 +258,8 @@ fn stage_order(m: &Model) -> Option<LazyFrame> {
 /// in the stage (all visits added up) by the deals that left it.
 pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
     let (Some(history), Some(order)) = (m.lazy("stage_history"), stage_order(m)) else { return Ok(None) };
+    // a row per stage, read twice below: worked out once
+    let order = order.collect()?.lazy();
     let opps = events::opportunities(m).select([col("opportunity_id"), col("outcome"), col("source"), col("industry"), col("region")]);
     let closed_at = m.lazy("opportunities").expect("required").select([col("opportunity_id"), col("closed_at")]);
     let visits = events::looked_up(
@@ -295,13 +302,15 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
             col("__furthest").gt(col("stage_order")).or(col("outcome").eq(lit("won"))).alias("__advanced"),
             m.period("first_entered_at").alias("period"),
         ]);
-    let stages = order.select([col("stage"), col("stage_order").alias("__stage_order")]).collect()?;
+    let stages = order.select([col("stage"), col("stage_order")]).collect()?;
     if stages.height() == 0 {
         return Ok(None);
     }
+    // grouped by the stage's number, not its text (keys of numbers group
+    // faster), the text from the grid
     let agg = by_segment_keyed(
         per_stage,
-        &["stage"],
+        &["stage_order"],
         &[
             len().cast(DataType::Int64).alias("entered"),
             count_if(col("__advanced")).alias("advanced"),
@@ -311,8 +320,8 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
     );
     // every quarter x segment x stage
     let grid = m.grid()?.cross_join(stages.lazy(), None);
-    let keys = || [col("period"), col("segment_kind"), col("segment"), col("stage")];
-    let joined = grid.join(agg, keys(), keys(), JoinArgs::new(JoinType::Left)).with_column(col("__stage_order").alias("stage_order"));
+    let keys = || [col("period"), col("segment_kind"), col("segment"), col("stage_order")];
+    let joined = grid.join(agg, keys(), keys(), JoinArgs::new(JoinType::Left));
     Ok(Some(
         joined
             .with_columns(["entered", "advanced", "won"].map(|c| col(c).fill_null(lit(0i64)).alias(c)))
