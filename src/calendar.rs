@@ -91,11 +91,10 @@ fn label_year(start_year: i32, config: &Config) -> i32 {
 /// costs about 150 ns a value (a time zone lookup each); the quarter starts
 /// are few, so they are computed once (`QuarterStarts`) and each timestamp
 /// is placed among them by a lookup in a table of 51-day buckets and one
-/// comparison (`QuarterStarts::index`). Same result, two and a half times
-/// faster (is_reps' quarters of 1.7M activities: 0.27 -> 0.11 s). Where a quarter would start at a local
-/// midnight that does not exist or happens twice (a clock change at
-/// midnight on the 1st), local time is not monotone there and the exact
-/// conversion is used.
+/// comparison (`QuarterStarts::index`; 17M activities: 0.46 s). Where a
+/// quarter would start at a local midnight that does not exist or happens
+/// twice (a clock change at midnight on the 1st), local time is not
+/// monotone there and the exact conversion is used.
 pub fn quarter_index(ts: Expr, config: &Config) -> Expr {
     match QuarterStarts::of(config) {
         Some(starts) => starts.index(ts),

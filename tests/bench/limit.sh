@@ -7,6 +7,7 @@
 # Prints the run's seconds, resident peak, the cgroup's peak and whether
 # the kernel had to kill it.
 #   bash tests/bench/limit.sh GIB [SCALE]   (default scale 1000; needs root)
+#   SALESRELAY_BIN=/tmp/old-build bash tests/bench/limit.sh GIB [SCALE]   (another build)
 # The input is the benchmark's cached generated data (run.sh makes it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,8 +16,13 @@ gib="$1"; scale="${2:-1000}"
 work="${BENCH_DIR:-/tmp/salesrelay-bench}"
 dir="$work/scale-$scale"
 [ -f "$dir/.complete" ] || { echo "no input at $dir: run bash tests/bench/run.sh $scale first"; exit 1; }
-cargo build --release --quiet
-bin="${CARGO_TARGET_DIR:-target}/release/salesrelay"
+# SALESRELAY_BIN=path runs that build instead (to compare two builds' needs)
+if [ -n "${SALESRELAY_BIN:-}" ]; then
+  bin="$SALESRELAY_BIN"
+else
+  cargo build --release --quiet
+  bin="${CARGO_TARGET_DIR:-target}/release/salesrelay"
+fi
 bytes=$(echo "$gib * 1073741824 / 1" | bc)
 if [ -d /sys/fs/cgroup/memory ]; then # cgroup v1
   cg=/sys/fs/cgroup/memory/salesrelay-bench

@@ -6,6 +6,7 @@
 # takes back as a limit is reached. This is the figure for "fits on a
 # machine with N GiB free".
 #   bash tests/bench/need.sh [SCALE] [LOW] [HIGH] [STEP]   (default 1000 3 8 0.25; needs root)
+# SALESRELAY_BIN=path bisects another build (see limit.sh).
 # Each try is one whole run (about a minute at scale 1000; longer close to
 # the limit, where the kernel reclaims as the run goes).
 set -euo pipefail
