@@ -135,7 +135,10 @@ fn build_handoffs(m: &Model) -> Option<LazyFrame> {
 fn build_activities(m: &Model) -> Option<LazyFrame> {
     let code = |c: &str| col(c).cast(crate::ids::segment_type());
     let acts = m.coded("activities")?;
-    let acts = looked_up(acts, "rep_id", reps(m).select([col("rep_id"), code("team").alias("team"), code("role").alias("role")]), &["team", "role"]);
+    // the source by the rep's role worked out per rep (thousands), not per
+    // activity; an activity without a known rep has none ("unknown")
+    let rep_columns = reps(m).select([col("rep_id"), code("team").alias("team"), code("role").alias("role"), source_by_role(coded).alias("role_source")]);
+    let acts = looked_up(acts, "rep_id", rep_columns, &["team", "role", "role_source"]);
     let acts = match m.coded("leads") {
         Some(l) => looked_up(acts, "lead_id", l.select([col("lead_id"), col("source").alias("lead_source")]), &["lead_source"]),
         None => acts.with_column(lit(NULL).cast(crate::ids::segment_type()).alias("lead_source")),
@@ -143,8 +146,8 @@ fn build_activities(m: &Model) -> Option<LazyFrame> {
     let acts = looked_up(acts, "opportunity_id", opportunities(m).select([col("opportunity_id"), col("source").alias("opp_source")]), &["opp_source"]);
     // the lead's source, else the deal's, else the rep's role's
     let acts = acts
-        .with_column(coalesce(&[col("lead_source"), col("opp_source"), source_by_role(coded)]).alias("source"))
-        .drop(by_name(["lead_source", "opp_source"], true, false))
+        .with_column(coalesce(&[col("lead_source"), col("opp_source"), col("role_source"), coded("unknown")]).alias("source"))
+        .drop(by_name(["lead_source", "opp_source", "role_source"], true, false))
         .with_column(m.period("occurred_at").alias(QUARTER));
     Some(with_account(acts, m))
 }
