@@ -276,10 +276,17 @@ fn memo_build(cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> Option
 /// copied, beside the added ones alone (the joins then carry only their
 /// keys: scale 1000, the leads, deals and handoffs frames 420 MB smaller).
 /// `full` itself where the added columns do not line up with `base`.
-fn beside(base: Option<LazyFrame>, full: Option<LazyFrame>, added: &[&str]) -> Option<LazyFrame> {
+/// The joins run here, so `SALESRELAY_PROFILE=fact_<name>` profiles them here.
+fn beside(name: &str, base: Option<LazyFrame>, full: Option<LazyFrame>, added: &[&str]) -> Option<LazyFrame> {
     let full = full?;
     let Some(Ok(base)) = base.map(LazyFrame::collect) else { return Some(full) };
-    match full.clone().select(added.iter().map(|c| col(*c)).collect::<Vec<_>>()).collect() {
+    let columns = full.clone().select(added.iter().map(|c| col(*c)).collect::<Vec<_>>());
+    if super::profiled(&format!("fact_{name}")) {
+        if let Err(e) = super::print_profile(&format!("fact {name}, the columns its joins add"), columns.clone()) {
+            crate::tell!("    fact {name}: not profiled ({e})");
+        }
+    }
+    match columns.collect() {
         Ok(columns) if columns.height() == base.height() => base.hstack(columns.columns()).ok().map(DataFrame::lazy).or(Some(full)),
         _ => Some(full),
     }
@@ -288,18 +295,18 @@ fn beside(base: Option<LazyFrame>, full: Option<LazyFrame>, added: &[&str]) -> O
 /// Leads with their segments and `first_is_at`, the first IS activity on
 /// the lead whenever it happened (null without one).
 pub fn leads(m: &Model) -> Option<LazyFrame> {
-    memo("leads", &m.facts.leads, || beside(m.coded("leads"), build_leads(m), &["industry", "region", "first_is_at"]))
+    memo("leads", &m.facts.leads, || beside("leads", m.coded("leads"), build_leads(m), &["industry", "region", "first_is_at"]))
 }
 
 /// Opportunities with their segments and, for IS-sourced ones, the lead's created_at.
 pub fn opportunities(m: &Model) -> LazyFrame {
-    let build = || beside(m.lazy("opportunities"), Some(build_opportunities(m)), &["lead_created_at", "source", "industry", "region"]);
+    let build = || beside("opportunities", m.lazy("opportunities"), Some(build_opportunities(m)), &["lead_created_at", "source", "industry", "region"]);
     memo("opportunities", &m.facts.opportunities, build).unwrap_or_else(|| build_opportunities(m))
 }
 
 /// Handoffs with their lead's segments and account.
 pub fn handoffs(m: &Model) -> Option<LazyFrame> {
-    memo("handoffs", &m.facts.handoffs, || beside(m.lazy("handoffs"), build_handoffs(m), &["account_id", "source", "industry", "region", "lead_created_at"]))
+    memo("handoffs", &m.facts.handoffs, || beside("handoffs", m.lazy("handoffs"), build_handoffs(m), &["account_id", "source", "industry", "region", "lead_created_at"]))
 }
 
 /// Activities with their segments and the rep's team and role. The
@@ -312,7 +319,7 @@ pub fn handoffs(m: &Model) -> Option<LazyFrame> {
 /// holds each activity's quarter index.
 pub fn activities(m: &Model) -> Option<LazyFrame> {
     // the segments held as codes in the segments' dictionary (a handful of values, 4 bytes a row instead of 16)
-    memo("activities", &m.facts.activities, || beside(m.coded("activities"), build_activities(m), &ACTIVITY_SEGMENTS))
+    memo("activities", &m.facts.activities, || beside("activities", m.coded("activities"), build_activities(m), &ACTIVITY_SEGMENTS))
 }
 
 /// The columns the activities fact adds to the validated table.
