@@ -243,15 +243,23 @@ fn memo(name: &str, cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> 
     let held = |_: &Option<LazyFrame>| Some(cell.get().and_then(|df| df.as_ref()).map_or(0, DataFrame::estimated_size));
     let build = || {
         let lf = build()?;
-        // `SALESRELAY_PROFILE=fact_first_is_touch`: where a frame's building goes
-        if super::profiled(&format!("fact_{name}")) {
-            if let Err(e) = super::print_profile(&format!("fact {name}"), lf.clone()) {
-                crate::tell!("    fact {name}: not profiled ({e})");
-            }
+        // a frame `beside` already collected was profiled there
+        if !matches!(lf.logical_plan, DslPlan::DataFrameScan { .. }) {
+            profile_fact(name, &format!("fact {name}"), &lf);
         }
         Some(lf)
     };
     crate::progress::timed(&format!("      fact {name}"), || memo_build(cell, build), held)
+}
+
+/// `SALESRELAY_PROFILE=fact_<name>` (e.g. fact_first_is_touch): prints the
+/// slowest nodes of `lf`, the plan that builds event frame `name`, as `title`.
+fn profile_fact(name: &str, title: &str, lf: &LazyFrame) {
+    if super::profiled(&format!("fact_{name}")) {
+        if let Err(e) = super::print_profile(title, lf.clone()) {
+            crate::tell!("    fact {name}: not profiled ({e})");
+        }
+    }
 }
 
 fn memo_build(cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> Option<LazyFrame>) -> Option<LazyFrame> {
@@ -281,11 +289,7 @@ fn beside(name: &str, base: Option<LazyFrame>, full: Option<LazyFrame>, added: &
     let full = full?;
     let Some(Ok(base)) = base.map(LazyFrame::collect) else { return Some(full) };
     let columns = full.clone().select(added.iter().map(|c| col(*c)).collect::<Vec<_>>());
-    if super::profiled(&format!("fact_{name}")) {
-        if let Err(e) = super::print_profile(&format!("fact {name}, the columns its joins add"), columns.clone()) {
-            crate::tell!("    fact {name}: not profiled ({e})");
-        }
-    }
+    profile_fact(name, &format!("fact {name}, the columns its joins add"), &columns);
     match columns.collect() {
         Ok(columns) if columns.height() == base.height() => base.hstack(columns.columns()).ok().map(DataFrame::lazy).or(Some(full)),
         _ => Some(full),

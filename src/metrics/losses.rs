@@ -260,6 +260,7 @@ fn action_expr(category: Expr, fs_sourced: Expr) -> Expr {
     let categories = Series::new("__category".into(), CATEGORIES.to_vec());
     let actions = Series::new("__action".into(), CATEGORIES.iter().map(|c| recommended_action(c)).collect::<Vec<_>>());
     let e = category.clone().replace_strict(lit(categories), lit(actions), Some(lit(recommended_action("unclassified"))), Some(DataType::String))
+        // a null category stays null through the lookup: it is unclassified too
         .fill_null(lit(recommended_action("unclassified")));
     when(category.eq(lit("customer")).and(fs_sourced)).then(lit(crate::rules::FS_SOURCED_CUSTOMER_ACTION)).otherwise(e)
 }
