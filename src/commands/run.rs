@@ -121,8 +121,9 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     // written there as soon as it is computed, and let go
     let dir = ReportDir::create(&opts.out, &label)?;
     let stage = progress.stage("compute");
-    let mut written = compute_and_write(&model, dir.path())?;
+    // before the tables: the accounts' frame is let go after its last table reader
     let unmapped = crate::metrics::visits::unmapped_industries(&model).collect()?;
+    let mut written = compute_and_write(&model, dir.path())?;
     model.release();
     let rows: usize = written.iter().map(|(w, _, _)| w.rows).sum();
     stage.done(&format!("{} tables, {} rows", written.len(), thousands(rows as u64)));

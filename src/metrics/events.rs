@@ -17,7 +17,8 @@
 //! before joining it with text or putting it beside text in a union;
 //! output tables are written as text (`ids::decode`).
 
-use std::cell::OnceCell;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 use polars::prelude::*;
 
@@ -30,7 +31,7 @@ pub const FS_SOURCED: &str = "fs_sourced";
 
 /// Accounts: `account_id`, `industry` (reference industry), `industry_raw`, `region`.
 pub fn accounts(m: &Model) -> LazyFrame {
-    memo("accounts", &m.facts.accounts, || Some(build_accounts(m))).unwrap_or_else(|| build_accounts(m))
+    memo(m, "accounts", || Some(build_accounts(m))).unwrap_or_else(|| build_accounts(m))
 }
 
 /// Builds `accounts`.
@@ -221,26 +222,51 @@ fn build_leads_won(m: &Model) -> LazyFrame {
 
 /// The event frames every table reads, each built (joined to its segments)
 /// and materialised once per run, on first use: one walk of the model no
-/// longer repeats the same joins table after table.
+/// longer repeats the same joins table after table. A frame is let go once
+/// no table still to be computed reads it (`let_go`, `COMPUTE_ORDER`).
 #[derive(Default)]
 pub struct Facts {
-    accounts: OnceCell<Option<DataFrame>>,
-    leads: OnceCell<Option<DataFrame>>,
-    opportunities: OnceCell<Option<DataFrame>>,
-    handoffs: OnceCell<Option<DataFrame>>,
-    activities: OnceCell<Option<DataFrame>>,
-    first_is_touch: OnceCell<Option<DataFrame>>,
-    leads_won: OnceCell<Option<DataFrame>>,
-    fs_meetings: OnceCell<Option<DataFrame>>,
+    /// The frames built so far, by name; None where the input has none.
+    frames: RefCell<BTreeMap<&'static str, Option<DataFrame>>>,
+    /// The frames asked for (built or not) since `take_read` last ran.
+    read: RefCell<BTreeSet<&'static str>>,
+    /// How many times each frame was built (`COMPUTE_ORDER`'s test: never twice).
+    builds: RefCell<BTreeMap<&'static str, usize>>,
 }
 
-/// The frame in `cell`, built by `build` the first time. Should it fail to
-/// collect, the plan is returned as it is and its consumer reports the error.
-fn memo(name: &str, cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> Option<LazyFrame>) -> Option<LazyFrame> {
-    if let Some(df) = cell.get() {
+impl Facts {
+    /// Lets go of the frames `done` says no later table reads.
+    pub fn let_go(&self, done: impl Fn(&str) -> bool) {
+        self.frames.borrow_mut().retain(|name, _| !done(name));
+    }
+
+    /// The frames held now, by name.
+    pub fn held(&self) -> Vec<&'static str> {
+        self.frames.borrow().keys().copied().collect()
+    }
+
+    /// The frames asked for since the last call, by name.
+    pub fn take_read(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.read.borrow_mut()).into_iter().collect()
+    }
+
+    /// How many times each frame was built, by name.
+    pub fn builds(&self) -> BTreeMap<&'static str, usize> {
+        self.builds.borrow().clone()
+    }
+}
+
+/// Event frame `name` of `m`, built by `build` the first time (and again
+/// only if it was let go before a reader `COMPUTE_ORDER` does not list).
+/// Should it fail to collect, the plan is returned as it is and its
+/// consumer reports the error.
+fn memo(m: &Model, name: &'static str, build: impl FnOnce() -> Option<LazyFrame>) -> Option<LazyFrame> {
+    m.facts.read.borrow_mut().insert(name);
+    if let Some(df) = m.facts.frames.borrow().get(name) {
         return df.clone().map(DataFrame::lazy);
     }
-    let held = |_: &Option<LazyFrame>| Some(cell.get().and_then(|df| df.as_ref()).map_or(0, DataFrame::estimated_size));
+    *m.facts.builds.borrow_mut().entry(name).or_default() += 1;
+    let held = |_: &Option<LazyFrame>| Some(m.facts.frames.borrow().get(name).and_then(Option::as_ref).map_or(0, DataFrame::estimated_size));
     let build = || {
         let lf = build()?;
         // a frame `beside` already collected was profiled there
@@ -249,7 +275,7 @@ fn memo(name: &str, cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> 
         }
         Some(lf)
     };
-    crate::progress::timed(&format!("      fact {name}"), || memo_build(cell, build), held)
+    crate::progress::timed(&format!("      fact {name}"), || memo_build(m, name, build), held)
 }
 
 /// `SALESRELAY_PROFILE=fact_<name>` (e.g. fact_first_is_touch): prints the
@@ -262,15 +288,15 @@ fn profile_fact(name: &str, title: &str, lf: &LazyFrame) {
     }
 }
 
-fn memo_build(cell: &OnceCell<Option<DataFrame>>, build: impl FnOnce() -> Option<LazyFrame>) -> Option<LazyFrame> {
+fn memo_build(m: &Model, name: &'static str, build: impl FnOnce() -> Option<LazyFrame>) -> Option<LazyFrame> {
     match build() {
         None => {
-            let _ = cell.set(None);
+            m.facts.frames.borrow_mut().insert(name, None);
             None
         }
         Some(lf) => match lf.clone().collect() {
             Ok(df) => {
-                let _ = cell.set(Some(df.clone()));
+                m.facts.frames.borrow_mut().insert(name, Some(df.clone()));
                 Some(df.lazy())
             }
             Err(_) => Some(lf),
@@ -299,18 +325,18 @@ fn beside(name: &str, base: Option<LazyFrame>, full: Option<LazyFrame>, added: &
 /// Leads with their segments and `first_is_at`, the first IS activity on
 /// the lead whenever it happened (null without one).
 pub fn leads(m: &Model) -> Option<LazyFrame> {
-    memo("leads", &m.facts.leads, || beside("leads", m.coded("leads"), build_leads(m), &["industry", "region", "first_is_at"]))
+    memo(m, "leads", || beside("leads", m.coded("leads"), build_leads(m), &["industry", "region", "first_is_at"]))
 }
 
 /// Opportunities with their segments and, for IS-sourced ones, the lead's created_at.
 pub fn opportunities(m: &Model) -> LazyFrame {
     let build = || beside("opportunities", m.lazy("opportunities"), Some(build_opportunities(m)), &["lead_created_at", "source", "industry", "region"]);
-    memo("opportunities", &m.facts.opportunities, build).unwrap_or_else(|| build_opportunities(m))
+    memo(m, "opportunities", build).unwrap_or_else(|| build_opportunities(m))
 }
 
 /// Handoffs with their lead's segments and account.
 pub fn handoffs(m: &Model) -> Option<LazyFrame> {
-    memo("handoffs", &m.facts.handoffs, || beside("handoffs", m.lazy("handoffs"), build_handoffs(m), &["account_id", "source", "industry", "region", "lead_created_at"]))
+    memo(m, "handoffs", || beside("handoffs", m.lazy("handoffs"), build_handoffs(m), &["account_id", "source", "industry", "region", "lead_created_at"]))
 }
 
 /// Activities with their segments and the rep's team and role. The
@@ -323,7 +349,7 @@ pub fn handoffs(m: &Model) -> Option<LazyFrame> {
 /// holds each activity's quarter index.
 pub fn activities(m: &Model) -> Option<LazyFrame> {
     // the segments held as codes in the segments' dictionary (a handful of values, 4 bytes a row instead of 16)
-    memo("activities", &m.facts.activities, || beside("activities", m.coded("activities"), build_activities(m), &ACTIVITY_SEGMENTS))
+    memo(m, "activities", || beside("activities", m.coded("activities"), build_activities(m), &ACTIVITY_SEGMENTS))
 }
 
 /// The columns the activities fact adds to the validated table.
@@ -352,7 +378,7 @@ pub fn fs_meetings(m: &Model) -> Option<LazyFrame> {
             col(QUARTER),
         ]))
     };
-    memo("fs_meetings", &m.facts.fs_meetings, build)
+    memo(m, "fs_meetings", build)
 }
 
 /// Whether an activity's kind is a meeting (visit or online_meeting).
@@ -362,10 +388,10 @@ pub fn meeting_kind() -> Expr {
 
 /// First IS activity on each lead, whenever it happened: `lead_id`, `first_is_at`.
 pub fn first_is_touch(m: &Model) -> Option<LazyFrame> {
-    memo("first_is_touch", &m.facts.first_is_touch, || build_first_is_touch(m))
+    memo(m, "first_is_touch", || build_first_is_touch(m))
 }
 
 /// Per lead with opportunities: `has_won`, `won_amount`, `deals`, `open_deals` (see `build_leads_won`).
 pub fn leads_won(m: &Model) -> LazyFrame {
-    memo("leads_won", &m.facts.leads_won, || Some(build_leads_won(m))).unwrap_or_else(|| build_leads_won(m))
+    memo(m, "leads_won", || Some(build_leads_won(m))).unwrap_or_else(|| build_leads_won(m))
 }

@@ -161,9 +161,10 @@ impl<'a> Model<'a> {
         self.built.tables.borrow().keys().copied().collect()
     }
 
-    /// Lets go of the event frames and kpi_tree's aggregates once every
-    /// table is computed (the shared tables went after their last reader):
-    /// no later step reads them (scale 1000: the facts hold 1.7 GB).
+    /// Lets go of kpi_tree's aggregates, and of any event frame still
+    /// held, once every table is computed (the shared tables and event
+    /// frames went after their last reader, `COMPUTE_ORDER`): no later
+    /// step reads them.
     pub fn release(&mut self) {
         self.facts = Default::default();
         self.built.wide = Default::default();
@@ -303,49 +304,61 @@ impl<'a> Model<'a> {
     }
 }
 
-/// The order the tables are computed in, each with the shared tables it
-/// reads (`Model::built`). First those that need the most memory beyond
+/// One table of `COMPUTE_ORDER` and what its plan reads.
+pub struct Step {
+    /// The output table.
+    pub table: &'static str,
+    /// The shared output tables it reads (`Model::built`).
+    pub tables: &'static [&'static str],
+    /// The event frames it asks for (`events::Facts`), built or not by then.
+    pub facts: &'static [&'static str],
+}
+
+/// The order the tables are computed in, each with the shared tables and
+/// the event frames it reads. First those that need the most memory beyond
 /// what they read, while nothing else is held; then those that read no
 /// shared table; then each shared table followed by its readers, so that it
 /// is let go after its last reader instead of being held through the rest
-/// (scale 3000: the four largest held 1.4 GB). A reader listed before its
-/// shared table, or a read not listed, would still be right (the shared
-/// table is computed when first asked for), only held longer; a test keeps
-/// the list true to what each table's plan asks for.
-pub const COMPUTE_ORDER: &[(&str, &[&str])] = &[
-    ("pipeline_movement", &[]),
-    ("stage_conversion", &[]),
-    ("is_reps", &[]),
-    ("fs_reps", &[]),
-    ("industry_visit_ratio", &[]),
-    ("visit_mix_reps", &[]),
-    ("funnel_cohort", &[]),
-    ("meeting_pattern", &[]),
-    ("abm_coverage", &[]),
-    ("funnel_period", &[]),
-    ("required_volumes", &[]),
-    ("pipeline_coverage", &[]),
-    ("kpi_tree", &[]),
-    ("kpi_attribution", &["kpi_tree"]),
-    ("plan_vs_actual", &["kpi_tree"]),
-    ("losses", &[]),
-    ("loss_summary", &["losses"]),
-    ("handoffs", &[]),
-    ("handoff_quality", &["handoffs"]),
-    ("loss_feedback", &["losses", "handoffs"]),
-    ("dsr_engagement", &[]),
-    ("engagement_effect", &["dsr_engagement", "handoffs"]),
-    ("stalled_deals", &["dsr_engagement"]),
-    ("priority_deals", &[]),
-    ("visit_plan", &["priority_deals"]),
-    ("locations_needed", &["priority_deals"]),
+/// (scale 3000: the four largest held 1.4 GB). An event frame is let go
+/// after its last reader too (scale 1000: the activities' alone holds 0.4
+/// GB beyond the validated table). A reader listed before its shared
+/// table, or a read not listed, would still be right (the shared table or
+/// frame is built again when asked for), only slower or held longer; a test
+/// keeps the lists true to what each table's plan asks for.
+pub const COMPUTE_ORDER: &[Step] = &[
+    Step { table: "pipeline_movement", tables: &[], facts: &["accounts", "opportunities"] },
+    Step { table: "stage_conversion", tables: &[], facts: &["opportunities"] },
+    Step { table: "is_reps", tables: &[], facts: &["accounts", "activities", "first_is_touch", "leads", "leads_won", "opportunities"] },
+    Step { table: "fs_reps", tables: &[], facts: &["activities", "fs_meetings"] },
+    Step { table: "industry_visit_ratio", tables: &[], facts: &["fs_meetings", "opportunities"] },
+    Step { table: "visit_mix_reps", tables: &[], facts: &["fs_meetings", "opportunities"] },
+    Step { table: "funnel_cohort", tables: &[], facts: &["leads"] },
+    Step { table: "meeting_pattern", tables: &[], facts: &["fs_meetings"] },
+    Step { table: "abm_coverage", tables: &[], facts: &["activities"] },
+    Step { table: "funnel_period", tables: &[], facts: &["activities", "handoffs", "leads", "leads_won", "opportunities"] },
+    Step { table: "required_volumes", tables: &[], facts: &[] },
+    Step { table: "pipeline_coverage", tables: &[], facts: &["opportunities"] },
+    Step { table: "kpi_tree", tables: &[], facts: &[] },
+    Step { table: "kpi_attribution", tables: &["kpi_tree"], facts: &[] },
+    Step { table: "plan_vs_actual", tables: &["kpi_tree"], facts: &[] },
+    Step { table: "handoffs", tables: &[], facts: &["handoffs"] },
+    Step { table: "handoff_quality", tables: &["handoffs"], facts: &[] },
+    Step { table: "losses", tables: &[], facts: &["opportunities"] },
+    Step { table: "loss_summary", tables: &["losses"], facts: &[] },
+    Step { table: "loss_feedback", tables: &["losses", "handoffs"], facts: &[] },
+    Step { table: "dsr_engagement", tables: &[], facts: &["opportunities"] },
+    Step { table: "engagement_effect", tables: &["dsr_engagement", "handoffs"], facts: &[] },
+    Step { table: "stalled_deals", tables: &["dsr_engagement"], facts: &[] },
+    Step { table: "priority_deals", tables: &[], facts: &[] },
+    Step { table: "visit_plan", tables: &["priority_deals"], facts: &[] },
+    Step { table: "locations_needed", tables: &["priority_deals"], facts: &[] },
 ];
 
 /// Whether output table `name` is read by another table (`COMPUTE_ORDER`
 /// lists it among a table's reads): such a table is collected once and
 /// held until its last reader (`Model::built`).
 pub fn is_shared(name: &str) -> bool {
-    COMPUTE_ORDER.iter().any(|(_, reads)| reads.contains(&name))
+    COMPUTE_ORDER.iter().any(|step| step.tables.contains(&name))
 }
 
 /// Every output table the input supports, in table order (see
@@ -372,7 +385,7 @@ pub fn compute_each(m: &Model, mut each: impl FnMut(usize, crate::output::Doc, D
         crate::tell!("    validated tables (MiB): {}", sizes.join(", "));
     }
     let label = |t: &OutputTable| format!("    compute {}", t.doc.name);
-    for (k, (name, _)) in COMPUTE_ORDER.iter().enumerate() {
+    for (k, Step { table: name, .. }) in COMPUTE_ORDER.iter().enumerate() {
         let Some(place) = OUTPUT_TABLES.iter().position(|t| t.doc.name == *name) else {
             return Err(crate::error::Error::Input(format!("COMPUTE_ORDER names {name}, which is no output table")));
         };
@@ -391,9 +404,10 @@ pub fn compute_each(m: &Model, mut each: impl FnMut(usize, crate::output::Doc, D
             let collected = || -> Result<Option<DataFrame>> { Ok((t.build)(m)?.map(LazyFrame::collect).transpose()?) };
             crate::progress::timed(&label(t), collected, |_| None)?
         };
-        // a shared table no later table reads is let go (a later reader would compute it again)
+        // a shared table or event frame no later table reads is let go (a later reader would build it again)
         let later = &COMPUTE_ORDER[k + 1..];
-        m.let_go(|shared| !later.iter().any(|(_, reads)| reads.contains(&shared)));
+        m.let_go(|shared| !later.iter().any(|step| step.tables.contains(&shared)));
+        m.facts.let_go(|fact| !later.iter().any(|step| step.facts.contains(&fact)));
         let Some(df) = df else { continue };
         let (doc, df) = with_completeness(m, t.doc.into(), null_unsupported(m, t, crate::ids::decode(df)?)?)?;
         let (doc, df) = with_passthrough(m, doc, df)?;

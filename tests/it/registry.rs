@@ -173,10 +173,12 @@ fn no_import_circles_between_modules() {
 /// which supports every table) builds exactly the shared tables listed, so
 /// none is let go before a reader (it would be computed twice) or held past
 /// its last one; a listed table is an output table computed before its reader.
+/// Each also lists the event frames it asks for when the tables are computed
+/// in that order: each frame is then built once and let go after its last reader.
 #[test]
 fn the_compute_order_lists_each_table_once_with_the_shared_tables_it_reads() {
     use salesrelay::metrics::{output_table, Model, COMPUTE_ORDER};
-    let mut ordered: Vec<&str> = COMPUTE_ORDER.iter().map(|(name, _)| *name).collect();
+    let mut ordered: Vec<&str> = COMPUTE_ORDER.iter().map(|step| step.table).collect();
     ordered.sort_unstable();
     let mut all: Vec<&str> = OUTPUT_TABLES.iter().map(|t| t.doc.name).collect();
     all.sort_unstable();
@@ -186,10 +188,11 @@ fn the_compute_order_lists_each_table_once_with_the_shared_tables_it_reads() {
     let (config, _) = salesrelay::config::Config::resolve(None, &dir, &Default::default()).unwrap();
     let industries = salesrelay::industries::Industries::load(&dir, &config).unwrap();
     let span = salesrelay::prepare::data_span(&v, &config).unwrap().unwrap();
-    for (k, (name, reads)) in COMPUTE_ORDER.iter().enumerate() {
-        for shared in *reads {
+    for (k, step) in COMPUTE_ORDER.iter().enumerate() {
+        let (name, reads) = (step.table, step.tables);
+        for shared in reads {
             assert!(output_table(shared).is_some(), "{name} reads {shared}, which is no output table");
-            assert!(COMPUTE_ORDER[..k].iter().any(|(n, _)| n == shared), "{name} reads {shared}, which is computed after it");
+            assert!(COMPUTE_ORDER[..k].iter().any(|s| s.table == *shared), "{name} reads {shared}, which is computed after it");
         }
         let m = Model::new(&config, &v.tables, &industries, span, span.last_complete.unwrap(), &v.unavailable);
         let t = output_table(name).unwrap();
@@ -201,8 +204,27 @@ fn the_compute_order_lists_each_table_once_with_the_shared_tables_it_reads() {
         listed.sort_unstable();
         assert_eq!(built, listed, "the shared tables {name}'s plan reads");
     }
-    // computed in that order, every shared table is let go after its last reader
+    // computed in that order, every shared table is let go after its last
+    // reader, and each table asks for the event frames it lists
     let m = Model::new(&config, &v.tables, &industries, span, span.last_complete.unwrap(), &v.unavailable);
-    assert_eq!(salesrelay::metrics::compute_tables(&m).unwrap().len(), OUTPUT_TABLES.len());
+    let mut read = Vec::new();
+    salesrelay::metrics::compute_each(&m, |_, doc, _| {
+        read.push((doc.name.clone(), m.facts.take_read()));
+        Ok(())
+    })
+    .unwrap();
+    let listed: Vec<(String, Vec<&str>)> = COMPUTE_ORDER
+        .iter()
+        .map(|step| {
+            let mut facts = step.facts.to_vec();
+            facts.sort_unstable();
+            (step.table.to_string(), facts)
+        })
+        .collect();
+    assert_eq!(read, listed, "the event frames each table asks for");
     assert!(m.built_names().is_empty(), "still held: {:?}", m.built_names());
+    assert!(m.facts.held().is_empty(), "event frames still held: {:?}", m.facts.held());
+    let built_again: Vec<_> = m.facts.builds().into_iter().filter(|(_, n)| *n > 1).collect();
+    assert!(built_again.is_empty(), "event frames built more than once: {built_again:?}");
+    assert!(!m.facts.builds().is_empty());
 }
