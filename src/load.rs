@@ -1169,6 +1169,7 @@ fn read_csv_polars(
         let (t, f) = crate::typing::type_chunk(contract_frame(text, spec)?, spec, config)?;
         typed.push(t);
         row_findings.push(f);
+        crate::progress::hand_back();
     }
     ignored.append(&mut unknown);
     supplied.extend(picked.iter().map(|(_, name)| *name));

@@ -27,6 +27,8 @@ const MI_OPTION_ALLOW_THP: std::os::raw::c_int = 43;
 extern "C" {
     /// mimalloc.h: `void mi_option_set(mi_option_t option, long value)`.
     fn mi_option_set(option: std::os::raw::c_int, value: std::os::raw::c_long);
+    /// mimalloc.h: `void mi_collect(bool force)`.
+    fn mi_collect(force: bool);
     /// mimalloc.h: `long mi_option_get(mi_option_t option)`.
     #[cfg(test)]
     fn mi_option_get(option: std::os::raw::c_int) -> std::os::raw::c_long;
@@ -62,8 +64,16 @@ fn tune_allocator() {
     }
 }
 
+/// Frees and purges the memory mimalloc holds unused, now
+/// (`salesrelay::progress::hand_back` calls it between steps).
+fn collect() {
+    // SAFETY: mi_collect only frees and purges memory no allocation holds
+    unsafe { mi_collect(true) };
+}
+
 fn main() -> ExitCode {
     tune_allocator();
+    salesrelay::progress::on_hand_back(collect);
     let cli = Cli::parse();
     let result: Result<(), Error> = match cli.command {
         Command::Run(a) => run_command(&RunOptions {

@@ -116,3 +116,27 @@ pub fn thousands(n: u64) -> String {
     }
     out
 }
+
+/// What `hand_back` calls: the binary's allocator's collection, set once by
+/// the binary (`on_hand_back`); nothing where none is set (the tests).
+static HAND_BACK: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets what `hand_back` calls (the binary: mimalloc's `mi_collect(true)`).
+pub fn on_hand_back(collect: fn()) {
+    let _ = HAND_BACK.set(collect);
+}
+
+/// Hands the memory freed so far back to the system now, between steps
+/// (a piece of a file read, an output table computed), through the
+/// allocator's collection the binary set (`on_hand_back`). mimalloc hands
+/// freed memory back a little later, and only when a thread next
+/// allocates, so memory a table's work freed on Polars' threads could stay
+/// unreclaimable while the next table grew: under a 4.5 GiB limit at scale
+/// 1000 the run was killed at 24 s, in the second table; with this it got
+/// to 38 s. The call costs nothing measurable (whole runs 42.8 and 43.4 s
+/// against 46.5 and 42.3 s).
+pub fn hand_back() {
+    if let Some(collect) = HAND_BACK.get() {
+        collect();
+    }
+}

@@ -408,6 +408,7 @@ pub fn compute_each(m: &Model, mut each: impl FnMut(usize, crate::output::Doc, D
         let later = &COMPUTE_ORDER[k + 1..];
         m.let_go(|shared| !later.iter().any(|step| step.tables.contains(&shared)));
         m.facts.let_go(|fact| !later.iter().any(|step| step.facts.contains(&fact)));
+        crate::progress::hand_back();
         let Some(df) = df else { continue };
         let (doc, df) = with_completeness(m, t.doc.into(), null_unsupported(m, t, crate::ids::decode(df)?)?)?;
         let (doc, df) = with_passthrough(m, doc, df)?;
