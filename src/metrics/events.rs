@@ -233,8 +233,8 @@ fn build_leads_won(m: &Model) -> LazyFrame {
 /// no table still to be computed reads it (`let_go`, `COMPUTE_ORDER`).
 #[derive(Default)]
 pub struct Facts {
-    /// The frames built so far, by name; None where the input has none.
-    frames: RefCell<BTreeMap<&'static str, Option<DataFrame>>>,
+    /// The frames built so far and not let go, by name.
+    pub frames: super::Held,
     /// The frames asked for (built or not) since `take_read` last ran.
     read: RefCell<BTreeSet<&'static str>>,
     /// How many times each frame was built (`COMPUTE_ORDER`'s test: never twice).
@@ -242,16 +242,6 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// Lets go of the frames `done` says no later table reads.
-    pub fn let_go(&self, done: impl Fn(&str) -> bool) {
-        self.frames.borrow_mut().retain(|name, _| !done(name));
-    }
-
-    /// The frames held now, by name.
-    pub fn held(&self) -> Vec<&'static str> {
-        self.frames.borrow().keys().copied().collect()
-    }
-
     /// The frames asked for since the last call, by name.
     pub fn take_read(&self) -> Vec<&'static str> {
         std::mem::take(&mut *self.read.borrow_mut()).into_iter().collect()
@@ -269,11 +259,11 @@ impl Facts {
 /// consumer reports the error.
 fn memo(m: &Model, name: &'static str, build: impl FnOnce() -> Option<LazyFrame>) -> Option<LazyFrame> {
     m.facts.read.borrow_mut().insert(name);
-    if let Some(df) = m.facts.frames.borrow().get(name) {
-        return df.clone().map(DataFrame::lazy);
+    if let Some(df) = m.facts.frames.get(name) {
+        return df.map(DataFrame::lazy);
     }
     *m.facts.builds.borrow_mut().entry(name).or_default() += 1;
-    let held = |_: &Option<LazyFrame>| Some(m.facts.frames.borrow().get(name).and_then(Option::as_ref).map_or(0, DataFrame::estimated_size));
+    let held = |_: &Option<LazyFrame>| Some(m.facts.frames.get(name).flatten().map_or(0, |df| df.estimated_size()));
     let build = || {
         let lf = build()?;
         // a frame `beside` already collected was profiled there
@@ -298,12 +288,12 @@ fn profile_fact(name: &str, title: &str, lf: &LazyFrame) {
 fn memo_build(m: &Model, name: &'static str, build: impl FnOnce() -> Option<LazyFrame>) -> Option<LazyFrame> {
     match build() {
         None => {
-            m.facts.frames.borrow_mut().insert(name, None);
+            m.facts.frames.insert(name, None);
             None
         }
         Some(lf) => match lf.clone().collect() {
             Ok(df) => {
-                m.facts.frames.borrow_mut().insert(name, Some(df.clone()));
+                m.facts.frames.insert(name, Some(df.clone()));
                 Some(df.lazy())
             }
             Err(_) => Some(lf),

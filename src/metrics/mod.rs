@@ -49,11 +49,39 @@ pub struct Model<'a> {
     built: Built,
 }
 
+/// Frames held by name until let go: the shared output tables
+/// (`Model::built`) and the event frames (`events::Facts`). None where the
+/// input has none.
+#[derive(Default)]
+pub struct Held(RefCell<BTreeMap<&'static str, Option<DataFrame>>>);
+
+impl Held {
+    /// The frame held as `name`, if one is.
+    pub fn get(&self, name: &str) -> Option<Option<DataFrame>> {
+        self.0.borrow().get(name).cloned()
+    }
+
+    /// Holds `df` as `name`.
+    pub fn insert(&self, name: &'static str, df: Option<DataFrame>) {
+        self.0.borrow_mut().insert(name, df);
+    }
+
+    /// Lets go of the frames `done` says no later table reads.
+    pub fn let_go(&self, done: impl Fn(&str) -> bool) {
+        self.0.borrow_mut().retain(|name, _| !done(name));
+    }
+
+    /// The frames held now, by name.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.0.borrow().keys().copied().collect()
+    }
+}
+
 /// Frames several output tables read, built once on first use: the shared
 /// output tables, the wide per-segment aggregates and the end of the data.
 #[derive(Default)]
 struct Built {
-    tables: RefCell<BTreeMap<&'static str, Option<DataFrame>>>,
+    tables: Held,
     wide: OnceCell<DataFrame>,
     data_end: OnceCell<i64>,
     segments: OnceCell<Vec<(String, String)>>,
@@ -143,22 +171,17 @@ impl<'a> Model<'a> {
     /// Output table `t` collected, built once per run (for the tables other
     /// tables read); None where the input does not support it.
     pub fn built(&self, t: &OutputTable) -> Result<Option<DataFrame>> {
-        if let Some(df) = self.built.tables.borrow().get(t.doc.name) {
-            return Ok(df.clone());
+        if let Some(df) = self.built.tables.get(t.doc.name) {
+            return Ok(df);
         }
         let df = if self.supports(t) { (t.build)(self)?.map(|lf| lf.collect()).transpose()? } else { None };
-        self.built.tables.borrow_mut().insert(t.doc.name, df.clone());
+        self.built.tables.insert(t.doc.name, df.clone());
         Ok(df)
     }
 
-    /// Lets go of the shared tables `done` says no later table reads.
-    fn let_go(&self, done: impl Fn(&str) -> bool) {
-        self.built.tables.borrow_mut().retain(|name, _| !done(name));
-    }
-
-    /// The shared tables built so far (`built`), by name.
+    /// The shared tables built so far (`built`) and not let go, by name.
     pub fn built_names(&self) -> Vec<&'static str> {
-        self.built.tables.borrow().keys().copied().collect()
+        self.built.tables.names()
     }
 
     /// Lets go of kpi_tree's aggregates, and of any event frame still
@@ -406,8 +429,8 @@ pub fn compute_each(m: &Model, mut each: impl FnMut(usize, crate::output::Doc, D
         };
         // a shared table or event frame no later table reads is let go (a later reader would build it again)
         let later = &COMPUTE_ORDER[k + 1..];
-        m.let_go(|shared| !later.iter().any(|step| step.tables.contains(&shared)));
-        m.facts.let_go(|fact| !later.iter().any(|step| step.facts.contains(&fact)));
+        m.built.tables.let_go(|shared| !later.iter().any(|step| step.tables.contains(&shared)));
+        m.facts.frames.let_go(|fact| !later.iter().any(|step| step.facts.contains(&fact)));
         crate::progress::hand_back();
         let Some(df) = df else { continue };
         let (doc, df) = with_completeness(m, t.doc.into(), null_unsupported(m, t, crate::ids::decode(df)?)?)?;

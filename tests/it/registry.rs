@@ -223,7 +223,7 @@ fn the_compute_order_lists_each_table_once_with_the_shared_tables_it_reads() {
         .collect();
     assert_eq!(read, listed, "the event frames each table asks for");
     assert!(m.built_names().is_empty(), "still held: {:?}", m.built_names());
-    assert!(m.facts.held().is_empty(), "event frames still held: {:?}", m.facts.held());
+    assert!(m.facts.frames.names().is_empty(), "event frames still held: {:?}", m.facts.frames.names());
     let built_again: Vec<_> = m.facts.builds().into_iter().filter(|(_, n)| *n > 1).collect();
     assert!(built_again.is_empty(), "event frames built more than once: {built_again:?}");
     assert!(!m.facts.builds().is_empty());
