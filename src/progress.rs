@@ -132,9 +132,9 @@ pub fn on_hand_back(collect: fn()) {
 /// freed memory back a little later, and only when a thread next
 /// allocates, so memory a table's work freed on Polars' threads could stay
 /// unreclaimable while the next table grew: under a 4.5 GiB limit at scale
-/// 1000 the run was killed at 24 s, in the second table; with this it got
-/// to 38 s. The call costs nothing measurable (whole runs 42.8 and 43.4 s
-/// against 46.5 and 42.3 s).
+/// 1000 the run was killed at 23-25 s (4 tries), in the first tables; with
+/// this, at 21-39 s (5 tries, 3 past 28 s). The call costs nothing
+/// measurable (whole runs 42.8 and 43.4 s against 46.5 and 42.3 s).
 pub fn hand_back() {
     if let Some(collect) = HAND_BACK.get() {
         collect();
