@@ -174,7 +174,10 @@ fn no_import_circles_between_modules() {
 /// none is let go before a reader (it would be computed twice) or held past
 /// its last one; a listed table is an output table computed before its reader.
 /// Each also lists the event frames it asks for when the tables are computed
-/// in that order: each frame is then built once and let go after its last reader.
+/// in that order: each frame is then built once and let go after its last
+/// reader. After each table the freed memory is handed back, once, through
+/// the collection the binary sets (`progress::on_hand_back`; mimalloc's
+/// `mi_collect` there), counted here on this thread.
 #[test]
 fn the_compute_order_lists_each_table_once_with_the_shared_tables_it_reads() {
     use salesrelay::metrics::{output_table, Model, COMPUTE_ORDER};
@@ -206,13 +209,20 @@ fn the_compute_order_lists_each_table_once_with_the_shared_tables_it_reads() {
     }
     // computed in that order, every shared table is let go after its last
     // reader, and each table asks for the event frames it lists
+    thread_local! {
+        static HANDED_BACK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+    salesrelay::progress::on_hand_back(|| HANDED_BACK.with(|n| n.set(n.get() + 1)));
+    let handed_back = || HANDED_BACK.with(std::cell::Cell::get);
     let m = Model::new(&config, &v.tables, &industries, span, span.last_complete.unwrap(), &v.unavailable);
-    let mut read = Vec::new();
+    let (mut read, mut hand_backs, start) = (Vec::new(), Vec::new(), handed_back());
     salesrelay::metrics::compute_each(&m, |_, doc, _| {
         read.push((doc.name.clone(), m.facts.take_read()));
+        hand_backs.push(handed_back() - start);
         Ok(())
     })
     .unwrap();
+    assert_eq!(hand_backs, (1..=COMPUTE_ORDER.len()).collect::<Vec<_>>(), "memory handed back once after each table");
     let listed: Vec<(String, Vec<&str>)> = COMPUTE_ORDER
         .iter()
         .map(|step| {
@@ -227,27 +237,4 @@ fn the_compute_order_lists_each_table_once_with_the_shared_tables_it_reads() {
     let built_again: Vec<_> = m.facts.builds().into_iter().filter(|(_, n)| *n > 1).collect();
     assert!(built_again.is_empty(), "event frames built more than once: {built_again:?}");
     assert!(!m.facts.builds().is_empty());
-}
-
-/// The tables' computing hands freed memory back after each table through
-/// the collection the binary sets (`progress::on_hand_back`; mimalloc's
-/// `mi_collect` there): on the sample, once per table at least.
-#[test]
-fn freed_memory_is_handed_back_after_each_table() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static CALLS: AtomicUsize = AtomicUsize::new(0);
-    salesrelay::progress::on_hand_back(|| {
-        CALLS.fetch_add(1, Ordering::Relaxed);
-    });
-    let dir = root().join("sample_data");
-    let v = crate::util::load(&dir, false);
-    let (config, _) = salesrelay::config::Config::resolve(None, &dir, &Default::default()).unwrap();
-    let industries = salesrelay::industries::Industries::load(&dir, &config).unwrap();
-    let span = salesrelay::prepare::data_span(&v, &config).unwrap().unwrap();
-    let m = salesrelay::metrics::Model::new(&config, &v.tables, &industries, span, span.last_complete.unwrap(), &v.unavailable);
-    let before = CALLS.load(Ordering::Relaxed);
-    let tables = salesrelay::metrics::compute_tables(&m).unwrap();
-    assert_eq!(tables.len(), OUTPUT_TABLES.len());
-    // other tests running beside this one may call it as well: at least once per table
-    assert!(CALLS.load(Ordering::Relaxed) - before >= OUTPUT_TABLES.len(), "handed back {} times", CALLS.load(Ordering::Relaxed) - before);
 }
