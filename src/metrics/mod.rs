@@ -662,23 +662,41 @@ pub trait GroupAgg {
 impl GroupAgg for LazyFrame {
     fn group_agg<B: AsRef<[Expr]>, A: AsRef<[Expr]>>(self, by: B, aggs: A) -> LazyFrame {
         let (mut lf, aggs) = hoist_sums(self, aggs.as_ref());
-        match coded_keys(&mut lf, by.as_ref(), &aggs) {
-            Some((keys, taken, out)) => lf.group_by(keys).agg(taken.into_iter().chain(aggs).collect::<Vec<_>>()).select(out),
-            None => lf.group_by(by.as_ref().to_vec()).agg(aggs),
-        }
+        let Some(Coded { keys, taken, out, fits }) = coded_keys(&mut lf, by.as_ref(), &aggs) else {
+            return lf.group_by(by.as_ref().to_vec()).agg(aggs);
+        };
+        let coded = |lf: LazyFrame| lf.group_by(keys).agg(taken.into_iter().chain(aggs.iter().cloned()).collect::<Vec<_>>()).select(out);
+        let Some(fits) = fits else { return coded(lf) };
+        // the rows whose keys fit the packed number, and the others (none, as a rule) plainly:
+        // whether a row fits depends on its keys alone, so no group is split between the two
+        let lf = lf.cache();
+        let rest = lf.clone().filter(fits.clone().not()).group_by(by.as_ref().to_vec()).agg(aggs.clone());
+        concat([coded(lf.filter(fits)), rest], UnionArgs::default()).expect("the plain group-by's columns in both parts")
     }
+}
+
+/// How `group_agg` groups by coded keys (`coded_keys`): the keys to group
+/// by, the aggregates that take the keys back, the output columns in the
+/// plain group-by's order, and, where the keys are packed into one number
+/// that not every row's keys may fit (`packed_keys`), which rows fit.
+struct Coded {
+    keys: Vec<Expr>,
+    taken: Vec<Expr>,
+    out: Vec<Expr>,
+    fits: Option<Expr>,
 }
 
 /// Several group keys are encoded row by row, a categorical spelled out as
 /// its text: such a key (a column, maybe renamed) groups by its 4-byte code
 /// instead and is taken back from each group's first row (is_reps'
-/// activities by rep and quarter at scale 1000: 5.0 -> 2.0 s). Two such
-/// keys, or one and a 32-bit integer (a quarter), group as one 64-bit
-/// number (`packed_key`): no row encoding at all. Gives the keys to group
-/// by, the aggregates that take the keys back and the output columns in
-/// the plain group-by's order; None where the plain group-by is as good
-/// (one key, no categorical) or a name is not known.
-fn coded_keys(lf: &mut LazyFrame, by: &[Expr], aggs: &[Expr]) -> Option<(Vec<Expr>, Vec<Expr>, Vec<Expr>)> {
+/// activities by rep and quarter at scale 1000: 5.0 -> 2.0 s). Keys that
+/// are all categoricals or 32-bit integers (quarters), at least one a
+/// categorical, group as one 64-bit number (`packed_keys`): no row
+/// encoding at all (the activities' 17M rows by quarter, source, industry
+/// and region at scale 1000: 28 bytes a row encoded, 8 packed). None where
+/// the plain group-by is as good (one key, no categorical) or a name is
+/// not known.
+fn coded_keys(lf: &mut LazyFrame, by: &[Expr], aggs: &[Expr]) -> Option<Coded> {
     if by.len() < 2 {
         return None;
     }
@@ -702,10 +720,10 @@ fn coded_keys(lf: &mut LazyFrame, by: &[Expr], aggs: &[Expr]) -> Option<(Vec<Exp
         out.push(col(a.clone().meta().output_name().ok()?));
     }
     let take = |c: &PlSmallStr, name: &PlSmallStr| col(c.clone()).first().alias(name.clone());
-    if let [(_, an, Some((ac, at))), (_, bn, Some((bc, bt)))] = named.as_slice() {
-        if let Some(key) = packed_key((ac, at), (bc, bt)) {
-            return Some((vec![key.alias("__key")], vec![take(ac, an), take(bc, bn)], out));
-        }
+    let columns: Option<Vec<(&PlSmallStr, &DataType)>> = named.iter().map(|(_, _, c)| c.as_ref().map(|(c, t)| (c, t))).collect();
+    if let Some((key, fits)) = columns.and_then(|columns| packed_keys(&columns)) {
+        let taken = named.iter().map(|(_, name, c)| take(&c.as_ref().expect("every key a column").0, name)).collect();
+        return Some(Coded { keys: vec![key.alias("__key")], taken, out, fits });
     }
     let (mut keys, mut taken) = (Vec::new(), Vec::new());
     for (i, (key, name, column)) in named.iter().enumerate() {
@@ -720,7 +738,7 @@ fn coded_keys(lf: &mut LazyFrame, by: &[Expr], aggs: &[Expr]) -> Option<(Vec<Exp
     if taken.is_empty() {
         return None;
     }
-    Some((keys, taken, out))
+    Some(Coded { keys, taken, out, fits: None })
 }
 
 /// A UInt64 literal, for the packed keys' arithmetic.
@@ -728,37 +746,55 @@ fn u64_lit(v: u64) -> Expr {
     lit(v).cast(DataType::UInt64)
 }
 
-/// Two group keys as one unsigned 64-bit number, equal exactly where both
-/// keys are (nulls included): a categorical as its code + 1 (0 for null),
-/// an Int32 or UInt32 as its 32 bits with a null flag in the top bit.
-/// Two categoricals, or one and a 32-bit integer; None for anything else,
-/// or where the dictionary's codes could need more bits than the number
-/// has room for (a billion ids: more than memory would hold).
-fn packed_key(a: (&PlSmallStr, &DataType), b: (&PlSmallStr, &DataType)) -> Option<Expr> {
-    let code = |c: &PlSmallStr| (col(c.clone()).to_physical().cast(DataType::UInt64) + u64_lit(1)).fill_null(u64_lit(0));
-    let bits32 = |c: &PlSmallStr, t: &DataType| match t {
-        DataType::Int32 => Some((col(c.clone()).cast(DataType::Int64) - lit(i32::MIN as i64)).cast(DataType::UInt64).fill_null(u64_lit(0))),
-        DataType::UInt32 => Some(col(c.clone()).cast(DataType::UInt64).fill_null(u64_lit(0))),
-        _ => None,
-    };
-    let (cat, other) = match (a.1, b.1) {
-        (DataType::Categorical(..), _) => (a, b),
-        (_, DataType::Categorical(..)) => (b, a),
-        _ => return None,
-    };
-    // a margin for codes added while the plan runs
-    let fits = |t: &DataType| crate::ids::code_bound(t).is_some_and(|b| b < 1 << 30);
-    if !fits(cat.1) {
+/// Group keys `keys` (columns and their types) as one unsigned 64-bit
+/// number, equal exactly where every key is (nulls included), and which
+/// rows' keys fit it (None: every row's do). Each key has bits of its own:
+/// an Int32 or UInt32 33 (its 32 bits, a null as the 33rd), a categorical
+/// an equal share of the rest (at most 32) holding its code + 1 (0 for
+/// null). A code too large for its share does not fit: where the
+/// dictionary's codes could be (its size with a margin for codes added
+/// while the plan runs), the rows say whether theirs are. None for keys
+/// of any other type, without a categorical, or where a share would be
+/// under 8 bits.
+fn packed_keys(keys: &[(&PlSmallStr, &DataType)]) -> Option<(Expr, Option<Expr>)> {
+    let ints = keys.iter().filter(|(_, t)| matches!(t, DataType::Int32 | DataType::UInt32)).count() as u32;
+    let codes = keys.iter().filter(|(_, t)| matches!(t, DataType::Categorical(..))).count() as u32;
+    if codes == 0 || ints + codes != keys.len() as u32 || 33 * ints >= 64 {
         return None;
     }
-    if matches!(other.1, DataType::Categorical(..)) {
-        // code + 1 in each half
-        return fits(other.1).then(|| code(cat.0) * u64_lit(1 << 32) + code(other.0));
+    let width = ((64 - 33 * ints) / codes).min(32);
+    if width < 8 {
+        return None;
     }
-    // the integer's null flag in bit 63, code + 1 in bits 32..62, the integer in bits 0..31
-    let low = bits32(other.0, other.1)?;
-    let null = col(other.0.clone()).is_null().cast(DataType::UInt64) * u64_lit(1 << 63);
-    Some(null + code(cat.0) * u64_lit(1 << 32) + low)
+    let (mut key, mut fits, mut shift): (Option<Expr>, Option<Expr>, u32) = (None, None, 0);
+    for (c, t) in keys {
+        let (field, bits) = match t {
+            DataType::Categorical(..) => {
+                // the largest code the share holds (its value code + 1 below 2^width)
+                let largest = (1u64 << width) - 2;
+                let certain = width >= 31 && crate::ids::code_bound(t).is_some_and(|b| b < 1 << 30);
+                if !certain {
+                    let fit = col((*c).clone()).to_physical().cast(DataType::UInt64).lt_eq(u64_lit(largest)).fill_null(lit(true));
+                    fits = Some(match fits {
+                        Some(f) => f.and(fit),
+                        None => fit,
+                    });
+                }
+                ((col((*c).clone()).to_physical().cast(DataType::UInt64) + u64_lit(1)).fill_null(u64_lit(0)), width)
+            }
+            DataType::Int32 => {
+                ((col((*c).clone()).cast(DataType::Int64) - lit(i32::MIN as i64)).cast(DataType::UInt64).fill_null(u64_lit(1 << 32)), 33)
+            }
+            _ => (col((*c).clone()).cast(DataType::UInt64).fill_null(u64_lit(1 << 32)), 33),
+        };
+        let placed = if shift == 0 { field } else { field * u64_lit(1 << shift) };
+        key = Some(match key {
+            Some(k) => k + placed,
+            None => placed,
+        });
+        shift += bits;
+    }
+    Some((key?, fits))
 }
 
 /// Per row of `keys` (`a`, a categorical, and `__p`, a quarter index):

@@ -10,7 +10,10 @@
 # The last column is the run's system time: on a VM that backs fresh
 # memory slowly it moves the wall-clock figures from one run to the next
 # (the same scale-100 validate took 2-5 s), so compare builds with
-# compare.sh, which takes them in turn.
+# compare.sh, which takes them in turn. The floor is the median of
+# FLOOR_READS reads (default 3; one read at scale 1000 moved from 5.5 to
+# 8.8 s between three reads in a row), the other figures the median of
+# RUNS runs (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scales=("$@")
@@ -31,6 +34,16 @@ measure() { # the command; prints "seconds peak_MiB system_seconds"
   echo "$wall $(echo "$rss / 1024" | bc) $sys"
 }
 
+median() { # the median of the numbers on stdin, one a line (the lower middle one of an even count)
+  sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+runs() { # the command RUNS times (default 1); prints the runs' median "seconds peak_MiB system_seconds", each figure's own median
+  local all
+  all=$(for _ in $(seq "${RUNS:-1}"); do measure "$@"; done)
+  echo "$(cut -d' ' -f1 <<<"$all" | median) $(cut -d' ' -f2 <<<"$all" | median) $(cut -d' ' -f3 <<<"$all" | median)"
+}
+
 printf '%-6s %11s | %-16s | %-30s | %-30s | %-13s | %s\n' scale rows "floor s   MiB" "load+validate s  rows/s  MiB" "run s   rows/s   MiB" "x floor (l+v, run)" "run sys s"
 for s in "${scales[@]}"; do
   dir="$work/scale-$s"
@@ -40,10 +53,10 @@ for s in "${scales[@]}"; do
   fi
   rows=$(( $(cat "$dir"/*.csv | wc -l) - 8 ))
   # the floor as the reader itself times it (process start-up excluded), its peak from time -v
-  floor=$("$bin" parse-floor --input "$dir" | awk '{print $4}')
+  floor=$(for _ in $(seq "${FLOOR_READS:-3}"); do "$bin" parse-floor --input "$dir" | awk '{print $4}'; done | median)
   read -r _ fm _ <<<"$(measure "$bin" parse-floor --input "$dir")"
-  read -r vs vm _ <<<"$(measure "$bin" validate --input "$dir")"
-  read -r rs rm rsys <<<"$(measure "$bin" run --input "$dir" --out "$work/reports")"
+  read -r vs vm _ <<<"$(runs "$bin" validate --input "$dir")"
+  read -r rs rm rsys <<<"$(runs "$bin" run --input "$dir" --out "$work/reports")"
   printf '%-6s %11s | %6.2f %8s | %7.2f %10.0f %7s   | %7.2f %10.0f %7s  | %5.1f %6.1f  | %6.2f\n' "$s" "$rows" \
     "$floor" "$fm" "$vs" "$(echo "$rows / $vs" | bc -l)" "$vm" "$rs" "$(echo "$rows / $rs" | bc -l)" "$rm" \
     "$(echo "$vs / $floor" | bc -l)" "$(echo "$rs / $floor" | bc -l)" "$rsys"

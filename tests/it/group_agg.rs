@@ -236,3 +236,115 @@ proptest! {
         prop_assert!(plain.equals_missing(&packed), "{}\n{}", plain, packed);
     }
 }
+
+/// Four keys packed into one number (`packed_keys`): a quarter (Int32) and
+/// three categoricals, nulls in each, each categorical's code in 10 bits.
+/// `big`: the third categorical from a dictionary already holding 1,100
+/// values, so the codes of some rows' values (`X1050`, `X1099`) are too
+/// large for their bits: those rows are grouped plainly, the others packed,
+/// and the union is the plain group-by's.
+fn both_four_keys(df: &DataFrame, big: bool) -> (DataFrame, DataFrame, String) {
+    let cat = DataType::from_categories(Categories::global());
+    let third = if big {
+        let dtype = DataType::from_categories(Categories::new("test.four_keys".into(), "salesrelay tests".into(), CategoricalPhysical::U32));
+        // the dictionary's first 1,100 codes, X0 .. X1099
+        let filled = Series::new("x".into(), (0..1100).map(|i| format!("X{i}")).collect::<Vec<_>>()).cast(&dtype).unwrap();
+        let code = |i: usize| filled.to_physical_repr().cast(&DataType::UInt32).unwrap().u32().unwrap().get(i).unwrap();
+        assert!(code(1050) > 1022 && code(1099) > 1022 && code(7) <= 1022, "codes past what 10 bits hold");
+        dtype
+    } else {
+        cat.clone()
+    };
+    let df = df
+        .clone()
+        .lazy()
+        .with_columns([
+            when(col("rep").eq(lit("R0"))).then(lit(NULL).cast(DataType::String)).otherwise(col("rep")).cast(cat.clone()).alias("rep"),
+            when(col("kind").eq(lit("email"))).then(lit(NULL).cast(DataType::String)).otherwise(col("kind")).cast(cat).alias("kind"),
+            // leads L0..L5 as X3, X1050, null, X1099, X7, X3
+            col("lead")
+                .replace_strict(
+                    lit(Series::new("from".into(), ["L0", "L1", "L2", "L3", "L4", "L5"])),
+                    lit(Series::new("to".into(), [Some("X3"), Some("X1050"), None, Some("X1099"), Some("X7"), Some("X3")])),
+                    None,
+                    Some(DataType::String),
+                )
+                .cast(third)
+                .alias("x"),
+            when(col("won")).then(lit(NULL).cast(DataType::Int32)).otherwise((col("amount") / lit(300.0)).floor().cast(DataType::Int32)).alias("q"),
+        ])
+        .collect()
+        .unwrap();
+    let by = [col("q").alias("period"), col("rep"), col("kind").alias("mode"), col("x")];
+    let order = ["period", "rep", "mode", "x"];
+    let sorted = |lf: LazyFrame| lf.sort(order, SortMultipleOptions::default().with_nulls_last(false)).collect().unwrap();
+    let plain = sorted(df.clone().lazy().group_by(by.clone()).agg(aggregates()));
+    let lf = df.lazy().group_agg(by, aggregates());
+    let plan = lf.describe_plan().unwrap();
+    (plain, sorted(lf), plan)
+}
+
+#[test]
+fn four_keys_by_hand() {
+    // (q, rep, kind, lead): amounts 100 and 50 share quarter 0, R1, call, L1 (X1050, too large a code);
+    // 10 and 20 share quarter 0, R2, email (null), L4 (X7); 700 won (null quarter), R0 (null rep), L2 (null)
+    let df = frame(&[(1, 0, 100, false, 1), (1, 0, 50, false, 1), (2, 3, 10, false, 4), (2, 3, 20, false, 4), (0, 1, 700, true, 2), (1, 0, -20, false, 3)]);
+    for big in [false, true] {
+        let (plain, packed, plan) = both_four_keys(&df, big);
+        assert!(plain.equals_missing(&packed), "{plain}\n{packed}");
+        assert!(plan.contains("__key") && !plan.contains("__key_"), "grouped by the packed key: {plan}");
+        // (null, null, visit, null) 1 row; (-1, R1, call, X1099) 1; (0, R1, call, X1050) 2; (0, R2, null, X7) 2
+        let rows = packed.column("rows").unwrap().i64().unwrap().iter().collect::<Vec<_>>();
+        assert_eq!(rows, [Some(1), Some(1), Some(2), Some(2)], "big {big}");
+        let amount = packed.column("amount").unwrap().f64().unwrap().iter().collect::<Vec<_>>();
+        assert_eq!(amount, [Some(700.0), Some(-20.0), Some(150.0), Some(30.0)], "big {big}");
+        let x = packed.column("x").unwrap().cast(&DataType::String).unwrap();
+        assert_eq!(x.str().unwrap().iter().collect::<Vec<_>>(), [None, Some("X1099"), Some("X1050"), Some("X7")]);
+    }
+}
+
+proptest! {
+    #[test]
+    fn four_keys_equal_group_by(rows in proptest::collection::vec((0u8..4, 0u8..4, -1000i32..1000, any::<bool>(), 0u8..6), 1..60), big in any::<bool>()) {
+        let (plain, packed, _) = both_four_keys(&frame(&rows), big);
+        prop_assert!(plain.equals_missing(&packed), "{}\n{}", plain, packed);
+    }
+}
+
+/// Two keys' values whose packed numbers would be one number if a code too
+/// large for its bits were packed (it carries into the next key's bits):
+/// with three categoricals and a quarter each code has 10 bits, so code c
+/// (at least 1023) with next key code d packs as code c - 1024 with d + 1.
+/// Such a row is grouped plainly, and the two stay two groups.
+#[test]
+fn four_keys_a_code_too_large_never_carries_into_the_next_key() {
+    let dtype = DataType::from_categories(Categories::new("test.carry".into(), "salesrelay tests".into(), CategoricalPhysical::U32));
+    let names: Vec<String> = (0..1100).map(|i| format!("Y{i}")).collect();
+    let filled = Series::new("y".into(), names.clone()).cast(&dtype).unwrap();
+    let codes: Vec<u32> = filled.to_physical_repr().cast(&DataType::UInt32).unwrap().u32().unwrap().into_no_null_iter().collect();
+    let named = |code: u32| names[codes.iter().position(|c| *c == code).expect("a value of that code")].as_str();
+    let (c, d) = (codes[1050], codes[5]);
+    assert!(c > 1022, "a code past 10 bits");
+    // row A: (c, d); row B: (c - 1024, d + 1), equal numbers were c packed
+    let (a_x, a_y, b_x, b_y) = (named(c), named(d), named(c - 1024), named(d + 1));
+    let cat = DataType::from_categories(Categories::global());
+    let df = df!(
+        "q" => [0i32, 0],
+        "x" => [a_x, b_x],
+        "y" => [a_y, b_y],
+        "kind" => ["call", "call"],
+        "amount" => [1.0, 2.0],
+    )
+    .unwrap()
+    .lazy()
+    .with_columns([col("x").cast(dtype.clone()), col("y").cast(dtype), col("kind").cast(cat)]);
+    let grouped = df
+        .group_agg([col("q"), col("x"), col("y"), col("kind")], [col("amount").sum().alias("amount")])
+        .sort(["amount"], Default::default())
+        .collect()
+        .unwrap();
+    let amounts: Vec<Option<f64>> = grouped.column("amount").unwrap().f64().unwrap().iter().collect();
+    assert_eq!(amounts, [Some(1.0), Some(2.0)], "{grouped}");
+    let x = grouped.column("x").unwrap().cast(&DataType::String).unwrap();
+    assert_eq!(x.str().unwrap().iter().collect::<Vec<_>>(), [Some(a_x), Some(b_x)]);
+}
