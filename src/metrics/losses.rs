@@ -430,31 +430,41 @@ pub fn loss_feedback(losses: LazyFrame, handoffs: LazyFrame) -> LazyFrame {
         ]);
     let joined = losses
         .filter(col("lead_id").is_not_null())
+        .select([col("opportunity_id"), col("period"), col("category"), col("amount")])
         .join(last_handoff, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner));
     let both_periods = concat(
         [joined.clone(), joined.with_column(lit("all").alias("period"))],
         UnionArgs::default(),
     )
-    .expect("same columns");
-    let mut parts = Vec::new();
-    for element in ["budget", "authority", "need", "timeline"] {
-        let missing = col(element).fill_null(lit(false)).not();
-        parts.push(both_periods.clone().with_columns([
-            lit(element).alias("dimension"),
-            when(missing).then(lit("missing")).otherwise(lit("confirmed")).alias("value"),
-        ]));
-    }
-    parts.push(both_periods.clone().with_columns([
-        lit("interest_level").alias("dimension"),
-        col("interest_level").fill_null(lit("unknown")).alias("value"),
-    ]));
-    let long = concat(parts, UnionArgs::default()).expect("same columns");
+    .expect("same columns")
+    .cache();
+    // each dimension grouped on its own, its name added to the groups: one
+    // frame of every loss once per dimension would hold five times the rows
+    let dimensions = [
+        ("budget", None),
+        ("authority", None),
+        ("need", None),
+        ("timeline", None),
+        ("interest_level", Some(col("interest_level").fill_null(lit("unknown")))),
+    ];
+    let grouped: Vec<LazyFrame> = dimensions
+        .into_iter()
+        .map(|(dimension, value)| {
+            let missing = col(dimension).fill_null(lit(false)).not();
+            let value = value.unwrap_or_else(|| when(missing).then(lit("missing")).otherwise(lit("confirmed")));
+            both_periods
+                .clone()
+                .group_agg([col("period"), value.alias("value"), col("category")], [len().cast(DataType::Int64).alias("losses"), col("amount").sum().alias("amount")])
+                .with_column(lit(dimension).alias("dimension"))
+        })
+        .collect();
     let base = both_periods
         .clone()
         .group_agg([col("period")], [len().cast(DataType::Int64).alias("__base_total")]);
     let base_cat = both_periods
         .group_agg([col("period"), col("category")], [len().cast(DataType::Int64).alias("__base_cat")]);
-    long.group_agg([col("period"), col("dimension"), col("value"), col("category")], [len().cast(DataType::Int64).alias("losses"), col("amount").sum().alias("amount")])
+    concat(grouped, UnionArgs::default())
+        .expect("same columns")
         .with_column(col("losses").sum().over([col("period"), col("dimension"), col("value")]).expect("static window").alias("group_losses"))
         .join(base, [col("period")], [col("period")], JoinArgs::new(JoinType::Left))
         .join(base_cat, [col("period"), col("category")], [col("period"), col("category")], JoinArgs::new(JoinType::Left))
