@@ -293,12 +293,13 @@ fn a_report_under_a_path_like_a_pattern_reads_its_own_tables() {
 /// binary hands freed memory back as reclaimable and asks for no huge
 /// pages, README "Development"): the linked mimalloc lists its options in
 /// index order under `MIMALLOC_VERBOSE=1`; index 5 must be
-/// purge_decommits and index 43 allow_thp.
+/// purge_decommits, index 15 purge_delay and index 43 allow_thp.
 #[test]
-fn the_allocator_options_main_sets_are_purge_decommits_and_allow_thp() {
+fn the_allocator_options_main_sets_are_purge_decommits_purge_delay_and_allow_thp() {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_salesrelay"))
         .env("MIMALLOC_VERBOSE", "1")
         .env_remove("MIMALLOC_PURGE_DECOMMITS")
+        .env_remove("MIMALLOC_PURGE_DELAY")
         .env_remove("MIMALLOC_ALLOW_THP")
         .arg("--version")
         .output()
@@ -307,5 +308,6 @@ fn the_allocator_options_main_sets_are_purge_decommits_and_allow_thp() {
     let printed = String::from_utf8_lossy(&o.stderr);
     let options: Vec<&str> = printed.lines().filter_map(|l| l.strip_prefix("option '")?.split('\'').next()).collect();
     assert_eq!(options.get(5), Some(&"purge_decommits"), "mimalloc's options in order: {options:?}");
+    assert_eq!(options.get(15), Some(&"purge_delay"), "mimalloc's options in order: {options:?}");
     assert_eq!(options.get(43), Some(&"allow_thp"), "mimalloc's options in order: {options:?}");
 }
