@@ -361,7 +361,8 @@ pub fn handoffs(m: &Model) -> Option<LazyFrame> {
 /// role a Polars Enum of the contract's values (`contract_enum`); `QUARTER`
 /// holds each activity's quarter index.
 pub fn activities(m: &Model) -> Option<LazyFrame> {
-    // the segments held as codes in the segments' dictionary (a handful of values, 4 bytes a row instead of 16)
+    // the segments held as codes in the segments' dictionary (a handful of values, 4 bytes a row
+    // instead of 16), team and role as an Enum (1 byte)
     memo(m, "activities", || beside("activities", m.coded("activities"), build_activities(m), &ACTIVITY_SEGMENTS))
 }
 

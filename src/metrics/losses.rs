@@ -440,18 +440,17 @@ pub fn loss_feedback(losses: LazyFrame, handoffs: LazyFrame) -> LazyFrame {
     .cache();
     // each dimension grouped on its own, its name added to the groups: one
     // frame of every loss once per dimension would hold five times the rows
+    let bant = |element: &str| when(col(element).fill_null(lit(false))).then(lit("confirmed")).otherwise(lit("missing"));
     let dimensions = [
-        ("budget", None),
-        ("authority", None),
-        ("need", None),
-        ("timeline", None),
-        ("interest_level", Some(col("interest_level").fill_null(lit("unknown")))),
+        ("budget", bant("budget")),
+        ("authority", bant("authority")),
+        ("need", bant("need")),
+        ("timeline", bant("timeline")),
+        ("interest_level", col("interest_level").fill_null(lit("unknown"))),
     ];
     let grouped: Vec<LazyFrame> = dimensions
         .into_iter()
         .map(|(dimension, value)| {
-            let missing = col(dimension).fill_null(lit(false)).not();
-            let value = value.unwrap_or_else(|| when(missing).then(lit("missing")).otherwise(lit("confirmed")));
             both_periods
                 .clone()
                 .group_agg([col("period"), value.alias("value"), col("category")], [len().cast(DataType::Int64).alias("losses"), col("amount").sum().alias("amount")])

@@ -751,11 +751,11 @@ fn u64_lit(v: u64) -> Expr {
 /// rows' keys fit it (None: every row's do). Each key has bits of its own:
 /// an Int32 or UInt32 33 (its 32 bits, a null as the 33rd), a categorical
 /// an equal share of the rest (at most 32) holding its code + 1 (0 for
-/// null). A code too large for its share does not fit: where the
-/// dictionary's codes could be (its size with a margin for codes added
-/// while the plan runs), the rows say whether theirs are. None for keys
-/// of any other type, without a categorical, or where a share would be
-/// under 8 bits.
+/// null). A code too large for its share does not fit: unless the
+/// dictionary is too small to hand one out (its size with a margin of 2^30
+/// for codes added while the plan runs), the rows say whether theirs fit.
+/// None for keys of any other type, without a categorical, or where a
+/// share would be under 8 bits.
 fn packed_keys(keys: &[(&PlSmallStr, &DataType)]) -> Option<(Expr, Option<Expr>)> {
     let ints = keys.iter().filter(|(_, t)| matches!(t, DataType::Int32 | DataType::UInt32)).count() as u32;
     let codes = keys.iter().filter(|(_, t)| matches!(t, DataType::Categorical(..))).count() as u32;
@@ -772,7 +772,7 @@ fn packed_keys(keys: &[(&PlSmallStr, &DataType)]) -> Option<(Expr, Option<Expr>)
             DataType::Categorical(..) => {
                 // the largest code the share holds (its value code + 1 below 2^width)
                 let largest = (1u64 << width) - 2;
-                let certain = width >= 31 && crate::ids::code_bound(t).is_some_and(|b| b < 1 << 30);
+                let certain = crate::ids::code_bound(t).is_some_and(|b| b.saturating_add(1 << 30) <= largest);
                 if !certain {
                     let fit = col((*c).clone()).to_physical().cast(DataType::UInt64).lt_eq(u64_lit(largest)).fill_null(lit(true));
                     fits = Some(match fits {
