@@ -766,35 +766,27 @@ fn packed_keys(keys: &[(&PlSmallStr, &DataType)]) -> Option<(Expr, Option<Expr>)
     if width < 8 {
         return None;
     }
-    let (mut key, mut fits, mut shift): (Option<Expr>, Option<Expr>, u32) = (None, None, 0);
+    // the largest code a share holds (its value, code + 1, below 2^width)
+    let largest = (1u64 << width) - 2;
+    let (mut placed, mut fits, mut shift) = (Vec::new(), Vec::new(), 0u32);
     for (c, t) in keys {
+        let c = col((*c).clone());
         let (field, bits) = match t {
             DataType::Categorical(..) => {
-                // the largest code the share holds (its value code + 1 below 2^width)
-                let largest = (1u64 << width) - 2;
-                let certain = crate::ids::code_bound(t).is_some_and(|b| b.saturating_add(1 << 30) <= largest);
-                if !certain {
-                    let fit = col((*c).clone()).to_physical().cast(DataType::UInt64).lt_eq(u64_lit(largest)).fill_null(lit(true));
-                    fits = Some(match fits {
-                        Some(f) => f.and(fit),
-                        None => fit,
-                    });
+                let code = c.to_physical().cast(DataType::UInt64);
+                if !crate::ids::code_bound(t).is_some_and(|b| b.saturating_add(1 << 30) <= largest) {
+                    fits.push(code.clone().lt_eq(u64_lit(largest)).fill_null(lit(true)));
                 }
-                ((col((*c).clone()).to_physical().cast(DataType::UInt64) + u64_lit(1)).fill_null(u64_lit(0)), width)
+                ((code + u64_lit(1)).fill_null(u64_lit(0)), width)
             }
-            DataType::Int32 => {
-                ((col((*c).clone()).cast(DataType::Int64) - lit(i32::MIN as i64)).cast(DataType::UInt64).fill_null(u64_lit(1 << 32)), 33)
-            }
-            _ => (col((*c).clone()).cast(DataType::UInt64).fill_null(u64_lit(1 << 32)), 33),
+            DataType::Int32 => ((c.cast(DataType::Int64) - lit(i32::MIN as i64)).cast(DataType::UInt64).fill_null(u64_lit(1 << 32)), 33),
+            // UInt32, the one other type the counts above let through
+            _ => (c.cast(DataType::UInt64).fill_null(u64_lit(1 << 32)), 33),
         };
-        let placed = if shift == 0 { field } else { field * u64_lit(1 << shift) };
-        key = Some(match key {
-            Some(k) => k + placed,
-            None => placed,
-        });
+        placed.push(if shift == 0 { field } else { field * u64_lit(1 << shift) });
         shift += bits;
     }
-    Some((key?, fits))
+    Some((placed.into_iter().reduce(|a, b| a + b)?, fits.into_iter().reduce(Expr::and)))
 }
 
 /// Per row of `keys` (`a`, a categorical, and `__p`, a quarter index):
