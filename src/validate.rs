@@ -91,7 +91,33 @@ impl Validated {
     pub fn lazy(&self, name: &str) -> Option<LazyFrame> {
         self.tables.get(name).map(|df| df.clone().lazy())
     }
+
+    /// Holds each of `ORDER_ONLY_KEYS` as its rank among the table's keys
+    /// (a UInt32: 0, 1, 2, ...) instead of its text, where the table lists
+    /// its keys in ascending order (an export in key order): sorting by
+    /// the rank then gives the order sorting by the text gave, and nothing
+    /// else reads them. At scale 1000 the activities' 17M ids are 0.2 GB
+    /// less (4 bytes a row instead of 16), the room views' 5M 0.06 GB.
+    /// For `run` without queries: a query, or the `query` command, reads
+    /// the input tables as they were given, so they keep the text.
+    pub fn keys_as_order(&mut self) -> Result<()> {
+        for (table, key) in ORDER_ONLY_KEYS {
+            let Some(df) = self.tables.get_mut(table) else { continue };
+            if !ascending_text(df, key)? {
+                continue;
+            }
+            let rank = IdxCa::from_vec(key.into(), (0..df.height() as IdxSize).collect());
+            df.replace(key, rank.into_column())?;
+        }
+        Ok(())
+    }
 }
+
+/// Keys that no column names and no output table shows: the tables read
+/// them only to order ties (meeting_pattern: a deal's meetings at one time
+/// by activity_id; dsr_engagement: a deal's last views at one time by
+/// view_id). See `Validated::keys_as_order`.
+pub const ORDER_ONLY_KEYS: [(&str, &str); 2] = [("activities", "activity_id"), ("dsr_views", "view_id")];
 
 /// An order of timestamps across rows: `later` of `table` should not be
 /// before `earlier` of the row its column `via.0` names in table `via.1`

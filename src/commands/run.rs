@@ -112,7 +112,10 @@ pub fn run_queries(dir: &Path, tables: &BTreeMap<String, LazyFrame>, strict: boo
 pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let progress = Progress::new(opts.quiet);
     let flag = (!opts.lenient).then_some("--lenient");
-    let p = prepare(&opts.input, opts.lenient, flag, opts.period.as_deref(), &progress)?;
+    let mut p = prepare(&opts.input, opts.lenient, flag, opts.period.as_deref(), &progress)?;
+    if crate::sql::read_queries(&opts.queries)?.is_empty() {
+        p.validated.keys_as_order()?;
+    }
     let (config, v, span, label) = (&p.config, &p.validated, p.span, p.label.clone());
     let n = v.findings.height();
     let mut model = p.model();

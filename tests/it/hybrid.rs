@@ -3,8 +3,8 @@
 
 use polars::prelude::*;
 
-use crate::kpi::{table, tables};
-use crate::util::{f64s, rows, strs, tiny, Dir};
+use crate::kpi::{table, tables, tables_of};
+use crate::util::{f64s, load, rows, strs, tiny, Dir};
 
 fn get(df: &DataFrame, filter: Expr, c: &str) -> Option<f64> {
     let r = rows(df, filter);
@@ -155,4 +155,55 @@ fn meeting_pattern_orders_by_time_then_activity_id() {
     // O5: T14 in person (15 July) then T31 online (16 July): in person first only
     assert_eq!(at("in_person_first_only"), Some(1.0));
     assert_eq!(at("in_person_last_only"), Some(0.0));
+}
+
+/// Keys listed in ascending order are held as their order
+/// (`Validated::keys_as_order`, what `run` does without queries), and every
+/// table is the same as with their text: ties between a deal's meetings
+/// at one time, and between its last room views at one time, still go by id.
+#[test]
+fn keys_held_as_their_order_give_the_same_tables() {
+    let d = Dir::copy_of(&tiny());
+    // activity ids zero-padded (T1 -> T001) so that the file lists them in ascending order
+    let padded: Vec<String> = d
+        .read("activities.csv")
+        .lines()
+        .enumerate()
+        .map(|(i, line)| match line.split_once(',') {
+            Some((id, rest)) if i > 0 => format!("T{:03},{rest}", id[1..].parse::<u32>().unwrap()),
+            _ => line.to_string(),
+        })
+        .collect();
+    d.write("activities.csv", &(padded.join("\n") + "\n"));
+    // O3: its visit T012 (20 July), then an online meeting and a visit at one
+    // time (T090, T091): by id the visit is last, so in person first and last
+    d.append("activities.csv", "T090,R4,A1,L5,O3,2026-08-20T10:00:00+09:00,online_meeting,held,false,30\nT091,R4,A1,L5,O3,2026-08-20T10:00:00+09:00,visit,held,false,30\n");
+    // O2's last views: a proposal and a pricing page at one time (V6, V7): the pricing page by id
+    d.append("dsr_views.csv", "V6,O2,L2,contact,proposal,2026-06-01T10:00:00+09:00,40\nV7,O2,L2,contact,pricing,2026-06-01T10:00:00+09:00,50\n");
+    let mut v = load(d.path(), false);
+    let as_text = tables_of(d.path(), &v);
+    v.keys_as_order().unwrap();
+    for (table, key) in salesrelay::validate::ORDER_ONLY_KEYS {
+        let held = v.tables[table].column(key).unwrap();
+        assert_eq!(held.dtype(), &IDX_DTYPE, "{table}.{key}");
+        assert_eq!(held.as_materialized_series().cast(&DataType::Int64).unwrap().i64().unwrap().iter().flatten().collect::<Vec<_>>(), (0..held.len() as i64).collect::<Vec<_>>());
+    }
+    let as_order = tables_of(d.path(), &v);
+    assert_eq!(as_text.len(), as_order.len());
+    for ((name, a), (other, b)) in as_text.iter().zip(&as_order) {
+        assert_eq!(name, other);
+        assert!(a.equals_missing(b), "{name}: {a} against {b}");
+    }
+    let p = table(&as_order, "meeting_pattern");
+    let pattern = |group: &str| get(&p, col("period").eq(lit("FY2026-Q2")).and(col("dimension").eq(lit("pattern"))).and(col("group").eq(lit(group))), "deals");
+    assert_eq!(pattern("in_person_first_and_last"), Some(1.0));
+    assert_eq!(pattern("in_person_first_only"), Some(0.0));
+    let e = rows(&table(&as_order, "dsr_engagement"), col("opportunity_id").eq(lit("O2")));
+    assert_eq!(strs(&e, "last_asset"), [Some("pricing".to_string())]);
+
+    // the fixture's own ids, T1 .. T9, T10 ..., are not in ascending order: they stay text
+    let mut v = load(&tiny(), false);
+    v.keys_as_order().unwrap();
+    assert_eq!(v.tables["activities"].column("activity_id").unwrap().dtype(), &DataType::String);
+    assert_eq!(v.tables["dsr_views"].column("view_id").unwrap().dtype(), &IDX_DTYPE);
 }

@@ -19,7 +19,11 @@ use crate::util::{load, root, rows, strs, tiny, Dir};
 
 /// All output tables for a folder, by name.
 pub fn tables(dir: &std::path::Path) -> Vec<(String, DataFrame)> {
-    let v = load(dir, false);
+    tables_of(dir, &load(dir, false))
+}
+
+/// All output tables of validated input `v` read from `dir`, by name.
+pub fn tables_of(dir: &std::path::Path, v: &salesrelay::validate::Validated) -> Vec<(String, DataFrame)> {
     let (config, _) = Config::resolve(None, dir, &Default::default()).unwrap();
     let industries = Industries::load(dir, &config).unwrap();
     let span = data_span(&v, &config).unwrap().unwrap();
