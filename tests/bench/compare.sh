@@ -3,7 +3,10 @@
 # drifts by 10% or more within minutes, so only runs of the two binaries
 # taken in turn say which is faster. Each round runs A then B on the same
 # input, once with SALESRELAY_TIMINGS=1 (the stages' times and the tables
-# matching PATTERN) and once without (the whole run's seconds and peak).
+# matching PATTERN) and once without (the whole run's seconds, peak, and
+# user and system CPU seconds: the user time of one build moves by 2-4%
+# from run to run, the system time, and with it the wall clock, by far
+# more on a VM that backs fresh memory slowly).
 #   bash tests/bench/compare.sh BIN_A BIN_B [SCALE] [ROUNDS] [PATTERN]
 #   e.g. bash tests/bench/compare.sh /tmp/salesrelay-old target/release/salesrelay 1000 3 'compute (kpi_tree|is_reps)'
 # The input is the benchmark's cached generated data (run.sh makes it).
@@ -23,7 +26,7 @@ for round in $(seq "$rounds"); do
     stages=$(SALESRELAY_TIMINGS=1 "$bin" run --input "$dir" --out "$out" 2>&1 >/dev/null \
       | grep -E "^  (load|validate|compute|write) |$pattern" \
       | sed -E 's/^  (load|validate|compute|write) .* ([0-9.]+s)$/\1 \2/; s/, peak.*//; s/^ +//; s/ {2,}/ /g' | paste -sd';' -)
-    whole=$(/usr/bin/time -f "%e s %M" "$bin" run --input "$dir" --out "$out" 2>&1 >/dev/null | tail -1 | awk '{printf "%s s, peak %d MiB", $1, $3/1024}')
+    whole=$(/usr/bin/time -f "%e s %M %U %S" "$bin" run --input "$dir" --out "$out" 2>&1 >/dev/null | tail -1 | awk '{printf "%s s, peak %d MiB, user %s s, sys %s s", $1, $3/1024, $4, $5}')
     echo "round $round $side: run $whole | $stages"
   done
 done

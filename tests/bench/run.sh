@@ -13,7 +13,13 @@
 # compare.sh, which takes them in turn. The floor is the median of
 # FLOOR_READS reads (default 3; one read at scale 1000 moved from 5.5 to
 # 8.8 s between three reads in a row), the other figures the median of
-# RUNS runs (default 1).
+# RUNS runs (default 1). The user CPU seconds of the floor, load+validate
+# and the run, and their ratios, come last: on such a VM the wall clock
+# moves with the system time (the kernel zeroing fresh pages took 9% of
+# the CPU samples of validate at scale 1000 in one hour and 41% in the
+# next), while the user time of one build on one input stays within 2-4%
+# from run to run, so the CPU ratios tell a change apart where the
+# wall-clock ratios cannot.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scales=("$@")
@@ -24,27 +30,28 @@ bin="${CARGO_TARGET_DIR:-target}/release/salesrelay"
 work="${BENCH_DIR:-/tmp/salesrelay-bench}"
 mkdir -p "$work"
 
-measure() { # the command; prints "seconds peak_MiB system_seconds"
+measure() { # the command; prints "seconds peak_MiB system_seconds user_seconds"
   local log="$work/time.txt"
   /usr/bin/time -v "$@" >/dev/null 2>"$log" || { echo "failed: $*" >&2; tail -5 "$log" >&2; }
-  local wall rss sys
+  local wall rss sys user
   wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
   rss=$(grep 'Maximum resident set size' "$log" | awk '{print $NF}')
   sys=$(grep 'System time (seconds)' "$log" | awk '{print $NF}')
-  echo "$wall $(echo "$rss / 1024" | bc) $sys"
+  user=$(grep 'User time (seconds)' "$log" | awk '{print $NF}')
+  echo "$wall $(echo "$rss / 1024" | bc) $sys $user"
 }
 
 median() { # the median of the numbers on stdin, one a line (the lower middle one of an even count)
   sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
-runs() { # the command RUNS times (default 1); prints the runs' median "seconds peak_MiB system_seconds", each figure's own median
+runs() { # the command RUNS times (default 1); prints the runs' median "seconds peak_MiB system_seconds user_seconds", each figure's own median
   local all
   all=$(for _ in $(seq "${RUNS:-1}"); do measure "$@"; done)
-  echo "$(cut -d' ' -f1 <<<"$all" | median) $(cut -d' ' -f2 <<<"$all" | median) $(cut -d' ' -f3 <<<"$all" | median)"
+  echo "$(cut -d' ' -f1 <<<"$all" | median) $(cut -d' ' -f2 <<<"$all" | median) $(cut -d' ' -f3 <<<"$all" | median) $(cut -d' ' -f4 <<<"$all" | median)"
 }
 
-printf '%-6s %11s | %-16s | %-30s | %-30s | %-13s | %s\n' scale rows "floor s   MiB" "load+validate s  rows/s  MiB" "run s   rows/s   MiB" "x floor (l+v, run)" "run sys s"
+printf '%-6s %11s | %-16s | %-30s | %-30s | %-13s | %-9s | %-20s | %s\n' scale rows "floor s   MiB" "load+validate s  rows/s  MiB" "run s   rows/s   MiB" "x floor (l+v, run)" "run sys s" "user s (floor, l+v, run)" "x floor user (l+v, run)"
 for s in "${scales[@]}"; do
   dir="$work/scale-$s"
   if [ ! -f "$dir/.complete" ]; then
@@ -54,10 +61,11 @@ for s in "${scales[@]}"; do
   rows=$(( $(cat "$dir"/*.csv | wc -l) - 8 ))
   # the floor as the reader itself times it (process start-up excluded), its peak from time -v
   floor=$(for _ in $(seq "${FLOOR_READS:-3}"); do "$bin" parse-floor --input "$dir" | awk '{print $4}'; done | median)
-  read -r _ fm _ <<<"$(measure "$bin" parse-floor --input "$dir")"
-  read -r vs vm _ <<<"$(runs "$bin" validate --input "$dir")"
-  read -r rs rm rsys <<<"$(runs "$bin" run --input "$dir" --out "$work/reports")"
-  printf '%-6s %11s | %6.2f %8s | %7.2f %10.0f %7s   | %7.2f %10.0f %7s  | %5.1f %6.1f  | %6.2f\n' "$s" "$rows" \
+  read -r _ fm _ fu <<<"$(measure "$bin" parse-floor --input "$dir")"
+  read -r vs vm _ vu <<<"$(runs "$bin" validate --input "$dir")"
+  read -r rs rm rsys ru <<<"$(runs "$bin" run --input "$dir" --out "$work/reports")"
+  printf '%-6s %11s | %6.2f %8s | %7.2f %10.0f %7s   | %7.2f %10.0f %7s  | %5.1f %6.1f  | %9.2f | %6.2f %6.2f %6.2f | %5.1f %6.1f\n' "$s" "$rows" \
     "$floor" "$fm" "$vs" "$(echo "$rows / $vs" | bc -l)" "$vm" "$rs" "$(echo "$rows / $rs" | bc -l)" "$rm" \
-    "$(echo "$vs / $floor" | bc -l)" "$(echo "$rs / $floor" | bc -l)" "$rsys"
+    "$(echo "$vs / $floor" | bc -l)" "$(echo "$rs / $floor" | bc -l)" "$rsys" \
+    "$fu" "$vu" "$ru" "$(echo "$vu / $fu" | bc -l)" "$(echo "$ru / $fu" | bc -l)"
 done
