@@ -41,6 +41,10 @@ pub struct Validated {
     pub base_currency: Option<String>,
     /// A mapping's `[passthrough]` opportunity columns (see `load::Passthrough`).
     pub passthrough: Option<crate::contract::Passthrough>,
+    /// The tables whose one-column text key is above the row before's in
+    /// every row kept (an export in key order), as the duplicate check
+    /// found: `keys_as_order` holds such keys as their rank.
+    pub ascending_keys: Vec<&'static str>,
 }
 
 /// What --lenient did to one table.
@@ -94,18 +98,15 @@ impl Validated {
 
     /// Holds each of `ORDER_ONLY_KEYS` as its rank among the table's keys
     /// (a UInt32: 0, 1, 2, ...) instead of its text, where the table lists
-    /// its keys in ascending order (an export in key order): sorting by
-    /// the rank then gives the order sorting by the text gave, and nothing
-    /// else reads them. At scale 1000 the activities' 17M ids are 0.2 GB
+    /// its keys in ascending order (an export in key order; see
+    /// `ascending_keys`): sorting by the rank then gives the order sorting
+    /// by the text gave, and nothing else reads them. At scale 1000 the activities' 17M ids are 0.2 GB
     /// less (4 bytes a row instead of 16), the room views' 5M 0.06 GB.
     /// For `run` without queries: a query, or the `query` command, reads
     /// the input tables as they were given, so they keep the text.
     pub fn keys_as_order(&mut self) -> Result<()> {
         for (table, key) in ORDER_ONLY_KEYS {
-            let Some(df) = self.tables.get_mut(table) else { continue };
-            if !ascending_text(df, key)? {
-                continue;
-            }
+            let Some(df) = self.tables.get_mut(table).filter(|_| self.ascending_keys.contains(&table)) else { continue };
             let rank = IdxCa::from_vec(key.into(), (0..df.height() as IdxSize).collect());
             df.replace(key, rank.into_column())?;
         }
@@ -344,6 +345,7 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
     let mut finding_frames: Vec<LazyFrame> = vec![findings_frame(&read_findings)?.lazy()];
     let mut tables: BTreeMap<&'static str, DataFrame> = BTreeMap::new();
     let mut set_aside = Vec::new();
+    let mut ascending_keys = Vec::new();
     let mut unusual: Vec<LazyFrame> = Vec::new();
     let mut raw_tables = raw_tables;
     let mut held_codes: BTreeMap<(&str, &str), Option<Series>> = BTreeMap::new();
@@ -370,8 +372,12 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         let distinct_values = |e: Expr| -> Result<Option<u64>> {
             Ok(lf.clone().select([e.n_unique().alias("n")]).collect()?.column("n")?.cast(&DataType::UInt64)?.u64()?.get(0))
         };
+        let ascending = match spec.key {
+            [k] => ascending_text(&loaded.df, k)?,
+            _ => false,
+        };
         let distinct = match spec.key {
-            [k] if ascending_text(&loaded.df, k)? => Some(height as u64),
+            _ if ascending => Some(height as u64),
             [k] => distinct_values(col(*k))?,
             keys if keys.iter().all(|k| loaded.df.column(k).is_ok_and(|c| c.dtype().to_physical().is_integer())) => {
                 // (stage_history: a deal's code and a timestamp) folded into one
@@ -462,6 +468,10 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         let order = kept.clone().lazy().select([col(ROW).shift(lit(1)).gt(col(ROW)).any(true).alias("o")]).collect()?;
         let out_of_order = order.column("o")?.bool()?.get(0).unwrap_or(false);
         let kept = if out_of_order { kept.sort([ROW], Default::default())? } else { kept };
+        // rows removed keep the keys ascending; a sort into file order may not
+        if ascending && !out_of_order {
+            ascending_keys.push(spec.name);
+        }
         let kept_lf = kept.clone().lazy();
         unusual.extend(orders().filter(|o| o.unusual.is_some()).filter_map(|o| date_order_findings(&kept_lf, o, &tables)));
         set_aside.push(SetAside {
@@ -560,5 +570,5 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
     for df in tables.values_mut() {
         let _ = df.drop_in_place(ROW);
     }
-    Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside, unusual, base_currency: base, passthrough })
+    Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside, unusual, base_currency: base, passthrough, ascending_keys })
 }
