@@ -93,6 +93,15 @@ pub fn read_queries(dir: &Path) -> Result<Vec<Query>> {
         .collect()
 }
 
+/// Whether query `sql` may read input column `column`: it names it (in
+/// any case, a comment included), or asks for every column of a table
+/// (a `*` other than `COUNT(*)`; a multiplication counts too). Erring
+/// towards yes: a query told no must not read the column.
+pub fn may_read_column(sql: &str, column: &str) -> bool {
+    let text: String = sql.to_lowercase().split_whitespace().collect();
+    text.contains(&column.to_lowercase()) || text.replace("count(*)", "").contains('*')
+}
+
 /// A SQL context with every table registered by name.
 pub fn context(tables: &BTreeMap<String, LazyFrame>) -> SQLContext {
     let ctx = SQLContext::new();

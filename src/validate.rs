@@ -102,10 +102,10 @@ impl Validated {
     /// `ascending_keys`): sorting by the rank then gives the order sorting
     /// by the text gave, and nothing else reads them. At scale 1000 the activities' 17M ids are 0.2 GB
     /// less (4 bytes a row instead of 16), the room views' 5M 0.06 GB.
-    /// For `run` without queries: a query, or the `query` command, reads
-    /// the input tables as they were given, so they keep the text.
-    pub fn keys_as_order(&mut self) -> Result<()> {
-        for (table, key) in ORDER_ONLY_KEYS {
+    /// For `run`, each key no query may read (`sql::may_read_column`):
+    /// queries, and the `query` command, read the input tables as given.
+    pub fn keys_as_order(&mut self, keys: &[(&'static str, &'static str)]) -> Result<()> {
+        for &(table, key) in keys {
             let Some(df) = self.tables.get_mut(table).filter(|_| self.ascending_keys.contains(&table)) else { continue };
             let rank = IdxCa::from_vec(key.into(), (0..df.height() as IdxSize).collect());
             df.replace(key, rank.into_column())?;

@@ -113,9 +113,9 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let progress = Progress::new(opts.quiet);
     let flag = (!opts.lenient).then_some("--lenient");
     let mut p = prepare(&opts.input, opts.lenient, flag, opts.period.as_deref(), &progress)?;
-    if crate::sql::read_queries(&opts.queries)?.is_empty() {
-        p.validated.keys_as_order()?;
-    }
+    let queries = crate::sql::read_queries(&opts.queries)?;
+    let unread: Vec<_> = crate::validate::ORDER_ONLY_KEYS.into_iter().filter(|(_, key)| !queries.iter().any(|q| crate::sql::may_read_column(&q.sql, key))).collect();
+    p.validated.keys_as_order(&unread)?;
     let (config, v, span, label) = (&p.config, &p.validated, p.span, p.label.clone());
     let n = v.findings.height();
     let mut model = p.model();

@@ -124,3 +124,40 @@ fn review_data_end_counts_room_views_like_the_engagement_tables() {
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("2026-10-02T01:00:00"), "{text}");
 }
+
+/// A query that may read activity_id or view_id gets them as given: `run`
+/// holds such a key as its rank only where no query may read it.
+#[test]
+fn a_query_reading_the_ids_sees_their_text() {
+    use salesrelay::sql::may_read_column;
+    let starter = std::fs::read_to_string(root().join("queries/stale_open_deals.sql")).unwrap();
+    assert!(!may_read_column(&starter, "activity_id"), "reads activities, not their ids");
+    assert!(may_read_column("SELECT Activity_ID FROM activities", "activity_id"));
+    assert!(may_read_column("SELECT a.* FROM activities a", "activity_id"));
+    assert!(may_read_column("SELECT *\nFROM dsr_views", "view_id"));
+    assert!(!may_read_column("SELECT kind, COUNT( * ) AS n FROM activities GROUP BY kind", "activity_id"));
+    assert!(may_read_column("SELECT COUNT(*) * 2 FROM activities", "activity_id"));
+
+    // ascending ids (T001 ...) that a query selects: written as text
+    let d = Dir::copy_of(&tiny());
+    let padded: Vec<String> = d
+        .read("activities.csv")
+        .lines()
+        .enumerate()
+        .map(|(i, line)| match line.split_once(',') {
+            Some((id, rest)) if i > 0 => format!("T{:03},{rest}", id[1..].parse::<u32>().unwrap()),
+            _ => line.to_string(),
+        })
+        .collect();
+    d.write("activities.csv", &(padded.join("\n") + "\n"));
+    let queries = tempfile::tempdir().unwrap();
+    std::fs::write(queries.path().join("visits.sql"), "SELECT activity_id FROM activities WHERE kind = 'visit' ORDER BY activity_id").unwrap();
+    std::fs::write(queries.path().join("views.sql"), "SELECT * FROM dsr_views ORDER BY view_id LIMIT 2").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = salesrelay(d.path(), &["run", "--input", ".", "--out", out.path().to_str().unwrap(), "--queries", queries.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let folder = out.path().join("FY2026-Q2");
+    // the fixture's visits: T6, T12, T14
+    assert_eq!(strs(&read(&folder, "visits"), "activity_id"), ["T006", "T012", "T014"].map(|s| Some(s.to_string())));
+    assert_eq!(strs(&read(&folder, "views"), "view_id"), ["V1", "V2"].map(|s| Some(s.to_string())));
+}
