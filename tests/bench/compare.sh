@@ -4,9 +4,9 @@
 # taken in turn say which is faster. Each round runs A then B on the same
 # input, once with SALESRELAY_TIMINGS=1 (the stages' times and the tables
 # matching PATTERN) and once without (the whole run's seconds, peak, and
-# user and system CPU seconds: the user time of one build moves by 2-4%
-# from run to run, the system time, and with it the wall clock, by far
-# more on a VM that backs fresh memory slowly).
+# user and system CPU seconds: over a day the user time of one build moved
+# within 10%, the system time, and with it the wall clock, by far more on
+# a VM that backs fresh memory slowly).
 #   bash tests/bench/compare.sh BIN_A BIN_B [SCALE] [ROUNDS] [PATTERN]
 #   e.g. bash tests/bench/compare.sh /tmp/salesrelay-old target/release/salesrelay 1000 3 'compute (kpi_tree|is_reps)'
 # The input is the benchmark's cached generated data (run.sh makes it).
