@@ -96,14 +96,15 @@ impl Validated {
         self.tables.get(name).map(|df| df.clone().lazy())
     }
 
-    /// Holds each of `ORDER_ONLY_KEYS` as its rank among the table's keys
-    /// (a UInt32: 0, 1, 2, ...) instead of its text, where the table lists
-    /// its keys in ascending order (an export in key order; see
-    /// `ascending_keys`): sorting by the rank then gives the order sorting
-    /// by the text gave, and nothing else reads them. At scale 1000 the activities' 17M ids are 0.2 GB
-    /// less (4 bytes a row instead of 16), the room views' 5M 0.06 GB.
-    /// For `run`, each key no query may read (`sql::may_read_column`):
-    /// queries, and the `query` command, read the input tables as given.
+    /// Holds each of `keys` (of `ORDER_ONLY_KEYS`) as its rank among the
+    /// table's keys (a UInt32: 0, 1, 2, ...) instead of its text, where
+    /// the table lists its keys in ascending order (an export in key
+    /// order; see `ascending_keys`): sorting by the rank then gives the
+    /// order sorting by the text gave, and nothing else reads them. At
+    /// scale 1000 the activities' 17M ids take 0.2 GB less (4 bytes a row
+    /// instead of 16), the room views' 5M 0.06 GB. `run` passes the keys no
+    /// query may read (`sql::may_read_column`): queries, and the `query`
+    /// command, read the input tables as given.
     pub fn keys_as_order(&mut self, keys: &[(&'static str, &'static str)]) -> Result<()> {
         for &(table, key) in keys {
             let Some(df) = self.tables.get_mut(table).filter(|_| self.ascending_keys.contains(&table)) else { continue };

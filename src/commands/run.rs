@@ -113,9 +113,11 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let progress = Progress::new(opts.quiet);
     let flag = (!opts.lenient).then_some("--lenient");
     let mut p = prepare(&opts.input, opts.lenient, flag, opts.period.as_deref(), &progress)?;
+    // the ids that only order ties, as their rank where no query may read them
     let queries = crate::sql::read_queries(&opts.queries)?;
-    let unread: Vec<_> = crate::validate::ORDER_ONLY_KEYS.into_iter().filter(|(_, key)| !queries.iter().any(|q| crate::sql::may_read_column(&q.sql, key))).collect();
-    p.validated.keys_as_order(&unread)?;
+    let unread = |(_, key): &(&str, &str)| !queries.iter().any(|q| crate::sql::may_read_column(&q.sql, key));
+    let order_only: Vec<_> = crate::validate::ORDER_ONLY_KEYS.into_iter().filter(unread).collect();
+    p.validated.keys_as_order(&order_only)?;
     let (config, v, span, label) = (&p.config, &p.validated, p.span, p.label.clone());
     let n = v.findings.height();
     let mut model = p.model();
