@@ -137,10 +137,33 @@ pub fn encode_table(table: &str, df: DataFrame) -> Result<DataFrame> {
     encode_where(df, |name| {
         if is_id(table, name) {
             Some(id_type(table, name))
+        } else if is_coded_enum(table, name) {
+            Some(enum_type(table, name).unwrap_or_else(segment_type))
         } else {
-            is_coded_enum(table, name).then(segment_type)
+            None
         }
     })
+}
+
+/// The coded enums that are also segments, grouped and compared with the
+/// other tables' segments: codes of the segments' dictionary.
+const SEGMENT_ENUMS: [(&str, &str); 1] = [("leads", "source")];
+
+/// The type a coded enum that is no segment (`SEGMENT_ENUMS`) is held in:
+/// a Polars Enum of the contract's values, one byte a row (the activities'
+/// kind and outcome at scale 1000: 0.1 GB less than 4-byte codes). Its
+/// values are sorted, so it sorts as the text does. Typing has left only
+/// the contract's values (or null). None for a segment, or where Polars
+/// refuses the values.
+fn enum_type(table: &str, column: &str) -> Option<DataType> {
+    if SEGMENT_ENUMS.contains(&(table, column)) {
+        return None;
+    }
+    let spec = TABLES.iter().find(|t| t.name == table)?.column(column)?;
+    let ColType::Enum(values) = spec.ty else { return None };
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    FrozenCategories::new(sorted).ok().map(DataType::from_frozen_categories)
 }
 
 /// The tables of millions of rows with enum columns, held as codes
@@ -368,7 +391,7 @@ pub fn decode_lazy(df: DataFrame) -> LazyFrame {
     df.lazy().with_columns(cats)
 }
 
-/// Whether `c` holds dictionary codes.
+/// Whether `c` holds dictionary codes (a coded enum may be an Enum).
 fn is_code(c: &Column) -> bool {
-    matches!(c.dtype(), DataType::Categorical(..))
+    matches!(c.dtype(), DataType::Categorical(..) | DataType::Enum(..))
 }

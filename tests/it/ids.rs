@@ -46,9 +46,16 @@ fn each_kind_of_id_has_one_dictionary() {
     assert_ne!(t("leads", "lead_id"), reps);
     assert_eq!(id_type_named("owner_rep_id"), reps);
     assert_eq!(id_type("activities", "activity_id"), DataType::String);
-    // a coded enum is a segment code, in none of the ids' dictionaries
-    assert_eq!(t("activities", "kind"), segment_type());
+    // a coded enum that is a segment (the lead's source) is a segment code, in none of the ids' dictionaries
+    assert_eq!(t("leads", "source"), segment_type());
     assert_ne!(segment_type(), reps);
+    // the others are a Polars Enum of the contract's values, sorted, so that they sort as their text
+    for (table, c, values) in [("activities", "kind", salesrelay::contract::KINDS), ("dsr_views", "asset", salesrelay::contract::ASSETS)] {
+        let DataType::Enum(categories, _) = t(table, c) else { panic!("{table}.{c} is {:?}", t(table, c)) };
+        let mut sorted = values.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(categories.categories().values_iter().collect::<Vec<_>>(), sorted, "{table}.{c}");
+    }
 }
 
 /// A lookup between columns of two dictionaries (where one code names
