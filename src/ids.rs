@@ -150,17 +150,22 @@ pub fn encode_table(table: &str, df: DataFrame) -> Result<DataFrame> {
 const SEGMENT_ENUMS: [(&str, &str); 1] = [("leads", "source")];
 
 /// The type a coded enum that is no segment (`SEGMENT_ENUMS`) is held in:
-/// a Polars Enum of the contract's values, one byte a row (the activities'
-/// kind and outcome at scale 1000: 0.1 GB less than 4-byte codes). Its
-/// values are sorted, so it sorts as the text does. Typing has left only
-/// the contract's values (or null). None for a segment, or where Polars
-/// refuses the values.
+/// `contract_enum_type` of its values (the activities' kind and outcome at
+/// scale 1000: 0.1 GB less than 4-byte codes). Typing has left only the
+/// contract's values (or null). None for a segment.
 fn enum_type(table: &str, column: &str) -> Option<DataType> {
     if SEGMENT_ENUMS.contains(&(table, column)) {
         return None;
     }
     let spec = TABLES.iter().find(|t| t.name == table)?.column(column)?;
     let ColType::Enum(values) = spec.ty else { return None };
+    contract_enum_type(values)
+}
+
+/// A Polars Enum of a contract enum's `values`, one byte a row; sorted, so
+/// it sorts as the text does. None where Polars refuses the values (a
+/// repeated one: the contract has none).
+pub fn contract_enum_type(values: &[&str]) -> Option<DataType> {
     let mut sorted = values.to_vec();
     sorted.sort_unstable();
     FrozenCategories::new(sorted).ok().map(DataType::from_frozen_categories)

@@ -158,14 +158,12 @@ fn build_activities(m: &Model) -> Option<LazyFrame> {
 }
 
 /// Validated text column `c`, whose values are the contract's `values`,
-/// as a Polars Enum of them: one byte a row (a rep's team and role beside
-/// each of 17M activities at scale 1000: 0.1 GiB less than codes of the
-/// segments' dictionary). The tables only compare them with text.
+/// as a Polars Enum of them (`ids::contract_enum_type`): one byte a row (a
+/// rep's team and role beside each of 17M activities at scale 1000: 0.1
+/// GiB less than codes of the segments' dictionary). The tables only
+/// compare them with text.
 fn contract_enum(c: &str, values: &[&str]) -> Expr {
-    match FrozenCategories::new(values.iter().copied()) {
-        Ok(categories) => col(c).cast(DataType::from_frozen_categories(categories)),
-        Err(_) => col(c).cast(crate::ids::segment_type()),
-    }
+    col(c).cast(crate::ids::contract_enum_type(values).unwrap_or_else(crate::ids::segment_type))
 }
 
 /// `lf` with the columns `values` of the row of `table` whose column `key`
