@@ -164,17 +164,7 @@ fn meeting_pattern_orders_by_time_then_activity_id() {
 #[test]
 fn keys_held_as_their_order_give_the_same_tables() {
     let d = Dir::copy_of(&tiny());
-    // activity ids zero-padded (T1 -> T001) so that the file lists them in ascending order
-    let padded: Vec<String> = d
-        .read("activities.csv")
-        .lines()
-        .enumerate()
-        .map(|(i, line)| match line.split_once(',') {
-            Some((id, rest)) if i > 0 => format!("T{:03},{rest}", id[1..].parse::<u32>().unwrap()),
-            _ => line.to_string(),
-        })
-        .collect();
-    d.write("activities.csv", &(padded.join("\n") + "\n"));
+    d.pad_activity_ids();
     // O3: its visit T012 (20 July), then an online meeting and a visit at one
     // time (T090, T091): by id the visit is last, so in person first and last
     d.append("activities.csv", "T090,R4,A1,L5,O3,2026-08-20T10:00:00+09:00,online_meeting,held,false,30\nT091,R4,A1,L5,O3,2026-08-20T10:00:00+09:00,visit,held,false,30\n");

@@ -140,16 +140,7 @@ fn a_query_reading_the_ids_sees_their_text() {
 
     // ascending ids (T001 ...) that a query selects: written as text
     let d = Dir::copy_of(&tiny());
-    let padded: Vec<String> = d
-        .read("activities.csv")
-        .lines()
-        .enumerate()
-        .map(|(i, line)| match line.split_once(',') {
-            Some((id, rest)) if i > 0 => format!("T{:03},{rest}", id[1..].parse::<u32>().unwrap()),
-            _ => line.to_string(),
-        })
-        .collect();
-    d.write("activities.csv", &(padded.join("\n") + "\n"));
+    d.pad_activity_ids();
     let queries = tempfile::tempdir().unwrap();
     std::fs::write(queries.path().join("visits.sql"), "SELECT activity_id FROM activities WHERE kind = 'visit' ORDER BY activity_id").unwrap();
     std::fs::write(queries.path().join("views.sql"), "SELECT * FROM dsr_views ORDER BY view_id LIMIT 2").unwrap();

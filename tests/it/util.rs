@@ -57,6 +57,20 @@ impl Dir {
         t.push_str(text);
         self.write(name, &t);
     }
+    /// The fixture's activity ids zero-padded (T1 -> T001), so that the
+    /// file lists them in ascending order.
+    pub fn pad_activity_ids(&self) {
+        let padded: Vec<String> = self
+            .read("activities.csv")
+            .lines()
+            .enumerate()
+            .map(|(i, line)| match line.split_once(',') {
+                Some((id, rest)) if i > 0 => format!("T{:03},{rest}", id[1..].parse::<u32>().unwrap()),
+                _ => line.to_string(),
+            })
+            .collect();
+        self.write("activities.csv", &(padded.join("\n") + "\n"));
+    }
     pub fn remove(&self, name: &str) {
         std::fs::remove_file(self.file(name)).expect("remove");
     }
