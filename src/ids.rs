@@ -10,9 +10,11 @@
 //! joined or compared, and each dictionary stays as small as its kind (an
 //! activity's rep is looked up among 23k reps, not among millions of ids of
 //! every kind: reading the inputs at scale 1000 took 16% longer with one
-//! dictionary for all). The segments and coded enums share Polars' global
-//! dictionary (`segment_type`), a few hundred values. A categorical sorts
-//! by its text, so every sort gives the order it gave on text. Output
+//! dictionary for all). The segments share Polars' global dictionary
+//! (`segment_type`), a few hundred values; the other coded enums are a
+//! Polars Enum of the contract's values, sorted (`enum_type`). A
+//! categorical sorts by its text, and so does such an Enum, so every sort
+//! gives the order it gave on text. Output
 //! tables and SQL see text again (`decode`): nothing a user reads changes.
 
 use polars::prelude::*;
@@ -177,7 +179,8 @@ const CODED_ENUM_TABLES: [&str; 3] = ["leads", "activities", "dsr_views"];
 
 /// Whether column `column` of input table `table` is an enum of the
 /// contract (kind, outcome, source, ...) held as codes from typing on: a
-/// handful of values over millions of rows, 4 bytes a row instead of 16.
+/// handful of values over millions of rows, one byte a row (an Enum) or
+/// four (a segment: `SEGMENT_ENUMS`) instead of 16.
 /// The metrics read them as text (`Model::lazy`, `text_enums`); only the
 /// loaded and validated tables hold the codes.
 pub fn is_coded_enum(table: &str, column: &str) -> bool {
@@ -237,7 +240,8 @@ fn encode_where(mut df: DataFrame, pick: impl Fn(&str) -> Option<DataType>) -> R
 /// codes are Polars' own, so the column is an ordinary categorical.
 pub fn encode_text(column: &Column, dtype: &DataType) -> PolarsResult<Series> {
     let (DataType::Categorical(cats, _), DataType::String) = (dtype, column.dtype()) else {
-        return column.as_materialized_series().cast(dtype);
+        // strict: a value outside an Enum's categories is an error, never a silent null
+        return column.as_materialized_series().strict_cast(dtype);
     };
     if cats.physical() != CategoricalPhysical::U32 {
         return column.as_materialized_series().cast(dtype);
