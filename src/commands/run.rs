@@ -64,18 +64,18 @@ fn table_name_problem(q: &crate::sql::Query, tables: &BTreeMap<String, LazyFrame
     }
 }
 
-/// Runs queries/*.sql over every table; a broken query is reported and
-/// skipped, or stops the run with `strict`.
+/// Runs the queries (queries/*.sql, `sql::read_queries`) over every table;
+/// a broken query is reported and skipped, or stops the run with `strict`.
 /// Returns the tables, the errors and the queries not run because they
 /// need a table the input cannot support.
 #[allow(clippy::type_complexity)]
-pub fn run_queries(dir: &Path, tables: &BTreeMap<String, LazyFrame>, strict: bool) -> Result<(Vec<(Doc, DataFrame)>, Vec<String>, Vec<String>)> {
+pub fn run_queries(queries: Vec<crate::sql::Query>, tables: &BTreeMap<String, LazyFrame>, strict: bool) -> Result<(Vec<(Doc, DataFrame)>, Vec<String>, Vec<String>)> {
     let mut ctx = crate::sql::context(tables);
     let mut out = Vec::new();
     let mut errors = Vec::new();
     let mut skipped = Vec::new();
     let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for q in crate::sql::read_queries(dir)? {
+    for q in queries {
         if let Some(msg) = table_name_problem(&q, tables, &names) {
             if strict {
                 return Err(Error::Input(msg));
@@ -113,7 +113,8 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let progress = Progress::new(opts.quiet);
     let flag = (!opts.lenient).then_some("--lenient");
     let mut p = prepare(&opts.input, opts.lenient, flag, opts.period.as_deref(), &progress)?;
-    // the ids that only order ties, as their rank where no query may read them
+    // the ids that only order ties, as their rank where no query may read them (the queries are
+    // read once, here, and run after the tables)
     let queries = crate::sql::read_queries(&opts.queries)?;
     let unread = |(_, key): &(&str, &str)| !queries.iter().any(|q| crate::sql::may_read_column(&q.sql, key));
     let order_only: Vec<_> = crate::validate::ORDER_ONLY_KEYS.into_iter().filter(unread).collect();
@@ -136,7 +137,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     // tables, each only the rows and columns it needs
     let mut tables = scans(dir.path(), &written)?;
     let stage = progress.stage("queries");
-    let (queried, query_errors, query_skipped) = run_queries(&opts.queries, &sql_tables(&p, &tables)?, opts.strict)?;
+    let (queried, query_errors, query_skipped) = run_queries(queries, &sql_tables(&p, &tables)?, opts.strict)?;
     stage.done(&format!("{} ran, {} not available, {} failed", queried.len(), query_skipped.len(), query_errors.len()));
     for e in &query_errors {
         crate::tell!("query failed (the other outputs are written; --strict stops instead): {e}");

@@ -158,7 +158,8 @@ fn meeting_pattern_orders_by_time_then_activity_id() {
 }
 
 /// Keys listed in ascending order are held as their order
-/// (`Validated::keys_as_order`, what `run` does without queries), and every
+/// (`Validated::keys_as_order`, what `run` does where no query may read
+/// them), and every
 /// table is the same as with their text: ties between a deal's meetings
 /// at one time, and between its last room views at one time, still go by id.
 #[test]
