@@ -17,6 +17,8 @@
 //! gives the order it gave on text. Output
 //! tables and SQL see text again (`decode`): nothing a user reads changes.
 
+use std::collections::BTreeMap;
+
 use polars::prelude::*;
 
 use crate::contract::{ColType, TABLES};
@@ -71,6 +73,13 @@ pub fn same_dictionary(a: &DataType, b: &DataType) -> bool {
     matches!(a, DataType::Categorical(..)) && a == b
 }
 
+/// Whether columns named `name` of types `a` and `b` hold codes of one
+/// dictionary: one categorical dictionary (`same_dictionary`), or own
+/// codes (`Ids`) of the kind the name says.
+pub fn same_codes(name: &str, a: &DataType, b: &DataType) -> bool {
+    same_dictionary(a, b) || (a == &CODE_TYPE && b == &CODE_TYPE && own_bound(name, a).is_some())
+}
+
 /// A bound every code of the dictionary of `dtype` is below (a dictionary
 /// only grows); None where `dtype` is not a categorical.
 pub fn code_bound(dtype: &DataType) -> Option<u64> {
@@ -84,7 +93,7 @@ pub fn code_bound(dtype: &DataType) -> Option<u64> {
 /// type, with a bound every code is below; None where it is not coded,
 /// holds a null or the dictionary outgrows them.
 fn codes_of(column: &Column) -> Option<(Vec<IdxSize>, usize)> {
-    let bound = code_bound(column.dtype())?;
+    let bound = code_bound(column.dtype()).or_else(|| own_bound(column.name(), column.dtype()))?;
     if bound > IdxSize::MAX as u64 || column.null_count() > 0 {
         return None;
     }
@@ -121,6 +130,195 @@ pub fn codes_held(column: &Column) -> Option<Series> {
     let (codes, bound) = codes_of(column)?;
     let mut held = BooleanChunked::full("__held".into(), false, bound);
     held.scatter(&codes, std::iter::repeat(Some(true))).ok()
+}
+
+/// The ids of one validated input as codes of dictionaries of its own
+/// (`own_codes`): each id column a UInt32, its code the id's place among
+/// its kind's ids sorted as text, so a sort by the code orders as the
+/// text does and joins, group-bys and sorts work on integers. Each kind
+/// (the key its ids name, `reps.rep_id`) keeps its values, sorted, 16
+/// bytes an id; Polars' dictionary of the same ids took about 120 (at
+/// scale 1000, 5M ids: 0.6 GiB, held through every table). `decode` gives
+/// the text back.
+#[derive(Debug, Default, Clone)]
+pub struct Ids {
+    values: BTreeMap<(&'static str, &'static str), Series>,
+}
+
+/// The largest dictionary of each kind any input of this process was
+/// coded with (`Ids::own_codes`): a bound every own code of the kind is
+/// below, for plans that pack codes (`code_bound_of`).
+static OWN_BOUNDS: std::sync::LazyLock<std::sync::Mutex<BTreeMap<(&'static str, &'static str), u64>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// The type an id is held in once the input is validated (`Ids::own_codes`).
+pub const CODE_TYPE: DataType = DataType::UInt32;
+
+impl Ids {
+    /// `tables` (validated, ids as Polars categoricals since typing) with
+    /// every id column as its own code, and the dictionaries that give
+    /// them back as text. Drops the tables' hold on Polars' dictionaries,
+    /// which go once nothing else holds them.
+    pub fn own_codes(tables: &mut BTreeMap<&'static str, DataFrame>) -> Result<Ids> {
+        let mut by_kind: BTreeMap<(&'static str, &'static str), Vec<(&'static str, PlSmallStr)>> = BTreeMap::new();
+        for (table, df) in tables.iter() {
+            for c in df.columns().iter().filter(|c| matches!(c.dtype(), DataType::Categorical(..))) {
+                if let Some(kind) = id_kind(table, c.name()) {
+                    by_kind.entry(kind).or_default().push((table, c.name().clone()));
+                }
+            }
+        }
+        let mut values = BTreeMap::new();
+        for (kind, columns) in by_kind {
+            let column = |(t, c): &(&'static str, PlSmallStr)| tables[t].column(c).expect("listed above").as_materialized_series().clone();
+            let first = column(&columns[0]);
+            let dtype = first.dtype().clone();
+            // the codes any column holds, as a mask over Polars' dictionary
+            let bound = code_bound(&dtype).unwrap_or(0) as usize;
+            let mut held = BooleanChunked::full("__held".into(), false, bound).into_series();
+            for c in &columns {
+                let codes = column(c).to_physical_repr().drop_nulls().cast(&IDX_DTYPE)?.rechunk();
+                held = held.bool()?.clone().scatter(codes.idx()?.cont_slice()?, std::iter::repeat(Some(true)))?;
+            }
+            let old = IdxCa::from_vec("__old".into(), (0..bound as IdxSize).collect()).filter(held.bool()?)?;
+            // SAFETY: each code is one a column of `dtype` holds
+            let text = unsafe { CategoricalChunked::<Categorical32Type>::from_cats_and_dtype_unchecked(old.clone(), dtype.clone()) }
+                .into_series()
+                .cast(&DataType::String)?;
+            let order = text.arg_sort(SortOptions::default().with_multithreaded(true));
+            let sorted = text.take(&order)?.rechunk();
+            let old_in_order = old.take(&order)?.rechunk().into_owned();
+            // the new code of each old code: its place in the sorted text
+            let new_of_old = IdxCa::full_null("__new".into(), bound)
+                .scatter(old_in_order.cont_slice()?, (0..sorted.len() as IdxSize).map(Some))?;
+            let new_of_old = new_of_old.idx()?;
+            for (t, c) in &columns {
+                let df = tables.get_mut(t).expect("listed above");
+                let codes = df.column(c)?.as_materialized_series().to_physical_repr().cast(&IDX_DTYPE)?;
+                let own = new_of_old.take(codes.idx()?)?.with_name(c.clone());
+                df.replace(c, own.into_column())?;
+            }
+            let mut bounds = OWN_BOUNDS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let b = bounds.entry(kind).or_insert(0);
+            *b = (*b).max(sorted.len() as u64);
+            values.insert(kind, sorted);
+        }
+        Ok(Ids { values })
+    }
+
+    /// The kind of own codes column `name` of a frame holds (of input table
+    /// `table`, else of any frame, by the name: `kind_named`); None where
+    /// it holds none.
+    fn kind_of(&self, table: Option<&str>, name: &str, dtype: &DataType) -> Option<(&'static str, &'static str)> {
+        if dtype != &CODE_TYPE {
+            return None;
+        }
+        let kind = match table {
+            Some(t) => id_kind(t, name),
+            None => kind_named(name),
+        }?;
+        self.values.contains_key(&kind).then_some(kind)
+    }
+
+    /// Column `name`, own codes of `kind`, as text.
+    fn text_of(&self, kind: (&'static str, &'static str), name: &str) -> Expr {
+        lit(self.values[&kind].clone()).gather(col(name), true).alias(name)
+    }
+
+    /// Column `name` of a frame the metrics built as text: own codes of
+    /// the kind its name says (`kind_named`) looked up, anything else cast.
+    pub fn text(&self, name: &str) -> Expr {
+        match kind_named(name).filter(|k| self.values.contains_key(k)) {
+            Some(kind) => self.text_of(kind, name),
+            None => col(name).cast(DataType::String),
+        }
+    }
+
+    /// Column `name`, holding own codes of the kind column `like` holds
+    /// (`kind_named`: near_account_id as account_id), as text.
+    pub fn text_as(&self, name: &str, like: &str) -> Expr {
+        match kind_named(like).filter(|k| self.values.contains_key(k)) {
+            Some(kind) => self.text_of(kind, name),
+            None => col(name).cast(DataType::String),
+        }
+    }
+
+    /// `df` (an output table) with its ids and coded enums as text again
+    /// (a no-op without one).
+    pub fn decode(&self, df: DataFrame) -> Result<DataFrame> {
+        let text = self.text_columns(None, &df);
+        if text.is_empty() {
+            return Ok(df);
+        }
+        Ok(df.lazy().with_columns(text).collect()?)
+    }
+
+    /// Input table `table` as a plan that gives its ids and coded enums as
+    /// text: decoded only if the plan runs (a SQL query that reads it).
+    pub fn decode_table(&self, table: &str, df: DataFrame) -> LazyFrame {
+        let text = self.text_columns(Some(table), &df);
+        if text.is_empty() { df.lazy() } else { df.lazy().with_columns(text) }
+    }
+
+    /// The expressions that give `df`'s coded columns (of input table
+    /// `table`, else by their names) as text.
+    fn text_columns(&self, table: Option<&str>, df: &DataFrame) -> Vec<Expr> {
+        df.columns()
+            .iter()
+            .filter_map(|c| match self.kind_of(table, c.name(), c.dtype()) {
+                Some(kind) => Some(self.text_of(kind, c.name())),
+                None => is_code(c).then(|| col(c.name().clone()).cast(DataType::String)),
+            })
+            .collect()
+    }
+
+    /// `df`, a frame built outside Polars (the visit plan's routes), with
+    /// its text id columns (`rep_id`, `account_id`, ...: `kind_named`) as
+    /// own codes, to join with the tables. An error names a value that is
+    /// no id of the input (it would have no code).
+    pub fn encode(&self, df: DataFrame) -> Result<DataFrame> {
+        let mut lf = df.clone().lazy();
+        let mut coded = Vec::new();
+        for c in df.columns().iter().filter(|c| c.dtype() == &DataType::String) {
+            let Some(kind) = kind_named(c.name()).filter(|k| self.values.contains_key(k)) else { continue };
+            let values = &self.values[&kind];
+            let dictionary = DataFrame::new_infer_height(vec![
+                values.clone().with_name("__value".into()).into_column(),
+                IdxCa::from_vec("__code".into(), (0..values.len() as IdxSize).collect()).into_column(),
+            ])?;
+            lf = lf
+                .join(dictionary.lazy(), [col(c.name().clone())], [col("__value")], JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) })
+                .with_column(col("__code").alias(c.name().clone()))
+                .drop(cols(["__code"]));
+            coded.push(c);
+        }
+        let out = lf.collect()?;
+        for c in coded {
+            let codes = out.column(c.name())?;
+            if codes.null_count() != c.null_count() {
+                let unknown = c.filter(&(codes.is_null() & c.is_not_null()))?;
+                let value = unknown.str()?.get(0).unwrap_or_default().to_string();
+                return Err(crate::error::Error::Input(format!("{} {value:?} is no id of the input", c.name())));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The kind of id a column named `name` in a frame built by the metrics
+/// holds (`rep_id`, `owner_rep_id`, ...): that of the first input table's
+/// id column of that name; None where no input table has one.
+fn kind_named(name: &str) -> Option<(&'static str, &'static str)> {
+    TABLES.iter().find(|t| t.column(name).is_some() && is_id(t.name, name)).and_then(|t| id_kind(t.name, name))
+}
+
+/// A bound every own code (`Ids::own_codes`) a UInt32 column named `name`
+/// holds is below, by the kind its name says; None for any other column.
+pub fn own_bound(name: &str, dtype: &DataType) -> Option<u64> {
+    if dtype != &CODE_TYPE {
+        return None;
+    }
+    OWN_BOUNDS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&kind_named(name)?).copied()
 }
 
 /// Whether column `column` of input table `table` is an id the tables are
@@ -194,13 +392,6 @@ pub fn text_enums(table: &str, lf: LazyFrame) -> LazyFrame {
     let text: Vec<Expr> =
         spec.columns.iter().filter(|c| is_coded_enum(table, c.name)).map(|c| col(c.name).cast(DataType::String)).collect();
     if text.is_empty() { lf } else { lf.with_columns(text) }
-}
-
-/// `df`, a frame built outside Polars (the visit plan's routes), with its
-/// text id columns (`rep_id`, `account_id`, ...: `id_type_named`) as
-/// dictionary codes, to join with the tables.
-pub fn encode_built(df: DataFrame) -> Result<DataFrame> {
-    encode_where(df, |name| Some(id_type_named(name)).filter(|t| t != &DataType::String))
 }
 
 /// `df` with the text columns to which `pick` gives a categorical type as
@@ -375,29 +566,6 @@ fn front_of(dtype: &DataType) -> Arc<std::sync::Mutex<Front>> {
 /// tables (about a tenth of a GiB at scale 1000) are not needed again.
 pub fn forget_fronts() {
     FRONTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
-}
-
-/// `df` with every categorical column as text again (a no-op without one).
-pub fn decode(df: DataFrame) -> Result<DataFrame> {
-    if !df.columns().iter().any(is_code) {
-        return Ok(df);
-    }
-    Ok(decode_lazy(df).collect()?)
-}
-
-/// `df` as a plan that gives every categorical column as text: decoded
-/// only if the plan runs (a SQL query that reads the table).
-pub fn decode_lazy(df: DataFrame) -> LazyFrame {
-    let cats: Vec<Expr> = df
-        .columns()
-        .iter()
-        .filter(|c| is_code(c))
-        .map(|c| col(c.name().clone()).cast(DataType::String))
-        .collect();
-    if cats.is_empty() {
-        return df.lazy();
-    }
-    df.lazy().with_columns(cats)
 }
 
 /// Whether `c` holds dictionary codes (a coded enum may be an Enum).

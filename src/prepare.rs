@@ -141,7 +141,7 @@ impl Prepared {
 
     /// The model the metrics read.
     pub fn model(&self) -> Model<'_> {
-        let mut m = Model::new(&self.config, &self.validated.tables, &self.industries, self.span, self.quarter, &self.validated.unavailable);
+        let mut m = Model::new(&self.config, &self.validated.tables, &self.validated.ids, &self.industries, self.span, self.quarter, &self.validated.unavailable);
         m.passthrough = self.validated.passthrough.as_ref();
         m
     }

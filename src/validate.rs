@@ -14,7 +14,7 @@ use crate::findings::{check, findings_frame, Effect, Finding, FINDING_COLUMNS};
 /// The validated input: typed tables (bad rows removed when lenient) and every finding.
 #[derive(Debug)]
 pub struct Validated {
-    /// Ids are dictionary codes (see `ids`; `ids::decode` gives text); rows
+    /// Ids are own codes (see `ids::Ids`; `ids.decode` gives text); rows
     /// in file order, without the line numbers (`_row`) the findings name.
     pub tables: BTreeMap<&'static str, DataFrame>,
     /// Findings sorted by table (contract order), row, column, rule.
@@ -45,6 +45,8 @@ pub struct Validated {
     /// every row kept (an export in key order), as the duplicate check
     /// found: `keys_as_order` holds such keys as their rank.
     pub ascending_keys: Vec<&'static str>,
+    /// The dictionaries of the tables' ids (`ids::Ids`: own codes, sorted as text).
+    pub ids: crate::ids::Ids,
 }
 
 /// What --lenient did to one table.
@@ -94,6 +96,12 @@ impl Validated {
     /// The typed frame of `name` as a LazyFrame, if the table came in.
     pub fn lazy(&self, name: &str) -> Option<LazyFrame> {
         self.tables.get(name).map(|df| df.clone().lazy())
+    }
+
+    /// A table as a LazyFrame with its ids and coded enums as text, as the
+    /// input gave them (what SQL reads: `ids::Ids::decode_table`).
+    pub fn as_text(&self, name: &str) -> Option<LazyFrame> {
+        self.tables.get(name).map(|df| self.ids.decode_table(name, df.clone()))
     }
 
     /// Holds each of `keys` (of `ORDER_ONLY_KEYS`) as its rank among the
@@ -571,5 +579,6 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
     for df in tables.values_mut() {
         let _ = df.drop_in_place(ROW);
     }
-    Ok(Validated { tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside, unusual, base_currency: base, passthrough, ascending_keys })
+    let ids = crate::ids::Ids::own_codes(&mut tables)?;
+    Ok(Validated { ids, tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside, unusual, base_currency: base, passthrough, ascending_keys })
 }

@@ -18,7 +18,7 @@ pub fn sql_tables(p: &Prepared, outputs: &BTreeMap<String, LazyFrame>) -> Result
     let mut tables = BTreeMap::new();
     for (name, df) in &p.validated.tables {
         // ids as text again, only where a query reads the table
-        tables.insert(name.to_string(), crate::ids::decode_lazy(df.drop(crate::contract::ROW).unwrap_or_else(|_| df.clone())));
+        tables.insert(name.to_string(), p.validated.ids.decode_table(name, df.drop(crate::contract::ROW).unwrap_or_else(|_| df.clone())));
     }
     tables.extend(outputs.iter().map(|(name, lf)| (name.clone(), lf.clone())));
     // the end of the data as every table reads it: the latest event or room view

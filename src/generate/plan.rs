@@ -30,7 +30,7 @@ pub fn write_targets(out: &Path) -> Result<u64> {
     let (config, v) = load_validated(&InputOptions::new(out), false, &Progress::new(true))?;
     let span = data_span(&v, &config)?.ok_or_else(|| Error::Input("the generated history holds no events".into()))?;
     let industries = Industries::load(out, &config)?;
-    let m = Model::new(&config, &v.tables, &industries, span, span.last, &v.unavailable);
+    let m = Model::new(&config, &v.tables, &v.ids, &industries, span, span.last, &v.unavailable);
     let cols = ["revenue_is", "revenue_fs", "leads", "sql_rate", "handoff_rate", "acceptance_rate", "win_yield_is", "opps_fs", "win_yield_fs"];
     let wide = m
         .wide()?

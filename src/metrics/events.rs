@@ -119,7 +119,7 @@ fn build_handoffs(m: &Model) -> Option<LazyFrame> {
             col("created_at").alias("lead_created_at"),
         ]),
         None => return Some(handoffs.with_columns([
-            lit(NULL).cast(crate::ids::id_type("accounts", "account_id")).alias("account_id"),
+            lit(NULL).cast(crate::ids::CODE_TYPE).alias("account_id"),
             coded("unknown").alias("source"),
             coded(crate::industries::OTHER).alias("industry"),
             coded(NO_REGION).alias("region"),
@@ -181,7 +181,7 @@ pub fn looked_up(lf: LazyFrame, key: &str, table: LazyFrame, values: &[&str]) ->
     let join = |lf: LazyFrame, table: LazyFrame| lf.join(table, [col(key)], [col(key)], in_order());
     let Ok(df) = table.clone().collect() else { return join(lf, table) };
     // codes name the same ids only within one dictionary
-    let same = lf.clone().collect_schema().is_ok_and(|s| s.get(key).is_some_and(|t| df.column(key).is_ok_and(|k| crate::ids::same_dictionary(k.dtype(), t))));
+    let same = lf.clone().collect_schema().is_ok_and(|s| s.get(key).is_some_and(|t| df.column(key).is_ok_and(|k| crate::ids::same_codes(key, k.dtype(), t))));
     match same.then(|| crate::ids::laid_out(&df, key, values)).flatten() {
         // each row's code worked out once for every value it picks
         Some(picked) => lf

@@ -193,7 +193,7 @@ pub fn funnel_cohort(m: &Model) -> Option<LazyFrame> {
             lit(true).first().alias("handed_off"),
             count_if(super::accepted(col("status"))).gt(lit(0)).alias("accepted"),
         ]),
-        None => crate::ids::encode_built(df!("lead_id" => Vec::<String>::new(), "handed_off" => Vec::<bool>::new(), "accepted" => Vec::<bool>::new()).ok()?).ok()?.lazy(),
+        None => df!("lead_id" => Vec::<u32>::new(), "handed_off" => Vec::<bool>::new(), "accepted" => Vec::<bool>::new()).ok()?.lazy(),
     };
     let per_lead_opps = m.lazy("opportunities")?.filter(col("lead_id").is_not_null()).group_agg([col("lead_id")], [
         lit(true).first().alias("has_opportunity"),

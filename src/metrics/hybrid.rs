@@ -208,9 +208,8 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
         let mut part = quarter
             .join(created.clone(), keys.clone(), keys.clone(), JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns))
             .join(ytd, keys.clone(), keys.clone(), JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns));
-        if !keyed {
-            part = part.with_column(lit("all").cast(crate::ids::id_type("reps", "rep_id")).alias("rep_id"));
-        }
+        // the reps' ids as text, beside the row of all of them
+        part = part.with_column(if keyed { m.ids.text("rep_id") } else { lit("all").alias("rep_id") });
         parts.push(part);
     }
     let found = concat(parts, UnionArgs { diagonal: true, ..Default::default() })?;
@@ -220,8 +219,9 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
         .expect("reps is required")
         .filter(col("role").eq(lit("bdr")))
         .select([col("rep_id")])
-        .sort(["rep_id"], Default::default());
-    let rep_ids = concat([crate::ids::encode_built(df!("rep_id" => ["all"])?)?.lazy(), reps], UnionArgs::default())?.with_row_index("__ro", None);
+        .sort(["rep_id"], Default::default())
+        .select([m.ids.text("rep_id")]);
+    let rep_ids = concat([df!("rep_id" => ["all"])?.lazy(), reps], UnionArgs::default())?.with_row_index("__ro", None);
     let grid = df!("__q" => m.periods())?.lazy().cross_join(rep_ids, None).cross_join(n_targets, None);
     let keys = || [col("__q"), col("rep_id")];
     let counts = ["approached", "dm_connected", "appointments", "opportunities", "approached_ytd", "dm_connected_ytd", "appointments_ytd"];

@@ -266,7 +266,7 @@ fn action_expr(category: Expr, fs_sourced: Expr) -> Expr {
 }
 
 /// The segment kinds of loss_summary: total, source, industry, region, fs_rep.
-fn loss_segments(losses: LazyFrame, keys: &[&str], aggs: &[Expr]) -> LazyFrame {
+fn loss_segments(ids: &crate::ids::Ids, losses: LazyFrame, keys: &[&str], aggs: &[Expr]) -> LazyFrame {
     let mut parts = Vec::new();
     for (kind, column) in [("total", None), ("source", Some("source")), ("industry", Some("industry")), ("region", Some("region")), ("fs_rep", Some("owner_rep_id"))] {
         let mut by = vec![col("__p")];
@@ -277,7 +277,11 @@ fn loss_segments(losses: LazyFrame, keys: &[&str], aggs: &[Expr]) -> LazyFrame {
         by.push(seg.alias("segment"));
         by.extend(keys.iter().map(|k| col(*k)));
         // a rep's segment is its id as text, as the other kinds' segments are
-        parts.push(losses.clone().group_by(by).agg(aggs.to_vec()).with_columns([lit(kind).alias("segment_kind"), col("segment").cast(DataType::String)]));
+        let text = match column {
+            Some(c) if kind == "fs_rep" => ids.text_as("segment", c),
+            _ => col("segment").cast(DataType::String),
+        };
+        parts.push(losses.clone().group_by(by).agg(aggs.to_vec()).with_columns([lit(kind).alias("segment_kind"), text]));
     }
     concat(parts, UnionArgs::default()).expect("same columns")
 }
@@ -289,7 +293,7 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
     // the quarter index again from closed_at, for the prior-quarter join
     let l = losses.with_column(m.period("closed_at").alias("__p"));
     let aggs = [len().cast(DataType::Int64).alias("losses"), col("amount").sum().alias("amount")];
-    let totals = loss_segments(l.clone(), &[], &aggs).select([
+    let totals = loss_segments(m.ids, l.clone(), &[], &aggs).select([
         col("__p"),
         col("segment_kind"),
         col("segment"),
@@ -304,6 +308,7 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
         .select([col("owner_rep_id")])
         .unique(None, UniqueKeepStrategy::Any)
         .sort(["owner_rep_id"], Default::default())
+        .select([m.ids.text("owner_rep_id")])
         .collect()?;
     // owner_rep_id is required: every value is a rep's id
     segs.extend(crate::output::text_column(&reps, "owner_rep_id")?.into_iter().map(|r| ("fs_rep".to_string(), r)));
@@ -348,13 +353,13 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
             ])
     };
     let by_cat = finish(
-        grid.join(loss_segments(l.clone(), &["category"], &aggs), [col("__p"), col("segment_kind"), col("segment"), col("category")], [col("__p"), col("segment_kind"), col("segment"), col("category")], JoinArgs::new(JoinType::Left)),
+        grid.join(loss_segments(m.ids, l.clone(), &["category"], &aggs), [col("__p"), col("segment_kind"), col("segment"), col("category")], [col("__p"), col("segment_kind"), col("segment"), col("category")], JoinArgs::new(JoinType::Left)),
         &["category"],
     )
     .with_columns([lit("category").alias("level"), lit("all").alias("subcategory")]);
     // subcategory rows where the quarter or the one before has losses
     let sub_keys = ["category", "subcategory"];
-    let sub_agg = loss_segments(l.filter(col("subcategory").is_not_null()), &sub_keys, &aggs);
+    let sub_agg = loss_segments(m.ids, l.filter(col("subcategory").is_not_null()), &sub_keys, &aggs);
     let present = sub_agg.clone().select([col("__p"), col("segment_kind"), col("segment"), col("category"), col("subcategory")]);
     let next = present.clone().with_column(col("__p") + lit(1)).filter(col("__p").lt_eq(lit(m.span.last.0)));
     let sub_grid = concat([present, next], UnionArgs::default())?.unique(None, UniqueKeepStrategy::Any);

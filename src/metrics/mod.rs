@@ -34,6 +34,8 @@ use crate::output::TableDoc;
 pub struct Model<'a> {
     pub config: &'a Config,
     pub tables: &'a BTreeMap<&'static str, DataFrame>,
+    /// The dictionaries that give the tables' ids as text (`ids::Ids`).
+    pub ids: &'a crate::ids::Ids,
     pub industries: &'a Industries,
     pub span: Span,
     /// The reviewed quarter (kpi_attribution's bridge).
@@ -150,12 +152,13 @@ impl<'a> Model<'a> {
     pub fn new(
         config: &'a Config,
         tables: &'a BTreeMap<&'static str, DataFrame>,
+        ids: &'a crate::ids::Ids,
         industries: &'a Industries,
         span: Span,
         quarter: Quarter,
         unavailable: &'a BTreeMap<String, String>,
     ) -> Model<'a> {
-        Model { config, tables, industries, span, quarter, unavailable, facts: Default::default(), passthrough: None, built: Default::default() }
+        Model { config, tables, ids, industries, span, quarter, unavailable, facts: Default::default(), passthrough: None, built: Default::default() }
     }
 
     /// The reviewed quarter's label (FY2026-Q2).
@@ -433,7 +436,7 @@ pub fn compute_each(m: &Model, mut each: impl FnMut(usize, crate::output::Doc, D
         m.facts.frames.let_go(|fact| !later.iter().any(|step| step.facts.contains(&fact)));
         crate::progress::hand_back();
         let Some(df) = df else { continue };
-        let (doc, df) = with_completeness(m, t.doc.into(), null_unsupported(m, t, crate::ids::decode(df)?)?)?;
+        let (doc, df) = with_completeness(m, t.doc.into(), null_unsupported(m, t, m.ids.decode(df)?)?)?;
         let (doc, df) = with_passthrough(m, doc, df)?;
         each(place, doc, df)?;
     }
@@ -757,8 +760,13 @@ fn u64_lit(v: u64) -> Expr {
 /// None for keys of any other type, without a categorical, or where a
 /// share would be under 8 bits.
 fn packed_keys(keys: &[(&PlSmallStr, &DataType)]) -> Option<(Expr, Option<Expr>)> {
-    let ints = keys.iter().filter(|(_, t)| matches!(t, DataType::Int32 | DataType::UInt32)).count() as u32;
-    let codes = keys.iter().filter(|(_, t)| matches!(t, DataType::Categorical(..))).count() as u32;
+    // a coded key's bound: a categorical's with a margin for codes added while the plan runs, own codes' as is
+    let coded = |c: &str, t: &DataType| match t {
+        DataType::Categorical(..) => Some(crate::ids::code_bound(t).map(|b| b.saturating_add(1 << 30))),
+        _ => crate::ids::own_bound(c, t).map(Some),
+    };
+    let codes = keys.iter().filter(|(c, t)| coded(c, t).is_some()).count() as u32;
+    let ints = keys.iter().filter(|(c, t)| coded(c, t).is_none() && matches!(t, DataType::Int32 | DataType::UInt32)).count() as u32;
     if codes == 0 || ints + codes != keys.len() as u32 || 33 * ints >= 64 {
         return None;
     }
@@ -770,11 +778,12 @@ fn packed_keys(keys: &[(&PlSmallStr, &DataType)]) -> Option<(Expr, Option<Expr>)
     let largest = (1u64 << width) - 2;
     let (mut placed, mut fits, mut shift) = (Vec::new(), Vec::new(), 0u32);
     for (c, t) in keys {
+        let bound = coded(c, t);
         let c = col((*c).clone());
         let (field, bits) = match t {
-            DataType::Categorical(..) => {
+            _ if bound.is_some() => {
                 let code = c.to_physical().cast(DataType::UInt64);
-                if !crate::ids::code_bound(t).is_some_and(|b| b.saturating_add(1 << 30) <= largest) {
+                if !bound.flatten().is_some_and(|b| b <= largest) {
                     fits.push(code.clone().lt_eq(u64_lit(largest)).fill_null(lit(true)));
                 }
                 ((code + u64_lit(1)).fill_null(u64_lit(0)), width)
@@ -816,7 +825,7 @@ pub fn distinct_counts_by_quarter(lf: LazyFrame, a: &str, b: &str, quarters: (i3
     let in_span = |p: Expr| p.is_between(lit(first), lit(last), ClosedInterval::Both);
     // codes too many for the low half (a margin for codes added while the plan is built): every row plainly
     let schema = lf.clone().collect_schema().ok();
-    let bound = |c: &str| schema.as_ref().and_then(|s| s.get(c)).and_then(crate::ids::code_bound);
+    let bound = |c: &str| schema.as_ref().and_then(|s| s.get(c)).and_then(|t| crate::ids::code_bound(t).or_else(|| crate::ids::own_bound(c, t)));
     let room = match (bound(a), bound(b)) {
         (Some(ab), Some(bb)) => ab < 1 << 31 && bb.saturating_add(1 << 20).saturating_mul(span) < 1 << 32,
         _ => false,

@@ -185,8 +185,8 @@ pub fn priority_deals(m: &Model, end: i64) -> LazyFrame {
             .join(fs.clone(), [col("rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Semi))
             .group_by([col("opportunity_id")])
             .agg([col("occurred_at").max().alias("last_fs_touch_at")]),
-        None => crate::ids::encode_built(df!("opportunity_id" => Vec::<String>::new()).expect("empty frame"))
-            .expect("an empty frame takes the id type")
+        None => df!("opportunity_id" => Vec::<u32>::new())
+            .expect("empty frame")
             .lazy()
             .with_column(lit(NULL).cast(crate::typing::utc_type()).alias("last_fs_touch_at")),
     };
@@ -241,7 +241,7 @@ pub fn locations_needed(m: &Model, priority: LazyFrame) -> LazyFrame {
             len().cast(DataType::Int64).alias("open_deals"),
             col("amount").sum().alias("open_amount"),
             col("priority_score").sum().alias("priority_score"),
-            col("rep_id").cast(DataType::String).unique().sort(Default::default()).str().join(",", true).alias("owners"),
+            m.ids.text("rep_id").unique().sort(Default::default()).str().join(",", true).alias("owners"),
         ]);
     let customers = customers(m).select([col("account_id"), lit(true).alias("customer")]);
     m.lazy("accounts")
@@ -325,7 +325,8 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
         .filter(col("rep_id").cum_count(false).over([col("rep_id")]).expect("static window").lt_eq(lit(days.len() as i64 * per_day)))
         .collect()?;
     // cut each rep's nearest-neighbour tour of them into days
-    let day_of = assign_days(&stops, per_day as usize)?;
+    let text = stops.clone().lazy().with_columns([m.ids.text("rep_id"), m.ids.text("account_id")]).collect()?;
+    let day_of = m.ids.encode(assign_days(&text, per_day as usize)?)?;
     clock.lap("priority stops and days");
     let stops = stops.lazy().join(day_of.lazy(), [col("rep_id"), col("account_id")], [col("rep_id"), col("account_id")], JoinArgs::new(JoinType::Inner));
     let stops = stops.with_column(lit("priority_deal").alias("reason")).collect()?;
@@ -355,7 +356,7 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
         .agg([(lit(cfg.max_stops_per_day as i64) - len().cast(DataType::Int64)).alias("__slots")])
         .collect()?;
     clock.lap("customer candidates");
-    let mut taken = crate::ids::encode_built(df!("account_id" => Vec::<String>::new())?)?;
+    let mut taken = df!("account_id" => Vec::<u32>::new())?;
     let mut nearby = Vec::new();
     for level in GRID_LEVELS {
         let picked = nearby_at(&stops, &candidates, &slots, &taken, cfg.radius_km / level)?;
@@ -377,7 +378,8 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
             SortMultipleOptions::default().with_order_descending_multi([false, false, true, false]).with_nulls_last(true),
         )
         .collect()?;
-    let route = route_days(&all, cfg, &days)?;
+    let text = all.clone().lazy().with_columns([m.ids.text("rep_id"), m.ids.text("account_id"), m.ids.text_as("near_account_id", "account_id")]).collect()?;
+    let route = m.ids.encode(route_days(&text, cfg, &days)?)?;
     clock.lap("routes");
     let dates = df!(
         "day" => (0..days.len() as i64).collect::<Vec<_>>(),
@@ -404,6 +406,8 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
                 .alias("day_road_km"),
         ])
         .sort(["rep_id", "day", "stop", "account_id"], SortMultipleOptions::default().with_nulls_last(true))
+        // a column of account ids by another name: as text here (`ids::decode` knows ids by the input's names)
+        .with_column(m.ids.text_as("near_account_id", "account_id"))
         .select(VISIT_PLAN_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>()))
 }
 
@@ -596,7 +600,7 @@ fn assign_days(stops: &DataFrame, per_day: usize) -> Result<DataFrame> {
             day_out.push((k / per_day.max(1)) as i64);
         }
     }
-    crate::ids::encode_built(df!("rep_id" => rep_out, "account_id" => acc_out, "day" => day_out)?)
+    Ok(df!("rep_id" => rep_out, "account_id" => acc_out, "day" => day_out)?)
 }
 
 /// One stop of a rep's week while days are capped: its row in `all`.
@@ -749,7 +753,7 @@ fn route_days(all: &DataFrame, cfg: &crate::config::VisitPlanConfig, dates: &[Na
             )));
         }
     }
-    crate::ids::encode_built(df!(
+    Ok(df!(
         "rep_id" => rep_out,
         "account_id" => acc_out,
         "day" => day_out,

@@ -168,7 +168,7 @@ pub fn visit_mix_reps(m: &Model) -> Option<LazyFrame> {
                 events::reps(m).select([
                     col("rep_id"),
                     col("rep_name"),
-                    col("rep_id").cast(DataType::String).rank(RankOptions { method: RankMethod::Ordinal, descending: false }, None).alias("__rep_order"),
+                    col("rep_id").rank(RankOptions { method: RankMethod::Ordinal, descending: false }, None).alias("__rep_order"),
                 ]),
                 [col("rep_id")],
                 [col("rep_id")],

@@ -5,7 +5,7 @@
 use polars::prelude::*;
 
 use crate::kpi::{node, table, tables};
-use crate::util::{f64s, findings, load, rows, strs, tiny, Dir};
+use crate::util::{f64s, findings, load, rows, strs, text, tiny, Dir};
 
 /// The fixture with O1 (won 15 June) and O3 (won 10 September, and its
 /// stage history) in USD and O2 (lost 15 July) in EUR, at rates that give
@@ -42,7 +42,7 @@ fn amounts_are_converted_at_the_rate_in_force_on_the_deals_date() {
     assert!(d.read("opportunities.csv").contains("O2,A2,L2,R5,2026-04-21T09:00:00+09:00,2500,Closed Lost"), "{}", d.read("opportunities.csv"));
     let v = load(d.path(), false);
     assert!(findings(&v).is_empty(), "{:?}", findings(&v));
-    let o = &v.tables["opportunities"];
+    let o = &text(&v, "opportunities");
     let at = |id: &str, c: &str| f64s(&rows(o, col("opportunity_id").eq(lit(id))), c)[0];
     // O1: 10,000 USD at 0.01 (June) = 1,000,000; O3: 16,000 USD at 0.008 (from August) = 2,000,000
     assert_eq!((at("O1", "amount"), at("O1", "amount_original")), (Some(1_000_000.0), Some(10_000.0)));
@@ -51,7 +51,7 @@ fn amounts_are_converted_at_the_rate_in_force_on_the_deals_date() {
     assert_eq!(at("O2", "amount"), Some(500_000.0));
     assert_eq!(strs(&rows(o, col("opportunity_id").eq(lit("O5"))), "currency"), vec![Some("JPY".into())]);
     // O3's stage history at O3's rate: 14,400 USD = 1,800,000
-    let sh = rows(&v.tables["stage_history"], col("opportunity_id").eq(lit("O3")));
+    let sh = rows(&text(&v, "stage_history"), col("opportunity_id").eq(lit("O3")));
     assert_eq!(f64s(&sh, "amount"), vec![Some(1_800_000.0), Some(2_000_000.0), Some(2_000_000.0)]);
     // so every number is the fixture's: revenue 1.3M -> 3.3M
     let all = tables(d.path());
@@ -205,7 +205,7 @@ fn the_salesforce_mapping_reads_currency_iso_code_and_dated_rates() {
     let opts = salesrelay::prepare::InputOptions { mapping: Some("salesforce".into()), ..salesrelay::prepare::InputOptions::new(d.path()) };
     let (_, v) = salesrelay::prepare::load_validated(&opts, false, &salesrelay::progress::Progress::new(true)).unwrap();
     assert!(v.findings.height() == 0, "{}", v.findings);
-    let o = rows(&v.tables["opportunities"], col("opportunity_id").eq(lit("006D1")));
+    let o = rows(&text(&v, "opportunities"), col("opportunity_id").eq(lit("006D1")));
     assert_eq!((f64s(&o, "amount")[0], f64s(&o, "amount_original")[0]), (Some(1_000_000.0), Some(10_000.0)));
     assert_eq!(strs(&o, "currency")[0].as_deref(), Some("USD"));
     assert_eq!(v.tables["exchange_rates"].height(), 3);

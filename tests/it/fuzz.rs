@@ -146,7 +146,7 @@ fn exercise(dir: &Path) -> Result<usize, String> {
         if lenient && !v.has_fatal() {
             let Ok(Some(span)) = data_span(&v, &config) else { continue };
             let Ok(industries) = Industries::load(dir, &config) else { continue };
-            let m = Model::new(&config, &v.tables, &industries, span, span.last, &v.unavailable);
+            let m = Model::new(&config, &v.tables, &v.ids, &industries, span, span.last, &v.unavailable);
             let _ = compute_tables(&m);
         }
     }

@@ -1,28 +1,31 @@
-//! Ids as dictionary codes (`salesrelay::ids`): the tables are joined on
-//! codes while the metrics run, and every output, SQL included, gives the
-//! ids as text, sorted as text sorts.
+//! Ids as codes (`salesrelay::ids`): typed as Polars categoricals while
+//! the input is read and checked, then as own codes (`Ids::own_codes`: a
+//! UInt32, the id's place among its kind's ids sorted as text), so the
+//! tables are joined, grouped and sorted on integers while the metrics
+//! run, and every output, SQL included, gives the ids as text, sorted as
+//! text sorts.
 
 use polars::prelude::*;
 use proptest::prelude::*;
-use salesrelay::ids::{decode, encode_built, id_type, id_type_named, is_id, segment_type};
+use salesrelay::ids::{id_type, id_type_named, is_id, segment_type, CODE_TYPE};
 
 use crate::kpi::tables;
-use crate::util::{load, strs, tiny};
+use crate::util::{load, own_coded, strs, text, tiny};
 
 #[test]
 fn joined_ids_are_codes_and_unnamed_keys_stay_text() {
     let v = load(&tiny(), false);
     let acts = &v.tables["activities"];
     for c in ["rep_id", "account_id", "lead_id", "opportunity_id"] {
-        assert!(matches!(acts.column(c).unwrap().dtype(), DataType::Categorical(..)), "activities.{c}");
+        assert_eq!(acts.column(c).unwrap().dtype(), &CODE_TYPE, "activities.{c}");
     }
     // nothing names an activity: its key stays text
     assert_eq!(acts.column("activity_id").unwrap().dtype(), &DataType::String);
-    assert!(matches!(v.tables["accounts"].column("account_id").unwrap().dtype(), DataType::Categorical(..)));
+    assert_eq!(v.tables["accounts"].column("account_id").unwrap().dtype(), &CODE_TYPE);
     assert!(is_id("handoffs", "to_rep_id") && is_id("reps", "rep_id"));
     assert!(!is_id("handoffs", "handoff_id") && !is_id("dsr_views", "view_id") && !is_id("activities", "kind"));
     // the codes give back the file's text: the first two activities (T1, T2) are R1's on A1 and L1
-    let text = decode(acts.clone()).unwrap();
+    let text = text(&v, "activities");
     assert_eq!(strs(&text, "rep_id")[..2], [Some("R1".to_string()), Some("R1".to_string())]);
     assert_eq!(strs(&text, "account_id")[0].as_deref(), Some("A1"));
     assert_eq!(strs(&text, "lead_id")[0].as_deref(), Some("L1"));
@@ -30,25 +33,35 @@ fn joined_ids_are_codes_and_unnamed_keys_stay_text() {
 }
 
 /// Each kind of id has its own dictionary, shared by every column naming
-/// that key; the segments and enums have Polars' global one.
+/// that key, in which an id's code is its place among the kind's ids
+/// sorted as text; the segments and enums keep Polars' types.
 #[test]
 fn each_kind_of_id_has_one_dictionary() {
     let v = load(&tiny(), false);
     let t = |table: &str, c: &str| v.tables[table].column(c).unwrap().dtype().clone();
-    let reps = t("reps", "rep_id");
-    for (table, c) in [("activities", "rep_id"), ("leads", "owner_rep_id"), ("handoffs", "to_rep_id"), ("handoffs", "from_rep_id"), ("opportunities", "owner_rep_id")] {
-        assert_eq!(t(table, c), reps, "{table}.{c}");
+    // a code is the id's place in the sorted ids of its kind: the reps' ids, in file order, by their codes
+    let reps = strs(&text(&v, "reps"), "rep_id");
+    let codes: Vec<u32> = v.tables["reps"].column("rep_id").unwrap().u32().unwrap().iter().flatten().collect();
+    let mut sorted = reps.clone();
+    sorted.sort();
+    for (id, code) in reps.iter().zip(&codes) {
+        assert_eq!(&sorted[*code as usize], id);
     }
-    assert_eq!(t("activities", "lead_id"), t("leads", "lead_id"));
-    assert_eq!(t("dsr_views", "opportunity_id"), t("opportunities", "opportunity_id"));
-    assert_eq!(t("leads", "account_id"), id_type("accounts", "account_id"));
-    assert_ne!(t("leads", "lead_id"), t("accounts", "account_id"));
-    assert_ne!(t("leads", "lead_id"), reps);
-    assert_eq!(id_type_named("owner_rep_id"), reps);
+    // one dictionary for every column naming a rep: a code names one rep in each
+    let code_of = |table: &str, c: &str, id: &str| {
+        let text = strs(&text(&v, table), c);
+        let i = text.iter().position(|x| x.as_deref() == Some(id)).unwrap_or_else(|| panic!("{table}.{c} has no {id}"));
+        v.tables[table].column(c).unwrap().u32().unwrap().get(i)
+    };
+    for (table, c) in [("activities", "rep_id"), ("leads", "owner_rep_id"), ("handoffs", "to_rep_id"), ("opportunities", "owner_rep_id")] {
+        let id = strs(&text(&v, table), c).into_iter().flatten().next().unwrap();
+        assert_eq!(code_of(table, c, &id), code_of("reps", "rep_id", &id), "{table}.{c} {id}");
+    }
+    assert_eq!(code_of("activities", "lead_id", "L1"), code_of("leads", "lead_id", "L1"));
+    assert_eq!(id_type_named("owner_rep_id"), id_type("reps", "rep_id"));
     assert_eq!(id_type("activities", "activity_id"), DataType::String);
-    // a coded enum that is a segment (the lead's source) is a segment code, in none of the ids' dictionaries
+    // a coded enum that is a segment (the lead's source) is a segment code
     assert_eq!(t("leads", "source"), segment_type());
-    assert_ne!(segment_type(), reps);
     // the others are a Polars Enum of the contract's values, sorted, so that they sort as their text
     for (table, c, values) in [("activities", "kind", salesrelay::contract::KINDS), ("dsr_views", "asset", salesrelay::contract::ASSETS)] {
         let DataType::Enum(categories, _) = t(table, c) else { panic!("{table}.{c} is {:?}", t(table, c)) };
@@ -83,7 +96,7 @@ fn output_tables_give_ids_as_text() {
     let mut with_ids = 0;
     for (name, df) in &all {
         for c in df.columns() {
-            assert!(!matches!(c.dtype(), DataType::Categorical(..)), "{name}.{} is still a code", c.name());
+            assert!(!matches!(c.dtype(), DataType::Categorical(..) | DataType::Enum(..)), "{name}.{} is still a code", c.name());
             if c.name().ends_with("_id") {
                 with_ids += 1;
                 assert_eq!(c.dtype(), &DataType::String, "{name}.{}", c.name());
@@ -93,11 +106,14 @@ fn output_tables_give_ids_as_text() {
     assert!(with_ids >= 5, "tables with id columns: {with_ids}");
 }
 
+/// A frame built outside Polars (the visit plan's routes) takes the
+/// input's codes by the names of its columns, joins the tables, and names
+/// a value that is no id of the input instead of leaving it without one.
 #[test]
 fn a_frame_built_outside_polars_joins_the_tables() {
     let v = load(&tiny(), false);
-    let built = encode_built(df!("account_id" => ["A1", "A2"], "note" => ["x", "y"]).unwrap()).unwrap();
-    assert!(matches!(built.column("account_id").unwrap().dtype(), DataType::Categorical(..)));
+    let built = v.ids.encode(df!("account_id" => ["A2", "A1"], "note" => ["x", "y"]).unwrap()).unwrap();
+    assert_eq!(built.column("account_id").unwrap().dtype(), &CODE_TYPE);
     assert_eq!(built.column("note").unwrap().dtype(), &DataType::String);
     let joined = v.tables["accounts"]
         .clone()
@@ -106,20 +122,26 @@ fn a_frame_built_outside_polars_joins_the_tables() {
         .collect()
         .unwrap();
     assert_eq!(joined.height(), 2);
+    let back = v.ids.decode(joined.sort(["account_id"], Default::default()).unwrap()).unwrap();
+    assert_eq!(strs(&back, "account_id"), [Some("A1".to_string()), Some("A2".to_string())]);
+    assert_eq!(strs(&back, "note"), [Some("y".to_string()), Some("x".to_string())]);
+    let unknown = v.ids.encode(df!("account_id" => [Some("A1"), None, Some("A99")]).unwrap()).unwrap_err();
+    assert!(unknown.to_string().contains("\"A99\" is no id of the input"), "{unknown}");
 }
 
 proptest! {
-    /// Codes are handed out in the order values are first seen, yet a
-    /// sort by the coded column orders as text does, and decoding gives
-    /// every value back.
+    /// Own codes sort as their text does, and decoding gives every value
+    /// back (nulls staying null), whichever order the values came in.
     #[test]
-    fn codes_sort_as_text_and_decode_to_it(values in proptest::collection::vec("[A-Z]{1,3}[0-9]{0,4}", 1..60)) {
-        let df = df!("x" => values.clone()).unwrap();
-        let coded = df.clone().lazy().with_column(col("x").cast(id_type("leads", "lead_id"))).collect().unwrap();
-        let sorted = decode(coded.sort(["x"], Default::default()).unwrap()).unwrap();
-        let mut expected = values.clone();
+    fn codes_sort_as_text_and_decode_to_it(values in proptest::collection::vec(proptest::option::of("[A-Z]{1,3}[0-9]{0,4}|[a-z0-9]{13,16}"), 1..60)) {
+        let (frames, ids) = own_coded(vec![("leads", df!("lead_id" => values.clone()).unwrap())]);
+        let coded = &frames[0];
+        prop_assert_eq!(coded.column("lead_id").unwrap().dtype(), &CODE_TYPE);
+        prop_assert_eq!(strs(&ids.decode(coded.clone()).unwrap(), "lead_id"), values.clone());
+        let sorted = ids.decode(coded.sort(["lead_id"], SortMultipleOptions::default().with_nulls_last(true)).unwrap()).unwrap();
+        let mut expected: Vec<String> = values.iter().flatten().cloned().collect();
         expected.sort();
-        let got: Vec<String> = strs(&sorted, "x").into_iter().flatten().collect();
+        let got: Vec<String> = strs(&sorted, "lead_id").into_iter().flatten().collect();
         prop_assert_eq!(got, expected);
     }
 }
@@ -131,17 +153,19 @@ proptest! {
 #[test]
 fn a_lookup_by_code_gives_what_the_left_join_gives() {
     use salesrelay::metrics::events::looked_up;
-    let rows = encode_built(df!(
-        "lead_id" => [Some("LK3"), None, Some("LK1"), Some("LK9"), Some("LK3"), Some("LK2")],
-        "n" => [1, 2, 3, 4, 5, 6],
-    ).unwrap())
-    .unwrap();
-    let table = encode_built(df!(
-        "lead_id" => ["LK1", "LK2", "LK3", "LK7"],
-        "source_id" => [Some("inbound"), None, Some("outbound"), Some("inbound")],
-        "score" => [Some(1.5), Some(2.5), None, Some(7.0)],
-    ).unwrap())
-    .unwrap();
+    // all four frames in one dictionary, as the tables of one input are
+    let (frames, ids) = own_coded(vec![
+        ("activities", df!("lead_id" => [Some("LK3"), None, Some("LK1"), Some("LK9"), Some("LK3"), Some("LK2")], "n" => [1, 2, 3, 4, 5, 6]).unwrap()),
+        ("leads", df!(
+            "lead_id" => ["LK1", "LK2", "LK3", "LK7"],
+            "source_id" => [Some("inbound"), None, Some("outbound"), Some("inbound")],
+            "score" => [Some(1.5), Some(2.5), None, Some(7.0)],
+        ).unwrap()),
+        ("handoffs", df!("lead_id" => ["LK1", "LK1", "LK3"], "source_id" => ["a", "b", "c"], "score" => [1.0, 2.0, 3.0]).unwrap()),
+        ("dsr_views", df!("lead_id" => [Some("LK1"), None], "source_id" => ["a", "b"], "score" => [1.0, 2.0]).unwrap()),
+    ]);
+    let [rows, table, twice, keyless] = <[DataFrame; 4]>::try_from(frames).unwrap();
+    assert_eq!(rows.column("lead_id").unwrap().dtype(), &CODE_TYPE);
     let join = |rows: &DataFrame, table: &DataFrame| {
         let args = JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) };
         rows.clone().lazy().join(table.clone().lazy(), [col("lead_id")], [col("lead_id")], args).collect().unwrap()
@@ -149,15 +173,13 @@ fn a_lookup_by_code_gives_what_the_left_join_gives() {
     let got = looked_up(rows.clone().lazy(), "lead_id", table.clone().lazy(), &["source_id", "score"]).collect().unwrap();
     assert!(got.equals_missing(&join(&rows, &table)), "{got}");
     // by hand: LK3 -> outbound and no score, null -> nothing, LK9 -> nothing, LK2 -> no source, 2.5
-    assert_eq!(strs(&decode(got.clone()).unwrap(), "source_id"), [Some("outbound"), None, Some("inbound"), None, Some("outbound"), None].map(|s| s.map(String::from)).to_vec());
+    assert_eq!(strs(&ids.decode(got.clone()).unwrap(), "source_id"), [Some("outbound"), None, Some("inbound"), None, Some("outbound"), None].map(|s| s.map(String::from)).to_vec());
     assert_eq!(got.column("score").unwrap().f64().unwrap().iter().collect::<Vec<_>>(), [None, None, Some(1.5), None, None, Some(2.5)]);
     // a repeated key: the join's rows (LK1 twice)
-    let twice = encode_built(df!("lead_id" => ["LK1", "LK1", "LK3"], "source_id" => ["a", "b", "c"], "score" => [1.0, 2.0, 3.0]).unwrap()).unwrap();
     let got = looked_up(rows.clone().lazy(), "lead_id", twice.clone().lazy(), &["source_id", "score"]).collect().unwrap();
     assert_eq!(got.height(), 7);
     assert!(got.equals_missing(&join(&rows, &twice)), "{got}");
     // a table row without a key: named by no row (a null id matches nothing)
-    let keyless = encode_built(df!("lead_id" => [Some("LK1"), None], "source_id" => ["a", "b"], "score" => [1.0, 2.0]).unwrap()).unwrap();
     let got = looked_up(rows.clone().lazy(), "lead_id", keyless.clone().lazy(), &["source_id", "score"]).collect().unwrap();
     assert!(got.equals_missing(&join(&rows, &keyless)), "{got}");
     assert_eq!(got.column("score").unwrap().f64().unwrap().iter().collect::<Vec<_>>(), [None, None, Some(1.0), None, None, None]);
@@ -184,7 +206,7 @@ fn coded_as_polars_codes(dictionary: &str, pieces: &[Vec<Option<String>>]) -> Ve
 
 /// Short ids (held inside Polars' view of them), long ones (over 12 bytes:
 /// a Salesforce id), an empty value, nulls, repeats across pieces, and
-/// values Polars' cast gave codes before (`encode_built`).
+/// values Polars' cast gave codes before.
 #[test]
 fn ids_coded_by_the_front_are_polars_own_codes() {
     let s = |v: &[Option<&str>]| v.iter().map(|x| x.map(String::from)).collect::<Vec<_>>();
@@ -196,7 +218,7 @@ fn ids_coded_by_the_front_are_polars_own_codes() {
     let again = coded_as_polars_codes("front hand", &[s(&[Some("L000000000123"), Some("L1"), Some("new")])]);
     assert_eq!(again, s(&[Some("L000000000123"), Some("L1"), Some("new")]));
     // the input's ids keep coding as the tables were coded (a frame built by hand joins them)
-    let built = encode_built(df!("lead_id" => ["L9", "L1"]).unwrap()).unwrap();
+    let built = df!("lead_id" => ["L9", "L1"]).unwrap().lazy().with_column(col("lead_id").cast(id_type("leads", "lead_id"))).collect().unwrap();
     let lead = id_type("leads", "lead_id");
     let coded = salesrelay::ids::encode_text(&Column::new("lead_id".into(), ["L1", "L9", "L1"]), &lead).unwrap();
     let codes = |c: &Series| c.to_physical_repr().u32().unwrap().iter().collect::<Vec<_>>();

@@ -27,7 +27,7 @@ pub fn tables_of(dir: &std::path::Path, v: &salesrelay::validate::Validated) -> 
     let (config, _) = Config::resolve(None, dir, &Default::default()).unwrap();
     let industries = Industries::load(dir, &config).unwrap();
     let span = data_span(&v, &config).unwrap().unwrap();
-    let m = Model::new(&config, &v.tables, &industries, span, span.last_complete.unwrap(), &v.unavailable);
+    let m = Model::new(&config, &v.tables, &v.ids, &industries, span, span.last_complete.unwrap(), &v.unavailable);
     compute_tables(&m).unwrap().into_iter().map(|(d, df)| (d.name.to_string(), df)).collect()
 }
 
@@ -446,10 +446,10 @@ fn activity_segments_by_lead_deal_or_role() {
     let (config, _) = Config::resolve(None, d.path(), &Default::default()).unwrap();
     let industries = Industries::load(d.path(), &config).unwrap();
     let span = data_span(&v, &config).unwrap().unwrap();
-    let m = Model::new(&config, &v.tables, &industries, span, span.last_complete.unwrap(), &v.unavailable);
+    let m = Model::new(&config, &v.tables, &v.ids, &industries, span, span.last_complete.unwrap(), &v.unavailable);
     let acts = salesrelay::metrics::events::activities(&m).unwrap();
-    let acts = salesrelay::ids::decode(acts.collect().unwrap()).unwrap();
-    let accounts = salesrelay::ids::decode(salesrelay::metrics::events::accounts(&m).collect().unwrap()).unwrap();
+    let acts = m.ids.decode(acts.collect().unwrap()).unwrap();
+    let accounts = m.ids.decode(salesrelay::metrics::events::accounts(&m).collect().unwrap()).unwrap();
     let industry_of = |account: &str| {
         let ids = strs(&accounts, "account_id");
         let i = ids.iter().position(|a| a.as_deref() == Some(account)).unwrap();

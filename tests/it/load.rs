@@ -2,7 +2,7 @@
 
 use polars::prelude::*;
 
-use crate::util::{findings, load, strs, tiny, Dir};
+use crate::util::{findings, load, strs, text, tiny, Dir};
 
 fn utc(df: &DataFrame, column: &str) -> Vec<Option<String>> {
     let c = df
@@ -110,7 +110,7 @@ fn header_names_match_ignoring_case_and_underscores() {
     d.write("accounts.csv", &text);
     let v = load(d.path(), false);
     assert_eq!(findings(&v), vec![]);
-    assert_eq!(strs(&v.tables["accounts"], "account_id"), ["A1", "A2", "A3", "A4"].map(|s| Some(s.to_string())).to_vec());
+    assert_eq!(strs(&crate::util::text(&v, "accounts"), "account_id"), ["A1", "A2", "A3", "A4"].map(|s| Some(s.to_string())).to_vec());
     assert!(v.tables["accounts"].column("notes").is_err(), "columns outside the contract are ignored");
 }
 
@@ -157,7 +157,7 @@ fn parquet_input_loads_like_csv() {
     let d = Dir::copy_of(&tiny());
     let csv = load(&tiny(), false);
     // a typed Parquet export: real timestamps with a zone, booleans, numbers
-    let mut opps = csv.tables["opportunities"].clone();
+    let mut opps = text(&csv, "opportunities");
     let file = std::fs::File::create(d.file("opportunities.parquet")).unwrap();
     ParquetWriter::new(file).finish(&mut opps).unwrap();
     d.remove("opportunities.csv");
@@ -185,9 +185,9 @@ fn parquet_input_loads_like_csv() {
     assert_eq!(got.len(), 3, "{got:?}");
     assert!(got.iter().all(|f| f.0 == "opportunities" && f.3 == "dangling_reference"));
     assert_eq!(got.iter().map(|f| f.1).collect::<Vec<_>>(), vec![Some(4), Some(5), Some(7)]);
-    let mut left = v.tables["opportunities"].clone();
+    let mut left = text(&v, "opportunities");
     left.rechunk_mut();
-    assert!(left.equals_missing(&csv.tables["opportunities"]));
+    assert!(left.equals_missing(&text(&csv, "opportunities")));
     assert_eq!(utc(&v.tables["leads"], "created_at")[1].as_deref(), Some("2026-04-10T00:00:00.000000Z"));
     assert_eq!(v.missing, vec!["exchange_rates", "handoffs", "activities", "dsr_views", "targets"]);
 }

@@ -9,7 +9,7 @@ use polars::prelude::*;
 use salesrelay::metrics::compute_tables;
 use salesrelay::prepare::{prepare, InputOptions};
 
-use crate::util::{root, Dir};
+use crate::util::{root, text, Dir};
 
 pub fn salesforce() -> PathBuf {
     root().join("tests/fixtures/salesforce")
@@ -65,12 +65,12 @@ fn salesforce_export_maps_onto_every_table_it_supports() {
     assert_eq!(rows, expected.into_iter().collect());
     assert!(!v.tables.contains_key("dsr_views"));
 
-    let reps = &v.tables["reps"];
+    let reps = &text(&v, "reps");
     for (id, team, role) in [("005A1", "is", "sdr"), ("005A2", "is", "bdr"), ("005A3", "fs", "fs"), ("005A5", "is", "ai_sdr"), ("005A6", "cs", "cs")] {
         assert_eq!(cell(reps, "rep_id", id, "team").unwrap().to_lowercase(), team, "{id}");
         assert_eq!(cell(reps, "rep_id", id, "role").unwrap().to_lowercase(), role, "{id}");
     }
-    let leads = &v.tables["leads"];
+    let leads = &text(&v, "leads");
     assert_eq!(cell(leads, "lead_id", "00QC3", "account_id").as_deref(), Some("lead-company:Umeda Foods"));
     assert_eq!(cell(leads, "lead_id", "00QC4", "account_id").as_deref(), Some("001B3"), "matched by company name");
     assert_eq!(cell(leads, "lead_id", "00QC2", "source").as_deref(), Some("outbound"), "Purchased List");
@@ -80,14 +80,14 @@ fn salesforce_export_maps_onto_every_table_it_supports() {
     // ConvertedDate 2026-04-10 is local midnight in Asia/Tokyo = 15:00 UTC the day before
     assert!(cell(leads, "lead_id", "00QC1", "qualified_at").unwrap().starts_with("2026-04-09 15:00:00"));
 
-    let opps = &v.tables["opportunities"];
+    let opps = &text(&v, "opportunities");
     assert_eq!(cell(opps, "opportunity_id", "006D1", "lead_id").as_deref(), Some("00QC1"), "reverse lookup of ConvertedOpportunityId");
     assert_eq!(cell(opps, "opportunity_id", "006D4", "lead_id"), None, "FS-sourced");
     assert_eq!(cell(opps, "opportunity_id", "006D2", "outcome").as_deref(), Some("lost"));
     assert_eq!(cell(opps, "opportunity_id", "006D5", "outcome").as_deref(), Some("open"));
     assert_eq!(cell(opps, "opportunity_id", "006D5", "closed_at"), None, "CloseDate only when IsClosed");
 
-    let acts = &v.tables["activities"];
+    let acts = &text(&v, "activities");
     assert_eq!(cell(acts, "activity_id", "00UG1", "kind").as_deref(), Some("visit"), "Kobe HQ");
     assert_eq!(cell(acts, "activity_id", "00UG2", "kind").as_deref(), Some("online_meeting"), "zoom link");
     assert_eq!(cell(acts, "activity_id", "00TF3", "outcome").as_deref(), Some("appointment_set"), "Meeting Booked");
@@ -96,7 +96,7 @@ fn salesforce_export_maps_onto_every_table_it_supports() {
     assert_eq!(cell(acts, "activity_id", "00TF1", "account_id").as_deref(), Some("001B1"), "through the converted lead");
     assert_eq!(cell(acts, "activity_id", "00UG3", "opportunity_id").as_deref(), Some("006D3"));
     assert_eq!(cell(acts, "activity_id", "00TF1", "duration_min").as_deref(), Some("5.0"), "300 s");
-    let handoffs = &v.tables["handoffs"];
+    let handoffs = &text(&v, "handoffs");
     assert_eq!(cell(handoffs, "handoff_id", "00QC5", "to_rep_id").as_deref(), Some("005A3"), "the opportunity's owner");
 
     // FY2026-Q2 (Jul-Sep 2026) and Q1, worked by hand from the CSVs:
@@ -410,7 +410,7 @@ outcome = { column = "state", map = { "W" = "won", "L" = "lost" } }
     std::fs::write(d.path().join("m.toml"), mapping).unwrap();
     std::fs::write(d.path().join("salesrelay.toml"), "[lenient]\nmax_share = 1.0\n").unwrap();
     let p = prepare(&mapped(d.path(), d.path().join("m.toml").to_str().unwrap()), true, None, None, &quiet()).expect("lenient");
-    let opps = &p.validated.tables["opportunities"];
+    let opps = &text(&p.validated, "opportunities");
     // A4's outcome X is in no map and passes through: an unknown value, set aside
     assert_eq!(opps.height(), 3);
     let f = &p.validated.findings;
@@ -423,7 +423,7 @@ outcome = { column = "state", map = { "W" = "won", "L" = "lost" } }
     assert!(cell(opps, "opportunity_id", "A1", "closed_at").unwrap().starts_with("2026-04-02 08:30:00"));
     assert_eq!(cell(opps, "opportunity_id", "A2", "amount").as_deref(), Some("0.0"), "default");
     assert_eq!(cell(opps, "opportunity_id", "A3", "outcome").as_deref(), Some("lost"));
-    let accounts = &p.validated.tables["accounts"];
+    let accounts = &text(&p.validated, "accounts");
     assert_eq!(cell(accounts, "account_id", "A3", "industry").as_deref(), Some("Banking"), "value maps ignore case");
     assert_eq!(cell(accounts, "account_id", "A2", "industry").as_deref(), Some("Other"), "default for an empty value");
     assert_eq!(p.validated.tables["reps"].height(), 2);
@@ -481,7 +481,7 @@ fn default_date_formats_read_us_dates() {
     let opts = mapped(d.path(), file.to_str().unwrap());
     let (_, v) = salesrelay::prepare::load_validated(&opts, false, &quiet()).unwrap();
     assert_eq!(v.findings.height(), 0, "{}", v.findings);
-    let o = &v.tables["opportunities"];
+    let o = &text(&v, "opportunities");
     let text = |c: &str| o.column(c).unwrap().cast(&DataType::String).unwrap().str().unwrap().get(0).map(str::to_string);
     // Tokyo time (the default zone): 09:30 local is 00:30 UTC; a bare date is local midnight
     assert_eq!(text("created_at").as_deref(), Some("2026-04-10 00:30:00.000000+00:00"));

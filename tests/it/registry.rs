@@ -197,7 +197,7 @@ fn the_compute_order_lists_each_table_once_with_the_shared_tables_it_reads() {
             assert!(output_table(shared).is_some(), "{name} reads {shared}, which is no output table");
             assert!(COMPUTE_ORDER[..k].iter().any(|s| s.table == *shared), "{name} reads {shared}, which is computed after it");
         }
-        let m = Model::new(&config, &v.tables, &industries, span, span.last_complete.unwrap(), &v.unavailable);
+        let m = Model::new(&config, &v.tables, &v.ids, &industries, span, span.last_complete.unwrap(), &v.unavailable);
         let t = output_table(name).unwrap();
         assert!(m.supports(t), "the sample supports {name}");
         assert!((t.build)(&m).unwrap().is_some(), "{name} has a plan");
@@ -214,7 +214,7 @@ fn the_compute_order_lists_each_table_once_with_the_shared_tables_it_reads() {
     }
     salesrelay::progress::on_hand_back(|| HANDED_BACK.with(|n| n.set(n.get() + 1)));
     let handed_back = || HANDED_BACK.with(std::cell::Cell::get);
-    let m = Model::new(&config, &v.tables, &industries, span, span.last_complete.unwrap(), &v.unavailable);
+    let m = Model::new(&config, &v.tables, &v.ids, &industries, span, span.last_complete.unwrap(), &v.unavailable);
     let (mut read, mut hand_backs, start) = (Vec::new(), Vec::new(), handed_back());
     salesrelay::metrics::compute_each(&m, |_, doc, _| {
         read.push((doc.name.clone(), m.facts.take_read()));

@@ -4,7 +4,6 @@
 
 use polars::prelude::*;
 use proptest::prelude::*;
-use salesrelay::ids::encode_built;
 use salesrelay::metrics::runs::{by_code, fill_backward_in_run, fill_forward_in_run, max_from_here_in_run, position_in_run};
 
 /// Deals (coded as ids are) with a nullable amount and stage order, as given.
@@ -15,11 +14,10 @@ fn frame(deals: &[&str], amounts: &[Option<f64>], stages: &[Option<u32>]) -> Dat
         "stage" => stages,
     )
     .unwrap();
-    encode_built(df).unwrap()
+    crate::util::own_coded(vec![("stage_history", df)]).0.remove(0)
 }
 
-/// `df` sorted by deal code, as the metrics sort (which code a deal gets
-/// depends on the ids seen before, so the order of the deals may be any).
+/// `df` sorted by deal code, as the metrics sort.
 fn sorted(df: DataFrame) -> DataFrame {
     df.lazy().sort_by_exprs([by_code("opportunity_id")], SortMultipleOptions::default().with_maintain_order(true)).collect().unwrap()
 }

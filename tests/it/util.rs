@@ -105,6 +105,26 @@ pub fn f64s(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
     df.column(name).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().iter().collect()
 }
 
+/// Frames standing as input tables (`table`, frame), their id columns (by
+/// the table's contract) as own codes of shared dictionaries, as a
+/// validated input holds them (`ids::Ids::own_codes`), and the dictionaries.
+pub fn own_coded(frames: Vec<(&'static str, DataFrame)>) -> (Vec<DataFrame>, salesrelay::ids::Ids) {
+    use salesrelay::ids::{id_type, is_id};
+    let mut tables = std::collections::BTreeMap::new();
+    let names: Vec<&'static str> = frames.iter().map(|(t, _)| *t).collect();
+    for (table, df) in frames {
+        let cast: Vec<Expr> = df.get_column_names().into_iter().filter(|c| is_id(table, c)).map(|c| col(c.clone()).cast(id_type(table, c))).collect();
+        tables.insert(table, df.lazy().with_columns(cast).collect().unwrap());
+    }
+    let ids = salesrelay::ids::Ids::own_codes(&mut tables).unwrap();
+    (names.iter().map(|t| tables.remove(t).unwrap()).collect(), ids)
+}
+
+/// Validated table `table` with its ids and coded enums as text.
+pub fn text(v: &salesrelay::validate::Validated, table: &str) -> DataFrame {
+    v.as_text(table).unwrap().collect().unwrap()
+}
+
 /// A column of a frame as strings.
 pub fn strs(df: &DataFrame, name: &str) -> Vec<Option<String>> {
     df.column(name).unwrap().cast(&DataType::String).unwrap().str().unwrap().iter().map(|s| s.map(str::to_string)).collect()
