@@ -1,21 +1,28 @@
-//! Ids as dictionary codes. Every id column the tables are joined on
-//! (account_id, lead_id, rep_id, owner_rep_id, ...; see `is_id`) is held as
-//! a Polars Categorical from the moment each piece of its table is typed
-//! (`encode_table`, by `encode_text`), so the key and reference checks,
-//! the joins and the group-bys hash and
-//! compare 4-byte codes, not text (activities at scale 1000: 17M rows, four
-//! such columns). Each kind of id has a dictionary of its own, named by the
-//! key every id of the kind names (`reps.rep_id` for rep_id, owner_rep_id,
-//! manager_id, from_rep_id, to_rep_id): two columns of one kind can be
-//! joined or compared, and each dictionary stays as small as its kind (an
-//! activity's rep is looked up among 23k reps, not among millions of ids of
-//! every kind: reading the inputs at scale 1000 took 16% longer with one
-//! dictionary for all). The segments share Polars' global dictionary
-//! (`segment_type`), a few hundred values; the other coded enums are a
-//! Polars Enum of the contract's values, sorted (`enum_type`). A
-//! categorical sorts by its text, and so does such an Enum, so every sort
-//! gives the order it gave on text. Output
-//! tables and SQL see text again (`decode`): nothing a user reads changes.
+//! Ids as codes. Every id column the tables are joined on (account_id,
+//! lead_id, rep_id, owner_rep_id, ...; see `is_id`) is held as a Polars
+//! Categorical from the moment each piece of its table is typed
+//! (`encode_table`, by `encode_text`), so the key and reference checks
+//! hash and compare 4-byte codes, not text (activities at scale 1000: 17M
+//! rows, four such columns). Each kind of id has a dictionary of its own,
+//! named by the key every id of the kind names (`reps.rep_id` for rep_id,
+//! owner_rep_id, manager_id, from_rep_id, to_rep_id): two columns of one
+//! kind can be joined or compared, and each dictionary stays as small as
+//! its kind (an activity's rep is looked up among 23k reps, not among
+//! millions of ids of every kind: reading the inputs at scale 1000 took
+//! 16% longer with one dictionary for all).
+//!
+//! Once validated, the ids become own codes (`Ids::own_codes`): a UInt32,
+//! the id's place among its kind's ids sorted as text, so the joins,
+//! group-bys and sorts of the metrics run on integers and every sort gives
+//! the order it gave on text; each kind keeps its sorted ids (16 bytes an
+//! id, against about 120 in Polars' dictionary). The metrics know an own
+//! code column by its name (`rep_id`, `owner_rep_id`: the input's names).
+//!
+//! The segments share Polars' global dictionary (`segment_type`), a few
+//! hundred values; the other coded enums are a Polars Enum of the
+//! contract's values, sorted (`enum_type`), which sorts by its text too.
+//! Output tables and SQL see text again (`Ids::decode`, `decode_table`):
+//! nothing a user reads changes.
 
 use std::collections::BTreeMap;
 

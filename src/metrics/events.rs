@@ -15,7 +15,7 @@
 //! (`col("source").eq(lit("inbound"))` compares codes), group by them
 //! (`group_agg` and `by_segment` group a code) and cast one to text
 //! before joining it with text or putting it beside text in a union;
-//! output tables are written as text (`ids::decode`).
+//! output tables are written as text (`ids::Ids::decode`).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};

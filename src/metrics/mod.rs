@@ -231,7 +231,7 @@ impl<'a> Model<'a> {
     /// decoding 17M activities' kind and outcome took longer than the
     /// aggregates that read them. A coded column is cast to text before it
     /// meets text in a join or a union (output tables are written as text
-    /// in any case: `ids::decode`).
+    /// in any case: `ids::Ids::decode`).
     pub fn coded(&self, name: &str) -> Option<LazyFrame> {
         self.tables.get(name).map(|df| df.clone().lazy())
     }
@@ -752,13 +752,14 @@ fn u64_lit(v: u64) -> Expr {
 /// Group keys `keys` (columns and their types) as one unsigned 64-bit
 /// number, equal exactly where every key is (nulls included), and which
 /// rows' keys fit it (None: every row's do). Each key has bits of its own:
-/// an Int32 or UInt32 33 (its 32 bits, a null as the 33rd), a categorical
-/// an equal share of the rest (at most 32) holding its code + 1 (0 for
-/// null). A code too large for its share does not fit: unless the
-/// dictionary is too small to hand one out (its size with a margin of 2^30
-/// for codes added while the plan runs), the rows say whether theirs fit.
-/// None for keys of any other type, without a categorical, or where a
-/// share would be under 8 bits.
+/// an Int32 or UInt32 33 (its 32 bits, a null as the 33rd), a coded key
+/// (a categorical, or an id's own code: `ids::own_bound`) an equal share
+/// of the rest (at most 32) holding its code + 1 (0 for null). A code too
+/// large for its share does not fit: unless the dictionary is too small to
+/// hand one out (a categorical's size with a margin of 2^30 for codes
+/// added while the plan runs; own codes' as it is), the rows say whether
+/// theirs fit. None for keys of any other type, without a coded key, or
+/// where a share would be under 8 bits.
 fn packed_keys(keys: &[(&PlSmallStr, &DataType)]) -> Option<(Expr, Option<Expr>)> {
     // a coded key's bound: a categorical's with a margin for codes added while the plan runs, own codes' as is
     let coded = |c: &str, t: &DataType| match t {

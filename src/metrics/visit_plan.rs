@@ -406,7 +406,7 @@ pub fn visit_plan(m: &Model, priority: LazyFrame, end_micros: i64) -> Result<Laz
                 .alias("day_road_km"),
         ])
         .sort(["rep_id", "day", "stop", "account_id"], SortMultipleOptions::default().with_nulls_last(true))
-        // a column of account ids by another name: as text here (`ids::decode` knows ids by the input's names)
+        // a column of account ids by another name: as text here (`ids::Ids::decode` knows ids by the input's names)
         .with_column(m.ids.text_as("near_account_id", "account_id"))
         .select(VISIT_PLAN_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>()))
 }
