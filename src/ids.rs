@@ -154,7 +154,7 @@ pub struct Ids {
 
 /// The largest dictionary of each kind any input of this process was
 /// coded with (`Ids::own_codes`): a bound every own code of the kind is
-/// below, for plans that pack codes (`code_bound_of`).
+/// below, for plans that pack codes (`own_bound`).
 static OWN_BOUNDS: std::sync::LazyLock<std::sync::Mutex<BTreeMap<(&'static str, &'static str), u64>>> =
     std::sync::LazyLock::new(Default::default);
 
@@ -178,8 +178,7 @@ impl Ids {
         let mut values = BTreeMap::new();
         for (kind, columns) in by_kind {
             let column = |(t, c): &(&'static str, PlSmallStr)| tables[t].column(c).expect("listed above").as_materialized_series().clone();
-            let first = column(&columns[0]);
-            let dtype = first.dtype().clone();
+            let dtype = tables[columns[0].0].column(&columns[0].1)?.dtype().clone();
             // the codes any column holds, as a mask over Polars' dictionary
             let bound = code_bound(&dtype).unwrap_or(0) as usize;
             let mut held = BooleanChunked::full("__held".into(), false, bound).into_series();
@@ -235,10 +234,7 @@ impl Ids {
     /// Column `name` of a frame the metrics built as text: own codes of
     /// the kind its name says (`kind_named`) looked up, anything else cast.
     pub fn text(&self, name: &str) -> Expr {
-        match kind_named(name).filter(|k| self.values.contains_key(k)) {
-            Some(kind) => self.text_of(kind, name),
-            None => col(name).cast(DataType::String),
-        }
+        self.text_as(name, name)
     }
 
     /// Column `name`, holding own codes of the kind column `like` holds
