@@ -147,7 +147,7 @@ pub fn codes_held(column: &Column) -> Option<Series> {
 /// bytes an id; Polars' dictionary of the same ids took about 120 (at
 /// scale 1000, 5M ids: 0.6 GiB, held through every table). `decode` gives
 /// the text back.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug)]
 pub struct Ids {
     values: BTreeMap<(&'static str, &'static str), Series>,
 }
