@@ -233,6 +233,8 @@ impl Ids {
 
     /// Column `name` of a frame the metrics built as text: own codes of
     /// the kind its name says (`kind_named`) looked up, anything else cast.
+    /// For a projection (`with_column`, `select`), never inside an
+    /// aggregate, where the lookup runs group by group.
     pub fn text(&self, name: &str) -> Expr {
         self.text_as(name, name)
     }

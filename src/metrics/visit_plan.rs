@@ -236,12 +236,15 @@ pub const LOCATIONS_NEEDED_DOC: TableDoc = TableDoc {
 pub fn locations_needed(m: &Model, priority: LazyFrame) -> LazyFrame {
     let deals = priority
         .filter(col("has_location").not())
+        // the owners' ids as text before the grouping: a lookup inside an aggregate runs group by
+        // group (scale 1000: 3 s and 1 GiB more resident for this table)
+        .with_column(m.ids.text("rep_id"))
         .group_by([col("account_id")])
         .agg([
             len().cast(DataType::Int64).alias("open_deals"),
             col("amount").sum().alias("open_amount"),
             col("priority_score").sum().alias("priority_score"),
-            m.ids.text("rep_id").unique().sort(Default::default()).str().join(",", true).alias("owners"),
+            col("rep_id").unique().sort(Default::default()).str().join(",", true).alias("owners"),
         ]);
     let customers = customers(m).select([col("account_id"), lit(true).alias("customer")]);
     m.lazy("accounts")
