@@ -175,34 +175,18 @@ impl Ids {
                 }
             }
         }
+        // each kind on a thread of its own (they share nothing): sorted ids and recoded columns
+        let shared: &BTreeMap<&'static str, DataFrame> = tables;
+        let done: Vec<Result<OwnKind>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = by_kind.into_iter().map(|(kind, columns)| scope.spawn(move || own_kind(shared, kind, columns))).collect();
+            threads.into_iter().map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        });
         let mut values = BTreeMap::new();
-        for (kind, columns) in by_kind {
-            let column = |(t, c): &(&'static str, PlSmallStr)| tables[t].column(c).expect("listed above").as_materialized_series().clone();
-            let dtype = tables[columns[0].0].column(&columns[0].1)?.dtype().clone();
-            // the codes any column holds, as a mask over Polars' dictionary
-            let bound = code_bound(&dtype).unwrap_or(0) as usize;
-            let mut held = BooleanChunked::full("__held".into(), false, bound).into_series();
-            for c in &columns {
-                let codes = column(c).to_physical_repr().drop_nulls().cast(&IDX_DTYPE)?.rechunk();
-                held = held.bool()?.clone().scatter(codes.idx()?.cont_slice()?, std::iter::repeat(Some(true)))?;
-            }
-            let old = IdxCa::from_vec("__old".into(), (0..bound as IdxSize).collect()).filter(held.bool()?)?;
-            // SAFETY: each code is one a column of `dtype` holds
-            let text = unsafe { CategoricalChunked::<Categorical32Type>::from_cats_and_dtype_unchecked(old.clone(), dtype.clone()) }
-                .into_series()
-                .cast(&DataType::String)?;
-            let order = text.arg_sort(SortOptions::default().with_multithreaded(true));
-            let sorted = text.take(&order)?.rechunk();
-            let old_in_order = old.take(&order)?.rechunk().into_owned();
-            // the new code of each old code: its place in the sorted text
-            let new_of_old = IdxCa::full_null("__new".into(), bound)
-                .scatter(old_in_order.cont_slice()?, (0..sorted.len() as IdxSize).map(Some))?;
-            let new_of_old = new_of_old.idx()?;
-            for (t, c) in &columns {
-                let df = tables.get_mut(t).expect("listed above");
-                let codes = df.column(c)?.as_materialized_series().to_physical_repr().cast(&IDX_DTYPE)?;
-                let own = new_of_old.take(codes.idx()?)?.with_name(c.clone());
-                df.replace(c, own.into_column())?;
+        for kind in done {
+            let OwnKind { kind, sorted, columns } = kind?;
+            for (t, own) in columns {
+                let df = tables.get_mut(t).expect("a table listed above");
+                df.replace(&own.name().clone(), own.into_column())?;
             }
             let mut bounds = OWN_BOUNDS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let b = bounds.entry(kind).or_insert(0);
@@ -308,6 +292,58 @@ impl Ids {
         }
         Ok(out)
     }
+}
+
+/// One kind of id as own codes (`Ids::own_codes`): its ids sorted as
+/// text, and each of its columns (by table) recoded.
+struct OwnKind {
+    kind: (&'static str, &'static str),
+    sorted: Series,
+    columns: Vec<(&'static str, Series)>,
+}
+
+/// Kind `kind`'s `columns` (table, name; categoricals of one dictionary)
+/// of `tables` as own codes.
+fn own_kind(tables: &BTreeMap<&'static str, DataFrame>, kind: (&'static str, &'static str), columns: Vec<(&'static str, PlSmallStr)>) -> Result<OwnKind> {
+    let column = |(t, c): &(&'static str, PlSmallStr)| tables[t].column(c).map(|c| c.as_materialized_series().clone());
+    let dtype = column(&columns[0])?.dtype().clone();
+    // the codes any column holds, as a mask over Polars' dictionary
+    let bound = code_bound(&dtype).unwrap_or(0) as usize;
+    let mut held = BooleanChunked::full("__held".into(), false, bound).into_series();
+    for c in &columns {
+        let codes = column(c)?.to_physical_repr().drop_nulls().cast(&IDX_DTYPE)?.rechunk();
+        held = held.bool()?.clone().scatter(codes.idx()?.cont_slice()?, std::iter::repeat(Some(true)))?;
+    }
+    let old = IdxCa::from_vec("__old".into(), (0..bound as IdxSize).collect()).filter(held.bool()?)?;
+    // SAFETY: each code is one a column of `dtype` holds
+    let text = unsafe { CategoricalChunked::<Categorical32Type>::from_cats_and_dtype_unchecked(old.clone(), dtype.clone()) }
+        .into_series()
+        .cast(&DataType::String)?;
+    // an export listing its keys in text order, read first, handed the codes out in that order
+    let text = text.rechunk();
+    let ascending = !text.str()?.lt(text.shift(1).str()?).any();
+    let (sorted, old_in_order) = if ascending {
+        (text, old.rechunk().into_owned())
+    } else {
+        let order = text.arg_sort(SortOptions::default().with_multithreaded(true));
+        (text.take(&order)?.rechunk(), old.take(&order)?.rechunk().into_owned())
+    };
+    let mut recoded = Vec::with_capacity(columns.len());
+    if ascending && sorted.len() == bound {
+        // every code held, in text order: each code is already its place
+        for c in &columns {
+            recoded.push((c.0, column(c)?.to_physical_repr().cast(&IDX_DTYPE)?.with_name(c.1.clone())));
+        }
+        return Ok(OwnKind { kind, sorted, columns: recoded });
+    }
+    // the new code of each old code: its place in the sorted text
+    let new_of_old = IdxCa::full_null("__new".into(), bound).scatter(old_in_order.cont_slice()?, (0..sorted.len() as IdxSize).map(Some))?;
+    let new_of_old = new_of_old.idx()?;
+    for c in &columns {
+        let codes = column(c)?.to_physical_repr().cast(&IDX_DTYPE)?;
+        recoded.push((c.0, new_of_old.take(codes.idx()?)?.with_name(c.1.clone()).into_series()));
+    }
+    Ok(OwnKind { kind, sorted, columns: recoded })
 }
 
 /// The kind of id a column named `name` in a frame built by the metrics

@@ -579,6 +579,10 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
     for df in tables.values_mut() {
         let _ = df.drop_in_place(ROW);
     }
+    let coding = std::time::Instant::now();
     let ids = crate::ids::Ids::own_codes(&mut tables)?;
+    if crate::progress::timings() {
+        crate::tell!("    ids as own codes: {:.2}s", coding.elapsed().as_secs_f64());
+    }
     Ok(Validated { ids, tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside, unusual, base_currency: base, passthrough, ascending_keys })
 }

@@ -234,3 +234,38 @@ proptest! {
         prop_assert_eq!(back, pieces.concat());
     }
 }
+
+/// Own codes of `values` as lead ids coded in a dictionary of their own
+/// (`name`, fresh: codes handed out from 0 in the order the values come):
+/// the codes, and the text they give back.
+fn own_codes_in_fresh_dictionary(name: &str, before: &[&str], values: &[Option<&str>]) -> (Vec<Option<u32>>, Vec<Option<String>>) {
+    let dtype = DataType::from_categories(Categories::new(name.into(), "salesrelay tests".into(), CategoricalPhysical::U32));
+    // values the dictionary saw before, which no column holds
+    let _seen = Series::new("x".into(), before).cast(&dtype).unwrap();
+    let df = df!("lead_id" => values).unwrap().lazy().with_column(col("lead_id").cast(dtype)).collect().unwrap();
+    let mut tables = std::collections::BTreeMap::from([("leads", df)]);
+    let ids = salesrelay::ids::Ids::own_codes(&mut tables).unwrap();
+    let codes = tables["leads"].column("lead_id").unwrap().u32().unwrap().iter().collect();
+    (codes, strs(&ids.decode(tables["leads"].clone()).unwrap(), "lead_id"))
+}
+
+/// An export listing its keys in text order hands the codes out in that
+/// order: they stand as they are (every code held), or are only closed up
+/// (a code no column holds); any other order is sorted. Each way, a code
+/// is the id's place among the ids held, sorted as text.
+#[test]
+fn own_codes_of_an_export_in_key_order_and_out_of_it() {
+    let text = |v: &[Option<&str>]| v.iter().map(|x| x.map(String::from)).collect::<Vec<_>>();
+    let ascending = [Some("L1"), Some("L2"), None, Some("L3"), Some("L2")];
+    let (codes, back) = own_codes_in_fresh_dictionary("own codes ascending", &[], &ascending);
+    assert_eq!(codes, [Some(0), Some(1), None, Some(2), Some(1)]);
+    assert_eq!(back, text(&ascending));
+    let descending = [Some("L3"), Some("L2"), Some("L1")];
+    let (codes, back) = own_codes_in_fresh_dictionary("own codes descending", &[], &descending);
+    assert_eq!(codes, [Some(2), Some(1), Some(0)]);
+    assert_eq!(back, text(&descending));
+    // L0 had code 0, held by no column: L1 and L2 (codes 1, 2) close up to 0, 1
+    let (codes, back) = own_codes_in_fresh_dictionary("own codes with a gap", &["L0"], &[Some("L1"), Some("L2")]);
+    assert_eq!(codes, [Some(0), Some(1)]);
+    assert_eq!(back, text(&[Some("L1"), Some("L2")]));
+}
