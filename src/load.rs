@@ -1176,7 +1176,7 @@ fn read_csv_polars(
     *digest = Some((scan.sha256, scan.bytes));
     if crate::progress::timings() {
         let typing = t0.elapsed().as_secs_f64() - t1 - parsing;
-        crate::tell!("    {file_name}: scan {t1:.2}s, read {parsing:.2}s, type {typing:.2}s, rss {} MiB", crate::progress::resident_mib());
+        crate::tell!("    {file_name}: scan {t1:.2}s, read {parsing:.2}s, type {typing:.2}s, peak {}", crate::progress::peak_since());
     }
     Ok(Some((Some((concat_frames(typed)?, concat_frames(row_findings)?)), records, findings)))
 }

@@ -16,7 +16,47 @@ use salesrelay::error::Error;
 /// threads; mimalloc hands memory back to the system sooner than glibc's
 /// per-thread arenas (README, "Development").
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: Counted = Counted(mimalloc::MiMalloc);
+
+/// mimalloc, reporting what it hands out and takes back while the timings
+/// count the live heap (`salesrelay::progress::heap_counted`): the memory a
+/// limit cannot take back, beside the resident size.
+struct Counted(mimalloc::MiMalloc);
+
+// SAFETY: every call goes to mimalloc unchanged; the counting only reads
+// the sizes given.
+unsafe impl std::alloc::GlobalAlloc for Counted {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let p = unsafe { self.0.alloc(layout) };
+        if !p.is_null() && salesrelay::progress::heap_counted() {
+            salesrelay::progress::count_heap(layout.size() as i64);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let p = unsafe { self.0.alloc_zeroed(layout) };
+        if !p.is_null() && salesrelay::progress::heap_counted() {
+            salesrelay::progress::count_heap(layout.size() as i64);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { self.0.dealloc(ptr, layout) };
+        if salesrelay::progress::heap_counted() {
+            salesrelay::progress::count_heap(-(layout.size() as i64));
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { self.0.realloc(ptr, layout, new_size) };
+        if !p.is_null() && salesrelay::progress::heap_counted() {
+            salesrelay::progress::count_heap(new_size as i64 - layout.size() as i64);
+        }
+        p
+    }
+}
 
 /// mimalloc's `mi_option_purge_decommits` and `mi_option_allow_thp`
 /// (mimalloc.h, v3: `MIMALLOC_VERBOSE=1` lists the options in index order,
@@ -88,6 +128,7 @@ fn collect() {
 
 fn main() -> ExitCode {
     tune_allocator();
+    salesrelay::progress::start_heap_count();
     salesrelay::progress::on_hand_back(collect);
     let cli = Cli::parse();
     let result: Result<(), Error> = match cli.command {

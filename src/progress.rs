@@ -1,6 +1,8 @@
 //! Progress on stderr: a spinner while a stage runs (only on a terminal),
 //! and one line per finished stage with its row count and time.
 
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -41,32 +43,81 @@ impl Stage {
             crate::tell!("  {:<10} {:<40} {:>7.2}s", self.name, what, self.started.elapsed().as_secs_f64());
         }
         if timings() {
-            let peak = (memory_kib("VmHWM:") >> 10).max(SEEN_PEAK.swap(0, std::sync::atomic::Ordering::Relaxed));
-            crate::tell!("    {} memory: peak {peak} MiB, now {} MiB", self.name, resident_mib());
-            // start the next stage's peak from here (Linux: clear_refs 5 resets VmHWM)
-            let _ = std::fs::write("/proc/self/clear_refs", "5");
+            let peak = Peak::now().max(Peak::take(&SEEN_PEAK));
+            crate::tell!("    {} memory: peak {peak}, now {} MiB", self.name, resident_mib());
+            // start the next stage's peak from here
+            Peak::restart();
         }
     }
 }
 
-/// The highest peak (MiB) seen in this stage before `peak_since` reset it.
-static SEEN_PEAK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// A peak of memory, in MiB: the resident size (the kernel's `VmHWM`,
+/// which counts pages the allocator handed back as reclaimable) and the
+/// live heap (bytes allocated and not yet freed, counted by the binary's
+/// allocator: `heap_counted`), what a memory limit cannot take back.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Peak {
+    pub resident: u64,
+    pub heap: u64,
+}
 
-/// The peak memory (MiB) since the last call (or the stage's start), then
+impl Peak {
+    /// The peaks since the last `restart`.
+    fn now() -> Peak {
+        Peak { resident: memory_kib("VmHWM:") >> 10, heap: (HEAP_PEAK.load(Relaxed).max(0) as u64) >> 20 }
+    }
+
+    /// Starts the peaks afresh from what is held now (Linux: clear_refs 5
+    /// resets VmHWM).
+    fn restart() {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        HEAP_PEAK.store(HEAP_LIVE.load(Relaxed), Relaxed);
+    }
+
+    fn max(self, other: Peak) -> Peak {
+        Peak { resident: self.resident.max(other.resident), heap: self.heap.max(other.heap) }
+    }
+
+    /// Raises the peak `into` holds to at least this one.
+    fn raise(self, into: &[AtomicU64; 2]) {
+        into[0].fetch_max(self.resident, Relaxed);
+        into[1].fetch_max(self.heap, Relaxed);
+    }
+
+    /// The peak `from` holds, leaving it at zero.
+    fn take(from: &[AtomicU64; 2]) -> Peak {
+        Peak { resident: from[0].swap(0, Relaxed), heap: from[1].swap(0, Relaxed) }
+    }
+}
+
+impl std::fmt::Display for Peak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} MiB", self.resident)?;
+        if HEAP_COUNTED.load(Relaxed) {
+            write!(f, " (heap {} MiB)", self.heap)?;
+        }
+        Ok(())
+    }
+}
+
+/// The highest peak seen in this stage before `peak_since` restarted it.
+static SEEN_PEAK: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// The peak memory since the last call (or the stage's start), then
 /// a fresh start for the next: what one step inside a stage (an output
 /// table) took at most. The stage's own peak still counts it.
-pub fn peak_since() -> u64 {
-    let peak = memory_kib("VmHWM:") >> 10;
-    SEEN_PEAK.fetch_max(peak, std::sync::atomic::Ordering::Relaxed);
-    TIMED_PEAK.fetch_max(peak, std::sync::atomic::Ordering::Relaxed);
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+pub fn peak_since() -> Peak {
+    let peak = Peak::now();
+    peak.raise(&SEEN_PEAK);
+    peak.raise(&TIMED_PEAK);
+    Peak::restart();
     peak
 }
 
-/// The highest peak (MiB) seen inside the innermost `timed` step so far:
-/// a step nested in it (an event frame built for a table) resets the
-/// kernel's peak, and the outer step's own peak must still count it.
-static TIMED_PEAK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// The highest peak seen inside the innermost `timed` step so far:
+/// a step nested in it (an event frame built for a table) restarts the
+/// peaks, and the outer step's own peak must still count it.
+static TIMED_PEAK: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
 /// `work()`; with `SALESRELAY_TIMINGS`, also prints "<label>: <seconds>s,
 /// peak <MiB> MiB" (the peak from the memory before it) and, where `held`
@@ -75,17 +126,47 @@ pub fn timed<T>(label: &str, work: impl FnOnce() -> T, held: impl FnOnce(&T) -> 
     if !timings() {
         return work();
     }
-    use std::sync::atomic::Ordering::Relaxed;
     let clock = Instant::now();
     peak_since();
-    let outer = TIMED_PEAK.swap(0, Relaxed);
+    let outer = Peak::take(&TIMED_PEAK);
     let out = work();
     let seconds = clock.elapsed().as_secs_f64();
-    let peak = peak_since().max(TIMED_PEAK.load(Relaxed));
-    TIMED_PEAK.store(outer.max(peak), Relaxed);
+    let peak = peak_since().max(Peak::take(&TIMED_PEAK));
+    outer.max(peak).raise(&TIMED_PEAK);
     let held = held(&out).map(|bytes| format!(", {} MiB held", bytes >> 20)).unwrap_or_default();
-    crate::tell!("{label}: {seconds:.2}s, peak {peak} MiB{held}");
+    crate::tell!("{label}: {seconds:.2}s, peak {peak}{held}");
     out
+}
+
+/// Whether the binary's allocator counts the live heap (`count_heap`).
+static HEAP_COUNTED: AtomicBool = AtomicBool::new(false);
+/// The bytes allocated and not yet freed since counting began (below what
+/// is truly held by what was allocated before it and freed since).
+static HEAP_LIVE: AtomicI64 = AtomicI64::new(0);
+/// The highest `HEAP_LIVE` since the last `Peak::restart`.
+static HEAP_PEAK: AtomicI64 = AtomicI64::new(0);
+
+/// Starts counting the live heap, when the timings are printed: the binary
+/// calls it first thing, and its allocator then reports each allocation
+/// (`heap_counted`, `count_heap`). Counting costs two atomic operations an
+/// allocation, so it is on only with `SALESRELAY_TIMINGS`.
+pub fn start_heap_count() {
+    HEAP_COUNTED.store(timings(), Relaxed);
+}
+
+/// Whether the allocator is to report allocations (`count_heap`).
+#[inline]
+pub fn heap_counted() -> bool {
+    HEAP_COUNTED.load(Relaxed)
+}
+
+/// Counts `bytes` more (or, negative, fewer) held on the heap.
+#[inline]
+pub fn count_heap(bytes: i64) {
+    let live = HEAP_LIVE.fetch_add(bytes, Relaxed) + bytes;
+    if bytes > 0 {
+        HEAP_PEAK.fetch_max(live, Relaxed);
+    }
 }
 
 /// Whether phase timings and memory are printed (`SALESRELAY_TIMINGS` set).

@@ -491,7 +491,7 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         });
         if crate::progress::timings() {
             crate::tell!(
-                "    {}: keys counted {keys_counted:.2}s, checks {:.2}s, kept {:.2}s, peak {} MiB",
+                "    {}: keys counted {keys_counted:.2}s, checks {:.2}s, kept {:.2}s, peak {}",
                 spec.name,
                 checked - keys_counted,
                 clock.elapsed().as_secs_f64() - checked,

@@ -934,7 +934,7 @@ pub fn by_segment_rolled(lf: LazyFrame, additive: &[Expr], exact: &[Expr]) -> La
         return rolled;
     }
     let keys = [col("period"), col("segment_kind"), col("segment")];
-    rolled.join(by_segment(lf, exact), keys.clone(), keys, JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns))
+    settled(rolled).join(settled(by_segment(lf, exact)), keys.clone(), keys, JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns))
 }
 
 /// Adds distinct counts to per-segment aggregates `rolled` (a row per
@@ -948,9 +948,21 @@ pub fn with_distinct_counts(rolled: LazyFrame, lf: LazyFrame, counts: &[(&str, &
     let keys = [col("period"), col("segment_kind"), col("segment")];
     counts.iter().fold(rolled, |acc, (name, id, flag)| {
         // a code stands for one id: counting distinct codes counts distinct ids, faster
-        let distinct = by_segment(lf.clone().filter(col(*flag)), &[col(*id).to_physical().n_unique().cast(DataType::Int64).alias(*name)]);
-        acc.join(distinct, keys.clone(), keys.clone(), JoinArgs::new(JoinType::Left)).with_column(col(*name).fill_null(lit(0i64)))
+        let distinct = settled(by_segment(lf.clone().filter(col(*flag)), &[col(*id).to_physical().n_unique().cast(DataType::Int64).alias(*name)]));
+        settled(acc).join(distinct, keys.clone(), keys.clone(), JoinArgs::new(JoinType::Left)).with_column(col(*name).fill_null(lit(0i64)))
     })
+}
+
+/// `lf` computed now, as a plan over its result: a part of a table made
+/// before the next, where a plan would run the parts side by side (Polars
+/// computes the two sides of a join at once, and a chain of joins all its
+/// parts) and their working sets would add up. An error is left for the
+/// table's own collect to report.
+pub fn settled(lf: LazyFrame) -> LazyFrame {
+    match lf.clone().collect() {
+        Ok(df) => df.lazy(),
+        Err(_) => lf,
+    }
 }
 
 /// Left-joins per-segment aggregates onto the grid.

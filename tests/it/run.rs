@@ -243,7 +243,7 @@ fn compare_tables(whole: &tempfile::TempDir, chunked: &tempfile::TempDir, tables
 }
 
 /// The diagnostics README documents: SALESRELAY_TIMINGS prints each stage's
-/// peak memory, the event frames' build times and each table's time and
+/// peak memory (resident and live heap), the event frames' build times and each table's time and
 /// peak, SALESRELAY_PROFILE a table's slowest plan nodes; the report is the same.
 #[test]
 fn timings_and_profile_print_what_readme_says() {
@@ -263,6 +263,13 @@ fn timings_and_profile_print_what_readme_says() {
     // every table, shared (kpi_tree) or not (is_reps), with its time and peak
     for table in ["kpi_tree", "is_reps"] {
         assert!(printed.lines().any(|l| l.trim_start().starts_with(&format!("compute {table}: ")) && l.contains("s, peak ")), "no time for {table} in\n{printed}");
+    }
+    // each peak with the live heap the binary's allocator counted: a number of MiB, never above
+    // the resident peak beside it (the heap is part of what the process holds)
+    for stage in ["load", "validate", "compute"] {
+        let line = printed.lines().find(|l| l.trim_start().starts_with(&format!("{stage} memory: peak "))).unwrap();
+        let number = |after: &str| -> u64 { line.split(after).nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no number after {after:?} in {line}")) };
+        assert!(number("(heap ") <= number("peak "), "{line}");
     }
 }
 
