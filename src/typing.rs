@@ -445,12 +445,7 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
     let raw_cols: Vec<String> = spec.columns.iter().map(|c| raw_name(c.name)).collect();
     // ids and the large tables' enums as codes piece by piece (see `ids`), so
     // a whole table's text is never held beside its codes
-    let mut typed = crate::ids::encode_table(spec.name, typed.drop_many(raw_cols))?;
-    // one chunk a column: Polars' reader hands a piece over in a chunk per thread and slice
-    // (33 at 1M rows), which `_row` (one) does not share. Columns whose chunks do not line up
-    // are copied whole into one chunk by every filter over them (at scale 1000 a check over
-    // the activities copied 0.47 GB for it)
-    typed.rechunk_mut_par();
+    let typed = crate::ids::encode_table(spec.name, typed.drop_many(raw_cols))?;
     Ok((typed, findings))
 }
 

@@ -465,3 +465,32 @@ fn contacts_before_the_handoff_or_the_lead_are_unusual_not_problems() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("  unusual: 1 first FS contact before the handoff (counted as SLA met)\n"));
 }
+
+/// A table read in pieces (each piece a chunk of its own, as Polars' reader
+/// gives them) is validated into one chunk a column, so no later filter
+/// copies misaligned columns whole: the activities of `tiny` split into
+/// pieces of 5, 4 and the rest come out as one chunk each, with the same
+/// values as read whole.
+#[test]
+fn validated_tables_hold_one_chunk_a_column() {
+    use salesrelay::config::Config;
+    use salesrelay::load::read_input;
+    use salesrelay::validate::validate;
+    let dir = tiny();
+    let (config, _) = Config::resolve(None, &dir, &Default::default()).unwrap();
+    let whole = validate(read_input(&dir, &config).unwrap(), false).unwrap();
+    let mut raw = read_input(&dir, &config).unwrap();
+    let acts = &mut raw.tables.get_mut("activities").unwrap().df;
+    let mut pieces = acts.slice(0, 5);
+    pieces.vstack_mut(&acts.slice(5, 4)).unwrap();
+    pieces.vstack_mut(&acts.slice(9, acts.height())).unwrap();
+    assert!(pieces.columns().iter().all(|c| c.n_chunks() == 3), "the pieces are chunks of their own");
+    *acts = pieces;
+    let split = validate(raw, false).unwrap();
+    for (name, df) in &split.tables {
+        for c in df.columns() {
+            assert_eq!(c.n_chunks(), 1, "{name}.{} has {} chunks", c.name(), c.n_chunks());
+        }
+    }
+    assert!(split.tables["activities"].equals_missing(&whole.tables["activities"]));
+}
