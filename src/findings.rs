@@ -119,7 +119,7 @@ pub fn check(lf: &LazyFrame, table: &str, column: Option<&str>, value: Expr, bad
     lf.clone().filter(bad).select([
         lit(table.to_string()).alias("table"),
         lit(NULL).cast(DataType::String).alias("file"),
-        col(ROW).alias("row"),
+        col(ROW).cast(DataType::Int64).alias("row"),
         match column { Some(c) => lit(c.to_string()), None => lit(NULL).cast(DataType::String) }.alias("column"),
         value.cast(DataType::String).alias("value"),
         lit(rule.to_string()).alias("rule"),

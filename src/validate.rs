@@ -242,7 +242,7 @@ fn date_order_findings(lf: &LazyFrame, o: &DateOrder, tables: &BTreeMap<&'static
     Some(rows.filter(col(o.later).lt(col("__earlier"))).select([
         lit(o.table).alias("table"),
         lit(NULL).cast(DataType::String).alias("file"),
-        col(ROW).alias("row"),
+        col(ROW).cast(DataType::Int64).alias("row"),
         lit(o.later).alias("column"),
         utc_text(col(o.later)).alias("value"),
         lit(o.rule).alias("rule"),
@@ -459,7 +459,9 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         let mut values_nulled = 0;
         if lenient {
             let of = |effect: Effect| table_findings.clone().lazy().filter(col("effect").eq(lit(effect.as_str())));
-            let bad_rows = of(Effect::SetAside).select([col("row")]).unique(None, UniqueKeepStrategy::Any);
+            // `_row` is a UInt32 where Polars' reader read the file, an Int64 elsewhere
+            let row_type = loaded.df.column(ROW)?.dtype().clone();
+            let bad_rows = of(Effect::SetAside).select([col("row").cast(row_type.clone())]).unique(None, UniqueKeepStrategy::Any);
             kept = kept.join(bad_rows, [col(ROW)], [col("row")], JoinArgs::new(JoinType::Anti));
             // a bad optional value is emptied; the row stays
             let nulled = of(Effect::NullValue).select([col("column"), col("row")]).collect()?;
@@ -468,7 +470,7 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             for c in spec.columns.iter().filter(|c| !c.required) {
                 let rows = nulled.clone().lazy().filter(col("column").eq(lit(c.name))).select([col("row")]).collect()?;
                 let (Some(dtype), false) = (schema.get(c.name), rows.height() == 0) else { continue };
-                let rows = rows.column("row")?.as_materialized_series().clone();
+                let rows = rows.column("row")?.as_materialized_series().cast(&row_type)?;
                 kept = kept.with_column(
                     when(col(ROW).is_in(lit(rows).implode(true), false))
                         .then(lit(NULL).cast(dtype.clone()))
