@@ -23,38 +23,33 @@ static GLOBAL: Counted = Counted(mimalloc::MiMalloc);
 /// limit cannot take back, beside the resident size.
 struct Counted(mimalloc::MiMalloc);
 
+/// `p`, after counting `bytes` more held where it is a block handed out
+/// and the heap is counted.
+fn counted(p: *mut u8, bytes: i64) -> *mut u8 {
+    if !p.is_null() && salesrelay::progress::heap_counted() {
+        salesrelay::progress::count_heap(bytes);
+    }
+    p
+}
+
 // SAFETY: every call goes to mimalloc unchanged; the counting only reads
 // the sizes given.
 unsafe impl std::alloc::GlobalAlloc for Counted {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        let p = unsafe { self.0.alloc(layout) };
-        if !p.is_null() && salesrelay::progress::heap_counted() {
-            salesrelay::progress::count_heap(layout.size() as i64);
-        }
-        p
+        counted(unsafe { self.0.alloc(layout) }, layout.size() as i64)
     }
 
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        let p = unsafe { self.0.alloc_zeroed(layout) };
-        if !p.is_null() && salesrelay::progress::heap_counted() {
-            salesrelay::progress::count_heap(layout.size() as i64);
-        }
-        p
+        counted(unsafe { self.0.alloc_zeroed(layout) }, layout.size() as i64)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
         unsafe { self.0.dealloc(ptr, layout) };
-        if salesrelay::progress::heap_counted() {
-            salesrelay::progress::count_heap(-(layout.size() as i64));
-        }
+        counted(ptr, -(layout.size() as i64));
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { self.0.realloc(ptr, layout, new_size) };
-        if !p.is_null() && salesrelay::progress::heap_counted() {
-            salesrelay::progress::count_heap(new_size as i64 - layout.size() as i64);
-        }
-        p
+        counted(unsafe { self.0.realloc(ptr, layout, new_size) }, new_size as i64 - layout.size() as i64)
     }
 }
 

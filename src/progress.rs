@@ -55,10 +55,10 @@ impl Stage {
 /// which counts pages the allocator handed back as reclaimable) and the
 /// live heap (bytes allocated and not yet freed, counted by the binary's
 /// allocator: `heap_counted`), what a memory limit cannot take back.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Peak {
-    pub resident: u64,
-    pub heap: u64,
+    resident: u64,
+    heap: u64,
 }
 
 impl Peak {
@@ -120,7 +120,8 @@ pub fn peak_since() -> Peak {
 static TIMED_PEAK: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
 /// `work()`; with `SALESRELAY_TIMINGS`, also prints "<label>: <seconds>s,
-/// peak <MiB> MiB" (the peak from the memory before it) and, where `held`
+/// peak <MiB> MiB (heap <MiB> MiB)" (the peaks from the memory before it:
+/// `Peak`) and, where `held`
 /// gives the bytes of what it built, ", <MiB> MiB held".
 pub fn timed<T>(label: &str, work: impl FnOnce() -> T, held: impl FnOnce(&T) -> Option<usize>) -> T {
     if !timings() {
