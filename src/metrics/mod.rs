@@ -946,10 +946,11 @@ pub fn by_segment_rolled(lf: LazyFrame, additive: &[Expr], exact: &[Expr]) -> La
 pub fn with_distinct_counts(rolled: LazyFrame, lf: LazyFrame, counts: &[(&str, &str, &str)]) -> LazyFrame {
     let lf = lf.cache();
     let keys = [col("period"), col("segment_kind"), col("segment")];
-    counts.iter().fold(rolled, |acc, (name, id, flag)| {
+    // the aggregates, then each count, computed one after another (`settled`)
+    counts.iter().fold(settled(rolled), |acc, (name, id, flag)| {
         // a code stands for one id: counting distinct codes counts distinct ids, faster
         let distinct = settled(by_segment(lf.clone().filter(col(*flag)), &[col(*id).to_physical().n_unique().cast(DataType::Int64).alias(*name)]));
-        settled(acc).join(distinct, keys.clone(), keys.clone(), JoinArgs::new(JoinType::Left)).with_column(col(*name).fill_null(lit(0i64)))
+        acc.join(distinct, keys.clone(), keys.clone(), JoinArgs::new(JoinType::Left)).with_column(col(*name).fill_null(lit(0i64)))
     })
 }
 
