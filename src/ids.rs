@@ -37,14 +37,14 @@ use crate::error::Result;
 /// is not an id (`is_id`).
 pub fn id_type(table: &str, column: &str) -> DataType {
     match id_kind(table, column) {
-        Some((t, c)) => DataType::from_categories(Categories::new(format!("{t}.{c}").into(), "salesrelay ids".into(), CategoricalPhysical::U32)),
+        Some(_) => CODE_TYPE,
         None => DataType::String,
     }
 }
 
 /// The key (table, column) every value of id column `column` of `table`
 /// names, following references to their end; None where it is not an id.
-fn id_kind(table: &str, column: &str) -> Option<(&'static str, &'static str)> {
+pub fn id_kind(table: &str, column: &str) -> Option<(&'static str, &'static str)> {
     let spec = TABLES.iter().find(|t| t.name == table)?;
     let c = spec.column(column)?;
     if !is_id(table, column) {
@@ -169,7 +169,7 @@ impl Ids {
     pub fn own_codes(tables: &mut BTreeMap<&'static str, DataFrame>) -> Result<Ids> {
         let mut by_kind: BTreeMap<(&'static str, &'static str), Vec<(&'static str, PlSmallStr)>> = BTreeMap::new();
         for (table, df) in tables.iter() {
-            for c in df.columns().iter().filter(|c| matches!(c.dtype(), DataType::Categorical(..))) {
+            for c in df.columns().iter().filter(|c| c.dtype() == &CODE_TYPE) {
                 if let Some(kind) = id_kind(table, c.name()) {
                     by_kind.entry(kind).or_default().push((table, c.name().clone()));
                 }
@@ -306,19 +306,15 @@ struct OwnKind {
 /// of `tables` as own codes.
 fn own_kind(tables: &BTreeMap<&'static str, DataFrame>, kind: (&'static str, &'static str), columns: Vec<(&'static str, PlSmallStr)>) -> Result<OwnKind> {
     let column = |(t, c): &(&'static str, PlSmallStr)| tables[t].column(c).map(|c| c.as_materialized_series().clone());
-    let dtype = column(&columns[0])?.dtype().clone();
-    // the codes any column holds, as a mask over Polars' dictionary
-    let bound = code_bound(&dtype).unwrap_or(0) as usize;
+    // the codes any column holds, as a mask over the kind's load codes
+    let bound = front_of(kind).lock().unwrap_or_else(|poisoned| poisoned.into_inner()).values.len();
     let mut held = BooleanChunked::full("__held".into(), false, bound).into_series();
     for c in &columns {
-        let codes = column(c)?.to_physical_repr().drop_nulls().cast(&IDX_DTYPE)?.rechunk();
+        let codes = column(c)?.drop_nulls().cast(&IDX_DTYPE)?.rechunk();
         held = held.bool()?.clone().scatter(codes.idx()?.cont_slice()?, std::iter::repeat(Some(true)))?;
     }
     let old = IdxCa::from_vec("__old".into(), (0..bound as IdxSize).collect()).filter(held.bool()?)?;
-    // SAFETY: each code is one a column of `dtype` holds
-    let text = unsafe { CategoricalChunked::<Categorical32Type>::from_cats_and_dtype_unchecked(old.clone(), dtype.clone()) }
-        .into_series()
-        .cast(&DataType::String)?;
+    let text = decode_load_codes(&old.cast(&CODE_TYPE)?.u32()?.clone(), kind)?.into_series();
     // an export listing its keys in text order, read first, handed the codes out in that order
     let text = text.rechunk();
     let ascending = !text.str()?.lt(text.shift(1).str()?).any();
@@ -332,7 +328,7 @@ fn own_kind(tables: &BTreeMap<&'static str, DataFrame>, kind: (&'static str, &'s
     if ascending && sorted.len() == bound {
         // every code held, in text order: each code is already its place
         for c in &columns {
-            recoded.push((c.0, column(c)?.to_physical_repr().cast(&IDX_DTYPE)?.with_name(c.1.clone())));
+            recoded.push((c.0, column(c)?.cast(&IDX_DTYPE)?.with_name(c.1.clone())));
         }
         return Ok(OwnKind { kind, sorted, columns: recoded });
     }
@@ -340,7 +336,7 @@ fn own_kind(tables: &BTreeMap<&'static str, DataFrame>, kind: (&'static str, &'s
     let new_of_old = IdxCa::full_null("__new".into(), bound).scatter(old_in_order.cont_slice()?, (0..sorted.len() as IdxSize).map(Some))?;
     let new_of_old = new_of_old.idx()?;
     for c in &columns {
-        let codes = column(c)?.to_physical_repr().cast(&IDX_DTYPE)?;
+        let codes = column(c)?.cast(&IDX_DTYPE)?;
         recoded.push((c.0, new_of_old.take(codes.idx()?)?.with_name(c.1.clone()).into_series()));
     }
     Ok(OwnKind { kind, sorted, columns: recoded })
@@ -372,36 +368,40 @@ pub fn is_id(table: &str, column: &str) -> bool {
     c.ty == ColType::Text && (c.references.is_some() || named)
 }
 
-/// Input table `table` with its id columns as dictionary codes (a no-op
-/// on columns already encoded).
+/// Input table `table` with its id columns as load codes (`Front`: each
+/// id's code its place in the order its kind's ids were first read) and
+/// its coded enums (`is_coded_enum`) as codes; a no-op on columns already
+/// coded.
 pub fn encode_table(table: &str, df: DataFrame) -> Result<DataFrame> {
     encode_where(df, |name| {
         if is_id(table, name) {
-            Some(id_type(table, name))
+            id_kind(table, name).map(Coded::Id)
         } else if is_coded_enum(table, name) {
-            Some(enum_type(table, name).unwrap_or_else(segment_type))
+            let values = TABLES.iter().find(|t| t.name == table)?.column(name).and_then(|c| match c.ty {
+                ColType::Enum(values) => contract_enum_type(values),
+                _ => None,
+            })?;
+            Some(if SEGMENT_ENUMS.contains(&(table, name)) { Coded::Segment(values) } else { Coded::Enum(values) })
         } else {
             None
         }
     })
 }
 
+/// How a column is coded (`encode_table`).
+enum Coded {
+    /// an id of a kind: load codes (`Front`)
+    Id((&'static str, &'static str)),
+    /// a contract enum: an Enum of its values
+    Enum(DataType),
+    /// a contract enum that is a segment: through an Enum of its values
+    /// into the segments' dictionary (`segment_type`)
+    Segment(DataType),
+}
+
 /// The coded enums that are also segments, grouped and compared with the
 /// other tables' segments: codes of the segments' dictionary.
 const SEGMENT_ENUMS: [(&str, &str); 1] = [("leads", "source")];
-
-/// The type a coded enum that is no segment (`SEGMENT_ENUMS`) is held in:
-/// `contract_enum_type` of its values (the activities' kind and outcome at
-/// scale 1000: 0.1 GB less than 4-byte codes). Typing has left only the
-/// contract's values (or null). None for a segment.
-fn enum_type(table: &str, column: &str) -> Option<DataType> {
-    if SEGMENT_ENUMS.contains(&(table, column)) {
-        return None;
-    }
-    let spec = TABLES.iter().find(|t| t.name == table)?.column(column)?;
-    let ColType::Enum(values) = spec.ty else { return None };
-    contract_enum_type(values)
-}
 
 /// A Polars Enum of a contract enum's `values`, one byte a row; sorted, so
 /// it sorts as the text does. None where Polars refuses the values (a
@@ -435,25 +435,26 @@ pub fn text_enums(table: &str, lf: LazyFrame) -> LazyFrame {
     if text.is_empty() { lf } else { lf.with_columns(text) }
 }
 
-/// `df` with the text columns to which `pick` gives a categorical type as
-/// codes (`encode_text`), each column on a thread of its own where there are several.
-fn encode_where(mut df: DataFrame, pick: impl Fn(&str) -> Option<DataType>) -> Result<DataFrame> {
-    let picked: Vec<(usize, DataType)> = df
+/// `df` with the text columns to which `pick` gives a coding coded
+/// (`encode_column`), each column on a thread of its own where there are several.
+fn encode_where(mut df: DataFrame, pick: impl Fn(&str) -> Option<Coded>) -> Result<DataFrame> {
+    let picked: Vec<(usize, Coded)> = df
         .columns()
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.dtype() == &DataType::String)
+        // a Parquet file's dictionary column arrives as a categorical
+        .filter(|(_, c)| matches!(c.dtype(), DataType::String | DataType::Categorical(..)))
         .filter_map(|(i, c)| Some((i, pick(c.name())?)))
         .collect();
     if picked.is_empty() {
         return Ok(df);
     }
     let columns = df.columns();
-    let coded: Vec<PolarsResult<Series>> = if let [(i, dtype)] = picked.as_slice() {
-        vec![encode_text(&columns[*i], dtype)] // one column: no thread to start
+    let coded: Vec<PolarsResult<Series>> = if let [(i, coding)] = picked.as_slice() {
+        vec![encode_column(&columns[*i], coding)] // one column: no thread to start
     } else {
         std::thread::scope(|scope| {
-            let threads: Vec<_> = picked.iter().map(|(i, dtype)| scope.spawn(move || encode_text(&columns[*i], dtype))).collect();
+            let threads: Vec<_> = picked.iter().map(|(i, coding)| scope.spawn(move || encode_column(&columns[*i], coding))).collect();
             threads.into_iter().map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
         })
     };
@@ -463,24 +464,29 @@ fn encode_where(mut df: DataFrame, pick: impl Fn(&str) -> Option<DataType>) -> R
     Ok(df)
 }
 
-/// Text column `column` as codes of categorical type `dtype`. Polars'
-/// own cast looks every value up in its concurrent dictionary (about a
-/// quarter of a microsecond in one of millions of ids: most of reading
-/// activities at scale 1000); the values go through a plain hash table of
-/// the codes already handed out (`Front`) first, and only a value it has
-/// not seen reaches Polars' dictionary, to be given its code there. The
-/// codes are Polars' own, so the column is an ordinary categorical.
-pub fn encode_text(column: &Column, dtype: &DataType) -> PolarsResult<Series> {
-    let (DataType::Categorical(cats, _), DataType::String) = (dtype, column.dtype()) else {
-        // strict: a value outside an Enum's categories is an error, never a silent null
-        return column.as_materialized_series().strict_cast(dtype);
-    };
-    if cats.physical() != CategoricalPhysical::U32 {
-        return column.as_materialized_series().cast(dtype);
+/// Text column `column` coded as `coding` says. An enum's value outside its
+/// values is an error, never a silent null (typing has left only the
+/// contract's values).
+fn encode_column(column: &Column, coding: &Coded) -> PolarsResult<Series> {
+    let text = column.as_materialized_series().cast(&DataType::String)?;
+    match coding {
+        Coded::Id(kind) => encode_ids(&text, *kind).map(IntoSeries::into_series),
+        Coded::Enum(values) => text.strict_cast(values),
+        Coded::Segment(values) => text.strict_cast(values)?.cast(&segment_type()),
     }
-    let front = front_of(dtype);
+}
+
+/// Text column `text`, ids of kind `kind`, as load codes: each value looked
+/// up in its kind's `Front` (a plain hash table, about 30 bytes an id), a
+/// new one handed the next code. Polars' own dictionary took about 120
+/// bytes an id and a quarter of a microsecond to hand a code out (leads at
+/// scale 1000: 3.2M new ids, most of their typing). The codes are in the
+/// order the ids were first read; `Ids::own_codes` makes them the ids'
+/// places in text order once the input is validated.
+pub fn encode_ids(text: &Series, kind: (&'static str, &'static str)) -> PolarsResult<UInt32Chunked> {
+    let front = front_of(kind);
     let mut front = front.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let text = column.as_materialized_series().str()?;
+    let text = text.str()?;
     let mut chunks: Vec<UInt32Chunked> = Vec::with_capacity(text.chunks().len());
     for (arr, chunk) in text.downcast_iter().zip(text.chunks()) {
         let mut codes = Vec::with_capacity(arr.len());
@@ -499,42 +505,90 @@ pub fn encode_text(column: &Column, dtype: &DataType) -> PolarsResult<Series> {
                 }
             }
         }
-        chunks.push(UInt32Chunked::from_vec_validity(column.name().clone(), codes, chunk.validity().cloned()));
+        chunks.push(UInt32Chunked::from_vec_validity(text.name().clone(), codes, chunk.validity().cloned()));
     }
-    let physical = chunks
+    let bound = front.values.len() as u64;
+    drop(front);
+    let mut bounds = OWN_BOUNDS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let b = bounds.entry(kind).or_insert(0);
+    *b = (*b).max(bound);
+    Ok(chunks
         .into_iter()
         .reduce(|mut all, c| {
             all.append_owned(c).expect("chunks of one type");
             all
         })
-        .unwrap_or_else(|| UInt32Chunked::full_null(column.name().clone(), 0));
-    // SAFETY: every code came from the mapping of `dtype` (`Front::code`), which the front keeps alive
-    Ok(unsafe { CategoricalChunked::<Categorical32Type>::from_cats_and_dtype_unchecked(physical, dtype.clone()) }.into_series())
+        .unwrap_or_else(|| UInt32Chunked::full_null(text.name().clone(), 0)))
+}
+
+/// Load codes `codes` of kind `kind` (`encode_ids`) as their text.
+pub fn decode_load_codes(codes: &UInt32Chunked, kind: (&'static str, &'static str)) -> PolarsResult<StringChunked> {
+    let front = front_of(kind);
+    let front = front.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut out = StringChunkedBuilder::new(codes.name().clone(), codes.len());
+    for code in codes.iter() {
+        match code {
+            Some(code) => out.append_value(front.text(code)?),
+            None => out.append_null(),
+        }
+    }
+    Ok(out.finish())
+}
+
+/// Column `column` of input table `table` as text while the input is being
+/// validated: load codes decoded (`decode_load_codes`) where it is an id,
+/// anything else cast. For the values a finding shows: it decodes only the
+/// rows it is given.
+pub fn load_text(table: &str, column: &str) -> Expr {
+    match id_kind(table, column).filter(|_| is_id(table, column)) {
+        Some(kind) => col(column).map(
+            move |c| {
+                let codes = c.as_materialized_series().cast(&CODE_TYPE)?;
+                Ok(decode_load_codes(codes.u32()?, kind)?.into_column())
+            },
+            |_, field| Ok(Field::new(field.name().clone(), DataType::String)),
+        ),
+        None => col(column).cast(DataType::String),
+    }
+}
+
+/// Whether id column `a_column` of input table `a_table` and `b_column` of
+/// `b_table` hold codes of one kind (a code of one names the same id in the
+/// other), each held as codes (`CODE_TYPE`).
+pub fn same_kind(a: (&str, &str, &DataType), b: (&str, &str, &DataType)) -> bool {
+    a.2 == &CODE_TYPE && b.2 == &CODE_TYPE && id_kind(a.0, a.1).is_some() && id_kind(a.0, a.1) == id_kind(b.0, b.1)
 }
 
 /// The longest value Polars holds inside its view of it (`View`).
 const INLINE: usize = 12;
 
-/// The codes one categorical dictionary has handed out, by value. A value
-/// of up to 12 bytes is known by Polars' 16-byte view of it (its length
-/// and bytes), compared and hashed as two words without reading the text;
-/// a longer one by its bytes, kept in one buffer (start, length, code).
-/// Equal values whose views differ would only be looked up in Polars'
-/// mapping again, which gives the one code they share. The front holds
-/// the dictionary's type, so Polars' mapping (which lives as long as
-/// someone holds it) outlives every code it caches.
+/// The ids of one kind read so far, each with its load code (its place in
+/// the order they were first read). A value of up to 12 bytes is known by
+/// Polars' 16-byte view of it (its length and bytes), compared and hashed
+/// as two words without reading the text; a longer one by its bytes, kept
+/// in one buffer (start, length, code). Equal values always have equal
+/// views (a view of a short value holds nothing else), so each id has one
+/// code.
+#[derive(Default)]
 struct Front {
-    _dtype: DataType,
-    mapping: Arc<CategoricalMapping>,
     short: hashbrown::HashTable<([u64; 2], u32)>,
     long: hashbrown::HashTable<(u32, u32, u32)>,
     bytes: Vec<u8>,
+    /// Each code's value: a short value's view, or a long one's length
+    /// (above 12, so never a short view's) and start in `bytes` in the
+    /// first word.
+    values: Vec<[u64; 2]>,
     hasher: hashbrown::DefaultHashBuilder,
 }
 
 impl Front {
+    /// The next code, for a value not seen before.
+    fn next_code(&self) -> PolarsResult<u32> {
+        u32::try_from(self.values.len()).map_err(|_| polars_err!(ComputeError: "more than 4 billion distinct ids of one kind"))
+    }
+
     /// The code of `s` (whose view is `view` where it is held inline),
-    /// handed out by Polars' mapping the first time.
+    /// handed out the first time.
     fn code(&mut self, view: Option<u128>, s: &str) -> PolarsResult<u32> {
         use std::hash::BuildHasher;
         let Some(view) = view else { return self.code_long(s) };
@@ -544,7 +598,8 @@ impl Front {
         if let Some(&(_, code)) = self.short.find(hash, |(k, _)| *k == key) {
             return Ok(code);
         }
-        let code = self.mapping.insert_cat(s)?;
+        let code = self.next_code()?;
+        self.values.push(key);
         self.short.insert_unique(hash, (key, code), |(k, _)| hasher.hash_one(k));
         Ok(code)
     }
@@ -558,55 +613,78 @@ impl Front {
         if let Some(&(_, _, code)) = self.long.find(hash, |e| at(e) == s.as_bytes()) {
             return Ok(code);
         }
-        let code = self.mapping.insert_cat(s)?;
-        // the buffer is addressed by u32: past 4 GiB of distinct values, Polars' mapping alone
-        let Ok(start) = u32::try_from(self.bytes.len()) else { return Ok(code) };
-        if self.bytes.len() + s.len() > u32::MAX as usize {
-            return Ok(code);
-        }
+        let code = self.next_code()?;
+        // the buffer is addressed by u32
+        let start = u32::try_from(self.bytes.len())
+            .ok()
+            .filter(|start| (*start as usize) + s.len() <= u32::MAX as usize)
+            .ok_or_else(|| polars_err!(ComputeError: "more than 4 GiB of distinct ids of one kind"))?;
         self.bytes.extend_from_slice(s.as_bytes());
+        self.values.push([s.len() as u64 | (start as u64) << 32, 0]);
         let (bytes, hasher) = (&self.bytes, &self.hasher);
         self.long.insert_unique(hash, (start, s.len() as u32, code), |&(start, len, _)| {
             hasher.hash_one(&bytes[start as usize..(start + len) as usize])
         });
         Ok(code)
     }
+
+    /// The value of `code`.
+    fn text(&self, code: u32) -> PolarsResult<std::borrow::Cow<'_, str>> {
+        let [first, second] = *self.values.get(code as usize).ok_or_else(|| polars_err!(ComputeError: "id code {code} was never handed out"))?;
+        let len = (first & 0xFFFF_FFFF) as usize;
+        let bytes: std::borrow::Cow<'_, [u8]> = if len > INLINE {
+            let start = (first >> 32) as usize;
+            std::borrow::Cow::Borrowed(&self.bytes[start..start + len])
+        } else {
+            // a view: the length, then the value's bytes (little-endian, as Polars lays it out)
+            let view = (first as u128 | (second as u128) << 64).to_le_bytes();
+            std::borrow::Cow::Owned(view[4..4 + len].to_vec())
+        };
+        match bytes {
+            std::borrow::Cow::Borrowed(b) => std::str::from_utf8(b).map(std::borrow::Cow::Borrowed),
+            std::borrow::Cow::Owned(b) => String::from_utf8(b).map(std::borrow::Cow::Owned).map_err(|e| e.utf8_error()),
+        }
+        .map_err(|e| polars_err!(ComputeError: "id code {code}: {e}"))
+    }
 }
 
-/// Per dictionary (name, namespace): the mapping its front caches and the front.
-type Fronts = std::collections::HashMap<(PlSmallStr, PlSmallStr), (Arc<CategoricalMapping>, Arc<std::sync::Mutex<Front>>)>;
+/// The fronts of the kinds coded so far, kept while an input is being
+/// coded (`Coding`).
+static FRONTS: std::sync::LazyLock<std::sync::Mutex<BTreeMap<(&'static str, &'static str), Arc<std::sync::Mutex<Front>>>>> =
+    std::sync::LazyLock::new(Default::default);
 
-/// The fronts of the dictionaries coded so far (`forget_fronts` drops them).
-static FRONTS: std::sync::LazyLock<std::sync::Mutex<Fronts>> = std::sync::LazyLock::new(Default::default);
-
-/// The front of categorical type `dtype`'s dictionary, new where there is
-/// none or Polars' mapping is not the one it caches. Never waits for a
+/// The front of kind `kind`, new where there is none. Never waits for a
 /// front another column is being coded with.
-fn front_of(dtype: &DataType) -> Arc<std::sync::Mutex<Front>> {
-    let DataType::Categorical(cats, mapping) = dtype else { unreachable!("encode_text checked the type") };
-    let key = (cats.name().clone(), cats.namespace().clone());
-    let mut fronts = FRONTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((cached, front)) = fronts.get(&key) {
-        if Arc::ptr_eq(cached, mapping) {
-            return front.clone();
+fn front_of(kind: (&'static str, &'static str)) -> Arc<std::sync::Mutex<Front>> {
+    FRONTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(kind).or_default().clone()
+}
+
+/// The inputs being read and validated now (`Coding`).
+static CODING: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+
+/// An input being coded, from its reading (`load::RawInput` holds one) to
+/// its ids' own codes (`validate` drops it then): the load codes' fronts
+/// are kept while any input holds one (inputs read side by side, as the
+/// tests do, share them: a code names one id in each), and dropped with
+/// the last.
+#[derive(Debug)]
+pub struct Coding(());
+
+impl Default for Coding {
+    fn default() -> Coding {
+        *CODING.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) += 1;
+        Coding(())
+    }
+}
+
+impl Drop for Coding {
+    fn drop(&mut self) {
+        let mut coding = CODING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *coding -= 1;
+        if *coding == 0 {
+            FRONTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
         }
     }
-    let front = Arc::new(std::sync::Mutex::new(Front {
-        _dtype: dtype.clone(),
-        mapping: mapping.clone(),
-        short: hashbrown::HashTable::new(),
-        long: hashbrown::HashTable::new(),
-        bytes: Vec::new(),
-        hasher: Default::default(),
-    }));
-    fronts.insert(key, (mapping.clone(), front.clone()));
-    front
-}
-
-/// Drops the fronts (`encode_text`): the inputs are coded, and their
-/// tables (about a tenth of a GiB at scale 1000) are not needed again.
-pub fn forget_fronts() {
-    FRONTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
 }
 
 /// Whether `c` holds dictionary codes (a coded enum may be an Enum).

@@ -118,6 +118,8 @@ pub struct RawInput {
     pub base_currency: Option<String>,
     /// A mapping's `[passthrough]` columns of opportunities.
     pub passthrough: Option<crate::contract::Passthrough>,
+    /// Holds the ids' load codes until they are own codes (`ids::Coding`).
+    pub coding: crate::ids::Coding,
 }
 
 

@@ -44,7 +44,6 @@ pub fn load_validated(opts: &InputOptions, lenient: bool, progress: &Progress) -
         Some(m) => crate::mapping::read_mapped(&opts.input, m, &config)?,
         None => read_input(&opts.input, &config)?,
     };
-    crate::ids::forget_fronts();
     let records: u64 = raw.sources.iter().map(|s| s.records).sum();
     stage.done(&format!("{} records in {} files", thousands(records), raw.sources.len()));
     let stage = progress.stage("validate");

@@ -218,11 +218,11 @@ fn date_order_findings(lf: &LazyFrame, o: &DateOrder, tables: &BTreeMap<&'static
             let parent_df = tables.get(parent)?;
             // a gather by code needs both ids in one dictionary
             let fk_type = lf.clone().collect_schema().ok()?.get(fk).cloned();
-            let coded = parent_df.column(key).is_ok_and(|k| fk_type.as_ref().is_some_and(|t| crate::ids::same_dictionary(k.dtype(), t)));
+            let coded = parent_df.column(key).is_ok_and(|k| fk_type.as_ref().is_some_and(|t| crate::ids::same_kind((o.table, fk, t), (parent, key, k.dtype()))));
             let laid_out = coded.then(|| crate::ids::laid_out(parent_df, key, &[o.earlier])).flatten().and_then(|mut v| v.pop());
             let noun = parent.strip_suffix('s').unwrap_or(parent);
             let detail = concat_str(
-                [lit(format!("{} is before the {} of its {noun} ", o.later, o.earlier)), col(fk), lit(" ("), utc_text(col("__earlier")), lit(")")],
+                [lit(format!("{} is before the {} of its {noun} ", o.later, o.earlier)), crate::ids::load_text(o.table, fk), lit(" ("), utc_text(col("__earlier")), lit(")")],
                 "",
                 false,
             );
@@ -294,9 +294,9 @@ fn duplicate_checks(lf: &LazyFrame, spec: &TableSpec) -> Vec<LazyFrame> {
     let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
     let all: Vec<Expr> = spec.columns.iter().map(|c| col(c.name)).collect();
     let key_value = if spec.key.len() == 1 {
-        col(spec.key[0]).cast(DataType::String)
+        crate::ids::load_text(spec.name, spec.key[0])
     } else {
-        concat_str(key.iter().map(|k| k.clone().cast(DataType::String)).collect::<Vec<_>>(), " | ", false)
+        concat_str(spec.key.iter().map(|k| crate::ids::load_text(spec.name, k)).collect::<Vec<_>>(), " | ", false)
     };
     let key_not_null = spec.key.iter().fold(lit(true), |acc, k| acc.and(col(*k).is_not_null()));
     let dup_key = as_struct(key.clone()).is_first_distinct().not().and(key_not_null);
@@ -342,7 +342,8 @@ fn ascending_text(df: &DataFrame, key: &str) -> Result<bool> {
 /// Types and checks every table; with `lenient`, rows with findings are removed
 /// (references are checked against the parents' kept rows, so removal cascades).
 pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
-    let RawInput { tables: raw_tables, sources, missing, findings: read_findings, unavailable, mapping, ignored, notes, base_currency, passthrough } = raw;
+    // `coding` keeps the ids' load codes readable until they are own codes (below)
+    let RawInput { tables: raw_tables, sources, missing, findings: read_findings, unavailable, mapping, ignored, notes, base_currency, passthrough, coding } = raw;
     // the base: configured, else the one currency every deal is in
     let mut base = base_currency.clone();
     let (mut file_rows, mut origin_rows) = (Vec::new(), Vec::new());
@@ -442,14 +443,14 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             let dangling = match held {
                 // coded ids: each row's code looked up among the codes the parent holds
                 // one filter: a first one keeping the named rows would copy most of them
-                Some(held) if loaded.df.column(c.name).is_ok_and(|v| parent_df.column(parent_col).is_ok_and(|p| crate::ids::same_dictionary(v.dtype(), p.dtype()))) => {
+                Some(held) if loaded.df.column(c.name).is_ok_and(|v| parent_df.column(parent_col).is_ok_and(|p| crate::ids::same_kind((spec.name, c.name, v.dtype()), (parent, parent_col, p.dtype())))) => {
                     lf.clone().filter(col(c.name).is_not_null().and(lit(held).gather(col(c.name).to_physical().cast(IDX_DTYPE), false).not()))
                 }
                 // an anti join only asks whether a key is there: the parent's keys need no unique pass first
                 _ => named.join(parent_df.clone().lazy().select([col(parent_col).alias("__key")]), [col(c.name)], [col("__key")], JoinArgs::new(JoinType::Anti)),
             };
             let detail = format!("no {parent} row has {parent_col} = this value");
-            checks.push(check(&dangling, spec.name, Some(c.name), col(c.name), lit(true), "dangling_reference", &detail));
+            checks.push(check(&dangling, spec.name, Some(c.name), crate::ids::load_text(spec.name, c.name), lit(true), "dangling_reference", &detail));
         }
         let orders = || DATE_ORDERS.iter().filter(|o| o.table == spec.name);
         checks.extend(orders().filter(|o| o.unusual.is_none()).filter_map(|o| date_order_findings(&lf, o, &tables)));
@@ -588,5 +589,6 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         let _ = df.drop_in_place(ROW);
     }
     let ids = crate::progress::timed("    ids as own codes", || crate::ids::Ids::own_codes(&mut tables), |_| None)?;
+    drop(coding);
     Ok(Validated { ids, tables, findings, missing, sources, unavailable, mapping, files, ignored, notes, set_aside, unusual, base_currency: base, passthrough, ascending_keys })
 }

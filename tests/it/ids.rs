@@ -1,6 +1,7 @@
-//! Ids as codes (`salesrelay::ids`): typed as Polars categoricals while
-//! the input is read and checked, then as own codes (`Ids::own_codes`: a
-//! UInt32, the id's place among its kind's ids sorted as text), so the
+//! Ids as codes (`salesrelay::ids`): load codes while the input is read
+//! and checked (each kind's ids numbered as first read, `encode_ids`), then
+//! own codes (`Ids::own_codes`: the id's place among its kind's ids sorted
+//! as text), so the
 //! tables are joined, grouped and sorted on integers while the metrics
 //! run, and every output, SQL included, gives the ids as text, sorted as
 //! text sorts.
@@ -71,23 +72,24 @@ fn each_kind_of_id_has_one_dictionary() {
     }
 }
 
-/// A lookup between columns of two dictionaries (where one code names
-/// different values) never gathers by code: Polars refuses the join on
-/// the values' types instead of giving another id's values.
+/// A lookup by code stands in for a join only between columns of one kind
+/// of id: in one kind, QX1 is the table's row 1, QX2 its row 0, QX3 none; a
+/// key of text against codes is refused by Polars instead of matching
+/// anything.
 #[test]
-fn a_lookup_across_dictionaries_is_refused() {
+fn a_lookup_by_code_needs_one_kind() {
+    use salesrelay::ids::{encode_ids, Coding};
     use salesrelay::metrics::events::looked_up;
-    let as_kind = |values: &[&str], table: &str, c: &str| {
-        df!("k" => values).unwrap().lazy().with_column(col("k").cast(id_type(table, c))).with_row_index("one", None)
+    let _coding = Coding::default();
+    let reps = |values: &[&str]| {
+        let codes = encode_ids(&Series::new("rep_id".into(), values), ("reps", "rep_id")).unwrap();
+        DataFrame::new_infer_height(vec![codes.into_series().into_column()]).unwrap().lazy()
     };
-    // reps' dictionary and accounts' dictionary see the texts in other orders
-    let table = as_kind(&["QX2", "QX1"], "reps", "rep_id");
-    let rows = as_kind(&["QX1", "QX2", "QX3"], "accounts", "account_id").select([col("k")]);
-    assert!(looked_up(rows.clone(), "k", table.clone(), &["one"]).collect().is_err());
-    // in one dictionary: QX1 is the table's row 1, QX2 its row 0, QX3 none
-    let rows = as_kind(&["QX1", "QX2", "QX3"], "reps", "rep_id").select([col("k")]);
-    let got = looked_up(rows, "k", table, &["one"]).collect().unwrap();
+    let table = reps(&["QX2", "QX1"]).with_row_index("one", None);
+    let got = looked_up(reps(&["QX1", "QX2", "QX3"]), "rep_id", table.clone(), &["one"]).collect().unwrap();
     assert_eq!(got.column("one").unwrap().idx().unwrap().iter().collect::<Vec<_>>(), [Some(1), Some(0), None]);
+    let text = df!("rep_id" => ["QX1"]).unwrap().lazy();
+    assert!(looked_up(text, "rep_id", table, &["one"]).collect().is_err());
 }
 
 #[test]
@@ -185,87 +187,88 @@ fn a_lookup_by_code_gives_what_the_left_join_gives() {
     assert_eq!(got.column("score").unwrap().f64().unwrap().iter().collect::<Vec<_>>(), [None, None, Some(1.0), None, None, None]);
 }
 
-/// `ids::encode_text` against Polars' own cast of `values` (in pieces, one
-/// chunk each) to a dictionary of their own: the same text back, equal
-/// values one code, different values different codes.
-fn coded_as_polars_codes(dictionary: &str, pieces: &[Vec<Option<String>>]) -> Vec<Option<String>> {
-    use salesrelay::ids::encode_text;
-    let dtype = DataType::from_categories(Categories::new(dictionary.into(), "salesrelay tests".into(), CategoricalPhysical::U32));
+/// `values` (in pieces, one chunk each) coded by `ids::encode_ids` as ids
+/// of kind `kind`: the codes, checked to name equal values alike and
+/// different values differently, and the text they decode to.
+fn coded_by_the_front(kind: (&'static str, &'static str), pieces: &[Vec<Option<String>>]) -> (Vec<Option<u32>>, Vec<Option<String>>) {
+    use salesrelay::ids::{decode_load_codes, encode_ids};
     let mut text = Series::new("x".into(), pieces[0].clone());
     for p in &pieces[1..] {
         text.append(&Series::new("x".into(), p.clone())).unwrap();
     }
-    let coded = encode_text(&text.clone().into_column(), &dtype).unwrap();
-    assert_eq!(coded.dtype(), &dtype);
+    let coded = encode_ids(&text, kind).unwrap();
     assert_eq!((coded.len(), coded.null_count()), (text.len(), text.null_count()));
-    // Polars' own cast into the same dictionary gives the same codes
-    let cast = text.cast(&dtype).unwrap();
-    assert!(coded.to_physical_repr().equals_missing(&cast.to_physical_repr()), "{coded:?} against {cast:?}");
-    coded.cast(&DataType::String).unwrap().str().unwrap().iter().map(|v| v.map(String::from)).collect()
+    let codes: Vec<Option<u32>> = coded.iter().collect();
+    let values: Vec<Option<&str>> = text.str().unwrap().iter().collect();
+    for (i, (a, x)) in codes.iter().zip(&values).enumerate() {
+        for (b, y) in codes[i..].iter().zip(&values[i..]) {
+            if let (Some(a), Some(b), Some(x), Some(y)) = (a, b, x, y) {
+                assert_eq!(a == b, x == y, "{x:?} has code {a}, {y:?} code {b}");
+            }
+        }
+    }
+    let back = decode_load_codes(&coded, kind).unwrap().iter().map(|v| v.map(String::from)).collect();
+    (codes, back)
 }
 
 /// Short ids (held inside Polars' view of them), long ones (over 12 bytes:
-/// a Salesforce id), an empty value, nulls, repeats across pieces, and
-/// values Polars' cast gave codes before.
+/// a Salesforce id), an empty value, nulls and repeats across pieces, in a
+/// kind of their own: codes from 0 in the order the values come, each
+/// value one code, and the text back. A second column of the kind gets the
+/// codes handed out already.
 #[test]
-fn ids_coded_by_the_front_are_polars_own_codes() {
+fn the_front_numbers_ids_as_first_read() {
+    let _coding = salesrelay::ids::Coding::default();
+    let kind = ("front tests", "hand");
     let s = |v: &[Option<&str>]| v.iter().map(|x| x.map(String::from)).collect::<Vec<_>>();
     let first = s(&[Some("L1"), Some("0065g00000AbCdEAAZ"), None, Some("L1"), Some(""), Some("L00000000012")]);
     let second = s(&[Some("0065g00000AbCdEAAZ"), Some("L2"), None, Some("L1"), Some("0065g00000AbCdEAAY"), Some("L000000000123")]);
-    let back = coded_as_polars_codes("front hand", &[first.clone(), second.clone()]);
+    let (codes, back) = coded_by_the_front(kind, &[first.clone(), second.clone()]);
+    assert_eq!(codes, [Some(0), Some(1), None, Some(0), Some(2), Some(3), Some(1), Some(4), None, Some(0), Some(5), Some(6)]);
     assert_eq!(back, [first, second].concat());
-    // a second column of the same dictionary gets the codes handed out already
-    let again = coded_as_polars_codes("front hand", &[s(&[Some("L000000000123"), Some("L1"), Some("new")])]);
-    assert_eq!(again, s(&[Some("L000000000123"), Some("L1"), Some("new")]));
-    // the input's ids keep coding as the tables were coded (a frame built by hand joins them)
-    let built = df!("lead_id" => ["L9", "L1"]).unwrap().lazy().with_column(col("lead_id").cast(id_type("leads", "lead_id"))).collect().unwrap();
-    let lead = id_type("leads", "lead_id");
-    let coded = salesrelay::ids::encode_text(&Column::new("lead_id".into(), ["L1", "L9", "L1"]), &lead).unwrap();
-    let codes = |c: &Series| c.to_physical_repr().u32().unwrap().iter().collect::<Vec<_>>();
-    let b = codes(built.column("lead_id").unwrap().as_materialized_series());
-    assert_eq!(codes(&coded), [b[1], b[0], b[1]]);
+    let (codes, back) = coded_by_the_front(kind, &[s(&[Some("L000000000123"), Some("L1"), Some("new")])]);
+    assert_eq!(codes, [Some(6), Some(0), Some(7)]);
+    assert_eq!(back, s(&[Some("L000000000123"), Some("L1"), Some("new")]));
 }
 
 proptest! {
-    /// Any text, in any pieces, codes as Polars' cast codes it and decodes to itself.
+    /// Any text, in any pieces, codes equal values alike and different
+    /// values differently, and decodes to itself.
     #[test]
-    fn the_front_codes_as_polars_does(pieces in proptest::collection::vec(proptest::collection::vec(proptest::option::of("[a-c]{0,3}|[A-Z0-9]{10,15}|é{5,8}"), 0..20), 1..4)) {
-        let back = coded_as_polars_codes("front property", &pieces);
+    fn the_front_codes_each_value_once(pieces in proptest::collection::vec(proptest::collection::vec(proptest::option::of("[a-c]{0,3}|[A-Z0-9]{10,15}|é{5,8}"), 0..20), 1..4)) {
+        let _coding = salesrelay::ids::Coding::default();
+        let (_, back) = coded_by_the_front(("front tests", "property"), &pieces);
         prop_assert_eq!(back, pieces.concat());
     }
 }
 
-/// Own codes of `values` as lead ids coded in a dictionary of their own
-/// (`name`, fresh: codes handed out from 0 in the order the values come):
-/// the codes, and the text they give back.
-fn own_codes_in_fresh_dictionary(name: &str, before: &[&str], values: &[Option<&str>]) -> (Vec<Option<u32>>, Vec<Option<String>>) {
-    let dtype = DataType::from_categories(Categories::new(name.into(), "salesrelay tests".into(), CategoricalPhysical::U32));
-    // values the dictionary saw before, which no column holds
-    let _seen = Series::new("x".into(), before).cast(&dtype).unwrap();
-    let df = df!("lead_id" => values).unwrap().lazy().with_column(col("lead_id").cast(dtype)).collect().unwrap();
-    let mut tables = std::collections::BTreeMap::from([("leads", df)]);
-    let ids = salesrelay::ids::Ids::own_codes(&mut tables).unwrap();
-    let codes = tables["leads"].column("lead_id").unwrap().u32().unwrap().iter().collect();
-    (codes, strs(&ids.decode(tables["leads"].clone()).unwrap(), "lead_id"))
+/// Own codes of `values` as lead ids, after `before` were read (ids no
+/// column holds): the codes, and the text they give back.
+fn own_codes_of(before: &[&str], values: &[Option<&str>]) -> (Vec<Option<u32>>, Vec<Option<String>>) {
+    let _coding = salesrelay::ids::Coding::default();
+    salesrelay::ids::encode_ids(&Series::new("x".into(), before), ("leads", "lead_id")).unwrap();
+    let (frames, ids) = own_coded(vec![("leads", df!("lead_id" => values).unwrap())]);
+    let codes = frames[0].column("lead_id").unwrap().u32().unwrap().iter().collect();
+    (codes, strs(&ids.decode(frames[0].clone()).unwrap(), "lead_id"))
 }
 
-/// An export listing its keys in text order hands the codes out in that
-/// order: they stand as they are (every code held), or are only closed up
-/// (a code no column holds); any other order is sorted. Each way, a code
-/// is the id's place among the ids held, sorted as text.
+/// Ids read in text order, out of it, or after ids no column holds: each
+/// way a code is the id's place among the ids held, sorted as text (the
+/// conversion keeps load codes that are that already, closes up the gaps
+/// of ids no column holds, or sorts).
 #[test]
 fn own_codes_of_an_export_in_key_order_and_out_of_it() {
     let text = |v: &[Option<&str>]| v.iter().map(|x| x.map(String::from)).collect::<Vec<_>>();
     let ascending = [Some("L1"), Some("L2"), None, Some("L3"), Some("L2")];
-    let (codes, back) = own_codes_in_fresh_dictionary("own codes ascending", &[], &ascending);
+    let (codes, back) = own_codes_of(&[], &ascending);
     assert_eq!(codes, [Some(0), Some(1), None, Some(2), Some(1)]);
     assert_eq!(back, text(&ascending));
     let descending = [Some("L3"), Some("L2"), Some("L1")];
-    let (codes, back) = own_codes_in_fresh_dictionary("own codes descending", &[], &descending);
+    let (codes, back) = own_codes_of(&[], &descending);
     assert_eq!(codes, [Some(2), Some(1), Some(0)]);
     assert_eq!(back, text(&descending));
-    // L0 had code 0, held by no column: L1 and L2 (codes 1, 2) close up to 0, 1
-    let (codes, back) = own_codes_in_fresh_dictionary("own codes with a gap", &["L0"], &[Some("L1"), Some("L2")]);
+    // L0 was read first and no column holds it: L1 and L2 are 0 and 1
+    let (codes, back) = own_codes_of(&["L0"], &[Some("L1"), Some("L2")]);
     assert_eq!(codes, [Some(0), Some(1)]);
     assert_eq!(back, text(&[Some("L1"), Some("L2")]));
 }

@@ -109,12 +109,19 @@ pub fn f64s(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
 /// the table's contract) as own codes of shared dictionaries, as a
 /// validated input holds them (`ids::Ids::own_codes`), and the dictionaries.
 pub fn own_coded(frames: Vec<(&'static str, DataFrame)>) -> (Vec<DataFrame>, salesrelay::ids::Ids) {
-    use salesrelay::ids::{id_type, is_id};
+    use salesrelay::ids::{encode_ids, id_kind, Coding};
+    // the load codes are readable while this is held, as while an input is read and validated
+    let _coding = Coding::default();
     let mut tables = std::collections::BTreeMap::new();
     let names: Vec<&'static str> = frames.iter().map(|(t, _)| *t).collect();
-    for (table, df) in frames {
-        let cast: Vec<Expr> = df.get_column_names().into_iter().filter(|c| is_id(table, c)).map(|c| col(c.clone()).cast(id_type(table, c))).collect();
-        tables.insert(table, df.lazy().with_columns(cast).collect().unwrap());
+    for (table, mut df) in frames {
+        for c in df.get_column_names_owned() {
+            if let Some(kind) = id_kind(table, &c) {
+                let codes = encode_ids(&df.column(&c).unwrap().as_materialized_series().cast(&DataType::String).unwrap(), kind).unwrap();
+                df.replace(&c, codes.into_series().into_column()).unwrap();
+            }
+        }
+        tables.insert(table, df);
     }
     let ids = salesrelay::ids::Ids::own_codes(&mut tables).unwrap();
     (names.iter().map(|t| tables.remove(t).unwrap()).collect(), ids)

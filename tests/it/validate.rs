@@ -323,8 +323,10 @@ fn composite_keys_that_fold_alike_are_still_told_apart() {
     // (O2 entering a stage (code(O1) - code(O2)) x 1,000,003 us after O1
     // entered its) must not be taken for a repeat, and a true repeat beside them is still found
     use polars::prelude::*;
-    let codes = Series::new("o".into(), ["O1", "O2"]).cast(&salesrelay::ids::id_type("stage_history", "opportunity_id")).unwrap();
-    let codes = codes.to_physical_repr().cast(&DataType::Int64).unwrap();
+    // the deals' load codes, which the load below gives them too (held, they are kept for it)
+    let _coding = salesrelay::ids::Coding::default();
+    let codes = salesrelay::ids::encode_ids(&Series::new("o".into(), ["O1", "O2"]), ("opportunities", "opportunity_id")).unwrap();
+    let codes = codes.into_series().cast(&DataType::Int64).unwrap();
     let (o1, o2) = (codes.i64().unwrap().get(0).unwrap(), codes.i64().unwrap().get(1).unwrap());
     let base = chrono::DateTime::parse_from_rfc3339("2026-05-01T09:00:00+09:00").unwrap();
     let o2_at = base + chrono::Duration::microseconds((o1 - o2) * 1_000_003);
