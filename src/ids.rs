@@ -1,26 +1,29 @@
 //! Ids as codes. Every id column the tables are joined on (account_id,
-//! lead_id, rep_id, owner_rep_id, ...; see `is_id`) is held as a Polars
-//! Categorical from the moment each piece of its table is typed
-//! (`encode_table`, by `encode_text`), so the key and reference checks
-//! hash and compare 4-byte codes, not text (activities at scale 1000: 17M
-//! rows, four such columns). Each kind of id has a dictionary of its own,
-//! named by the key every id of the kind names (`reps.rep_id` for rep_id,
-//! owner_rep_id, manager_id, from_rep_id, to_rep_id): two columns of one
-//! kind can be joined or compared, and each dictionary stays as small as
-//! its kind (an activity's rep is looked up among 23k reps, not among
-//! millions of ids of every kind: reading the inputs at scale 1000 took
-//! 16% longer with one dictionary for all).
+//! lead_id, rep_id, owner_rep_id, ...; see `is_id`) is held as a UInt32
+//! code from the moment each piece of its table is typed (`encode_table`,
+//! by `encode_ids`), so the key and reference checks hash and compare
+//! 4-byte codes, not text (activities at scale 1000: 17M rows, four such
+//! columns). While the input is read and checked these are load codes:
+//! each kind of id (named by the key every id of the kind names:
+//! `reps.rep_id` for rep_id, owner_rep_id, manager_id, from_rep_id,
+//! to_rep_id) has a front, a plain hash table numbering its ids as first
+//! read and keeping their text (about 30 bytes an id; Polars' own
+//! dictionary took about 120, 0.6 GiB at scale 1000). Two columns of one
+//! kind can be compared by code (`same_kind`); a finding shows an id's
+//! text (`load_text`). The fronts live while an input is being coded
+//! (`Coding`).
 //!
 //! Once validated, the ids become own codes (`Ids::own_codes`): a UInt32,
 //! the id's place among its kind's ids sorted as text, so the joins,
 //! group-bys and sorts of the metrics run on integers and every sort gives
 //! the order it gave on text; each kind keeps its sorted ids (16 bytes an
-//! id, against about 120 in Polars' dictionary). The metrics know an own
+//! id) and the fronts go. The metrics know an own
 //! code column by its name (`rep_id`, `owner_rep_id`: the input's names).
 //!
 //! The segments share Polars' global dictionary (`segment_type`), a few
 //! hundred values; the other coded enums are a Polars Enum of the
-//! contract's values, sorted (`enum_type`), which sorts by its text too.
+//! contract's values, sorted (`contract_enum_type`), which sorts by its
+//! text too.
 //! Output tables and SQL see text again (`Ids::decode`, `decode_table`):
 //! nothing a user reads changes.
 
@@ -158,14 +161,15 @@ pub struct Ids {
 static OWN_BOUNDS: std::sync::LazyLock<std::sync::Mutex<BTreeMap<(&'static str, &'static str), u64>>> =
     std::sync::LazyLock::new(Default::default);
 
-/// The type an id is held in once the input is validated (`Ids::own_codes`).
+/// The type an id is held in: load codes while the input is read and
+/// checked (`encode_ids`), own codes once it is validated (`Ids::own_codes`).
 pub const CODE_TYPE: DataType = DataType::UInt32;
 
 impl Ids {
-    /// `tables` (validated, ids as Polars categoricals since typing) with
-    /// every id column as its own code, and the dictionaries that give
-    /// them back as text. Drops the tables' hold on Polars' dictionaries,
-    /// which go once nothing else holds them.
+    /// `tables` (validated, ids as load codes since typing: `encode_ids`)
+    /// with every id column as its own code, and the dictionaries that
+    /// give them back as text. The fronts the load codes came from must
+    /// still be there (a `Coding` held).
     pub fn own_codes(tables: &mut BTreeMap<&'static str, DataFrame>) -> Result<Ids> {
         let mut by_kind: BTreeMap<(&'static str, &'static str), Vec<(&'static str, PlSmallStr)>> = BTreeMap::new();
         for (table, df) in tables.iter() {
@@ -650,8 +654,10 @@ impl Front {
 
 /// The fronts of the kinds coded so far, kept while an input is being
 /// coded (`Coding`).
-static FRONTS: std::sync::LazyLock<std::sync::Mutex<BTreeMap<(&'static str, &'static str), Arc<std::sync::Mutex<Front>>>>> =
-    std::sync::LazyLock::new(Default::default);
+static FRONTS: std::sync::LazyLock<std::sync::Mutex<Fronts>> = std::sync::LazyLock::new(Default::default);
+
+/// Each kind's front, by kind.
+type Fronts = BTreeMap<(&'static str, &'static str), Arc<std::sync::Mutex<Front>>>;
 
 /// The front of kind `kind`, new where there is none. Never waits for a
 /// front another column is being coded with.

@@ -1084,8 +1084,7 @@ fn read_csv_piece(
     }
     let bytes: &[u8] = bytes;
     let projection: Vec<usize> = picked.iter().map(|(i, _)| *i).collect();
-    // every column as text: ids are coded once typed (`ids::encode_text`,
-    // faster than Polars' reader coding them into its own dictionary)
+    // every column as text: ids are coded once typed (`ids::encode_ids`)
     let schema: Schema = (0..scan.headers.len()).map(|i| Field::new(format!("column_{}", i + 1).into(), DataType::String)).collect();
     let read = CsvReadOptions::default()
         .with_has_header(false)
