@@ -544,7 +544,7 @@ pub fn decode_load_codes(codes: &UInt32Chunked, kind: (&'static str, &'static st
 /// anything else cast. For the values a finding shows: it decodes only the
 /// rows it is given.
 pub fn load_text(table: &str, column: &str) -> Expr {
-    match id_kind(table, column).filter(|_| is_id(table, column)) {
+    match id_kind(table, column) {
         Some(kind) => col(column).map(
             move |c| {
                 let codes = c.as_materialized_series().cast(&CODE_TYPE)?;
@@ -556,9 +556,9 @@ pub fn load_text(table: &str, column: &str) -> Expr {
     }
 }
 
-/// Whether id column `a_column` of input table `a_table` and `b_column` of
-/// `b_table` hold codes of one kind (a code of one names the same id in the
-/// other), each held as codes (`CODE_TYPE`).
+/// Whether columns `a` and `b` (input table, column, type) are ids of one
+/// kind held as codes (`CODE_TYPE`): a code of one names the same id in
+/// the other.
 pub fn same_kind(a: (&str, &str, &DataType), b: (&str, &str, &DataType)) -> bool {
     a.2 == &CODE_TYPE && b.2 == &CODE_TYPE && id_kind(a.0, a.1).is_some() && id_kind(a.0, a.1) == id_kind(b.0, b.1)
 }
@@ -634,21 +634,18 @@ impl Front {
 
     /// The value of `code`.
     fn text(&self, code: u32) -> PolarsResult<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
         let [first, second] = *self.values.get(code as usize).ok_or_else(|| polars_err!(ComputeError: "id code {code} was never handed out"))?;
         let len = (first & 0xFFFF_FFFF) as usize;
-        let bytes: std::borrow::Cow<'_, [u8]> = if len > INLINE {
+        let text = if len > INLINE {
             let start = (first >> 32) as usize;
-            std::borrow::Cow::Borrowed(&self.bytes[start..start + len])
+            std::str::from_utf8(&self.bytes[start..start + len]).map(Cow::Borrowed)
         } else {
             // a view: the length, then the value's bytes (little-endian, as Polars lays it out)
             let view = (first as u128 | (second as u128) << 64).to_le_bytes();
-            std::borrow::Cow::Owned(view[4..4 + len].to_vec())
+            std::str::from_utf8(&view[4..4 + len]).map(|s| Cow::Owned(s.to_string()))
         };
-        match bytes {
-            std::borrow::Cow::Borrowed(b) => std::str::from_utf8(b).map(std::borrow::Cow::Borrowed),
-            std::borrow::Cow::Owned(b) => String::from_utf8(b).map(std::borrow::Cow::Owned).map_err(|e| e.utf8_error()),
-        }
-        .map_err(|e| polars_err!(ComputeError: "id code {code}: {e}"))
+        text.map_err(|e| polars_err!(ComputeError: "id code {code}: {e}"))
     }
 }
 
