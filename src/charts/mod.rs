@@ -92,6 +92,32 @@ fn present<T>(data: Option<T>, tables: &Tables, table: &str, period: &str) -> st
     data.ok_or_else(|| no_data(tables, table, period))
 }
 
+/// A chart to draw: its data, and the drawing into its files.
+type Job<'a> = Box<dyn FnOnce() -> Result<()> + Send + 'a>;
+
+/// Runs `jobs` on every core, each thread taking the next job not yet
+/// taken (the charts differ in cost: the KPI tree, the maps); the first
+/// error, if any, once every thread is done.
+fn draw_all(jobs: Vec<Job>) -> Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, jobs.len().max(1));
+    let queue = std::sync::Mutex::new(jobs.into_iter());
+    let next = || queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).next();
+    let drawn: Vec<Result<()>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    while let Some(job) = next() {
+                        job()?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(Error::Input("a chart's drawing thread panicked".into())))).collect()
+    });
+    drawn.into_iter().collect()
+}
+
 /// Renders every chart the tables support into `dir`; a chart whose data is
 /// not available is left out, with the reason, for the report to say.
 pub fn render_all(dir: &Path, tables: &Tables, period: &str, config: &crate::config::Config, currency: &str) -> Result<(Vec<Chart>, Vec<LeftOut>)> {
@@ -100,13 +126,15 @@ pub fn render_all(dir: &Path, tables: &Tables, period: &str, config: &crate::con
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut out = Vec::new();
     let mut left_out = Vec::new();
+    // each chart's data is read here, one after another (Polars reads the tables on every core);
+    // the drawing, a chart at a time on a single thread, is done below on every core
+    let mut jobs: Vec<Job> = Vec::new();
     macro_rules! chart {
         ($name:expr, $size:expr, $data:expr, $draw:path) => {
             match $data {
                 Ok(data) => {
-                    let title = data.title.clone();
-                    render(dir, $name, $size, |a| $draw(a, &data), |a| $draw(a, &data))?;
-                    out.push(Chart { name: $name.to_string(), title, continues: None });
+                    out.push(Chart { name: $name.to_string(), title: data.title.clone(), continues: None });
+                    jobs.push(Box::new(move || render(dir, $name, $size, |a| $draw(a, &data), |a| $draw(a, &data))));
                 }
                 Err(why) => left_out.push(LeftOut { name: $name.to_string(), why }),
             }
@@ -138,28 +166,11 @@ pub fn render_all(dir: &Path, tables: &Tables, period: &str, config: &crate::con
     chart!("first_contact_sla", (1200, 620), present(draw::FirstContact::from_tables(tables, period, sla_days)?, tables, "handoffs", period), draw::first_contact_sla);
     chart!("trends", (1200, 820), present(draw::Trends::from_tables(tables, period)?, tables, "kpi_tree", period), draw::trends);
     chart!("engagement_effect", (1200, 620), present(draw::Engagement::from_tables(tables)?, tables, "engagement_effect", period), draw::engagement_effect);
-    // the maps (a page per 12 reps: many at scale) render on every core
-    let maps = draw::VisitMap::from_tables(tables)?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, maps.len().max(1));
-    let per_thread = maps.len().div_ceil(threads).max(1);
-    let rendered: Vec<Result<Vec<Chart>>> = std::thread::scope(|scope| {
-        let jobs: Vec<_> = maps
-            .chunks(per_thread)
-            .map(|chunk| {
-                scope.spawn(move || -> Result<Vec<Chart>> {
-                    let mut done = Vec::new();
-                    for (name, map) in chunk {
-                        render(dir, name, map.size(), |a| draw::visit_map(a, map), |a| draw::visit_map(a, map))?;
-                        done.push(Chart { name: name.clone(), title: map.title.clone(), continues: map.first_page.clone() });
-                    }
-                    Ok(done)
-                })
-            })
-            .collect();
-        jobs.into_iter().map(|j| j.join().unwrap_or_else(|_| Err(Error::Input("a map's drawing thread panicked".into())))).collect()
-    });
-    for charts in rendered {
-        out.extend(charts?);
+    // the maps: a page per 12 reps, many at scale
+    for (name, map) in draw::VisitMap::from_tables(tables)? {
+        out.push(Chart { name: name.clone(), title: map.title.clone(), continues: map.first_page.clone() });
+        jobs.push(Box::new(move || render(dir, &name, map.size(), |a| draw::visit_map(a, &map), |a| draw::visit_map(a, &map))));
     }
+    draw_all(jobs)?;
     Ok((out, left_out))
 }

@@ -213,14 +213,10 @@ fn build_first_is_touch(m: &Model) -> Option<LazyFrame> {
         .group_by([col("lead_id")])
         .agg([col("occurred_at").min().alias("first_is_at")]);
     // a group per lead (scale 1000: 3.2M groups from 9M activities): Polars'
-    // streaming engine groups that many faster (1.55 -> 1.22 s); should it
-    // fail, the plan goes back as it is and its collect reports the error
+    // streaming engine groups that many faster (1.55 -> 1.22 s)
     // (collected here, so `SALESRELAY_PROFILE=fact_first_is_touch` profiles it here)
     profile_fact("first_is_touch", "fact first_is_touch", &plan);
-    match plan.clone().collect_with_engine(Engine::Streaming) {
-        Ok(first) => Some(first.unwrap_single().lazy()),
-        Err(_) => Some(plan),
-    }
+    Some(super::streamed(plan))
 }
 
 /// Per lead with opportunities: `has_won` (a won opportunity at any time in

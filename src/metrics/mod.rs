@@ -966,6 +966,19 @@ pub fn settled(lf: LazyFrame) -> LazyFrame {
     }
 }
 
+/// `settled` by Polars' streaming engine: for a group-by into very many
+/// groups (a group per lead or deal), which it groups without building
+/// each group's row list first. Only for plans whose result does not
+/// depend on row order within a group (sums, counts, minima, maxima: the
+/// engine does not keep the rows' order). Should it fail, the plan goes
+/// back as it is and the table's own collect reports the error.
+pub fn streamed(lf: LazyFrame) -> LazyFrame {
+    match lf.clone().collect_with_engine(Engine::Streaming) {
+        Ok(df) => df.unwrap_single().lazy(),
+        Err(_) => lf,
+    }
+}
+
 /// Left-joins per-segment aggregates onto the grid.
 pub fn onto_grid(grid: LazyFrame, part: LazyFrame) -> LazyFrame {
     let keys = [col("period"), col("segment_kind"), col("segment")];

@@ -79,10 +79,15 @@ fn dsr_engagement_per_deal_by_hand() {
     assert_eq!(one(&o2, "views"), Some(1.0));
     assert_eq!(one(&o2, "views_after_close"), Some(1.0));
     assert_eq!(one(&o2, "views_decision_maker"), Some(0.0));
+    // its one decision maker's view came after the close: no first one
+    assert_eq!(one(&o2, "days_to_first_dm_view"), None);
     // O7: a view without seconds adds 0; FS-sourced, so no lead room
     let o7 = deal("O7");
     assert_eq!(one(&o7, "seconds"), Some(20.0));
     assert_eq!(one(&o7, "views_other"), Some(1.0));
+    // V9 a proposal, V10 pricing; no decision maker
+    assert_eq!(one(&o7, "distinct_assets"), Some(2.0));
+    assert_eq!(one(&o7, "days_to_first_dm_view"), None);
     assert_eq!(strs(&o7, "engagement_band")[0].as_deref(), Some("medium"));
     assert_eq!(one(&o7, "lead_views_before_handoff"), None);
     // O6 never viewed
