@@ -623,6 +623,7 @@ pub fn sum_if(value: Expr, cond: Expr) -> Expr {
 /// aggregates stay as they are.
 fn hoist_sums(lf: LazyFrame, aggs: &[Expr]) -> (LazyFrame, Vec<Expr>) {
     let mut columns = Vec::new();
+    let aggs: Vec<Expr> = aggs.iter().map(|e| hoist_filter(e, &mut columns)).collect();
     let aggs = aggs
         .iter()
         .map(|e| match e {
@@ -654,6 +655,50 @@ fn hoist_sums(lf: LazyFrame, aggs: &[Expr]) -> (LazyFrame, Vec<Expr>) {
         return (lf, aggs);
     }
     (lf.with_columns(columns), aggs)
+}
+
+/// Aggregate `e` with a filter under an aggregate that skips nulls (`x.filter(c)`
+/// under a median, mean, minimum, maximum or sum; `x` and `c` row by row) reading
+/// a column `columns` gains instead: `x` where `c` holds, else null. The same
+/// values reach the aggregate, and the group-by no longer filters group by
+/// group (fs_reps' medians of accepted handoffs and of won deals per rep and
+/// quarter). Other aggregates stay as they are.
+fn hoist_filter(e: &Expr, columns: &mut Vec<Expr>) -> Expr {
+    let Expr::Alias(inner, name) = e else { return e.clone() };
+    let mut hoisted = |x: &Expr, by: &Expr| -> Option<Expr> {
+        if !row_by_row(x) || !row_by_row(by) {
+            return None;
+        }
+        let name = format!("__filtered_{}", columns.len());
+        columns.push(when(by.clone()).then(x.clone()).otherwise(lit(NULL)).alias(name.as_str()));
+        Some(col(name.as_str()))
+    };
+    let filtered = |x: &Expr| match x {
+        Expr::Filter { input, by } => Some((input.as_ref().clone(), by.as_ref().clone())),
+        _ => None,
+    };
+    let rewritten = match inner.as_ref() {
+        Expr::Function { input, function } if function.to_string() == "quantile" && input.len() == 2 => {
+            filtered(&input[0]).and_then(|(x, by)| hoisted(&x, &by)).map(|x| Expr::Function { input: vec![x, input[1].clone()], function: function.clone() })
+        }
+        Expr::Agg(agg) => {
+            let rebuilt = |x: Expr| match agg {
+                AggExpr::Min { propagate_nans, .. } => Some(Expr::Agg(AggExpr::Min { input: Arc::new(x), propagate_nans: *propagate_nans })),
+                AggExpr::Max { propagate_nans, .. } => Some(Expr::Agg(AggExpr::Max { input: Arc::new(x), propagate_nans: *propagate_nans })),
+                AggExpr::Mean(_) => Some(Expr::Agg(AggExpr::Mean(Arc::new(x)))),
+                AggExpr::Median(_) => Some(Expr::Agg(AggExpr::Median(Arc::new(x)))),
+                AggExpr::Sum(_) => Some(Expr::Agg(AggExpr::Sum(Arc::new(x)))),
+                _ => None,
+            };
+            let input = match agg {
+                AggExpr::Min { input, .. } | AggExpr::Max { input, .. } | AggExpr::Mean(input) | AggExpr::Median(input) | AggExpr::Sum(input) => Some(input),
+                _ => None,
+            };
+            input.and_then(|i| filtered(i)).filter(|_| rebuilt(lit(0)).is_some()).and_then(|(x, by)| hoisted(&x, &by)).and_then(rebuilt)
+        }
+        _ => None,
+    };
+    rewritten.map_or_else(|| e.clone(), |r| r.alias(name.clone()))
 }
 
 /// `group_by(by).agg(aggs)` with the aggregates' row-by-row sums computed

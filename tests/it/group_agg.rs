@@ -1,7 +1,8 @@
-//! `GroupAgg::group_agg` computes row-by-row sums before grouping: it must
-//! give what `group_by(..).agg(..)` gives, for every aggregate, including
-//! those it must leave inside the group-by (a shift within each group, a
-//! filtered median, a distinct count).
+//! `GroupAgg::group_agg` computes row-by-row sums, and the values a filter
+//! under a null-skipping aggregate keeps, before grouping: it must give what
+//! `group_by(..).agg(..)` gives, for every aggregate, including those it
+//! must leave inside the group-by (a shift within each group, a filtered
+//! distinct count, which counts a null as a value).
 
 use polars::prelude::*;
 use proptest::prelude::*;
@@ -20,6 +21,12 @@ fn aggregates() -> Vec<Expr> {
         col("amount").shift(lit(1)).fill_null(lit(0.0)).sum().alias("shifted"),
         col("amount").filter(col("won")).median().alias("won_median"),
         col("lead").filter(col("kind").eq(lit("call"))).n_unique().cast(DataType::Int64).alias("leads_called"),
+        // filters under aggregates that skip nulls: the kept values as a column
+        col("amount").filter(col("won")).mean().alias("won_mean"),
+        salesrelay::metrics::median(col("amount").filter(col("won").not())).alias("lost_lower_median"),
+        col("amount").filter(col("kind").eq(lit("call"))).min().alias("call_min"),
+        col("amount").filter(col("kind").eq(lit("call"))).max().alias("call_max"),
+        (col("amount") * lit(2.0)).filter(col("won")).sum().alias("won_doubled"),
     ]
 }
 
@@ -28,8 +35,10 @@ fn frame(rows: &[(u8, u8, i32, bool, u8)]) -> DataFrame {
     df!(
         "rep" => rows.iter().map(|r| format!("R{}", r.0)).collect::<Vec<_>>(),
         "kind" => rows.iter().map(|r| kinds[r.1 as usize % 4]).collect::<Vec<_>>(),
-        "amount" => rows.iter().map(|r| r.2 as f64).collect::<Vec<_>>(),
-        "won" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+        // some amounts and outcomes missing (none of the hand-worked rows'): a filter drops a row
+        // whose condition is null
+        "amount" => rows.iter().map(|r| (r.2.rem_euclid(97) != 13).then_some(r.2 as f64)).collect::<Vec<_>>(),
+        "won" => rows.iter().map(|r| (r.2.rem_euclid(101) != 37).then_some(r.3)).collect::<Vec<_>>(),
         "lead" => rows.iter().map(|r| format!("L{}", r.4)).collect::<Vec<_>>(),
     )
     .unwrap()
@@ -57,12 +66,20 @@ fn by_hand_on_five_rows() {
     assert_eq!(get("shifted"), [Some(150.0), Some(10.0)]);
     assert_eq!(get("won_median"), [Some(100.0), Some(10.0)]);
     assert_eq!(get("leads_called"), [Some(2.0), Some(1.0)]);
+    assert_eq!(get("won_mean"), [Some(100.0), Some(10.0)]);
+    // R1's lost amounts 50, -20: the lower median -20; R2's one 5
+    assert_eq!(get("lost_lower_median"), [Some(-20.0), Some(5.0)]);
+    assert_eq!(get("call_min"), [Some(-20.0), Some(5.0)]);
+    assert_eq!(get("call_max"), [Some(100.0), Some(5.0)]);
+    assert_eq!(get("won_doubled"), [Some(200.0), Some(20.0)]);
     // a count of flags is a 64-bit count, as a sum of 64-bit ones was
     assert_eq!(hoisted.column("calls").unwrap().dtype(), &DataType::Int64);
     assert_eq!(hoisted.column("meetings").unwrap().dtype(), &DataType::Int64);
-    // the four row-by-row sums were computed before grouping; a column's sum, the shift, median and distinct count inside it
+    // the six filters' kept values (__filtered_0..5), then the four row-by-row sums (__sum_6..9) were
+    // computed before grouping; a column's sum, the shift and the distinct count inside it
     let plan = df.lazy().group_agg([col("rep")], aggregates()).describe_plan().unwrap();
-    assert!(plan.contains("__sum_3") && !plan.contains("__sum_4"), "{plan}");
+    assert!(plan.contains("__filtered_5") && !plan.contains("__filtered_6"), "{plan}");
+    assert!(plan.contains("__sum_9") && !plan.contains("__sum_10"), "{plan}");
 }
 
 proptest! {
