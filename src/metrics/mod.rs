@@ -682,19 +682,23 @@ fn hoist_filter(e: &Expr, columns: &mut Vec<Expr>) -> Expr {
             filtered(&input[0]).and_then(|(x, by)| hoisted(&x, &by)).map(|x| Expr::Function { input: vec![x, input[1].clone()], function: function.clone() })
         }
         Expr::Agg(agg) => {
-            let rebuilt = |x: Expr| match agg {
-                AggExpr::Min { propagate_nans, .. } => Some(Expr::Agg(AggExpr::Min { input: Arc::new(x), propagate_nans: *propagate_nans })),
-                AggExpr::Max { propagate_nans, .. } => Some(Expr::Agg(AggExpr::Max { input: Arc::new(x), propagate_nans: *propagate_nans })),
-                AggExpr::Mean(_) => Some(Expr::Agg(AggExpr::Mean(Arc::new(x)))),
-                AggExpr::Median(_) => Some(Expr::Agg(AggExpr::Median(Arc::new(x)))),
-                AggExpr::Sum(_) => Some(Expr::Agg(AggExpr::Sum(Arc::new(x)))),
-                _ => None,
+            // the aggregates that skip nulls, their input swapped for the hoisted column
+            let swapped = |x: Expr| {
+                let x = Arc::new(x);
+                match agg {
+                    AggExpr::Min { propagate_nans, .. } => AggExpr::Min { input: x, propagate_nans: *propagate_nans },
+                    AggExpr::Max { propagate_nans, .. } => AggExpr::Max { input: x, propagate_nans: *propagate_nans },
+                    AggExpr::Mean(_) => AggExpr::Mean(x),
+                    AggExpr::Median(_) => AggExpr::Median(x),
+                    _ => AggExpr::Sum(x),
+                }
             };
-            let input = match agg {
-                AggExpr::Min { input, .. } | AggExpr::Max { input, .. } | AggExpr::Mean(input) | AggExpr::Median(input) | AggExpr::Sum(input) => Some(input),
+            match agg {
+                AggExpr::Min { input, .. } | AggExpr::Max { input, .. } | AggExpr::Mean(input) | AggExpr::Median(input) | AggExpr::Sum(input) => {
+                    filtered(input).and_then(|(x, by)| hoisted(&x, &by)).map(|x| Expr::Agg(swapped(x)))
+                }
                 _ => None,
-            };
-            input.and_then(|i| filtered(i)).filter(|_| rebuilt(lit(0)).is_some()).and_then(|(x, by)| hoisted(&x, &by)).and_then(rebuilt)
+            }
         }
         _ => None,
     };
