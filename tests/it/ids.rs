@@ -242,6 +242,42 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    /// Thousands of values (short and long, many repeated, nulls between)
+    /// in pieces of any size: the front looks values up a block at a time
+    /// and grows its index as it goes, yet each value's code is the number
+    /// of distinct values read before its first appearance.
+    #[test]
+    fn the_front_codes_in_first_read_order_across_blocks_and_growth(
+        picks in proptest::collection::vec(proptest::option::of(0u32..3000), 1..6000),
+        cuts in proptest::collection::vec(1usize..2000, 1..5),
+    ) {
+        let _coding = salesrelay::ids::Coding::default();
+        // every seventh value over 12 bytes (held outside Polars' view)
+        let value = |n: u32| if n % 7 == 0 { format!("0065g0000{n:09}") } else { format!("L{n}") };
+        let all: Vec<Option<String>> = picks.iter().map(|p| p.map(value)).collect();
+        let mut pieces = Vec::new();
+        let mut rest = all.as_slice();
+        for cut in cuts.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (piece, tail) = rest.split_at((*cut).min(rest.len()));
+            pieces.push(piece.to_vec());
+            rest = tail;
+        }
+        let (codes, back) = coded_by_the_front(("front tests", "blocks"), &pieces);
+        let mut first: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+        let expected: Vec<Option<u32>> = all
+            .iter()
+            .map(|v| v.as_deref().map(|v| { let next = first.len() as u32; *first.entry(v).or_insert(next) }))
+            .collect();
+        prop_assert_eq!(codes, expected);
+        prop_assert_eq!(back, all);
+    }
+}
+
 /// Own codes of `values` as lead ids, after `before` were read (ids no
 /// column holds): the codes, and the text they give back.
 fn own_codes_of(before: &[&str], values: &[Option<&str>]) -> (Vec<Option<u32>>, Vec<Option<String>>) {
