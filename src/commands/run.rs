@@ -154,22 +154,27 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     written.extend(rest);
     // what money is in: the configured label, else the base currency
     let currency = config.currency_label.clone().or_else(|| v.base_currency.clone()).unwrap_or_else(|| "input currency".into());
+    // the loss mix and the model's cross-validation, once for the summary and the report,
+    // on a thread of its own beside the charts (their data is read a chart at a time)
+    let losses = crate::charts::table(&tables, "losses")?;
     let clock = std::time::Instant::now();
-    let (charts, left_out) = crate::charts::render_all(&dir.path().join("charts"), &tables, &label, config, &currency)?;
+    let (drawn, loss_lines) = std::thread::scope(|scope| {
+        let lines = scope.spawn(|| match &losses {
+            Some(l) => crate::metrics::losses::classification_lines(l),
+            None => Ok(Vec::new()),
+        });
+        let drawn = crate::charts::render_all(&dir.path().join("charts"), &tables, &label, config, &currency);
+        (drawn, lines.join().unwrap_or_else(|_| Err(Error::Input("the loss model's cross-validation panicked".into()))))
+    });
+    let ((charts, left_out), loss_lines) = (drawn?, loss_lines?);
     if crate::progress::timings() {
-        crate::tell!("    charts drawn: {:.2}s", clock.elapsed().as_secs_f64());
+        crate::tell!("    charts drawn and the loss model cross-validated: {:.2}s", clock.elapsed().as_secs_f64());
     }
     let (outputs, dictionary): (Vec<Written>, Vec<(Doc, Schema)>) = written.into_iter().map(|(w, doc, schema)| (w, (doc, schema))).unzip();
     let nodes: Vec<(&str, Option<&str>, &str, &str, &str)> =
         crate::metrics::tree::NODES.iter().map(|n| (n.name, n.parent, n.kind.as_str(), n.unit.as_str(), n.definition)).collect();
     let dict_path = dir.path().join("data_dictionary.md");
     std::fs::write(&dict_path, crate::output::data_dictionary(&dictionary, &nodes)).map_err(|e| Error::io(&dict_path, e))?;
-    // the loss mix and the model's cross-validation, once for the summary and the report
-    let losses = crate::charts::table(&tables, "losses")?;
-    let loss_lines = match &losses {
-        Some(l) => crate::metrics::losses::classification_lines(l)?,
-        None => Vec::new(),
-    };
     crate::report::write_report(dir.path(), &tables, &charts, &outputs, &label, p.compare_to.as_deref(), config.report.compare, &loss_lines, v.mapping.as_ref(), &warnings, &left_out)?;
     let mut files: Vec<String> = charts.iter().flat_map(|c| [format!("charts/{}.svg", c.name), format!("charts/{}.png", c.name)]).collect();
     files.extend(["report.md".to_string(), "report.html".to_string(), "data_dictionary.md".to_string()]);
