@@ -186,6 +186,39 @@ fn memory_kib(key: &str) -> u64 {
     status.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
 }
 
+/// The memory this process may still take, in bytes: the system's
+/// available memory (`MemAvailable`), or less where the process's memory
+/// cgroup (v2 `memory.max`, v1 `memory.limit_in_bytes`) leaves less room
+/// above what the cgroup uses now. None where neither can be read (not
+/// Linux).
+pub fn memory_room() -> Option<u64> {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let number = |text: Option<String>| text.and_then(|t| t.trim().parse::<u64>().ok());
+    let available = read("/proc/meminfo")
+        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemAvailable:")).and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok()))
+        .map(|kib| kib << 10);
+    // the cgroup of this process: "0::/path" (v2) or "N:memory:/path" (v1)
+    let groups = read("/proc/self/cgroup").unwrap_or_default();
+    let cgroup_room = groups.lines().find_map(|line| {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let (limit, usage) = if controllers.is_empty() {
+            (format!("/sys/fs/cgroup{path}/memory.max"), format!("/sys/fs/cgroup{path}/memory.current"))
+        } else if controllers.split(',').any(|c| c == "memory") {
+            (format!("/sys/fs/cgroup/memory{path}/memory.limit_in_bytes"), format!("/sys/fs/cgroup/memory{path}/memory.usage_in_bytes"))
+        } else {
+            return None;
+        };
+        // "max" (v2) or a huge number (v1) where there is no limit
+        let limit = number(read(&limit))?;
+        Some(limit.saturating_sub(number(read(&usage)).unwrap_or(0)))
+    });
+    match (available, cgroup_room) {
+        (Some(a), Some(c)) => Some(a.min(c)),
+        (a, c) => a.or(c),
+    }
+}
+
 /// 1234567 -> "1,234,567".
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();

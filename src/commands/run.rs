@@ -268,7 +268,11 @@ fn compute_and_write(m: &crate::metrics::Model, dir: &Path) -> Result<Vec<(Writt
             }
             written
         });
-        let computed = crate::metrics::compute_each(m, |place, doc, df| {
+        let workers = crate::metrics::compute_workers(m);
+        if crate::progress::timings() {
+            crate::tell!("    tables computed {workers} at a time");
+        }
+        let computed = crate::metrics::compute_each_on(m, workers, |place, doc, df| {
             send.send((place, doc, df)).map_err(|_| Error::Input("writing the tables stopped".into()))
         });
         drop(send);

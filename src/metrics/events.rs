@@ -17,12 +17,12 @@
 //! before joining it with text or putting it beside text in a union;
 //! output tables are written as text (`ids::Ids::decode`).
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 
 use polars::prelude::*;
 
-use super::Model;
+use super::{locked, Got, Model};
 
 /// Region text for accounts without one.
 pub const NO_REGION: &str = "unknown";
@@ -245,20 +245,20 @@ pub struct Facts {
     /// The frames built so far and not let go, by name.
     pub frames: super::Held,
     /// The frames asked for (built or not) since `take_read` last ran.
-    read: RefCell<BTreeSet<&'static str>>,
+    read: Mutex<BTreeSet<&'static str>>,
     /// How many times each frame was built (`COMPUTE_ORDER`'s test: never twice).
-    builds: RefCell<BTreeMap<&'static str, usize>>,
+    builds: Mutex<BTreeMap<&'static str, usize>>,
 }
 
 impl Facts {
     /// The frames asked for since the last call, by name.
     pub fn take_read(&self) -> Vec<&'static str> {
-        std::mem::take(&mut *self.read.borrow_mut()).into_iter().collect()
+        std::mem::take(&mut *locked(&self.read)).into_iter().collect()
     }
 
     /// How many times each frame was built, by name.
     pub fn builds(&self) -> BTreeMap<&'static str, usize> {
-        self.builds.borrow().clone()
+        locked(&self.builds).clone()
     }
 }
 
@@ -267,21 +267,24 @@ impl Facts {
 /// Should it fail to collect, the plan is returned as it is and its
 /// consumer reports the error.
 fn memo(m: &Model, name: &'static str, build: impl FnOnce() -> Option<LazyFrame>) -> Option<LazyFrame> {
-    m.facts.read.borrow_mut().insert(name);
-    if let Some(df) = m.facts.frames.get(name) {
-        return df.map(DataFrame::lazy);
-    }
-    *m.facts.builds.borrow_mut().entry(name).or_default() += 1;
-    let held = |_: &Option<LazyFrame>| Some(m.facts.frames.get(name).flatten().map_or(0, |df| df.estimated_size()));
+    locked(&m.facts.read).insert(name);
     let build = || {
-        let lf = build()?;
-        // a frame `beside` already collected was profiled there
-        if !matches!(lf.logical_plan, DslPlan::DataFrameScan { .. }) {
-            profile_fact(name, &format!("fact {name}"), &lf);
-        }
-        Some(lf)
+        *locked(&m.facts.builds).entry(name).or_default() += 1;
+        let held = |_: &Option<LazyFrame>| Some(m.facts.frames.get(name).flatten().map_or(0, |df| df.estimated_size()));
+        let build = || {
+            let lf = build()?;
+            // a frame `beside` already collected was profiled there
+            if !matches!(lf.logical_plan, DslPlan::DataFrameScan { .. }) {
+                profile_fact(name, &format!("fact {name}"), &lf);
+            }
+            Some(lf)
+        };
+        crate::progress::timed(&format!("      fact {name}"), || memo_build(m, name, build), held)
     };
-    crate::progress::timed(&format!("      fact {name}"), || memo_build(m, name, build), held)
+    match m.facts.frames.get_or_build(name, build) {
+        Got::Held(df) => df.map(DataFrame::lazy),
+        Got::Built(lf) => lf,
+    }
 }
 
 /// `SALESRELAY_PROFILE=fact_<name>` (e.g. fact_first_is_touch): prints the

@@ -15,8 +15,8 @@ pub mod tree;
 pub mod visit_plan;
 pub mod visits;
 
-use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use polars::prelude::*;
 
@@ -53,29 +53,62 @@ pub struct Model<'a> {
 
 /// Frames held by name until let go: the shared output tables
 /// (`Model::built`) and the event frames (`events::Facts`). None where the
-/// input has none.
+/// input has none. Tables computed side by side (`compute_each_on`) share
+/// them: a frame is built by the first to ask, the others wait for it
+/// (`building`).
 #[derive(Default)]
-pub struct Held(RefCell<BTreeMap<&'static str, Option<DataFrame>>>);
+pub struct Held {
+    frames: Mutex<BTreeMap<&'static str, Option<DataFrame>>>,
+    /// One lock per name, held while its frame is built.
+    building: Mutex<BTreeMap<&'static str, Arc<Mutex<()>>>>,
+}
+
+/// `m` locked, whether or not a thread panicked holding it (what it
+/// guards is whole between calls).
+pub fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A frame `Held::get_or_build` found held, or what its build gave.
+pub enum Got<T> {
+    Held(Option<DataFrame>),
+    Built(T),
+}
 
 impl Held {
     /// The frame held as `name`, if one is.
     pub fn get(&self, name: &str) -> Option<Option<DataFrame>> {
-        self.0.borrow().get(name).cloned()
+        locked(&self.frames).get(name).cloned()
     }
 
     /// Holds `df` as `name`.
     pub fn insert(&self, name: &'static str, df: Option<DataFrame>) {
-        self.0.borrow_mut().insert(name, df);
+        locked(&self.frames).insert(name, df);
     }
 
-    /// Lets go of the frames `done` says no later table reads.
+    /// The frame held as `name`, else what `build` gives (which holds its
+    /// frame): one thread builds a name at a time, and a thread that
+    /// waited for another's build gets its frame (`Got::Held`).
+    pub fn get_or_build<T>(&self, name: &'static str, build: impl FnOnce() -> T) -> Got<T> {
+        if let Some(df) = self.get(name) {
+            return Got::Held(df);
+        }
+        let lock = locked(&self.building).entry(name).or_default().clone();
+        let _building = locked(&lock);
+        match self.get(name) {
+            Some(df) => Got::Held(df),
+            None => Got::Built(build()),
+        }
+    }
+
+    /// Lets go of the frames `done` says no table still to be computed reads.
     pub fn let_go(&self, done: impl Fn(&str) -> bool) {
-        self.0.borrow_mut().retain(|name, _| !done(name));
+        locked(&self.frames).retain(|name, _| !done(name));
     }
 
     /// The frames held now, by name.
     pub fn names(&self) -> Vec<&'static str> {
-        self.0.borrow().keys().copied().collect()
+        locked(&self.frames).keys().copied().collect()
     }
 }
 
@@ -84,9 +117,10 @@ impl Held {
 #[derive(Default)]
 struct Built {
     tables: Held,
-    wide: OnceCell<DataFrame>,
-    data_end: OnceCell<i64>,
-    segments: OnceCell<Vec<(String, String)>>,
+    /// Held while built, so a second reader waits for it.
+    wide: Mutex<Option<DataFrame>>,
+    data_end: OnceLock<i64>,
+    segments: OnceLock<Vec<(String, String)>>,
 }
 
 /// One output table of the review: its documentation, what it needs from
@@ -174,12 +208,17 @@ impl<'a> Model<'a> {
     /// Output table `t` collected, built once per run (for the tables other
     /// tables read); None where the input does not support it.
     pub fn built(&self, t: &OutputTable) -> Result<Option<DataFrame>> {
-        if let Some(df) = self.built.tables.get(t.doc.name) {
-            return Ok(df);
+        let name = t.doc.name;
+        let tables = &self.built.tables;
+        let build = || -> Result<Option<DataFrame>> {
+            let df = if self.supports(t) { (t.build)(self)?.map(|lf| lf.collect()).transpose()? } else { None };
+            tables.insert(name, df.clone());
+            Ok(df)
+        };
+        match tables.get_or_build(name, build) {
+            Got::Held(df) => Ok(df),
+            Got::Built(built) => built,
         }
-        let df = if self.supports(t) { (t.build)(self)?.map(|lf| lf.collect()).transpose()? } else { None };
-        self.built.tables.insert(t.doc.name, df.clone());
-        Ok(df)
     }
 
     /// The shared tables built so far (`built`) and not let go, by name.
@@ -198,7 +237,8 @@ impl<'a> Model<'a> {
 
     /// kpi_tree's wide per-quarter, per-segment aggregates, built once.
     pub fn wide(&self) -> Result<LazyFrame> {
-        if let Some(df) = self.built.wide.get() {
+        let mut wide = locked(&self.built.wide);
+        if let Some(df) = wide.as_ref() {
             return Ok(df.clone().lazy());
         }
         let clock = std::time::Instant::now();
@@ -206,7 +246,7 @@ impl<'a> Model<'a> {
         if crate::progress::timings() {
             crate::tell!("    compute the wide per-segment aggregates: {:.2}s", clock.elapsed().as_secs_f64());
         }
-        let _ = self.built.wide.set(df.clone());
+        *wide = Some(df.clone());
         Ok(df.lazy())
     }
 
@@ -405,42 +445,126 @@ pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>>
 /// let it go. Each has the columns it cannot support nulled and the
 /// completeness of its quarters added; a shared table is let go after its
 /// last reader. data_coverage says what is left out.
-pub fn compute_each(m: &Model, mut each: impl FnMut(usize, crate::output::Doc, DataFrame) -> Result<()>) -> Result<()> {
+pub fn compute_each(m: &Model, each: impl FnMut(usize, crate::output::Doc, DataFrame) -> Result<()> + Send) -> Result<()> {
+    compute_each_on(m, 1, each)
+}
+
+/// How many tables `compute_each_on` computes side by side in a run: two
+/// on a machine of two cores or more whose free memory (`memory_room`:
+/// the system's, or a memory limit's) is at least twice the validated
+/// tables' size and 1 GiB besides (two tables' work at once holds more
+/// than one's: their event frames and intermediate frames), else one.
+/// `SALESRELAY_COMPUTE_THREADS` sets it.
+pub fn compute_workers(m: &Model) -> usize {
+    if let Some(n) = std::env::var("SALESRELAY_COMPUTE_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
+        return n.max(1);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let tables: u64 = m.tables.values().map(|df| df.estimated_size() as u64).sum();
+    let needed = 2 * tables + (1 << 30);
+    // where the free memory cannot be known (not Linux), only a small input goes two at a time
+    let room = crate::progress::memory_room().unwrap_or(if tables < (256 << 20) { u64::MAX } else { 0 });
+    if cores >= 2 && room >= needed {
+        2
+    } else {
+        1
+    }
+}
+
+/// `compute_each` with `workers` tables computed side by side, each worker
+/// taking the next table of `COMPUTE_ORDER` when it is done with one: a
+/// table's plan leaves part of the cores idle (a sort's merge, a
+/// group-by's last groups, the planning of a small table), which the other
+/// table's work fills. The tables come out in the order they are
+/// finished; each is the table `compute_each` gives. A shared table or
+/// event frame is let go once no table still to be finished reads it, and
+/// is built once whichever worker asks first (the other waits for it).
+/// After a failed table no worker takes another, and the error of the
+/// earliest failed table in `COMPUTE_ORDER` is returned.
+pub fn compute_each_on(m: &Model, workers: usize, each: impl FnMut(usize, crate::output::Doc, DataFrame) -> Result<()> + Send) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     if crate::progress::timings() {
         let sizes: Vec<String> = m.tables.iter().map(|(name, df)| format!("{name} {}", df.estimated_size() >> 20)).collect();
         crate::tell!("    validated tables (MiB): {}", sizes.join(", "));
     }
-    let label = |t: &OutputTable| format!("    compute {}", t.doc.name);
-    for (k, Step { table: name, .. }) in COMPUTE_ORDER.iter().enumerate() {
-        let Some(place) = OUTPUT_TABLES.iter().position(|t| t.doc.name == *name) else {
-            return Err(crate::error::Error::Input(format!("COMPUTE_ORDER names {name}, which is no output table")));
-        };
-        let (t, supported) = (OUTPUT_TABLES[place], m.supports(OUTPUT_TABLES[place]));
-        if supported && profiled(t.doc.name) {
-            if let Some(plan) = (t.build)(m)? {
-                print_profile(t.doc.name, plan)?;
+    let (next, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
+    let finished = Mutex::new(vec![false; COMPUTE_ORDER.len()]);
+    let failed: Mutex<Option<(usize, crate::error::Error)>> = Mutex::new(None);
+    let each = Mutex::new(each);
+    let work = || {
+        while !stop.load(Ordering::Relaxed) {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(step) = COMPUTE_ORDER.get(k) else { break };
+            let done = compute_step(m, step).and_then(|out| {
+                // a shared table or event frame no table still to be finished reads is let go
+                // (a later reader would build it again)
+                {
+                    let mut finished = locked(&finished);
+                    finished[k] = true;
+                    let unfinished = || COMPUTE_ORDER.iter().zip(finished.iter()).filter(|(_, f)| !**f).map(|(s, _)| s);
+                    m.built.tables.let_go(|shared| !unfinished().any(|s| s.tables.contains(&shared)));
+                    m.facts.frames.let_go(|fact| !unfinished().any(|s| s.facts.contains(&fact)));
+                }
+                crate::progress::hand_back();
+                let Some((place, t, df)) = out else { return Ok(()) };
+                let (doc, df) = with_completeness(m, t.doc.into(), null_unsupported(m, t, m.ids.decode(df)?)?)?;
+                let (doc, df) = with_passthrough(m, doc, df)?;
+                (locked(&each))(place, doc, df)
+            });
+            if let Err(e) = done {
+                stop.store(true, Ordering::Relaxed);
+                let mut failed = locked(&failed);
+                if failed.as_ref().is_none_or(|(first, _)| k < *first) {
+                    *failed = Some((k, e));
+                }
             }
         }
-        let df = if !supported {
-            None
-        } else if is_shared(t.doc.name) {
-            let held = |built: &Result<Option<DataFrame>>| Some(built.as_ref().ok().and_then(Option::as_ref).map_or(0, DataFrame::estimated_size));
-            crate::progress::timed(&label(t), || m.built(t), held)?
-        } else {
-            let collected = || -> Result<Option<DataFrame>> { Ok((t.build)(m)?.map(LazyFrame::collect).transpose()?) };
-            crate::progress::timed(&label(t), collected, |_| None)?
-        };
-        // a shared table or event frame no later table reads is let go (a later reader would build it again)
-        let later = &COMPUTE_ORDER[k + 1..];
-        m.built.tables.let_go(|shared| !later.iter().any(|step| step.tables.contains(&shared)));
-        m.facts.frames.let_go(|fact| !later.iter().any(|step| step.facts.contains(&fact)));
-        crate::progress::hand_back();
-        let Some(df) = df else { continue };
-        let (doc, df) = with_completeness(m, t.doc.into(), null_unsupported(m, t, m.ids.decode(df)?)?)?;
-        let (doc, df) = with_passthrough(m, doc, df)?;
-        each(place, doc, df)?;
+    };
+    if workers <= 1 {
+        work();
+    } else {
+        std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+            work();
+            for h in helpers {
+                if let Err(panic) = h.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+        });
     }
-    Ok(())
+    match failed.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Step `step` of `COMPUTE_ORDER` computed: its place in table order, its
+/// table and its rows (ids still codes); None where the input does not
+/// support it.
+fn compute_step(m: &Model, step: &Step) -> Result<Option<(usize, &'static OutputTable, DataFrame)>> {
+    let name = step.table;
+    let Some(place) = OUTPUT_TABLES.iter().position(|t| t.doc.name == name) else {
+        return Err(crate::error::Error::Input(format!("COMPUTE_ORDER names {name}, which is no output table")));
+    };
+    let t = OUTPUT_TABLES[place];
+    if !m.supports(t) {
+        return Ok(None);
+    }
+    if profiled(name) {
+        if let Some(plan) = (t.build)(m)? {
+            print_profile(name, plan)?;
+        }
+    }
+    let label = format!("    compute {name}");
+    let df = if is_shared(name) {
+        let held = |built: &Result<Option<DataFrame>>| Some(built.as_ref().ok().and_then(Option::as_ref).map_or(0, DataFrame::estimated_size));
+        crate::progress::timed(&label, || m.built(t), held)?
+    } else {
+        let collected = || -> Result<Option<DataFrame>> { Ok((t.build)(m)?.map(LazyFrame::collect).transpose()?) };
+        crate::progress::timed(&label, collected, |_| None)?
+    };
+    Ok(df.map(|df| (place, t, df)))
 }
 
 /// Whether `SALESRELAY_PROFILE` names `name` (a table, or `wide` for

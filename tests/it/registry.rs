@@ -238,3 +238,38 @@ fn the_compute_order_lists_each_table_once_with_the_shared_tables_it_reads() {
     assert!(built_again.is_empty(), "event frames built more than once: {built_again:?}");
     assert!(!m.facts.builds().is_empty());
 }
+
+/// Tables computed two at a time (`compute_each_on`, as a run does where
+/// memory allows) are the tables computed one at a time, every one of
+/// them; each event frame is still built once, and every shared table and
+/// event frame is let go by the end. The sample supports every table.
+#[test]
+fn tables_computed_side_by_side_are_the_tables_computed_in_turn() {
+    use salesrelay::metrics::{compute_each_on, Model, COMPUTE_ORDER};
+    let dir = root().join("sample_data");
+    let v = crate::util::load(&dir, false);
+    let (config, _) = salesrelay::config::Config::resolve(None, &dir, &Default::default()).unwrap();
+    let industries = salesrelay::industries::Industries::load(&dir, &config).unwrap();
+    let span = salesrelay::prepare::data_span(&v, &config).unwrap().unwrap();
+    let computed = |workers: usize| {
+        let m = Model::new(&config, &v.tables, &v.ids, &industries, span, span.last_complete.unwrap(), &v.unavailable);
+        let mut tables = std::collections::BTreeMap::new();
+        compute_each_on(&m, workers, |place, doc, df| {
+            assert!(tables.insert(place, (doc.name.clone(), df)).is_none(), "{} handed over twice", doc.name);
+            Ok(())
+        })
+        .unwrap();
+        assert!(m.built_names().is_empty(), "still held: {:?}", m.built_names());
+        assert!(m.facts.frames.names().is_empty(), "event frames still held: {:?}", m.facts.frames.names());
+        let built_again: Vec<_> = m.facts.builds().into_iter().filter(|(_, n)| *n > 1).collect();
+        assert!(built_again.is_empty(), "event frames built more than once: {built_again:?}");
+        tables
+    };
+    let (one, two) = (computed(1), computed(2));
+    assert_eq!(one.len(), COMPUTE_ORDER.len());
+    assert_eq!(one.keys().collect::<Vec<_>>(), two.keys().collect::<Vec<_>>());
+    for ((name, a), (_, b)) in one.values().zip(two.values()) {
+        assert!(a.height() > 0, "{name} has rows");
+        assert!(a.equals_missing(b), "{name} differs computed two at a time");
+    }
+}
