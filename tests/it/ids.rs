@@ -255,7 +255,7 @@ proptest! {
     ) {
         let _coding = salesrelay::ids::Coding::default();
         // every seventh value over 12 bytes (held outside Polars' view)
-        let value = |n: u32| if n % 7 == 0 { format!("0065g0000{n:09}") } else { format!("L{n}") };
+        let value = |n: u32| if n.is_multiple_of(7) { format!("0065g0000{n:09}") } else { format!("L{n}") };
         let all: Vec<Option<String>> = picks.iter().map(|p| p.map(value)).collect();
         let mut pieces = Vec::new();
         let mut rest = all.as_slice();
