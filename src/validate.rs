@@ -314,7 +314,7 @@ fn duplicate_checks(lf: &LazyFrame, spec: &TableSpec) -> Vec<LazyFrame> {
         format!("the key {key_label} (together) repeats an earlier row with different values")
     };
     checks.push(check(
-        &lf,
+        lf,
         t,
         Some(&key_label),
         key_value.clone(),
@@ -322,7 +322,7 @@ fn duplicate_checks(lf: &LazyFrame, spec: &TableSpec) -> Vec<LazyFrame> {
         "duplicate_row",
         "the whole row repeats an earlier row",
     ));
-    checks.push(check(&lf, t, Some(&key_label), key_value, dup_key.and(dup_row.not()), "duplicate_key", &detail));
+    checks.push(check(lf, t, Some(&key_label), key_value, dup_key.and(dup_row.not()), "duplicate_key", &detail));
     checks
 }
 

@@ -1133,7 +1133,7 @@ pub fn trends<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Trends) -> 
             .x_label_formatter(&|x| {
                 let i = x.round() as usize;
                 let partial = d.partial.get(i) == Some(&true);
-                if (x - x.round()).abs() < 0.01 && i < quarters.len() && (i % step == 0 || partial) {
+                if (x - x.round()).abs() < 0.01 && i < quarters.len() && (i.is_multiple_of(step) || partial) {
                     if partial { format!("{} (partial)", quarters[i]) } else { quarters[i].clone() }
                 } else {
                     String::new()
@@ -1392,7 +1392,7 @@ impl VisitMap {
 /// A round distance for a scale bar about `target` km long.
 fn scale_km(target: f64) -> f64 {
     let step = 10f64.powf(target.max(0.001).log10().floor());
-    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * step).filter(|k| *k <= target).last().unwrap_or(step)
+    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * step).rfind(|k| *k <= target).unwrap_or(step)
 }
 
 /// One rep's week: the underlay, each day's route and stops in the rep's

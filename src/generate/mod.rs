@@ -200,14 +200,14 @@ fn local(secs: i64) -> DateTime<FixedOffset> {
 fn to_working_time(secs: i64, rng: &mut ChaCha8Rng) -> i64 {
     let mut t = local(secs);
     if t.hour() >= 19 {
-        t = t + Duration::days(1);
+        t += Duration::days(1);
         t = t.with_hour(9).and_then(|x| x.with_minute(rng.gen_range(0..60))).unwrap_or(t);
     } else if t.hour() < 9 {
         t = t.with_hour(9).and_then(|x| x.with_minute(rng.gen_range(0..60))).unwrap_or(t);
     }
     match t.weekday() {
-        Weekday::Sat => t = t + Duration::days(2),
-        Weekday::Sun => t = t + Duration::days(1),
+        Weekday::Sat => t += Duration::days(2),
+        Weekday::Sun => t += Duration::days(1),
         _ => {}
     }
     t.timestamp()

@@ -281,7 +281,7 @@ fn loss_segments(ids: &crate::ids::Ids, losses: LazyFrame, keys: &[&str], aggs: 
             Some(c) if kind == "fs_rep" => ids.text_as("segment", c),
             _ => col("segment").cast(DataType::String),
         };
-        parts.push(losses.clone().group_by(by).agg(aggs.to_vec()).with_columns([lit(kind).alias("segment_kind"), text]));
+        parts.push(losses.clone().group_by(by).agg(aggs).with_columns([lit(kind).alias("segment_kind"), text]));
     }
     concat(parts, UnionArgs::default()).expect("same columns")
 }

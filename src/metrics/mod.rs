@@ -840,14 +840,14 @@ impl GroupAgg for LazyFrame {
     fn group_agg<B: AsRef<[Expr]>, A: AsRef<[Expr]>>(self, by: B, aggs: A) -> LazyFrame {
         let (mut lf, aggs) = hoist_sums(self, aggs.as_ref());
         let Some(Coded { keys, taken, out, fits }) = coded_keys(&mut lf, by.as_ref(), &aggs) else {
-            return lf.group_by(by.as_ref().to_vec()).agg(aggs);
+            return lf.group_by(by.as_ref()).agg(aggs);
         };
         let coded = |lf: LazyFrame| lf.group_by(keys).agg(taken.into_iter().chain(aggs.iter().cloned()).collect::<Vec<_>>()).select(out);
         let Some(fits) = fits else { return coded(lf) };
         // the rows whose keys fit the packed number, and the others (none, as a rule) plainly:
         // whether a row fits depends on its keys alone, so no group is split between the two
         let lf = lf.cache();
-        let rest = lf.clone().filter(fits.clone().not()).group_by(by.as_ref().to_vec()).agg(aggs.clone());
+        let rest = lf.clone().filter(fits.clone().not()).group_by(by.as_ref()).agg(aggs.clone());
         concat([coded(lf.filter(fits)), rest], UnionArgs::default()).expect("the plain group-by's columns in both parts")
     }
 }
@@ -958,7 +958,7 @@ fn packed_keys(keys: &[(&PlSmallStr, &DataType)]) -> Option<(Expr, Option<Expr>)
         let (field, bits) = match t {
             _ if bound.is_some() => {
                 let code = c.to_physical().cast(DataType::UInt64);
-                if !bound.flatten().is_some_and(|b| b <= largest) {
+                if bound.flatten().is_none_or(|b| b > largest) {
                     fits.push(code.clone().lt_eq(u64_lit(largest)).fill_null(lit(true)));
                 }
                 ((code + u64_lit(1)).fill_null(u64_lit(0)), width)
