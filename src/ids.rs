@@ -606,7 +606,10 @@ impl Front {
     /// The next code, for a value not seen before.
     fn next_code(&self) -> PolarsResult<u32> {
         // a slot holds code + 1 in 32 bits
-        u32::try_from(self.values.len() + 1).map(|_| self.values.len() as u32).map_err(|_| polars_err!(ComputeError: "more than 4 billion distinct ids of one kind"))
+        match u32::try_from(self.values.len()) {
+            Ok(code) if code < u32::MAX => Ok(code),
+            _ => Err(polars_err!(ComputeError: "more than 4 billion distinct ids of one kind")),
+        }
     }
 
     fn hash(&self, key: Key) -> u64 {
@@ -721,7 +724,7 @@ impl Front {
     fn grow(&mut self) {
         let mut slots = vec![0u64; self.slots.len() * 2];
         let mask = slots.len() - 1;
-        for (code, _) in self.values.iter().enumerate() {
+        for code in 0..self.values.len() {
             let hash = self.hash(self.key_of(code as u32));
             let mut i = hash as usize & mask;
             while slots[i] != 0 {

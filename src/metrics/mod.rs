@@ -428,10 +428,10 @@ pub fn is_shared(name: &str) -> bool {
 }
 
 /// Every output table the input supports, in table order (see
-/// `compute_each`).
+/// `compute_each`), computed as a run computes them (`compute_workers`).
 pub fn compute_tables(m: &Model) -> Result<Vec<(crate::output::Doc, DataFrame)>> {
     let mut outputs = Vec::new();
-    compute_each(m, |place, doc, df| {
+    compute_each_on(m, compute_workers(m), |place, doc, df| {
         outputs.push((place, doc, df));
         Ok(())
     })?;
