@@ -33,6 +33,7 @@ use polars::prelude::*;
 
 use crate::contract::{ColType, TABLES};
 use crate::error::Result;
+use crate::sync::{locked, on_threads};
 
 /// The type id column `column` of input table `table` is held in from
 /// validation to the output tables: codes in the dictionary of the key its
@@ -181,10 +182,7 @@ impl Ids {
         }
         // each kind on a thread of its own (they share nothing): sorted ids and recoded columns
         let shared: &BTreeMap<&'static str, DataFrame> = tables;
-        let done: Vec<Result<OwnKind>> = std::thread::scope(|scope| {
-            let threads: Vec<_> = by_kind.into_iter().map(|(kind, columns)| scope.spawn(move || own_kind(shared, kind, columns))).collect();
-            threads.into_iter().map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-        });
+        let done: Vec<Result<OwnKind>> = on_threads(by_kind.into_iter().map(|(kind, columns)| move || own_kind(shared, kind, columns)));
         let mut values = BTreeMap::new();
         for kind in done {
             let OwnKind { kind, sorted, columns } = kind?;
@@ -192,7 +190,7 @@ impl Ids {
                 let df = tables.get_mut(t).expect("a table listed above");
                 df.replace(&own.name().clone(), own.into_column())?;
             }
-            let mut bounds = OWN_BOUNDS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut bounds = locked(&OWN_BOUNDS);
             let b = bounds.entry(kind).or_insert(0);
             *b = (*b).max(sorted.len() as u64);
             values.insert(kind, sorted);
@@ -311,7 +309,7 @@ struct OwnKind {
 fn own_kind(tables: &BTreeMap<&'static str, DataFrame>, kind: (&'static str, &'static str), columns: Vec<(&'static str, PlSmallStr)>) -> Result<OwnKind> {
     let column = |(t, c): &(&'static str, PlSmallStr)| tables[t].column(c).map(|c| c.as_materialized_series().clone());
     // the codes any column holds, as a mask over the kind's load codes
-    let bound = front_of(kind).lock().unwrap_or_else(|poisoned| poisoned.into_inner()).values.len();
+    let bound = locked(&front_of(kind)).values.len();
     let mut held = BooleanChunked::full("__held".into(), false, bound).into_series();
     for c in &columns {
         let codes = column(c)?.drop_nulls().cast(&IDX_DTYPE)?.rechunk();
@@ -359,7 +357,7 @@ pub fn own_bound(name: &str, dtype: &DataType) -> Option<u64> {
     if dtype != &CODE_TYPE {
         return None;
     }
-    OWN_BOUNDS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&kind_named(name)?).copied()
+    locked(&OWN_BOUNDS).get(&kind_named(name)?).copied()
 }
 
 /// Whether column `column` of input table `table` is an id the tables are
@@ -457,10 +455,7 @@ fn encode_where(mut df: DataFrame, pick: impl Fn(&str) -> Option<Coded>) -> Resu
     let coded: Vec<PolarsResult<Series>> = if let [(i, coding)] = picked.as_slice() {
         vec![encode_column(&columns[*i], coding)] // one column: no thread to start
     } else {
-        std::thread::scope(|scope| {
-            let threads: Vec<_> = picked.iter().map(|(i, coding)| scope.spawn(move || encode_column(&columns[*i], coding))).collect();
-            threads.into_iter().map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-        })
+        on_threads(picked.iter().map(|(i, coding)| move || encode_column(&columns[*i], coding)))
     };
     for ((i, _), series) in picked.iter().zip(coded) {
         df.replace_column(*i, series?.into_column())?;
@@ -489,7 +484,7 @@ fn encode_column(column: &Column, coding: &Coded) -> PolarsResult<Series> {
 /// places in text order once the input is validated.
 pub fn encode_ids<'a>(text: &'a Series, kind: (&'static str, &'static str)) -> PolarsResult<UInt32Chunked> {
     let front = front_of(kind);
-    let mut front = front.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut front = locked(&front);
     let text = text.str()?;
     let mut chunks: Vec<UInt32Chunked> = Vec::with_capacity(text.chunks().len());
     let mut keys: Vec<Option<Key>> = Vec::new();
@@ -508,7 +503,7 @@ pub fn encode_ids<'a>(text: &'a Series, kind: (&'static str, &'static str)) -> P
     }
     let bound = front.values.len() as u64;
     drop(front);
-    let mut bounds = OWN_BOUNDS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut bounds = locked(&OWN_BOUNDS);
     let b = bounds.entry(kind).or_insert(0);
     *b = (*b).max(bound);
     Ok(chunks
@@ -523,7 +518,7 @@ pub fn encode_ids<'a>(text: &'a Series, kind: (&'static str, &'static str)) -> P
 /// Load codes `codes` of kind `kind` (`encode_ids`) as their text.
 pub fn decode_load_codes(codes: &UInt32Chunked, kind: (&'static str, &'static str)) -> PolarsResult<StringChunked> {
     let front = front_of(kind);
-    let front = front.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let front = locked(&front);
     let mut out = StringChunkedBuilder::new(codes.name().clone(), codes.len());
     for code in codes.iter() {
         match code {
@@ -774,7 +769,7 @@ type Fronts = BTreeMap<(&'static str, &'static str), Arc<std::sync::Mutex<Front>
 /// The front of kind `kind`, new where there is none. Never waits for a
 /// front another column is being coded with.
 fn front_of(kind: (&'static str, &'static str)) -> Arc<std::sync::Mutex<Front>> {
-    FRONTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(kind).or_default().clone()
+    locked(&FRONTS).entry(kind).or_default().clone()
 }
 
 /// The inputs being read and validated now (`Coding`).
@@ -790,17 +785,17 @@ pub struct Coding(());
 
 impl Default for Coding {
     fn default() -> Coding {
-        *CODING.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) += 1;
+        *locked(&CODING) += 1;
         Coding(())
     }
 }
 
 impl Drop for Coding {
     fn drop(&mut self) {
-        let mut coding = CODING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut coding = locked(&CODING);
         *coding -= 1;
         if *coding == 0 {
-            FRONTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+            locked(&FRONTS).clear();
         }
     }
 }

@@ -30,5 +30,6 @@ pub mod report;
 pub mod rules;
 pub mod sql;
 pub mod summary;
+pub mod sync;
 pub mod typing;
 pub mod validate;

@@ -182,8 +182,14 @@ pub fn resident_mib() -> u64 {
 
 /// A line of /proc/self/status in KiB (0 where there is none).
 fn memory_kib(key: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
+    kib_field("/proc/self/status", key).unwrap_or(0)
+}
+
+/// The number after `key` (`VmHWM:`, `MemAvailable:`) in a /proc file of
+/// `key value kB` lines, if there is one.
+fn kib_field(path: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
 /// The memory this process may still take, in bytes: the system's
@@ -194,9 +200,7 @@ fn memory_kib(key: &str) -> u64 {
 pub fn memory_room() -> Option<u64> {
     let read = |path: &str| std::fs::read_to_string(path).ok();
     let number = |text: Option<String>| text.and_then(|t| t.trim().parse::<u64>().ok());
-    let available = read("/proc/meminfo")
-        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemAvailable:")).and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok()))
-        .map(|kib| kib << 10);
+    let available = kib_field("/proc/meminfo", "MemAvailable:").map(|kib| kib << 10);
     // the cgroup of this process: "0::/path" (v2) or "N:memory:/path" (v1)
     let groups = read("/proc/self/cgroup").unwrap_or_default();
     let cgroup_room = groups.lines().find_map(|line| {

@@ -101,7 +101,7 @@ type Job<'a> = Box<dyn FnOnce() -> Result<()> + Send + 'a>;
 fn draw_all(jobs: Vec<Job>) -> Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, jobs.len().max(1));
     let queue = std::sync::Mutex::new(jobs.into_iter());
-    let next = || queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).next();
+    let next = || crate::sync::locked(&queue).next();
     let drawn: Vec<Result<()>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {

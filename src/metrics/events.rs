@@ -22,7 +22,8 @@ use std::sync::Mutex;
 
 use polars::prelude::*;
 
-use super::{locked, Got, Model};
+use super::{Got, Model};
+use crate::sync::locked;
 
 /// Region text for accounts without one.
 pub const NO_REGION: &str = "unknown";

@@ -16,7 +16,9 @@ pub mod visit_plan;
 pub mod visits;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::sync::locked;
 
 use polars::prelude::*;
 
@@ -61,12 +63,6 @@ pub struct Held {
     frames: Mutex<BTreeMap<&'static str, Option<DataFrame>>>,
     /// One lock per name, held while its frame is built.
     building: Mutex<BTreeMap<&'static str, Arc<Mutex<()>>>>,
-}
-
-/// `m` locked, whether or not a thread panicked holding it (what it
-/// guards is whole between calls).
-pub fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A frame `Held::get_or_build` found held, or what its build gave.
@@ -521,17 +517,9 @@ pub fn compute_each_on(m: &Model, workers: usize, each: impl FnMut(usize, crate:
         }
     };
     if workers <= 1 {
-        work();
+        work(); // on this thread (the registry test counts the memory handed back here)
     } else {
-        std::thread::scope(|scope| {
-            let helpers: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
-            work();
-            for h in helpers {
-                if let Err(panic) = h.join() {
-                    std::panic::resume_unwind(panic);
-                }
-            }
-        });
+        crate::sync::on_threads((0..workers).map(|_| &work));
     }
     match failed.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
         Some((_, e)) => Err(e),

@@ -169,10 +169,7 @@ pub fn cross_validate(base: &[(String, String, String)], examples: &[(String, St
         }
         (category, subcategory)
     };
-    let hits: Vec<(usize, usize)> = std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..folds).map(|k| scope.spawn(move || fold(k))).collect();
-        threads.into_iter().map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-    });
+    let hits = crate::sync::on_threads((0..folds).map(|k| move || fold(k)));
     let (category, subcategory) = hits.iter().fold((0, 0), |(c, s), (hc, hs)| (c + hc, s + hs));
     let n = examples.len() as f64;
     Some((category as f64 / n, subcategory as f64 / n))
