@@ -265,8 +265,19 @@ fn action_expr(category: Expr, fs_sourced: Expr) -> Expr {
     when(category.eq(lit("customer")).and(fs_sourced)).then(lit(crate::rules::FS_SOURCED_CUSTOMER_ACTION)).otherwise(e)
 }
 
-/// The segment kinds of loss_summary: total, source, industry, region, fs_rep.
-fn loss_segments(ids: &crate::ids::Ids, losses: LazyFrame, keys: &[&str], aggs: &[Expr]) -> LazyFrame {
+/// Where each segment stands in the table's order (`__seg_order`): the
+/// tree's segments by kind and text, FS reps by their stored id (code).
+struct SegmentOrder {
+    /// segment_kind, segment, __seg_order: every segment but the reps.
+    named: LazyFrame,
+    /// segment (the rep's stored id), __seg_order.
+    reps: LazyFrame,
+}
+
+/// Loss aggregates per quarter (`__p`), segment and `keys`: `__seg_order`,
+/// `segment_kind`, `segment` (text) and `aggs`. The segment's text is
+/// carried along; the joins after run on `__seg_order`, an integer.
+fn loss_segments(ids: &crate::ids::Ids, losses: LazyFrame, keys: &[&str], aggs: &[Expr], order: &SegmentOrder) -> LazyFrame {
     let mut parts = Vec::new();
     for (kind, column) in [("total", None), ("source", Some("source")), ("industry", Some("industry")), ("region", Some("region")), ("fs_rep", Some("owner_rep_id"))] {
         let mut by = vec![col("__p")];
@@ -276,12 +287,20 @@ fn loss_segments(ids: &crate::ids::Ids, losses: LazyFrame, keys: &[&str], aggs: 
         };
         by.push(seg.alias("segment"));
         by.extend(keys.iter().map(|k| col(*k)));
-        // a rep's segment is its id as text, as the other kinds' segments are
-        let text = match column {
-            Some(c) if kind == "fs_rep" => ids.text_as("segment", c),
-            _ => col("segment").cast(DataType::String),
+        let grouped = losses.clone().group_by(by).agg(aggs).with_column(lit(kind).alias("segment_kind"));
+        let part = match column {
+            // a rep's segment is its id as text, as the other kinds' segments are
+            Some(c) if kind == "fs_rep" => grouped
+                .join(order.reps.clone(), [col("segment")], [col("segment")], JoinArgs::new(JoinType::Left))
+                .with_column(ids.text_as("segment", c)),
+            _ => grouped.with_column(col("segment").cast(DataType::String)).join(
+                order.named.clone(),
+                [col("segment_kind"), col("segment")],
+                [col("segment_kind"), col("segment")],
+                JoinArgs::new(JoinType::Left),
+            ),
         };
-        parts.push(losses.clone().group_by(by).agg(aggs).with_columns([lit(kind).alias("segment_kind"), text]));
+        parts.push(part);
     }
     concat(parts, UnionArgs::default()).expect("same columns")
 }
@@ -293,39 +312,48 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
     // the quarter index again from closed_at, for the prior-quarter join
     let l = losses.with_column(m.period("closed_at").alias("__p"));
     let aggs = [len().cast(DataType::Int64).alias("losses"), col("amount").sum().alias("amount")];
-    let totals = loss_segments(m.ids, l.clone(), &[], &aggs).select([
-        col("__p"),
-        col("segment_kind"),
-        col("segment"),
-        col("losses").alias("__seg_losses"),
-        col("amount").alias("__seg_amount"),
-    ]);
     // segments: the tree's, plus every FS rep who owns an opportunity
     let mut segs: Vec<(String, String)> = m.segments()?;
+    let named = df!(
+        "segment_kind" => segs.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
+        "segment" => segs.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
+        "__seg_order" => (0..segs.len() as u32).collect::<Vec<_>>(),
+    )?;
     let reps = m
         .lazy("opportunities")
         .expect("required")
         .select([col("owner_rep_id")])
         .unique(None, UniqueKeepStrategy::Any)
         .sort(["owner_rep_id"], Default::default())
-        .select([m.ids.text("owner_rep_id")])
+        .with_columns([m.ids.text("owner_rep_id").alias("__text"), (int_range(lit(0), len(), 1, DataType::UInt32) + lit(segs.len() as u32)).alias("__seg_order")])
         .collect()?;
     // owner_rep_id is required: every value is a rep's id
-    segs.extend(crate::output::text_column(&reps, "owner_rep_id")?.into_iter().map(|r| ("fs_rep".to_string(), r)));
+    segs.extend(crate::output::text_column(&reps, "__text")?.into_iter().map(|r| ("fs_rep".to_string(), r)));
+    let order = SegmentOrder {
+        named: named.lazy(),
+        reps: reps.lazy().select([col("owner_rep_id").alias("segment"), col("__seg_order")]),
+    };
     let seg_frame = df!(
         "segment_kind" => segs.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
         "segment" => segs.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
         "__seg_order" => (0..segs.len() as u32).collect::<Vec<_>>(),
     )?;
+    let totals = loss_segments(m.ids, l.clone(), &[], &aggs, &order).select([
+        col("__p"),
+        col("__seg_order"),
+        col("losses").alias("__seg_losses"),
+        col("amount").alias("__seg_amount"),
+    ]);
     let periods = df!("__p" => m.periods())?;
     let cats = df!("category" => CATEGORIES.to_vec(), "__cat_order" => (0..CATEGORIES.len() as u32).collect::<Vec<_>>())?;
-    let grid = periods.lazy().cross_join(seg_frame.lazy(), None).cross_join(cats.lazy(), None);
-    let keys = [col("__p"), col("segment_kind"), col("segment")];
+    let grid = periods.lazy().cross_join(seg_frame.lazy(), None).cross_join(cats.clone().lazy(), None);
+    let keys = [col("__p"), col("__seg_order")];
     let finish = |lf: LazyFrame, extra_keys: &[&str]| -> LazyFrame {
         let mut k: Vec<Expr> = keys.to_vec();
         k.extend(extra_keys.iter().map(|c| col(*c)));
         let prior_cols: Vec<Expr> = std::iter::once((col("__p") + lit(1)).alias("__p"))
-            .chain(["segment_kind", "segment"].iter().chain(extra_keys).map(|c| col(*c)))
+            .chain(std::iter::once(col("__seg_order")))
+            .chain(extra_keys.iter().map(|c| col(*c)))
             .chain([col("losses").alias("prior_losses"), col("share").alias("__prior_share")])
             .collect();
         let with_totals = lf
@@ -352,37 +380,25 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
                 (col("share") - col("__prior_share")).alias("share_change"),
             ])
     };
-    let by_cat = finish(
-        grid.join(loss_segments(m.ids, l.clone(), &["category"], &aggs), [col("__p"), col("segment_kind"), col("segment"), col("category")], [col("__p"), col("segment_kind"), col("segment"), col("category")], JoinArgs::new(JoinType::Left)),
-        &["category"],
-    )
-    .with_columns([lit("category").alias("level"), lit("all").alias("subcategory")]);
+    let cat_keys = || [col("__p"), col("__seg_order"), col("category")];
+    let cat_agg = loss_segments(m.ids, l.clone(), &["category"], &aggs, &order).select([col("__p"), col("__seg_order"), col("category"), col("losses"), col("amount")]);
+    let by_cat = finish(grid.join(cat_agg, cat_keys(), cat_keys(), JoinArgs::new(JoinType::Left)), &["category"])
+        .with_columns([lit("category").alias("level"), lit("all").alias("subcategory")]);
     // subcategory rows where the quarter or the one before has losses
     let sub_keys = ["category", "subcategory"];
-    let sub_agg = loss_segments(m.ids, l.filter(col("subcategory").is_not_null()), &sub_keys, &aggs);
-    let present = sub_agg.clone().select([col("__p"), col("segment_kind"), col("segment"), col("category"), col("subcategory")]);
+    let sub_agg = loss_segments(m.ids, l.filter(col("subcategory").is_not_null()), &sub_keys, &aggs, &order);
+    let present = sub_agg.clone().select([col("__p"), col("__seg_order"), col("segment_kind"), col("segment"), col("category"), col("subcategory")]);
     let next = present.clone().with_column(col("__p") + lit(1)).filter(col("__p").lt_eq(lit(m.span.last.0)));
     let sub_grid = concat([present, next], UnionArgs::default())?.unique(None, UniqueKeepStrategy::Any);
-    let join_keys = || [col("__p"), col("segment_kind"), col("segment"), col("category"), col("subcategory")];
-    let sub_rows = sub_grid.join(sub_agg, join_keys(), join_keys(), JoinArgs::new(JoinType::Left));
+    let join_keys = || [col("__p"), col("__seg_order"), col("category"), col("subcategory")];
+    let sub_rows = sub_grid.join(
+        sub_agg.select([col("__p"), col("__seg_order"), col("category"), col("subcategory"), col("losses"), col("amount")]),
+        join_keys(),
+        join_keys(),
+        JoinArgs::new(JoinType::Left),
+    );
     let by_sub = finish(sub_rows, &sub_keys)
-        .join(
-            df!("category" => CATEGORIES.to_vec(), "__cat_order" => (0..CATEGORIES.len() as u32).collect::<Vec<_>>())?.lazy(),
-            [col("category")],
-            [col("category")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(
-            df!(
-                "segment_kind" => segs.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
-                "segment" => segs.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
-                "__seg_order" => (0..segs.len() as u32).collect::<Vec<_>>(),
-            )?
-            .lazy(),
-            [col("segment_kind"), col("segment")],
-            [col("segment_kind"), col("segment")],
-            JoinArgs::new(JoinType::Left),
-        )
+        .join(cats.lazy(), [col("category")], [col("category")], JoinArgs::new(JoinType::Left))
         .with_column(lit("subcategory").alias("level"));
     let columns = [
         "__p", "__seg_order", "__cat_order", "period_label", "segment_kind", "segment", "level", "category", "subcategory", "losses", "amount",
