@@ -319,6 +319,21 @@ fn read_native_with(
     Ok(())
 }
 
+/// The size of a folder's input as read: its CSV files' bytes, and eight
+/// times its Parquet files' (compressed columns; about what the same table
+/// takes as CSV). 0 where the folder cannot be read.
+pub fn input_bytes(input: &Path) -> u64 {
+    let files = input_files(input).unwrap_or_default();
+    files
+        .values()
+        .flatten()
+        .map(|path| {
+            let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+            if is_parquet(path) { bytes.saturating_mul(8) } else { bytes }
+        })
+        .sum()
+}
+
 /// The CSV and Parquet files of a folder by normalised stem (`Task.csv` and
 /// `task.parquet` are both under `task`).
 pub fn input_files(input: &Path) -> Result<BTreeMap<String, Vec<PathBuf>>> {
