@@ -185,29 +185,29 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
             opps.clone()
         };
         let created = mine.group_agg(by.clone(), [len().cast(DataType::Int64).alias("opportunities"), col("amount").sum().alias("pipeline")]);
-        // year to date: distinct accounts reached in the fiscal year up to the quarter
-        let ytd_rows = reached
+        // year to date, distinct accounts reached in the fiscal year up to the quarter: each
+        // account counts from the first quarter of the year it was reached (with a decision
+        // maker: the first such quarter), the counts cumulated over the year on the grid below
+        // (each row joined to every later quarter of its year and grouped again before: scale
+        // 1000, ~0.8 s more)
+        let mut firsts_by = by[1..].to_vec();
+        firsts_by.extend([year(col("__q")).alias("__y"), col("account_id")]);
+        let firsts = reached
             .clone()
-            .join(
-                df!("__q2" => m.periods())?.lazy(),
-                [year(col("__q"))],
-                [year(col("__q2"))],
-                JoinArgs::new(JoinType::Inner),
-            )
-            .filter(col("__q").lt_eq(col("__q2")));
-        let ytd = ytd_rows
-            .with_column(col("__q2").alias("__q"))
-            .drop(by_name(["__q2"], true, false))
-            .group_agg(reach_keys.clone(), [col("__dm").any(true).alias("__dm"), col("__appointments").sum().alias("__appointments")])
-            .group_agg(by.clone(), [
-                len().cast(DataType::Int64).alias("approached_ytd"),
-                count_if(col("__dm")).alias("dm_connected_ytd"),
-                col("__appointments").sum().cast(DataType::Int64).alias("appointments_ytd"),
-            ]);
+            .with_column(when(col("__dm")).then(col("__q")).otherwise(lit(NULL)).alias("__dm_q"))
+            .group_agg(firsts_by, [col("__q").min().alias("__first_q"), col("__dm_q").min().alias("__first_dm_q")])
+            .cache();
+        let first_in = |first: &str, name: &str| {
+            let mut new_by = vec![col(first).alias("__q")];
+            new_by.extend(by[1..].iter().cloned());
+            firsts.clone().filter(col(first).is_not_null()).group_agg(new_by, [len().cast(DataType::Int64).alias(name)])
+        };
         let keys: Vec<Expr> = by.clone();
+        let full = || JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns);
         let mut part = quarter
-            .join(created.clone(), keys.clone(), keys.clone(), JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns))
-            .join(ytd, keys.clone(), keys.clone(), JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns));
+            .join(created.clone(), keys.clone(), keys.clone(), full())
+            .join(first_in("__first_q", "__approached_first"), keys.clone(), keys.clone(), full())
+            .join(first_in("__first_dm_q", "__dm_connected_first"), keys.clone(), keys.clone(), full());
         // the reps' ids as text, beside the row of all of them
         part = part.with_column(if keyed { m.ids.text("rep_id") } else { lit("all").alias("rep_id") });
         parts.push(part);
@@ -224,13 +224,19 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
     let rep_ids = concat([df!("rep_id" => ["all"])?.lazy(), reps], UnionArgs::default())?.with_row_index("__ro", None);
     let grid = df!("__q" => m.periods())?.lazy().cross_join(rep_ids, None).cross_join(n_targets, None);
     let keys = || [col("__q"), col("rep_id")];
-    let counts = ["approached", "dm_connected", "appointments", "opportunities", "approached_ytd", "dm_connected_ytd", "appointments_ytd"];
+    let counts = ["approached", "dm_connected", "appointments", "opportunities", "__approached_first", "__dm_connected_first"];
+    // year to date: the quarters' sums within the fiscal year
+    let ytd = |c: &str, name: &str| col(c).cum_sum(false).over([col("rep_id"), year(col("__q"))]).expect("static window").alias(name);
     let lf = grid
         .join(found, keys(), keys(), JoinArgs::new(JoinType::Left))
         .with_columns(counts.iter().map(|c| col(*c).fill_null(lit(0i64))).chain([col("pipeline").fill_null(lit(0.0))]).collect::<Vec<_>>())
-        // opportunities year to date: the quarters' sum within the fiscal year
         .sort(["__ro", "__q"], Default::default())
-        .with_column(col("opportunities").cum_sum(false).over([col("rep_id"), year(col("__q"))]).expect("static window").alias("opportunities_ytd"))
+        .with_columns([
+            ytd("opportunities", "opportunities_ytd"),
+            ytd("__approached_first", "approached_ytd"),
+            ytd("__dm_connected_first", "dm_connected_ytd"),
+            ytd("appointments", "appointments_ytd"),
+        ])
         .with_columns([ratio(col("approached"), col("target_accounts")).alias("approached_share"), m.label(col("__q")).alias("period")])
         .sort(["__q", "__ro"], Default::default());
     Ok(Some(lf.select(ABM_COVERAGE_DOC.columns.iter().map(|(c, _)| col(*c)).collect::<Vec<_>>())))
