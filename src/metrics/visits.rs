@@ -147,17 +147,16 @@ pub fn industry_visit_ratio(m: &Model) -> Option<LazyFrame> {
 /// of the rep's closed deals in that industry.
 pub fn visit_mix_reps(m: &Model) -> Option<LazyFrame> {
     let meetings = fs_meetings(m)?
-        .group_agg([col("__p"), col("rep_id"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")])
-        .with_column(col("industry").cast(DataType::String));
+        .group_agg([col("__p"), col("rep_id"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")]);
     let deals = closed_deals_by_mode(m)?
         .group_agg([col("__p"), col("owner_rep_id").alias("rep_id"), col("industry")], [
             len().cast(DataType::Int64).alias("deals_closed"),
             count_if(col("outcome").eq(lit("won"))).alias("wins"),
             count_if(col("mode").eq(lit("visited"))).alias("deals_visited"),
-        ])
-        .with_column(col("industry").cast(DataType::String));
+        ]);
+    // joined and sorted by the industry's code (a categorical sorts as its text does), text once sorted
     let keys = || [col("__p"), col("rep_id"), col("industry")];
-    let bench = m.industries.benchmark.clone().lazy().select([col("reference_industry"), col("benchmark_share")]);
+    let bench = m.industries.benchmark.clone().lazy().select([col("reference_industry").cast(crate::ids::segment_type()), col("benchmark_share")]);
     Some(
         meetings
             .join(deals, keys(), keys(), JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns))
@@ -180,7 +179,7 @@ pub fn visit_mix_reps(m: &Model) -> Option<LazyFrame> {
                 m.label(col("__p")).alias("period"),
                 col("rep_id"),
                 col("rep_name"),
-                col("industry"),
+                col("industry").cast(DataType::String),
                 col("visits"),
                 col("online_meetings"),
                 col("in_person_share"),
