@@ -309,12 +309,14 @@ pub fn engagement_effect(m: &Model, engagement: LazyFrame, handoffs: Option<Lazy
         .cache();
     let mut parts: Vec<LazyFrame> = dimensions.iter().flat_map(|(d, _)| per_period_and_all(&closed, d, deal_aggs())).collect();
     if let (Some(h), Some(views)) = (handoffs, m.lazy("dsr_views")) {
-        // a handoff has viewing data when its lead's room had a view before it
-        let before = lead_views_before(h.clone(), "handoff_id", views);
+        // a handoff has viewing data when its lead's room had a view before it: the
+        // lead's first view is before it (each handoff joined to all its lead's views and
+        // counted before: the table took 1.20 s at scale 1000, now 1.05)
+        let first_views = views.filter(col("lead_id").is_not_null()).group_agg([col("lead_id")], [col("viewed_at").min().alias("__first_view")]);
         let flagged = h
-            .join(before, [col("handoff_id")], [col("handoff_id")], JoinArgs::new(JoinType::Left))
+            .join(first_views, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
             .with_column(
-                when(col("__before").fill_null(lit(0i64)).gt(lit(0i64)))
+                when(col("__first_view").lt(col("handed_off_at")).fill_null(lit(false)))
                     .then(lit("with"))
                     .otherwise(lit("without"))
                     .alias("viewing_data_at_handoff"),

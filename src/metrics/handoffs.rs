@@ -7,7 +7,7 @@ use super::OutputTable;
 use crate::contract::Need;
 
 use super::tree::handoff_facts;
-use super::{by_segment_rolled, count_if, events, onto_grid, ratio, sum_if, Model};
+use super::{by_segment_rolled, count_if, events, onto_grid, ratio, Model};
 use crate::output::TableDoc;
 
 /// interest_level as a rank: high 3, medium 2, low 1, empty 0.
@@ -195,13 +195,15 @@ pub fn funnel_cohort(m: &Model) -> Option<LazyFrame> {
         ]),
         None => df!("lead_id" => Vec::<u32>::new(), "handed_off" => Vec::<bool>::new(), "accepted" => Vec::<bool>::new()).ok()?.lazy(),
     };
-    let per_lead_opps = m.lazy("opportunities")?.filter(col("lead_id").is_not_null()).group_agg([col("lead_id")], [
-        lit(true).first().alias("has_opportunity"),
-        count_if(col("outcome").eq(lit("won"))).gt(lit(0)).alias("won"),
-        count_if(col("outcome").eq(lit("open"))).gt(lit(0)).alias("open"),
-        sum_if(col("amount"), col("outcome").eq(lit("won"))).alias("won_amount"),
-        len().cast(DataType::Int64).alias("deals"),
-        count_if(col("outcome").eq(lit("open"))).alias("open_deals"),
+    // each lead's deals: the per-lead fact the tree and the reps read (a lead with a row has one)
+    let per_lead_opps = events::leads_won(m).select([
+        col("lead_id"),
+        lit(true).alias("has_opportunity"),
+        col("has_won").alias("won"),
+        col("open_deals").gt(lit(0i64)).alias("open"),
+        col("won_amount"),
+        col("deals"),
+        col("open_deals"),
     ]);
     let cohort = leads
         .join(per_lead_handoffs, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))

@@ -394,7 +394,7 @@ pub const COMPUTE_ORDER: &[Step] = &[
     Step { table: "fs_reps", tables: &[], facts: &["activities", "fs_meetings"] },
     Step { table: "industry_visit_ratio", tables: &[], facts: &["fs_meetings", "opportunities"] },
     Step { table: "visit_mix_reps", tables: &[], facts: &["fs_meetings", "opportunities"] },
-    Step { table: "funnel_cohort", tables: &[], facts: &["leads"] },
+    Step { table: "funnel_cohort", tables: &[], facts: &["leads", "leads_won"] },
     Step { table: "meeting_pattern", tables: &[], facts: &["fs_meetings"] },
     Step { table: "abm_coverage", tables: &[], facts: &["activities"] },
     Step { table: "funnel_period", tables: &[], facts: &["activities", "handoffs", "leads", "leads_won", "opportunities"] },
