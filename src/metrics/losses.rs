@@ -410,8 +410,9 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
             action_expr(col("category"), col("segment_kind").eq(lit("source")).and(col("segment").eq(lit(events::FS_SOURCED))))
                 .alias("recommended_action"),
         )
+        // a category's row before its subcategories' ("category" < "subcategory", as false < true)
         .sort_by_exprs(
-            [col("__p"), col("__seg_order"), col("__cat_order"), col("level"), col("subcategory")],
+            [col("__p"), col("__seg_order"), col("__cat_order"), col("level").eq(lit("subcategory")), col("subcategory")],
             SortMultipleOptions::default(),
         )
         .select([
