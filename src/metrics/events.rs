@@ -22,7 +22,7 @@ use std::sync::Mutex;
 
 use polars::prelude::*;
 
-use super::{Got, Model};
+use super::{GroupAgg, Got, Model};
 use crate::sync::locked;
 
 /// Region text for accounts without one.
@@ -396,6 +396,30 @@ pub fn fs_meetings(m: &Model) -> Option<LazyFrame> {
 /// Whether an activity's kind is a meeting (visit or online_meeting).
 pub fn meeting_kind() -> Expr {
     col("kind").is_in(crate::typing::str_list(&["visit", "online_meeting"]), false)
+}
+
+/// Closed (won or lost) opportunities that had any FS visit or online
+/// meeting: `industry`, `owner_rep_id`, `outcome`, `amount`, `mode`
+/// (`visited`: at least one visit, else `online_only`), `__p` (the
+/// quarter of close) and `__cycle` (days from creation to close). Read by
+/// industry_visit_ratio and visit_mix_reps.
+pub fn closed_deal_modes(m: &Model) -> Option<LazyFrame> {
+    memo(m, "closed_deal_modes", || build_closed_deal_modes(m))
+}
+
+/// Builds `closed_deal_modes`.
+fn build_closed_deal_modes(m: &Model) -> Option<LazyFrame> {
+    let modes = fs_meetings(m)?
+        .filter(col("opportunity_id").is_not_null())
+        .group_agg([col("opportunity_id")], [super::count_if(col("kind").eq(lit("visit"))).alias("__visits")])
+        .with_column(when(col("__visits").gt(lit(0))).then(lit("visited")).otherwise(lit("online_only")).alias("mode"));
+    Some(
+        opportunities(m)
+            .filter(col("closed_at").is_not_null().and(col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false)))
+            .join(modes, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
+            .with_columns([m.period("closed_at").alias("__p"), super::days_between(col("closed_at"), col("created_at")).alias("__cycle")])
+            .select([col("industry"), col("owner_rep_id"), col("outcome"), col("amount"), col("mode"), col("__p"), col("__cycle")]),
+    )
 }
 
 /// First IS activity on each lead, whenever it happened: `lead_id`, `first_is_at`.

@@ -6,7 +6,7 @@ use super::GroupAgg;
 use super::OutputTable;
 use crate::contract::Need;
 
-use super::{count_if, days_between, events, median, ratio, sum_if, Model};
+use super::{count_if, events, median, ratio, sum_if, Model};
 use crate::output::TableDoc;
 
 /// Points of gap to the benchmark beyond which an industry is above or below it.
@@ -23,21 +23,6 @@ fn fs_meetings(m: &Model) -> Option<LazyFrame> {
                 col("kind").eq(lit("visit")).alias("visit"),
                 col("kind").eq(lit("online_meeting")).alias("online"),
             ]),
-    )
-}
-
-/// Closed opportunities that had any FS visit or online meeting, with their
-/// mode: `visited` (at least one visit) or `online_only`.
-fn closed_deals_by_mode(m: &Model) -> Option<LazyFrame> {
-    let modes = fs_meetings(m)?
-        .filter(col("opportunity_id").is_not_null())
-        .group_agg([col("opportunity_id")], [count_if(col("visit")).alias("__visits")])
-        .with_column(when(col("__visits").gt(lit(0))).then(lit("visited")).otherwise(lit("online_only")).alias("mode"));
-    Some(
-        events::opportunities(m)
-            .filter(col("closed_at").is_not_null().and(col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false)))
-            .join(modes, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
-            .with_columns([m.period("closed_at").alias("__p"), days_between(col("closed_at"), col("created_at")).alias("__cycle")]),
     )
 }
 
@@ -102,7 +87,7 @@ pub fn industry_visit_ratio(m: &Model) -> Option<LazyFrame> {
         .with_column(col("industry").cast(DataType::String));
     let mut aggs = mode_aggs("visited");
     aggs.extend(mode_aggs("online_only"));
-    let deals = closed_deals_by_mode(m)?.group_agg([col("__p"), col("industry")], aggs).with_column(col("industry").cast(DataType::String));
+    let deals = events::closed_deal_modes(m)?.group_agg([col("__p"), col("industry")], aggs).with_column(col("industry").cast(DataType::String));
     let periods = df!("__p" => m.periods()).ok()?.lazy();
     let bench = m.industries.benchmark.clone().lazy().with_row_index("__order", None);
     let grid = periods.cross_join(bench, None);
@@ -148,7 +133,7 @@ pub fn industry_visit_ratio(m: &Model) -> Option<LazyFrame> {
 pub fn visit_mix_reps(m: &Model) -> Option<LazyFrame> {
     let meetings = fs_meetings(m)?
         .group_agg([col("__p"), col("rep_id"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")]);
-    let deals = closed_deals_by_mode(m)?
+    let deals = events::closed_deal_modes(m)?
         .group_agg([col("__p"), col("owner_rep_id").alias("rep_id"), col("industry")], [
             len().cast(DataType::Int64).alias("deals_closed"),
             count_if(col("outcome").eq(lit("won"))).alias("wins"),
