@@ -384,14 +384,18 @@ pub const REQUIRED_VOLUMES: OutputTable = OutputTable {
 /// opportunities.expected_close_at.
 fn expected_close(m: &Model) -> LazyFrame {
     let opps = super::events::opportunities(m).filter(col("outcome").eq(lit("open")));
+    // each deal's close date from its latest history entry: the history by deal and time, each
+    // deal's last row, picked for each deal by its code (sorted by time, grouped by deal and
+    // joined before: pipeline_coverage took 0.83 s at scale 1000, now 0.44)
     let latest = m.lazy("stage_history").filter(|_| m.has_key("stage_history.close_date")).map(|sh| {
         sh.filter(col("close_date").is_not_null())
-            .sort(["entered_at"], Default::default())
-            .group_by([col("opportunity_id")])
-            .agg([col("close_date").last().alias("__history_close")])
+            .select([col("opportunity_id"), col("entered_at"), col("close_date").alias("__history_close")])
+            .sort_by_exprs([super::runs::by_code("opportunity_id"), col("entered_at")], Default::default())
+            .filter(super::runs::run_end("opportunity_id"))
+            .select([col("opportunity_id"), col("__history_close")])
     });
     let opps = match latest {
-        Some(l) => opps.join(l, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left)),
+        Some(l) => super::events::looked_up(opps, "opportunity_id", l, &["__history_close"]),
         None => opps.with_column(lit(NULL).cast(crate::typing::utc_type()).alias("__history_close")),
     };
     opps.with_column(coalesce(&[col("__history_close"), col("expected_close_at")]).alias("expected_close"))

@@ -30,8 +30,8 @@ fn run_start(key: &str) -> Expr {
 }
 
 /// Whether the row ends a run of `key`: the last row, or one whose key is
-/// not the next row's.
-fn run_end(key: &str) -> Expr {
+/// not the next row's (a filter on it keeps each key's last row).
+pub fn run_end(key: &str) -> Expr {
     by_code(key).neq_missing(by_code(key).shift(lit(-1)))
 }
 
