@@ -422,6 +422,15 @@ fn build_closed_deal_modes(m: &Model) -> Option<LazyFrame> {
     )
 }
 
+/// The win rate of closed deals by stage entered, `stage` and `__rate`,
+/// built by `build` (`visit_plan::stage_win_rates`) the first time. Read
+/// by pipeline_coverage and priority_deals.
+pub fn stage_win_rates(m: &Model, build: impl FnOnce() -> LazyFrame) -> LazyFrame {
+    // None only where a build gave none, which this one never does
+    memo(m, "stage_win_rates", || Some(build()))
+        .unwrap_or_else(|| df!("stage" => Vec::<String>::new(), "__rate" => Vec::<f64>::new()).map(DataFrame::lazy).unwrap_or_default())
+}
+
 /// First IS activity on each lead, whenever it happened: `lead_id`, `first_is_at`.
 pub fn first_is_touch(m: &Model) -> Option<LazyFrame> {
     memo(m, "first_is_touch", || build_first_is_touch(m))

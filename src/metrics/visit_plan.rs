@@ -127,7 +127,8 @@ pub(super) fn stage_win_rates(m: &Model) -> (LazyFrame, LazyFrame) {
     let overall = closed.clone().select([
         super::ratio(col("outcome").eq(lit("won")).cast(DataType::Float64).sum(), len()).alias("__overall"),
     ]);
-    let by_stage = match m.lazy("stage_history") {
+    // read by pipeline_coverage and priority_deals: built once (`events::stage_win_rates`)
+    let by_stage = super::events::stage_win_rates(m, || match m.lazy("stage_history") {
         // per stage, the closed deals that entered it and the won ones among
         // them, each deal once (distinct deal codes within a stage's rows: a
         // handful of stages, so no (deal, stage) pairs are made distinct first)
@@ -142,7 +143,7 @@ pub(super) fn stage_win_rates(m: &Model) -> (LazyFrame, LazyFrame) {
             .filter(col("__closed").gt_eq(lit(MIN_STAGE_DEALS)))
             .select([col("stage").cast(DataType::String), (col("__won") / col("__closed").cast(DataType::Float64)).alias("__rate")]),
         None => df!("stage" => Vec::<String>::new(), "__rate" => Vec::<f64>::new()).expect("empty").lazy(),
-    };
+    });
     (by_stage, overall)
 }
 
