@@ -178,11 +178,17 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
         .with_column(distinct_assets.alias("distinct_assets"));
     // the asset of the deal's last view (ties: the largest view_id): its views at the latest
     // viewed_at, in view_id order, the last taken (sorting each deal's views took 0.5 s of 2)
-    let last_asset = deal_views
-        .clone()
-        .filter(col("__counted"))
-        .select([col("opportunity_id"), col("viewed_at"), col("view_id"), col("asset")])
-        .filter(col("viewed_at").eq(col("viewed_at").max().over([col("opportunity_id")]).expect("static window")))
+    // (the deal's latest viewed_at picked from its row of per_opp by the deal's code, not a window
+    // hashing every view into its deal's group: the table took 2.15 s at scale 1000, now 1.75)
+    let last_at = per_opp.clone().select([col("opportunity_id"), col("last_viewed_at")]);
+    let last_asset = events::looked_up(
+        deal_views.clone().filter(col("__counted")).select([col("opportunity_id"), col("viewed_at"), col("view_id"), col("asset")]),
+        "opportunity_id",
+        last_at,
+        &["last_viewed_at"],
+    )
+        .filter(col("viewed_at").eq(col("last_viewed_at")))
+        .drop(by_name(["last_viewed_at"], true, false))
         .sort(["view_id"], Default::default())
         .group_agg([col("opportunity_id")], [col("asset").last().alias("last_asset")]);
     let per_opp = per_opp.join(last_asset, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left));
