@@ -344,9 +344,34 @@ pub fn opportunities(m: &Model) -> LazyFrame {
     memo(m, "opportunities", build).unwrap_or_else(|| build_opportunities(m))
 }
 
-/// Handoffs with their lead's segments and account.
+/// Handoffs with their lead's segments and account, and `handoff_facts`.
 pub fn handoffs(m: &Model) -> Option<LazyFrame> {
-    memo(m, "handoffs", || beside("handoffs", m.lazy("handoffs"), build_handoffs(m), &["account_id", "source", "industry", "region", "lead_created_at"]))
+    memo(m, "handoffs", || {
+        let full = build_handoffs(m).map(|h| h.with_columns(handoff_facts(m)));
+        let added = ["account_id", "source", "industry", "region", "lead_created_at", "accepted_flag", "days_to_first_contact", "hours_to_first_contact", "sla_met"];
+        beside("handoffs", m.lazy("handoffs"), full, &added)
+    })
+}
+
+/// Per-handoff facts shared by the tree, the handoffs table and the reps:
+/// `accepted_flag`, `days_to_first_contact`, `hours_to_first_contact`,
+/// `sla_met`. The `handoffs` frame carries them (worked out once a run).
+pub fn handoff_facts(m: &Model) -> Vec<Expr> {
+    let contact = col("first_fs_contact_at");
+    let handed = col("handed_off_at");
+    let business = crate::calendar::business_seconds(contact.clone(), m.config) - crate::calendar::business_seconds(handed.clone(), m.config);
+    let limit = m.config.sla_business_days * 86_400.0;
+    vec![
+        super::accepted(col("status")).alias("accepted_flag"),
+        super::days_between(contact.clone(), handed.clone()).alias("days_to_first_contact"),
+        super::hours_between(contact.clone(), handed.clone()).alias("hours_to_first_contact"),
+        when(contact.clone().is_null())
+            .then(lit(false))
+            .when(contact.lt(handed))
+            .then(lit(true))
+            .otherwise(business.lt_eq(lit(limit)))
+            .alias("sla_met"),
+    ]
 }
 
 /// Activities with their segments and the rep's team and role. The

@@ -6,7 +6,6 @@ use super::GroupAgg;
 use super::OutputTable;
 use crate::contract::Need;
 
-use super::tree::handoff_facts;
 use super::{by_segment_rolled, count_if, events, onto_grid, ratio, Model};
 use crate::output::TableDoc;
 
@@ -34,7 +33,7 @@ pub fn bant_score() -> Expr {
 /// completeness, hours to first FS contact, SLA met, status, recycling and
 /// the resulting opportunity's outcome.
 pub fn handoffs(m: &Model) -> Option<LazyFrame> {
-    let h = events::handoffs(m)?.with_columns(handoff_facts(m));
+    let h = events::handoffs(m)?;
     let min_rank = match m.config.tossup.min_interest.to_ascii_lowercase().as_str() {
         "high" => 3,
         "medium" => 2,

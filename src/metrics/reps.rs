@@ -6,7 +6,7 @@ use super::GroupAgg;
 use super::OutputTable;
 use crate::contract::Need;
 
-use super::tree::handoff_facts;
+use super::events::handoff_facts;
 use super::{count_if, days_between, events, hours_between, median, ratio, sum_if, Model};
 use crate::output::TableDoc;
 

@@ -8,7 +8,6 @@ use super::OutputTable;
 use super::events;
 use super::lmdi::product_contributions;
 use super::{by_segment_rolled, by_segment, with_distinct_counts, count_if, days_between, hours_between, median, onto_grid, ratio, sum_if, Model};
-use crate::calendar::business_seconds;
 use crate::error::Result;
 use crate::output::TableDoc;
 
@@ -260,7 +259,7 @@ fn lead_measures(m: &Model) -> Option<(LazyFrame, LazyFrame)> {
 
 /// Per-segment aggregates of handoffs: by handed_off_at and by sent_back_at.
 fn handoff_measures(m: &Model) -> Option<(LazyFrame, LazyFrame)> {
-    let handoffs = events::handoffs(m)?.with_columns(handoff_facts(m));
+    let handoffs = events::handoffs(m)?;
     let accepted = col("accepted_flag");
     let handed = by_segment_rolled(
         handoffs.clone().with_column(m.period("handed_off_at").alias("period")),
@@ -278,25 +277,6 @@ fn handoff_measures(m: &Model) -> Option<(LazyFrame, LazyFrame)> {
     Some((handed, sent_back))
 }
 
-/// Per-handoff facts shared by the tree, the handoffs table and the reps:
-/// `accepted_flag`, `days_to_first_contact`, `hours_to_first_contact`, `sla_met`.
-pub fn handoff_facts(m: &Model) -> Vec<Expr> {
-    let contact = col("first_fs_contact_at");
-    let handed = col("handed_off_at");
-    let business = business_seconds(contact.clone(), m.config) - business_seconds(handed.clone(), m.config);
-    let limit = m.config.sla_business_days * 86_400.0;
-    vec![
-        super::accepted(col("status")).alias("accepted_flag"),
-        days_between(contact.clone(), handed.clone()).alias("days_to_first_contact"),
-        hours_between(contact.clone(), handed.clone()).alias("hours_to_first_contact"),
-        when(contact.clone().is_null())
-            .then(lit(false))
-            .when(contact.lt(handed))
-            .then(lit(true))
-            .otherwise(business.lt_eq(lit(limit)))
-            .alias("sla_met"),
-    ]
-}
 
 /// Per-segment aggregates of opportunities: by created_at and by closed_at.
 fn opportunity_measures(m: &Model) -> (LazyFrame, LazyFrame) {
