@@ -268,7 +268,8 @@ fn action_expr(category: Expr, fs_sourced: Expr) -> Expr {
 /// Where each segment stands in the table's order (`__seg_order`): the
 /// tree's segments by kind and text, FS reps by their stored id (code).
 struct SegmentOrder {
-    /// segment_kind, segment, __seg_order: every segment but the reps.
+    /// segment_kind, segment, __seg_order: every segment (the reps' too,
+    /// though they are looked up in `reps`).
     named: LazyFrame,
     /// segment (the rep's stored id), __seg_order.
     reps: LazyFrame,
@@ -314,11 +315,6 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
     let aggs = [len().cast(DataType::Int64).alias("losses"), col("amount").sum().alias("amount")];
     // segments: the tree's, plus every FS rep who owns an opportunity
     let mut segs: Vec<(String, String)> = m.segments()?;
-    let named = df!(
-        "segment_kind" => segs.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
-        "segment" => segs.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
-        "__seg_order" => (0..segs.len() as u32).collect::<Vec<_>>(),
-    )?;
     let reps = m
         .lazy("opportunities")
         .expect("required")
@@ -329,15 +325,15 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
         .collect()?;
     // owner_rep_id is required: every value is a rep's id
     segs.extend(crate::output::text_column(&reps, "__text")?.into_iter().map(|r| ("fs_rep".to_string(), r)));
-    let order = SegmentOrder {
-        named: named.lazy(),
-        reps: reps.lazy().select([col("owner_rep_id").alias("segment"), col("__seg_order")]),
-    };
     let seg_frame = df!(
         "segment_kind" => segs.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
         "segment" => segs.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
         "__seg_order" => (0..segs.len() as u32).collect::<Vec<_>>(),
     )?;
+    let order = SegmentOrder {
+        named: seg_frame.clone().lazy(),
+        reps: reps.lazy().select([col("owner_rep_id").alias("segment"), col("__seg_order")]),
+    };
     let totals = loss_segments(m.ids, l.clone(), &[], &aggs, &order).select([
         col("__p"),
         col("__seg_order"),
