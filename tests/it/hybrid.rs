@@ -81,6 +81,32 @@ fn abm_coverage_by_hand() {
     assert_eq!(strs(&rows(&a, col("period").eq(lit("FY2026-Q2"))), "rep_id"), vec![Some("all".into()), Some("R2".into()), Some("R7".into())]);
 }
 
+/// Year to date starts again with each fiscal year (April): R2's call on
+/// the target A1 in March 2026 (FY2025-Q4) counts there, not in FY2026,
+/// where A1 is first approached by R7 in Q2; a connection with the decision
+/// maker in March does not carry over either.
+#[test]
+fn abm_year_to_date_starts_again_each_fiscal_year() {
+    let d = Dir::copy_of(&tiny());
+    d.append("reps.csv", "R7,Abe,IS,BDR,Kanto,M1\n");
+    d.append(
+        "activities.csv",
+        "T20,R2,A1,,,2026-03-16T10:00:00+09:00,call,connected,true,5\nT21,R7,A3,,,2026-07-02T10:00:00+09:00,email,replied,,\nT22,R7,A1,,,2026-07-03T10:00:00+09:00,call,appointment_set,true,15\n",
+    );
+    let a = table(&tables(d.path()), "abm_coverage");
+    let at = |period: &str, rep: &str, c: &str| get(&a, col("period").eq(lit(period)).and(col("rep_id").eq(lit(rep))), c);
+    // FY2025-Q4: R2 approached A1 and met its decision maker
+    assert_eq!((at("FY2025-Q4", "all", "approached_ytd"), at("FY2025-Q4", "all", "dm_connected_ytd")), (Some(1.0), Some(1.0)));
+    assert_eq!(at("FY2025-Q4", "R2", "approached_ytd"), Some(1.0));
+    // FY2026-Q1: A3 alone (R2's T4, T5 with the decision maker): A1's March call is last year's
+    assert_eq!((at("FY2026-Q1", "all", "approached_ytd"), at("FY2026-Q1", "all", "dm_connected_ytd")), (Some(1.0), Some(1.0)));
+    assert_eq!(at("FY2026-Q1", "R2", "approached_ytd"), Some(1.0));
+    // FY2026-Q2: A3 and A1 (R7's T22), each once; R2 still A3 alone this year
+    assert_eq!((at("FY2026-Q2", "all", "approached_ytd"), at("FY2026-Q2", "all", "dm_connected_ytd")), (Some(2.0), Some(2.0)));
+    assert_eq!(at("FY2026-Q2", "R2", "approached_ytd"), Some(1.0));
+    assert_eq!(at("FY2026-Q2", "R7", "approached_ytd"), Some(2.0));
+}
+
 #[test]
 fn without_is_target_there_is_no_abm_table() {
     let d = Dir::copy_of(&tiny());
