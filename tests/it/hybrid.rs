@@ -47,14 +47,25 @@ fn meeting_pattern_by_hand() {
     assert!((cycle - (65.0 + 19.0 / 24.0)).abs() < 1e-9, "{cycle}");
 }
 
+/// abm_coverage of the tiny fixture with a second BDR, R7, who also works
+/// A3 in Q2 and calls A1 there, setting an appointment with the decision
+/// maker, and the activities `more` besides.
+fn abm_with_a_second_bdr(more: &str) -> DataFrame {
+    let d = Dir::copy_of(&tiny());
+    d.append("reps.csv", "R7,Abe,IS,BDR,Kanto,M1\n");
+    d.append("activities.csv", &format!("T21,R7,A3,,,2026-07-02T10:00:00+09:00,email,replied,,\nT22,R7,A1,,,2026-07-03T10:00:00+09:00,call,appointment_set,true,15\n{more}"));
+    table(&tables(d.path()), "abm_coverage")
+}
+
+/// Column `c` of abm_coverage's row for `period` and `rep`.
+fn abm_at(a: &DataFrame, period: &str, rep: &str, c: &str) -> Option<f64> {
+    get(a, col("period").eq(lit(period)).and(col("rep_id").eq(lit(rep))), c)
+}
+
 #[test]
 fn abm_coverage_by_hand() {
-    let d = Dir::copy_of(&tiny());
-    // a second BDR, R7, also works A3 in Q2; R7 calls A1 and sets an appointment
-    d.append("reps.csv", "R7,Abe,IS,BDR,Kanto,M1\n");
-    d.append("activities.csv", "T21,R7,A3,,,2026-07-02T10:00:00+09:00,email,replied,,\nT22,R7,A1,,,2026-07-03T10:00:00+09:00,call,appointment_set,true,15\n");
-    let a = table(&tables(d.path()), "abm_coverage");
-    let at = |period: &str, rep: &str, c: &str| get(&a, col("period").eq(lit(period)).and(col("rep_id").eq(lit(rep))), c);
+    let a = abm_with_a_second_bdr("");
+    let at = |period: &str, rep: &str, c: &str| abm_at(&a, period, rep, c);
     // target accounts: A1 (true), A3 (yes); A2 and A4 are not
     assert_eq!(at("FY2026-Q1", "all", "target_accounts"), Some(2.0));
     // Q1: only R2 (BDR) worked a target, A3 (T4, T5; T5 connected with the DM);
@@ -87,14 +98,8 @@ fn abm_coverage_by_hand() {
 /// maker in March does not carry over either.
 #[test]
 fn abm_year_to_date_starts_again_each_fiscal_year() {
-    let d = Dir::copy_of(&tiny());
-    d.append("reps.csv", "R7,Abe,IS,BDR,Kanto,M1\n");
-    d.append(
-        "activities.csv",
-        "T20,R2,A1,,,2026-03-16T10:00:00+09:00,call,connected,true,5\nT21,R7,A3,,,2026-07-02T10:00:00+09:00,email,replied,,\nT22,R7,A1,,,2026-07-03T10:00:00+09:00,call,appointment_set,true,15\n",
-    );
-    let a = table(&tables(d.path()), "abm_coverage");
-    let at = |period: &str, rep: &str, c: &str| get(&a, col("period").eq(lit(period)).and(col("rep_id").eq(lit(rep))), c);
+    let a = abm_with_a_second_bdr("T20,R2,A1,,,2026-03-16T10:00:00+09:00,call,connected,true,5\n");
+    let at = |period: &str, rep: &str, c: &str| abm_at(&a, period, rep, c);
     // FY2025-Q4: R2 approached A1 and met its decision maker
     assert_eq!((at("FY2025-Q4", "all", "approached_ytd"), at("FY2025-Q4", "all", "dm_connected_ytd")), (Some(1.0), Some(1.0)));
     assert_eq!(at("FY2025-Q4", "R2", "approached_ytd"), Some(1.0));
