@@ -447,13 +447,12 @@ fn build_closed_deal_modes(m: &Model) -> Option<LazyFrame> {
     )
 }
 
-/// The win rate of closed deals by stage entered, `stage` and `__rate`,
-/// built by `build` (`visit_plan::stage_win_rates`) the first time. Read
-/// by pipeline_coverage and priority_deals.
-pub fn stage_win_rates(m: &Model, build: impl FnOnce() -> LazyFrame) -> LazyFrame {
-    // None only where a build gave none, which this one never does
-    memo(m, "stage_win_rates", || Some(build()))
-        .unwrap_or_else(|| df!("stage" => Vec::<String>::new(), "__rate" => Vec::<f64>::new()).map(DataFrame::lazy).unwrap_or_default())
+/// The win rate of closed deals by stage entered, `stage` and `__rate`
+/// (`visit_plan::stage_rates_plan`). Read by pipeline_coverage and
+/// priority_deals.
+pub fn stage_win_rates(m: &Model) -> LazyFrame {
+    let build = || super::visit_plan::stage_rates_plan(m);
+    memo(m, "stage_win_rates", || Some(build())).unwrap_or_else(build)
 }
 
 /// First IS activity on each lead, whenever it happened: `lead_id`, `first_is_at`.

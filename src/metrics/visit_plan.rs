@@ -119,22 +119,31 @@ fn located() -> Expr {
         .and(col("latitude").neq(lit(0.0)).or(col("longitude").neq(lit(0.0))))
 }
 
-/// Win rate of closed deals by stage entered (`stage`, `__rate`), and the
-/// overall win rate (`__overall`, one row; null without closed deals).
+/// Win rate of closed deals by stage entered (`stage`, `__rate`; built once
+/// a run, `events::stage_win_rates`), and the overall win rate
+/// (`__overall`, one row; null without closed deals).
 pub(super) fn stage_win_rates(m: &Model) -> (LazyFrame, LazyFrame) {
-    let opps = m.lazy("opportunities").expect("opportunities is required");
-    let closed = opps.filter(col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false));
-    let overall = closed.clone().select([
+    let overall = closed_deals(m).select([
         super::ratio(col("outcome").eq(lit("won")).cast(DataType::Float64).sum(), len()).alias("__overall"),
     ]);
-    // read by pipeline_coverage and priority_deals: built once (`events::stage_win_rates`)
-    let by_stage = super::events::stage_win_rates(m, || match m.lazy("stage_history") {
-        // per stage, the closed deals that entered it and the won ones among
-        // them, each deal once (distinct deal codes within a stage's rows: a
-        // handful of stages, so no (deal, stage) pairs are made distinct first)
+    (super::events::stage_win_rates(m), overall)
+}
+
+/// The opportunities won or lost.
+fn closed_deals(m: &Model) -> LazyFrame {
+    m.lazy("opportunities").expect("opportunities is required").filter(col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false))
+}
+
+/// The plan of `stage_win_rates`' per-stage rates: per stage, the closed
+/// deals that entered it and the won ones among them, each deal once
+/// (distinct deal codes within a stage's rows: a handful of stages, so no
+/// (deal, stage) pairs are made distinct first), stages of at least
+/// MIN_STAGE_DEALS closed deals.
+pub(super) fn stage_rates_plan(m: &Model) -> LazyFrame {
+    match m.lazy("stage_history") {
         Some(sh) => sh
             .select([col("opportunity_id"), col("stage").cast(crate::ids::segment_type())])
-            .join(closed.select([col("opportunity_id"), col("outcome")]), [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
+            .join(closed_deals(m).select([col("opportunity_id"), col("outcome")]), [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
             .group_by([col("stage")])
             .agg([
                 col("opportunity_id").to_physical().n_unique().cast(DataType::Int64).alias("__closed"),
@@ -143,8 +152,7 @@ pub(super) fn stage_win_rates(m: &Model) -> (LazyFrame, LazyFrame) {
             .filter(col("__closed").gt_eq(lit(MIN_STAGE_DEALS)))
             .select([col("stage").cast(DataType::String), (col("__won") / col("__closed").cast(DataType::Float64)).alias("__rate")]),
         None => df!("stage" => Vec::<String>::new(), "__rate" => Vec::<f64>::new()).expect("empty").lazy(),
-    });
-    (by_stage, overall)
+    }
 }
 
 pub const PRIORITY_DEALS_DOC: TableDoc = TableDoc {
