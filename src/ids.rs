@@ -470,9 +470,72 @@ fn encode_column(column: &Column, coding: &Coded) -> PolarsResult<Series> {
     let text = column.as_materialized_series().cast(&DataType::String)?;
     match coding {
         Coded::Id(kind) => encode_ids(&text, *kind).map(IntoSeries::into_series),
-        Coded::Enum(values) => text.strict_cast(values),
-        Coded::Segment(values) => text.strict_cast(values)?.cast(&segment_type()),
+        Coded::Enum(values) => encode_enum(&text, values),
+        Coded::Segment(values) => encode_enum(&text, values)?.cast(&segment_type()),
     }
+}
+
+/// Text column `text` as Enum `dtype` (a contract enum's few values): each
+/// value's code is its category's place, found by comparing Polars' 16-byte
+/// view of a short value (its length and bytes: `INLINE`) with the
+/// categories' views, and a longer value's bytes with theirs, rather than
+/// hashing every value as Polars' cast does (activities at scale 1000: kind
+/// and outcome, 17M rows each, 1.05 s of CPU). A value outside the
+/// categories is an error naming it, as Polars' strict cast gives.
+pub fn encode_enum(text: &Series, dtype: &DataType) -> PolarsResult<Series> {
+    let DataType::Enum(categories, _) = dtype else { return text.strict_cast(dtype) };
+    let names: Vec<&str> = categories.categories().values_iter().collect();
+    if names.len() > u8::MAX as usize {
+        return text.strict_cast(dtype);
+    }
+    // the categories' views (short ones) and bytes (long ones), each with its code
+    let short: Vec<(u128, u8)> = names.iter().enumerate().filter(|(_, n)| n.len() <= INLINE).map(|(i, n)| (inline_view(n), i as u8)).collect();
+    let long: Vec<(&[u8], u8)> = names.iter().enumerate().filter(|(_, n)| n.len() > INLINE).map(|(i, n)| (n.as_bytes(), i as u8)).collect();
+    let text = text.str()?;
+    let mut chunks: Vec<UInt8Chunked> = Vec::with_capacity(text.chunks().len());
+    for (arr, chunk) in text.downcast_iter().zip(text.chunks()) {
+        let validity = chunk.validity();
+        let mut codes = Vec::with_capacity(arr.len());
+        let mut unknown = None;
+        for (i, view) in arr.views().iter().enumerate() {
+            let code = if view.length as usize <= INLINE {
+                let v = view.as_u128();
+                short.iter().find(|(s, _)| *s == v).map(|(_, c)| *c)
+            } else {
+                // SAFETY: i is below the array's length
+                let bytes = unsafe { arr.value_unchecked(i) }.as_bytes();
+                long.iter().find(|(l, _)| *l == bytes).map(|(_, c)| *c)
+            };
+            // a null (whatever its view holds) is coded 0, masked by the validity
+            codes.push(code.unwrap_or_else(|| {
+                if validity.is_none_or(|m| m.get_bit(i)) {
+                    unknown.get_or_insert(i);
+                }
+                0
+            }));
+        }
+        if let Some(i) = unknown {
+            polars_bail!(InvalidOperation: "conversion from `str` to `enum` failed in column '{}' for value \"{}\"", text.name(), arr.value(i));
+        }
+        chunks.push(UInt8Chunked::from_vec_validity(text.name().clone(), codes, validity.cloned()));
+    }
+    let codes = chunks
+        .into_iter()
+        .reduce(|mut all, c| {
+            all.append_owned(c).expect("chunks of one type");
+            all
+        })
+        .unwrap_or_else(|| UInt8Chunked::full_null(text.name().clone(), 0));
+    codes.into_series().cast(&categories.physical().dtype())?.cast(dtype)
+}
+
+/// Polars' view of a short value (`INLINE` bytes at most), as a u128: its
+/// length in the low 4 bytes, then its bytes (little-endian, zero-padded).
+fn inline_view(value: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    bytes[..4].copy_from_slice(&(value.len() as u32).to_le_bytes());
+    bytes[4..4 + value.len()].copy_from_slice(value.as_bytes());
+    u128::from_le_bytes(bytes)
 }
 
 /// Text column `text`, ids of kind `kind`, as load codes: each value looked

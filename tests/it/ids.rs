@@ -311,3 +311,40 @@ fn own_codes_of_an_export_in_key_order_and_out_of_it() {
     assert_eq!(codes, [Some(0), Some(1)]);
     assert_eq!(back, text(&[Some("L1"), Some("L2")]));
 }
+
+/// Categories of a made-up enum: short ones (held inside Polars' view of
+/// a value), one of exactly 12 bytes and longer ones (held outside it).
+const ENUM_VALUES: [&str; 7] = ["call", "email", "visit", "appointment_set", "abcdefghijkl", "abcdefghijklm", "é_online"];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// A text column of an enum's values (nulls between, in pieces) codes
+    /// as Polars' own strict cast codes it: same categories, same nulls.
+    #[test]
+    fn enum_values_code_as_polars_casts_them(
+        pieces in proptest::collection::vec(proptest::collection::vec(proptest::option::of(0usize..ENUM_VALUES.len()), 0..40), 1..4),
+    ) {
+        let dtype = salesrelay::ids::contract_enum_type(&ENUM_VALUES).unwrap();
+        let mut text = Series::new_empty("kind".into(), &DataType::String);
+        for piece in &pieces {
+            let values: Vec<Option<&str>> = piece.iter().map(|p| p.map(|i| ENUM_VALUES[i])).collect();
+            text.append_owned(Series::new("kind".into(), values)).unwrap();
+        }
+        let ours = salesrelay::ids::encode_enum(&text, &dtype).unwrap();
+        let polars = text.strict_cast(&dtype).unwrap();
+        prop_assert_eq!(ours.dtype(), polars.dtype());
+        prop_assert!(ours.equals_missing(&polars));
+        prop_assert_eq!(ours.to_physical_repr().into_owned(), polars.to_physical_repr().into_owned());
+    }
+}
+
+#[test]
+fn a_value_outside_the_enum_is_an_error_naming_it() {
+    let dtype = salesrelay::ids::contract_enum_type(&ENUM_VALUES).unwrap();
+    // a prefix of a value, a value one byte longer, a long value's near miss
+    for odd in ["cal", "calls", "abcdefghijk", "abcdefghijklmn", "appointment_sex"] {
+        let text = Series::new("kind".into(), [Some("call"), None, Some(odd)]);
+        let err = salesrelay::ids::encode_enum(&text, &dtype).unwrap_err().to_string();
+        assert!(err.contains(&format!("\"{odd}\"")) && err.contains("'kind'"), "{odd}: {err}");
+    }
+}
