@@ -319,6 +319,21 @@ fn the_allocator_options_main_sets_are_purge_decommits_purge_delay_and_allow_thp
     assert_eq!(options.get(43), Some(&"allow_thp"), "mimalloc's options in order: {options:?}");
 }
 
+/// A validated table is made one chunk a column with its columns side by
+/// side only where the memory free holds a copy of it and 1 GiB besides
+/// (under a cap, a column at a time: one column's copy beside the table).
+#[test]
+fn columns_are_rechunked_side_by_side_only_where_the_room_holds_a_copy_and_1_gib() {
+    use salesrelay::validate::rechunk_side_by_side as side_by_side;
+    const GIB: u64 = 1 << 30;
+    assert!(side_by_side(635 << 20, Some(20 * GIB)));
+    assert!(side_by_side(GIB, Some(2 * GIB)));
+    assert!(!side_by_side(GIB, Some(2 * GIB - 1)));
+    assert!(!side_by_side(635 << 20, Some(GIB)));
+    assert!(!side_by_side(1, None));
+    assert!(!side_by_side(u64::MAX, Some(u64::MAX - 1)));
+}
+
 /// A run keeps the memory it frees for its own reuse only where the room
 /// it may take holds four times its input and 2 GiB besides: at scale 1000
 /// (2.7 GB of CSV) on a 23 GiB machine, not under a 3 GiB limit nor where
