@@ -479,8 +479,8 @@ fn encode_column(column: &Column, coding: &Coded) -> PolarsResult<Series> {
 /// value's code is its category's place, found by comparing Polars' 16-byte
 /// view of a short value (its length and bytes: `INLINE`) with the
 /// categories' views, and a longer value's bytes with theirs, rather than
-/// hashing every value as Polars' cast does (activities at scale 1000: kind
-/// and outcome, 17M rows each, 1.05 s of CPU). A value outside the
+/// hashing every value as Polars' cast does (at scale 1000, 47M values:
+/// 1.2% of validate's CPU samples against 2.0%). A value outside the
 /// categories is an error naming it, as Polars' strict cast gives.
 pub fn encode_enum(text: &Series, dtype: &DataType) -> PolarsResult<Series> {
     let DataType::Enum(categories, _) = dtype else { return text.strict_cast(dtype) };
@@ -519,14 +519,7 @@ pub fn encode_enum(text: &Series, dtype: &DataType) -> PolarsResult<Series> {
         }
         chunks.push(UInt8Chunked::from_vec_validity(text.name().clone(), codes, validity.cloned()));
     }
-    let codes = chunks
-        .into_iter()
-        .reduce(|mut all, c| {
-            all.append_owned(c).expect("chunks of one type");
-            all
-        })
-        .unwrap_or_else(|| UInt8Chunked::full_null(text.name().clone(), 0));
-    codes.into_series().cast(&categories.physical().dtype())?.cast(dtype)
+    one_column(text.name(), chunks).into_series().cast(&categories.physical().dtype())?.cast(dtype)
 }
 
 /// Polars' view of a short value (`INLINE` bytes at most), as a u128: its
@@ -569,13 +562,19 @@ pub fn encode_ids<'a>(text: &'a Series, kind: (&'static str, &'static str)) -> P
     let mut bounds = locked(&OWN_BOUNDS);
     let b = bounds.entry(kind).or_insert(0);
     *b = (*b).max(bound);
-    Ok(chunks
+    Ok(one_column(text.name(), chunks))
+}
+
+/// `chunks`, coded a chunk of their text column at a time, as one column
+/// named `name` (its chunks kept as they are; no rows: an empty column).
+fn one_column<T: PolarsNumericType>(name: &PlSmallStr, chunks: Vec<ChunkedArray<T>>) -> ChunkedArray<T> {
+    chunks
         .into_iter()
         .reduce(|mut all, c| {
             all.append_owned(c).expect("chunks of one type");
             all
         })
-        .unwrap_or_else(|| UInt32Chunked::full_null(text.name().clone(), 0)))
+        .unwrap_or_else(|| ChunkedArray::full_null(name.clone(), 0))
 }
 
 /// Load codes `codes` of kind `kind` (`encode_ids`) as their text.

@@ -381,7 +381,7 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         // (at scale 1000 a check of the activities against their leads copied 0.47 GB for it).
         // A column a thread where the memory free has room for the table's copy and 1 GiB
         // besides (scale 1000: 0.6 s against 1.1 s), else a column at a time, so that at most one
-        // column's copy is held beside the table (in 3 GiB at scale 1000, two were too many)
+        // column's copy is held beside the table (side by side, a run in 3 GiB at scale 1000 failed)
         if rechunk_side_by_side(loaded.df.estimated_size() as u64, crate::progress::memory_room()) {
             loaded.df.rechunk_mut_par();
         } else {
