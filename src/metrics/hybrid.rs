@@ -157,9 +157,10 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
     // the fiscal year of a quarter index (fiscal year x 4 + quarter - 1)
     let year = |q: Expr| q.floor_div(lit(4));
     // accounts reached per quarter and rep; by anyone: those rows merged per quarter and account
-    let reached_by_rep = bdr
-        .group_agg([col("__q"), col("rep_id"), col("account_id")], [col("__dm").any(true).alias("__dm"), count_if(col("__appointment")).alias("__appointments")])
-        .cache();
+    // (a flag and a count, the same in any order: grouped by the streaming engine)
+    let reached_by_rep = super::streamed(
+        bdr.group_agg([col("__q"), col("rep_id"), col("account_id")], [col("__dm").any(true).alias("__dm"), count_if(col("__appointment")).alias("__appointments")]),
+    );
     let mut parts = Vec::new();
     for keyed in [true, false] {
         let by: Vec<Expr> = if keyed { vec![col("__q"), col("rep_id")] } else { vec![col("__q")] };
