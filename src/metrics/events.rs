@@ -434,10 +434,11 @@ pub fn closed_deal_modes(m: &Model) -> Option<LazyFrame> {
 
 /// Builds `closed_deal_modes`.
 fn build_closed_deal_modes(m: &Model) -> Option<LazyFrame> {
-    let modes = fs_meetings(m)?
-        .filter(col("opportunity_id").is_not_null())
-        .group_agg([col("opportunity_id")], [super::count_if(col("kind").eq(lit("visit"))).alias("__visits")])
-        .with_column(when(col("__visits").gt(lit(0))).then(lit("visited")).otherwise(lit("online_only")).alias("mode"));
+    // a group per deal met, a count each (the same in any order): grouped by the streaming engine
+    let modes = super::streamed(
+        fs_meetings(m)?.filter(col("opportunity_id").is_not_null()).group_agg([col("opportunity_id")], [super::count_if(col("kind").eq(lit("visit"))).alias("__visits")]),
+    )
+    .with_column(when(col("__visits").gt(lit(0))).then(lit("visited")).otherwise(lit("online_only")).alias("mode"));
     Some(
         opportunities(m)
             .filter(col("closed_at").is_not_null().and(col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false)))

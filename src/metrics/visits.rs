@@ -82,9 +82,11 @@ fn recommendation(min_deals: u32) -> Expr {
 
 /// industry_visit_ratio: per quarter and reference industry.
 pub fn industry_visit_ratio(m: &Model) -> Option<LazyFrame> {
-    let meetings = fs_meetings(m)?
-        .group_agg([col("__p"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")])
-        .with_column(col("industry").cast(DataType::String));
+    // (counts, the same in any order: grouped by the streaming engine, as below)
+    let meetings = super::streamed(
+        fs_meetings(m)?.group_agg([col("__p"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")]),
+    )
+    .with_column(col("industry").cast(DataType::String));
     let mut aggs = mode_aggs("visited");
     aggs.extend(mode_aggs("online_only"));
     let deals = events::closed_deal_modes(m)?.group_agg([col("__p"), col("industry")], aggs).with_column(col("industry").cast(DataType::String));
@@ -131,8 +133,10 @@ pub fn industry_visit_ratio(m: &Model) -> Option<LazyFrame> {
 /// met or closed deals: the visit mix against the benchmark and the win rate
 /// of the rep's closed deals in that industry.
 pub fn visit_mix_reps(m: &Model) -> Option<LazyFrame> {
-    let meetings = fs_meetings(m)?
-        .group_agg([col("__p"), col("rep_id"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")]);
+    // (counts, the same in any order of adding: grouped by the streaming engine)
+    let meetings = super::streamed(
+        fs_meetings(m)?.group_agg([col("__p"), col("rep_id"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")]),
+    );
     let deals = events::closed_deal_modes(m)?
         .group_agg([col("__p"), col("owner_rep_id").alias("rep_id"), col("industry")], [
             len().cast(DataType::Int64).alias("deals_closed"),
