@@ -141,12 +141,10 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
         col("closed_at"),
         col("lead_id"),
     ]);
-    let closes = opps.clone().select([col("opportunity_id").alias("__opp"), col("closed_at").alias("__closed")]);
+    let closes = opps.clone().select([col("opportunity_id"), col("closed_at").alias("__closed")]);
     let role = |r: &str| col("viewer_role").eq(lit(r.to_string()));
-    let deal_views = views
-        .clone()
-        .filter(col("opportunity_id").is_not_null())
-        .join(closes, [col("opportunity_id")], [col("__opp")], JoinArgs::new(JoinType::Left))
+    // each view's deal's close picked by the deal's code (`events::looked_up`), not joined
+    let deal_views = events::looked_up(views.clone().filter(col("opportunity_id").is_not_null()), "opportunity_id", closes, &["__closed"])
         .with_column(col("viewed_at").lt_eq(col("__closed").fill_null(end.clone())).alias("__counted"))
         .cache();
     let seconds = || col("seconds").fill_null(lit(0.0));
