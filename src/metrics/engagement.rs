@@ -316,7 +316,8 @@ pub fn engagement_effect(m: &Model, engagement: LazyFrame, handoffs: Option<Lazy
         // a handoff has viewing data when its lead's room had a view before it: the
         // lead's first view is before it (each handoff joined to all its lead's views and
         // counted before: the table took 1.20 s at scale 1000, now 1.05)
-        let first_views = views.filter(col("lead_id").is_not_null()).group_agg([col("lead_id")], [col("viewed_at").min().alias("__first_view")]);
+        // (a minimum per lead, the same in any order: grouped by the streaming engine)
+        let first_views = super::streamed(views.filter(col("lead_id").is_not_null()).group_agg([col("lead_id")], [col("viewed_at").min().alias("__first_view")]));
         let flagged = h
             .join(first_views, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
             .with_column(
