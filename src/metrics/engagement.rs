@@ -190,16 +190,18 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
         .sort(["view_id"], Default::default())
         .group_agg([col("opportunity_id")], [col("asset").last().alias("last_asset")]);
     let per_opp = per_opp.join(last_asset, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left));
-    let after_close = deal_views
-        .filter(col("__counted").not())
-        .group_agg([col("opportunity_id")], [len().cast(DataType::Int64).alias("views_after_close")]);
+    // counts and a minimum per deal below (the same in any order): grouped by the streaming engine
+    let after_close = super::streamed(
+        deal_views.filter(col("__counted").not()).group_agg([col("opportunity_id")], [len().cast(DataType::Int64).alias("views_after_close")]),
+    );
     // when FS got the deal: its earliest handoff, else its creation
     let entered = match m.lazy("handoffs") {
         Some(h) => opps
             .clone()
             .join(
-                h.filter(col("opportunity_id").is_not_null())
-                    .group_agg([col("opportunity_id")], [col("handed_off_at").min().alias("__handoff")]),
+                super::streamed(
+                    h.filter(col("opportunity_id").is_not_null()).group_agg([col("opportunity_id")], [col("handed_off_at").min().alias("__handoff")]),
+                ),
                 [col("opportunity_id")],
                 [col("opportunity_id")],
                 JoinArgs::new(JoinType::Left),
@@ -209,7 +211,7 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
     }
     .filter(col("lead_id").is_not_null())
     .select([col("opportunity_id"), col("lead_id"), col("handed_off_at")]);
-    let before = lead_views_before(entered.clone(), "opportunity_id", views);
+    let before = super::streamed(lead_views_before(entered.clone(), "opportunity_id", views));
     let entered = entered
         .join(before, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left))
         .select([
