@@ -204,9 +204,9 @@ pub fn funnel_cohort(m: &Model) -> Option<LazyFrame> {
         col("deals"),
         col("open_deals"),
     ]);
-    // each lead's handoffs and deals picked by the lead's code (`events::looked_up`), not joined
-    let cohort = events::looked_up(leads, "lead_id", per_lead_handoffs, &["handed_off", "accepted"]);
-    let cohort = events::looked_up(cohort, "lead_id", per_lead_opps, &["has_opportunity", "won", "open", "won_amount", "deals", "open_deals"])
+    let cohort = leads
+        .join(per_lead_handoffs, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
+        .join(per_lead_opps, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
         .with_column(m.period("created_at").alias("period"));
     // counts and sums: one group-by at the finest cell, rolled up to each segment kind
     let agg = by_segment_rolled(
