@@ -362,3 +362,31 @@ fn freed_memory_is_kept_only_where_the_room_holds_four_inputs_and_2_gib() {
     std::fs::write(d.file("notes.txt"), [0u8; 1000]).unwrap();
     assert_eq!(salesrelay::load::input_bytes(d.path()), every_csv + 800);
 }
+
+/// Activities and DSR views with a header and no rows: the group-bys the
+/// streaming engine runs (counts per rep, deal or lead, first views) get
+/// no rows, and the run still completes with zeros where counts belong,
+/// not an error or a panic.
+#[test]
+fn a_run_whose_activities_and_views_have_no_rows_completes_with_zero_counts() {
+    use polars::prelude::*;
+    let d = Dir::copy_of(&tiny());
+    for name in ["activities.csv", "dsr_views.csv"] {
+        let text = std::fs::read_to_string(d.path().join(name)).unwrap();
+        d.write(name, &format!("{}\n", text.lines().next().unwrap()));
+    }
+    let out = tempfile::tempdir().unwrap();
+    let o = salesrelay(d.path(), &["run", "--input", ".", "--out", out.path().to_str().unwrap(), "--queries", "none"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = |name: &str| {
+        let path = crate::util::report_folder(out.path()).join(format!("tables/{name}.parquet"));
+        ParquetReader::new(std::fs::File::open(path).unwrap()).finish().unwrap()
+    };
+    let total = |df: &DataFrame, c: &str| df.column(c).unwrap().as_materialized_series().cast(&DataType::Int64).unwrap().i64().unwrap().sum().unwrap_or(0);
+    let fs = table("fs_reps");
+    assert!(fs.height() > 0);
+    assert_eq!((total(&fs, "visits"), total(&fs, "online_meetings")), (0, 0));
+    let dsr = table("dsr_engagement");
+    assert!(dsr.height() > 0);
+    assert_eq!((total(&dsr, "views"), total(&dsr, "views_after_close")), (0, 0));
+}
