@@ -105,10 +105,7 @@ fn query_table_names_are_checked_and_never_leave_the_report() {
     let files = files_under(out.path());
     assert!(files.iter().all(|f| f.starts_with("reports/FY2026-Q2/")), "{files:?}");
     let folder = reports.join("FY2026-Q2");
-    let read = |t: &str| {
-        use polars::prelude::SerReader;
-        polars::prelude::ParquetReader::new(std::fs::File::open(folder.join(format!("tables/{t}.parquet"))).unwrap()).finish().unwrap()
-    };
+    let read = |t: &str| crate::util::report_table(&folder, t);
     assert_eq!(read("fine").get_column_names(), ["one"]);
     assert!(read("data_quality").get_column_names().iter().any(|c| c.as_str() == "rule"), "the built-in data_quality");
     assert!(folder.join("tables/kpi_tree.parquet").is_file());

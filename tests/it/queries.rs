@@ -3,12 +3,7 @@
 
 use polars::prelude::*;
 
-use crate::util::{f64s, root, salesrelay, strs, tiny, Dir};
-
-fn read(folder: &std::path::Path, table: &str) -> DataFrame {
-    let file = std::fs::File::open(folder.join(format!("tables/{table}.parquet"))).unwrap();
-    ParquetReader::new(file).finish().unwrap()
-}
+use crate::util::{f64s, report_table as read, root, salesrelay, strs, tiny, Dir};
 
 fn run_tiny(extra: &[&str]) -> (tempfile::TempDir, std::process::Output) {
     let out = tempfile::tempdir().unwrap();

@@ -148,6 +148,12 @@ pub fn one(df: &DataFrame, column: &str) -> Option<f64> {
     f64s(df, column)[0]
 }
 
+/// Output table `table` of report folder `folder`, read from its Parquet file.
+pub fn report_table(folder: &Path, table: &str) -> DataFrame {
+    let file = std::fs::File::open(folder.join(format!("tables/{table}.parquet"))).unwrap();
+    ParquetReader::new(file).finish().unwrap()
+}
+
 /// The report folder a run wrote into `out` (the one folder not hidden).
 pub fn report_folder(out: &Path) -> PathBuf {
     std::fs::read_dir(out).unwrap().flatten().find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.')).unwrap().path()
