@@ -519,7 +519,10 @@ pub fn encode_enum(text: &Series, dtype: &DataType) -> PolarsResult<Series> {
         }
         chunks.push(UInt8Chunked::from_vec_validity(text.name().clone(), codes, validity.cloned()));
     }
-    one_column(text.name(), chunks).into_series().cast(&categories.physical().dtype())?.cast(dtype)
+    // the codes as the Enum's physical type, then the Enum itself (Polars
+    // deprecates casting integers to an Enum, with a warning on stderr)
+    let codes = one_column(text.name(), chunks).into_series().cast(&categories.physical().dtype())?;
+    Series::from_cats_and_dtype(&codes, dtype, true)
 }
 
 /// Polars' view of a short value (`INLINE` bytes at most), as a u128: its

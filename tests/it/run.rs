@@ -123,6 +123,12 @@ fn run_on_sample_data_writes_documented_tables() {
     for stage in ["load", "validate", "compute", "write"] {
         assert!(stderr.contains(stage), "progress for {stage}: {stderr}");
     }
+    // stderr holds our step lines and nothing else: no library's warning
+    // (Polars prints its deprecations there) reaches the user
+    for line in stderr.lines() {
+        let step = line.strip_prefix("  ").and_then(|l| l.split_whitespace().next());
+        assert!(matches!(step, Some("load" | "validate" | "compute" | "queries" | "write")), "a line that is not a step's: {line:?} in\n{stderr}");
+    }
     let folder = out.path().join("FY2026-Q2");
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(folder.join("manifest.json")).unwrap()).unwrap();
     let outputs = manifest["outputs"].as_array().unwrap();
