@@ -519,10 +519,16 @@ pub fn encode_enum(text: &Series, dtype: &DataType) -> PolarsResult<Series> {
         }
         chunks.push(UInt8Chunked::from_vec_validity(text.name().clone(), codes, validity.cloned()));
     }
-    // the codes as the Enum's physical type, then the Enum itself (Polars
-    // deprecates casting integers to an Enum, with a warning on stderr)
-    let codes = one_column(text.name(), chunks).into_series().cast(&categories.physical().dtype())?;
-    Series::from_cats_and_dtype(&codes, dtype, true)
+    // the codes as the Enum (Polars deprecates casting integers to an Enum,
+    // with a warning on stderr)
+    let codes = one_column(text.name(), chunks);
+    if categories.physical() == CategoricalPhysical::U8 {
+        // SAFETY: each code is the place of a category it equals (found above), so
+        // below their count; an Enum of at most 255 categories is one byte a row
+        return Ok(unsafe { CategoricalChunked::<Categorical8Type>::from_cats_and_dtype_unchecked(codes, dtype.clone()) }.into_series());
+    }
+    // (a wider Enum: each code checked against the categories again)
+    Series::from_cats_and_dtype(&codes.into_series().cast(&categories.physical().dtype())?, dtype, true)
 }
 
 /// Polars' view of a short value (`INLINE` bytes at most), as a u128: its
