@@ -896,22 +896,29 @@ struct CsvScan {
 /// Reads a file once: SHA-256, UTF-8 validity, and a quote-aware count of
 /// each record's fields and lines (the quoting rules of `LineTracker`).
 fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    // SHA-256 on the other core, beside the structure scan (it costs as much again)
-    let (to_hash, blocks) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
-    let hashing = std::thread::spawn(move || {
-        let mut hasher = Sha256::new();
-        for block in blocks {
-            hasher.update(&block);
-        }
-        hex(&hasher.finalize())
+    // the mapped file, read where the page cache holds it: each block counted, then
+    // hashed while it is in the cache, then its pages let go (the scan runs a file
+    // ahead of the reading, see `ScanAhead`, so it is not what the load waits for)
+    let file = FileBytes::map(path)?;
+    let (mut hasher, mut released) = (Sha256::new(), 0);
+    let scan = scan_bytes(&file.0, delimiter, |block, end| {
+        hasher.update(block);
+        file.done_with((released, end));
+        released = end / PAGE * PAGE;
     });
-    let mut buf = vec![0u8; 1 << 20];
-    let (mut carry, mut total) = (0usize, 0u64);
+    Ok(CsvScan { sha256: hex(&hasher.finalize()), ..scan })
+}
+
+/// `scan_csv`'s count over a file's `bytes`, a block of 1 MiB at a time,
+/// each block handed to `done` with the offset it ends at once counted
+/// (the SHA-256 left empty).
+fn scan_bytes(bytes: &[u8], delimiter: u8, mut done: impl FnMut(&[u8], u64)) -> CsvScan {
+    const BLOCK: usize = 1 << 20;
+    let total = bytes.len() as u64;
     let mut scan =
         CsvScan { sha256: String::new(), bytes: 0, headers: Vec::new(), records: 0, starts: None, slow: None, padded: false, pieces: Vec::new() };
     let piece_rows = chunk_rows() as i64;
-    let mut consumed = 0u64; // the file offset of buf[0]
+    let mut consumed = 0u64; // the file offset of the block's first byte
     let blank = |b: u8| b == b' ' || b == b'\t';
     let mut header: Vec<u8> = Vec::new();
     let (mut line, mut record_line) = (1u64, 1u64);
@@ -919,22 +926,19 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
     let mut record_bytes = 0usize; // bytes of the current record so far, without its line end
     let mut record_index: i64 = -1; // -1: the header
     loop {
-        let n = file.read(&mut buf[carry..]).map_err(|e| Error::io(path, e))?;
-        if n > 0 {
-            let _ = to_hash.send(buf[carry..carry + n].to_vec());
-        }
-        total += n as u64;
-        let len = carry + n;
-        let valid = match std::str::from_utf8(&buf[..len]) {
+        // the next block: from where the last one's valid text ended
+        let block = &bytes[consumed as usize..(consumed as usize + BLOCK).min(bytes.len())];
+        let len = block.len();
+        let valid = match std::str::from_utf8(block) {
             Ok(_) => len,
-            // a character split across two reads: finish it with the next read
-            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
+            // a character split across two blocks: finished in the next block
+            Err(e) if e.error_len().is_none() && (consumed + len as u64) < total => e.valid_up_to(),
             Err(_) => {
                 scan.slow.get_or_insert("not UTF-8");
                 len
             }
         };
-        let chunk = &buf[..valid];
+        let chunk = &block[..valid];
         if record_index < 0 && header.len() < (1 << 20) {
             header.extend_from_slice(chunk); // the header record is parsed from these bytes below
         }
@@ -1013,15 +1017,12 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
             }
             record_bytes += chunk.len() - last;
         }
-        if n == 0 {
+        if len == 0 {
             break;
         }
-        carry = len - valid;
         consumed += valid as u64;
-        buf.copy_within(valid..len, 0);
+        done(chunk, consumed);
     }
-    drop(to_hash);
-    scan.sha256 = hashing.join().map_err(|_| Error::Input(format!("{}: hashing failed", path.display())))?;
     scan.bytes = total;
     scan.pieces.push(total);
     if scan.slow.is_none() {
@@ -1055,7 +1056,7 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
             _ => scan.slow = Some("an unreadable header"),
         }
     }
-    Ok(scan)
+    scan
 }
 
 /// Records that data record `index` starts on `line`; the list is kept only
@@ -1078,6 +1079,10 @@ fn push_start(starts: &mut Option<Vec<u32>>, index: usize, line: u64) {
 /// record.
 struct FileBytes(memmap2::Mmap);
 
+/// The size of a memory page (the smallest on the systems we run on; a
+/// larger page only lets go of fewer bytes).
+const PAGE: u64 = 4096;
+
 impl FileBytes {
     fn map(path: &Path) -> Result<FileBytes> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
@@ -1096,11 +1101,10 @@ impl FileBytes {
     /// Lets go of the pages of bytes `range` once read: the page cache keeps
     /// them, this process no longer counts them as its own (read whole, the
     /// mapped activities at scale 1000 put 1.4 GiB on the resident peak).
-    fn done_with(&self, range: (u64, u64)) {
-        let (Ok(start), Ok(end)) = (usize::try_from(range.0), usize::try_from(range.1)) else { return };
+    fn done_with(&self, (start, end): (u64, u64)) {
         // whole pages only: the page the next piece starts in stays
-        let page = 4096;
-        let (start, end) = (start / page * page, (end / page * page).min(self.0.len()));
+        let (start, end) = (start / PAGE * PAGE, (end / PAGE * PAGE).min(self.0.len() as u64));
+        let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else { return };
         if end > start {
             // SAFETY: the map is a read-only mapping of a file (shared), so letting go of
             // its pages only drops them from this process; a later read of them reads the
@@ -1480,4 +1484,58 @@ pub fn parse_floor(dir: &Path) -> Result<(usize, f64)> {
         }
     }
     Ok((rows, started.elapsed().as_secs_f64()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file whose text puts a three-byte character across the 1 MiB
+    /// boundary between two blocks of the scan: still UTF-8 and well formed,
+    /// every byte handed on once and in order (so hashed once), the records
+    /// counted.
+    #[test]
+    fn a_character_across_two_blocks_is_read_whole_and_hashed_once() {
+        let mut text = b"id,name\n".to_vec();
+        let mut rows = 0;
+        // rows of ASCII up to a few bytes before the boundary
+        while text.len() < (1 << 20) - 40 {
+            text.extend_from_slice(format!("{rows},name {rows}\n").as_bytes());
+            rows += 1;
+        }
+        // pad so that the row's "製" (3 bytes) starts one byte before the boundary
+        let prefix = format!("{rows},");
+        let pad = (1 << 20) - 1 - text.len() - prefix.len();
+        text.extend_from_slice(format!("{prefix}{}製造\n", "x".repeat(pad)).as_bytes());
+        assert_eq!(&text[(1 << 20) - 1..(1 << 20) + 2], "製".as_bytes(), "the character straddles the boundary");
+        rows += 1;
+        for _ in 0..10 {
+            text.extend_from_slice(format!("{rows},名前\n").as_bytes());
+            rows += 1;
+        }
+        let mut handed = Vec::new();
+        let mut ends = Vec::new();
+        let scan = scan_bytes(&text, b',', |block, end| {
+            handed.extend_from_slice(block);
+            ends.push(end);
+        });
+        assert_eq!(scan.slow, None);
+        assert_eq!(scan.records, rows);
+        assert_eq!(scan.bytes, text.len() as u64);
+        assert_eq!(handed, text, "each byte handed on once, in order");
+        // the first block stops before the split character, the next one starts with it
+        assert_eq!(ends[0], (1 << 20) - 1);
+        assert_eq!(*ends.last().unwrap(), text.len() as u64);
+    }
+
+    /// A byte that is not UTF-8 sends the file record by record, and the
+    /// bytes are still all handed on (the manifest hashes what it read).
+    #[test]
+    fn bytes_that_are_not_utf8_take_the_record_path_and_are_still_hashed() {
+        let text = b"id,name\n1,\x82\xa0\n2,b\n".to_vec();
+        let mut handed = Vec::new();
+        let scan = scan_bytes(&text, b',', |block, _| handed.extend_from_slice(block));
+        assert_eq!(scan.slow, Some("not UTF-8"));
+        assert_eq!(handed, text);
+    }
 }
