@@ -903,8 +903,9 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
     let (mut hasher, mut released) = (Sha256::new(), 0);
     let scan = scan_bytes(&file.0, delimiter, |block, end| {
         hasher.update(block);
+        // (the page `end` falls in is let go with the next block)
         file.done_with((released, end));
-        released = end / PAGE * PAGE;
+        released = end;
     });
     Ok(CsvScan { sha256: hex(&hasher.finalize()), ..scan })
 }
