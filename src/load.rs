@@ -899,7 +899,12 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
     // the mapped file, read where the page cache holds it: each block counted, then
     // hashed while it is in the cache, then its pages let go (the scan runs a file
     // ahead of the reading, see `ScanAhead`, so it is not what the load waits for)
-    let file = FileBytes::map(path)?;
+    let Some(file) = FileBytes::map(path)? else {
+        // a file system that cannot map files (some network or FUSE mounts): the
+        // record-by-record path reads it (and hashes it on the way)
+        let slow = Some("a file that cannot be mapped into memory");
+        return Ok(CsvScan { sha256: String::new(), bytes: 0, headers: Vec::new(), records: 0, starts: None, slow, padded: false, pieces: Vec::new() });
+    };
     let (mut hasher, mut released) = (Sha256::new(), 0);
     let scan = scan_bytes(&file.0, delimiter, |block, end| {
         hasher.update(block);
@@ -1085,13 +1090,14 @@ struct FileBytes(memmap2::Mmap);
 const PAGE: u64 = 4096;
 
 impl FileBytes {
-    fn map(path: &Path) -> Result<FileBytes> {
+    /// The file at `path` mapped; None where its file system cannot map it
+    /// (the caller reads it record by record instead).
+    fn map(path: &Path) -> Result<Option<FileBytes>> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         // SAFETY: the map is only read, and only while this file is loaded; as with
         // Polars' reader (which maps a file it reads by path), a file another program
         // truncates during the load is the one thing that can fault it
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        Ok(FileBytes(map))
+        Ok(unsafe { memmap2::Mmap::map(&file) }.ok().map(FileBytes))
     }
 
     /// Bytes `range.0..range.1`, if the file holds them.
@@ -1208,7 +1214,7 @@ fn read_csv_polars(
     // piece by piece, so only one piece's text is in memory beside the typed rows
     let (mut typed, mut row_findings) = (Vec::new(), Vec::new());
     let piece_rows = chunk_rows();
-    let bytes = FileBytes::map(path)?;
+    let Some(bytes) = FileBytes::map(path)? else { return Ok(None) };
     let mut parsing = 0.0;
     for (k, range) in scan.pieces.windows(2).enumerate() {
         let first = k * piece_rows;
@@ -1527,6 +1533,17 @@ mod tests {
         // the first block stops before the split character, the next one starts with it
         assert_eq!(ends[0], (1 << 20) - 1);
         assert_eq!(*ends.last().unwrap(), text.len() as u64);
+    }
+
+    /// A file its file system cannot map (a device here, as some network and
+    /// FUSE mounts answer) is sent record by record, not failed; a file that
+    /// cannot be opened is still an error naming it.
+    #[test]
+    fn a_file_that_cannot_be_mapped_takes_the_record_path() {
+        let scan = scan_csv(Path::new("/dev/null"), b',').unwrap();
+        assert_eq!(scan.slow, Some("a file that cannot be mapped into memory"));
+        let Err(missing) = scan_csv(Path::new("/nonexistent/accounts.csv"), b',') else { panic!("a file that is not there read") };
+        assert!(missing.to_string().contains("/nonexistent/accounts.csv"), "{missing}");
     }
 
     /// A byte that is not UTF-8 sends the file record by record, and the
