@@ -1087,6 +1087,7 @@ struct FileBytes(memmap2::Mmap);
 
 /// The size of a memory page (the smallest on the systems we run on; a
 /// larger page only lets go of fewer bytes).
+#[cfg(unix)]
 const PAGE: u64 = 4096;
 
 impl FileBytes {
@@ -1108,6 +1109,7 @@ impl FileBytes {
     /// Lets go of the pages of bytes `range` once read: the page cache keeps
     /// them, this process no longer counts them as its own (read whole, the
     /// mapped activities at scale 1000 put 1.4 GiB on the resident peak).
+    #[cfg(unix)]
     fn done_with(&self, (start, end): (u64, u64)) {
         // whole pages only: the page the next piece starts in stays
         let (start, end) = (start / PAGE * PAGE, (end / PAGE * PAGE).min(self.0.len() as u64));
@@ -1119,6 +1121,10 @@ impl FileBytes {
             let _ = unsafe { self.0.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start) };
         }
     }
+
+    /// (elsewhere the pages stay until the map is dropped)
+    #[cfg(not(unix))]
+    fn done_with(&self, _: (u64, u64)) {}
 }
 
 /// Reads records `first..` of a well-formed UTF-8 CSV, the bytes
