@@ -871,6 +871,7 @@ fn other_delimiter(headers: &[String], delimiter: u8, table: &str, file_name: &s
 /// What one pass over a CSV file's bytes shows: its hash, whether Polars'
 /// multi-threaded reader can read it exactly as the record-by-record path
 /// would, and if so where each record starts.
+#[derive(Default)]
 struct CsvScan {
     sha256: String,
     bytes: u64,
@@ -902,8 +903,7 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
     let Some(file) = FileBytes::map(path)? else {
         // a file system that cannot map files (some network or FUSE mounts): the
         // record-by-record path reads it (and hashes it on the way)
-        let slow = Some("a file that cannot be mapped into memory");
-        return Ok(CsvScan { sha256: String::new(), bytes: 0, headers: Vec::new(), records: 0, starts: None, slow, padded: false, pieces: Vec::new() });
+        return Ok(CsvScan { slow: Some("a file that cannot be mapped into memory"), ..CsvScan::default() });
     };
     let (mut hasher, mut released) = (Sha256::new(), 0);
     let scan = scan_bytes(&file.0, delimiter, |block, end| {
@@ -921,8 +921,7 @@ fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
 fn scan_bytes(bytes: &[u8], delimiter: u8, mut done: impl FnMut(&[u8], u64)) -> CsvScan {
     const BLOCK: usize = 1 << 20;
     let total = bytes.len() as u64;
-    let mut scan =
-        CsvScan { sha256: String::new(), bytes: 0, headers: Vec::new(), records: 0, starts: None, slow: None, padded: false, pieces: Vec::new() };
+    let mut scan = CsvScan::default();
     let piece_rows = chunk_rows() as i64;
     let mut consumed = 0u64; // the file offset of the block's first byte
     let blank = |b: u8| b == b' ' || b == b'\t';
