@@ -786,9 +786,26 @@ impl Front {
         Ok(code)
     }
 
-    /// Twice the slots, every code placed again (in code order, hashing its value).
+    /// Twice the slots, every code placed again (`place_again`).
     fn grow(&mut self) {
-        let mut slots = vec![0u64; self.slots.len() * 2];
+        self.place_again(self.slots.len() * 2);
+    }
+
+    /// Room for `more` new values without growing: the slots for them
+    /// laid out at once, rather than doubled and placed again step by step
+    /// as they come (leads at scale 1000: 3.2M new ids, grown 13 times).
+    fn reserve(&mut self, more: usize) {
+        let wanted = ((self.values.len() + more) * 2 + 1).next_power_of_two().max(1024);
+        if wanted > self.slots.len() {
+            self.place_again(wanted);
+        }
+        self.values.reserve(more);
+    }
+
+    /// `len` slots (a power of two), every code placed again (in code
+    /// order, hashing its value).
+    fn place_again(&mut self, len: usize) {
+        let mut slots = vec![0u64; len];
         let mask = slots.len() - 1;
         for code in 0..self.values.len() {
             let hash = self.hash(self.key_of(code as u32));
@@ -843,6 +860,18 @@ fn front_of(kind: (&'static str, &'static str)) -> Arc<std::sync::Mutex<Front>> 
     locked(&FRONTS).entry(kind).or_default().clone()
 }
 
+/// Makes room in the fronts of the kinds `table` is the key of (its
+/// `lead_id` for lead ids, ...) for `records` new ids, before its rows are
+/// coded (`Front::reserve`).
+pub fn reserve_keys(table: &str, records: usize) {
+    let Some(spec) = TABLES.iter().find(|t| t.name == table) else { return };
+    for c in spec.columns {
+        if let Some(kind) = id_kind(table, c.name).filter(|k| *k == (spec.name, c.name)) {
+            locked(&front_of(kind)).reserve(records);
+        }
+    }
+}
+
 /// The inputs being read and validated now (`Coding`).
 static CODING: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
 
@@ -874,4 +903,34 @@ impl Drop for Coding {
 /// Whether `c` holds dictionary codes (a coded enum may be an Enum).
 fn is_code(c: &Column) -> bool {
     matches!(c.dtype(), DataType::Categorical(..) | DataType::Enum(..))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A front with room reserved takes that many new ids without growing,
+    /// and hands each its code in the order first read, a repeat its first
+    /// code, as a front that grows does.
+    #[test]
+    fn a_front_with_room_reserved_codes_as_one_that_grows() {
+        let ids: Vec<String> = (0..5000).map(|i| format!("L{:08}", i % 3000)).chain((0..40).map(|i| format!("a long id of more than twelve bytes {i}"))).collect();
+        let keys: Vec<Option<Key>> = ids.iter().map(|id| Some(if id.len() <= INLINE { Key::Short(to_words(inline_view(id))) } else { Key::Long(id.as_bytes()) })).chain([None]).collect();
+        let (mut grown, mut reserved) = (Front::default(), Front::default());
+        reserved.reserve(3040);
+        let slots = reserved.slots.len();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        grown.codes(&keys, &mut a).unwrap();
+        reserved.codes(&keys, &mut b).unwrap();
+        assert_eq!(reserved.slots.len(), slots, "grew although room was reserved");
+        assert_eq!(slots, 8192); // the next power of two above twice 3,040
+        assert_eq!(a, b);
+        assert_eq!((a[0], a[2999], a[3000], a[5039], a[5040]), (0, 2999, 0, 3039, 0));
+        assert_eq!(reserved.text(3001).unwrap(), "a long id of more than twelve bytes 1");
+        assert_eq!(reserved.text(7).unwrap(), "L00000007");
+    }
+
+    fn to_words(v: u128) -> [u64; 2] {
+        [v as u64, (v >> 64) as u64]
+    }
 }

@@ -1216,6 +1216,7 @@ fn read_csv_polars(
         return Ok(Some((None, records, findings)));
     };
     let picked: Vec<(usize, &'static str)> = mapping.iter().enumerate().filter_map(|(i, m)| m.map(|name| (i, name))).collect();
+    crate::ids::reserve_keys(spec.name, scan.records);
     // piece by piece, so only one piece's text is in memory beside the typed rows
     let (mut typed, mut row_findings) = (Vec::new(), Vec::new());
     let piece_rows = chunk_rows();
