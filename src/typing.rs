@@ -118,7 +118,36 @@ pub fn parse_common_or_date_expr(name: &str, tz: &str) -> Expr {
 /// else, and for a midnight a DST change skips (left to the full parser).
 fn bare_date(name: &str, tz: &str) -> Expr {
     let date = col(name).str().to_date(StrptimeOptions { format: Some("%Y-%m-%d".into()), strict: false, exact: true, cache: true });
-    local_to_utc(date.cast(DataType::Datetime(TimeUnit::Microseconds, None)), tz)
+    let tz = tz.to_string();
+    date.map(move |dates| local_midnights(dates, &tz), |_, field| Ok(Field::new(field.name().clone(), utc_type())))
+}
+
+/// The most days a column of dates may span for `local_midnights` to work
+/// out each day of the span once (about 270 years).
+const MIDNIGHTS_SPAN: i64 = 100_000;
+
+/// Column `dates` (Date) at local midnight in zone `tz`, in UTC (null where
+/// a DST change skips midnight), as `local_to_utc` gives it: worked out
+/// once for each day from the column's first to its last and looked up by
+/// day, rather than through the zone's rules for every row (expected close
+/// dates: 4M rows at scale 1000, a few hundred days). A column spanning
+/// more days (a year typo) goes through the zone's rules row by row.
+fn local_midnights(dates: Column, tz: &str) -> PolarsResult<Column> {
+    let name = dates.name().clone();
+    let days = dates.as_materialized_series().to_physical_repr().into_owned();
+    let to_utc = |days: Series| -> PolarsResult<Column> {
+        let frame = DataFrame::new(days.len(), vec![days.with_name(name.clone()).cast(&DataType::Date)?.into_column()])?;
+        let midnight = col(name.clone()).cast(DataType::Datetime(TimeUnit::Microseconds, None));
+        Ok(frame.lazy().select([local_to_utc(midnight, tz)]).collect()?.columns()[0].clone())
+    };
+    let (Some(first), Some(last)) = (days.i32()?.min(), days.i32()?.max()) else { return to_utc(days) };
+    if i64::from(last) - i64::from(first) >= MIDNIGHTS_SPAN {
+        return to_utc(days);
+    }
+    let span: Int32Chunked = (first..=last).collect_ca(name.clone());
+    let midnights = to_utc(span.into_series())?;
+    let place = (days.i32()? - first).cast(&IDX_DTYPE)?;
+    midnights.take(place.idx()?)
 }
 
 /// Whether the first value of text column `name` of `df` is a bare date

@@ -212,6 +212,24 @@ fn validated_tables_keep_no_line_numbers() {
 }
 
 #[test]
+fn bare_dates_spanning_centuries_read_as_local_midnight_row_by_row() {
+    // a year typo stretches close_date over more days than are worked out
+    // once each: the column then goes through the zone's rules row by row,
+    // with the same values, and the typo is named
+    let d = Dir::copy_of(&tiny());
+    d.replace("salesrelay.toml", "Asia/Tokyo", "America/Sao_Paulo");
+    d.replace("stage_history.csv", "500000,2026-07-15", "500000,1702-07-15");
+    let v = load(d.path(), false);
+    let close = utc(&v.tables["stage_history"], "close_date");
+    assert_eq!(close[0].as_deref(), Some("2026-06-30T03:00:00.000000Z")); // Sao Paulo midnight (UTC-3)
+    assert_eq!(close[1].as_deref(), Some("2026-06-15T03:00:00.000000Z"));
+    assert_eq!(close[8].as_deref(), Some("2026-09-30T03:00:00.000000Z"));
+    // read (else it would be not_a_timestamp), then named as a typo
+    let typo: Vec<_> = findings(&v).into_iter().filter(|f| f.0 == "stage_history").collect();
+    assert_eq!(typo, [("stage_history".to_string(), Some(6), Some("close_date".to_string()), "out_of_range".to_string())]);
+}
+
+#[test]
 fn a_column_of_bare_dates_reads_other_forms_too() {
     // close_date's first value is a bare date, so bare dates are read first;
     // every other form still reads as it would anywhere, a bad date is named,
