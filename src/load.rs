@@ -1418,6 +1418,7 @@ fn read_parquet_raw(
         };
         columns.push(column);
     }
+    crate::ids::reserve_keys(spec.name, height);
     let (typed, row_findings) = crate::typing::type_chunk(DataFrame::new(height, columns)?, spec, config)?;
     Ok((Some((typed, row_findings)), height as u64, findings))
 }
