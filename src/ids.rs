@@ -555,7 +555,7 @@ pub fn encode_ids<'a>(text: &'a Series, kind: (&'static str, &'static str)) -> P
     let mut keys: Vec<Option<Key>> = Vec::new();
     for (arr, chunk) in text.downcast_iter().zip(text.chunks()) {
         // Polars' view of a value: its length and, up to 12 bytes, the value itself
-        let key = |((len, v), s): ((usize, u128), &'a str)| if len <= INLINE { Key::Short([v as u64, (v >> 64) as u64]) } else { Key::Long(s.as_bytes()) };
+        let key = |((len, v), s): ((usize, u128), &'a str)| if len <= INLINE { Key::short(v) } else { Key::Long(s.as_bytes()) };
         let values = arr.views().iter().map(|v| (v.length as usize, v.as_u128())).zip(arr.values_iter());
         keys.clear();
         match chunk.validity() {
@@ -668,6 +668,16 @@ enum Key<'a> {
     Long(&'a [u8]),
 }
 
+/// The slots a front starts with (a power of two).
+const FIRST_SLOTS: usize = 1024;
+
+impl Key<'_> {
+    /// A short value's key: Polars' 16-byte view of it, as two words.
+    fn short(view: u128) -> Self {
+        Key::Short([view as u64, (view >> 64) as u64])
+    }
+}
+
 impl Front {
     /// The next code, for a value not seen before.
     fn next_code(&self) -> PolarsResult<u32> {
@@ -714,7 +724,7 @@ impl Front {
     /// `out`, handing new values the next codes in the order they come.
     fn codes(&mut self, keys: &[Option<Key>], out: &mut Vec<u32>) -> PolarsResult<()> {
         if self.slots.is_empty() {
-            self.slots = vec![0; 1024];
+            self.slots = vec![0; FIRST_SLOTS];
         }
         let mut hashes = [0u64; BLOCK];
         let mut seen = [u32::MAX; BLOCK];
@@ -795,7 +805,7 @@ impl Front {
     /// laid out at once, rather than doubled and placed again step by step
     /// as they come (leads at scale 1000: 3.2M new ids, grown 13 times).
     fn reserve(&mut self, more: usize) {
-        let wanted = ((self.values.len() + more) * 2 + 1).next_power_of_two().max(1024);
+        let wanted = ((self.values.len() + more) * 2 + 1).next_power_of_two().max(FIRST_SLOTS);
         if wanted > self.slots.len() {
             self.place_again(wanted);
         }
@@ -915,7 +925,7 @@ mod tests {
     #[test]
     fn a_front_with_room_reserved_codes_as_one_that_grows() {
         let ids: Vec<String> = (0..5000).map(|i| format!("L{:08}", i % 3000)).chain((0..40).map(|i| format!("a long id of more than twelve bytes {i}"))).collect();
-        let keys: Vec<Option<Key>> = ids.iter().map(|id| Some(if id.len() <= INLINE { Key::Short(to_words(inline_view(id))) } else { Key::Long(id.as_bytes()) })).chain([None]).collect();
+        let keys: Vec<Option<Key>> = ids.iter().map(|id| Some(if id.len() <= INLINE { Key::short(inline_view(id)) } else { Key::Long(id.as_bytes()) })).chain([None]).collect();
         let (mut grown, mut reserved) = (Front::default(), Front::default());
         reserved.reserve(3040);
         let slots = reserved.slots.len();
@@ -928,9 +938,5 @@ mod tests {
         assert_eq!((a[0], a[2999], a[3000], a[5039], a[5040]), (0, 2999, 0, 3039, 0));
         assert_eq!(reserved.text(3001).unwrap(), "a long id of more than twelve bytes 1");
         assert_eq!(reserved.text(7).unwrap(), "L00000007");
-    }
-
-    fn to_words(v: u128) -> [u64; 2] {
-        [v as u64, (v >> 64) as u64]
     }
 }

@@ -140,13 +140,15 @@ fn local_midnights(dates: Column, tz: &str) -> PolarsResult<Column> {
         let midnight = col(name.clone()).cast(DataType::Datetime(TimeUnit::Microseconds, None));
         Ok(frame.lazy().select([local_to_utc(midnight, tz)]).collect()?.columns()[0].clone())
     };
-    let (Some(first), Some(last)) = (days.i32()?.min(), days.i32()?.max()) else { return to_utc(days) };
-    if i64::from(last) - i64::from(first) >= MIDNIGHTS_SPAN {
-        return to_utc(days);
-    }
+    let day = days.i32()?;
+    // no dates, or too many days to work out each once: row by row
+    let (first, last) = match (day.min(), day.max()) {
+        (Some(first), Some(last)) if i64::from(last) - i64::from(first) < MIDNIGHTS_SPAN => (first, last),
+        _ => return to_utc(days.clone()),
+    };
     let span: Int32Chunked = (first..=last).collect_ca(name.clone());
     let midnights = to_utc(span.into_series())?;
-    let place = (days.i32()? - first).cast(&IDX_DTYPE)?;
+    let place = (day - first).cast(&IDX_DTYPE)?;
     midnights.take(place.idx()?)
 }
 
