@@ -55,7 +55,7 @@ pub struct Written {
     pub schema: Vec<(String, String)>,
 }
 
-/// Writes `df` to `path` as Parquet (zstd) with the doc in the key-value
+/// Writes `df` to `path` as Parquet (zstd level 1) with the doc in the key-value
 /// metadata: `salesrelay.schema_version`, `salesrelay.table`,
 /// `salesrelay.description` and `salesrelay.columns` (JSON object).
 pub fn write_parquet(df: &mut DataFrame, path: &Path, doc: &Doc) -> Result<()> {
@@ -71,8 +71,12 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path, doc: &Doc) -> Result<()> {
         ("salesrelay.columns".to_string(), serde_json::Value::Object(columns).to_string()),
     ];
     let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    // level 1, not zstd's default 3: the seven largest tables at scale 1000
+    // (5.2M rows) encode in 2.99 s instead of 3.88 s on one core, 5% larger
+    // (155 MiB against 148); every reader reads any level
+    let level = polars_parquet::write::ZstdLevel::try_new(1).ok();
     ParquetWriter::new(file)
-        .with_compression(ParquetCompression::Zstd(None))
+        .with_compression(ParquetCompression::Zstd(level))
         .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
         .finish(df)?;
     Ok(())
