@@ -25,7 +25,7 @@ use super::GroupAgg;
 use super::OutputTable;
 use crate::contract::Need;
 
-use super::{by_segment_rolled, runs, by_segment_keyed, count_if, days_between, events, median, onto_grid, ratio, sum_if, Model};
+use super::{by_segment_rolled, runs, by_segment_keyed, count_if, events, median, onto_grid, ratio, sum_if, Model};
 use crate::calendar::quarter_index;
 use crate::output::TableDoc;
 
@@ -279,20 +279,25 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
                 .otherwise(lit(NULL))
                 .alias("__left_at"),
         )
-        .with_column(days_between(col("__left_at"), col("entered_at")).alias("__days"))
         // the furthest stage the deal reached after each visit
         .with_column(runs::max_from_here_in_run("__progress_order", "opportunity_id").alias("__max_after"));
-    // a stage and its stage_order go together (stage_order numbers the
-    // stages in the history): grouped by the deal and the number, two keys
-    // that pack into one 64-bit number, the stage taken back
-    let per_stage = visits
-        .group_agg([col("opportunity_id"), col("stage_order")], [
-            col("stage").first(),
-            col("entered_at").min().alias("first_entered_at"),
-            col("__days").sum().alias("__days_in_stage"),
-            col("__left_at").is_not_null().any(false).alias("__left"),
-            col("__max_after").max().alias("__furthest"),
-        ])
+    // grouped by the deal and the stage's number (two keys that pack into
+    // one 64-bit number; the stage's text comes from the grid), by the
+    // streaming engine: a group a visit, as a rule (scale 1000: 4M groups;
+    // stage_conversion 2.0-2.3 -> 1.7 s, in turn). Each aggregate comes out
+    // the same in any order of the rows: a visit's time in the stage is
+    // added up as whole microseconds, in days once added up
+    let per_stage = super::streamed(
+        visits
+            .with_column((col("__left_at") - col("entered_at")).dt().total_microseconds(false).alias("__micros"))
+            .group_agg([col("opportunity_id"), col("stage_order")], [
+                col("entered_at").min().alias("first_entered_at"),
+                col("__micros").sum().alias("__micros_in_stage"),
+                col("__left_at").is_not_null().any(false).alias("__left"),
+                col("__max_after").max().alias("__furthest"),
+            ]),
+    )
+    .with_column((col("__micros_in_stage").cast(DataType::Float64) / lit(86_400_000_000.0)).alias("__days_in_stage"))
         .join(opps, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
         .with_columns([
             col("__furthest").gt(col("stage_order")).or(col("outcome").eq(lit("won"))).alias("__advanced"),
