@@ -429,6 +429,19 @@ pub fn is_coded_enum(table: &str, column: &str) -> bool {
         && TABLES.iter().find(|t| t.name == table).and_then(|t| t.column(column)).is_some_and(|c| matches!(c.ty, ColType::Enum(_)))
 }
 
+/// The Enum coded enum `column` of input table `table` is held in, where it
+/// is one and not a segment (`is_coded_enum`, `SEGMENT_ENUMS`): typing
+/// reads such a column straight into its codes (`encode_enum_or_null`).
+pub fn enum_codes_type(table: &str, column: &str) -> Option<DataType> {
+    if !is_coded_enum(table, column) || SEGMENT_ENUMS.contains(&(table, column)) {
+        return None;
+    }
+    match TABLES.iter().find(|t| t.name == table)?.column(column)?.ty {
+        ColType::Enum(values) => contract_enum_type(values),
+        _ => None,
+    }
+}
+
 /// `lf` (a plan on validated table `table`) with its coded enums as text again.
 pub fn text_enums(table: &str, lf: LazyFrame) -> LazyFrame {
     let Some(spec) = TABLES.iter().find(|t| t.name == table) else { return lf };
@@ -483,10 +496,26 @@ fn encode_column(column: &Column, coding: &Coded) -> PolarsResult<Series> {
 /// 1.2% of validate's CPU samples against 2.0%). A value outside the
 /// categories is an error naming it, as Polars' strict cast gives.
 pub fn encode_enum(text: &Series, dtype: &DataType) -> PolarsResult<Series> {
-    let DataType::Enum(categories, _) = dtype else { return text.strict_cast(dtype) };
+    enum_codes(text, dtype, true)
+}
+
+/// `encode_enum` with a value outside the categories null (as Polars'
+/// non-strict cast gives): the first reading of an enum column in typing
+/// (`typing::type_chunk`), whose nulls where the text has a value are the
+/// values the next reading and the type check take up.
+pub fn encode_enum_or_null(text: &Series, dtype: &DataType) -> PolarsResult<Series> {
+    enum_codes(text, dtype, false)
+}
+
+/// Text column `text` as Enum `dtype`; a value outside it an error where
+/// `strict`, else null.
+fn enum_codes(text: &Series, dtype: &DataType, strict: bool) -> PolarsResult<Series> {
+    let DataType::Enum(categories, _) = dtype else {
+        return if strict { text.strict_cast(dtype) } else { text.cast(dtype) };
+    };
     let names: Vec<&str> = categories.categories().values_iter().collect();
     if names.len() > u8::MAX as usize {
-        return text.strict_cast(dtype);
+        return if strict { text.strict_cast(dtype) } else { text.cast(dtype) };
     }
     // the categories' views (short ones) and bytes (long ones), each with its code
     let short: Vec<(u128, u8)> = names.iter().enumerate().filter(|(_, n)| n.len() <= INLINE).map(|(i, n)| (inline_view(n), i as u8)).collect();
@@ -496,7 +525,8 @@ pub fn encode_enum(text: &Series, dtype: &DataType) -> PolarsResult<Series> {
     for (arr, chunk) in text.downcast_iter().zip(text.chunks()) {
         let validity = chunk.validity();
         let mut codes = Vec::with_capacity(arr.len());
-        let mut unknown = None;
+        // the rows whose value is outside the categories (none, as a rule)
+        let mut unknown: Vec<usize> = Vec::new();
         for (i, view) in arr.views().iter().enumerate() {
             let code = if view.length as usize <= INLINE {
                 let v = view.as_u128();
@@ -509,15 +539,25 @@ pub fn encode_enum(text: &Series, dtype: &DataType) -> PolarsResult<Series> {
             // a null (whatever its view holds) is coded 0, masked by the validity
             codes.push(code.unwrap_or_else(|| {
                 if validity.is_none_or(|m| m.get_bit(i)) {
-                    unknown.get_or_insert(i);
+                    unknown.push(i);
                 }
                 0
             }));
         }
-        if let Some(i) = unknown {
-            polars_bail!(InvalidOperation: "conversion from `str` to `enum` failed in column '{}' for value \"{}\"", text.name(), arr.value(i));
+        if let Some(&i) = unknown.first() {
+            if strict {
+                polars_bail!(InvalidOperation: "conversion from `str` to `enum` failed in column '{}' for value \"{}\"", text.name(), arr.value(i));
+            }
+            // a value outside the categories is null, as a null is (rare: built row by row)
+            let mut outside = vec![false; arr.len()];
+            unknown.iter().for_each(|&i| outside[i] = true);
+            let valid = |i: usize| validity.is_none_or(|m| m.get_bit(i)) && !outside[i];
+            let coded = codes.iter().enumerate().map(|(i, c)| valid(i).then_some(*c));
+            chunks.push(UInt8Chunked::from_iter_options(text.name().clone(), coded));
+            continue;
         }
-        chunks.push(UInt8Chunked::from_vec_validity(text.name().clone(), codes, validity.cloned()));
+        let validity = validity.cloned();
+        chunks.push(UInt8Chunked::from_vec_validity(text.name().clone(), codes, validity));
     }
     // the codes as the Enum (Polars deprecates casting integers to an Enum,
     // with a warning on stderr)

@@ -358,7 +358,21 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
         exprs.push(col(c.name).alias(raw_name(c.name)));
         let offset = if c.ty == ColType::Timestamp { usual_offset(&df, c.name) } else { None };
         let dates = c.ty == ColType::Timestamp && offset.is_none() && stored(c.name) == DataType::String && usually_bare_date(&df, c.name);
-        let common_parse = if dates { Some(bare_date(c.name, tz)) } else { parse_common_expr(c.name, c.ty, &stored(c.name), offset.as_deref()) };
+        let coded = crate::ids::enum_codes_type(spec.name, c.name).filter(|_| stored(c.name) == DataType::String);
+        let common_parse = if dates {
+            Some(bare_date(c.name, tz))
+        } else if let Some(dtype) = coded {
+            // a large table's enum read straight into its codes, the contract's spelling
+            // found by its view (`ids::encode_enum_or_null`), other values null for the next
+            // reading: no text column made only to be coded (activities at scale 1000)
+            let out = dtype.clone();
+            Some(col(c.name).map(
+                move |text| crate::ids::encode_enum_or_null(text.as_materialized_series(), &dtype).map(Column::from),
+                move |_, field| Ok(Field::new(field.name().clone(), out.clone())),
+            ))
+        } else {
+            parse_common_expr(c.name, c.ty, &stored(c.name), offset.as_deref())
+        };
         let parse = match common_parse {
             Some(e) => {
                 common.push(c);

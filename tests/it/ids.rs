@@ -338,6 +338,38 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Typing's first reading of an enum column: values of the enum and
+    /// others (a prefix, a longer value, a near miss, another case) in
+    /// pieces, with nulls, code as Polars' non-strict cast codes them: the
+    /// enum's values their codes, every other value null, no error.
+    #[test]
+    fn values_outside_the_enum_read_as_null_as_polars_casts_them(
+        pieces in proptest::collection::vec(proptest::collection::vec(proptest::option::of(0usize..ENUM_VALUES.len() + ODD_VALUES.len()), 0..40), 1..4),
+    ) {
+        let dtype = salesrelay::ids::contract_enum_type(&ENUM_VALUES).unwrap();
+        let all: Vec<&str> = ENUM_VALUES.iter().chain(ODD_VALUES.iter()).copied().collect();
+        let mut text = Series::new_empty("kind".into(), &DataType::String);
+        for piece in &pieces {
+            let values: Vec<Option<&str>> = piece.iter().map(|p| p.map(|i| all[i])).collect();
+            text.append_owned(Series::new("kind".into(), values)).unwrap();
+        }
+        let ours = salesrelay::ids::encode_enum_or_null(&text, &dtype).unwrap();
+        let polars = text.cast(&dtype).unwrap();
+        prop_assert_eq!(ours.dtype(), polars.dtype());
+        prop_assert_eq!(ours.len(), text.len());
+        prop_assert!(ours.equals_missing(&polars));
+        let outside = pieces.iter().flatten().filter(|p| p.is_some_and(|i| i >= ENUM_VALUES.len())).count();
+        prop_assert_eq!(ours.null_count(), text.null_count() + outside);
+    }
+}
+
+/// Near misses of `ENUM_VALUES`: a prefix, a value one byte longer, 12 and
+/// 14 bytes beside the 12- and 13-byte values, a long value's near miss,
+/// another case.
+const ODD_VALUES: [&str; 6] = ["cal", "calls", "abcdefghijk", "abcdefghijklmn", "appointment_sex", "Call"];
+
 #[test]
 fn a_value_outside_the_enum_is_an_error_naming_it() {
     let dtype = salesrelay::ids::contract_enum_type(&ENUM_VALUES).unwrap();
