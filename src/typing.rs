@@ -490,7 +490,11 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
     let raw_cols: Vec<String> = spec.columns.iter().map(|c| raw_name(c.name)).collect();
     // ids and the large tables' enums as codes piece by piece (see `ids`), so
     // a whole table's text is never held beside its codes
-    let typed = crate::ids::encode_table(spec.name, typed.drop_many(raw_cols))?;
+    let mut typed = crate::ids::encode_table(spec.name, typed.drop_many(raw_cols))?;
+    // one chunk a column (Polars' reader hands a piece over in as many chunks as it
+    // split it into), so a table's pieces line up and validation filters it as it
+    // is, rather than copying the whole table into one chunk a column first
+    typed.rechunk_mut();
     Ok((typed, findings))
 }
 

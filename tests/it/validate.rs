@@ -468,31 +468,46 @@ fn contacts_before_the_handoff_or_the_lead_are_unusual_not_problems() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("  unusual: 1 first FS contact before the handoff (counted as SLA met)\n"));
 }
 
-/// A table read in pieces (each piece a chunk of its own, as Polars' reader
-/// gives them) is validated into one chunk a column, so no later filter
-/// copies misaligned columns whole: the activities of `tiny` split into
-/// pieces of 5, 4 and the rest come out as one chunk each, with the same
-/// values as read whole.
+/// A table read in pieces (each piece one chunk a column, as typing makes
+/// them) is validated as it is, its chunks lined up, so no later filter
+/// copies misaligned columns whole; a table whose columns' chunks do not
+/// line up is made one chunk a column. The activities of `tiny` split into
+/// pieces of 5, 4 and the rest keep those three chunks in every column;
+/// with one column in one chunk and the others in three, every column
+/// comes out one chunk; both with the same values as read whole.
 #[test]
-fn validated_tables_hold_one_chunk_a_column() {
+fn validated_tables_hold_chunks_that_line_up() {
     use salesrelay::config::Config;
     use salesrelay::load::read_input;
     use salesrelay::validate::validate;
     let dir = tiny();
     let (config, _) = Config::resolve(None, &dir, &Default::default()).unwrap();
     let whole = validate(read_input(&dir, &config).unwrap(), false).unwrap();
-    let mut raw = read_input(&dir, &config).unwrap();
-    let acts = &mut raw.tables.get_mut("activities").unwrap().df;
-    let mut pieces = acts.slice(0, 5);
-    pieces.vstack_mut(&acts.slice(5, 4)).unwrap();
-    pieces.vstack_mut(&acts.slice(9, acts.height())).unwrap();
-    assert!(pieces.columns().iter().all(|c| c.n_chunks() == 3), "the pieces are chunks of their own");
-    *acts = pieces;
-    let split = validate(raw, false).unwrap();
-    for (name, df) in &split.tables {
-        for c in df.columns() {
-            assert_eq!(c.n_chunks(), 1, "{name}.{} has {} chunks", c.name(), c.n_chunks());
+    assert!(whole.tables.values().all(|df| !df.should_rechunk()), "the loaders' tables line up");
+    let lengths = |c: &polars::prelude::Column| c.as_materialized_series().chunk_lengths().collect::<Vec<_>>();
+    for misaligned in [false, true] {
+        let mut raw = read_input(&dir, &config).unwrap();
+        let acts = &mut raw.tables.get_mut("activities").unwrap().df;
+        let mut pieces = acts.slice(0, 5);
+        pieces.vstack_mut(&acts.slice(5, 4)).unwrap();
+        pieces.vstack_mut(&acts.slice(9, acts.height())).unwrap();
+        assert!(pieces.columns().iter().all(|c| c.n_chunks() == 3), "the pieces are chunks of their own");
+        if misaligned {
+            // kind in one chunk, the other columns in three
+            let kind = pieces.column("kind").unwrap().as_materialized_series().rechunk();
+            pieces.replace("kind", polars::prelude::Column::from(kind)).unwrap();
+            assert!(pieces.should_rechunk());
         }
+        *acts = pieces;
+        let split = validate(raw, false).unwrap();
+        for (name, df) in &split.tables {
+            assert!(!df.should_rechunk(), "{name}'s chunks line up");
+        }
+        let acts = &split.tables["activities"];
+        let expected: Vec<usize> = if misaligned { vec![acts.height()] } else { vec![5, 4, acts.height() - 9] };
+        for c in acts.columns() {
+            assert_eq!(lengths(c), expected, "activities.{} (misaligned: {misaligned})", c.name());
+        }
+        assert!(acts.equals_missing(&whole.tables["activities"]));
     }
-    assert!(split.tables["activities"].equals_missing(&whole.tables["activities"]));
 }
