@@ -316,6 +316,17 @@ fn own_codes_of_an_export_in_key_order_and_out_of_it() {
 /// a value), one of exactly 12 bytes and longer ones (held outside it).
 const ENUM_VALUES: [&str; 7] = ["call", "email", "visit", "appointment_set", "abcdefghijkl", "abcdefghijklm", "é_online"];
 
+/// A text column `kind`, a chunk a piece, each value `values[i]` of the
+/// piece's `Some(i)`, null for `None`.
+fn text_in_pieces(pieces: &[Vec<Option<usize>>], values: &[&str]) -> Series {
+    let mut text = Series::new_empty("kind".into(), &DataType::String);
+    for piece in pieces {
+        let piece: Vec<Option<&str>> = piece.iter().map(|p| p.map(|i| values[i])).collect();
+        text.append_owned(Series::new("kind".into(), piece)).unwrap();
+    }
+    text
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     /// A text column of an enum's values (nulls between, in pieces) codes
@@ -325,11 +336,7 @@ proptest! {
         pieces in proptest::collection::vec(proptest::collection::vec(proptest::option::of(0usize..ENUM_VALUES.len()), 0..40), 1..4),
     ) {
         let dtype = salesrelay::ids::contract_enum_type(&ENUM_VALUES).unwrap();
-        let mut text = Series::new_empty("kind".into(), &DataType::String);
-        for piece in &pieces {
-            let values: Vec<Option<&str>> = piece.iter().map(|p| p.map(|i| ENUM_VALUES[i])).collect();
-            text.append_owned(Series::new("kind".into(), values)).unwrap();
-        }
+        let text = text_in_pieces(&pieces, &ENUM_VALUES);
         let ours = salesrelay::ids::encode_enum(&text, &dtype).unwrap();
         let polars = text.strict_cast(&dtype).unwrap();
         prop_assert_eq!(ours.dtype(), polars.dtype());
@@ -350,11 +357,7 @@ proptest! {
     ) {
         let dtype = salesrelay::ids::contract_enum_type(&ENUM_VALUES).unwrap();
         let all: Vec<&str> = ENUM_VALUES.iter().chain(ODD_VALUES.iter()).copied().collect();
-        let mut text = Series::new_empty("kind".into(), &DataType::String);
-        for piece in &pieces {
-            let values: Vec<Option<&str>> = piece.iter().map(|p| p.map(|i| all[i])).collect();
-            text.append_owned(Series::new("kind".into(), values)).unwrap();
-        }
+        let text = text_in_pieces(&pieces, &all);
         let ours = salesrelay::ids::encode_enum_or_null(&text, &dtype).unwrap();
         let polars = text.cast(&dtype).unwrap();
         prop_assert_eq!(ours.dtype(), polars.dtype());
