@@ -556,8 +556,7 @@ fn enum_codes(text: &Series, dtype: &DataType, strict: bool) -> PolarsResult<Ser
             chunks.push(UInt8Chunked::from_iter_options(text.name().clone(), coded));
             continue;
         }
-        let validity = validity.cloned();
-        chunks.push(UInt8Chunked::from_vec_validity(text.name().clone(), codes, validity));
+        chunks.push(UInt8Chunked::from_vec_validity(text.name().clone(), codes, validity.cloned()));
     }
     // the codes as the Enum (Polars deprecates casting integers to an Enum,
     // with a warning on stderr)

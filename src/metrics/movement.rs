@@ -284,7 +284,7 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
     // grouped by the deal and the stage's number (two keys that pack into
     // one 64-bit number; the stage's text comes from the grid), by the
     // streaming engine: a group a visit, as a rule (scale 1000: 4M groups;
-    // stage_conversion 2.0-2.3 -> 1.7 s, in turn). Each aggregate comes out
+    // the table 2.20-2.48 -> 1.85-2.21 s, in turn). Each aggregate comes out
     // the same in any order of the rows: a visit's time in the stage is
     // added up as whole microseconds, in days once added up
     let per_stage = super::streamed(
