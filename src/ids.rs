@@ -379,10 +379,7 @@ pub fn encode_table(table: &str, df: DataFrame) -> Result<DataFrame> {
         if is_id(table, name) {
             id_kind(table, name).map(Coded::Id)
         } else if is_coded_enum(table, name) {
-            let values = TABLES.iter().find(|t| t.name == table)?.column(name).and_then(|c| match c.ty {
-                ColType::Enum(values) => contract_enum_type(values),
-                _ => None,
-            })?;
+            let values = coded_enum_type(table, name)?;
             Some(if SEGMENT_ENUMS.contains(&(table, name)) { Coded::Segment(values) } else { Coded::Enum(values) })
         } else {
             None
@@ -436,6 +433,12 @@ pub fn enum_codes_type(table: &str, column: &str) -> Option<DataType> {
     if !is_coded_enum(table, column) || SEGMENT_ENUMS.contains(&(table, column)) {
         return None;
     }
+    coded_enum_type(table, column)
+}
+
+/// The Enum of the contract's values of enum column `column` of input
+/// table `table` (`contract_enum_type`); None where it is no enum.
+fn coded_enum_type(table: &str, column: &str) -> Option<DataType> {
     match TABLES.iter().find(|t| t.name == table)?.column(column)?.ty {
         ColType::Enum(values) => contract_enum_type(values),
         _ => None,
