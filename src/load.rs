@@ -1222,20 +1222,41 @@ fn read_csv_polars(
     let piece_rows = chunk_rows();
     let Some(bytes) = FileBytes::map(path)? else { return Ok(None) };
     let mut parsing = 0.0;
-    for (k, range) in scan.pieces.windows(2).enumerate() {
-        let first = k * piece_rows;
-        let records = piece_rows.min(scan.records.saturating_sub(first));
-        if records == 0 {
-            continue; // the record count is a multiple of the piece size
+    // the next piece is read while this one is typed: both hand their work to Polars'
+    // threads, so a core one leaves idle the other uses
+    let read_all = std::thread::scope(|s| -> Result<bool> {
+        let (sender, pieces) = std::sync::mpsc::sync_channel::<Result<Option<(DataFrame, f64)>>>(1);
+        let (scan, picked, bytes) = (&scan, &picked, &bytes);
+        s.spawn(move || {
+            for (k, range) in scan.pieces.windows(2).enumerate() {
+                let first = k * piece_rows;
+                let records = piece_rows.min(scan.records.saturating_sub(first));
+                if records == 0 {
+                    continue; // the record count is a multiple of the piece size
+                }
+                let clock = std::time::Instant::now();
+                let piece = read_csv_piece(scan, (first, records), (range[0], range[1]), delimiter, picked, bytes);
+                bytes.done_with((range[0], range[1]));
+                let piece = piece.map(|p| p.map(|df| (df, clock.elapsed().as_secs_f64())));
+                let stop = !matches!(piece, Ok(Some(_)));
+                // the typing side stops taking pieces on an error
+                if sender.send(piece).is_err() || stop {
+                    return;
+                }
+            }
+        });
+        for piece in pieces {
+            let Some((text, seconds)) = piece? else { return Ok(false) };
+            parsing += seconds;
+            let (t, f) = crate::typing::type_chunk(contract_frame(text, spec)?, spec, config)?;
+            typed.push(t);
+            row_findings.push(f);
+            crate::progress::hand_back();
         }
-        let clock = std::time::Instant::now();
-        let Some(text) = read_csv_piece(&scan, (first, records), (range[0], range[1]), delimiter, &picked, &bytes)? else { return Ok(None) };
-        bytes.done_with((range[0], range[1]));
-        parsing += clock.elapsed().as_secs_f64();
-        let (t, f) = crate::typing::type_chunk(contract_frame(text, spec)?, spec, config)?;
-        typed.push(t);
-        row_findings.push(f);
-        crate::progress::hand_back();
+        Ok(true)
+    })?;
+    if !read_all {
+        return Ok(None);
     }
     ignored.append(&mut unknown);
     supplied.extend(picked.iter().map(|(_, name)| *name));
