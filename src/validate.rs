@@ -328,15 +328,28 @@ fn duplicate_checks(lf: &LazyFrame, spec: &TableSpec) -> Vec<LazyFrame> {
 
 /// Whether each value of text column `key` of `df` is above the one before
 /// (so every value is distinct). A null makes the comparison unknown, and
-/// `all` without skipping nulls then gives null, not true.
+/// `all` without skipping nulls then gives null, not true. The rows are
+/// compared in a part a core at once (one comparison of 17M ids took 0.3 s
+/// on one core at scale 1000), each part starting on the row the one
+/// before ends on, so every pair of neighbours is compared.
 fn ascending_text(df: &DataFrame, key: &str) -> Result<bool> {
-    if df.column(key)?.dtype() != &DataType::String || df.height() < 2 {
+    let height = df.height();
+    if df.column(key)?.dtype() != &DataType::String || height < 2 {
         return Ok(false);
     }
-    let c = col(key);
-    let ascending = c.clone().slice(lit(1i64), len() - lit(1u32)).gt(c.slice(lit(0i64), len() - lit(1u32))).all(false);
-    let out = df.clone().lazy().select([ascending.alias("a")]).collect()?;
-    Ok(out.column("a")?.bool()?.get(0) == Some(true))
+    let frame = df.select([key])?;
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, height - 1);
+    let pairs = height - 1;
+    let ascending_part = |k: usize| -> Result<bool> {
+        // pairs k*pairs/parts .. (k+1)*pairs/parts: rows from the first one's left to the last one's right
+        let (first, last) = (k * pairs / parts, (k + 1) * pairs / parts);
+        let c = col(key);
+        let ascending = c.clone().slice(lit(1i64), len() - lit(1u32)).gt(c.slice(lit(0i64), len() - lit(1u32))).all(false);
+        let out = frame.slice(first as i64, last - first + 1).lazy().select([ascending.alias("a")]).collect()?;
+        Ok(out.column("a")?.bool()?.get(0) == Some(true))
+    };
+    let each = crate::sync::on_threads((0..parts).map(|k| move || ascending_part(k)));
+    Ok(each.into_iter().collect::<Result<Vec<bool>>>()?.into_iter().all(|a| a))
 }
 
 /// Whether a validated table of `table_bytes` is made one chunk a column

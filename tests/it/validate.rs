@@ -107,6 +107,23 @@ fn duplicate_key_in_a_file_in_key_order() {
 }
 
 #[test]
+fn a_key_repeated_anywhere_in_a_file_in_key_order_is_found() {
+    // H1 H2 H3 H35 H4 H5 H6 H8 rise; each line in turn takes the key of the line
+    // before, wherever the parts the rising keys are compared in meet
+    for line in 3..=9 {
+        let got = check(|d| {
+            let text = d.read("handoffs.csv").replace("\nH7,", "\nH35,");
+            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+            let before = lines[line - 2].split(',').next().unwrap().to_string();
+            let rest = lines[line - 1].split_once(',').unwrap().1.to_string();
+            lines[line - 1] = format!("{before},{rest}");
+            d.write("handoffs.csv", &(lines.join("\n") + "\n"));
+        });
+        assert!(got.contains(&f("handoffs", Some(line as i64), Some("handoff_id"), "duplicate_key")), "line {line}: {got:?}");
+    }
+}
+
+#[test]
 fn keys_in_rising_order_are_distinct() {
     // H1 H2 H3 H35 H4 ...: each key above the one before, none repeats
     let got = check(|d| d.replace("handoffs.csv", "\nH7,", "\nH35,"));
