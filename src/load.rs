@@ -1241,7 +1241,7 @@ fn read_csv_polars(
                 .filter(|(_, records, _)| *records > 0)
                 .collect();
             // a piece a core at once, each on one thread (`read_csv_piece`)
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let cores = crate::sync::cores();
             for group in pieces.chunks(cores) {
                 let clock = std::time::Instant::now();
                 let jobs = group.iter().map(|&(first, records, range)| move || read_csv_piece(scan, (first, records), range, delimiter, picked, bytes));

@@ -338,7 +338,7 @@ fn ascending_text(df: &DataFrame, key: &str) -> Result<bool> {
         return Ok(false);
     }
     let frame = df.select([key])?;
-    let parts = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, height - 1);
+    let parts = crate::sync::cores().clamp(1, height - 1);
     let pairs = height - 1;
     let ascending_part = |k: usize| -> Result<bool> {
         // pairs k*pairs/parts .. (k+1)*pairs/parts: rows from the first one's left to the last one's right

@@ -99,7 +99,7 @@ type Job<'a> = Box<dyn FnOnce() -> Result<()> + Send + 'a>;
 /// taken (the charts differ in cost: the KPI tree, the maps); the first
 /// error, if any, once every thread is done.
 fn draw_all(jobs: Vec<Job>) -> Result<()> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, jobs.len().max(1));
+    let threads = crate::sync::cores().clamp(1, jobs.len().max(1));
     let queue = std::sync::Mutex::new(jobs.into_iter());
     let next = || crate::sync::locked(&queue).next();
     let drawn: Vec<Result<()>> = std::thread::scope(|scope| {

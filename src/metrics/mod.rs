@@ -455,7 +455,7 @@ pub fn compute_workers(m: &Model) -> usize {
     if let Some(n) = std::env::var("SALESRELAY_COMPUTE_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
         return n.max(1);
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::sync::cores();
     let tables: u64 = m.tables.values().map(|df| df.estimated_size() as u64).sum();
     let needed = 2 * tables + (1 << 30);
     // where the free memory cannot be known (not Linux), only a small input goes two at a time
