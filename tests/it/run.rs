@@ -181,6 +181,9 @@ fn polars_reader_and_chunked_exact_path_agree() {
     // required one and one that names no row
     d.replace("activities.csv", "T2,R1,A1,L1,", "T2,,A1,L1,");
     d.replace("activities.csv", "T3,R3,A2,L2,", "T3,R3,A2,L77,");
+    // a quote inside a quoted value, and a last record without a line end
+    d.replace("opportunities.csv", "\"Lost to competitor on price, again\"", "\"Lost to \"\"Zoho\"\" on price, again\"");
+    d.write("activities.csv", d.read("activities.csv").trim_end_matches('\n'));
     d.append("salesrelay.toml", "[lenient]\nmax_share = 0.3\n"); // the tiny tables lose up to 21%
     // more than the scan's 1 MiB blocks: padding in the first block, quotes (a
     // quoted comma and newline, a quoted value) only in a later one
@@ -238,6 +241,10 @@ fn polars_reader_and_chunked_exact_path_agree() {
                     format!("{} {} {} {}", get("row"), get("column"), get("value"), get("rule"))
                 })
                 .collect();
+            let path = whole.path().join("FY2026-Q2/tables/losses.parquet");
+            let losses = polars::prelude::ParquetReader::new(std::fs::File::open(path).unwrap()).finish().unwrap();
+            let texts: Vec<Option<&str>> = losses.column("loss_reason_text").unwrap().str().unwrap().iter().collect();
+            assert!(texts.contains(&Some("Lost to \"Zoho\" on price, again")), "{texts:?}");
             // (L8 is set aside with its account A99, so its activity is named too)
             assert_eq!(found, ["3 rep_id  missing_value", "4 lead_id L77 dangling_reference", "12 lead_id L8 dangling_reference"]);
         }
