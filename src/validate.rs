@@ -486,7 +486,13 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         }
         let orders = || DATE_ORDERS.iter().filter(|o| o.table == spec.name);
         checks.extend(orders().filter(|o| o.unusual.is_none()).filter_map(|o| date_order_findings(&lf, o, &tables)));
-        let table_findings = concat(checks, UnionArgs::default())?.collect()?;
+        // without Polars' common-subplan elimination: with accounts and leads both unreadable,
+        // the opportunities' checks sent its predicate pushdown into an unreachable branch (a
+        // panic, polars-plan 0.55.2 cse/cache_states.rs); the checks share only `lf`, a frame
+        // in memory, which costs nothing to scan twice
+        let checks = concat(checks, UnionArgs::default())?;
+        let flags = checks.get_current_optimizations().difference(OptFlags::COMM_SUBPLAN_ELIM);
+        let table_findings = checks.with_optimizations(flags).collect()?;
         let checked = clock.elapsed().as_secs_f64();
         let mut kept = lf;
         let mut values_nulled = 0;

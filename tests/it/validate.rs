@@ -124,6 +124,17 @@ fn a_key_repeated_anywhere_in_a_file_in_key_order_is_found() {
 }
 
 #[test]
+fn accounts_and_leads_both_missing_are_named_not_a_panic() {
+    // Polars' plan optimizer panicked on the opportunities' checks when neither table
+    // was there (the fuzz run, case 4244073: one not UTF-8, the other without its header)
+    let got = check(|d| {
+        std::fs::remove_file(d.file("accounts.csv")).unwrap();
+        std::fs::remove_file(d.file("leads.csv")).unwrap();
+    });
+    assert_eq!(got, vec![f("accounts", None, None, "missing_table")]);
+}
+
+#[test]
 fn keys_in_rising_order_are_distinct() {
     // H1 H2 H3 H35 H4 ...: each key above the one before, none repeats
     let got = check(|d| d.replace("handoffs.csv", "\nH7,", "\nH35,"));
