@@ -513,12 +513,12 @@ pub fn encode_enum_or_null(text: &Series, dtype: &DataType) -> PolarsResult<Seri
 /// Text column `text` as Enum `dtype`; a value outside it an error where
 /// `strict`, else null.
 fn enum_codes(text: &Series, dtype: &DataType, strict: bool) -> PolarsResult<Series> {
-    let DataType::Enum(categories, _) = dtype else {
-        return if strict { text.strict_cast(dtype) } else { text.cast(dtype) };
-    };
+    // (not an Enum, or one of more than 255 values: Polars' own cast)
+    let cast = || if strict { text.strict_cast(dtype) } else { text.cast(dtype) };
+    let DataType::Enum(categories, _) = dtype else { return cast() };
     let names: Vec<&str> = categories.categories().values_iter().collect();
     if names.len() > u8::MAX as usize {
-        return if strict { text.strict_cast(dtype) } else { text.cast(dtype) };
+        return cast();
     }
     // the categories' views (short ones) and bytes (long ones), each with its code
     let short: Vec<(u128, u8)> = names.iter().enumerate().filter(|(_, n)| n.len() <= INLINE).map(|(i, n)| (inline_view(n), i as u8)).collect();

@@ -5,8 +5,9 @@
 //! A CSV file is first scanned once (`scan_csv`: SHA-256, UTF-8, a
 //! quote-aware count of each record's fields and lines; the scans of the
 //! files still to come run ahead on a thread of their own, `ScanAhead`).
-//! A well-formed file is then read by Polars' multi-threaded reader, piece
-//! by piece, each record keeping the line it starts on; any other file
+//! A well-formed file is then read by Polars' CSV parser, piece by piece (a
+//! piece a core at once, the next pieces read while one is typed), each
+//! record keeping the line it starts on; any other file
 //! (ragged records, a pasted footer, blank lines, Shift_JIS) goes record by
 //! record through the `csv` crate, so a bad record is named by its line and
 //! set aside instead of shifting columns. Cells are text here; `typing`
@@ -871,8 +872,8 @@ fn other_delimiter(headers: &[String], delimiter: u8, table: &str, file_name: &s
 }
 
 /// What one pass over a CSV file's bytes shows: its hash, whether Polars'
-/// multi-threaded reader can read it exactly as the record-by-record path
-/// would, and if so where each record starts.
+/// CSV parser can read it exactly as the record-by-record path would, and
+/// if so where each record starts and where each piece begins.
 #[derive(Default)]
 struct CsvScan {
     sha256: String,

@@ -491,9 +491,10 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
     // ids and the large tables' enums as codes piece by piece (see `ids`), so
     // a whole table's text is never held beside its codes
     let mut typed = crate::ids::encode_table(spec.name, typed.drop_many(raw_cols))?;
-    // one chunk a column (Polars' reader hands a piece over in as many chunks as it
-    // split it into), so a table's pieces line up and validation filters it as it
-    // is, rather than copying the whole table into one chunk a column first
+    // one chunk a column (a piece read from Parquet, or record by record, may come in
+    // several; one Polars' parser read is in one already, and stays as it is), so a
+    // table's pieces line up and validation filters it as it is, rather than copying
+    // the whole table into one chunk a column first
     typed.rechunk_mut();
     Ok((typed, findings))
 }
