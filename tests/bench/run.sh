@@ -3,7 +3,8 @@
 # own multi-threaded CSV reader reading the same files in the same binary,
 # every column as text, no checks), load+validate (`salesrelay validate`),
 # the whole review (`salesrelay run`: load, validate, every table, charts,
-# report), their peak memory, rows per second and the ratios to the floor.
+# report), their peak memory, rows per second and the ratios to the floor,
+# the run's microseconds per input row, and how far those stray over the scales.
 #   bash tests/bench/run.sh [SCALES...]   (default: 10 100 1000)
 # Generated inputs are cached under $BENCH_DIR (default /tmp/salesrelay-bench).
 # Run it on a quiet machine: a compile beside it doubles every figure.
@@ -52,7 +53,8 @@ runs() { # the command RUNS times (default 1); prints the runs' median "seconds 
   echo "$(cut -d' ' -f1 <<<"$all" | median) $(cut -d' ' -f2 <<<"$all" | median) $(cut -d' ' -f3 <<<"$all" | median) $(cut -d' ' -f4 <<<"$all" | median)"
 }
 
-printf '%-6s %11s | %-16s | %-30s | %-30s | %-13s | %-9s | %-20s | %s\n' scale rows "floor s   MiB" "load+validate s  rows/s  MiB" "run s   rows/s   MiB" "x floor (l+v, run)" "run sys s" "user s (floor, l+v, run)" "x floor user (l+v, run)"
+printf '%-6s %11s | %-16s | %-30s | %-30s | %-13s | %-9s | %-20s | %-23s | %s\n' scale rows "floor s   MiB" "load+validate s  rows/s  MiB" "run s   rows/s   MiB" "x floor (l+v, run)" "run sys s" "user s (floor, l+v, run)" "x floor user (l+v, run)" "run us/row"
+per_row=()
 for s in "${scales[@]}"; do
   dir="$work/scale-$s"
   if [ ! -f "$dir/.complete" ]; then
@@ -65,8 +67,22 @@ for s in "${scales[@]}"; do
   read -r _ fm _ fu <<<"$(measure "$bin" parse-floor --input "$dir")"
   read -r vs vm _ vu <<<"$(runs "$bin" validate --input "$dir")"
   read -r rs rm rsys ru <<<"$(runs "$bin" run --input "$dir" --out "$work/reports")"
-  printf '%-6s %11s | %6.2f %8s | %7.2f %10.0f %7s   | %7.2f %10.0f %7s  | %5.1f %6.1f  | %9.2f | %6.2f %6.2f %6.2f | %5.1f %6.1f\n' "$s" "$rows" \
+  us=$(echo "$rs * 1000000 / $rows" | bc -l)
+  per_row+=("$us")
+  printf '%-6s %11s | %6.2f %8s | %7.2f %10.0f %7s   | %7.2f %10.0f %7s  | %5.1f %6.1f  | %9.2f | %6.2f %6.2f %6.2f | %5.1f %6.1f               | %6.2f\n' "$s" "$rows" \
     "$floor" "$fm" "$vs" "$(echo "$rows / $vs" | bc -l)" "$vm" "$rs" "$(echo "$rows / $rs" | bc -l)" "$rm" \
     "$(echo "$vs / $floor" | bc -l)" "$(echo "$rs / $floor" | bc -l)" "$rsys" \
-    "$fu" "$vu" "$ru" "$(echo "$vu / $fu" | bc -l)" "$(echo "$ru / $fu" | bc -l)"
+    "$fu" "$vu" "$ru" "$(echo "$vu / $fu" | bc -l)" "$(echo "$ru / $fu" | bc -l)" "$us"
 done
+# the issue's flatness figure: how far the run's time per input row strays, over the scales
+# run, from the middle of its lowest and highest (flat within +-20% is the target)
+if [ "${#per_row[@]}" -gt 1 ]; then
+  lo=$(printf '%s\n' "${per_row[@]}" | sort -g | head -1)
+  hi=$(printf '%s\n' "${per_row[@]}" | sort -g | tail -1)
+  printf 'run time per input row: %.2f to %.2f us over these scales, within +-%.0f%% of their middle\n' "$lo" "$hi" "$(echo "($hi - $lo) / ($hi + $lo) * 100" | bc -l)"
+fi
+# what a run costs whatever its size (planning every table's plans, the charts, the loss
+# model's cross-validation, writing the files): the whole run on sample_data's few rows
+sample_rows=$(( $(cat sample_data/*.csv | wc -l) - $(ls sample_data/*.csv | wc -l) ))
+read -r fixed _ _ _ <<<"$(runs "$bin" run --input sample_data --out "$work/reports")"
+printf 'fixed cost: run on sample_data (%s rows) %.2f s\n' "$sample_rows" "$fixed"
