@@ -33,7 +33,7 @@ use polars::prelude::*;
 
 use crate::contract::{ColType, TABLES};
 use crate::error::Result;
-use crate::sync::{locked, on_threads};
+use crate::sync::locked;
 
 /// The type id column `column` of input table `table` is held in from
 /// validation to the output tables: codes in the dictionary of the key its
@@ -180,9 +180,9 @@ impl Ids {
                 }
             }
         }
-        // each kind on a thread of its own (they share nothing): sorted ids and recoded columns
+        // each kind on a core of its own (they share nothing): sorted ids and recoded columns
         let shared: &BTreeMap<&'static str, DataFrame> = tables;
-        let done: Vec<Result<OwnKind>> = on_threads(by_kind.into_iter().map(|(kind, columns)| move || own_kind(shared, kind, columns)));
+        let done: Vec<Result<OwnKind>> = crate::sync::on_cores(by_kind.into_iter().map(|(kind, columns)| move || own_kind(shared, kind, columns)));
         let mut values = BTreeMap::new();
         for kind in done {
             let OwnKind { kind, sorted, columns } = kind?;
@@ -469,9 +469,9 @@ fn encode_where(mut df: DataFrame, pick: impl Fn(&str) -> Option<Coded>) -> Resu
     }
     let columns = df.columns();
     let coded: Vec<PolarsResult<Series>> = if let [(i, coding)] = picked.as_slice() {
-        vec![encode_column(&columns[*i], coding)] // one column: no thread to start
+        vec![encode_column(&columns[*i], coding)] // one column: nothing to share out
     } else {
-        on_threads(picked.iter().map(|(i, coding)| move || encode_column(&columns[*i], coding)))
+        crate::sync::on_cores(picked.iter().map(|(i, coding)| move || encode_column(&columns[*i], coding)))
     };
     for ((i, _), series) in picked.iter().zip(coded) {
         df.replace_column(*i, series?.into_column())?;

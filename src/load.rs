@@ -1241,12 +1241,12 @@ fn read_csv_polars(
                 .map(|(k, range)| (k * piece_rows, piece_rows.min(scan.records.saturating_sub(k * piece_rows)), (range[0], range[1])))
                 .filter(|(_, records, _)| *records > 0)
                 .collect();
-            // a piece a core at once, each on one thread (`read_csv_piece`)
+            // a piece a core at once, each on one of Polars' threads (`read_csv_piece`, `sync::on_cores`)
             let cores = crate::sync::cores();
             for group in pieces.chunks(cores) {
                 let clock = std::time::Instant::now();
                 let jobs = group.iter().map(|&(first, records, range)| move || read_csv_piece(scan, (first, records), range, delimiter, picked, bytes));
-                let read = crate::sync::on_threads(jobs);
+                let read = crate::sync::on_cores(jobs);
                 let seconds = clock.elapsed().as_secs_f64() / group.len() as f64;
                 for (piece, (_, _, range)) in read.into_iter().zip(group) {
                     bytes.done_with(*range);

@@ -348,7 +348,7 @@ fn ascending_text(df: &DataFrame, key: &str) -> Result<bool> {
         let out = frame.slice(first as i64, last - first + 1).lazy().select([ascending.alias("a")]).collect()?;
         Ok(out.column("a")?.bool()?.get(0) == Some(true))
     };
-    let each = crate::sync::on_threads((0..parts).map(|k| move || ascending_part(k)));
+    let each = crate::sync::on_cores((0..parts).map(|k| move || ascending_part(k)));
     Ok(each.into_iter().collect::<Result<Vec<bool>>>()?.into_iter().all(|a| a))
 }
 

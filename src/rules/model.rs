@@ -151,7 +151,7 @@ pub fn cross_validate(base: &[(String, String, String)], examples: &[(String, St
     if folds < 2 || examples.len() < folds {
         return None;
     }
-    // each fold on a thread of its own (they share nothing but their inputs): hits by category, subcategory
+    // each fold on a core of its own (they share nothing but their inputs): hits by category, subcategory
     let fold = |k: usize| {
         let others = examples.iter().enumerate().filter(|(i, _)| i % folds != k).map(|(_, e)| e);
         let train = base.iter().chain(others).map(|(t, c, s)| (t.as_str(), c.as_str(), s.as_str()));
@@ -169,7 +169,7 @@ pub fn cross_validate(base: &[(String, String, String)], examples: &[(String, St
         }
         (category, subcategory)
     };
-    let hits = crate::sync::on_threads((0..folds).map(|k| move || fold(k)));
+    let hits = crate::sync::on_cores((0..folds).map(|k| move || fold(k)));
     let (category, subcategory) = hits.iter().fold((0, 0), |(c, s), (hc, hs)| (c + hc, s + hs));
     let n = examples.len() as f64;
     Some((category as f64 / n, subcategory as f64 / n))
