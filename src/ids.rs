@@ -33,7 +33,7 @@ use polars::prelude::*;
 
 use crate::contract::{ColType, TABLES};
 use crate::error::Result;
-use crate::sync::locked;
+use crate::sync::{locked, on_cores};
 
 /// The type id column `column` of input table `table` is held in from
 /// validation to the output tables: codes in the dictionary of the key its
@@ -182,7 +182,7 @@ impl Ids {
         }
         // each kind on a core of its own (they share nothing): sorted ids and recoded columns
         let shared: &BTreeMap<&'static str, DataFrame> = tables;
-        let done: Vec<Result<OwnKind>> = crate::sync::on_cores(by_kind.into_iter().map(|(kind, columns)| move || own_kind(shared, kind, columns)));
+        let done: Vec<Result<OwnKind>> = on_cores(by_kind.into_iter().map(|(kind, columns)| move || own_kind(shared, kind, columns)));
         let mut values = BTreeMap::new();
         for kind in done {
             let OwnKind { kind, sorted, columns } = kind?;
@@ -471,7 +471,7 @@ fn encode_where(mut df: DataFrame, pick: impl Fn(&str) -> Option<Coded>) -> Resu
     let coded: Vec<PolarsResult<Series>> = if let [(i, coding)] = picked.as_slice() {
         vec![encode_column(&columns[*i], coding)] // one column: nothing to share out
     } else {
-        crate::sync::on_cores(picked.iter().map(|(i, coding)| move || encode_column(&columns[*i], coding)))
+        on_cores(picked.iter().map(|(i, coding)| move || encode_column(&columns[*i], coding)))
     };
     for ((i, _), series) in picked.iter().zip(coded) {
         df.replace_column(*i, series?.into_column())?;

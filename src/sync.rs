@@ -14,7 +14,9 @@ pub fn cores() -> usize {
 }
 
 /// Each of `jobs` on a thread of its own, their results in the jobs'
-/// order; a job's panic goes on in the caller.
+/// order; a job's panic goes on in the caller. For jobs that may wait for
+/// one another (the compute workers wait for the event frames the other
+/// builds); jobs that only compute go to `on_cores`.
 pub fn on_threads<T: Send, F: FnOnce() -> T + Send>(jobs: impl IntoIterator<Item = F>) -> Vec<T> {
     std::thread::scope(|scope| {
         let threads: Vec<_> = jobs.into_iter().map(|job| scope.spawn(job)).collect();

@@ -53,6 +53,10 @@ runs() { # the command RUNS times (default 1); prints the runs' median "seconds 
   echo "$(cut -d' ' -f1 <<<"$all" | median) $(cut -d' ' -f2 <<<"$all" | median) $(cut -d' ' -f3 <<<"$all" | median) $(cut -d' ' -f4 <<<"$all" | median)"
 }
 
+rows_in() { # the records of the CSV files in folder $1 (their lines, less each file's header)
+  echo $(( $(cat "$1"/*.csv | wc -l) - $(ls "$1"/*.csv | wc -l) ))
+}
+
 printf '%-6s %11s | %-16s | %-30s | %-30s | %-13s | %-9s | %-20s | %-23s | %s\n' scale rows "floor s   MiB" "load+validate s  rows/s  MiB" "run s   rows/s   MiB" "x floor (l+v, run)" "run sys s" "user s (floor, l+v, run)" "x floor user (l+v, run)" "run us/row"
 per_row=()
 for s in "${scales[@]}"; do
@@ -61,7 +65,7 @@ for s in "${scales[@]}"; do
     "$bin" generate --out "$dir" --scale "$s" --seed 1 >/dev/null 2>&1
     touch "$dir/.complete"
   fi
-  rows=$(( $(cat "$dir"/*.csv | wc -l) - 8 ))
+  rows=$(rows_in "$dir")
   # the floor as the reader itself times it (process start-up excluded), its peak from time -v
   floor=$(for _ in $(seq "${FLOOR_READS:-3}"); do "$bin" parse-floor --input "$dir" | awk '{print $4}'; done | median)
   read -r _ fm _ fu <<<"$(measure "$bin" parse-floor --input "$dir")"
@@ -83,6 +87,6 @@ if [ "${#per_row[@]}" -gt 1 ]; then
 fi
 # what a run costs whatever its size (planning every table's plans, the charts, the loss
 # model's cross-validation, writing the files): the whole run on sample_data's few rows
-sample_rows=$(( $(cat sample_data/*.csv | wc -l) - $(ls sample_data/*.csv | wc -l) ))
+sample_rows=$(rows_in sample_data)
 read -r fixed _ _ _ <<<"$(runs "$bin" run --input sample_data --out "$work/reports")"
 printf 'fixed cost: run on sample_data (%s rows) %.2f s\n' "$sample_rows" "$fixed"
