@@ -382,8 +382,9 @@ pub struct Step {
 /// stage_conversion some tables later: two workers took them side by
 /// side, and at scale 1000 the compute's live peak was theirs, 3.35 GiB;
 /// apart, 3.03 GiB, and the run 32.2-32.4 s against 33.2-33.6 s, in
-/// turn); then those that read no shared table; then each shared table followed by its readers, so that it
-/// is let go after its last reader instead of being held through the rest
+/// turn); then those that read no shared table; then each shared table
+/// followed by its readers, so that it is let go after its last reader
+/// instead of being held through the rest
 /// (scale 3000: the four largest held 1.4 GB). An event frame is let go
 /// after its last reader too (scale 1000: the activities' alone holds 0.4
 /// GB beyond the validated table). A reader listed before its shared
