@@ -2,6 +2,7 @@
 //! manifest, and the report folder that appears whole or not at all.
 
 use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -71,14 +72,18 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path, doc: &Doc) -> Result<()> {
         ("salesrelay.columns".to_string(), serde_json::Value::Object(columns).to_string()),
     ];
     let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    // buffered: the writer hands the file's metadata over a few bytes at a
+    // time (a run on sample_data made 78k write calls unbuffered)
+    let mut out = BufWriter::with_capacity(1 << 16, file);
     // level 1, not zstd's default 3: the seven largest tables at scale 1000
     // (5.2M rows) encode in 2.99 s instead of 3.88 s on one core, 5% larger
     // (155 MiB against 148); every reader reads any level
     let level = polars_parquet::write::ZstdLevel::try_new(1).ok();
-    ParquetWriter::new(file)
+    ParquetWriter::new(&mut out)
         .with_compression(ParquetCompression::Zstd(level))
         .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
         .finish(df)?;
+    out.flush().map_err(|e| Error::io(path, e))?;
     Ok(())
 }
 
