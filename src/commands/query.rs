@@ -45,8 +45,8 @@ pub fn query_command(file: &Path, opts: &InputOptions, period: Option<&str>, out
     let mut result = crate::sql::run_query(&mut ctx, &query)
         .map_err(|e| Error::Input(format!("{e} (tables: {})", tables.keys().cloned().collect::<Vec<_>>().join(", "))))?;
     if let Some(path) = out {
-        let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
         if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+            let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
             CsvWriter::new(f).finish(&mut result)?;
         } else {
             write_parquet(&mut result, path, &Doc { name: query.doc.name, description: query.doc.description, columns: query.doc.columns })?;
