@@ -229,18 +229,10 @@ fn zulu_timestamp(text: Expr) -> Expr {
     let byte = |at: i64| text.clone().str().slice(lit(at), lit(1u64));
     let digit = |at: i64| byte(at).gt_eq(lit("0")).and(byte(at).lt_eq(lit("9")));
     let millis = len.clone().eq(lit(24u32)).and(byte(19).eq(lit("."))).and(digit(20)).and(digit(21)).and(digit(22));
-    let shaped = byte(10).eq(lit("T")).and(text.clone().str().ends_with(lit("Z"))).and(len.eq(lit(20u32)).or(millis.clone()));
-    let local = when(shaped.clone()).then(text.clone().str().slice(lit(0), lit(19u64))).otherwise(lit(NULL).cast(DataType::String)).str().to_datetime(
-        Some(TimeUnit::Microseconds),
-        None,
-        StrptimeOptions { format: Some("%Y-%m-%dT%H:%M:%S".into()), strict: false, exact: true, cache: false },
-        lit("raise"),
-    );
-    let fraction = when(millis).then(text.str().slice(lit(20), lit(3u64)).cast(DataType::Int64) * lit(1000i64)).otherwise(lit(0i64));
-    let utc = (local.dt().timestamp(TimeUnit::Microseconds) + fraction)
-        .cast(DataType::Datetime(TimeUnit::Microseconds, None))
-        .dt()
-        .replace_time_zone(Some(TimeZone::UTC), lit("raise"), NonExistent::Raise);
+    // (the T between date and time the parser's format checks)
+    let shaped = text.clone().str().ends_with(lit("Z")).and(len.eq(lit(20u32)).or(millis.clone()));
+    let fraction = when(millis).then(text.clone().str().slice(lit(20), lit(3u64)).cast(DataType::Int64) * lit(1000i64)).otherwise(lit(0i64));
+    let utc = utc_from_micros(date_and_time_micros(text, shaped.clone()) + fraction);
     when(shaped).then(utc).otherwise(lit(NULL).cast(utc_type()))
 }
 
@@ -258,18 +250,32 @@ fn canonical_timestamp(text: Expr) -> Expr {
         .when(sign.eq(lit("-")))
         .then(lit(0i64) - minutes)
         .otherwise(lit(NULL).cast(DataType::Int64));
-    // only values of the shape are parsed: another value would go to chrono, slowly, for nothing
-    let local = when(shaped.clone()).then(text.str().slice(lit(0), lit(19u64))).otherwise(lit(NULL).cast(DataType::String)).str().to_datetime(
-        Some(TimeUnit::Microseconds),
-        None,
-        StrptimeOptions { format: Some("%Y-%m-%dT%H:%M:%S".into()), strict: false, exact: true, cache: false },
-        lit("raise"),
-    );
-    let utc = (local.dt().timestamp(TimeUnit::Microseconds) - east * lit(60_000_000i64))
-        .cast(DataType::Datetime(TimeUnit::Microseconds, None))
-        .dt()
-        .replace_time_zone(Some(TimeZone::UTC), lit("raise"), NonExistent::Raise);
+    let utc = utc_from_micros(date_and_time_micros(text, shaped.clone()) - east * lit(60_000_000i64));
     when(shaped).then(utc).otherwise(lit(NULL).cast(utc_type()))
+}
+
+/// The first 19 bytes of `text`, `YYYY-MM-DDTHH:MM:SS`, read by Polars'
+/// fast parser as microseconds since 1970 where `shaped` holds, null
+/// elsewhere: only values of the shape are parsed, as another value would
+/// go to chrono, slowly, for nothing.
+fn date_and_time_micros(text: Expr, shaped: Expr) -> Expr {
+    when(shaped)
+        .then(text.str().slice(lit(0), lit(19u64)))
+        .otherwise(lit(NULL).cast(DataType::String))
+        .str()
+        .to_datetime(
+            Some(TimeUnit::Microseconds),
+            None,
+            StrptimeOptions { format: Some("%Y-%m-%dT%H:%M:%S".into()), strict: false, exact: true, cache: false },
+            lit("raise"),
+        )
+        .dt()
+        .timestamp(TimeUnit::Microseconds)
+}
+
+/// Microseconds since 1970-01-01 UTC as a UTC timestamp.
+fn utc_from_micros(micros: Expr) -> Expr {
+    micros.cast(DataType::Datetime(TimeUnit::Microseconds, None)).dt().replace_time_zone(Some(TimeZone::UTC), lit("raise"), NonExistent::Raise)
 }
 
 /// The canonical form with one given offset (`+09:00`), `YYYY-MM-DDTHH:MM:SS+09:00`,
@@ -296,12 +302,7 @@ fn canonical_at_offset(text: Expr, offset: &str) -> Option<Expr> {
         StrptimeOptions { format: Some(format!("%Y-%m-%dT%H:%M:%S{offset}").into()), strict: false, exact: true, cache: false },
         lit("raise"),
     );
-    Some(
-        (local.dt().timestamp(TimeUnit::Microseconds) - lit(east * 60_000_000))
-            .cast(DataType::Datetime(TimeUnit::Microseconds, None))
-            .dt()
-            .replace_time_zone(Some(TimeZone::UTC), lit("raise"), NonExistent::Raise),
-    )
+    Some(utc_from_micros(local.dt().timestamp(TimeUnit::Microseconds) - lit(east * 60_000_000)))
 }
 
 /// The offset of the first canonical timestamp (25 bytes, `...+09:00`) in
