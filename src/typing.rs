@@ -91,7 +91,8 @@ pub fn parse_common_expr(name: &str, ty: ColType, stored: &DataType, offset: Opt
     let c = col(name);
     match ty {
         ColType::Text => None,
-        // values at another offset are left to the next tier (see `type_chunk`)
+        // values at another offset are left to the next tier (see `type_chunk`); a column
+        // without a usual offset reads the canonical form or UTC with a Z
         ColType::Timestamp => Some(offset.and_then(|o| canonical_at_offset(c.clone(), o)).unwrap_or_else(|| coalesce(&[canonical_timestamp(c.clone()), zulu_timestamp(c)]))),
         ColType::Enum(values) => Some(when(c.clone().is_in(str_list(values), false)).then(c).otherwise(lit(NULL).cast(DataType::String))),
         ColType::Bool => Some(
