@@ -47,20 +47,31 @@ pub fn position_in_run(key: &str) -> Expr {
     row_index() - nearest(run_start(key), FillNullStrategy::Forward(None)) + lit(1i64)
 }
 
+/// Each row's run, numbered from 1 in order.
+fn run_number(key: &str) -> Expr {
+    run_start(key).cast(DataType::UInt32).cum_sum(false)
+}
+
+/// `c` with each null taken from the nearest value in its run before it
+/// (`Forward`) or after it (`Backward`), if any: the fill over the whole
+/// column, kept where the value it took came from the row's own run (the
+/// run number filled the same way says which). No row index and no gather:
+/// on a deal's 6M states at scale 1000 the fills took 0.9 s that way.
+fn fill_in_run(c: &str, key: &str, towards: FillNullStrategy) -> Expr {
+    let from_run = when(col(c).is_not_null()).then(run_number(key)).otherwise(lit(NULL).cast(DataType::UInt32)).fill_null_with_strategy(towards);
+    when(from_run.eq(run_number(key))).then(col(c).fill_null_with_strategy(towards)).otherwise(col(c))
+}
+
 /// `c` with each null taken from the last value before it in its run, if
 /// any (`fill_null(Forward).over(key)`).
 pub fn fill_forward_in_run(c: &str, key: &str) -> Expr {
-    let last = nearest(col(c).is_not_null(), FillNullStrategy::Forward(None));
-    let start = nearest(run_start(key), FillNullStrategy::Forward(None));
-    when(last.clone().gt_eq(start)).then(col(c).gather(last.fill_null(lit(0i64)), false)).otherwise(col(c))
+    fill_in_run(c, key, FillNullStrategy::Forward(None))
 }
 
 /// `c` with each null taken from the first value after it in its run, if
 /// any (`fill_null(Backward).over(key)`).
 pub fn fill_backward_in_run(c: &str, key: &str) -> Expr {
-    let next = nearest(col(c).is_not_null(), FillNullStrategy::Backward(None));
-    let end = nearest(run_end(key), FillNullStrategy::Backward(None));
-    when(next.clone().lt_eq(end)).then(col(c).gather(next.fill_null(lit(0i64)), false)).otherwise(col(c))
+    fill_in_run(c, key, FillNullStrategy::Backward(None))
 }
 
 /// The largest value of `c` (a UInt32 column) at or after each row in its
