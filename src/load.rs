@@ -897,6 +897,27 @@ struct CsvScan {
     pieces: Vec<u64>,
 }
 
+impl CsvScan {
+    /// Whether Polars' parser may read the file (`read_csv_piece`): well
+    /// formed, a header of two columns or more (one column may be a header
+    /// that holds another separator) and its line numbers within a u32,
+    /// which they are held in.
+    fn polars_reads(&self) -> bool {
+        let last_line = self.starts.as_ref().and_then(|s| s.last().copied().map(u64::from)).unwrap_or(self.records as u64 + 1);
+        self.slow.is_none() && self.headers.len() >= 2 && last_line < u32::MAX as u64
+    }
+
+    /// The pieces Polars reads one at a time, `piece_rows` records each:
+    /// (first record, records, byte range). The record count may be a
+    /// multiple of the piece size: no empty last piece.
+    fn piece_list(&self, piece_rows: usize) -> Vec<(usize, usize, (u64, u64))> {
+        (self.pieces.windows(2).enumerate())
+            .map(|(k, range)| (k * piece_rows, piece_rows.min(self.records.saturating_sub(k * piece_rows)), (range[0], range[1])))
+            .filter(|(_, records, _)| *records > 0)
+            .collect()
+    }
+}
+
 /// Reads a file once: SHA-256, UTF-8 validity, and a quote-aware count of
 /// each record's fields and lines (the quoting rules of `LineTracker`).
 fn scan_csv(path: &Path, delimiter: u8) -> Result<CsvScan> {
@@ -1210,9 +1231,7 @@ fn read_csv_polars(
         None => scan_csv(path, delimiter)?,
     };
     let t1 = t0.elapsed().as_secs_f64();
-    // line numbers are held in a u32 here: a file of more lines goes record by record
-    let last_line = scan.starts.as_ref().and_then(|s| s.last().copied().map(u64::from)).unwrap_or(scan.records as u64 + 1);
-    if scan.slow.is_some() || scan.headers.len() < 2 || last_line >= u32::MAX as u64 {
+    if !scan.polars_reads() {
         return Ok(None);
     }
     let mut findings = Vec::new();
@@ -1236,11 +1255,7 @@ fn read_csv_polars(
         let (sender, pieces) = std::sync::mpsc::sync_channel::<Result<Option<(DataFrame, f64)>>>(1);
         let (scan, picked, bytes) = (&scan, &picked, &bytes);
         s.spawn(move || {
-            // (the record count may be a multiple of the piece size: no empty last piece)
-            let pieces: Vec<(usize, usize, (u64, u64))> = (scan.pieces.windows(2).enumerate())
-                .map(|(k, range)| (k * piece_rows, piece_rows.min(scan.records.saturating_sub(k * piece_rows)), (range[0], range[1])))
-                .filter(|(_, records, _)| *records > 0)
-                .collect();
+            let pieces = scan.piece_list(piece_rows);
             // a piece a core at once, each on one of Polars' threads (`read_csv_piece`, `sync::on_cores`)
             let cores = crate::sync::cores();
             for group in pieces.chunks(cores) {
@@ -1392,8 +1407,7 @@ fn read_source_polars(path: &Path, table: &str, file_name: &str, config: &Config
     }
     let delimiter = config.csv.byte();
     let scan = scan_csv(path, delimiter)?;
-    let last_line = scan.starts.as_ref().and_then(|s| s.last().copied().map(u64::from)).unwrap_or(scan.records as u64 + 1);
-    if scan.slow.is_some() || scan.headers.len() < 2 || last_line >= u32::MAX as u64 {
+    if !scan.polars_reads() {
         return Ok(None);
     }
     let clock = std::time::Instant::now();
@@ -1404,11 +1418,7 @@ fn read_source_polars(path: &Path, table: &str, file_name: &str, config: &Config
     let Some(columns) = columns else { return Ok(Some((None, summary(0, findings)))) };
     let picked: Vec<(usize, PlSmallStr)> = columns.into_iter().enumerate().filter_map(|(i, name)| name.map(|n| (i, PlSmallStr::from_string(n)))).collect();
     let Some(bytes) = FileBytes::map(path)? else { return Ok(None) };
-    let piece_rows = chunk_rows();
-    let pieces: Vec<(usize, usize, (u64, u64))> = (scan.pieces.windows(2).enumerate())
-        .map(|(k, range)| (k * piece_rows, piece_rows.min(scan.records.saturating_sub(k * piece_rows)), (range[0], range[1])))
-        .filter(|(_, records, _)| *records > 0)
-        .collect();
+    let pieces = scan.piece_list(chunk_rows());
     let (scan_ref, picked, file) = (&scan, &picked, &bytes);
     let jobs = pieces.iter().map(|&(first, records, range)| {
         move || {

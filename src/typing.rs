@@ -234,17 +234,8 @@ pub fn parse_timestamp(text: Expr, tz: &str) -> Expr {
 fn zulu_timestamp(text: Expr) -> Expr {
     let len = text.clone().str().len_bytes();
     let zulu = text.clone().str().ends_with(lit("Z"));
-    // only values of the shape are parsed (the others are null to the parser)
-    let read = |bytes: u32, format: &str| {
-        when(zulu.clone().and(len.clone().eq(lit(bytes)))).then(text.clone()).otherwise(lit(NULL).cast(DataType::String)).str().to_datetime(
-            Some(TimeUnit::Microseconds),
-            None,
-            StrptimeOptions { format: Some(format.into()), strict: false, exact: true, cache: false },
-            lit("raise"),
-        )
-    };
-    let naive = coalesce(&[read(24, "%Y-%m-%dT%H:%M:%S.%3fZ"), read(20, "%Y-%m-%dT%H:%M:%SZ")]);
-    utc_from_micros(naive.dt().timestamp(TimeUnit::Microseconds))
+    let read = |bytes: u32, format: &str| micros_where(text.clone(), zulu.clone().and(len.clone().eq(lit(bytes))), format);
+    utc_from_micros(coalesce(&[read(24, "%Y-%m-%dT%H:%M:%S.%3fZ"), read(20, "%Y-%m-%dT%H:%M:%SZ")]))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS+hh:mm` (exactly 25 bytes) -> UTC; null for any other
@@ -267,17 +258,24 @@ fn canonical_timestamp(text: Expr) -> Expr {
 
 /// The first 19 bytes of `text`, `YYYY-MM-DDTHH:MM:SS`, read by Polars'
 /// fast parser as microseconds since 1970 where `shaped` holds, null
-/// elsewhere: only values of the shape are parsed, as another value would
-/// go to chrono, slowly, for nothing.
+/// elsewhere.
 fn date_and_time_micros(text: Expr, shaped: Expr) -> Expr {
+    micros_where(text.str().slice(lit(0), lit(19u64)), shaped, "%Y-%m-%dT%H:%M:%S")
+}
+
+/// `text` read with `format` (a form Polars' fast parser reads whole) as
+/// microseconds since 1970, where `shaped` holds, null elsewhere: only
+/// values of the shape are parsed, as another value would go to chrono,
+/// slowly, for nothing.
+fn micros_where(text: Expr, shaped: Expr, format: &str) -> Expr {
     when(shaped)
-        .then(text.str().slice(lit(0), lit(19u64)))
+        .then(text)
         .otherwise(lit(NULL).cast(DataType::String))
         .str()
         .to_datetime(
             Some(TimeUnit::Microseconds),
             None,
-            StrptimeOptions { format: Some("%Y-%m-%dT%H:%M:%S".into()), strict: false, exact: true, cache: false },
+            StrptimeOptions { format: Some(format.into()), strict: false, exact: true, cache: false },
             lit("raise"),
         )
         .dt()
@@ -307,13 +305,8 @@ fn canonical_at_offset(text: Expr, offset: &str) -> Option<Expr> {
         _ => return None,
     };
     let shaped = text.clone().str().len_bytes().eq(lit(25u32)).and(text.clone().str().ends_with(lit(offset.to_string())));
-    let local = when(shaped).then(text).otherwise(lit(NULL).cast(DataType::String)).str().to_datetime(
-        Some(TimeUnit::Microseconds),
-        None,
-        StrptimeOptions { format: Some(format!("%Y-%m-%dT%H:%M:%S{offset}").into()), strict: false, exact: true, cache: false },
-        lit("raise"),
-    );
-    Some(utc_from_micros(local.dt().timestamp(TimeUnit::Microseconds) - lit(east * 60_000_000)))
+    let local = micros_where(text, shaped, &format!("%Y-%m-%dT%H:%M:%S{offset}"));
+    Some(utc_from_micros(local - lit(east * 60_000_000)))
 }
 
 /// The offset of the first canonical timestamp (25 bytes, `...+09:00`) in
