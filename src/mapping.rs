@@ -536,7 +536,7 @@ fn quote_lookups(sql: &str, aliases: &[String]) -> String {
 
 /// An SQL expression over `columns`; every column it names must exist.
 fn sql(text: &str, aliases: &[String], columns: &[String], file: &str) -> std::result::Result<(Expr, Vec<String>), String> {
-    let expr = polars::sql::sql_expr(quote_lookups(text, aliases)).map_err(|e| format!("{text:?} is not an SQL expression: {e}"))?;
+    let expr = polars::sql::sql_expr(quote_lookups(text, aliases)).map_err(|e| format!("{text:?} is not an SQL expression: {e}"))?.map_expr(unanchored_like);
     let mut used = Vec::new();
     for root in expr.clone().meta().root_names() {
         let root = root.to_string();
@@ -552,6 +552,31 @@ fn sql(text: &str, aliases: &[String], columns: &[String], file: &str) -> std::r
         }
     }
     Ok((expr, used))
+}
+
+/// `e` with the regex Polars' SQL makes of `x ILIKE '%text%'` (and of
+/// LIKE: `^(?is).*text.*$`, or `^(?s)...`) searched for unanchored, as
+/// `(?is)text`: the same values match (an unanchored search finds the text
+/// anywhere, as the leading and trailing `.*` let the anchored one), but
+/// the regex engine can then look for the text itself, where the anchored
+/// form ran its automaton over every value from the first byte (the
+/// built-in mappings' ILIKEs on titles and meeting locations were the
+/// largest share of an export's load). Any other expression as it is.
+fn unanchored_like(e: Expr) -> Expr {
+    let Expr::Function { input, function: FunctionExpr::StringExpr(StringFunction::Contains { literal: false, strict }) } = &e else { return e };
+    let pattern = match input.get(1) {
+        Some(Expr::Literal(value)) => value.extract_str(),
+        _ => None,
+    };
+    let Some(pattern) = pattern else { return e };
+    let inner = ["^(?is).*", "^(?s).*"].iter().find_map(|prefix| pattern.strip_prefix(prefix).map(|rest| (&prefix[1..prefix.len() - 2], rest)));
+    match inner.and_then(|(flags, rest)| rest.strip_suffix(".*$").map(|text| format!("{flags}{text}"))) {
+        Some(unanchored) if input.len() == 2 => Expr::Function {
+            input: vec![input[0].clone(), lit(unanchored)],
+            function: FunctionExpr::StringExpr(StringFunction::Contains { literal: false, strict: *strict }),
+        },
+        _ => e,
+    }
 }
 
 fn parse_dates(e: Expr, formats: &[String]) -> Expr {
@@ -1080,4 +1105,55 @@ fn map_source(
     };
     let kept = df.height();
     Ok(Some((df, read, kept, why.join("; "), used)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// LIKE and ILIKE patterns give the same matches searched unanchored
+    /// as Polars' SQL gives them, value by value (case, a newline, the
+    /// text at either end, `_`, two wildcards, NOT, a regex character); a
+    /// pattern without a leading and trailing `%` is left as it is.
+    #[test]
+    fn like_patterns_match_the_same_searched_unanchored() {
+        let values = [
+            Some("Inside Sales Rep"),
+            Some("inside sales"),
+            Some("INSIDE"),
+            Some("Field\nSales, inside"),
+            Some("https://zoom.us/j/1"),
+            Some("Zoom Room 3"),
+            Some("a.b"),
+            Some("axb"),
+            Some(""),
+            None,
+        ];
+        let df = df!("t" => values.to_vec()).unwrap();
+        let sqls = [
+            "t ILIKE '%inside%'",
+            "t ILIKE '%SALES%'",
+            "t LIKE '%Sales%'",
+            "t ILIKE '%zoom%' OR t ILIKE '%room%'",
+            "t NOT ILIKE '%inside%'",
+            "t ILIKE '%in_ide%'",
+            "t ILIKE '%field%inside%'",
+            "t ILIKE '%a.b%'",
+            "t ILIKE '%'",
+            "t ILIKE 'inside%'",
+            "t LIKE '%Rep'",
+        ];
+        for sql in sqls {
+            let anchored = polars::sql::sql_expr(sql).unwrap();
+            let unanchored = anchored.clone().map_expr(unanchored_like);
+            let read = |e: Expr| df.clone().lazy().select([e.alias("m")]).collect().unwrap().column("m").unwrap().bool().unwrap().iter().collect::<Vec<_>>();
+            assert_eq!(read(unanchored.clone()), read(anchored.clone()), "{sql}");
+            let rewritten = format!("{unanchored:?}") != format!("{anchored:?}");
+            assert_eq!(rewritten, sql.contains("'%") && !sql.ends_with("'%'") && sql.contains("%'"), "{sql}: {unanchored:?}");
+        }
+        // worked by hand: '%inside%' case-insensitively takes rows 0 to 3
+        let matched = df.clone().lazy().select([polars::sql::sql_expr("t ILIKE '%inside%'").unwrap().map_expr(unanchored_like).alias("m")]).collect().unwrap();
+        let matched: Vec<Option<bool>> = matched.column("m").unwrap().bool().unwrap().iter().collect();
+        assert_eq!(matched, [Some(true), Some(true), Some(true), Some(true), Some(false), Some(false), Some(false), Some(false), Some(false), None]);
+    }
 }
