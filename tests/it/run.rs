@@ -254,12 +254,15 @@ fn polars_reader_and_chunked_exact_path_agree() {
 /// A CRM export read through a mapping: Polars' parser (the files are
 /// well formed) and the record-by-record path in chunks of 3 rows give the
 /// same tables and findings, on the Salesforce export (a quoted comma in
-/// Opportunity.csv's loss notes) and on the HubSpot one, padded values and
-/// a quoted newline added.
+/// Opportunity.csv's loss notes; padded values, a BOM and CRLF line ends
+/// added) and on the HubSpot one (padded values and a quoted newline
+/// added).
 #[test]
 fn mapping_sources_read_by_polars_agree_with_the_exact_path() {
     let salesforce = Dir::copy_of(&crate::mapping::salesforce());
     salesforce.replace("Lead.csv", "00QC2,Sakura Bank,", "00QC2 , Sakura Bank ,");
+    // a BOM and CRLF line ends, as Excel saves a file
+    salesforce.write("Opportunity.csv", &format!("\u{feff}{}", salesforce.read("Opportunity.csv").replace('\n', "\r\n")));
     let hubspot = Dir::copy_of(&crate::util::root().join("tests/fixtures/hubspot"));
     hubspot.write("salesrelay.toml", "base_currency = \"JPY\"\n");
     hubspot.write("exchange_rates.csv", "currency,valid_from,rate\nUSD,2026-01-01,0.0068\nUSD,2026-09-01,0.006\n");
