@@ -98,7 +98,7 @@ pub fn is_reps(m: &Model) -> LazyFrame {
         let part = super::streamed(part);
         // the distinct leads each rep touched in each quarter (a rep with touches in a quarter has
         // activities in it, so `part` has its row), a row per rep and quarter
-        let counted = super::distinct_counts_by_quarter(touches, "rep_id", "lead_id", (m.span.first.0, m.span.last.0), part, "leads_touched");
+        let counted = super::distinct_counts_by_quarter(touches, "rep_id", "lead_id", part, "leads_touched");
         lf = onto(lf, counted);
         counts.extend(["touches", "leads_touched", "calls", "connected_calls", "dm_connects", "appointments"]);
     }
