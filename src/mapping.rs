@@ -569,8 +569,10 @@ fn unanchored_like(e: Expr) -> Expr {
         _ => None,
     };
     let Some(pattern) = pattern else { return e };
-    let inner = ["^(?is).*", "^(?s).*"].iter().find_map(|prefix| pattern.strip_prefix(prefix).map(|rest| (&prefix[1..prefix.len() - 2], rest)));
-    match inner.and_then(|(flags, rest)| rest.strip_suffix(".*$").map(|text| format!("{flags}{text}"))) {
+    // (ILIKE's form, LIKE's form) -> the flags they keep
+    let forms = [("^(?is).*", "(?is)"), ("^(?s).*", "(?s)")];
+    let text = forms.iter().find_map(|(start, flags)| Some((*flags, pattern.strip_prefix(start)?.strip_suffix(".*$")?)));
+    match text.map(|(flags, text)| format!("{flags}{text}")) {
         Some(unanchored) if input.len() == 2 => Expr::Function {
             input: vec![input[0].clone(), lit(unanchored)],
             function: FunctionExpr::StringExpr(StringFunction::Contains { literal: false, strict: *strict }),
