@@ -1430,13 +1430,15 @@ fn read_source_polars(path: &Path, table: &str, file_name: &str, config: &Config
     let mut frames = Vec::with_capacity(pieces.len());
     for piece in crate::sync::on_cores(jobs) {
         let Some(df) = piece? else { return Ok(None) };
-        // `_row` as the record-by-record path gives it
-        frames.push(df.lazy().with_column(col(ROW).cast(DataType::Int64)).collect()?);
+        frames.push(df);
     }
+    let mut df = concat_frames(frames)?;
+    // `_row` as the record-by-record path gives it
+    df.with_column(df.column(ROW)?.cast(&DataType::Int64)?)?;
     if crate::progress::timings() {
         crate::tell!("    {file_name}: read by Polars' parser in {:.2}s, peak {}", clock.elapsed().as_secs_f64(), crate::progress::peak_since());
     }
-    Ok(Some((Some(concat_frames(frames)?), summary(scan.records as u64, findings))))
+    Ok(Some((Some(df), summary(scan.records as u64, findings))))
 }
 
 /// A source file's record count, findings and hash.

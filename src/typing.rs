@@ -252,15 +252,10 @@ fn canonical_timestamp(text: Expr) -> Expr {
         .when(sign.eq(lit("-")))
         .then(lit(0i64) - minutes)
         .otherwise(lit(NULL).cast(DataType::Int64));
-    let utc = utc_from_micros(date_and_time_micros(text, shaped.clone()) - east * lit(60_000_000i64));
+    // the date and time, the first 19 bytes
+    let local = micros_where(text.str().slice(lit(0), lit(19u64)), shaped.clone(), "%Y-%m-%dT%H:%M:%S");
+    let utc = utc_from_micros(local - east * lit(60_000_000i64));
     when(shaped).then(utc).otherwise(lit(NULL).cast(utc_type()))
-}
-
-/// The first 19 bytes of `text`, `YYYY-MM-DDTHH:MM:SS`, read by Polars'
-/// fast parser as microseconds since 1970 where `shaped` holds, null
-/// elsewhere.
-fn date_and_time_micros(text: Expr, shaped: Expr) -> Expr {
-    micros_where(text.str().slice(lit(0), lit(19u64)), shaped, "%Y-%m-%dT%H:%M:%S")
 }
 
 /// `text` read with `format` (a form Polars' fast parser reads whole) as
@@ -310,7 +305,8 @@ fn canonical_at_offset(text: Expr, offset: &str) -> Option<Expr> {
 }
 
 /// The offset of the first canonical timestamp (25 bytes, `...+09:00`) in
-/// text column `name` of `df`: what most of its values end with, in an
+/// text column `name` of `df`, or `ZULU` where the first is UTC written
+/// with a `Z` (`is_zulu_shape`): what most of its values end with, in an
 /// export from one zone. A peek at the first few values, not a pass.
 pub fn usual_offset(df: &DataFrame, name: &str) -> Option<String> {
     let first = first_value(df, name, |v| v.len() == 25 || is_zulu_shape(v))?;

@@ -7,12 +7,20 @@ use polars::prelude::*;
 use crate::kpi::node;
 use crate::util::{f64s, rows, strs, text, Dir};
 
-#[test]
-fn a_hubspot_export_reviewed_by_hand() {
+/// A copy of the HubSpot fixture with yen as the base currency and the
+/// dollar's rates: 0.0068 USD per yen from 1 January 2026, 0.006 from 1
+/// September (the fixture's deals are in yen and dollars).
+pub fn hubspot_in_yen() -> Dir {
     let d = Dir::copy_of(&crate::util::root().join("tests/fixtures/hubspot"));
-    // deal 3005 is 45,000 USD, won 10 September: 0.006 USD per yen from 1 September = 7,500,000 yen
     d.write("salesrelay.toml", "base_currency = \"JPY\"\n");
     d.write("exchange_rates.csv", "currency,valid_from,rate\nUSD,2026-01-01,0.0068\nUSD,2026-09-01,0.006\n");
+    d
+}
+
+#[test]
+fn a_hubspot_export_reviewed_by_hand() {
+    // deal 3005 is 45,000 USD, won 10 September: 0.006 USD per yen from 1 September = 7,500,000 yen
+    let d = hubspot_in_yen();
     let opts = salesrelay::prepare::InputOptions { mapping: Some("hubspot".into()), ..salesrelay::prepare::InputOptions::new(d.path()) };
     let p = salesrelay::prepare::prepare(&opts, false, None, Some("FY2026-Q2"), &salesrelay::progress::Progress::new(true)).unwrap();
     let v = &p.validated;

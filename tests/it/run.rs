@@ -263,9 +263,7 @@ fn mapping_sources_read_by_polars_agree_with_the_exact_path() {
     salesforce.replace("Lead.csv", "00QC2,Sakura Bank,", "00QC2 , Sakura Bank ,");
     // a BOM and CRLF line ends, as Excel saves a file
     salesforce.write("Opportunity.csv", &format!("\u{feff}{}", salesforce.read("Opportunity.csv").replace('\n', "\r\n")));
-    let hubspot = Dir::copy_of(&crate::util::root().join("tests/fixtures/hubspot"));
-    hubspot.write("salesrelay.toml", "base_currency = \"JPY\"\n");
-    hubspot.write("exchange_rates.csv", "currency,valid_from,rate\nUSD,2026-01-01,0.0068\nUSD,2026-09-01,0.006\n");
+    let hubspot = crate::hubspot::hubspot_in_yen();
     let first = hubspot.read("companies.csv").lines().nth(1).unwrap().to_string();
     let cells: Vec<&str> = first.split(',').collect();
     // (column 5 is the city)
