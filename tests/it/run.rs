@@ -385,6 +385,38 @@ fn the_allocator_options_main_sets_are_purge_decommits_purge_delay_and_allow_thp
     assert_eq!(options.get(43), Some(&"allow_thp"), "mimalloc's options in order: {options:?}");
 }
 
+/// On Linux with glibc, `main` sets glibc's allocator up before any other
+/// thread starts: one heap for the large blocks (64 KiB and more) and none
+/// mapped on its own, so a freed one is reused (README, "Development").
+/// Under `SALESRELAY_TIMINGS` the binary says what glibc holds at the end:
+/// its heap grew for the large blocks and none is mapped on its own; with the
+/// user's own `GLIBC_TUNABLES` (which main leaves be) glibc maps a large
+/// block on its own again, as it does by default.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn large_blocks_come_from_one_glibc_heap_none_mapped_on_its_own() {
+    let report = |tunables: Option<&str>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_salesrelay"));
+        c.env("SALESRELAY_TIMINGS", "1").args(["validate", "--input"]).arg(crate::util::tiny());
+        match tunables {
+            Some(t) => c.env("GLIBC_TUNABLES", t),
+            None => c.env_remove("GLIBC_TUNABLES"),
+        };
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        let line = err.lines().find_map(|l| l.trim().strip_prefix("large blocks: glibc's heap ")).map(str::to_string);
+        let line = line.unwrap_or_else(|| panic!("no line on the large blocks: {err}"));
+        let numbers: Vec<u64> = line.split(|c: char| !c.is_ascii_digit()).filter_map(|w| w.parse().ok()).collect();
+        (numbers[0], numbers[1])
+    };
+    let (heap_mib, mapped) = report(None);
+    assert_eq!(mapped, 0, "set up: no block mapped on its own");
+    assert!(heap_mib > 0, "the large blocks came from the heap (it grew)");
+    let (_, mapped) = report(Some("glibc.malloc.check=0"));
+    assert!(mapped > 0, "glibc as it comes maps a large block on its own");
+}
+
 /// A validated table is made one chunk a column with its columns side by
 /// side only where the memory free holds a copy of it and 1 GiB besides
 /// (under a cap, a column at a time: one column's copy beside the table).
