@@ -2,6 +2,7 @@
 //! (0 ok, 1 bad input or failure, 2 usage). Output goes through `console`,
 //! so a closed stdout (`| head`) never panics.
 
+use std::alloc::GlobalAlloc;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -15,8 +16,9 @@ use salesrelay::error::Error;
 
 /// Polars allocates and frees many short-lived buffers from several
 /// threads: the small ones go to mimalloc, which hands them out per thread
-/// without a lock; the large ones (a column's buffer, a hash table) to the
-/// C library's allocator, one heap for every thread (README, "Development").
+/// without a lock; the large ones (a column's buffer, a hash table), where
+/// the run keeps the memory it frees, to glibc's allocator, one heap for
+/// every thread (`LARGE`; README, "Development").
 #[global_allocator]
 static GLOBAL: Counted = Counted(mimalloc::MiMalloc);
 
@@ -71,13 +73,38 @@ fn counted(p: *mut u8, bytes: i64) -> *mut u8 {
     p
 }
 
+impl Counted {
+    /// A block of `layout` from glibc or from mimalloc.
+    ///
+    /// # Safety
+    /// As `GlobalAlloc::alloc`.
+    unsafe fn alloc_from(&self, glibc: bool, layout: std::alloc::Layout) -> *mut u8 {
+        if glibc {
+            unsafe { std::alloc::System.alloc(layout) }
+        } else {
+            unsafe { self.0.alloc(layout) }
+        }
+    }
+
+    /// Gives block `ptr` of `layout` back to glibc or to mimalloc.
+    ///
+    /// # Safety
+    /// As `GlobalAlloc::dealloc`, `ptr` from the allocator named.
+    unsafe fn free_to(&self, glibc: bool, ptr: *mut u8, layout: std::alloc::Layout) {
+        if glibc {
+            unsafe { std::alloc::System.dealloc(ptr, layout) }
+        } else {
+            unsafe { self.0.dealloc(ptr, layout) }
+        }
+    }
+}
+
 // SAFETY: a block goes back to the allocator it came from (`glibcs`); a
 // block `realloc` moves from one to the other is copied into a new block
 // of the other's, then freed. The counting only reads the sizes given.
-unsafe impl std::alloc::GlobalAlloc for Counted {
+unsafe impl GlobalAlloc for Counted {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        let p = if from_glibc(layout.size()) { unsafe { std::alloc::System.alloc(layout) } } else { unsafe { self.0.alloc(layout) } };
-        counted(p, layout.size() as i64)
+        counted(unsafe { self.alloc_from(from_glibc(layout.size()), layout) }, layout.size() as i64)
     }
 
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
@@ -86,11 +113,7 @@ unsafe impl std::alloc::GlobalAlloc for Counted {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        if unsafe { glibcs(ptr, layout.size()) } {
-            unsafe { std::alloc::System.dealloc(ptr, layout) }
-        } else {
-            unsafe { self.0.dealloc(ptr, layout) }
-        }
+        unsafe { self.free_to(glibcs(ptr, layout.size()), ptr, layout) };
         counted(ptr, -(layout.size() as i64));
     }
 
@@ -98,17 +121,15 @@ unsafe impl std::alloc::GlobalAlloc for Counted {
         let p = match (unsafe { glibcs(ptr, layout.size()) }, from_glibc(new_size)) {
             (false, false) => unsafe { self.0.realloc(ptr, layout, new_size) },
             (true, true) => unsafe { std::alloc::System.realloc(ptr, layout, new_size) },
-            (was_glibcs, _) => {
+            (was_glibcs, to_glibc) => {
                 // SAFETY: the caller guarantees new_size, rounded up to the alignment, fits an isize
                 let moved = unsafe { std::alloc::Layout::from_size_align_unchecked(new_size, layout.align()) };
-                let q = if was_glibcs { unsafe { self.0.alloc(moved) } } else { unsafe { std::alloc::System.alloc(moved) } };
+                let q = unsafe { self.alloc_from(to_glibc, moved) };
                 if !q.is_null() {
                     // SAFETY: both blocks hold at least the smaller size and do not overlap
-                    unsafe { std::ptr::copy_nonoverlapping(ptr, q, layout.size().min(new_size)) };
-                    if was_glibcs {
-                        unsafe { std::alloc::System.dealloc(ptr, layout) }
-                    } else {
-                        unsafe { self.0.dealloc(ptr, layout) }
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(ptr, q, layout.size().min(new_size));
+                        self.free_to(was_glibcs, ptr, layout);
                     }
                 }
                 q
@@ -393,7 +414,7 @@ mod tests {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]
     fn large_blocks_come_from_glibc_small_ones_from_mimalloc_and_keep_their_bytes_when_moved() {
-        use std::alloc::{GlobalAlloc, Layout};
+        use std::alloc::Layout;
         let pattern = |n: usize| (0..n).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>();
         // SAFETY: every block is asked for with a non-zero size, written and read within
         // its size and freed once with the layout it has
