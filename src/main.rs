@@ -2,7 +2,7 @@
 //! (0 ok, 1 bad input or failure, 2 usage). Output goes through `console`,
 //! so a closed stdout (`| head`) never panics.
 
-use std::alloc::GlobalAlloc;
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -35,13 +35,12 @@ struct Counted(mimalloc::MiMalloc);
 /// In mimalloc's pages (2 MiB huge pages, blocks of every size side by
 /// side) a large block freed left room that the next large block, of
 /// another size, seldom fitted, so a run kept touching memory it had never
-/// used: the resident size grew to about twice the live heap (scale 100:
-/// 700-780 MiB against a live peak of 330), and on a VM that backs fresh
-/// memory slowly the kernel's zeroing of it took most of the system time.
-/// glibc's heap puts a freed large block together with its free
-/// neighbours and hands the best fit out again. From 64 KiB the resident
-/// peak was lowest (scale 100: about 500 MiB; from 256 KiB 645, from 4 MiB
-/// 860-980); from 8 KiB no lower, the user time higher.
+/// used (the resident size about twice the live heap), and on a VM that
+/// backs fresh memory slowly the kernel's zeroing of it took most of the
+/// system time. glibc's heap puts a freed large block together with its
+/// free neighbours and hands the best fit out again. 64 KiB gave the
+/// lowest resident peak of the thresholds measured (README, "Development",
+/// has the figures).
 const LARGE: usize = 64 << 10;
 
 /// Whether new large blocks come from glibc (`large_blocks::keep` sets
@@ -61,7 +60,7 @@ fn from_glibc(size: usize) -> bool {
 /// `ptr` is a block this allocator handed out.
 unsafe fn glibcs(ptr: *mut u8, size: usize) -> bool {
     // SAFETY: mi_is_in_heap_region only looks the address up in mimalloc's page map
-    size >= LARGE && LARGE_FROM_GLIBC.load(Ordering::Relaxed) && !unsafe { mi_is_in_heap_region(ptr) }
+    from_glibc(size) && !unsafe { mi_is_in_heap_region(ptr) }
 }
 
 /// `p`, after counting `bytes` more held where it is a block handed out
@@ -78,9 +77,9 @@ impl Counted {
     ///
     /// # Safety
     /// As `GlobalAlloc::alloc`.
-    unsafe fn alloc_from(&self, glibc: bool, layout: std::alloc::Layout) -> *mut u8 {
+    unsafe fn alloc_from(&self, glibc: bool, layout: Layout) -> *mut u8 {
         if glibc {
-            unsafe { std::alloc::System.alloc(layout) }
+            unsafe { System.alloc(layout) }
         } else {
             unsafe { self.0.alloc(layout) }
         }
@@ -90,9 +89,9 @@ impl Counted {
     ///
     /// # Safety
     /// As `GlobalAlloc::dealloc`, `ptr` from the allocator named.
-    unsafe fn free_to(&self, glibc: bool, ptr: *mut u8, layout: std::alloc::Layout) {
+    unsafe fn free_to(&self, glibc: bool, ptr: *mut u8, layout: Layout) {
         if glibc {
-            unsafe { std::alloc::System.dealloc(ptr, layout) }
+            unsafe { System.dealloc(ptr, layout) }
         } else {
             unsafe { self.0.dealloc(ptr, layout) }
         }
@@ -103,27 +102,27 @@ impl Counted {
 // block `realloc` moves from one to the other is copied into a new block
 // of the other's, then freed. The counting only reads the sizes given.
 unsafe impl GlobalAlloc for Counted {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         counted(unsafe { self.alloc_from(from_glibc(layout.size()), layout) }, layout.size() as i64)
     }
 
-    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        let p = if from_glibc(layout.size()) { unsafe { std::alloc::System.alloc_zeroed(layout) } } else { unsafe { self.0.alloc_zeroed(layout) } };
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = if from_glibc(layout.size()) { unsafe { System.alloc_zeroed(layout) } } else { unsafe { self.0.alloc_zeroed(layout) } };
         counted(p, layout.size() as i64)
     }
 
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { self.free_to(glibcs(ptr, layout.size()), ptr, layout) };
         counted(ptr, -(layout.size() as i64));
     }
 
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = match (unsafe { glibcs(ptr, layout.size()) }, from_glibc(new_size)) {
             (false, false) => unsafe { self.0.realloc(ptr, layout, new_size) },
-            (true, true) => unsafe { std::alloc::System.realloc(ptr, layout, new_size) },
+            (true, true) => unsafe { System.realloc(ptr, layout, new_size) },
             (was_glibcs, to_glibc) => {
                 // SAFETY: the caller guarantees new_size, rounded up to the alignment, fits an isize
-                let moved = unsafe { std::alloc::Layout::from_size_align_unchecked(new_size, layout.align()) };
+                let moved = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
                 let q = unsafe { self.alloc_from(to_glibc, moved) };
                 if !q.is_null() {
                     // SAFETY: both blocks hold at least the smaller size and do not overlap
@@ -249,14 +248,8 @@ fn collect() {
 /// stand instead. Under a memory limit every block stays with mimalloc,
 /// which hands freed memory back as reclaimable (glibc's heap holds freed
 /// blocks as its own: under a 3 GiB cap at scale 1000 the run was killed
-/// at 16 s, where with mimalloc alone it completes).
-///
-/// Measured in turn against mimalloc for every block (December 6, on a VM
-/// that backs fresh memory slowly; README, "Development"): scale 100
-/// 3.2-3.5 s against 4.3-6.7 s, resident peak about 500 against 700-780
-/// MiB, system time 0.4-0.7 against 2.0-5.3 s; scale 1000 in the same
-/// time (30.9-37.3 s against 33.5-39.1 s), resident peak 3.9 against
-/// 4.6-4.9 GiB.
+/// at 16 s, where with mimalloc alone it completes). The measurements are
+/// in README, "Development".
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod large_blocks {
     use std::os::raw::c_int;
@@ -414,7 +407,6 @@ mod tests {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]
     fn large_blocks_come_from_glibc_small_ones_from_mimalloc_and_keep_their_bytes_when_moved() {
-        use std::alloc::Layout;
         let pattern = |n: usize| (0..n).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>();
         // SAFETY: every block is asked for with a non-zero size, written and read within
         // its size and freed once with the layout it has

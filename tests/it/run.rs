@@ -385,9 +385,10 @@ fn the_allocator_options_main_sets_are_purge_decommits_purge_delay_and_allow_thp
     assert_eq!(options.get(43), Some(&"allow_thp"), "mimalloc's options in order: {options:?}");
 }
 
-/// On Linux with glibc, `main` sets glibc's allocator up before any other
-/// thread starts: one heap for the large blocks (64 KiB and more) and none
-/// mapped on its own, so a freed one is reused (README, "Development").
+/// On Linux with glibc, where the run keeps the memory it frees, `main`
+/// sets glibc's allocator up before any other thread starts: one heap for
+/// the large blocks (64 KiB and more) and none mapped on its own, so a
+/// freed one is reused (README, "Development").
 /// Under `SALESRELAY_TIMINGS` the binary says what glibc holds at the end:
 /// its heap grew for the large blocks and none is mapped on its own; with the
 /// user's own `GLIBC_TUNABLES` (which main leaves be) glibc maps a large
