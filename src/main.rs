@@ -240,12 +240,15 @@ fn collect() {
 
 /// glibc's allocator, which takes the blocks of `LARGE` bytes or more
 /// where the run keeps the memory it frees (`keep`), set up for them: one
-/// heap for every thread (`M_ARENA_MAX` 1), no block mapped on its own
-/// (`M_MMAP_MAX` 0: glibc unmaps such a block when it is freed, and the
-/// kernel zeroes the next one afresh) and nothing handed back
+/// heap for every thread (`M_ARENA_MAX` 1), nothing handed back
 /// (`M_TRIM_THRESHOLD` as high as it goes), so a freed block is joined to
-/// its free neighbours and reused. The user's `GLIBC_TUNABLES`, where set,
-/// stand instead. Under a memory limit every block stays with mimalloc,
+/// its free neighbours and reused, and no block below `MAPPED` mapped on
+/// its own (`M_MMAP_THRESHOLD`: glibc unmaps such a block when it is
+/// freed, and the kernel zeroes the next one afresh). A block of `MAPPED`
+/// or more is mapped on its own and unmapped when freed: one of those (a
+/// column of 17M rows at scale 1000) fitted none of the holes the freed
+/// pieces of the load left in the heap, so each grew the heap's top
+/// instead. The user's `GLIBC_TUNABLES`, where set, stand instead. Under a memory limit every block stays with mimalloc,
 /// which hands freed memory back as reclaimable (glibc's heap holds freed
 /// blocks as its own: under a 3 GiB cap at scale 1000 the run was killed
 /// at 16 s, where with mimalloc alone it completes). The measurements are
@@ -263,8 +266,15 @@ mod large_blocks {
 
     /// malloc.h's parameters.
     const M_TRIM_THRESHOLD: c_int = -1;
-    const M_MMAP_MAX: c_int = -4;
+    const M_MMAP_THRESHOLD: c_int = -3;
     const M_ARENA_MAX: c_int = -8;
+
+    /// The size from which glibc maps a block on its own once set up
+    /// (`keep`): the largest `M_MMAP_THRESHOLD` glibc takes on 64 bits. At
+    /// scale 1000 the resident peak was 3.42-3.81 GiB against 3.91-3.97
+    /// with no block mapped on its own, in as much time (7 runs each, in
+    /// turn); at 8 MiB the system time doubled (README, "Development").
+    pub const MAPPED: usize = 32 << 20;
 
     /// From now on the large blocks come from glibc, set up for them (see
     /// the module). Called before any thread but main's starts: a thread's
@@ -274,7 +284,7 @@ mod large_blocks {
             // SAFETY: mallopt only sets a parameter glibc reads on its next call
             unsafe {
                 mallopt(M_ARENA_MAX, 1);
-                mallopt(M_MMAP_MAX, 0);
+                mallopt(M_MMAP_THRESHOLD, MAPPED as c_int);
                 mallopt(M_TRIM_THRESHOLD, c_int::MAX);
             }
         }
@@ -298,11 +308,18 @@ mod large_blocks {
     }
 
     /// What glibc holds now, for the timings: its heap's size and the
-    /// blocks mapped on their own (none once set up).
+    /// blocks mapped on their own (once set up, only blocks of `MAPPED` or
+    /// more, and none once they are freed).
     pub fn report() -> Option<String> {
+        let (heap, mapped) = held();
+        Some(format!("large blocks: glibc's heap {} MiB, {mapped} block(s) mapped on their own", heap >> 20))
+    }
+
+    /// glibc's heap's size in bytes and the blocks it holds mapped on their own.
+    pub fn held() -> (usize, usize) {
         // SAFETY: mallinfo2 only reads the allocator's counts
         let info = unsafe { mallinfo2() };
-        Some(format!("large blocks: glibc's heap {} MiB, {} block(s) mapped on their own", info.arena >> 20, info.hblks))
+        (info.arena, info.hblks)
     }
 }
 
@@ -401,9 +418,10 @@ mod tests {
     /// comes from glibc and a smaller one from mimalloc; a large block
     /// mimalloc handed out before goes back to mimalloc; a block `realloc`
     /// moves from one to the other keeps its bytes, as does a large block
-    /// grown. (That glibc then maps no block on its own: tests/it/run.rs,
-    /// on the binary, where `keep` comes before any other thread's first
-    /// block.)
+    /// grown. A block of `MAPPED` or more is mapped on its own and unmapped
+    /// when freed; one just below comes from the heap. (tests/it/run.rs
+    /// checks the set-up on the binary, where `keep` comes before any other
+    /// thread's first block.)
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]
     fn large_blocks_come_from_glibc_small_ones_from_mimalloc_and_keep_their_bytes_when_moved() {
@@ -445,6 +463,22 @@ mod tests {
             let q = GLOBAL.realloc(q, large, 4 * LARGE);
             assert_eq!(*q.add(LARGE - 1), 9);
             GLOBAL.dealloc(q, Layout::from_size_align(4 * LARGE, 64).unwrap());
+            // from MAPPED up a block of its own, unmapped when freed; below, the heap's
+            // (the test harness's other threads may map or free blocks of their own
+            // meanwhile, so each count is taken right around its block)
+            let mapped = || large_blocks::held().1;
+            let huge = Layout::from_size_align(large_blocks::MAPPED, 64).unwrap();
+            let before = mapped();
+            let h = GLOBAL.alloc(huge);
+            assert!(!h.is_null() && !mi_is_in_heap_region(h), "a block of MAPPED from glibc");
+            assert_eq!(mapped(), before + 1, "a block of MAPPED is mapped on its own");
+            GLOBAL.dealloc(h, huge);
+            assert_eq!(mapped(), before, "and unmapped when freed");
+            let below = Layout::from_size_align(large_blocks::MAPPED - 4096, 64).unwrap();
+            let b = GLOBAL.alloc(below);
+            assert!(!b.is_null() && !mi_is_in_heap_region(b), "a block just below MAPPED from glibc");
+            assert_eq!(mapped(), before, "a block below MAPPED comes from the heap");
+            GLOBAL.dealloc(b, below);
         }
     }
 }
