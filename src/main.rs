@@ -248,7 +248,8 @@ fn collect() {
 /// or more is mapped on its own and unmapped when freed: one of those (a
 /// column of 17M rows at scale 1000) fitted none of the holes the freed
 /// pieces of the load left in the heap, so each grew the heap's top
-/// instead. The user's `GLIBC_TUNABLES`, where set, stand instead. Under a memory limit every block stays with mimalloc,
+/// instead. The user's `GLIBC_TUNABLES`, where set, stand instead.
+/// Under a memory limit every block stays with mimalloc,
 /// which hands freed memory back as reclaimable (glibc's heap holds freed
 /// blocks as its own: under a 3 GiB cap at scale 1000 the run was killed
 /// at 16 s, where with mimalloc alone it completes). The measurements are
@@ -270,10 +271,9 @@ mod large_blocks {
     const M_ARENA_MAX: c_int = -8;
 
     /// The size from which glibc maps a block on its own once set up
-    /// (`keep`): the largest `M_MMAP_THRESHOLD` glibc takes on 64 bits. At
-    /// scale 1000 the resident peak was 3.42-3.81 GiB against 3.91-3.97
-    /// with no block mapped on its own, in as much time (7 runs each, in
-    /// turn); at 8 MiB the system time doubled (README, "Development").
+    /// (`keep`): the largest `M_MMAP_THRESHOLD` glibc takes on 64 bits (a
+    /// lower one cost system time for no lower peak; README,
+    /// "Development", has the figures).
     pub const MAPPED: usize = 32 << 20;
 
     /// From now on the large blocks come from glibc, set up for them (see
@@ -464,8 +464,7 @@ mod tests {
             assert_eq!(*q.add(LARGE - 1), 9);
             GLOBAL.dealloc(q, Layout::from_size_align(4 * LARGE, 64).unwrap());
             // from MAPPED up a block of its own, unmapped when freed; below, the heap's
-            // (the test harness's other threads may map or free blocks of their own
-            // meanwhile, so each count is taken right around its block)
+            // (the binary's other test maps no block, so the count moves with these alone)
             let mapped = || large_blocks::held().1;
             let huge = Layout::from_size_align(large_blocks::MAPPED, 64).unwrap();
             let before = mapped();
