@@ -396,7 +396,7 @@ fn the_allocator_options_main_sets_are_purge_decommits_purge_delay_and_allow_thp
 /// own again, as it does by default from 128 KiB.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[test]
-fn large_blocks_come_from_one_glibc_heap_none_mapped_on_its_own() {
+fn large_blocks_come_from_one_glibc_heap_none_below_32_mib_mapped_on_its_own() {
     let report = |tunables: Option<&str>| {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_salesrelay"));
         c.env("SALESRELAY_TIMINGS", "1").args(["validate", "--input"]).arg(crate::util::tiny());
