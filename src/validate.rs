@@ -121,6 +121,17 @@ impl Validated {
         }
         Ok(())
     }
+
+    /// Lets go of `columns` ((table, column), of `UNREAD_COLUMNS`) where
+    /// the table has them: validated, checked and no longer needed.
+    pub fn let_go(&mut self, columns: &[(&'static str, &'static str)]) {
+        for &(table, column) in columns {
+            if let Some(df) = self.tables.get_mut(table) {
+                // absent (an optional column the input left out): nothing to let go
+                let _ = df.drop_in_place(column);
+            }
+        }
+    }
 }
 
 /// Keys that no column names and no output table shows: the tables read
@@ -128,6 +139,19 @@ impl Validated {
 /// by activity_id; dsr_engagement: a deal's last views at one time by
 /// view_id). See `Validated::keys_as_order`.
 pub const ORDER_ONLY_KEYS: [(&str, &str); 2] = [("activities", "activity_id"), ("dsr_views", "view_id")];
+
+/// Input columns the contract takes and validation checks that no output
+/// table reads (the report shows none of them): `run` lets go of those no
+/// query may read (`sql::may_read_column`) before it computes the tables
+/// (`Validated::let_go`). At scale 1000 the activities' 17M durations
+/// alone take 0.13 GiB.
+pub const UNREAD_COLUMNS: [(&str, &str); 5] = [
+    ("accounts", "employees"),
+    ("reps", "manager_id"),
+    ("leads", "channel"),
+    ("leads", "disqualified_at"),
+    ("activities", "duration_min"),
+];
 
 /// An order of timestamps across rows: `later` of `table` should not be
 /// before `earlier` of the row its column `via.0` names in table `via.1`

@@ -119,6 +119,9 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let unread = |(_, key): &(&str, &str)| !queries.iter().any(|q| crate::sql::may_read_column(&q.sql, key));
     let order_only: Vec<_> = crate::validate::ORDER_ONLY_KEYS.into_iter().filter(unread).collect();
     p.validated.keys_as_order(&order_only)?;
+    // the input columns no table reads, let go where no query may read them
+    let unread_columns: Vec<_> = crate::validate::UNREAD_COLUMNS.into_iter().filter(unread).collect();
+    p.validated.let_go(&unread_columns);
     let (config, v, span, label) = (&p.config, &p.validated, p.span, p.label.clone());
     let n = v.findings.height();
     let mut model = p.model();

@@ -188,6 +188,38 @@ fn meeting_pattern_orders_by_time_then_activity_id() {
     assert_eq!(at("in_person_last_only"), Some(0.0));
 }
 
+/// The input columns no output table reads (`UNREAD_COLUMNS`: each a
+/// column of the contract's, and of the fixture's) are let go
+/// (`Validated::let_go`, what `run` does where no query may read them),
+/// and every table is the same as with them: a table reading one would
+/// fail to find it.
+#[test]
+fn columns_no_table_reads_let_go_give_the_same_tables() {
+    use salesrelay::validate::UNREAD_COLUMNS;
+    let mut v = load(&tiny(), false);
+    let with_them = tables_of(&tiny(), &v);
+    for (table, column) in UNREAD_COLUMNS {
+        let spec = salesrelay::contract::TABLES.iter().find(|t| t.name == table).unwrap_or_else(|| panic!("no table {table}"));
+        assert!(spec.column(column).is_some(), "{table}.{column} is not a contract column");
+        assert!(v.tables[table].column(column).is_ok(), "the fixture has {table}.{column}");
+    }
+    let heights: Vec<usize> = UNREAD_COLUMNS.iter().map(|(t, _)| v.tables[*t].height()).collect();
+    v.let_go(&UNREAD_COLUMNS);
+    for ((table, column), height) in UNREAD_COLUMNS.iter().zip(heights) {
+        assert!(v.tables[*table].column(column).is_err(), "{table}.{column} let go");
+        assert_eq!(v.tables[*table].height(), height, "{table}: every row kept");
+    }
+    let without = tables_of(&tiny(), &v);
+    assert_eq!(with_them.len(), without.len());
+    assert!(with_them.len() > 20, "every table computed: {}", with_them.len());
+    for ((name, a), (other, b)) in with_them.iter().zip(&without) {
+        assert_eq!(name, other);
+        assert!(a.equals_missing(b), "{name}: {a} against {b}");
+    }
+    // letting go of a column the input left out is no error
+    v.let_go(&UNREAD_COLUMNS);
+}
+
 /// Keys listed in ascending order are held as their order
 /// (`Validated::keys_as_order`, what `run` does where no query may read
 /// them), and every

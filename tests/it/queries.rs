@@ -147,3 +147,24 @@ fn a_query_reading_the_ids_sees_their_text() {
     assert_eq!(strs(&read(&folder, "visits"), "activity_id"), ["T006", "T012", "T014"].map(|s| Some(s.to_string())));
     assert_eq!(strs(&read(&folder, "views"), "view_id"), ["V1", "V2"].map(|s| Some(s.to_string())));
 }
+
+/// A query that names an input column no table reads still reads it:
+/// `run` lets such a column go only where no query may read it. The
+/// fixture's T1 took 5 minutes, T2 12 and T6 60 (activities.csv).
+#[test]
+fn a_query_reads_an_input_column_no_table_reads() {
+    let queries = tempfile::tempdir().unwrap();
+    std::fs::write(
+        queries.path().join("activity_minutes.sql"),
+        "-- minutes of three activities\nSELECT activity_id, duration_min FROM activities WHERE activity_id IN ('T1', 'T2', 'T6') ORDER BY duration_min",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let input = tiny();
+    let args = ["run", "--input", input.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--queries", queries.path().to_str().unwrap()];
+    let o = salesrelay(&root(), &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let minutes = read(&out.path().join("FY2026-Q2"), "activity_minutes");
+    assert_eq!(strs(&minutes, "activity_id"), ["T1", "T2", "T6"].map(|s| Some(s.to_string())));
+    assert_eq!(f64s(&minutes, "duration_min"), [5.0, 12.0, 60.0].map(Some));
+}
