@@ -155,8 +155,8 @@ impl QuarterStarts {
         let origin = self.starts[0];
         // negative (before the first start) or past the buckets: null
         let bucket = (us.clone() - lit(origin)).floor_div(lit(1i64 << BUCKET_BITS)).cast(IDX_DTYPE);
-        let quarter = lit(quarters).gather(bucket.clone(), true);
-        let next = lit(next).gather(bucket, true);
+        let quarter = crate::ids::taken_at(quarters, bucket.clone());
+        let next = crate::ids::taken_at(next, bucket);
         let k = quarter + us.gt_eq(next).cast(DataType::Int32);
         // the last start ends the quarters it holds
         let past = self.first + self.starts.len() as i32 - 1;

@@ -252,7 +252,7 @@ fn date_order_findings(lf: &LazyFrame, o: &DateOrder, tables: &BTreeMap<&'static
             );
             let rows = match laid_out {
                 // each row's parent looked up by its id's code (a row without a parent gets null, which no order check flags)
-                Some(earlier) => lf.clone().with_column(lit(earlier).gather(col(fk).to_physical().cast(IDX_DTYPE), true).alias("__earlier")),
+                Some(earlier) => lf.clone().with_column(crate::ids::taken_at(earlier, col(fk).to_physical()).alias("__earlier")),
                 None => {
                     let parents =
                         parent_df.clone().lazy().filter(col(key).is_first_distinct()).select([col(key).alias("__key"), col(o.earlier).alias("__earlier")]);
@@ -500,7 +500,7 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
                 // coded ids: each row's code looked up among the codes the parent holds
                 // one filter: a first one keeping the named rows would copy most of them
                 Some(held) if loaded.df.column(c.name).is_ok_and(|v| parent_df.column(parent_col).is_ok_and(|p| crate::ids::same_kind((spec.name, c.name, v.dtype()), (parent, parent_col, p.dtype())))) => {
-                    lf.clone().filter(col(c.name).is_not_null().and(lit(held).gather(col(c.name).to_physical().cast(IDX_DTYPE), false).not()))
+                    lf.clone().filter(col(c.name).is_not_null().and(crate::ids::taken_at(held, col(c.name).to_physical()).fill_null(lit(false)).not()))
                 }
                 // an anti join only asks whether a key is there: the parent's keys need no unique pass first
                 _ => named.join(parent_df.clone().lazy().select([col(parent_col).alias("__key")]), [col(c.name)], [col("__key")], JoinArgs::new(JoinType::Anti)),

@@ -173,7 +173,8 @@ fn contract_enum(c: &str, values: &[&str]) -> Expr {
 /// order gives. For ids, each value is laid out by the key's dictionary
 /// code, once (a column as long as the dictionary, gathered from the
 /// table's rows by the code's row, which Polars' scatter sets), and picked
-/// by each row's code: a gather, not a hash join per row, which pays where
+/// by each row's code (`ids::taken_at`, the code as it is, not copied for
+/// each value): a gather, not a hash join per row, which pays where
 /// `lf` is much longer than `table` (17M activities against 23k reps or 3M
 /// leads; 1M deals against per-deal aggregates of as many rows was
 /// slower). Keys that are not ids or hold a null, a table that will not
@@ -184,11 +185,8 @@ pub fn looked_up(lf: LazyFrame, key: &str, table: LazyFrame, values: &[&str]) ->
     // codes name the same ids only within one dictionary
     let same = lf.clone().collect_schema().is_ok_and(|s| s.get(key).is_some_and(|t| df.column(key).is_ok_and(|k| crate::ids::same_codes(key, k.dtype(), t))));
     match same.then(|| crate::ids::laid_out(&df, key, values)).flatten() {
-        // each row's code worked out once for every value it picks
         Some(picked) => lf
-            .with_column(col(key).to_physical().cast(IDX_DTYPE).alias("__code"))
-            .with_columns(picked.into_iter().zip(values).map(|(v, name)| lit(v).gather(col("__code"), true).alias(*name)).collect::<Vec<_>>())
-            .drop(cols(["__code"])),
+            .with_columns(picked.into_iter().zip(values).map(|(v, name)| crate::ids::taken_at(v, col(key).to_physical()).alias(*name)).collect::<Vec<_>>()),
         None => join(lf, df.lazy()),
     }
 }

@@ -383,3 +383,30 @@ fn a_value_outside_the_enum_is_an_error_naming_it() {
         assert!(err.contains(&format!("\"{odd}\"")) && err.contains("'kind'"), "{odd}: {err}");
     }
 }
+
+/// `ids::taken_at`: the value at each row's code, null for a null code
+/// or one past the end (worked by hand: values a, b, c).
+#[test]
+fn taken_at_gives_the_value_at_each_code_null_past_the_end() {
+    let values = Series::new("v".into(), ["a", "b", "c"]);
+    let codes = df!("code" => [Some(2u32), Some(0), None, Some(3), Some(1), Some(99)]).unwrap();
+    let out = codes.clone().lazy().select([salesrelay::ids::taken_at(values.clone(), col("code")).alias("v")]).collect().unwrap();
+    assert_eq!(strs(&out, "v"), [Some("c"), Some("a"), None, None, Some("b"), None].map(|s| s.map(str::to_string)));
+    // every code in range: no null added; signed codes as well
+    let signed = df!("code" => [1i64, 2, 0]).unwrap();
+    let out = signed.lazy().select([salesrelay::ids::taken_at(values, col("code")).alias("v")]).collect().unwrap();
+    assert_eq!(strs(&out, "v"), [Some("b"), Some("c"), Some("a")].map(|s| s.map(str::to_string)));
+}
+
+proptest! {
+    /// `ids::taken_at` gives what Polars' own gather with nulls past the
+    /// end gives, on any codes, in range or not, and any values.
+    #[test]
+    fn taken_at_gives_what_a_gather_gives(values in proptest::collection::vec(proptest::option::of(-50i64..50), 1..40), codes in proptest::collection::vec(proptest::option::of(0u32..60), 0..80)) {
+        let values = Series::new("v".into(), values);
+        let frame = df!("code" => codes).unwrap().lazy();
+        let ours = frame.clone().select([salesrelay::ids::taken_at(values.clone(), col("code")).alias("v")]).collect().unwrap();
+        let polars = frame.select([lit(values).gather(col("code"), true).alias("v")]).collect().unwrap();
+        prop_assert!(ours.equals_missing(&polars), "{} against {}", ours, polars);
+    }
+}
