@@ -2,6 +2,7 @@
 //! file), column and rule. The fixture is clean, so each edit yields exactly
 //! the findings listed.
 
+use polars::prelude::*;
 use crate::util::{findings, load, tiny, Dir};
 
 type F = (String, Option<i64>, Option<String>, String);
@@ -537,5 +538,60 @@ fn validated_tables_hold_chunks_that_line_up() {
             assert_eq!(lengths(c), expected, "activities.{} (misaligned: {misaligned})", c.name());
         }
         assert!(acts.equals_missing(&whole.tables["activities"]));
+    }
+}
+
+/// A text column of the chunks `chunks` (each a chunk of its own), as frame column "k".
+fn chunked_text(chunks: &[Vec<Option<&str>>]) -> DataFrame {
+    let mut text = StringChunked::new("k".into(), chunks[0].clone());
+    for c in &chunks[1..] {
+        text.append(&StringChunked::new("k".into(), c.clone())).unwrap();
+    }
+    assert_eq!(text.chunks().len(), chunks.len());
+    DataFrame::new(text.len(), vec![text.into_series().into_column()]).unwrap()
+}
+
+/// `validate::ascending_text`, by hand: each value above the one before,
+/// within a chunk and across the chunks' edges; an equal or smaller
+/// value, or a null, anywhere makes it no.
+#[test]
+fn text_keys_ascend_within_and_across_chunks() {
+    use salesrelay::validate::ascending_text;
+    let asc = |chunks: &[Vec<Option<&str>>]| ascending_text(&chunked_text(chunks), "k").unwrap();
+    assert!(asc(&[vec![Some("a"), Some("b"), Some("c")]]));
+    assert!(asc(&[vec![Some("a"), Some("b"), Some("c")], vec![Some("d"), Some("e")]]));
+    assert!(asc(&[vec![Some("a")], vec![Some("b")], vec![Some("c")]]));
+    // equal across an edge, smaller within a chunk, smaller across an edge
+    assert!(!asc(&[vec![Some("a"), Some("b"), Some("c")], vec![Some("c"), Some("d")]]));
+    assert!(!asc(&[vec![Some("a"), Some("c"), Some("b")], vec![Some("d")]]));
+    assert!(!asc(&[vec![Some("b")], vec![Some("a")]]));
+    // text order, not number order: T10 is below T9
+    assert!(!asc(&[vec![Some("T8"), Some("T9")], vec![Some("T10")]]));
+    // a null within a chunk or at an edge
+    assert!(!asc(&[vec![Some("a"), None, Some("c")]]));
+    assert!(!asc(&[vec![Some("a"), Some("b")], vec![None, Some("d")]]));
+    assert!(!asc(&[vec![Some("a"), Some("b")], vec![Some("c"), None]]));
+    // one row, or a column that is not text: no
+    assert!(!asc(&[vec![Some("a")]]));
+    let numbers = df!("k" => [1i64, 2, 3]).unwrap();
+    assert!(!ascending_text(&numbers, "k").unwrap());
+}
+
+proptest::proptest! {
+    /// On any text column cut into any chunks, `ascending_text` says yes
+    /// exactly where every value is above the one before and none is null.
+    #[test]
+    fn text_keys_ascend_as_the_values_do(values in proptest::collection::vec(proptest::option::weighted(0.95, "[a-d]{1,3}"), 2..60), cuts in proptest::collection::vec(1usize..60, 0..6)) {
+        let mut cuts: Vec<usize> = cuts.into_iter().filter(|c| *c < values.len()).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut chunks = Vec::new();
+        let mut from = 0;
+        for c in cuts.into_iter().chain([values.len()]) {
+            chunks.push(values[from..c].iter().map(|v| v.as_deref()).collect::<Vec<_>>());
+            from = c;
+        }
+        let expected = values.iter().all(Option::is_some) && values.windows(2).all(|w| w[1] > w[0]);
+        proptest::prop_assert_eq!(salesrelay::validate::ascending_text(&chunked_text(&chunks), "k").unwrap(), expected);
     }
 }
