@@ -135,8 +135,9 @@ pub fn laid_out(df: &DataFrame, key: &str, values: &[&str]) -> Option<Vec<Series
 }
 
 /// `values` at each row's code in `code` (an integer column: an id's
-/// code, a row number), null where the code is null or past the end of
-/// `values`: what `lit(values).gather(code, true)` gives, without the
+/// code, a row number), null where the code is null, negative or past the
+/// end of `values`: what `lit(values).gather(code, true)` gives for codes
+/// that are not negative (a gather counts those from the end), without the
 /// copy of the index a gather makes (each gather converts its index into
 /// a new array first, and checks it: at scale 1000, 68 MB for each of the
 /// activities' seven lookups by rep, lead, deal and account). The codes

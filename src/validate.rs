@@ -508,7 +508,8 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             // a parent's codes are laid out once for every column naming it (five name the reps)
             let held = held_codes.entry((parent, parent_col)).or_insert_with(|| parent_df.column(parent_col).ok().and_then(crate::ids::codes_held)).clone();
             let dangling = match held {
-                // coded ids: each row's code looked up among the codes the parent holds
+                // coded ids: each row's code looked up among the codes the parent holds (a code
+                // past the parent's, none of its ids, is dangling too);
                 // one filter: a first one keeping the named rows would copy most of them
                 Some(held) if loaded.df.column(c.name).is_ok_and(|v| parent_df.column(parent_col).is_ok_and(|p| crate::ids::same_kind((spec.name, c.name, v.dtype()), (parent, parent_col, p.dtype())))) => {
                     lf.clone().filter(col(c.name).is_not_null().and(crate::ids::taken_at(held, col(c.name).to_physical()).fill_null(lit(false)).not()))

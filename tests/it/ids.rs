@@ -410,3 +410,14 @@ proptest! {
         prop_assert!(ours.equals_missing(&polars), "{} against {}", ours, polars);
     }
 }
+
+/// `ids::taken_at` on signed codes: a negative code names nothing (null),
+/// where Polars' gather would count it from the end.
+#[test]
+fn taken_at_gives_null_for_a_negative_code() {
+    let values = Series::new("v".into(), [10i64, 20, 30]);
+    let codes = df!("code" => [Some(-1i64), Some(0), None, Some(-3)]).unwrap();
+    let out = codes.lazy().select([salesrelay::ids::taken_at(values, col("code")).alias("v")]).collect().unwrap();
+    let got: Vec<Option<i64>> = out.column("v").unwrap().i64().unwrap().iter().collect();
+    assert_eq!(got, [None, Some(10), None, None]);
+}
