@@ -6,8 +6,12 @@ use polars::prelude::*;
 use crate::util::{f64s, report_table as read, root, salesrelay, strs, tiny, Dir};
 
 fn run_tiny(extra: &[&str]) -> (tempfile::TempDir, std::process::Output) {
+    run_tiny_with(&root().join("queries"), extra)
+}
+
+/// `run` on the fixture with the queries of folder `queries`.
+fn run_tiny_with(queries: &std::path::Path, extra: &[&str]) -> (tempfile::TempDir, std::process::Output) {
     let out = tempfile::tempdir().unwrap();
-    let queries = root().join("queries");
     let input = tiny();
     let mut args = vec!["run", "--input", input.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--queries", queries.to_str().unwrap()];
     args.extend_from_slice(extra);
@@ -159,10 +163,7 @@ fn a_query_reads_an_input_column_no_table_reads() {
         "-- minutes of three activities\nSELECT activity_id, duration_min FROM activities WHERE activity_id IN ('T1', 'T2', 'T6') ORDER BY duration_min",
     )
     .unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let input = tiny();
-    let args = ["run", "--input", input.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--queries", queries.path().to_str().unwrap()];
-    let o = salesrelay(&root(), &args);
+    let (out, o) = run_tiny_with(queries.path(), &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let minutes = read(&out.path().join("FY2026-Q2"), "activity_minutes");
     assert_eq!(strs(&minutes, "activity_id"), ["T1", "T2", "T6"].map(|s| Some(s.to_string())));
