@@ -366,10 +366,12 @@ pub fn ascending_text(df: &DataFrame, key: &str) -> Result<bool> {
     }
     let text = column.as_materialized_series().str()?.clone();
     // where each chunk starts, and the end
-    let mut starts = vec![0usize];
-    for n in text.chunk_lengths() {
-        starts.push(starts.last().copied().unwrap_or(0) + n);
-    }
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.chunk_lengths().scan(0, |at, n| {
+            *at += n;
+            Some(*at)
+        }))
+        .collect();
     let chunks = starts.len() - 1;
     let within = |k: usize| -> bool {
         let (first, n) = (starts[k], starts[k + 1] - starts[k]);
@@ -380,7 +382,8 @@ pub fn ascending_text(df: &DataFrame, key: &str) -> Result<bool> {
         let above = chunk.slice(1, n - 1).gt(&chunk.slice(0, n - 1));
         above.null_count() == 0 && above.all()
     };
-    let parts = crate::sync::cores().clamp(1, chunks.max(1));
+    // (two rows or more: one chunk at least)
+    let parts = crate::sync::cores().clamp(1, chunks);
     let part = |p: usize| move || (p * chunks / parts..(p + 1) * chunks / parts).all(within);
     let each = crate::sync::on_cores((0..parts).map(part));
     let across = starts[1..chunks].iter().all(|&at| matches!((text.get(at - 1), text.get(at)), (Some(a), Some(b)) if b > a));
