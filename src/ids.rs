@@ -160,6 +160,38 @@ pub fn taken_at(values: Series, code: Expr) -> Expr {
     )
 }
 
+/// The least value of column `value` (integers or timestamps, compared as
+/// their integers) for each id in own-code column `key` of `df`, over the
+/// rows where both hold one: a frame of `key` (each code that has one,
+/// ascending) and `value`, the rows `group_by(key).agg(value.min())`
+/// gives, in code order. The codes being dense (0 up to their kind's
+/// bound), each least value is kept at its code's place in one pass over
+/// the rows, where a group-by hashes each code (the first IS touch of each
+/// lead at scale 1000, 9M activities into 3.2M leads: the fact, its filter
+/// included, took 0.75 s grouped by Polars' streaming engine, 0.47 s so).
+/// An elementwise pass like `taken_at`'s, not a row loop over a frame.
+/// None where `key` is not own codes or `value` is not integers
+/// underneath, or a code is past its kind's bound.
+pub fn least_by_code(df: &DataFrame, key: &str, value: &str) -> Option<DataFrame> {
+    let (keys, values) = (df.column(key).ok()?, df.column(value).ok()?);
+    let bound = own_bound(key, keys.dtype())? as usize;
+    let codes = keys.as_materialized_series().u32().ok()?.clone();
+    let physical = values.as_materialized_series().to_physical_repr();
+    let numbers = physical.i64().ok()?;
+    let (mut least, mut held) = (vec![i64::MAX; bound], vec![false; bound]);
+    for (code, number) in codes.iter().zip(numbers.iter()) {
+        if let (Some(code), Some(number)) = (code, number) {
+            // a code past the bound names no id of the kind: Polars' group-by instead
+            let place = least.get_mut(code as usize)?;
+            *place = (*place).min(number);
+            held[code as usize] = true;
+        }
+    }
+    let (codes, least): (Vec<u32>, Vec<i64>) = (0..bound).filter(|&c| held[c]).map(|c| (c as u32, least[c])).unzip();
+    let least = Int64Chunked::from_vec(value.into(), least).into_series().cast(values.dtype()).ok()?;
+    DataFrame::new(codes.len(), vec![UInt32Chunked::from_vec(key.into(), codes).into_column(), least.into_column()]).ok()
+}
+
 /// Which codes of the dictionary id column `column` holds: a boolean
 /// column as long as the dictionary, true at each of its values' codes.
 /// None where `column` is not coded or holds a null.
@@ -986,6 +1018,69 @@ fn is_code(c: &Column) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lead ids as own codes below `bound` at least (`own_bound`: the
+    /// largest any input of this process was coded with).
+    fn lead_codes_below(bound: u64) {
+        let mut bounds = locked(&OWN_BOUNDS);
+        let b = bounds.entry(("leads", "lead_id")).or_insert(0);
+        *b = (*b).max(bound);
+    }
+
+    /// UTC timestamps, as the input's are held.
+    const UTC: DataType = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+
+    /// A frame of lead codes and timestamps (microseconds).
+    fn touches(leads: Vec<Option<u32>>, at: Vec<Option<i64>>) -> DataFrame {
+        let at = Int64Chunked::from_iter_options("at".into(), at.into_iter()).into_series().cast(&UTC).unwrap();
+        df!("lead_id" => leads, "at" => at).unwrap()
+    }
+
+    /// The first touch of each lead, worked by hand: lead 0 at 5 and 3
+    /// (3), lead 2 at 7 (a null time beside it counts for nothing), lead
+    /// 4 at -1 and 9 (-1, before 1970); lead 1 has none, nor has lead 3
+    /// (only a null time), and a row without a lead counts for none.
+    #[test]
+    fn least_by_code_by_hand() {
+        lead_codes_below(5);
+        let df = touches(
+            vec![Some(0), Some(2), Some(0), Some(3), Some(4), Some(4), None, Some(2)],
+            vec![Some(5), Some(7), Some(3), None, Some(9), Some(-1), Some(1), None],
+        );
+        let least = least_by_code(&df, "lead_id", "at").unwrap();
+        assert_eq!(least.column("at").unwrap().dtype(), &UTC);
+        let codes: Vec<Option<u32>> = least.column("lead_id").unwrap().u32().unwrap().iter().collect();
+        let at: Vec<Option<i64>> = least.column("at").unwrap().as_materialized_series().to_physical_repr().i64().unwrap().iter().collect();
+        assert_eq!(codes, [Some(0), Some(2), Some(4)]);
+        assert_eq!(at, [Some(3), Some(7), Some(-1)]);
+        // not own codes (text, or a column no id kind is named by): none
+        let text = df!("lead_id" => ["L1"], "at" => [1i64]).unwrap();
+        assert!(least_by_code(&text, "lead_id", "at").is_none());
+        let unnamed = df!("no_id" => [1u32], "at" => [1i64]).unwrap();
+        assert!(least_by_code(&unnamed, "no_id", "at").is_none());
+    }
+
+    proptest::proptest! {
+        /// Whatever the rows, the frame is Polars' group-by minimum, in code order.
+        #[test]
+        fn least_by_code_is_the_group_by_minimum(
+            rows in proptest::collection::vec((proptest::option::weighted(0.9, 0u32..40), proptest::option::weighted(0.9, -1_000i64..1_000)), 0..200),
+        ) {
+            lead_codes_below(40);
+            let (leads, at): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+            let df = touches(leads, at);
+            let least = least_by_code(&df, "lead_id", "at").unwrap();
+            let grouped = df
+                .lazy()
+                .filter(col("lead_id").is_not_null().and(col("at").is_not_null()))
+                .group_by([col("lead_id")])
+                .agg([col("at").min()])
+                .sort(["lead_id"], Default::default())
+                .collect()
+                .unwrap();
+            proptest::prop_assert!(least.equals(&grouped), "{least}\n{grouped}");
+        }
+    }
 
     /// A front with room reserved takes that many new ids without growing,
     /// and hands each its code in the order first read, a repeat its first
