@@ -275,28 +275,44 @@ fn fixed_width_timestamp(text: Expr) -> Expr {
 
 /// Microseconds since 1970-01-01 UTC of `v` in one of
 /// `fixed_width_timestamp`'s three forms, every field in its range; None
-/// for anything else.
+/// for anything else. Straight-line code over fixed places (no loop, no
+/// early test a field at a time): 45M timestamps at scale 1000.
+#[inline]
 fn fixed_width_micros(v: &[u8]) -> Option<i64> {
-    let digits = |at: usize, n: usize| -> Option<i64> {
-        v.get(at..at + n)?.iter().try_fold(0i64, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0')))
-    };
-    let at = |i: usize, b: u8| v.get(i) == Some(&b);
-    if !(at(4, b'-') && at(7, b'-') && at(10, b'T') && at(13, b':') && at(16, b':')) {
+    if !matches!(v.len(), 20 | 24 | 25) {
         return None;
     }
-    let (year, month, day) = (digits(0, 4)?, digits(5, 2)?, digits(8, 2)?);
-    let (hour, minute, second) = (digits(11, 2)?, digits(14, 2)?, digits(17, 2)?);
+    let b: &[u8; 20] = v[..20].try_into().ok()?;
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let digit = |c: u8| c.wrapping_sub(b'0');
+    // the date's and the time's fourteen digits, checked at once
+    let digits = [b[0], b[1], b[2], b[3], b[5], b[6], b[8], b[9], b[11], b[12], b[14], b[15], b[17], b[18]].map(digit);
+    if digits.iter().any(|&d| d > 9) {
+        return None;
+    }
+    let two = |i: usize| i64::from(digits[i]) * 10 + i64::from(digits[i + 1]);
+    let (year, month, day) = (two(0) * 100 + two(2), two(4), two(6));
+    let (hour, minute, second) = (two(8), two(10), two(12));
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     if !(1..=12).contains(&month) || day < 1 || day > month_days[month as usize - 1] || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
     // what follows the seconds: the offset east of UTC in minutes, and milliseconds
+    let two_at = |i: usize| -> Option<i64> {
+        let (t, u) = (digit(v[i]), digit(v[i + 1]));
+        (t <= 9 && u <= 9).then(|| i64::from(t) * 10 + i64::from(u))
+    };
     let (east, millis) = match v.len() {
-        20 if at(19, b'Z') => (0, 0),
-        24 if at(19, b'.') && at(23, b'Z') => (0, digits(20, 3)?),
-        25 if at(22, b':') => {
-            let (hours, minutes) = (digits(20, 2)?, digits(23, 2)?);
+        20 if v[19] == b'Z' => (0, 0),
+        24 if v[19] == b'.' && v[23] == b'Z' => {
+            let last = digit(v[22]);
+            (0, two_at(20)? * 10 + i64::from((last <= 9).then_some(last)?))
+        }
+        25 if v[22] == b':' => {
+            let (hours, minutes) = (two_at(20)?, two_at(23)?);
             if hours > 23 || minutes > 59 {
                 return None;
             }
@@ -315,6 +331,7 @@ fn fixed_width_micros(v: &[u8]) -> Option<i64> {
 /// Days from 1970-01-01 to the proleptic Gregorian date `year`-`month`-`day`
 /// (Howard Hinnant's `days_from_civil`: years counted from March, so the
 /// leap day ends a year).
+#[inline]
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
