@@ -13,7 +13,7 @@ use crate::findings::check;
 
 /// The currency of a deal as matched: trimmed, upper case; empty is the base.
 fn code(e: Expr) -> Expr {
-    e.str().strip_chars(lit(NULL)).str().to_uppercase()
+    crate::typing::each_distinct(e, |v| v.trim().to_uppercase())
 }
 
 /// The date a deal's amount is converted on.

@@ -60,7 +60,7 @@ fn source(input: &Path, rel: &Path, builtin: &'static str) -> Result<(String, St
 
 /// The matching key of an industry text: lower-cased and trimmed.
 pub fn industry_key(e: Expr) -> Expr {
-    e.str().strip_chars(lit(NULL)).str().to_lowercase()
+    crate::typing::each_distinct(e, |v| v.trim().to_lowercase())
 }
 
 impl Industries {
