@@ -676,7 +676,7 @@ pub fn encode_ids<'a>(text: &'a Series, kind: (&'static str, &'static str)) -> P
 
 /// `chunks`, coded a chunk of their text column at a time, as one column
 /// named `name` (its chunks kept as they are; no rows: an empty column).
-fn one_column<T: PolarsNumericType>(name: &PlSmallStr, chunks: Vec<ChunkedArray<T>>) -> ChunkedArray<T> {
+pub(crate) fn one_column<T: PolarsNumericType>(name: &PlSmallStr, chunks: Vec<ChunkedArray<T>>) -> ChunkedArray<T> {
     chunks
         .into_iter()
         .reduce(|mut all, c| {

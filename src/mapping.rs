@@ -191,20 +191,15 @@ fn folded(value: &str) -> String {
     value.trim().to_lowercase()
 }
 
-/// The most distinct values `mapped` remembers the outcome of, in one
-/// column (a map names a handful; a column of millions of distinct values
-/// is mapped value by value past this).
-const MAPPED_MEMO: usize = 1 << 16;
-
 /// Text column `e` through a rule's `map` and `others`: a value whose
 /// `folded` text a key of the map folds to takes that key's value (the
 /// first such key in the map's order); any other value takes `others`
 /// where it is given (empty: null) and stays as it is where not; a null
 /// stays null. One pass, each distinct value folded and looked up once
-/// (`MAPPED_MEMO`): a chain of when/then over the folded text lower-cased
-/// every row again for each key of the map (HubSpot's industry map has 18
-/// keys; lower-casing took 18% of the CPU of `validate --mapping hubspot`
-/// at 20,000 copies).
+/// (`typing::each_distinct_or_null`): a chain of when/then over the folded
+/// text lower-cased every row again for each key of the map (HubSpot's
+/// industry map has 18 keys; lower-casing took 18% of the CPU of
+/// `validate --mapping hubspot` at 20,000 copies).
 fn mapped(e: Expr, map: &BTreeMap<String, toml::Value>, others: Option<&toml::Value>) -> Expr {
     let mut keys: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for (from, to) in map {
@@ -212,40 +207,11 @@ fn mapped(e: Expr, map: &BTreeMap<String, toml::Value>, others: Option<&toml::Va
     }
     // None: a value the map does not name stays as it is; Some(None): it becomes null
     let others: Option<Option<String>> = others.map(value_text).map(|o| (!o.is_empty()).then_some(o));
-    e.map(
-        move |c: Column| {
-            let text = c.str()?;
-            let mut memo: std::collections::HashMap<&str, Option<&str>> = std::collections::HashMap::new();
-            let mut out = StringChunkedBuilder::new(text.name().clone(), text.len());
-            for value in text.iter() {
-                let Some(value) = value else {
-                    out.append_null();
-                    continue;
-                };
-                let becomes = match memo.get(value) {
-                    Some(becomes) => *becomes,
-                    None => {
-                        let becomes = match (keys.get(&folded(value)), &others) {
-                            (Some(to), _) => Some(to.as_str()),
-                            (None, Some(Some(other))) => Some(other.as_str()),
-                            (None, Some(None)) => None,
-                            (None, None) => Some(value),
-                        };
-                        if memo.len() < MAPPED_MEMO {
-                            memo.insert(value, becomes);
-                        }
-                        becomes
-                    }
-                };
-                match becomes {
-                    Some(v) => out.append_value(v),
-                    None => out.append_null(),
-                }
-            }
-            Ok(out.finish().into_column())
-        },
-        |_, field| Ok(Field::new(field.name().clone(), DataType::String)),
-    )
+    crate::typing::each_distinct_or_null(e, move |value| match (keys.get(&folded(value)), &others) {
+        (Some(to), _) => Some(to.clone()),
+        (None, Some(other)) => other.clone(),
+        (None, None) => Some(value.to_string()),
+    })
 }
 
 fn value_text(v: &toml::Value) -> String {

@@ -40,7 +40,8 @@ pub fn enum_key(e: Expr) -> Expr {
 
 /// The most distinct values `each_distinct` remembers in one column (the
 /// columns it serves hold a handful: enum spellings, currency codes,
-/// industries, true/false); past it, each value is worked out on its own.
+/// industries, true/false, a mapping's mapped values); past it, each value
+/// is worked out on its own.
 const DISTINCT_MEMO: usize = 1 << 16;
 
 /// Text column `e` with `f` applied to each value, each distinct value
@@ -52,20 +53,30 @@ const DISTINCT_MEMO: usize = 1 << 16;
 /// for gives: std's `to_lowercase` and `to_uppercase` are Polars' own
 /// algorithm, std's `trim` its `strip_chars(NULL)`.
 pub fn each_distinct(e: Expr, f: fn(&str) -> String) -> Expr {
+    each_distinct_or_null(e, move |v| Some(f(v)))
+}
+
+/// `each_distinct` for a fold that may give null (None).
+pub fn each_distinct_or_null(e: Expr, f: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Expr {
     e.map(
         move |c: Column| {
             let text = c.str()?;
-            let mut memo: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+            let mut memo: std::collections::HashMap<&str, Option<String>> = std::collections::HashMap::new();
             let mut out = StringChunkedBuilder::new(text.name().clone(), text.len());
             for value in text.iter() {
-                match value {
-                    None => out.append_null(),
-                    Some(v) => match memo.get(v) {
-                        Some(done) => out.append_value(done),
-                        None if memo.len() < DISTINCT_MEMO => out.append_value(memo.entry(v).or_insert_with(|| f(v))),
-                        None => out.append_value(f(v)),
-                    },
-                }
+                let Some(v) = value else {
+                    out.append_null();
+                    continue;
+                };
+                let folded = match memo.get(v) {
+                    Some(done) => done.as_deref(),
+                    None if memo.len() < DISTINCT_MEMO => memo.entry(v).or_insert_with(|| f(v)).as_deref(),
+                    None => {
+                        out.append_option(f(v));
+                        continue;
+                    }
+                };
+                out.append_option(folded);
             }
             Ok(out.finish().into_column())
         },
@@ -300,12 +311,7 @@ fn fixed_width_timestamp(text: Expr) -> Expr {
                     Int64Chunked::from_iter_options(text.name().clone(), micros)
                 })
                 .collect();
-            let micros = chunks.into_iter().reduce(|mut all, c| {
-                all.append_owned(c).expect("chunks of one type");
-                all
-            });
-            let micros = micros.unwrap_or_else(|| Int64Chunked::full_null(text.name().clone(), 0));
-            Ok(micros.into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)).into_column())
+            Ok(crate::ids::one_column(text.name(), chunks).into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)).into_column())
         },
         |_, field| Ok(Field::new(field.name().clone(), utc_type())),
     )
