@@ -621,7 +621,8 @@ pub struct LossesByQuarter {
     series: Vec<(String, Vec<f64>)>,
 }
 
-const CATEGORIES: [&str; 5] = ["customer", "competitor", "self", "timing", "unclassified"];
+// the loss categories, in the order the charts stack them (the classifier's)
+use crate::rules::CATEGORIES;
 
 impl LossesByQuarter {
     pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<LossesByQuarter>> {

@@ -214,6 +214,14 @@ fn loss_summary_counts_and_shares_by_hand() {
         .unwrap();
     assert_eq!(strs(&sub, "subcategory"), ["budget", "price", "postponed"].map(|s| Some(s.to_string())));
     assert_eq!(f64s(&sub, "losses"), [1.0, 1.0, 2.0].map(Some));
+    assert_eq!(f64s(&sub, "share"), [0.2, 0.2, 0.4].map(Some));
+    // against Q1, whose one loss was competitor/price (share 1): budget and postponed had no
+    // row there (0 losses, no share to compare with)
+    assert_eq!(f64s(&sub, "prior_losses"), [0.0, 1.0, 0.0].map(Some));
+    assert_eq!(f64s(&sub, "losses_change"), [1.0, 0.0, 2.0].map(Some));
+    let share_change = f64s(&sub, "share_change");
+    assert_eq!((share_change[0], share_change[2]), (None, None));
+    assert!((share_change[1].unwrap() - (0.2 - 1.0)).abs() < 1e-12);
 }
 
 #[test]
@@ -265,4 +273,35 @@ fn loss_actions_follow_the_deals_source() {
     };
     assert!(at("source", "fs_sourced").starts_with("qualify before proposing"));
     assert!(at("total", "all").starts_with("tighten the toss-up rule"));
+}
+
+#[test]
+fn loss_summary_subcategory_rows_follow_into_the_next_quarter() {
+    // one more loss in FY2026-Q1, of a subcategory Q2 has none of
+    let d = losses_fixture();
+    d.append("opportunities.csv", "O13,A2,,R5,2026-04-22T10:00:00+09:00,70000,Closed Lost,2026-05-25T10:00:00+09:00,lost,No decision,,\n");
+    let all = tables(d.path());
+    let sub = table(&all, "loss_summary")
+        .lazy()
+        .filter(col("segment_kind").eq(lit("total")).and(col("level").eq(lit("subcategory"))))
+        .collect()
+        .unwrap();
+    let (periods, subcategories) = (strs(&sub, "period"), strs(&sub, "subcategory"));
+    let (losses, prior, share_change) = (f64s(&sub, "losses"), f64s(&sub, "prior_losses"), f64s(&sub, "share_change"));
+    let rows: Vec<(String, String, Option<f64>, Option<f64>, Option<f64>)> =
+        (0..sub.height()).map(|i| (periods[i].clone().unwrap(), subcategories[i].clone().unwrap(), losses[i], prior[i], share_change[i].map(|v| (v * 1e9).round() / 1e9))).collect();
+    // Q1 (the data's first quarter: no prior) lost O12 to a competitor's price and O13 to no
+    // decision, a half each. Q2 (five losses) has a row for every subcategory it or Q1 has:
+    // no decision with none (its share 0, half a share down), budget and postponed with no row
+    // in Q1 (prior 0, no share to compare with). Q2 is the data's last quarter: no row follows.
+    let expected = [
+        ("FY2026-Q1", "no_decision", Some(1.0), None, None),
+        ("FY2026-Q1", "price", Some(1.0), None, None),
+        ("FY2026-Q2", "budget", Some(1.0), Some(0.0), None),
+        ("FY2026-Q2", "no_decision", Some(0.0), Some(1.0), Some(-0.5)),
+        ("FY2026-Q2", "price", Some(1.0), Some(1.0), Some(0.2 - 0.5)),
+        ("FY2026-Q2", "postponed", Some(2.0), Some(0.0), None),
+    ];
+    let expected: Vec<(String, String, Option<f64>, Option<f64>, Option<f64>)> = expected.iter().map(|(p, s, l, pl, sc)| (p.to_string(), s.to_string(), *l, *pl, *sc)).collect();
+    assert_eq!(rows, expected);
 }
