@@ -8,7 +8,7 @@ use super::GroupAgg;
 use super::OutputTable;
 use crate::contract::Need;
 
-use super::{events, ratio, Model};
+use super::{events, ratio, u64_lit, Model};
 use crate::output::TableDoc;
 use crate::rules::{code_key, normalize_text, recommended_action, LossRules, CATEGORIES};
 
@@ -370,19 +370,21 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
         .unique(None, UniqueKeepStrategy::Any)
         .sort(["category", "subcategory"], SortMultipleOptions::default().with_nulls_last(true))
         .with_row_index("__k", None)
+        .with_column(category_order.alias("__cat_order"))
         .collect()?;
+    let pair_count = pairs.height() as u64;
     let pair_column = |c: &str| -> crate::error::Result<Series> { Ok(pairs.column(c)?.as_materialized_series().clone()) };
     let counted = loss_segments(m.ids, with_sub.join(pairs.clone().lazy(), [col("category"), col("subcategory")], [col("category"), col("subcategory")], JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Inner) }), &["__k"], &aggs, &order);
-    let quarter_cells = segments * pairs.height() as u64;
-    let present = counted.clone().select([cell_place(m, segments, pairs.height() as u64)]);
+    let quarter_cells = segments * pair_count;
+    let present = counted.clone().select([cell_place(m, segments, pair_count)]);
     let next = present.clone().select([col("__i") + u64_lit(quarter_cells)]).filter(col("__i").lt(u64_lit(m.periods().len() as u64 * quarter_cells)));
     let sub_cells = concat([present, next], UnionArgs::default())?.unique(None, UniqueKeepStrategy::Any);
-    let by_sub = level_rows(m, sub_cells, counted, totals, segments, pairs.height() as u64).with_columns([
+    let by_sub = level_rows(m, sub_cells, counted, totals, segments, pair_count).with_columns([
         segment_text("segment_kind")?,
         segment_text("segment")?,
         crate::ids::taken_at(pair_column("category")?, col("__k")).alias("category"),
         crate::ids::taken_at(pair_column("subcategory")?, col("__k")).alias("subcategory"),
-        crate::ids::taken_at(pairs.clone().lazy().select([category_order]).collect()?.column("category")?.as_materialized_series().clone(), col("__k")).alias("__cat_order"),
+        crate::ids::taken_at(pair_column("__cat_order")?, col("__k")).alias("__cat_order"),
         lit("subcategory").alias("level"),
     ]);
     let columns = [
@@ -422,11 +424,6 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
 /// A quarter's place among the model's quarters, from `p`, a quarter index.
 fn quarter_place(m: &Model, p: Expr) -> Expr {
     (p - lit(m.span.first.0)).cast(DataType::UInt64)
-}
-
-/// A UInt64 literal.
-fn u64_lit(v: u64) -> Expr {
-    lit(v).cast(DataType::UInt64)
 }
 
 /// The place (`__i`) of a row of loss aggregates (`__p`, `__seg_order`,

@@ -910,8 +910,8 @@ fn coded_keys(lf: &mut LazyFrame, by: &[Expr], aggs: &[Expr]) -> Option<Coded> {
     Some(Coded { keys, taken, out, fits: None })
 }
 
-/// A UInt64 literal, for the packed keys' arithmetic.
-fn u64_lit(v: u64) -> Expr {
+/// A UInt64 literal, for arithmetic on packed keys and places.
+pub(crate) fn u64_lit(v: u64) -> Expr {
     lit(v).cast(DataType::UInt64)
 }
 
