@@ -342,7 +342,6 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
         col("amount").alias("__seg_amount"),
     ]);
     let segment_text = |c: &str| -> crate::error::Result<Expr> { Ok(crate::ids::taken_at(seg_frame.column(c)?.as_materialized_series().clone(), col("__seg_order")).alias(c)) };
-    // a row for every quarter, segment and category, 0 where there were no losses
     let categories = CATEGORIES.len() as u64;
     let category_order = col("category").replace_strict(
         lit(Series::new("".into(), CATEGORIES.to_vec())),
@@ -350,61 +349,72 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
         Some(lit(NULL).cast(DataType::UInt32)),
         Some(DataType::UInt32),
     );
-    let counted = loss_segments(m.ids, l.clone().with_column(category_order.clone().alias("__k")), &["__k"], &aggs, &order);
-    let every_cell = int_range(lit(0u64), u64_lit(m.periods().len() as u64 * segments * categories), 1, DataType::UInt64).alias("__i");
-    let by_cat = level_rows(m, df!("__i" => [0u64])?.lazy().select([every_cell]), counted, totals.clone(), segments, categories)
-        .with_columns([
-            segment_text("segment_kind")?,
-            segment_text("segment")?,
-            crate::ids::taken_at(Series::new("".into(), CATEGORIES.to_vec()), col("__k")).alias("category"),
-            col("__k").alias("__cat_order"),
-            lit("category").alias("level"),
-            lit("all").alias("subcategory"),
-        ]);
     // subcategory rows where the quarter or the one before has losses, each (category,
     // subcategory) numbered (`__k`) among those the losses hold
-    let with_sub = l.filter(col("subcategory").is_not_null());
+    let with_sub = l.clone().filter(col("subcategory").is_not_null());
     let pairs = with_sub
         .clone()
         .select([col("category"), col("subcategory")])
         .unique(None, UniqueKeepStrategy::Any)
         .sort(["category", "subcategory"], SortMultipleOptions::default().with_nulls_last(true))
         .with_row_index("__k", None)
-        .with_column(category_order.alias("__cat_order"))
+        .with_column(category_order.clone().alias("__cat_order"))
         .collect()?;
     let pair_count = pairs.height() as u64;
+    // a row for every quarter, segment and category, 0 where there were no losses
+    let counted = loss_segments(m.ids, l.clone().with_column(category_order.alias("__k")), &["__k"], &aggs, &order);
+    let every_cell = int_range(lit(0u64), u64_lit(m.periods().len() as u64 * segments * categories), 1, DataType::UInt64).alias("__i");
+    let by_cat = level_rows(m, df!("__i" => [0u64])?.lazy().select([every_cell]), counted, totals.clone(), segments, categories).with_columns([
+        col("__k").alias("__cat_order"),
+        lit(NULL).cast(DataType::UInt32).alias("__pair"),
+        // the table's order (below): each category's row, then its subcategories'
+        (col("__i") * u64_lit(pair_count + 1)).alias("__order"),
+    ]);
     let pair_column = |c: &str| -> crate::error::Result<Series> { Ok(pairs.column(c)?.as_materialized_series().clone()) };
-    let counted = loss_segments(m.ids, with_sub.join(pairs.clone().lazy(), [col("category"), col("subcategory")], [col("category"), col("subcategory")], JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Inner) }), &["__k"], &aggs, &order);
+    // the losses numbered by pair once, for the five kinds of segment to group
+    let numbered = super::settled(with_sub.join(pairs.clone().lazy(), [col("category"), col("subcategory")], [col("category"), col("subcategory")], JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Inner) }));
+    let counted = loss_segments(m.ids, numbered, &["__k"], &aggs, &order);
     let quarter_cells = segments * pair_count;
     let present = counted.clone().select([cell_place(m, segments, pair_count)]);
     let next = present.clone().select([col("__i") + u64_lit(quarter_cells)]).filter(col("__i").lt(u64_lit(m.periods().len() as u64 * quarter_cells)));
     let sub_cells = concat([present, next], UnionArgs::default())?.unique(None, UniqueKeepStrategy::Any);
-    let by_sub = level_rows(m, sub_cells, counted, totals, segments, pair_count).with_columns([
-        segment_text("segment_kind")?,
-        segment_text("segment")?,
-        crate::ids::taken_at(pair_column("category")?, col("__k")).alias("category"),
-        crate::ids::taken_at(pair_column("subcategory")?, col("__k")).alias("subcategory"),
-        crate::ids::taken_at(pair_column("__cat_order")?, col("__k")).alias("__cat_order"),
-        lit("subcategory").alias("level"),
-    ]);
+    let by_sub = level_rows(m, sub_cells, counted, totals, segments, pair_count)
+        .with_columns([crate::ids::taken_at(pair_column("__cat_order")?, col("__k")).alias("__cat_order"), col("__k").alias("__pair")])
+        .with_column(
+            (((quarter_place(m, col("__p")) * u64_lit(segments) + col("__seg_order").cast(DataType::UInt64)) * u64_lit(categories) + col("__cat_order").cast(DataType::UInt64))
+                * u64_lit(pair_count + 1)
+                + col("__k").cast(DataType::UInt64)
+                + u64_lit(1))
+            .alias("__order"),
+        );
+    // numbers only through the sort (a sort moves every column's values); the text once sorted
     let columns = [
-        "__p", "__seg_order", "__cat_order", "__k", "period_label", "segment_kind", "segment", "level", "category", "subcategory", "losses", "amount",
-        "share", "amount_share", "prior_losses", "losses_change", "share_change",
+        "__order", "__p", "__seg_order", "__cat_order", "__pair", "losses", "amount", "share", "amount_share", "prior_losses", "losses_change", "share_change",
     ];
-    let shape = |lf: LazyFrame| lf.with_column(m.label(col("__p")).alias("period_label")).select(columns.map(col));
-    Ok(concat([shape(by_cat), shape(by_sub)], UnionArgs::default())?
+    let sorted = concat([by_cat.select(columns.map(col)), by_sub.select(columns.map(col))], UnionArgs::default())?
+        // by quarter, segment and category, a category's row before its subcategories', which
+        // follow in the order of their text (the pairs are numbered in that order): one number
+        .sort(["__order"], SortMultipleOptions::default())
+        .with_columns([
+            m.label(col("__p")).alias("period"),
+            segment_text("segment_kind")?,
+            segment_text("segment")?,
+            when(col("__pair").is_null()).then(lit("category")).otherwise(lit("subcategory")).alias("level"),
+            // a subcategory row's category is its pair's
+            coalesce(&[
+                crate::ids::taken_at(pair_column("category")?, col("__pair")),
+                crate::ids::taken_at(Series::new("".into(), CATEGORIES.to_vec()), col("__cat_order")),
+            ])
+            .alias("category"),
+            crate::ids::taken_at(pair_column("subcategory")?, col("__pair")).fill_null(lit("all")).alias("subcategory"),
+        ]);
+    Ok(sorted
         .with_column(
             action_expr(col("category"), col("segment_kind").eq(lit("source")).and(col("segment").eq(lit(events::FS_SOURCED))))
                 .alias("recommended_action"),
         )
-        // a category's row before its subcategories' ("category" < "subcategory", as false < true),
-        // which follow in the order of their text (`__k`: the pairs are numbered in that order)
-        .sort_by_exprs(
-            [col("__p"), col("__seg_order"), col("__cat_order"), col("level").eq(lit("subcategory")), col("__k")],
-            SortMultipleOptions::default(),
-        )
         .select([
-            col("period_label").alias("period"),
+            col("period"),
             col("segment_kind"),
             col("segment"),
             col("level"),
