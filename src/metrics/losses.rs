@@ -343,8 +343,9 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
     ]);
     let segment_text = |c: &str| -> crate::error::Result<Expr> { Ok(crate::ids::taken_at(seg_frame.column(c)?.as_materialized_series().clone(), col("__seg_order")).alias(c)) };
     let categories = CATEGORIES.len() as u64;
+    let category_names = Series::new("__category".into(), CATEGORIES.to_vec());
     let category_order = col("category").replace_strict(
-        lit(Series::new("".into(), CATEGORIES.to_vec())),
+        lit(category_names.clone()),
         lit(Series::new("".into(), (0..categories as u32).collect::<Vec<_>>())),
         Some(lit(NULL).cast(DataType::UInt32)),
         Some(DataType::UInt32),
@@ -363,30 +364,24 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
     let pair_count = pairs.height() as u64;
     // a row for every quarter, segment and category, 0 where there were no losses
     let counted = loss_segments(m.ids, l.clone().with_column(category_order.alias("__k")), &["__k"], &aggs, &order);
+    // (a range is selected from a frame: one of a single row)
     let every_cell = int_range(lit(0u64), u64_lit(m.periods().len() as u64 * segments * categories), 1, DataType::UInt64).alias("__i");
-    let by_cat = level_rows(m, df!("__i" => [0u64])?.lazy().select([every_cell]), counted, totals.clone(), segments, categories).with_columns([
-        col("__k").alias("__cat_order"),
-        lit(NULL).cast(DataType::UInt32).alias("__pair"),
-        // the table's order (below): each category's row, then its subcategories'
-        (col("__i") * u64_lit(pair_count + 1)).alias("__order"),
-    ]);
+    // the table's order (below): each category's row at its place, then its subcategories'
+    let category_place = || cell_place(m, segments, categories, col("__cat_order")) * u64_lit(pair_count + 1);
+    let by_cat = level_rows(m, df!("__i" => [0u64])?.lazy().select([every_cell]), counted, totals.clone(), segments, categories)
+        .with_columns([col("__k").alias("__cat_order"), lit(NULL).cast(DataType::UInt32).alias("__pair")])
+        .with_column(category_place().alias("__order"));
     let pair_column = |c: &str| -> crate::error::Result<Series> { Ok(pairs.column(c)?.as_materialized_series().clone()) };
     // the losses numbered by pair once, for the five kinds of segment to group
     let numbered = super::settled(with_sub.join(pairs.clone().lazy(), [col("category"), col("subcategory")], [col("category"), col("subcategory")], JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Inner) }));
     let counted = loss_segments(m.ids, numbered, &["__k"], &aggs, &order);
     let quarter_cells = segments * pair_count;
-    let present = counted.clone().select([cell_place(m, segments, pair_count)]);
+    let present = counted.clone().select([cell_place(m, segments, pair_count, col("__k")).alias("__i")]);
     let next = present.clone().select([col("__i") + u64_lit(quarter_cells)]).filter(col("__i").lt(u64_lit(m.periods().len() as u64 * quarter_cells)));
     let sub_cells = concat([present, next], UnionArgs::default())?.unique(None, UniqueKeepStrategy::Any);
     let by_sub = level_rows(m, sub_cells, counted, totals, segments, pair_count)
         .with_columns([crate::ids::taken_at(pair_column("__cat_order")?, col("__k")).alias("__cat_order"), col("__k").alias("__pair")])
-        .with_column(
-            (((quarter_place(m, col("__p")) * u64_lit(segments) + col("__seg_order").cast(DataType::UInt64)) * u64_lit(categories) + col("__cat_order").cast(DataType::UInt64))
-                * u64_lit(pair_count + 1)
-                + col("__k").cast(DataType::UInt64)
-                + u64_lit(1))
-            .alias("__order"),
-        );
+        .with_column((category_place() + col("__k").cast(DataType::UInt64) + u64_lit(1)).alias("__order"));
     // numbers only through the sort (a sort moves every column's values); the text once sorted
     let columns = [
         "__order", "__p", "__seg_order", "__cat_order", "__pair", "losses", "amount", "share", "amount_share", "prior_losses", "losses_change", "share_change",
@@ -403,7 +398,7 @@ pub fn loss_summary(m: &Model, losses: LazyFrame) -> crate::error::Result<LazyFr
             // a subcategory row's category is its pair's
             coalesce(&[
                 crate::ids::taken_at(pair_column("category")?, col("__pair")),
-                crate::ids::taken_at(Series::new("".into(), CATEGORIES.to_vec()), col("__cat_order")),
+                crate::ids::taken_at(category_names, col("__cat_order")),
             ])
             .alias("category"),
             crate::ids::taken_at(pair_column("subcategory")?, col("__pair")).fill_null(lit("all")).alias("subcategory"),
@@ -436,11 +431,11 @@ fn quarter_place(m: &Model, p: Expr) -> Expr {
     (p - lit(m.span.first.0)).cast(DataType::UInt64)
 }
 
-/// The place (`__i`) of a row of loss aggregates (`__p`, `__seg_order`,
-/// `__k`) among every quarter, `segments` segments and `inner` values of
-/// `__k`: quarter, then segment, then `__k`.
-fn cell_place(m: &Model, segments: u64, inner: u64) -> Expr {
-    (quarter_place(m, col("__p")) * u64_lit(segments * inner) + col("__seg_order").cast(DataType::UInt64) * u64_lit(inner) + col("__k").cast(DataType::UInt64)).alias("__i")
+/// The place of a row of loss aggregates (`__p`, `__seg_order` and `k`,
+/// one of `inner` values) among every quarter, `segments` segments and
+/// the `inner` values: quarter, then segment, then `k`.
+fn cell_place(m: &Model, segments: u64, inner: u64, k: Expr) -> Expr {
+    quarter_place(m, col("__p")) * u64_lit(segments * inner) + col("__seg_order").cast(DataType::UInt64) * u64_lit(inner) + k.cast(DataType::UInt64)
 }
 
 /// loss_summary's rows at one level (category or subcategory): one for
@@ -457,7 +452,7 @@ fn level_rows(m: &Model, cells: LazyFrame, counted: LazyFrame, totals: LazyFrame
     let quarter_cells = segments * inner;
     let counted = counted
         .filter(col("__k").is_not_null().and(col("__seg_order").is_not_null()))
-        .select([cell_place(m, segments, inner), col("losses"), col("amount")]);
+        .select([cell_place(m, segments, inner, col("__k")).alias("__i"), col("losses"), col("amount")]);
     let rows = cells
         .join(counted, [col("__i")], [col("__i")], JoinArgs::new(JoinType::Left))
         .with_columns([
