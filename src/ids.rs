@@ -1061,11 +1061,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        // failing cases kept beside the integration tests' (the crate's top level holds none)
-        #![proptest_config(proptest::test_runner::Config {
-            failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct("tests/proptest-regressions/ids.txt"))),
-            ..Default::default()
-        })]
+        #![proptest_config(crate::unit_proptest_config("tests/proptest-regressions/ids.txt"))]
         /// Whatever the rows, the frame is Polars' group-by minimum, in code order.
         #[test]
         fn least_by_code_is_the_group_by_minimum(

@@ -33,3 +33,14 @@ pub mod summary;
 pub mod sync;
 pub mod typing;
 pub mod validate;
+
+/// The proptest settings of the unit tests in `src/`: failing cases kept in
+/// `tests/proptest-regressions/<file>` beside the integration tests' (the
+/// crate's top level holds none), the rest proptest's defaults.
+#[cfg(test)]
+pub(crate) fn unit_proptest_config(file: &'static str) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(file))),
+        ..Default::default()
+    }
+}

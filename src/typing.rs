@@ -795,11 +795,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        // failing cases kept beside the integration tests' (the crate's top level holds none)
-        #![proptest_config(proptest::test_runner::Config {
-            failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct("tests/proptest-regressions/typing.txt"))),
-            ..Default::default()
-        })]
+        #![proptest_config(crate::unit_proptest_config("tests/proptest-regressions/typing.txt"))]
         /// Whatever `fixed_width_timestamp` reads, the tiers it stands in
         /// for (`canonical_timestamp`, `zulu_timestamp`: Polars' own
         /// parser) read as the same instant; what it leaves has a field
