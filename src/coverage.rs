@@ -21,11 +21,14 @@ pub fn missing(m: &Model, needs: &[Need]) -> Option<(Need, String)> {
     needs.iter().find_map(|n| m.why_not(*n).map(|why| (*n, why)))
 }
 
+/// One data_coverage row: kind, name, status, rows, source, reason.
+type CoverageRow = (String, String, String, Option<i64>, Option<String>, Option<String>);
+
 /// data_coverage: one row per input table, output table, KPI node and
 /// output column the input cannot support; `outputs` are the tables
 /// written, by name, with their rows.
 pub fn data_coverage(m: &Model, v: &Validated, outputs: &[(&str, usize)]) -> Result<DataFrame> {
-    let mut rows: Vec<(String, String, String, Option<i64>, Option<String>, Option<String>)> = Vec::new();
+    let mut rows: Vec<CoverageRow> = Vec::new();
     let mapping = v.mapping.as_ref().map(|a| a.name.clone());
     let set_aside = |table: &str| -> usize {
         v.findings

@@ -167,7 +167,7 @@ pub fn taken_at(values: Series, code: Expr) -> Expr {
 /// gives, in code order. The codes being dense (0 up to their kind's
 /// bound), each least value is kept at its code's place in one pass over
 /// the rows, where a group-by hashes each code (the first IS touch of each
-/// lead at scale 1000, 9M activities into 3.2M leads: the fact, its filter
+/// lead at scale 1000, 14.6M activities into 3.2M leads: the fact, its filter
 /// included, took 0.75 s grouped by Polars' streaming engine, 0.47 s so).
 /// An elementwise pass like `taken_at`'s, not a row loop over a frame.
 /// None where `key` is not own codes or `value` is not integers

@@ -476,7 +476,13 @@ fn match_headers(
 
 /// The typed table with its row findings (if the file could be used), the
 /// records read, and the file's own findings.
-type ReadResult = Result<(Option<(DataFrame, DataFrame)>, u64, Vec<Finding>)>;
+type ReadResult = Result<FileRead>;
+type FileRead = (Option<(DataFrame, DataFrame)>, u64, Vec<Finding>);
+
+/// A record's fields picked for the table (`read_csv_chunks`): its values
+/// in the table's column order, None where the record cannot be used (its
+/// findings noted).
+type PickFields<'a> = dyn FnMut(&[String], &mut Vec<Finding>) -> Option<Vec<Option<String>>> + 'a;
 
 /// What `read_csv_chunks` read: whether the file could be used, its data
 /// records (well-formed or not), the file's own findings and its hash.
@@ -500,7 +506,7 @@ fn read_csv_chunks(
     table: &str,
     file_name: &str,
     config: &Config,
-    pick: &mut dyn FnMut(&[String], &mut Vec<Finding>) -> Option<Vec<Option<String>>>,
+    pick: &mut PickFields,
     on_chunk: &mut dyn FnMut(DataFrame) -> Result<()>,
 ) -> Result<CsvRead> {
     let mut out = CsvRead { usable: false, records: 0, findings: Vec::new(), digest: None, note: None };
@@ -1220,7 +1226,7 @@ fn read_csv_polars(
     supplied: &mut Vec<&'static str>,
     ignored: &mut Vec<IgnoredColumn>,
     ahead: &ScanAhead,
-) -> Result<Option<(Option<(DataFrame, DataFrame)>, u64, Vec<Finding>)>> {
+) -> Result<Option<FileRead>> {
     if !fast_csv_allowed(config) {
         return Ok(None);
     }

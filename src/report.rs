@@ -238,20 +238,32 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
+/// What a report is written from (`write_report`).
+#[derive(Clone, Copy)]
+pub struct ReportParts<'a> {
+    /// The output tables, by name.
+    pub tables: &'a Tables,
+    pub charts: &'a [Chart],
+    /// The files written, for the list of outputs.
+    pub outputs: &'a [Written],
+    /// The quarter reviewed, as labelled.
+    pub period: &'a str,
+    /// The quarter compared with, where there is one.
+    pub compare_to: Option<&'a str>,
+    /// The comparison the configuration puts first.
+    pub compare: Comparison,
+    /// The loss classification's lines.
+    pub loss_lines: &'a [String],
+    pub mapping: Option<&'a crate::mapping::Applied>,
+    /// What the run warns the reader of.
+    pub warnings: &'a [String],
+    /// The charts left out, and why.
+    pub left_out: &'a [crate::charts::LeftOut],
+}
+
 /// Writes report.md and report.html into `dir` (which holds charts/ and tables/).
-pub fn write_report(
-    dir: &Path,
-    tables: &Tables,
-    charts: &[Chart],
-    outputs: &[Written],
-    period: &str,
-    compare_to: Option<&str>,
-    compare: Comparison,
-    loss_lines: &[String],
-    mapping: Option<&crate::mapping::Applied>,
-    warnings: &[String],
-    left_out: &[crate::charts::LeftOut],
-) -> Result<()> {
+pub fn write_report(dir: &Path, parts: &ReportParts) -> Result<()> {
+    let &ReportParts { tables, charts, outputs, period, compare_to, compare, loss_lines, mapping, warnings, left_out } = parts;
     let (heads, year_ago) = headline_rows(tables, period)?;
     let plan = crate::summary::plan_lines(tables, period)?;
     let hybrid = crate::summary::hybrid_lines(tables, period)?;

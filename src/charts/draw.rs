@@ -97,9 +97,18 @@ fn two_lines(label: &str) -> (String, String) {
 
 pub struct KpiTree {
     pub title: String,
-    /// (node, value, prior, change, unit)
-    nodes: Vec<(String, Option<f64>, Option<f64>, Option<f64>, String)>,
+    nodes: Vec<TreeNode>,
     period: String,
+}
+
+/// One kpi_tree node's row of the total segment.
+#[derive(Clone)]
+struct TreeNode {
+    name: String,
+    value: Option<f64>,
+    prior: Option<f64>,
+    change: Option<f64>,
+    unit: String,
 }
 
 impl KpiTree {
@@ -108,20 +117,21 @@ impl KpiTree {
         let against = compare.words();
         let names = strs(&df, "node")?;
         let (v, p, c, u) = (nums(&df, "value")?, nums(&df, "prior_value")?, nums(&df, "change")?, strs(&df, "unit")?);
-        let nodes: Vec<_> = (0..df.height()).map(|i| (names[i].clone(), v[i], p[i], c[i], u[i].clone())).collect();
-        let rev = nodes.iter().find(|n| n.0 == "revenue").cloned();
-        let title = match rev {
-            Some((_, Some(v), Some(p), _, _)) if p > 0.0 => {
+        let nodes: Vec<_> =
+            (0..df.height()).map(|i| TreeNode { name: names[i].clone(), value: v[i], prior: p[i], change: c[i], unit: u[i].clone() }).collect();
+        let rev = nodes.iter().find(|n| n.name == "revenue").cloned();
+        let title = match rev.map(|n| (n.value, n.prior)) {
+            Some((Some(v), Some(p))) if p > 0.0 => {
                 format!("{period}: revenue {} ({:+.1}% vs {against}), driver by driver", money(v), 100.0 * (v - p) / p)
             }
-            Some((_, Some(v), _, _, _)) => format!("{period}: revenue {}, driver by driver", money(v)),
+            Some((Some(v), _)) => format!("{period}: revenue {}, driver by driver", money(v)),
             _ => format!("{period}: the KPI tree"),
         };
         Ok(Some(KpiTree { title, nodes, period: period.to_string() }))
     }
 
-    fn get(&self, name: &str) -> Option<&(String, Option<f64>, Option<f64>, Option<f64>, String)> {
-        self.nodes.iter().find(|n| n.0 == name)
+    fn get(&self, name: &str) -> Option<&TreeNode> {
+        self.nodes.iter().find(|n| n.name == name)
     }
 }
 
@@ -149,7 +159,7 @@ fn change_text(unit: &str, c: Option<f64>) -> String {
     match (unit, c) {
         (_, None) => "no prior quarter".into(),
         ("currency", Some(v)) => format!("{}{}", if v >= 0.0 { "+" } else { "" }, money(v)),
-        ("ratio", Some(v)) if v == 0.0 => "0.0 pt".into(),
+        ("ratio", Some(0.0)) => "0.0 pt".into(),
         ("ratio", Some(v)) => format!("{:+.1} pt", 100.0 * v),
         (_, Some(v)) => format!("{:+}", v.round() as i64),
     }
@@ -183,7 +193,7 @@ pub fn kpi_tree<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &KpiTree) 
         t!(area.draw(&link(&mid[1], f)));
     }
     for (name, x, y) in top.iter().chain(&mid).chain(&is).chain(&fs) {
-        let Some((_, value, _, change, unit)) = d.get(name) else { continue };
+        let Some(TreeNode { value, change, unit, .. }) = d.get(name) else { continue };
         let colour = direction(shown_change(unit, *change));
         let fill = colour.mix(0.12);
         t!(area.draw(&Rectangle::new([(x - bw / 2, y - bh / 2), (x + bw / 2, y + bh / 2)], fill.filled())));
@@ -457,8 +467,18 @@ pub fn pipeline_coverage<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &
 
 pub struct Meetings {
     pub title: String,
-    /// (pattern in words, deals, win rate, low, high) over all quarters
-    bars: Vec<(String, f64, Option<f64>, Option<f64>, Option<f64>)>,
+    /// A bar a meeting pattern (in words), over all quarters.
+    bars: Vec<RateBar>,
+}
+
+/// One bar of a win-rate chart: a group, its closed deals, their win rate
+/// and its 95% interval.
+struct RateBar {
+    group: String,
+    deals: f64,
+    rate: Option<f64>,
+    low: Option<f64>,
+    high: Option<f64>,
 }
 
 impl Meetings {
@@ -467,13 +487,15 @@ impl Meetings {
         let Some(df) = rows(tables, "meeting_pattern", col("period").eq(lit("all")).and(col("dimension").eq(lit("pattern"))))? else { return Ok(None) };
         let (groups, deals, rate, low, high) = (strs(&df, "group")?, nums(&df, "deals")?, nums(&df, "win_rate")?, nums(&df, "win_rate_low")?, nums(&df, "win_rate_high")?);
         let words = |g: &str| g.replace('_', " ");
-        let bars: Vec<_> = (0..df.height()).map(|i| (words(&groups[i]), deals[i].unwrap_or(0.0), rate[i], low[i], high[i])).collect();
-        if bars.iter().all(|b| b.1 == 0.0) {
+        let bars: Vec<_> = (0..df.height())
+            .map(|i| RateBar { group: words(&groups[i]), deals: deals[i].unwrap_or(0.0), rate: rate[i], low: low[i], high: high[i] })
+            .collect();
+        if bars.iter().all(|b| b.deals == 0.0) {
             return Ok(None);
         }
-        let at = |g: &str| bars.iter().find(|b| b.0 == words(g));
+        let at = |g: &str| bars.iter().find(|b| b.group == words(g));
         let title = match (at("in_person_first_and_last"), at("online_first_and_last")) {
-            (Some((_, n1, Some(r1), _, _)), Some((_, n2, Some(r2), _, _))) => format!(
+            (Some(RateBar { deals: n1, rate: Some(r1), .. }), Some(RateBar { deals: n2, rate: Some(r2), .. })) => format!(
                 "In person first and last won {:.0}% (n={}), online first and last {:.0}% (n={})",
                 100.0 * r1,
                 thousands(*n1),
@@ -494,7 +516,7 @@ pub fn meeting_pattern<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Me
         .x_label_area_size(40)
         .y_label_area_size(260)
         .build_cartesian_2d(0f64..1.0, 0f64..n as f64));
-    let names: Vec<String> = d.bars.iter().map(|b| format!("{} (n={})", b.0, thousands(b.1))).collect();
+    let names: Vec<String> = d.bars.iter().map(|b| format!("{} (n={})", b.group, thousands(b.deals))).collect();
     t!(chart
         .configure_mesh()
         .disable_y_mesh()
@@ -505,7 +527,7 @@ pub fn meeting_pattern<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Me
         .label_style(text(14))
         .light_line_style(TRANSPARENT)
         .draw());
-    for (row, (_, _, rate, low, high)) in d.bars.iter().enumerate() {
+    for (row, RateBar { rate, low, high, .. }) in d.bars.iter().enumerate() {
         let y = (n - 1 - row) as f64;
         if let Some(r) = rate {
             t!(chart.draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.25), (*r, y + 0.75)], theme::FS.filled()))));
@@ -1070,9 +1092,12 @@ pub struct Trends {
     quarters: Vec<String>,
     /// per quarter: the data covers it only partly (drawn hollow)
     partial: Vec<bool>,
-    /// (panel title, unit, series: (label, colour, values))
-    panels: Vec<(String, &'static str, Vec<(&'static str, RGBColor, Vec<Option<f64>>)>)>,
+    /// (panel title, unit, series)
+    panels: Vec<(String, &'static str, Vec<TrendLine>)>,
 }
+
+/// One line of a trend panel: (label, colour, a value a quarter).
+type TrendLine = (&'static str, RGBColor, Vec<Option<f64>>);
 
 impl Trends {
     pub fn from_tables(tables: &Tables, period: &str) -> Result<Option<Trends>> {
@@ -1177,8 +1202,8 @@ pub fn trends<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &Trends) -> 
 
 pub struct Engagement {
     pub title: String,
-    /// (dimension label, group, deals, win_rate, low, high)
-    bars: Vec<(String, String, i64, Option<f64>, Option<f64>, Option<f64>)>,
+    /// A bar a group, beside its dimension's label.
+    bars: Vec<(&'static str, RateBar)>,
 }
 
 impl Engagement {
@@ -1191,17 +1216,19 @@ impl Engagement {
         let bars: Vec<_> = (0..df.height())
             .map(|i| {
                 let dim = if dims[i] == "engagement_band" { "room engagement" } else { "decision maker viewed" };
-                (dim.to_string(), groups[i].clone(), deals[i].unwrap_or(0.0) as i64, rate[i], low[i], high[i])
+                // deals are whole counts
+                let bar = RateBar { group: groups[i].clone(), deals: deals[i].unwrap_or(0.0).trunc(), rate: rate[i], low: low[i], high: high[i] };
+                (dim, bar)
             })
             .collect();
-        let find = |g: &str| bars.iter().find(|b| b.1 == g);
+        let find = |g: &str| bars.iter().map(|(_, b)| b).find(|b| b.group == g);
         let title = match (find("high"), find("none")) {
-            (Some(h), Some(n)) if h.3.is_some() && n.3.is_some() => format!(
+            (Some(RateBar { deals: n_high, rate: Some(high), .. }), Some(RateBar { deals: n_none, rate: Some(none), .. })) => format!(
                 "Deals whose room was used most won {} (n={}) vs {} with no views (n={}), all closed deals",
-                pct(h.3.unwrap_or(0.0)),
-                thousands(h.2 as f64),
-                pct(n.3.unwrap_or(0.0)),
-                thousands(n.2 as f64)
+                pct(*high),
+                thousands(*n_high),
+                pct(*none),
+                thousands(*n_none)
             ),
             _ => "Win rate by room engagement (all closed deals)".to_string(),
         };
@@ -1218,7 +1245,7 @@ pub fn engagement_effect<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &
         .x_label_area_size(70)
         .y_label_area_size(60)
         .build_cartesian_2d(0f64..n as f64, 0f64..1f64));
-    let labels: Vec<String> = d.bars.iter().map(|b| format!("{} (n={})", b.1.replace('_', " "), thousands(b.2 as f64))).collect();
+    let labels: Vec<String> = d.bars.iter().map(|(_, b)| format!("{} (n={})", b.group.replace('_', " "), thousands(b.deals))).collect();
     t!(chart
         .configure_mesh()
         .disable_x_mesh()
@@ -1229,9 +1256,9 @@ pub fn engagement_effect<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &
         .label_style(text(13))
         .light_line_style(TRANSPARENT)
         .draw());
-    for (i, (dim, _, _, rate, low, high)) in d.bars.iter().enumerate() {
+    for (i, (dim, RateBar { rate, low, high, .. })) in d.bars.iter().enumerate() {
         let x = i as f64;
-        let colour = if dim == "room engagement" { theme::IS } else { theme::FS };
+        let colour = if *dim == "room engagement" { theme::IS } else { theme::FS };
         if let Some(r) = rate {
             t!(chart.draw_series(std::iter::once(Rectangle::new([(x + 0.2, 0.0), (x + 0.8, *r)], colour.filled()))));
             t!(chart.draw_series(std::iter::once(EmptyElement::at((x + 0.5, *r)) + Text::new(pct(*r), (-44, -20), text(13)))));
@@ -1277,11 +1304,14 @@ const BORDER: RGBColor = RGBColor(110, 110, 110);
 const STATE_BORDER: RGBColor = RGBColor(175, 175, 175);
 const PLACE: RGBColor = RGBColor(150, 150, 150);
 
+/// A stop on the map: (lon, lat, whether it is a priority deal's).
+type Stop = (f64, f64, bool);
+
 /// One rep's week on the map.
 struct RepPanel {
     name: String,
-    /// Days in order: (weekday, stops in route order as (lon, lat, priority)).
-    days: Vec<(String, Vec<(f64, f64, bool)>)>,
+    /// Days in order: (weekday, stops in route order).
+    days: Vec<(String, Vec<Stop>)>,
     /// Stops left for the rep's judgement (no day could take them).
     unplanned: Vec<(f64, f64)>,
     road_km: f64,
@@ -1450,7 +1480,9 @@ fn rep_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &RepPanel, co
     let inside = |r: (i32, i32, i32, i32)| r.0 >= px.start && r.2 <= px.end && r.1 >= py.start && r.3 <= py.end;
     let free = |taken: &Vec<(i32, i32, i32, i32)>, r: (i32, i32, i32, i32)| inside(r) && taken.iter().all(|t| r.2 < t.0 || t.2 < r.0 || r.3 < t.1 || t.3 < r.1);
     // each day's weekday beside its first stop, where it overlaps nothing drawn so far
-    let mut weekdays: Vec<(String, (f64, f64), (i32, i32))> = Vec::new();
+    // (weekday, its first stop, where its label goes in pixels)
+    type Placed = (String, (f64, f64), (i32, i32));
+    let mut weekdays: Vec<Placed> = Vec::new();
     for (weekday, route) in &p.days {
         let Some(first) = route.first() else { continue };
         let (x, y) = chart.backend_coord(&(first.0, first.1));

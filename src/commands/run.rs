@@ -17,6 +17,11 @@ use crate::prepare::{loaded_lines, preamble, prepare, InputOptions};
 use crate::progress::{thousands, Progress};
 use crate::validate::Validated;
 
+/// How Polars' SQL says a query names a table that is not there: the
+/// table's name.
+static NOT_FOUND: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"relation '([A-Za-z0-9_]+)' was not found").expect("static regex"));
+
 /// `run`'s options.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -92,8 +97,7 @@ pub fn run_queries(queries: Vec<crate::sql::Query>, tables: &BTreeMap<String, La
             Err(e) => {
                 // a query over a table this input cannot support is not broken: it is not available
                 let text = e.to_string();
-                let missing = regex::Regex::new(r"relation '([A-Za-z0-9_]+)' was not found")
-                    .expect("static regex")
+                let missing = NOT_FOUND
                     .captures(&text)
                     .map(|c| c[1].to_string())
                     .filter(|t| TABLES.iter().any(|s| s.name == t) || crate::metrics::output_table(t).is_some());
@@ -178,7 +182,19 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
         crate::metrics::tree::NODES.iter().map(|n| (n.name, n.parent, n.kind.as_str(), n.unit.as_str(), n.definition)).collect();
     let dict_path = dir.path().join("data_dictionary.md");
     std::fs::write(&dict_path, crate::output::data_dictionary(&dictionary, &nodes)).map_err(|e| Error::io(&dict_path, e))?;
-    crate::report::write_report(dir.path(), &tables, &charts, &outputs, &label, p.compare_to.as_deref(), config.report.compare, &loss_lines, v.mapping.as_ref(), &warnings, &left_out)?;
+    let parts = crate::report::ReportParts {
+        tables: &tables,
+        charts: &charts,
+        outputs: &outputs,
+        period: &label,
+        compare_to: p.compare_to.as_deref(),
+        compare: config.report.compare,
+        loss_lines: &loss_lines,
+        mapping: v.mapping.as_ref(),
+        warnings: &warnings,
+        left_out: &left_out,
+    };
+    crate::report::write_report(dir.path(), &parts)?;
     let mut files: Vec<String> = charts.iter().flat_map(|c| [format!("charts/{}.svg", c.name), format!("charts/{}.png", c.name)]).collect();
     files.extend(["report.md".to_string(), "report.html".to_string(), "data_dictionary.md".to_string()]);
     write_manifest(dir.path(), &opts.input.input, config, &label, v, &outputs, &files)?;
@@ -313,14 +329,16 @@ fn write_tables(dir: &Path, tables: Vec<(Doc, DataFrame)>) -> Result<Vec<(Writte
     let mut order: Vec<usize> = (0..tables.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(tables[i].1.height()));
     let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Result<(Written, Doc, Schema)>>>> = tables.iter().map(|_| Mutex::new(None)).collect();
+    type Slot = Mutex<Option<Result<(Written, Doc, Schema)>>>;
+    let slots: Vec<Slot> = tables.iter().map(|_| Mutex::new(None)).collect();
     let tables: Vec<Mutex<Option<(Doc, DataFrame)>>> = tables.into_iter().map(|t| Mutex::new(Some(t))).collect();
-    let work = || loop {
-        let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
-        let Some((doc, df)) = tables[i].lock().ok().and_then(|mut t| t.take()) else { continue };
-        let written = write_table(dir, doc, df);
-        if let Ok(mut slot) = slots[i].lock() {
-            *slot = Some(written);
+    let work = || {
+        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let Some((doc, df)) = tables[i].lock().ok().and_then(|mut t| t.take()) else { continue };
+            let written = write_table(dir, doc, df);
+            if let Ok(mut slot) = slots[i].lock() {
+                *slot = Some(written);
+            }
         }
     };
     std::thread::scope(|scope| {

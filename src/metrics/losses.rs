@@ -233,9 +233,13 @@ fn with_model(df: DataFrame, threshold: f64) -> crate::error::Result<DataFrame> 
     Ok(out)
 }
 
+/// Text rules that never fired, and the most frequent unclassified texts
+/// with their counts (`rule_report`).
+pub type RuleReport = (Vec<String>, Vec<(String, u32)>);
+
 /// What the rule set can learn from the losses: text rules that never
 /// fired, and the most frequent unclassified texts (with counts).
-pub fn rule_report(losses: &DataFrame, rules: &LossRules, top: usize) -> crate::error::Result<(Vec<String>, Vec<(String, u32)>)> {
+pub fn rule_report(losses: &DataFrame, rules: &LossRules, top: usize) -> crate::error::Result<RuleReport> {
     let fired: std::collections::BTreeSet<String> =
         losses.column("rule")?.str()?.iter().flatten().map(str::to_string).collect();
     let never = rules.rules.iter().map(|r| format!("rule:{}", r.id)).filter(|id| !fired.contains(id)).map(|id| id[5..].to_string()).collect();

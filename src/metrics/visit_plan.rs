@@ -734,8 +734,8 @@ fn route_days(all: &DataFrame, cfg: &crate::config::VisitPlanConfig, dates: &[Na
     let mut note_out: Vec<Option<String>> = Vec::new();
     for (a, b) in groups(all, &["rep_id"])? {
         let mut week: BTreeMap<i64, Vec<Planned>> = BTreeMap::new();
-        for row in a..b {
-            week.entry(days.get(row).unwrap_or(0)).or_default().push(Planned { row, priority: reasons[row] == "priority_deal" });
+        for (row, reason) in reasons.iter().enumerate().take(b).skip(a) {
+            week.entry(days.get(row).unwrap_or(0)).or_default().push(Planned { row, priority: reason == "priority_deal" });
         }
         let (week, moved, unplanned) = capped_week(&coords, &near, &accounts, week, dates.len() as i64, cfg);
         for (day, route) in &week {

@@ -28,11 +28,11 @@ fn a_hubspot_export_reviewed_by_hand() {
     // 6 companies, 4 owners, 10 contacts, 8 deals, 5 deals with a contact (3001, 3003, 3004, 3006, 3007),
     // 10 calls + 6 completed or no-show meetings, 35 stage entries
     assert_eq!(heights, [("accounts", 6), ("reps", 4), ("leads", 10), ("opportunities", 8), ("handoffs", 5), ("activities", 16), ("stage_history", 35)]);
-    let o = rows(&text(&v, "opportunities"), col("opportunity_id").eq(lit("3005")));
+    let o = rows(&text(v, "opportunities"), col("opportunity_id").eq(lit("3005")));
     assert_eq!((f64s(&o, "amount")[0], f64s(&o, "amount_original")[0]), (Some(7_500_000.0), Some(45_000.0)));
     assert_eq!(strs(&o, "currency")[0].as_deref(), Some("USD"));
     // owners: Inside Sales is IS/SDR, Field Sales FS
-    let reps = &text(&v, "reps");
+    let reps = &text(v, "reps");
     assert_eq!(strs(reps, "team"), vec![Some("is".into()), Some("is".into()), Some("fs".into()), Some("fs".into())]);
     let all: std::collections::BTreeMap<String, DataFrame> = salesrelay::metrics::compute_tables(&p.model()).unwrap().into_iter().map(|(d, df)| (d.name, df)).collect();
     let kpi = &all["kpi_tree"];

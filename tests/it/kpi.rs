@@ -26,7 +26,7 @@ pub fn tables(dir: &std::path::Path) -> Vec<(String, DataFrame)> {
 pub fn tables_of(dir: &std::path::Path, v: &salesrelay::validate::Validated) -> Vec<(String, DataFrame)> {
     let (config, _) = Config::resolve(None, dir, &Default::default()).unwrap();
     let industries = Industries::load(dir, &config).unwrap();
-    let span = data_span(&v, &config).unwrap().unwrap();
+    let span = data_span(v, &config).unwrap().unwrap();
     let m = Model::new(&config, &v.tables, &v.ids, &industries, span, span.last_complete.unwrap(), &v.unavailable);
     compute_tables(&m).unwrap().into_iter().map(|(d, df)| (d.name.to_string(), df)).collect()
 }

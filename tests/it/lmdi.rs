@@ -15,9 +15,13 @@ fn factor() -> impl Strategy<Value = Option<f64>> {
     ]
 }
 
-/// One case: three factors in each period, and how V relates to them:
-/// 0 = V is the product (the identity), 1 = V is independent (a flow break), 2 = V is 0.
-fn case() -> impl Strategy<Value = ([Option<f64>; 3], [Option<f64>; 3], u8, u8, f64, f64)> {
+/// One case: three factors in each period, how V relates to them in each
+/// (0 = V is the product, the identity; 1 = V is independent, a flow break;
+/// 2 = V is 0), and V's independent value in each.
+type Case = ([Option<f64>; 3], [Option<f64>; 3], u8, u8, f64, f64);
+
+/// One case (`Case`).
+fn case() -> impl Strategy<Value = Case> {
     (
         [factor(), factor(), factor()],
         [factor(), factor(), factor()],
@@ -41,7 +45,7 @@ fn v_of(f: &[Option<f64>; 3], how: u8, free: f64) -> f64 {
     }
 }
 
-fn evaluate(cases: &[([Option<f64>; 3], [Option<f64>; 3], u8, u8, f64, f64)]) -> (Vec<f64>, Vec<f64>, Vec<[f64; 3]>) {
+fn evaluate(cases: &[Case]) -> (Vec<f64>, Vec<f64>, Vec<[f64; 3]>) {
     let v0: Vec<f64> = cases.iter().map(|c| v_of(&c.0, c.2, c.4)).collect();
     let v1: Vec<f64> = cases.iter().map(|c| v_of(&c.1, c.3, c.5)).collect();
     let mut columns = vec![Column::new("v0".into(), v0.clone()), Column::new("v1".into(), v1.clone())];

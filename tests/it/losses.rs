@@ -288,7 +288,9 @@ fn loss_summary_subcategory_rows_follow_into_the_next_quarter() {
         .unwrap();
     let (periods, subcategories) = (strs(&sub, "period"), strs(&sub, "subcategory"));
     let (losses, prior, share_change) = (f64s(&sub, "losses"), f64s(&sub, "prior_losses"), f64s(&sub, "share_change"));
-    let rows: Vec<(String, String, Option<f64>, Option<f64>, Option<f64>)> =
+    // (period, subcategory, losses, prior_losses, share_change)
+    type Row = (String, String, Option<f64>, Option<f64>, Option<f64>);
+    let rows: Vec<Row> =
         (0..sub.height()).map(|i| (periods[i].clone().unwrap(), subcategories[i].clone().unwrap(), losses[i], prior[i], share_change[i].map(|v| (v * 1e9).round() / 1e9))).collect();
     // Q1 (the data's first quarter: no prior) lost O12 to a competitor's price and O13 to no
     // decision, a half each. Q2 (five losses) has a row for every subcategory it or Q1 has:
@@ -302,6 +304,6 @@ fn loss_summary_subcategory_rows_follow_into_the_next_quarter() {
         ("FY2026-Q2", "price", Some(1.0), Some(1.0), Some(0.2 - 0.5)),
         ("FY2026-Q2", "postponed", Some(2.0), Some(0.0), None),
     ];
-    let expected: Vec<(String, String, Option<f64>, Option<f64>, Option<f64>)> = expected.iter().map(|(p, s, l, pl, sc)| (p.to_string(), s.to_string(), *l, *pl, *sc)).collect();
+    let expected: Vec<Row> = expected.iter().map(|(p, s, l, pl, sc)| (p.to_string(), s.to_string(), *l, *pl, *sc)).collect();
     assert_eq!(rows, expected);
 }

@@ -65,12 +65,12 @@ fn salesforce_export_maps_onto_every_table_it_supports() {
     assert_eq!(rows, expected.into_iter().collect());
     assert!(!v.tables.contains_key("dsr_views"));
 
-    let reps = &text(&v, "reps");
+    let reps = &text(v, "reps");
     for (id, team, role) in [("005A1", "is", "sdr"), ("005A2", "is", "bdr"), ("005A3", "fs", "fs"), ("005A5", "is", "ai_sdr"), ("005A6", "cs", "cs")] {
         assert_eq!(cell(reps, "rep_id", id, "team").unwrap().to_lowercase(), team, "{id}");
         assert_eq!(cell(reps, "rep_id", id, "role").unwrap().to_lowercase(), role, "{id}");
     }
-    let leads = &text(&v, "leads");
+    let leads = &text(v, "leads");
     assert_eq!(cell(leads, "lead_id", "00QC3", "account_id").as_deref(), Some("lead-company:Umeda Foods"));
     assert_eq!(cell(leads, "lead_id", "00QC4", "account_id").as_deref(), Some("001B3"), "matched by company name");
     assert_eq!(cell(leads, "lead_id", "00QC2", "source").as_deref(), Some("outbound"), "Purchased List");
@@ -80,14 +80,14 @@ fn salesforce_export_maps_onto_every_table_it_supports() {
     // ConvertedDate 2026-04-10 is local midnight in Asia/Tokyo = 15:00 UTC the day before
     assert!(cell(leads, "lead_id", "00QC1", "qualified_at").unwrap().starts_with("2026-04-09 15:00:00"));
 
-    let opps = &text(&v, "opportunities");
+    let opps = &text(v, "opportunities");
     assert_eq!(cell(opps, "opportunity_id", "006D1", "lead_id").as_deref(), Some("00QC1"), "reverse lookup of ConvertedOpportunityId");
     assert_eq!(cell(opps, "opportunity_id", "006D4", "lead_id"), None, "FS-sourced");
     assert_eq!(cell(opps, "opportunity_id", "006D2", "outcome").as_deref(), Some("lost"));
     assert_eq!(cell(opps, "opportunity_id", "006D5", "outcome").as_deref(), Some("open"));
     assert_eq!(cell(opps, "opportunity_id", "006D5", "closed_at"), None, "CloseDate only when IsClosed");
 
-    let acts = &text(&v, "activities");
+    let acts = &text(v, "activities");
     assert_eq!(cell(acts, "activity_id", "00UG1", "kind").as_deref(), Some("visit"), "Kobe HQ");
     assert_eq!(cell(acts, "activity_id", "00UG2", "kind").as_deref(), Some("online_meeting"), "zoom link");
     assert_eq!(cell(acts, "activity_id", "00TF3", "outcome").as_deref(), Some("appointment_set"), "Meeting Booked");
@@ -96,7 +96,7 @@ fn salesforce_export_maps_onto_every_table_it_supports() {
     assert_eq!(cell(acts, "activity_id", "00TF1", "account_id").as_deref(), Some("001B1"), "through the converted lead");
     assert_eq!(cell(acts, "activity_id", "00UG3", "opportunity_id").as_deref(), Some("006D3"));
     assert_eq!(cell(acts, "activity_id", "00TF1", "duration_min").as_deref(), Some("5.0"), "300 s");
-    let handoffs = &text(&v, "handoffs");
+    let handoffs = &text(v, "handoffs");
     assert_eq!(cell(handoffs, "handoff_id", "00QC5", "to_rep_id").as_deref(), Some("005A3"), "the opportunity's owner");
 
     // FY2026-Q2 (Jul-Sep 2026) and Q1, worked by hand from the CSVs:

@@ -63,7 +63,7 @@ fn plan_vs_actual_by_hand() {
     // IS factors: L(2.6M, 2.4M) x ln(actual / target)
     let l = 200_000.0 / (2.6f64 / 2.4).ln();
     for (node, actual, target) in [
-        ("leads", 6.0, 6.0),
+        ("leads", 6.0f64, 6.0f64),
         ("sql_rate", 5.0 / 6.0, 0.5),
         ("handoff_rate", 1.0, 1.0),
         ("acceptance_rate", 1.0, 0.8),
@@ -71,7 +71,7 @@ fn plan_vs_actual_by_hand() {
         ("deal_size_is", 1.3e6, 2.0e6),
     ] {
         let r = row(&p, "FY2026-Q2", "all", node);
-        close(one(&r, "contribution"), l * (actual / target as f64).ln(), node);
+        close(one(&r, "contribution"), l * (actual / target).ln(), node);
         close(one(&r, "gap"), actual - target, node);
     }
     // FS: only deal size moved, so it carries the whole 100k
