@@ -476,8 +476,10 @@ fn match_headers(
 
 /// The typed table with its row findings (if the file could be used), the
 /// records read, and the file's own findings.
-type ReadResult = Result<FileRead>;
 type FileRead = (Option<(DataFrame, DataFrame)>, u64, Vec<Finding>);
+
+/// A file read, or why it could not be.
+type ReadResult = Result<FileRead>;
 
 /// A record's fields picked for the table (`read_csv_chunks`): its values
 /// in the table's column order, None where the record cannot be used (its
