@@ -102,7 +102,6 @@ pub struct KpiTree {
 }
 
 /// One kpi_tree node's row of the total segment.
-#[derive(Clone)]
 struct TreeNode {
     name: String,
     value: Option<f64>,
@@ -119,8 +118,7 @@ impl KpiTree {
         let (v, p, c, u) = (nums(&df, "value")?, nums(&df, "prior_value")?, nums(&df, "change")?, strs(&df, "unit")?);
         let nodes: Vec<_> =
             (0..df.height()).map(|i| TreeNode { name: names[i].clone(), value: v[i], prior: p[i], change: c[i], unit: u[i].clone() }).collect();
-        let rev = nodes.iter().find(|n| n.name == "revenue").cloned();
-        let title = match rev.map(|n| (n.value, n.prior)) {
+        let title = match nodes.iter().find(|n| n.name == "revenue").map(|n| (n.value, n.prior)) {
             Some((Some(v), Some(p))) if p > 0.0 => {
                 format!("{period}: revenue {} ({:+.1}% vs {against}), driver by driver", money(v), 100.0 * (v - p) / p)
             }
@@ -1216,9 +1214,7 @@ impl Engagement {
         let bars: Vec<_> = (0..df.height())
             .map(|i| {
                 let dim = if dims[i] == "engagement_band" { "room engagement" } else { "decision maker viewed" };
-                // deals are whole counts
-                let bar = RateBar { group: groups[i].clone(), deals: deals[i].unwrap_or(0.0).trunc(), rate: rate[i], low: low[i], high: high[i] };
-                (dim, bar)
+                (dim, RateBar { group: groups[i].clone(), deals: deals[i].unwrap_or(0.0), rate: rate[i], low: low[i], high: high[i] })
             })
             .collect();
         let find = |g: &str| bars.iter().map(|(_, b)| b).find(|b| b.group == g);

@@ -96,6 +96,8 @@ fn charts_render_from_the_fixture_with_their_findings_in_the_titles() {
     // the reps are named; R1 (Sato) and R3 (AI Agent 1) share a point (2 SQLs, 1 won): named together
     assert!(svg("is_reps").contains("\nSato, AI Agent 1\n") && svg("is_reps").contains("\nIto\n"), "{}", svg("is_reps"));
     assert!(svg("trends").contains("revenue up from 1.3M to 3.3M over 2 quarters"));
+    // revenue 1.3M -> 3.3M (kpi.rs): +2.0M / 1.3M = +153.8%
+    assert!(svg("kpi_tree").contains("FY2026-Q2: revenue 3.3M (+153.8% vs the quarter before), driver by driver"), "{}", svg("kpi_tree"));
     assert!(svg("trends").contains("In-person share"));
     assert!(svg("visit_plan_kanto").contains("Kanto: 1 FS rep, 1 priority deal and 0 nearby customers over the week, 0 road km"), "{}", svg("visit_plan_kanto"));
     // every deal has at most one view: none = O6, O5, O7, O8 (n=4), low = O1, O2, O3 (n=3)

@@ -159,6 +159,9 @@ fn the_summary_and_report_give_the_pattern_and_the_target_accounts() {
     let p = polars::prelude::ParquetReader::new(std::fs::File::open(out.path().join("FY2026-Q2/tables/meeting_pattern.parquet")).unwrap()).finish().unwrap();
     let r = rows(&p, col("period").eq(lit("all")).and(col("group").eq(lit("in_person_first_and_last"))));
     assert_eq!(f64s(&r, "deals"), vec![Some(242.0)]);
+    // the chart's title says the same as the summary line
+    let chart = std::fs::read_to_string(out.path().join("FY2026-Q2/charts/meeting_pattern.svg")).unwrap();
+    assert!(chart.contains("In person first and last won 43% (n=242), online first and last 36% (n=155)"), "{chart}");
 }
 
 /// First and last meeting are by time, whatever the file's order, and a tie
