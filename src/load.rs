@@ -177,6 +177,11 @@ pub fn nearest_column(header: &str, spec: &TableSpec, supplied: &[&'static str])
 /// Reads every contract table found in `input`. Problems that make a file
 /// unusable become fatal findings; row problems become row findings.
 pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
+    crate::sync::reading_input(|| read_input_files(input, config))
+}
+
+/// `read_input`'s work.
+fn read_input_files(input: &Path, config: &Config) -> Result<RawInput> {
     if !input.is_dir() {
         return Err(Error::Input(format!("input folder {} does not exist", input.display())));
     }

@@ -256,6 +256,22 @@ pub fn on_hand_back(collect: fn()) {
     let _ = HAND_BACK.set(collect);
 }
 
+/// What `input_read` calls, set once by the binary (`on_input_read`).
+static INPUT_READ: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets what `input_read` calls (the binary: the freed blocks of the
+/// load handed back, see its allocator).
+pub fn on_input_read(done: fn()) {
+    let _ = INPUT_READ.set(done);
+}
+
+/// The input has been read (`sync::reading_input`): the hook the binary set.
+pub fn input_read() {
+    if let Some(done) = INPUT_READ.get() {
+        done();
+    }
+}
+
 /// Hands the memory freed so far back to the system now, between steps
 /// (a piece of a file read, an output table computed), through the
 /// allocator's collection the binary set (`on_hand_back`). mimalloc hands

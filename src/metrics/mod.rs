@@ -453,23 +453,39 @@ pub fn compute_each(m: &Model, each: impl FnMut(usize, crate::output::Doc, DataF
 /// on a machine of two cores or more whose free memory (`memory_room`:
 /// the system's, or a memory limit's) is at least twice the validated
 /// tables' size and 1 GiB besides (two tables' work at once holds more
-/// than one's: their event frames and intermediate frames), else one.
+/// than one's: their event frames and intermediate frames), for validated
+/// tables under `ONE_AT_A_TIME_FROM`; else one.
 /// `SALESRELAY_COMPUTE_THREADS` sets it.
 pub fn compute_workers(m: &Model) -> usize {
     if let Some(n) = std::env::var("SALESRELAY_COMPUTE_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
         return n.max(1);
     }
-    let cores = crate::sync::cores();
     let tables: u64 = m.tables.values().map(|df| df.estimated_size() as u64).sum();
+    workers_for(crate::sync::cores(), tables, crate::progress::memory_room())
+}
+
+/// `compute_workers` for a machine of `cores`, validated tables of
+/// `tables` bytes and `room` bytes of free memory (None where it cannot
+/// be known: then only a small input goes two at a time).
+pub fn workers_for(cores: usize, tables: u64, room: Option<u64>) -> usize {
     let needed = 2 * tables + (1 << 30);
-    // where the free memory cannot be known (not Linux), only a small input goes two at a time
-    let room = crate::progress::memory_room().unwrap_or(if tables < (256 << 20) { u64::MAX } else { 0 });
-    if cores >= 2 && room >= needed {
+    let room = room.unwrap_or(if tables < (256 << 20) { u64::MAX } else { 0 });
+    if cores >= 2 && room >= needed && tables < ONE_AT_A_TIME_FROM {
         2
     } else {
         1
     }
 }
+
+/// The size of the validated tables from which a run computes its tables
+/// one at a time whatever its memory room (`compute_workers`): 512 MiB.
+/// So large a table's own work keeps both cores busy, and a second table
+/// beside it only adds its memory: at scale 1000 (1.1 GiB of validated
+/// tables) one at a time took as long as two (the whole run 29.5, 32.7
+/// and 34.7 s against 29.5, 31.4 and 35.4 s, in turn) with a resident
+/// peak of 2.64-2.66 GiB against 2.97-3.11 GiB. At scale 100 (110 MiB)
+/// two at a time are faster (3.33 s against 3.80 s, `hyperfine`).
+pub const ONE_AT_A_TIME_FROM: u64 = 512 << 20;
 
 /// `compute_each` with `workers` tables computed side by side, each worker
 /// taking the next table of `COMPUTE_ORDER` when it is done with one: a

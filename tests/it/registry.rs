@@ -273,3 +273,27 @@ fn tables_computed_side_by_side_are_the_tables_computed_in_turn() {
         assert!(a.equals_missing(b), "{name} differs computed two at a time");
     }
 }
+
+/// A run computes two tables at a time on two cores with room for twice
+/// the validated tables and 1 GiB besides, below 512 MiB of validated
+/// tables; otherwise one (worked by hand: 100 MiB needs 1.2 GiB of room).
+#[test]
+fn tables_go_two_at_a_time_only_for_inputs_below_half_a_gib_with_room() {
+    use salesrelay::metrics::{workers_for, ONE_AT_A_TIME_FROM};
+    let (mib, gib) = (1u64 << 20, 1u64 << 30);
+    assert_eq!(ONE_AT_A_TIME_FROM, 512 * mib);
+    // scale 100's validated tables (110 MiB) on a 23 GiB machine: two
+    assert_eq!(workers_for(2, 110 * mib, Some(23 * gib)), 2);
+    // scale 1000's (1.1 GiB): one, whatever the room
+    assert_eq!(workers_for(2, 1126 * mib, Some(23 * gib)), 1);
+    assert_eq!(workers_for(2, 512 * mib, Some(100 * gib)), 1);
+    assert_eq!(workers_for(2, 511 * mib, Some(100 * gib)), 2);
+    // 100 MiB needs 2 x 100 MiB + 1 GiB = 1224 MiB of room
+    assert_eq!(workers_for(2, 100 * mib, Some(1224 * mib)), 2);
+    assert_eq!(workers_for(2, 100 * mib, Some(1223 * mib)), 1);
+    // one core: one
+    assert_eq!(workers_for(1, mib, Some(100 * gib)), 1);
+    // the room unknown: a small input two at a time, from 256 MiB one
+    assert_eq!(workers_for(2, 255 * mib, None), 2);
+    assert_eq!(workers_for(2, 256 * mib, None), 1);
+}
