@@ -483,8 +483,9 @@ pub fn workers_for(cores: usize, tables: u64, room: Option<u64>) -> usize {
 /// beside it only adds its memory: at scale 1000 (1.1 GiB of validated
 /// tables) one at a time took as long as two (the whole run 29.5, 32.7
 /// and 34.7 s against 29.5, 31.4 and 35.4 s, in turn) with a resident
-/// peak of 2.64-2.66 GiB against 2.97-3.11 GiB. At scale 100 (110 MiB)
+/// peak of 2.64-2.66 GiB against 2.97-3.10 GiB. At scale 100 (110 MiB)
 /// two at a time are faster (3.33 s against 3.80 s, `hyperfine`).
+/// README, "Development", has the figures.
 pub const ONE_AT_A_TIME_FROM: u64 = 512 << 20;
 
 /// `compute_each` with `workers` tables computed side by side, each worker
