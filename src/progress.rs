@@ -123,20 +123,53 @@ static TIMED_PEAK: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 /// peak <MiB> MiB (heap <MiB> MiB)" (the peaks from the memory before it:
 /// `Peak`) and, where `held`
 /// gives the bytes of what it built, ", <MiB> MiB held".
+///
+/// It also gives the CPU seconds the whole process spent meanwhile
+/// (", cpu <seconds>s": every thread's user and system time, so the
+/// table's own where nothing else runs beside it, as with
+/// `SALESRELAY_COMPUTE_THREADS=1`, the table's write aside): on a VM whose
+/// speed drifts, steadier than the wall clock for comparing two builds.
 pub fn timed<T>(label: &str, work: impl FnOnce() -> T, held: impl FnOnce(&T) -> Option<usize>) -> T {
     if !timings() {
         return work();
     }
     let clock = Instant::now();
+    let cpu = cpu_seconds();
     peak_since();
     let outer = Peak::take(&TIMED_PEAK);
     let out = work();
     let seconds = clock.elapsed().as_secs_f64();
+    let cpu = match (cpu, cpu_seconds()) {
+        (Some(before), Some(after)) => format!(", cpu {:.2}s", after - before),
+        _ => String::new(),
+    };
     let peak = peak_since().max(Peak::take(&TIMED_PEAK));
     outer.max(peak).raise(&TIMED_PEAK);
     let held = held(&out).map(|bytes| format!(", {} MiB held", bytes >> 20)).unwrap_or_default();
-    crate::tell!("{label}: {seconds:.2}s, peak {peak}{held}");
+    crate::tell!("{label}: {seconds:.2}s{cpu}, peak {peak}{held}");
     out
+}
+
+/// The CPU seconds (user and system, every thread) this process has
+/// spent so far, from `/proc/self/stat`; None where it cannot be read
+/// (not Linux).
+pub fn cpu_seconds() -> Option<f64> {
+    cpu_ticks(&std::fs::read_to_string("/proc/self/stat").ok()?).map(|ticks| ticks as f64 / TICKS_A_SECOND)
+}
+
+/// The clock ticks of `/proc/<pid>/stat` (Linux's `USER_HZ`, 100 on every
+/// architecture it runs on).
+const TICKS_A_SECOND: f64 = 100.0;
+
+/// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line, in
+/// clock ticks. The command name (field 2, in brackets) may hold spaces
+/// and brackets itself, so the fields are counted from the last `)`.
+pub fn cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
 }
 
 /// Whether the binary's allocator counts the live heap (`count_heap`).

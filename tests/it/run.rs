@@ -329,6 +329,10 @@ fn timings_and_profile_print_what_readme_says() {
     // every table, shared (kpi_tree) or not (is_reps), with its time and peak
     for table in ["kpi_tree", "is_reps"] {
         assert!(printed.lines().any(|l| l.trim_start().starts_with(&format!("compute {table}: ")) && l.contains("s, peak ")), "no time for {table} in\n{printed}");
+        // and the CPU seconds the process spent meanwhile, a number of seconds
+        let line = printed.lines().find(|l| l.trim_start().starts_with(&format!("compute {table}: "))).unwrap();
+        let cpu: f64 = line.split(", cpu ").nth(1).and_then(|r| r.split('s').next()).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no cpu seconds in {line}"));
+        assert!(cpu >= 0.0, "{line}");
     }
     // each peak with the live heap the binary's allocator counted: a number of MiB, never above
     // the resident peak beside it (the heap is part of what the process holds)
@@ -336,6 +340,20 @@ fn timings_and_profile_print_what_readme_says() {
         let line = printed.lines().find(|l| l.trim_start().starts_with(&format!("{stage} memory: peak "))).unwrap();
         let number = |after: &str| -> u64 { line.split(after).nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no number after {after:?} in {line}")) };
         assert!(number("(heap ") <= number("peak "), "{line}");
+    }
+}
+
+/// The CPU seconds of the timings are utime + stime of `/proc/self/stat`,
+/// counted after the command name however many spaces and brackets it
+/// holds (worked by hand: 250 + 50 ticks), and this process has spent some.
+#[test]
+fn cpu_seconds_read_utime_and_stime_after_the_command_name() {
+    let stat = "4242 (sales relay (x)) S 1 4242 4242 0 -1 4194560 500 0 0 0 250 50 0 0 20 0 3 0 100 0";
+    assert_eq!(salesrelay::progress::cpu_ticks(stat), Some(300));
+    assert_eq!(salesrelay::progress::cpu_ticks("4242 (cut) S 1 2"), None);
+    if cfg!(target_os = "linux") {
+        let spent = salesrelay::progress::cpu_seconds().unwrap();
+        assert!(spent > 0.0 && spent.is_finite(), "{spent}");
     }
 }
 
