@@ -46,11 +46,17 @@ static READING_INPUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicB
 /// `read()`, the input being read (`is_reading_input`), then the hook the
 /// binary set for the end of reading (`progress::input_read`).
 pub fn reading_input<T>(read: impl FnOnce() -> T) -> T {
+    /// Ends the reading when dropped, also where `read` panics.
+    struct Reading;
+    impl Drop for Reading {
+        fn drop(&mut self) {
+            READING_INPUT.store(false, std::sync::atomic::Ordering::Relaxed);
+            crate::progress::input_read();
+        }
+    }
     READING_INPUT.store(true, std::sync::atomic::Ordering::Relaxed);
-    let out = read();
-    READING_INPUT.store(false, std::sync::atomic::Ordering::Relaxed);
-    crate::progress::input_read();
-    out
+    let _reading = Reading;
+    read()
 }
 
 /// Whether the input is being read (`reading_input`), on any thread.
