@@ -380,24 +380,10 @@ mod large_blocks {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod load_blocks {
     use std::alloc::Layout;
-    use std::os::raw::{c_int, c_long, c_void};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    extern "C" {
-        /// sys/mman.h.
-        fn mmap(addr: *mut c_void, len: usize, prot: c_int, flags: c_int, fd: c_int, offset: c_long) -> *mut c_void;
-        /// sys/mman.h.
-        fn madvise(addr: *mut c_void, len: usize, advice: c_int) -> c_int;
-    }
+    use memmap2::{MmapMut, MmapOptions, UncheckedAdvice};
 
-    /// sys/mman.h's values (Linux).
-    const PROT_READ: c_int = 1;
-    const PROT_WRITE: c_int = 2;
-    const MAP_PRIVATE: c_int = 2;
-    const MAP_ANONYMOUS: c_int = 0x20;
-    const MAP_NORESERVE: c_int = 0x4000;
-    const MADV_DONTNEED: c_int = 4;
-    const MAP_FAILED: usize = usize::MAX;
     const PAGE: usize = 4096;
 
     /// The address space reserved: 256 GiB, none of it committed until
@@ -411,7 +397,9 @@ mod load_blocks {
     /// Freed blocks kept for reuse per class while the input is read (more are handed back).
     const SLOTS: usize = 64;
 
-    /// The start of the reserved range (0 where none is).
+    /// The reserved range (None where the system would not map it).
+    static RANGE: std::sync::OnceLock<Option<MmapMut>> = std::sync::OnceLock::new();
+    /// Its first address aligned to the smallest class (0 where none is reserved).
     static BASE: AtomicUsize = AtomicUsize::new(0);
     /// How much of the range has been handed out.
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -426,16 +414,22 @@ mod load_blocks {
     /// block comes from glibc as before (a system that will not map so much
     /// address space uncommitted, `vm.overcommit_memory` 2).
     pub fn reserve() {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| {
-            // one class's alignment more, so every block is aligned to its class's smallest size
-            let align = 1usize << SMALLEST;
-            // SAFETY: a fresh private anonymous mapping, nothing else touches
-            let p = unsafe { mmap(std::ptr::null_mut(), RESERVED + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) };
-            if p as usize != MAP_FAILED && !p.is_null() {
-                BASE.store((p as usize).next_multiple_of(align), Ordering::Release);
-            }
-        });
+        // one class's alignment more, so every block is aligned to its class's smallest size
+        let align = 1usize << SMALLEST;
+        // committed page by page as it is touched (`MAP_NORESERVE`)
+        if let Some(range) = RANGE.get_or_init(|| MmapOptions::new().len(RESERVED + align).no_reserve_swap().map_anon().ok()) {
+            BASE.store((range.as_ptr() as usize).next_multiple_of(align), Ordering::Release);
+        }
+    }
+
+    /// Hands back the pages of `len` bytes at `at`, a block of ours or its tail: they read
+    /// as zeros when next touched.
+    fn hand_back(at: usize, len: usize) {
+        let Some(Some(range)) = RANGE.get() else { return };
+        // SAFETY: the bytes are within the range and no block in use (a free block, or the
+        // part of one past what its user asked for): nothing reads them before they are
+        // written again
+        let _ = unsafe { range.unchecked_advise_range(UncheckedAdvice::DontNeed, at - range.as_ptr() as usize, len) };
     }
 
     /// The class of a block of `layout`; None for one too large or too strictly aligned.
@@ -476,8 +470,7 @@ mod load_blocks {
                 // the pages past the request handed back, so a held block keeps only its own
                 let used = layout.size().next_multiple_of(PAGE);
                 if size - used >= 1 << SMALLEST {
-                    // SAFETY: the tail of a free block of ours; its pages read as zeros when next touched
-                    unsafe { madvise((p + used) as *mut c_void, size - used, MADV_DONTNEED) };
+                    hand_back(p + used, size - used);
                 }
                 return p as *mut u8;
             }
@@ -503,8 +496,8 @@ mod load_blocks {
                 }
             }
         }
-        // SAFETY: a free block of ours (its address space is not reused)
-        unsafe { madvise(ptr.cast(), class_size(c), MADV_DONTNEED) };
+        // (its address space is not reused)
+        hand_back(ptr as usize, class_size(c));
     }
 
     /// The input is read: the pages of the blocks kept for reuse go back to the system.
@@ -513,8 +506,8 @@ mod load_blocks {
             for slot in slots {
                 let p = slot.swap(0, Ordering::Acquire);
                 if p != 0 {
-                    // SAFETY: a free block of ours, taken out of its slot (its address space is not reused)
-                    unsafe { madvise(p as *mut c_void, class_size(c), MADV_DONTNEED) };
+                    // taken out of its slot: its address space is not reused
+                    hand_back(p, class_size(c));
                 }
             }
         }
