@@ -177,7 +177,7 @@ pub fn nearest_column(header: &str, spec: &TableSpec, supplied: &[&'static str])
 /// Reads every contract table found in `input`. Problems that make a file
 /// unusable become fatal findings; row problems become row findings.
 pub fn read_input(input: &Path, config: &Config) -> Result<RawInput> {
-    crate::sync::reading_input(|| read_input_files(input, config))
+    crate::progress::reading_input(|| read_input_files(input, config))
 }
 
 /// `read_input`'s work.

@@ -106,7 +106,7 @@ impl Counted {
 unsafe impl GlobalAlloc for Counted {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let glibc = from_glibc(layout.size());
-        if glibc && salesrelay::sync::is_reading_input() {
+        if glibc && salesrelay::progress::is_reading_input() {
             let p = load_blocks::alloc(layout);
             if !p.is_null() {
                 return counted(p, layout.size() as i64);
@@ -130,42 +130,32 @@ unsafe impl GlobalAlloc for Counted {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let ours = load_blocks::owns(ptr);
-        if ours || (from_glibc(new_size) && salesrelay::sync::is_reading_input()) {
-            // SAFETY: the caller guarantees new_size, rounded up to the alignment, fits an isize
-            let moved = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-            if ours && load_blocks::fits(layout, moved) {
-                return counted(ptr, new_size as i64 - layout.size() as i64);
+        // SAFETY: the caller guarantees new_size, rounded up to the alignment, fits an isize
+        let moved = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        let grown = new_size as i64 - layout.size() as i64;
+        if load_blocks::owns(ptr) {
+            if load_blocks::fits(layout, moved) {
+                return counted(ptr, grown);
             }
-            // a new block where `alloc` puts one, the bytes copied, the old one freed (each counted there)
-            let q = unsafe { self.alloc(moved) };
-            if !q.is_null() {
-                // SAFETY: both blocks hold at least the smaller size and do not overlap
-                unsafe {
-                    std::ptr::copy_nonoverlapping(ptr, q, layout.size().min(new_size));
-                    self.dealloc(ptr, layout);
-                }
+        } else if !(from_glibc(new_size) && salesrelay::progress::is_reading_input()) {
+            // within one allocator: its own realloc
+            match (unsafe { glibcs(ptr, layout.size()) }, from_glibc(new_size)) {
+                (false, false) => return counted(unsafe { self.0.realloc(ptr, layout, new_size) }, grown),
+                (true, true) => return counted(unsafe { System.realloc(ptr, layout, new_size) }, grown),
+                _ => {}
             }
-            return q;
         }
-        let p = match (unsafe { glibcs(ptr, layout.size()) }, from_glibc(new_size)) {
-            (false, false) => unsafe { self.0.realloc(ptr, layout, new_size) },
-            (true, true) => unsafe { System.realloc(ptr, layout, new_size) },
-            (was_glibcs, to_glibc) => {
-                // SAFETY: the caller guarantees new_size, rounded up to the alignment, fits an isize
-                let moved = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-                let q = unsafe { self.alloc_from(to_glibc, moved) };
-                if !q.is_null() {
-                    // SAFETY: both blocks hold at least the smaller size and do not overlap
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(ptr, q, layout.size().min(new_size));
-                        self.free_to(was_glibcs, ptr, layout);
-                    }
-                }
-                q
+        // from one place to another: a new block where `alloc` puts one, the bytes copied,
+        // the old block freed (each counted there)
+        let q = unsafe { self.alloc(moved) };
+        if !q.is_null() {
+            // SAFETY: both blocks hold at least the smaller size and do not overlap
+            unsafe {
+                std::ptr::copy_nonoverlapping(ptr, q, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
             }
-        };
-        counted(p, new_size as i64 - layout.size() as i64)
+        }
+        q
     }
 }
 
@@ -359,7 +349,7 @@ mod large_blocks {
     }
 }
 
-/// The large blocks made while the input is read (`salesrelay::sync::
+/// The large blocks made while the input is read (`salesrelay::progress::
 /// reading_input`), where the run keeps the memory it frees: each in
 /// pages of its own, apart from glibc's heap, and reused by the next block
 /// of its size while the input is read; once it is read, the pages of the
@@ -489,7 +479,7 @@ mod load_blocks {
     /// `ptr` a block of `layout` (or of a layout of its class) from `alloc`, not used again.
     pub unsafe fn free(ptr: *mut u8, layout: Layout) {
         let Some(c) = class(layout) else { return };
-        if salesrelay::sync::is_reading_input() {
+        if salesrelay::progress::is_reading_input() {
             for slot in &FREE[c] {
                 if slot.compare_exchange(0, ptr as usize, Ordering::Release, Ordering::Relaxed).is_ok() {
                     return;
@@ -717,7 +707,7 @@ mod tests {
         let layout = |n: usize| Layout::from_size_align(n, 64).unwrap();
         // SAFETY: every block is asked for with a non-zero size, written and read within
         // its size and freed once with the layout it has
-        salesrelay::sync::reading_input(|| unsafe {
+        salesrelay::progress::reading_input(|| unsafe {
             let a = GLOBAL.alloc(layout(3 * LARGE));
             assert!(load_blocks::owns(a), "a large block from the load's range");
             std::ptr::copy_nonoverlapping(pattern(3 * LARGE).as_ptr(), a, 3 * LARGE);

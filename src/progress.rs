@@ -289,20 +289,42 @@ pub fn on_hand_back(collect: fn()) {
     let _ = HAND_BACK.set(collect);
 }
 
-/// What `input_read` calls, set once by the binary (`on_input_read`).
+/// Whether the input is being read (`reading_input`): the binary's
+/// allocator keeps the large blocks made meanwhile apart, and hands the
+/// freed ones back when the reading ends (`on_input_read`).
+static READING_INPUT: AtomicBool = AtomicBool::new(false);
+
+/// What the end of the reading calls, set once by the binary (`on_input_read`).
 static INPUT_READ: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
 
-/// Sets what `input_read` calls (the binary: the freed blocks of the
-/// load handed back, see its allocator).
+/// Sets what the end of the reading calls (the binary: the freed blocks of
+/// the load handed back, see its allocator).
 pub fn on_input_read(done: fn()) {
     let _ = INPUT_READ.set(done);
 }
 
-/// The input has been read (`sync::reading_input`): the hook the binary set.
-pub fn input_read() {
-    if let Some(done) = INPUT_READ.get() {
-        done();
+/// `read()`, the input being read (`is_reading_input`), then what the
+/// binary set for the end of the reading (`on_input_read`), also where
+/// `read` panics.
+pub fn reading_input<T>(read: impl FnOnce() -> T) -> T {
+    /// Ends the reading when dropped.
+    struct Reading;
+    impl Drop for Reading {
+        fn drop(&mut self) {
+            READING_INPUT.store(false, Relaxed);
+            if let Some(done) = INPUT_READ.get() {
+                done();
+            }
+        }
     }
+    READING_INPUT.store(true, Relaxed);
+    let _reading = Reading;
+    read()
+}
+
+/// Whether the input is being read (`reading_input`), on any thread.
+pub fn is_reading_input() -> bool {
+    READING_INPUT.load(Relaxed)
 }
 
 /// Hands the memory freed so far back to the system now, between steps

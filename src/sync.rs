@@ -38,32 +38,6 @@ pub fn on_cores<T: Send, F: FnOnce() -> T + Send>(jobs: impl IntoIterator<Item =
     slots.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner()).expect("every job ran")).collect()
 }
 
-/// Whether the input is being read (`reading_input`): the binary's
-/// allocator keeps the large blocks made meanwhile apart (see
-/// `progress::on_input_read`).
-static READING_INPUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// `read()`, the input being read (`is_reading_input`), then the hook the
-/// binary set for the end of reading (`progress::input_read`).
-pub fn reading_input<T>(read: impl FnOnce() -> T) -> T {
-    /// Ends the reading when dropped, also where `read` panics.
-    struct Reading;
-    impl Drop for Reading {
-        fn drop(&mut self) {
-            READING_INPUT.store(false, std::sync::atomic::Ordering::Relaxed);
-            crate::progress::input_read();
-        }
-    }
-    READING_INPUT.store(true, std::sync::atomic::Ordering::Relaxed);
-    let _reading = Reading;
-    read()
-}
-
-/// Whether the input is being read (`reading_input`), on any thread.
-pub fn is_reading_input() -> bool {
-    READING_INPUT.load(std::sync::atomic::Ordering::Relaxed)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
