@@ -78,7 +78,7 @@ pub struct InputArgs {
 impl InputArgs {
     /// The library's input options.
     pub fn options(self) -> crate::prepare::InputOptions {
-        crate::prepare::InputOptions { input: self.input, config: self.config, mapping: self.mapping }
+        crate::prepare::InputOptions { input: self.input, config: self.config, mapping: self.mapping, hashes: crate::load::Hashes::Taken }
     }
 }
 

@@ -412,6 +412,8 @@ enum Loaded {
 /// Reads source files once each, remembering which tables read them.
 struct Reader<'a> {
     config: &'a Config,
+    /// Whether the source files are hashed (for the manifest).
+    hashes: crate::load::Hashes,
     files: BTreeMap<String, Vec<PathBuf>>,
     loaded: BTreeMap<String, Loaded>,
     sources: BTreeMap<PathBuf, SourceFile>,
@@ -474,10 +476,10 @@ impl Reader<'_> {
                 }
             };
             let records = df.as_ref().map(|d| d.height() as u64).unwrap_or(0);
-            let (sha256, bytes) = crate::load::hash_file(path)?;
+            let (sha256, bytes) = crate::load::file_digest(path, self.hashes)?;
             (df, records, sha256, bytes)
         } else {
-            let (df, summary) = crate::load::read_source_csv(path, table, self.config)?;
+            let (df, summary) = crate::load::read_source_csv(path, table, self.config, self.hashes)?;
             self.findings.extend(summary.findings);
             self.notes.extend(summary.note);
             (df, summary.records, summary.sha256, summary.bytes)
@@ -700,13 +702,14 @@ fn literal_rows(rows: &[BTreeMap<String, toml::Value>]) -> Result<DataFrame> {
 /// Reads the export in `input` through `mapping` into raw contract tables,
 /// typed and with their row findings, like `load::read_input` does for
 /// native files.
-pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<RawInput> {
+pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config, hashes: crate::load::Hashes) -> Result<RawInput> {
     if !input.is_dir() {
         return Err(Error::Input(format!("input folder {} does not exist", input.display())));
     }
     let name = mapping.name.as_str();
     let mut reader = Reader {
         config,
+        hashes,
         files: crate::load::input_files(input)?,
         loaded: BTreeMap::new(),
         sources: BTreeMap::new(),
@@ -731,7 +734,7 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config) -> Result<R
         // the plan is never in a CRM export: a native targets.csv beside it is read as it is
         if crate::contract::PLAN_TABLES.contains(&spec.name) && !mapping.tables.contains_key(spec.name) {
             let found = crate::load::input_files(input)?.remove(&crate::contract::normalize_name(spec.name)).unwrap_or_default();
-            crate::load::read_native(spec, found, input, config, &mut out)?;
+            crate::load::read_native(spec, found, input, config, hashes, &mut out)?;
             continue;
         }
         let Some(sources) = mapping.tables.get(spec.name) else {

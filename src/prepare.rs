@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::findings::format_findings;
 use crate::industries::Industries;
-use crate::load::read_input;
+use crate::load::{read_input, Hashes};
 use crate::metrics::Model;
 use crate::progress::{thousands, Progress};
 use crate::validate::{validate, Validated};
@@ -25,12 +25,15 @@ pub struct InputOptions {
     pub config: Option<PathBuf>,
     /// A built-in mapping's name or a mapping file (see `mapping`).
     pub mapping: Option<String>,
+    /// Whether the input files are hashed (the manifest records their
+    /// SHA-256): every command but `validate`, which writes nothing.
+    pub hashes: Hashes,
 }
 
 impl InputOptions {
     /// Native files in `input`, its salesrelay.toml if any.
     pub fn new(input: impl Into<PathBuf>) -> InputOptions {
-        InputOptions { input: input.into(), config: None, mapping: None }
+        InputOptions { input: input.into(), config: None, mapping: None, hashes: Hashes::Taken }
     }
 }
 
@@ -41,8 +44,8 @@ pub fn load_validated(opts: &InputOptions, lenient: bool, progress: &Progress) -
     let (config, _) = Config::resolve(opts.config.as_deref(), &opts.input, &defaults)?;
     let stage = progress.stage("load");
     let raw = match &mapping {
-        Some(m) => crate::mapping::read_mapped(&opts.input, m, &config)?,
-        None => read_input(&opts.input, &config)?,
+        Some(m) => crate::mapping::read_mapped(&opts.input, m, &config, opts.hashes)?,
+        None => read_input(&opts.input, &config, opts.hashes)?,
     };
     let records: u64 = raw.sources.iter().map(|s| s.records).sum();
     stage.done(&format!("{} records in {} files", thousands(records), raw.sources.len()));

@@ -413,15 +413,18 @@ fn write_manifest(dir: &Path, input: &Path, config: &Config, period: &str, v: &V
     let inputs = v
         .sources
         .iter()
-        .map(|s| ManifestInput {
-            table: s.table.to_string(),
-            file: s.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
-            sha256: s.sha256.clone(),
-            bytes: s.bytes,
-            records: s.records,
-            rows_loaded: s.table.split(", ").filter_map(|t| v.tables.get(t)).map(|d| d.height()).sum(),
+        .map(|s| {
+            let file = s.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            Ok(ManifestInput {
+                table: s.table.to_string(),
+                sha256: s.sha256.clone().ok_or_else(|| Error::Input(format!("{file} was read without its hash, which the manifest needs")))?,
+                file,
+                bytes: s.bytes,
+                records: s.records,
+                rows_loaded: s.table.split(", ").filter_map(|t| v.tables.get(t)).map(|d| d.height()).sum(),
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let manifest = Manifest {
         salesrelay_version: env!("CARGO_PKG_VERSION"),
         schema_version: crate::output::SCHEMA_VERSION,

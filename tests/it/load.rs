@@ -249,3 +249,46 @@ fn a_column_of_bare_dates_reads_other_forms_too() {
     let bad: Vec<_> = findings(&v).into_iter().filter(|f| f.0 == "stage_history").collect();
     assert_eq!(bad, [("stage_history".to_string(), Some(9), Some("close_date".to_string()), "not_a_timestamp".to_string())]);
 }
+
+/// `validate` reads the input without hashing it (it writes no manifest):
+/// the same tables, each file's size, and no hash where the hash would
+/// cost a pass of its own (a well-formed CSV, a Parquet file); a CSV read
+/// record by record is hashed on the way, as for `run`. `run` hashes every
+/// file (its manifest's hashes: `run::a_run_writes_the_report_folder`).
+#[test]
+fn a_load_that_skips_the_hashes_reads_the_same_tables() {
+    use salesrelay::load::{read_input, Hashes};
+    use sha2::Digest;
+    let d = Dir::copy_of(&tiny());
+    // a Parquet file, and a CSV whose structure sends it record by record (a ragged row)
+    let mut opps = text(&load(&tiny(), false), "opportunities");
+    ParquetWriter::new(std::fs::File::create(d.file("opportunities.parquet")).unwrap()).finish(&mut opps).unwrap();
+    d.remove("opportunities.csv");
+    let views = std::fs::read_to_string(d.file("dsr_views.csv")).unwrap();
+    let (header, rows) = views.split_once('\n').unwrap();
+    d.write("dsr_views.csv", &format!("{header}\nx,y\n{rows}"));
+    let (config, _) = salesrelay::config::Config::resolve(None, d.path(), &Default::default()).unwrap();
+    let taken = read_input(d.path(), &config, Hashes::Taken).unwrap();
+    let skipped = read_input(d.path(), &config, Hashes::Skipped).unwrap();
+    assert_eq!(taken.sources.len(), 8);
+    for (t, s) in taken.sources.iter().zip(&skipped.sources) {
+        let bytes = std::fs::read(&t.path).unwrap();
+        let want: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!((&t.path, t.sha256.as_deref(), t.bytes, t.records), (&s.path, Some(want.as_str()), bytes.len() as u64, s.records));
+        let record_by_record = t.table == "dsr_views";
+        assert_eq!(s.sha256.as_deref(), record_by_record.then_some(want.as_str()), "{}", t.table);
+        assert_eq!(s.bytes, bytes.len() as u64, "{}", t.table);
+    }
+    assert_eq!(taken.tables.len(), skipped.tables.len());
+    for (name, table) in &taken.tables {
+        assert!(table.df.equals_missing(&skipped.tables[name].df), "{name}");
+        assert!(table.findings.equals_missing(&skipped.tables[name].findings), "{name}");
+    }
+    let (t, s) = (findings_of(&taken), findings_of(&skipped));
+    assert!(t.contains(&"dsr_views ragged_row".to_string()), "{t:?}");
+    assert_eq!(t, s);
+}
+
+fn findings_of(raw: &salesrelay::load::RawInput) -> Vec<String> {
+    raw.findings.iter().map(|f| format!("{} {}", f.table, f.rule)).collect()
+}

@@ -79,7 +79,7 @@ impl Dir {
 /// Loads and validates a folder with its salesrelay.toml.
 pub fn load(dir: &Path, lenient: bool) -> Validated {
     let (config, _) = Config::resolve(None, dir, &Default::default()).expect("config");
-    let raw = read_input(dir, &config).expect("read");
+    let raw = read_input(dir, &config, salesrelay::load::Hashes::Taken).expect("read");
     validate(raw, lenient).expect("validate")
 }
 

@@ -511,11 +511,11 @@ fn validated_tables_hold_chunks_that_line_up() {
     use salesrelay::validate::validate;
     let dir = tiny();
     let (config, _) = Config::resolve(None, &dir, &Default::default()).unwrap();
-    let whole = validate(read_input(&dir, &config).unwrap(), false).unwrap();
+    let whole = validate(read_input(&dir, &config, salesrelay::load::Hashes::Taken).unwrap(), false).unwrap();
     assert!(whole.tables.values().all(|df| !df.should_rechunk()), "the loaders' tables line up");
     let lengths = |c: &polars::prelude::Column| c.as_materialized_series().chunk_lengths().collect::<Vec<_>>();
     for misaligned in [false, true] {
-        let mut raw = read_input(&dir, &config).unwrap();
+        let mut raw = read_input(&dir, &config, salesrelay::load::Hashes::Taken).unwrap();
         let acts = &mut raw.tables.get_mut("activities").unwrap().df;
         let mut pieces = acts.slice(0, 5);
         pieces.vstack_mut(&acts.slice(5, 4)).unwrap();
