@@ -477,21 +477,20 @@ pub const COMPARISONS: [(&str, i32); 2] = [("prior_quarter", 1), ("year_ago", 4)
 /// whose tables came in), with the value compared with, the change and the
 /// LMDI contribution: against the quarter before (`prior_quarter`) and the
 /// same quarter a year earlier (`year_ago`), same formulas and zero rules.
-pub fn kpi_tree(m: &Model, wide: LazyFrame) -> LazyFrame {
-    let parts: Vec<LazyFrame> = COMPARISONS
+pub fn kpi_tree(m: &Model, wide: LazyFrame) -> Result<LazyFrame> {
+    let parts = COMPARISONS
         .iter()
         .enumerate()
         .map(|(order, (name, lag))| kpi_rows(m, wide.clone(), name, *lag, order as u32))
-        .collect();
-    concat(parts, UnionArgs::default())
-        .expect("same columns in every node")
+        .collect::<Result<Vec<LazyFrame>>>()?;
+    Ok(concat(parts, UnionArgs::default())?
         .sort(["__period", "__comparison", "__segment_order", "__node_order"], Default::default())
-        .drop(by_name(["__period", "__comparison", "__segment_order", "__node_order"], true, false))
+        .drop(by_name(["__period", "__comparison", "__segment_order", "__node_order"], true, false)))
 }
 
 /// kpi_tree's rows of comparison `name`: each quarter against the quarter
 /// `lag` quarters before it (null where that is before the data).
-fn kpi_rows(m: &Model, wide: LazyFrame, name: &str, lag: i32, order: u32) -> LazyFrame {
+fn kpi_rows(m: &Model, wide: LazyFrame, name: &str, lag: i32, order: u32) -> Result<LazyFrame> {
     let nodes: Vec<&Node> = NODES.iter().filter(|n| m.has_all(n.needs)).collect();
     let prior_cols: Vec<Expr> = std::iter::once((col("period") + lit(lag)).alias("period"))
         .chain([col("segment_kind"), col("segment")])
@@ -530,33 +529,55 @@ fn kpi_rows(m: &Model, wide: LazyFrame, name: &str, lag: i32, order: u32) -> Laz
     for n in ["revenue_is", "revenue_fs", "leads_inbound", "leads_outbound"] {
         contributions.push(change(n).alias(format!("{n}__contribution")));
     }
-    let first = m.span.first.0;
-    // one row per (quarter, segment) and node: the nodes as a small frame
-    // crossed with the quarters and segments, each row's value picked from
-    // its node's column (one plan for all 40 nodes: a union of a plan per
-    // node cost ~0.2 s of planning at every scale)
+    // a row per quarter and segment (a few hundred), each node's value, its
+    // value compared with and its contribution side by side
+    let side = joined.with_columns(contributions).collect()?;
+    // then a row per quarter, segment and node: each node's columns stacked
+    // under the one before's. (Picking each row's node's value from 40
+    // columns in one plan, a chain of 40 `when`s for each of the four
+    // columns, took 25 ms of planning at every scale; a union of a plan per
+    // node, 0.2 s.)
+    let rows = side.height();
+    let f64_of = |c: &Column| c.cast(&DataType::Float64);
+    let by_row = side.select(["period", "__segment_order", "segment_kind", "segment", "sqls_deals", "sqls_open_deals"])?;
+    let mut long = by_row.clear();
+    long.hstack_mut(&[
+        Column::new_empty("__node_order".into(), &DataType::UInt32),
+        Column::new_empty("value".into(), &DataType::Float64),
+        Column::new_empty("prior_value".into(), &DataType::Float64),
+        Column::new_empty("change".into(), &DataType::Float64),
+        Column::new_empty("contribution".into(), &DataType::Float64),
+    ])?;
+    for (i, n) in nodes.iter().enumerate() {
+        let (value, prior) = (side.column(n.name)?, side.column(&format!("{}__prior", n.name))?);
+        // a driver's share of its parent's change (identities and factors under a parent)
+        let contribution = if matches!(n.kind, Identity | Factor) && n.parent.is_some() {
+            f64_of(side.column(&format!("{}__contribution", n.name))?)?
+        } else {
+            Column::full_null("contribution".into(), rows, &DataType::Float64)
+        };
+        let mut part = by_row.clone();
+        part.hstack_mut(&[
+            Column::new_scalar("__node_order".into(), Scalar::from(i as u32), rows),
+            f64_of(value)?.with_name("value".into()),
+            f64_of(prior)?.with_name("prior_value".into()),
+            f64_of(&(value - prior)?)?.with_name("change".into()),
+            contribution.with_name("contribution".into()),
+        ])?;
+        long.vstack_mut_owned(part)?;
+    }
     let node_frame = df!(
         "__node_order" => (0..nodes.len() as u32).collect::<Vec<_>>(),
         "node" => nodes.iter().map(|n| n.name).collect::<Vec<_>>(),
         "parent" => nodes.iter().map(|n| n.parent).collect::<Vec<_>>(),
         "node_kind" => nodes.iter().map(|n| n.kind.as_str()).collect::<Vec<_>>(),
         "unit" => nodes.iter().map(|n| n.unit.as_str()).collect::<Vec<_>>(),
-    )
-    .expect("node columns of one length");
-    // the column of each node, picked by the row's node (null for none)
-    let pick = |column: &dyn Fn(&Node) -> Option<Expr>| {
-        let mut picked = lit(NULL).cast(DataType::Float64);
-        for (i, n) in nodes.iter().enumerate().rev() {
-            if let Some(e) = column(n) {
-                picked = when(col("__node_order").eq(lit(i as u32))).then(e.cast(DataType::Float64)).otherwise(picked);
-            }
-        }
-        picked
-    };
+    )?;
+    let first = m.span.first.0;
     let sql_to_win = col("node").eq(lit("sql_to_win"));
-    joined
-        .with_columns(contributions)
-        .cross_join(node_frame.lazy(), None)
+    Ok(long
+        .lazy()
+        .join(node_frame.lazy(), [col("__node_order")], [col("__node_order")], JoinArgs::new(JoinType::Inner))
         .select([
             col("period").alias("__period"),
             col("__segment_order"),
@@ -573,11 +594,10 @@ fn kpi_rows(m: &Model, wide: LazyFrame, name: &str, lag: i32, order: u32) -> Laz
             col("node"),
             col("parent"),
             col("node_kind"),
-            pick(&|n| Some(col(n.name))).alias("value"),
-            pick(&|n| Some(p(n.name))).alias("prior_value"),
-            pick(&|n| Some(change(n.name))).alias("change"),
-            // a driver's share of its parent's change (identities and factors under a parent)
-            pick(&|n| (matches!(n.kind, Identity | Factor) && n.parent.is_some()).then(|| col(format!("{}__contribution", n.name)))).alias("contribution"),
+            col("value"),
+            col("prior_value"),
+            col("change"),
+            col("contribution"),
             col("unit"),
             // sql_to_win follows its cohort to the end of the data: it can still rise
             when(sql_to_win.clone()).then(col("sqls_open_deals").cast(DataType::Int64)).otherwise(lit(NULL).cast(DataType::Int64)).alias("open_deals"),
@@ -585,7 +605,7 @@ fn kpi_rows(m: &Model, wide: LazyFrame, name: &str, lag: i32, order: u32) -> Laz
                 .then(super::mature(m, super::quarter_complete(m, col("period")), col("sqls_deals"), col("sqls_open_deals")))
                 .otherwise(lit(NULL).cast(DataType::Boolean))
                 .alias("mature"),
-        ])
+        ]))
 }
 
 /// The bridge step of each driver (tree order), and of each branch's
@@ -705,7 +725,7 @@ pub const KPI_TREE: OutputTable = OutputTable {
     doc: KPI_TREE_DOC,
     needs: &[],
     column_needs: &[],
-    build: |m| Ok(Some(kpi_tree(m, m.wide()?))),
+    build: |m| Ok(Some(kpi_tree(m, m.wide()?)?)),
 };
 
 /// kpi_attribution in the registry: the bridge of the reviewed quarter.
