@@ -16,10 +16,14 @@ median() { # the median of the numbers on stdin, one a line (the lower middle on
   sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
-runs() { # the command RUNS times (default 1); prints the runs' median "seconds peak_MiB system_seconds user_seconds", each figure's own median
+medians() { # lines of measure's four figures on stdin; prints each figure's own median
   local all
-  all=$(for _ in $(seq "${RUNS:-1}"); do measure "$@"; done)
+  all=$(cat)
   echo "$(cut -d' ' -f1 <<<"$all" | median) $(cut -d' ' -f2 <<<"$all" | median) $(cut -d' ' -f3 <<<"$all" | median) $(cut -d' ' -f4 <<<"$all" | median)"
+}
+
+runs() { # the command RUNS times (default 1); prints the runs' median "seconds peak_MiB system_seconds user_seconds", each figure's own median
+  for _ in $(seq "${RUNS:-1}"); do measure "$@"; done | medians
 }
 
 rows_in() { # the records of the CSV files in folder $1 (their lines, less each file's header)

@@ -16,7 +16,8 @@
 # compare.sh, which takes them in turn. The floor is the median of
 # FLOOR_READS reads (default 3; one read at scale 1000 moved from 5.5 to
 # 8.8 s between three reads in a row), the other figures the median of
-# RUNS runs (default 1). The user CPU seconds of the floor, load+validate
+# RUNS runs (default 1), the reads and runs taken in turn (a read, a
+# validate, a run, then again). The user CPU seconds of the floor, load+validate
 # and the run, and their ratios, come last: on such a VM the wall clock
 # moves with the system time (the kernel zeroing fresh pages took 9% of
 # the CPU samples of validate at scale 1000 in one hour and 41% in the
@@ -46,10 +47,23 @@ for s in "${scales[@]}"; do
   fi
   rows=$(rows_in "$dir")
   # the floor as the reader itself times it (process start-up excluded), its peak from time -v
-  floor=$(for _ in $(seq "${FLOOR_READS:-3}"); do "$bin" parse-floor --input "$dir" | awk '{print $4}'; done | median)
   read -r _ fm _ fu <<<"$(measure "$bin" parse-floor --input "$dir")"
-  read -r vs vm _ vu <<<"$(runs "$bin" validate --input "$dir")"
-  read -r rs rm rsys ru <<<"$(runs "$bin" run --input "$dir" --out "$work/reports")"
+  # taken in turn, a floor read, a validate and a run a round, so that each
+  # ratio's figures come from the same minutes: this VM's speed drifts by a
+  # fifth or more within an hour, and taken one after another (the floor's
+  # reads, then the validates, then the runs) the ratios moved with it
+  floors=() validates=() whole=()
+  rounds=$(( ${FLOOR_READS:-3} > ${RUNS:-1} ? ${FLOOR_READS:-3} : ${RUNS:-1} ))
+  for r in $(seq "$rounds"); do
+    [ "$r" -gt "${FLOOR_READS:-3}" ] || floors+=("$("$bin" parse-floor --input "$dir" | awk '{print $4}')")
+    if [ "$r" -le "${RUNS:-1}" ]; then
+      validates+=("$(measure "$bin" validate --input "$dir")")
+      whole+=("$(measure "$bin" run --input "$dir" --out "$work/reports")")
+    fi
+  done
+  floor=$(printf '%s\n' "${floors[@]}" | median)
+  read -r vs vm _ vu <<<"$(printf '%s\n' "${validates[@]}" | medians)"
+  read -r rs rm rsys ru <<<"$(printf '%s\n' "${whole[@]}" | medians)"
   us=$(echo "$rs * 1000000 / $rows" | bc -l)
   per_row+=("$us")
   printf '%-6s %11s | %6.2f %8s | %7.2f %10.0f %7s   | %7.2f %10.0f %7s  | %5.1f %6.1f  | %9.2f | %6.2f %6.2f %6.2f | %5.1f %6.1f               | %6.2f\n' "$s" "$rows" \
