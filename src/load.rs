@@ -409,15 +409,11 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A file's SHA-256 (where `hashes` asks for it) and size.
+/// A file's SHA-256 (where `hashes` asks for it), read for it alone, and its size.
 pub fn file_digest(path: &Path, hashes: Hashes) -> Result<(Option<String>, u64)> {
-    match hashes {
-        Hashes::Taken => hash_file(path).map(|(sha256, bytes)| (Some(sha256), bytes)),
-        Hashes::Skipped => Ok((None, std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len())),
+    if hashes == Hashes::Skipped {
+        return Ok((None, std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len()));
     }
-}
-
-pub fn hash_file(path: &Path) -> Result<(String, u64)> {
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -430,7 +426,7 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
         total += n as u64;
         hasher.update(&buf[..n]);
     }
-    Ok((hex(&hasher.finalize()), total))
+    Ok((Some(hex(&hasher.finalize())), total))
 }
 
 /// Matches file headers to contract columns. Returns, per header position,
