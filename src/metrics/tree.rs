@@ -540,8 +540,8 @@ fn kpi_rows(m: &Model, wide: LazyFrame, name: &str, lag: i32, order: u32) -> Res
     let rows = side.height();
     let f64_of = |c: &Column| c.cast(&DataType::Float64);
     let by_row = side.select(["period", "__segment_order", "segment_kind", "segment", "sqls_deals", "sqls_open_deals"])?;
-    let mut long = by_row.clear();
-    long.hstack_mut(&[
+    // (no node at all: the frame's columns, no rows)
+    let mut long = by_row.clear().hstack(&[
         Column::new_empty("__node_order".into(), &DataType::UInt32),
         Column::new_empty("value".into(), &DataType::Float64),
         Column::new_empty("prior_value".into(), &DataType::Float64),
@@ -556,15 +556,13 @@ fn kpi_rows(m: &Model, wide: LazyFrame, name: &str, lag: i32, order: u32) -> Res
         } else {
             Column::full_null("contribution".into(), rows, &DataType::Float64)
         };
-        let mut part = by_row.clone();
-        part.hstack_mut(&[
+        long.vstack_mut_owned(by_row.hstack(&[
             Column::new_scalar("__node_order".into(), Scalar::from(i as u32), rows),
             f64_of(value)?.with_name("value".into()),
             f64_of(prior)?.with_name("prior_value".into()),
             f64_of(&(value - prior)?)?.with_name("change".into()),
             contribution.with_name("contribution".into()),
-        ])?;
-        long.vstack_mut_owned(part)?;
+        ])?)?;
     }
     let node_frame = df!(
         "__node_order" => (0..nodes.len() as u32).collect::<Vec<_>>(),
