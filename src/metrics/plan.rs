@@ -95,7 +95,9 @@ pub fn plan_vs_actual(m: &Model) -> Result<Option<LazyFrame>> {
                 .otherwise(lit(NULL).cast(DataType::String))
                 .alias("note"),
         ])
-        .cache();
+        // read by the identities' shares (collected below) and by the table: worked out once
+        .collect()?
+        .lazy();
     // per quarter and segment: each plan identity's targets and actuals side by side
     let mut nodes: Vec<&str> = Vec::new();
     for n in PLAN_IDENTITIES.iter().flat_map(|(p, _)| std::iter::once(*p).chain(children(p))) {
@@ -105,13 +107,11 @@ pub fn plan_vs_actual(m: &Model) -> Result<Option<LazyFrame>> {
     }
     let by = [col("period"), col("segment_kind"), col("segment")];
     let side = |n: &str, c: &str| col(c).filter(col("node").eq(lit(n.to_string()))).first().alias(format!("{n}__{c}"));
-    let wide = long
-        .clone()
-        .group_by(by.clone())
-        .agg(nodes.iter().flat_map(|n| [side(n, "target"), side(n, "actual")]).collect::<Vec<_>>())
-        .cache();
     let v = |n: &str, c: &str| col(format!("{n}__{c}"));
-    let mut parts = Vec::new();
+    // each part's share of its whole's gap, every identity's at once (the
+    // LMDI terms they share planned once), on a row per quarter and segment
+    let mut shares = Vec::new();
+    let mut kids_in_order = Vec::new();
     for (parent, product) in PLAN_IDENTITIES {
         let kids = children(parent);
         let complete = kids.iter().chain([&parent]).fold(lit(true), |acc, n| acc.and(v(n, "target").is_not_null()).and(v(n, "actual").is_not_null()));
@@ -129,15 +129,28 @@ pub fn plan_vs_actual(m: &Model) -> Result<Option<LazyFrame>> {
             kids.iter().map(|n| v(n, "actual") - v(n, "target")).collect()
         };
         for (kid, c) in kids.iter().zip(contributions) {
-            parts.push(wide.clone().select([
+            shares.push(when(complete.clone().and(agrees.clone())).then(c).otherwise(lit(NULL).cast(DataType::Float64)).alias(format!("{kid}__share")));
+            kids_in_order.push(*kid);
+        }
+    }
+    let wide = long
+        .clone()
+        .group_by(by.clone())
+        .agg(nodes.iter().flat_map(|n| [side(n, "target"), side(n, "actual")]).collect::<Vec<_>>())
+        .with_columns(shares)
+        .collect()?;
+    let parts: Vec<LazyFrame> = kids_in_order
+        .iter()
+        .map(|kid| {
+            wide.clone().lazy().select([
                 col("period"),
                 col("segment_kind"),
                 col("segment"),
                 lit(kid.to_string()).alias("node"),
-                when(complete.clone().and(agrees.clone())).then(c).otherwise(lit(NULL).cast(DataType::Float64)).alias("contribution"),
-            ]));
-        }
-    }
+                v(kid, "share").alias("contribution"),
+            ])
+        })
+        .collect();
     let contributions = concat(parts, UnionArgs::default())?;
     Ok(Some(
         long.join(contributions, keys(), keys(), JoinArgs::new(JoinType::Left))
