@@ -174,7 +174,7 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
         .unwrap_or_else(|| lit(0i64));
     // a group per deal with views (540k at scale 1000), none of the aggregates hangs on row order:
     // grouped by the streaming engine (`streamed`)
-    let per_opp = super::streamed(deal_views.clone().filter(col("__counted")).group_agg([col("opportunity_id")], aggs))
+    let per_opp = super::streamed(m, deal_views.clone().filter(col("__counted")).group_agg([col("opportunity_id")], aggs))
         .with_column(distinct_assets.alias("distinct_assets"));
     // the asset of the deal's last view (ties: the largest view_id): its views at the latest
     // viewed_at, in view_id order, the last taken (sorting each deal's views took 0.5 s of 2)
@@ -193,7 +193,7 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
         .group_agg([col("opportunity_id")], [col("asset").last().alias("last_asset")]);
     let per_opp = per_opp.join(last_asset, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left));
     // counts and a minimum per deal below (the same in any order): grouped by the streaming engine
-    let after_close = super::streamed(
+    let after_close = super::streamed(m, 
         deal_views.filter(col("__counted").not()).group_agg([col("opportunity_id")], [len().cast(DataType::Int64).alias("views_after_close")]),
     );
     // when FS got the deal: its earliest handoff, else its creation
@@ -201,7 +201,7 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
         Some(h) => opps
             .clone()
             .join(
-                super::streamed(
+                super::streamed(m, 
                     h.filter(col("opportunity_id").is_not_null()).group_agg([col("opportunity_id")], [col("handed_off_at").min().alias("__handoff")]),
                 ),
                 [col("opportunity_id")],
@@ -213,7 +213,7 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
     }
     .filter(col("lead_id").is_not_null())
     .select([col("opportunity_id"), col("lead_id"), col("handed_off_at")]);
-    let before = super::streamed(lead_views_before(entered.clone(), "opportunity_id", views));
+    let before = super::streamed(m, lead_views_before(entered.clone(), "opportunity_id", views));
     let entered = entered
         .join(before, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left))
         .select([
@@ -321,7 +321,7 @@ pub fn engagement_effect(m: &Model, engagement: LazyFrame, handoffs: Option<Lazy
         // lead's first view is before it (each handoff joined to all its lead's views and
         // counted before: the table took 1.20 s at scale 1000, now 1.05)
         // (a minimum per lead, the same in any order: grouped by the streaming engine)
-        let first_views = super::streamed(views.filter(col("lead_id").is_not_null()).group_agg([col("lead_id")], [col("viewed_at").min().alias("__first_view")]));
+        let first_views = super::streamed(m, views.filter(col("lead_id").is_not_null()).group_agg([col("lead_id")], [col("viewed_at").min().alias("__first_view")]));
         let flagged = h
             .join(first_views, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
             .with_column(

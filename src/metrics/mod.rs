@@ -460,8 +460,33 @@ pub fn compute_workers(m: &Model) -> usize {
     if let Some(n) = std::env::var("SALESRELAY_COMPUTE_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
         return n.max(1);
     }
-    let tables: u64 = m.tables.values().map(|df| df.estimated_size() as u64).sum();
-    workers_for(crate::sync::cores(), tables, crate::progress::memory_room())
+    workers_for(crate::sync::cores(), validated_bytes(m), crate::progress::memory_room())
+}
+
+/// The validated tables' size in bytes.
+fn validated_bytes(m: &Model) -> u64 {
+    m.tables.values().map(|df| df.estimated_size() as u64).sum()
+}
+
+/// The size of the validated tables from which `streamed` plans run on
+/// Polars' streaming engine: 32 MiB. Below, its cost of starting each plan
+/// outweighs what it saves: on `sample_data/` (under 1 MiB) the run took
+/// 0.58 s with it against 0.48 s without (`hyperfine -N -r 20`, in turn,
+/// both orders), the same at scale 10 (7 MiB: 0.98 against 0.99 s), while
+/// at scale 100 (110 MiB) it is faster (4.01 against 4.15 s) and at scale
+/// 1000 it is what earlier sessions measured it for (README, "Development").
+pub const STREAM_FROM: u64 = 32 << 20;
+
+/// Whether the `streamed` plans of a run over `m` take Polars' streaming
+/// engine (from `STREAM_FROM` of validated tables); both engines give the
+/// same tables. `SALESRELAY_STREAMING=always` or `never` overrides the
+/// size (the tests compare the two).
+pub fn streams(m: &Model) -> bool {
+    match std::env::var("SALESRELAY_STREAMING").as_deref() {
+        Ok("always") => true,
+        Ok("never") => false,
+        _ => validated_bytes(m) >= STREAM_FROM,
+    }
 }
 
 /// `compute_workers` for a machine of `cores`, validated tables of
@@ -1051,7 +1076,7 @@ pub fn by_segment_keyed(lf: LazyFrame, keys: &[&str], aggs: &[Expr]) -> LazyFram
 /// (`additive`: counts and sums): one group-by at the finest cell (period,
 /// source, industry, region), then each segment kind sums its cells. The
 /// others (`exact`: medians, distinct counts) go through `by_segment`.
-pub fn by_segment_rolled(lf: LazyFrame, additive: &[Expr], exact: &[Expr]) -> LazyFrame {
+pub fn by_segment_rolled(m: &Model, lf: LazyFrame, additive: &[Expr], exact: &[Expr]) -> LazyFrame {
     let lf = lf.cache();
     let names: Vec<PlSmallStr> = additive.iter().map(|e| e.clone().meta().output_name().expect("an aliased aggregate")).collect();
     // coded segments (the facts') are grouped by code and text again once grouped
@@ -1064,7 +1089,7 @@ pub fn by_segment_rolled(lf: LazyFrame, additive: &[Expr], exact: &[Expr]) -> La
     // their measures 2.2-2.5 s -> 1.8-2.0 s); a sum of floats keeps the in-memory engine, which
     // adds each group's rows in their order, so a run gives the same last digit every time
     let whole = fine.clone().collect_schema().is_ok_and(|s| names.iter().all(|n| s.get(n).is_some_and(DataType::is_integer)));
-    let fine = if whole { streamed(fine) } else { fine.cache() };
+    let fine = if whole { streamed(m, fine) } else { fine.cache() };
     let sums: Vec<Expr> = names.iter().map(|n| col(n.clone()).sum()).collect();
     let mut parts = vec![fine
         .clone()
@@ -1111,16 +1136,20 @@ pub fn settled(lf: LazyFrame) -> LazyFrame {
     }
 }
 
-/// `settled` by Polars' streaming engine: for a group-by of many rows or
-/// into very many groups (a group per lead or deal), which it groups
-/// without building each group's row list first. Only for plans whose
+/// `settled` by Polars' streaming engine where the input is large enough
+/// (`streams`): for a group-by of many rows or into very many groups (a
+/// group per lead or deal), which it groups without building each group's
+/// row list first. Only for plans whose
 /// result does not depend on row order within a group (counts, sums of
 /// whole numbers, minima, maxima; not sums of floats, whose last digit
 /// depends on the order they are added in: the engine does not keep the
 /// rows' order), and whose rows are then joined onto a frame in order or
 /// sorted (they come out in no set order). Should it fail, the plan goes
 /// back as it is and the table's own collect reports the error.
-pub fn streamed(lf: LazyFrame) -> LazyFrame {
+pub fn streamed(m: &Model, lf: LazyFrame) -> LazyFrame {
+    if !streams(m) {
+        return settled(lf);
+    }
     match lf.clone().collect_with_engine(Engine::Streaming) {
         Ok(df) => df.unwrap_single().lazy(),
         Err(_) => lf,

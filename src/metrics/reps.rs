@@ -95,7 +95,7 @@ pub fn is_reps(m: &Model) -> LazyFrame {
         // 17M activities (scale 1000) made is_reps the run's highest peak (live heap 3.16 -> 2.67 GiB)
         // (counts alone: the same in any order of adding, so grouped by the streaming engine,
         // faster over 17M rows)
-        let part = super::streamed(part);
+        let part = super::streamed(m, part);
         // the distinct leads each rep touched in each quarter (a rep with touches in a quarter has
         // activities in it, so `part` has its row), a row per rep and quarter
         let counted = super::distinct_counts_by_quarter(touches, "rep_id", "lead_id", part, "leads_touched");

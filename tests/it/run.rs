@@ -508,3 +508,40 @@ fn a_run_whose_activities_and_views_have_no_rows_completes_with_zero_counts() {
     assert!(dsr.height() > 0);
     assert_eq!((total(&dsr, "views"), total(&dsr, "views_after_close")), (0.0, 0.0));
 }
+
+/// The plans that take Polars' streaming engine on a large input
+/// (`metrics::streamed`, from `metrics::STREAM_FROM` of validated tables)
+/// give the same tables on the in-memory engine, which a small input takes:
+/// `sample_data/` run both ways (`SALESRELAY_STREAMING`) writes the same
+/// bytes in every table.
+#[test]
+fn the_streaming_and_in_memory_engines_write_the_same_tables() {
+    let sample = crate::util::root().join("sample_data");
+    let run = |engine: &str| {
+        let out = tempfile::tempdir().unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_salesrelay"))
+            .current_dir(&sample)
+            .env("SALESRELAY_STREAMING", engine)
+            .args(["run", "--input", ".", "--queries", "none", "--period", "FY2026-Q2", "--out", out.path().to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        out
+    };
+    let (streamed, in_memory) = (run("always"), run("never"));
+    let tables = |dir: &tempfile::TempDir| {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path().join("FY2026-Q2/tables"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let (a, b) = (tables(&streamed), tables(&in_memory));
+    assert!(a.len() >= 28, "{} tables", a.len());
+    assert_eq!(a.iter().map(|(n, _)| n).collect::<Vec<_>>(), b.iter().map(|(n, _)| n).collect::<Vec<_>>());
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs between the streaming and the in-memory engine");
+    }
+}
