@@ -193,7 +193,7 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
         .group_agg([col("opportunity_id")], [col("asset").last().alias("last_asset")]);
     let per_opp = per_opp.join(last_asset, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left));
     // counts and a minimum per deal below (the same in any order): grouped by the streaming engine
-    let after_close = super::streamed(m, 
+    let after_close = super::streamed(m,
         deal_views.filter(col("__counted").not()).group_agg([col("opportunity_id")], [len().cast(DataType::Int64).alias("views_after_close")]),
     );
     // when FS got the deal: its earliest handoff, else its creation
@@ -201,7 +201,7 @@ pub fn dsr_engagement(m: &Model, end: i64) -> Option<LazyFrame> {
         Some(h) => opps
             .clone()
             .join(
-                super::streamed(m, 
+                super::streamed(m,
                     h.filter(col("opportunity_id").is_not_null()).group_agg([col("opportunity_id")], [col("handed_off_at").min().alias("__handoff")]),
                 ),
                 [col("opportunity_id")],

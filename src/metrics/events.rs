@@ -444,7 +444,7 @@ pub fn closed_deal_modes(m: &Model) -> Option<LazyFrame> {
 /// Builds `closed_deal_modes`.
 fn build_closed_deal_modes(m: &Model) -> Option<LazyFrame> {
     // a group per deal met, a count each (the same in any order): grouped by the streaming engine
-    let modes = super::streamed(m, 
+    let modes = super::streamed(m,
         fs_meetings(m)?.filter(col("opportunity_id").is_not_null()).group_agg([col("opportunity_id")], [super::count_if(col("kind").eq(lit("visit"))).alias("__visits")]),
     )
     .with_column(when(col("__visits").gt(lit(0))).then(lit("visited")).otherwise(lit("online_only")).alias("mode"));

@@ -209,7 +209,7 @@ pub fn funnel_cohort(m: &Model) -> Option<LazyFrame> {
         .join(per_lead_opps, [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
         .with_column(m.period("created_at").alias("period"));
     // counts and sums: one group-by at the finest cell, rolled up to each segment kind
-    let agg = by_segment_rolled(m, 
+    let agg = by_segment_rolled(m,
         cohort,
         &[
             len().cast(DataType::Int64).alias("leads"),

@@ -158,7 +158,7 @@ pub fn abm_coverage(m: &Model) -> Result<Option<LazyFrame>> {
     let year = |q: Expr| q.floor_div(lit(4));
     // accounts reached per quarter and rep; by anyone: those rows merged per quarter and account
     // (a flag and a count, the same in any order: grouped by the streaming engine)
-    let reached_by_rep = super::streamed(m, 
+    let reached_by_rep = super::streamed(m,
         bdr.group_agg([col("__q"), col("rep_id"), col("account_id")], [col("__dm").any(true).alias("__dm"), count_if(col("__appointment")).alias("__appointments")]),
     );
     let mut parts = Vec::new();

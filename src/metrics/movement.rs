@@ -160,7 +160,7 @@ pub fn pipeline_movement(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
     let won = closed.clone().and(col("__won"));
     let lost = closed.and(col("__lost"));
     // counts and sums: one group-by at the finest cell, rolled up to each segment kind
-    let flows = by_segment_rolled(m, 
+    let flows = by_segment_rolled(m,
         moves.with_column(col("__q").alias("period")),
         &[
             count_if(created.clone()).alias("created_count"),
@@ -290,7 +290,7 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
     // the table 2.20-2.48 -> 1.85-2.21 s, in turn). Each aggregate comes out
     // the same in any order of the rows: a visit's time in the stage is
     // added up as whole microseconds, in days once added up
-    let per_stage = super::streamed(m, 
+    let per_stage = super::streamed(m,
         visits
             .with_column((col("__left_at") - col("entered_at")).dt().total_microseconds(false).alias("__micros"))
             .group_agg([col("opportunity_id"), col("stage_order")], [

@@ -231,7 +231,7 @@ fn lead_measures(m: &Model) -> Option<(LazyFrame, LazyFrame)> {
     let leads = events::leads(m)?;
     let inbound = col("source").eq(lit("inbound"));
     let response_h = hours_between(col("first_is_at"), col("created_at"));
-    let created = by_segment_rolled(m, 
+    let created = by_segment_rolled(m,
         leads.clone().with_columns([m.period("created_at").alias("period"), response_h.alias("response_h")]),
         &[
             len().cast(DataType::Int64).alias("leads"),
@@ -241,7 +241,7 @@ fn lead_measures(m: &Model) -> Option<(LazyFrame, LazyFrame)> {
         ],
         &[median(col("response_h").filter(inbound)).alias("response_time_median_h")],
     );
-    let qualified = by_segment_rolled(m, 
+    let qualified = by_segment_rolled(m,
         leads
             .filter(col("qualified_at").is_not_null())
             .join(events::leads_won(m), [col("lead_id")], [col("lead_id")], JoinArgs::new(JoinType::Left))
@@ -261,7 +261,7 @@ fn lead_measures(m: &Model) -> Option<(LazyFrame, LazyFrame)> {
 fn handoff_measures(m: &Model) -> Option<(LazyFrame, LazyFrame)> {
     let handoffs = events::handoffs(m)?;
     let accepted = col("accepted_flag");
-    let handed = by_segment_rolled(m, 
+    let handed = by_segment_rolled(m,
         handoffs.clone().with_column(m.period("handed_off_at").alias("period")),
         &[
             len().cast(DataType::Int64).alias("handoffs"),
@@ -283,7 +283,7 @@ fn opportunity_measures(m: &Model) -> (LazyFrame, LazyFrame) {
     let opps = events::opportunities(m);
     let is = col("lead_id").is_not_null();
     let fs = col("lead_id").is_null();
-    let created = by_segment_rolled(m, 
+    let created = by_segment_rolled(m,
         opps.clone().with_column(m.period("created_at").alias("period")),
         &[
             count_if(is.clone()).alias("opps_is"),
@@ -295,7 +295,7 @@ fn opportunity_measures(m: &Model) -> (LazyFrame, LazyFrame) {
     );
     let won = col("outcome").eq(lit("won"));
     let lost = col("outcome").eq(lit("lost"));
-    let closed = by_segment_rolled(m, 
+    let closed = by_segment_rolled(m,
         opps.filter(col("closed_at").is_not_null()).with_columns([
             m.period("closed_at").alias("period"),
             days_between(col("closed_at"), col("created_at")).alias("cycle_days"),
@@ -342,7 +342,7 @@ fn activity_measures(m: &Model) -> Option<LazyFrame> {
     let mut columns = vec![col(events::QUARTER).alias("period"), col("source"), col("industry"), col("region"), col("lead_id"), col("opportunity_id")];
     columns.extend(flags.iter().map(|(name, e)| e.clone().fill_null(lit(false)).alias(format!("__{name}"))));
     let acts = acts.select(columns).cache();
-    let sums = by_segment_rolled(m, 
+    let sums = by_segment_rolled(m,
         acts.clone(),
         &flags.iter().map(|(name, _)| super::count_if(col(format!("__{name}"))).alias(*name)).collect::<Vec<_>>(),
         &[],

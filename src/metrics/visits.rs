@@ -83,7 +83,7 @@ fn recommendation(min_deals: u32) -> Expr {
 /// industry_visit_ratio: per quarter and reference industry.
 pub fn industry_visit_ratio(m: &Model) -> Option<LazyFrame> {
     // (counts, the same in any order: grouped by the streaming engine, as below)
-    let meetings = super::streamed(m, 
+    let meetings = super::streamed(m,
         fs_meetings(m)?.group_agg([col("__p"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")]),
     )
     .with_column(col("industry").cast(DataType::String));
@@ -134,7 +134,7 @@ pub fn industry_visit_ratio(m: &Model) -> Option<LazyFrame> {
 /// of the rep's closed deals in that industry.
 pub fn visit_mix_reps(m: &Model) -> Option<LazyFrame> {
     // (counts, the same in any order of adding: grouped by the streaming engine)
-    let meetings = super::streamed(m, 
+    let meetings = super::streamed(m,
         fs_meetings(m)?.group_agg([col("__p"), col("rep_id"), col("industry")], [count_if(col("visit")).alias("visits"), count_if(col("online")).alias("online_meetings")]),
     );
     let deals = events::closed_deal_modes(m)?
