@@ -926,8 +926,8 @@ struct CsvScan {
     /// space or tab beside a separator, a line end or a quote, or a `""`.
     /// When not, Polars' text is used as it is read.
     padded: bool,
-    /// Byte offsets where data records 0, C, 2C, ... start (C = `chunk_rows()`),
-    /// then the file's length: the pieces Polars reads one at a time.
+    /// Byte offsets where data records 0, S, 2S, ... start (S = `step_rows()`),
+    /// then the file's length: where the pieces Polars reads may start and end.
     pieces: Vec<u64>,
 }
 
@@ -941,13 +941,26 @@ impl CsvScan {
         self.slow.is_none() && self.headers.len() >= 2 && last_line < u32::MAX as u64
     }
 
-    /// The pieces Polars reads one at a time, `piece_rows` records each:
-    /// (first record, records, byte range). The record count may be a
-    /// multiple of the piece size: no empty last piece.
-    fn piece_list(&self, piece_rows: usize) -> Vec<(usize, usize, (u64, u64))> {
-        (self.pieces.windows(2).enumerate())
-            .map(|(k, range)| (k * piece_rows, piece_rows.min(self.records.saturating_sub(k * piece_rows)), (range[0], range[1])))
-            .filter(|(_, records, _)| *records > 0)
+    /// The pieces Polars reads, `cores` at a time: (first record, records,
+    /// byte range). At most `chunk_rows()` records each, in a multiple of
+    /// `cores` pieces of about the same size (whole steps of the scan), so
+    /// that no core waits on another: a file of fewer than `cores` times
+    /// `chunk_rows()` records is still read on every core (scale 10's
+    /// activities, 190k records, were one piece read on one core while the
+    /// other idled). The record count may be a multiple of the piece size:
+    /// no empty last piece.
+    fn piece_list(&self, cores: usize) -> Vec<(usize, usize, (u64, u64))> {
+        let step = step_rows();
+        let cores = cores.max(1);
+        let count = self.records.div_ceil(chunk_rows()).div_ceil(cores) * cores;
+        let size = self.records.div_ceil(count.max(1)).div_ceil(step).max(1) * step;
+        let last = self.pieces.len().saturating_sub(1);
+        (0..self.records)
+            .step_by(size)
+            .map(|first| {
+                let k = first / step;
+                (first, size.min(self.records - first), (self.pieces[k.min(last)], self.pieces[(k + size / step).min(last)]))
+            })
             .collect()
     }
 }
@@ -983,7 +996,7 @@ fn scan_bytes(bytes: &[u8], delimiter: u8, mut done: impl FnMut(&[u8], u64)) -> 
     const BLOCK: usize = 1 << 20;
     let total = bytes.len() as u64;
     let mut scan = CsvScan::default();
-    let piece_rows = chunk_rows() as i64;
+    let step = step_rows() as i64;
     let mut consumed = 0u64; // the file offset of the block's first byte
     let blank = |b: u8| b == b' ' || b == b'\t';
     let mut header: Vec<u8> = Vec::new();
@@ -1025,7 +1038,7 @@ fn scan_bytes(bytes: &[u8], delimiter: u8, mut done: impl FnMut(&[u8], u64)) -> 
                     push_start(&mut scan.starts, record_index as usize, record_line);
                 }
                 record_index += 1;
-                if record_index % piece_rows == 0 {
+                if record_index % step == 0 {
                     scan.pieces.push(consumed + at as u64 + 1);
                 }
                 record_line = line;
@@ -1283,7 +1296,6 @@ fn read_csv_polars(
     crate::ids::reserve_keys(spec.name, scan.records);
     // piece by piece, so only one piece's text is in memory beside the typed rows
     let (mut typed, mut row_findings) = (Vec::new(), Vec::new());
-    let piece_rows = chunk_rows();
     let Some(bytes) = FileBytes::map(path)? else { return Ok(None) };
     let mut parsing = 0.0;
     // the next piece is read while this one is typed: both hand their work to Polars'
@@ -1292,9 +1304,9 @@ fn read_csv_polars(
         let (sender, pieces) = std::sync::mpsc::sync_channel::<Result<Option<(DataFrame, f64)>>>(1);
         let (scan, picked, bytes) = (&scan, &picked, &bytes);
         s.spawn(move || {
-            let pieces = scan.piece_list(piece_rows);
             // a piece a core at once, each on one of Polars' threads (`read_csv_piece`, `sync::on_cores`)
             let cores = crate::sync::cores();
+            let pieces = scan.piece_list(cores);
             for group in pieces.chunks(cores) {
                 let clock = std::time::Instant::now();
                 let jobs = group.iter().map(|&(first, records, range)| move || read_csv_piece(scan, (first, records), range, delimiter, picked, bytes));
@@ -1455,7 +1467,7 @@ fn read_source_polars(path: &Path, table: &str, file_name: &str, config: &Config
     let Some(columns) = columns else { return Ok(Some((None, summary(0, findings)))) };
     let picked: Vec<(usize, PlSmallStr)> = columns.into_iter().enumerate().filter_map(|(i, name)| name.map(|n| (i, PlSmallStr::from_string(n)))).collect();
     let Some(bytes) = FileBytes::map(path)? else { return Ok(None) };
-    let pieces = scan.piece_list(chunk_rows());
+    let pieces = scan.piece_list(crate::sync::cores());
     let (scan_ref, picked, file) = (&scan, &picked, &bytes);
     let jobs = pieces.iter().map(|&(first, records, range)| {
         move || {
@@ -1514,6 +1526,15 @@ pub fn contract_frame(chunk: DataFrame, spec: &TableSpec) -> Result<DataFrame> {
 /// `SALESRELAY_CHUNK_ROWS` overrides it (the tests use tiny chunks).
 fn chunk_rows() -> usize {
     std::env::var("SALESRELAY_CHUNK_ROWS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(1 << 18)
+}
+
+/// The records between the offsets the scan keeps (`CsvScan::pieces`),
+/// which a piece starts and ends on: 2^14, or `chunk_rows()` where that is
+/// not a multiple of it (the tests' tiny chunks).
+fn step_rows() -> usize {
+    const STEP: usize = 1 << 14;
+    let most = chunk_rows();
+    if most % STEP == 0 { STEP } else { most }
 }
 
 /// The frames one after another. Each stays a chunk of its own: copying
@@ -1684,6 +1705,33 @@ mod tests {
         // the first block stops before the split character, the next one starts with it
         assert_eq!(ends[0], (1 << 20) - 1);
         assert_eq!(*ends.last().unwrap(), text.len() as u64);
+    }
+
+    /// The pieces split a file of fewer than `cores` times `chunk_rows()`
+    /// records between the cores, on whole steps of the scan, and together
+    /// cover every record once: each piece's bytes hold its records.
+    #[test]
+    fn a_small_file_is_read_in_a_piece_a_core() {
+        let mut text = b"id,name\n".to_vec();
+        let rows = 40_000;
+        for i in 0..rows {
+            text.extend_from_slice(format!("{i},n{}\n", i % 7).as_bytes());
+        }
+        let scan = scan_bytes(&text, b',', |_, _| {});
+        assert_eq!(scan.records, rows);
+        for (cores, sizes) in [(1, vec![40_000]), (2, vec![32_768, 7_232]), (3, vec![16_384, 16_384, 7_232])] {
+            let pieces = scan.piece_list(cores);
+            assert_eq!(pieces.iter().map(|p| p.1).collect::<Vec<_>>(), sizes, "{cores} core(s)");
+            let (mut first, mut at) = (0, "id,name\n".len() as u64);
+            for (start, records, (from, to)) in pieces {
+                assert_eq!((start, from), (first, at), "{cores} core(s): the pieces follow one another");
+                let bytes = &text[from as usize..to as usize];
+                assert_eq!(bytes.iter().filter(|b| **b == b'\n').count(), records);
+                assert!(bytes.starts_with(format!("{start},").as_bytes()));
+                (first, at) = (start + records, to);
+            }
+            assert_eq!((first, at), (rows, text.len() as u64), "{cores} core(s): every record read");
+        }
     }
 
     /// A file its file system cannot map (a device here, as some network and

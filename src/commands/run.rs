@@ -166,11 +166,21 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let losses = crate::charts::table(&tables, "losses")?;
     let clock = std::time::Instant::now();
     let (drawn, loss_lines) = std::thread::scope(|scope| {
-        let lines = scope.spawn(|| match &losses {
-            Some(l) => crate::metrics::losses::classification_lines(l),
-            None => Ok(Vec::new()),
+        let lines = scope.spawn(|| {
+            let clock = std::time::Instant::now();
+            let lines = match &losses {
+                Some(l) => crate::metrics::losses::classification_lines(l),
+                None => Ok(Vec::new()),
+            };
+            if crate::progress::timings() {
+                crate::tell!("      the loss model cross-validated: {:.2}s", clock.elapsed().as_secs_f64());
+            }
+            lines
         });
         let drawn = crate::charts::render_all(&dir.path().join("charts"), &tables, &label, config, &currency);
+        if crate::progress::timings() {
+            crate::tell!("      charts drawn: {:.2}s", clock.elapsed().as_secs_f64());
+        }
         (drawn, lines.join().unwrap_or_else(|_| Err(Error::Input("the loss model's cross-validation panicked".into()))))
     });
     let ((charts, left_out), loss_lines) = (drawn?, loss_lines?);
