@@ -1534,7 +1534,7 @@ fn chunk_rows() -> usize {
 fn step_rows() -> usize {
     const STEP: usize = 1 << 14;
     let most = chunk_rows();
-    if most % STEP == 0 { STEP } else { most }
+    if most.is_multiple_of(STEP) { STEP } else { most }
 }
 
 /// The frames one after another. Each stays a chunk of its own: copying

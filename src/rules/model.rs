@@ -14,19 +14,28 @@ pub const CORPUS_CSV: &str = include_str!("loss_corpus.csv");
 /// Additive smoothing of the n-gram counts.
 const ALPHA: f64 = 0.3;
 
-/// The n-grams of a text: characters 2 to 4 long of ` text `, after
-/// `normalize_text`.
-pub fn features(text: &str) -> Vec<String> {
-    let chars: Vec<char> = format!(" {} ", normalize_text(text)).chars().collect();
-    let mut out = Vec::new();
+/// Hands each n-gram of `chars` (2 to 4 long, not all white space) to
+/// `f`, the 2-grams first, each length in text order.
+fn each_gram(chars: &[char], mut f: impl FnMut(&[char])) {
     for n in 2..=4 {
         for w in chars.windows(n) {
             if w.iter().all(|c| c.is_whitespace()) {
                 continue;
             }
-            out.push(w.iter().collect());
+            f(w);
         }
     }
+}
+
+/// The n-grams of a text: characters 2 to 4 long of ` text `, after
+/// `normalize_text`, as numbers: an n-gram's length and its characters
+/// (21 bits each) packed into one u128, so two n-grams are one number
+/// exactly when they are one text. As strings, each n-gram cost training
+/// an allocation and a string hash.
+fn grams(text: &str) -> Vec<u128> {
+    let chars: Vec<char> = format!(" {} ", normalize_text(text)).chars().collect();
+    let mut out = Vec::with_capacity(3 * chars.len());
+    each_gram(&chars, |w| out.push(w.iter().fold(w.len() as u128, |key, c| (key << 21) | *c as u128)));
     out
 }
 
@@ -36,9 +45,12 @@ pub struct Model {
     classes: Vec<(String, String)>,
     /// Log prior of each class.
     prior: Vec<f64>,
-    /// Per n-gram, its count in each class (hashbrown's map: its hasher
-    /// is quicker than the standard SipHash, and nothing here iterates it).
-    counts: hashbrown::HashMap<String, Vec<f64>>,
+    /// Per n-gram (`grams`), its row in `counts` (hashbrown's map: its
+    /// hasher is quicker than the standard SipHash, and nothing here
+    /// iterates it).
+    rows: hashbrown::HashMap<u128, usize>,
+    /// The n-grams' counts, a row of one per class each.
+    counts: Vec<f64>,
     /// Total n-gram count of each class.
     totals: Vec<f64>,
 }
@@ -69,19 +81,24 @@ impl Model {
         classes.dedup();
         let k = classes.len();
         let mut docs = vec![0.0; k];
-        let mut counts: hashbrown::HashMap<String, Vec<f64>> = hashbrown::HashMap::new();
+        let mut rows: hashbrown::HashMap<u128, usize> = hashbrown::HashMap::new();
+        let mut counts: Vec<f64> = Vec::new();
         let mut totals = vec![0.0; k];
         for ((text, c, s), weight) in &examples {
             let Ok(i) = classes.binary_search(&(c.to_string(), s.to_string())) else { continue };
             docs[i] += weight;
-            for f in features(text) {
-                counts.entry(f).or_insert_with(|| vec![0.0; k])[i] += weight;
+            for g in grams(text) {
+                let row = *rows.entry(g).or_insert_with(|| {
+                    counts.resize(counts.len() + k, 0.0);
+                    counts.len() / k - 1
+                });
+                counts[row * k + i] += weight;
                 totals[i] += weight;
             }
         }
         let n: f64 = docs.iter().sum();
         let prior = docs.iter().map(|d| (d / n.max(1.0)).max(f64::MIN_POSITIVE).ln()).collect();
-        Model { classes, prior, counts, totals }
+        Model { classes, prior, rows, counts, totals }
     }
 
     /// The built-in corpus plus `extra` examples (the input's coded losses),
@@ -95,14 +112,15 @@ impl Model {
     /// The most likely class of `text` with its posterior; None for a text
     /// with no n-grams (empty) or an untrained model.
     pub fn guess(&self, text: &str) -> Option<Guess> {
-        let fs = features(text);
+        let fs = grams(text);
         if fs.is_empty() || self.classes.is_empty() {
             return None;
         }
-        let vocabulary = self.counts.len() as f64;
+        let k = self.classes.len();
+        let vocabulary = self.rows.len() as f64;
         let mut scores = self.prior.clone();
         for f in &fs {
-            let row = self.counts.get(f);
+            let row = self.rows.get(f).map(|&r| &self.counts[r * k..(r + 1) * k]);
             for (i, score) in scores.iter_mut().enumerate() {
                 let count = row.map_or(0.0, |r| r[i]);
                 *score += ((count + ALPHA) / (self.totals[i] + ALPHA * vocabulary)).ln();
@@ -173,4 +191,29 @@ pub fn cross_validate(base: &[(String, String, String)], examples: &[(String, St
     let (category, subcategory) = hits.iter().fold((0, 0), |(c, s), (hc, hs)| (c + hc, s + hs));
     let n = examples.len() as f64;
     Some((category as f64 / n, subcategory as f64 / n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two n-grams are one number exactly when they are one text, and
+    /// `grams` gives them in `each_gram`'s order.
+    #[test]
+    fn an_n_gram_is_one_number_exactly_when_it_is_one_text() {
+        let text = "Lost to 競合 on price; price again! ab  abc";
+        let chars: Vec<char> = format!(" {} ", normalize_text(text)).chars().collect();
+        let mut texts: Vec<String> = Vec::new();
+        each_gram(&chars, |w| texts.push(w.iter().collect()));
+        let numbers = grams(text);
+        assert_eq!(numbers.len(), texts.len());
+        assert!(texts.len() > 30 && texts.iter().any(|t| t.chars().count() == 4) && texts.iter().any(|t| t.contains('競')));
+        for (i, (a, x)) in texts.iter().zip(&numbers).enumerate() {
+            for (b, y) in texts.iter().zip(&numbers).skip(i) {
+                assert_eq!(a == b, x == y, "{a:?} and {b:?}");
+            }
+        }
+        // a repeated n-gram is counted where it repeats
+        assert!(texts.iter().filter(|t| *t == "pric").count() == 2);
+    }
 }
