@@ -68,9 +68,11 @@ pub const EVENT_COLUMNS: &[(&str, &str)] = &[
 
 /// Finds the span of quarters holding events; None when there are none.
 pub fn data_span(v: &Validated, config: &Config) -> Result<Option<Span>> {
+    // each column's earliest and latest, then theirs (one column of every
+    // event made first was a copy of them all: 0.3 s at scale 1000)
     let parts: Vec<LazyFrame> = EVENT_COLUMNS
         .iter()
-        .filter_map(|(t, c)| v.lazy(t).map(|lf| lf.select([col(*c).alias("ts")])))
+        .filter_map(|(t, c)| v.lazy(t).map(|lf| lf.select([col(*c).min().alias("first"), col(*c).max().alias("ts")])))
         .collect();
     if parts.is_empty() {
         return Ok(None);
@@ -78,7 +80,7 @@ pub fn data_span(v: &Validated, config: &Config) -> Result<Option<Span>> {
     let zone = TimeZone::opt_try_new(Some(config.time_zone.as_str())).ok().flatten().unwrap_or(TimeZone::UTC);
     let bounds = concat(parts, UnionArgs::default())?
         .select([
-            quarter_index(col("ts").min(), config).alias("first"),
+            quarter_index(col("first").min(), config).alias("first"),
             quarter_index(col("ts").max(), config).alias("last"),
             col("ts").max().dt().convert_time_zone(zone).dt().date().alias("last_date"),
             col("ts").max().dt().timestamp(TimeUnit::Microseconds).alias("last_event"),
@@ -162,6 +164,7 @@ pub fn prepare(input: &InputOptions, lenient: bool, lenient_flag: Option<&str>, 
     if lenient && n > 0 {
         check_set_aside(&v, &config)?;
     }
+    let clock = std::time::Instant::now();
     let span = data_span(&v, &config)?.ok_or_else(|| Error::Input("the input holds no events (no leads, activities or opportunities with dates)".into()))?;
     let period = match period {
         Some(p) => Quarter::parse(p, &config).map_err(|why| Error::Config(format!("--period {p:?} {why}")))?,
@@ -179,6 +182,9 @@ pub fn prepare(input: &InputOptions, lenient: bool, lenient_flag: Option<&str>, 
     }
     let label = period.label(&config);
     let compare_to = (period > span.first).then(|| period.prev().label(&config));
+    if crate::progress::timings() {
+        crate::tell!("    the quarters in the data: {:.2}s", clock.elapsed().as_secs_f64());
+    }
     let industries = Industries::load(&input.input, &config)?;
     Ok(Prepared { config, validated: v, span, quarter: period, label, compare_to, industries })
 }

@@ -134,8 +134,12 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     // written there as soon as it is computed, and let go
     let dir = ReportDir::create(&opts.out, &label)?;
     let stage = progress.stage("compute");
+    let clock = std::time::Instant::now();
     // before the tables: the accounts' frame is let go after its last table reader
     let unmapped = crate::metrics::visits::unmapped_industries(&model).collect()?;
+    if crate::progress::timings() {
+        crate::tell!("    the industries not in the mapping: {:.2}s", clock.elapsed().as_secs_f64());
+    }
     let mut written = compute_and_write(&model, dir.path())?;
     model.release();
     let rows: usize = written.iter().map(|(w, _, _)| w.rows).sum();
