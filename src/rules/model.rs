@@ -88,10 +88,12 @@ impl Model {
             let Ok(i) = classes.binary_search(&(c.to_string(), s.to_string())) else { continue };
             docs[i] += weight;
             for g in grams(text) {
-                let row = *rows.entry(g).or_insert_with(|| {
+                // a new n-gram: the next row, of zeros
+                let next = rows.len();
+                let row = *rows.entry(g).or_insert(next);
+                if row == next {
                     counts.resize(counts.len() + k, 0.0);
-                    counts.len() / k - 1
-                });
+                }
                 counts[row * k + i] += weight;
                 totals[i] += weight;
             }
