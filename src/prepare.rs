@@ -164,8 +164,7 @@ pub fn prepare(input: &InputOptions, lenient: bool, lenient_flag: Option<&str>, 
     if lenient && n > 0 {
         check_set_aside(&v, &config)?;
     }
-    let clock = std::time::Instant::now();
-    let span = data_span(&v, &config)?.ok_or_else(|| Error::Input("the input holds no events (no leads, activities or opportunities with dates)".into()))?;
+    let span = crate::progress::timed("    the quarters in the data", || data_span(&v, &config), |_| None)?.ok_or_else(|| Error::Input("the input holds no events (no leads, activities or opportunities with dates)".into()))?;
     let period = match period {
         Some(p) => Quarter::parse(p, &config).map_err(|why| Error::Config(format!("--period {p:?} {why}")))?,
         None => span.last_complete.ok_or_else(|| {
@@ -182,9 +181,6 @@ pub fn prepare(input: &InputOptions, lenient: bool, lenient_flag: Option<&str>, 
     }
     let label = period.label(&config);
     let compare_to = (period > span.first).then(|| period.prev().label(&config));
-    if crate::progress::timings() {
-        crate::tell!("    the quarters in the data: {:.2}s", clock.elapsed().as_secs_f64());
-    }
     let industries = Industries::load(&input.input, &config)?;
     Ok(Prepared { config, validated: v, span, quarter: period, label, compare_to, industries })
 }

@@ -134,12 +134,8 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     // written there as soon as it is computed, and let go
     let dir = ReportDir::create(&opts.out, &label)?;
     let stage = progress.stage("compute");
-    let clock = std::time::Instant::now();
     // before the tables: the accounts' frame is let go after its last table reader
-    let unmapped = crate::metrics::visits::unmapped_industries(&model).collect()?;
-    if crate::progress::timings() {
-        crate::tell!("    the industries not in the mapping: {:.2}s", clock.elapsed().as_secs_f64());
-    }
+    let unmapped = crate::progress::timed("    the industries not in the mapping", || crate::metrics::visits::unmapped_industries(&model).collect(), |_| None)?;
     let mut written = compute_and_write(&model, dir.path())?;
     model.release();
     let rows: usize = written.iter().map(|(w, _, _)| w.rows).sum();
@@ -171,20 +167,14 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let clock = std::time::Instant::now();
     let (drawn, loss_lines) = std::thread::scope(|scope| {
         let lines = scope.spawn(|| {
-            let clock = std::time::Instant::now();
-            let lines = match &losses {
+            let cross_validated = || match &losses {
                 Some(l) => crate::metrics::losses::classification_lines(l),
                 None => Ok(Vec::new()),
             };
-            if crate::progress::timings() {
-                crate::tell!("      the loss model cross-validated: {:.2}s", clock.elapsed().as_secs_f64());
-            }
-            lines
+            crate::progress::timed("      the loss model cross-validated", cross_validated, |_| None)
         });
-        let drawn = crate::charts::render_all(&dir.path().join("charts"), &tables, &label, config, &currency);
-        if crate::progress::timings() {
-            crate::tell!("      charts drawn: {:.2}s", clock.elapsed().as_secs_f64());
-        }
+        let draw = || crate::charts::render_all(&dir.path().join("charts"), &tables, &label, config, &currency);
+        let drawn = crate::progress::timed("      charts drawn", draw, |_| None);
         (drawn, lines.join().unwrap_or_else(|_| Err(Error::Input("the loss model's cross-validation panicked".into()))))
     });
     let ((charts, left_out), loss_lines) = (drawn?, loss_lines?);
