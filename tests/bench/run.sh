@@ -6,7 +6,8 @@
 # for its manifest, 1.6 s of CPU at scale 1000),
 # the whole review (`salesrelay run`: load, validate, every table, charts,
 # report), their peak memory, rows per second and the ratios to the floor,
-# the run's microseconds per input row, and how far those stray over the scales.
+# the run's microseconds per input row, how far those stray over the scales,
+# the fixed cost of a run (on sample_data/) and the time per row past it.
 #   bash tests/bench/run.sh [SCALES...]   (default: 10 100 1000)
 # Generated inputs are cached under $BENCH_DIR (default /tmp/salesrelay-bench).
 # Run it on a quiet machine: a compile beside it doubles every figure.
@@ -38,7 +39,7 @@ mkdir -p "$work"
 source tests/bench/measure.sh
 
 printf '%-6s %11s | %-16s | %-30s | %-30s | %-13s | %-9s | %-20s | %-23s | %s\n' scale rows "floor s   MiB" "load+validate s  rows/s  MiB" "run s   rows/s   MiB" "x floor (l+v, run)" "run sys s" "user s (floor, l+v, run)" "x floor user (l+v, run)" "run us/row"
-per_row=()
+per_row=() run_seconds=() run_rows=()
 for s in "${scales[@]}"; do
   dir="$work/scale-$s"
   if [ ! -f "$dir/.complete" ]; then
@@ -66,6 +67,7 @@ for s in "${scales[@]}"; do
   read -r rs rm rsys ru <<<"$(printf '%s\n' "${whole[@]}" | medians)"
   us=$(echo "$rs * 1000000 / $rows" | bc -l)
   per_row+=("$us")
+  run_seconds+=("$rs") run_rows+=("$rows")
   printf '%-6s %11s | %6.2f %8s | %7.2f %10.0f %7s   | %7.2f %10.0f %7s  | %5.1f %6.1f  | %9.2f | %6.2f %6.2f %6.2f | %5.1f %6.1f               | %6.2f\n' "$s" "$rows" \
     "$floor" "$fm" "$vs" "$(echo "$rows / $vs" | bc -l)" "$vm" "$rs" "$(echo "$rows / $rs" | bc -l)" "$rm" \
     "$(echo "$vs / $floor" | bc -l)" "$(echo "$rs / $floor" | bc -l)" "$rsys" \
@@ -83,3 +85,15 @@ fi
 sample_rows=$(rows_in sample_data)
 read -r fixed _ _ _ <<<"$(runs "$bin" run --input sample_data --out "$work/reports")"
 printf 'fixed cost: run on sample_data (%s rows) %.2f s\n' "$sample_rows" "$fixed"
+# the time per row past that fixed cost ((run - fixed) / rows): what grows with the input,
+# apart from what a run of any size pays (the flatness figure above counts both)
+if [ "${#run_seconds[@]}" -gt 0 ]; then
+  past=()
+  for i in "${!run_seconds[@]}"; do
+    past+=("$(echo "(${run_seconds[$i]} - $fixed) * 1000000 / ${run_rows[$i]}" | bc -l)")
+  done
+  plo=$(printf '%s\n' "${past[@]}" | sort -g | head -1)
+  phi=$(printf '%s\n' "${past[@]}" | sort -g | tail -1)
+  printf 'run time per input row past the fixed cost: %s us (scales %s), within +-%.0f%% of their middle\n' \
+    "$(printf '%.2f ' "${past[@]}" | sed 's/ $//')" "${scales[*]}" "$(echo "($phi - $plo) / ($phi + $plo) * 100" | bc -l)"
+fi
