@@ -75,10 +75,12 @@ for s in "${scales[@]}"; do
 done
 # the issue's flatness figure: how far the run's time per input row strays, over the scales
 # run, from the middle of its lowest and highest (flat within +-20% is the target)
+# (`spread`: the lowest and the highest of the numbers it reads, and how far they stray from
+# their middle, in percent)
+spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f %.2f %.0f\n", lo, hi, (hi - lo) / (hi + lo) * 100 }'; }
 if [ "${#per_row[@]}" -gt 1 ]; then
-  lo=$(printf '%s\n' "${per_row[@]}" | sort -g | head -1)
-  hi=$(printf '%s\n' "${per_row[@]}" | sort -g | tail -1)
-  printf 'run time per input row: %.2f to %.2f us over these scales, within +-%.0f%% of their middle\n' "$lo" "$hi" "$(echo "($hi - $lo) / ($hi + $lo) * 100" | bc -l)"
+  read -r lo hi pct <<<"$(printf '%s\n' "${per_row[@]}" | spread)"
+  printf 'run time per input row: %s to %s us over these scales, within +-%s%% of their middle\n' "$lo" "$hi" "$pct"
 fi
 # what a run costs whatever its size (planning every table's plans, the charts, the loss
 # model's cross-validation, writing the files): the whole run on sample_data's few rows
@@ -92,8 +94,7 @@ if [ "${#run_seconds[@]}" -gt 0 ]; then
   for i in "${!run_seconds[@]}"; do
     past+=("$(echo "(${run_seconds[$i]} - $fixed) * 1000000 / ${run_rows[$i]}" | bc -l)")
   done
-  plo=$(printf '%s\n' "${past[@]}" | sort -g | head -1)
-  phi=$(printf '%s\n' "${past[@]}" | sort -g | tail -1)
-  printf 'run time per input row past the fixed cost: %s us (scales %s), within +-%.0f%% of their middle\n' \
-    "$(printf '%.2f ' "${past[@]}" | sed 's/ $//')" "${scales[*]}" "$(echo "($phi - $plo) / ($phi + $plo) * 100" | bc -l)"
+  read -r _ _ pct <<<"$(printf '%s\n' "${past[@]}" | spread)"
+  printf 'run time per input row past the fixed cost: %s us (scales %s), within +-%s%% of their middle\n' \
+    "$(printf '%.2f ' "${past[@]}" | sed 's/ $//')" "${scales[*]}" "$pct"
 fi
