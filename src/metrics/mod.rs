@@ -382,10 +382,17 @@ pub struct Step {
 /// stage_conversion some tables later: two workers took them side by
 /// side, and at scale 1000 the compute's live peak was theirs, 3.35 GiB;
 /// apart, 3.03 GiB, and the run 32.2-32.4 s against 33.2-33.6 s, in
-/// turn); then those that read no shared table; then each shared table
-/// followed by its readers, so that it is let go after its last reader
-/// instead of being held through the rest
-/// (scale 3000: the four largest held 1.4 GB). An event frame is let go
+/// turn); then those that read no shared table; then the shared tables,
+/// each with its readers soon after it, so that it is let go after its
+/// last reader instead of being held through the rest (scale 3000: the
+/// four largest held 1.4 GB). Where two workers compute side by side, a
+/// reader taken while its shared table (or kpi_tree's aggregates,
+/// `Model::wide`) is still being built waits for it: so the aggregates'
+/// builder (funnel_period) goes before tables that do not read them, and
+/// a table that reads neither goes between a shared table and its first
+/// reader where one is left (`sample_data/` 0.475 -> 0.430 s, scale 10
+/// 0.820 -> 0.785 s, medians of 30 runs in turn; scale 1000, one worker:
+/// the same time and peak). An event frame is let go
 /// after its last reader too (scale 1000: the activities' alone holds 0.4
 /// GB beyond the validated table). A reader listed before its shared
 /// table, or a read not listed, would still be right (the shared table or
@@ -402,20 +409,20 @@ pub const COMPUTE_ORDER: &[Step] = &[
     Step { table: "abm_coverage", tables: &[], facts: &["activities"] },
     Step { table: "stage_conversion", tables: &[], facts: &["opportunities"] },
     Step { table: "funnel_period", tables: &[], facts: &["activities", "handoffs", "leads", "leads_won", "opportunities"] },
+    Step { table: "handoffs", tables: &[], facts: &["handoffs"] },
+    Step { table: "losses", tables: &[], facts: &["opportunities"] },
+    Step { table: "handoff_quality", tables: &["handoffs"], facts: &[] },
+    Step { table: "loss_summary", tables: &["losses"], facts: &[] },
+    Step { table: "loss_feedback", tables: &["losses", "handoffs"], facts: &[] },
     Step { table: "required_volumes", tables: &[], facts: &[] },
     Step { table: "pipeline_coverage", tables: &[], facts: &["opportunities", "stage_win_rates"] },
     Step { table: "kpi_tree", tables: &[], facts: &[] },
+    Step { table: "priority_deals", tables: &[], facts: &["stage_win_rates"] },
     Step { table: "kpi_attribution", tables: &["kpi_tree"], facts: &[] },
     Step { table: "plan_vs_actual", tables: &["kpi_tree"], facts: &[] },
-    Step { table: "handoffs", tables: &[], facts: &["handoffs"] },
-    Step { table: "handoff_quality", tables: &["handoffs"], facts: &[] },
-    Step { table: "losses", tables: &[], facts: &["opportunities"] },
-    Step { table: "loss_summary", tables: &["losses"], facts: &[] },
-    Step { table: "loss_feedback", tables: &["losses", "handoffs"], facts: &[] },
     Step { table: "dsr_engagement", tables: &[], facts: &["opportunities"] },
     Step { table: "engagement_effect", tables: &["dsr_engagement", "handoffs"], facts: &[] },
     Step { table: "stalled_deals", tables: &["dsr_engagement"], facts: &[] },
-    Step { table: "priority_deals", tables: &[], facts: &["stage_win_rates"] },
     Step { table: "visit_plan", tables: &["priority_deals"], facts: &[] },
     Step { table: "locations_needed", tables: &["priority_deals"], facts: &[] },
 ];
