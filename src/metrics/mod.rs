@@ -90,9 +90,13 @@ impl Held {
             return Got::Held(df);
         }
         let lock = locked(&self.building).entry(name).or_default().clone();
+        let clock = std::time::Instant::now();
         let _building = locked(&lock);
         match self.get(name) {
-            Some(df) => Got::Held(df),
+            Some(df) => {
+                waited(name, clock);
+                Got::Held(df)
+            }
             None => Got::Built(build()),
         }
     }
@@ -105,6 +109,15 @@ impl Held {
     /// The frames held now, by name.
     pub fn names(&self) -> Vec<&'static str> {
         locked(&self.frames).keys().copied().collect()
+    }
+}
+
+/// Under `SALESRELAY_TIMINGS`, how long since `since` a table waited for
+/// `name`, which another worker was building (from a millisecond on).
+fn waited(name: &str, since: std::time::Instant) {
+    let seconds = since.elapsed().as_secs_f64();
+    if seconds >= 0.001 && crate::progress::timings() {
+        crate::tell!("      waited {seconds:.2}s for {name}, built by the other worker");
     }
 }
 
@@ -233,8 +246,10 @@ impl<'a> Model<'a> {
 
     /// kpi_tree's wide per-quarter, per-segment aggregates, built once.
     pub fn wide(&self) -> Result<LazyFrame> {
+        let clock = std::time::Instant::now();
         let mut wide = locked(&self.built.wide);
         if let Some(df) = wide.as_ref() {
+            waited("kpi_tree's aggregates", clock);
             return Ok(df.clone().lazy());
         }
         let clock = std::time::Instant::now();
@@ -392,7 +407,8 @@ pub struct Step {
 /// a table that reads neither goes between a shared table and its first
 /// reader where one is left (`sample_data/` 0.475 -> 0.430 s, scale 10
 /// 0.820 -> 0.785 s, medians of 30 runs in turn; scale 1000, one worker:
-/// the same time and peak). An event frame is let go
+/// the same time and peak). `SALESRELAY_TIMINGS` prints each wait left
+/// (`waited`). An event frame is let go
 /// after its last reader too (scale 1000: the activities' alone holds 0.4
 /// GB beyond the validated table). A reader listed before its shared
 /// table, or a read not listed, would still be right (the shared table or
@@ -418,9 +434,9 @@ pub const COMPUTE_ORDER: &[Step] = &[
     Step { table: "pipeline_coverage", tables: &[], facts: &["opportunities", "stage_win_rates"] },
     Step { table: "kpi_tree", tables: &[], facts: &[] },
     Step { table: "priority_deals", tables: &[], facts: &["stage_win_rates"] },
+    Step { table: "dsr_engagement", tables: &[], facts: &["opportunities"] },
     Step { table: "kpi_attribution", tables: &["kpi_tree"], facts: &[] },
     Step { table: "plan_vs_actual", tables: &["kpi_tree"], facts: &[] },
-    Step { table: "dsr_engagement", tables: &[], facts: &["opportunities"] },
     Step { table: "engagement_effect", tables: &["dsr_engagement", "handoffs"], facts: &[] },
     Step { table: "stalled_deals", tables: &["dsr_engagement"], facts: &[] },
     Step { table: "visit_plan", tables: &["priority_deals"], facts: &[] },
