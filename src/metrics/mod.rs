@@ -434,12 +434,12 @@ pub const COMPUTE_ORDER: &[Step] = &[
     Step { table: "pipeline_coverage", tables: &[], facts: &["opportunities", "stage_win_rates"] },
     Step { table: "kpi_tree", tables: &[], facts: &[] },
     Step { table: "priority_deals", tables: &[], facts: &["stage_win_rates"] },
+    Step { table: "visit_plan", tables: &["priority_deals"], facts: &[] },
     Step { table: "dsr_engagement", tables: &[], facts: &["opportunities"] },
     Step { table: "kpi_attribution", tables: &["kpi_tree"], facts: &[] },
     Step { table: "plan_vs_actual", tables: &["kpi_tree"], facts: &[] },
     Step { table: "engagement_effect", tables: &["dsr_engagement", "handoffs"], facts: &[] },
     Step { table: "stalled_deals", tables: &["dsr_engagement"], facts: &[] },
-    Step { table: "visit_plan", tables: &["priority_deals"], facts: &[] },
     Step { table: "locations_needed", tables: &["priority_deals"], facts: &[] },
 ];
 
