@@ -72,18 +72,19 @@ pub fn data_span(v: &Validated, config: &Config) -> Result<Option<Span>> {
     // event made first was a copy of them all: 0.3 s at scale 1000)
     let parts: Vec<LazyFrame> = EVENT_COLUMNS
         .iter()
-        .filter_map(|(t, c)| v.lazy(t).map(|lf| lf.select([col(*c).min().alias("first"), col(*c).max().alias("ts")])))
+        .filter_map(|(t, c)| v.lazy(t).map(|lf| lf.select([col(*c).min().alias("earliest"), col(*c).max().alias("latest")])))
         .collect();
     if parts.is_empty() {
         return Ok(None);
     }
     let zone = TimeZone::opt_try_new(Some(config.time_zone.as_str())).ok().flatten().unwrap_or(TimeZone::UTC);
+    let latest = col("latest").max();
     let bounds = concat(parts, UnionArgs::default())?
         .select([
-            quarter_index(col("first").min(), config).alias("first"),
-            quarter_index(col("ts").max(), config).alias("last"),
-            col("ts").max().dt().convert_time_zone(zone).dt().date().alias("last_date"),
-            col("ts").max().dt().timestamp(TimeUnit::Microseconds).alias("last_event"),
+            quarter_index(col("earliest").min(), config).alias("first"),
+            quarter_index(latest.clone(), config).alias("last"),
+            latest.clone().dt().convert_time_zone(zone).dt().date().alias("last_date"),
+            latest.dt().timestamp(TimeUnit::Microseconds).alias("last_event"),
         ])
         .collect()?;
     let first = bounds.column("first")?.i32()?.get(0);
