@@ -118,59 +118,171 @@ fn draw_all(jobs: Vec<Job>) -> Result<()> {
     drawn.into_iter().collect()
 }
 
-/// Renders every chart the tables support into `dir`; a chart whose data is
-/// not available is left out, with the reason, for the report to say.
-pub fn render_all(dir: &Path, tables: &Tables, period: &str, config: &crate::config::Config, currency: &str) -> Result<(Vec<Chart>, Vec<LeftOut>)> {
-    let (sla_days, compare) = (config.sla_business_days, config.report.compare);
+/// What every chart is drawn with besides its table: the folder its files
+/// go to, the quarter reviewed, the first-contact SLA, the comparison the
+/// report leads with and what money is in.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting<'a> {
+    pub dir: &'a Path,
+    pub period: &'a str,
+    pub sla_days: f64,
+    pub compare: crate::config::Comparison,
+    pub currency: &'a str,
+}
+
+impl<'a> Setting<'a> {
+    pub fn new(dir: &'a Path, period: &'a str, config: &crate::config::Config, currency: &'a str) -> Self {
+        Setting { dir, period, sla_days: config.sla_business_days, compare: config.report.compare, currency }
+    }
+}
+
+/// Charts planned: each written or left-out chart with its place in the
+/// report's order, and the jobs that draw the written ones.
+#[derive(Default)]
+pub struct Planned<'a> {
+    charts: Vec<(usize, Chart)>,
+    left_out: Vec<(usize, LeftOut)>,
+    /// The drawings not yet done, in the order planned.
+    jobs: std::collections::VecDeque<Job<'a>>,
+}
+
+impl<'a> Planned<'a> {
+    /// Draws the next planned chart (a map page, where a chart has
+    /// several) on this thread; false when none is left.
+    pub fn draw_next(&mut self) -> Result<bool> {
+        match self.jobs.pop_front() {
+            Some(job) => job().map(|_| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Draws the planned charts one after another on this thread.
+    pub fn draw_here(&mut self) -> Result<()> {
+        while self.draw_next()? {}
+        Ok(())
+    }
+
+    /// Draws the planned charts on every core.
+    pub fn draw_on_every_core(&mut self) -> Result<()> {
+        draw_all(std::mem::take(&mut self.jobs).into())
+    }
+
+    /// These charts and `other`'s together, `other`'s drawings after these.
+    pub fn with(mut self, other: Planned<'a>) -> Planned<'a> {
+        self.charts.extend(other.charts);
+        self.left_out.extend(other.left_out);
+        self.jobs.extend(other.jobs);
+        self
+    }
+
+    /// The charts and the charts left out, each in the report's order
+    /// (a chart's pages in the order they were planned).
+    pub fn in_order(mut self) -> (Vec<Chart>, Vec<LeftOut>) {
+        self.charts.sort_by_key(|(place, _)| *place);
+        self.left_out.sort_by_key(|(place, _)| *place);
+        (self.charts.into_iter().map(|(_, c)| c).collect(), self.left_out.into_iter().map(|(_, l)| l).collect())
+    }
+}
+
+/// The output tables the charts read. Each chart reads one table and no
+/// other, so a chart is drawn as soon as its table is written (the test
+/// `each_chart_reads_only_its_table` holds every chart to that).
+pub const CHART_TABLES: [&str; 12] = [
+    "kpi_tree",
+    "kpi_attribution",
+    "plan_vs_actual",
+    "pipeline_coverage",
+    "meeting_pattern",
+    "funnel_period",
+    "loss_summary",
+    "industry_visit_ratio",
+    "is_reps",
+    "handoffs",
+    "engagement_effect",
+    "visit_plan",
+];
+
+/// Plans every chart that reads a table `reads` accepts: reads its data
+/// from `tables` (Polars reads the tables on every core) and lists its
+/// drawing as a job; a chart whose data is not available is left out, with
+/// the reason, for the report to say.
+pub fn plan<'a>(tables: &Tables, s: Setting<'a>, reads: impl Fn(&str) -> bool) -> Result<Planned<'a>> {
+    let Setting { dir, period, sla_days, compare, currency } = s;
     register_font();
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut out = Vec::new();
-    let mut left_out = Vec::new();
-    // each chart's data is read here, one after another (Polars reads the tables on every core);
-    // the drawing, a chart at a time on a single thread, is done below on every core
-    let mut jobs: Vec<Job> = Vec::new();
+    let mut p = Planned::default();
+    // each chart's place in the report's order is its number here
     macro_rules! chart {
-        ($name:expr, $size:expr, $data:expr, $draw:path) => {
+        ($place:expr, $name:expr, $size:expr, $data:expr, $draw:path) => {
             match $data {
                 Ok(data) => {
-                    out.push(Chart { name: $name.to_string(), title: data.title.clone(), continues: None });
-                    jobs.push(Box::new(move || render(dir, $name, $size, |a| $draw(a, &data), |a| $draw(a, &data))));
+                    p.charts.push(($place, Chart { name: $name.to_string(), title: data.title.clone(), continues: None }));
+                    p.jobs.push_back(Box::new(move || render(dir, $name, $size, |a| $draw(a, &data), |a| $draw(a, &data))));
                 }
-                Err(why) => left_out.push(LeftOut { name: $name.to_string(), why }),
+                Err(why) => p.left_out.push(($place, LeftOut { name: $name.to_string(), why })),
             }
         };
     }
-    chart!("kpi_tree", (1400, 560), present(draw::KpiTree::from_tables(tables, period, compare)?, tables, "kpi_tree", period), draw::kpi_tree);
-    chart!("revenue_bridge", (1200, 620), draw::Bridge::from_tables(tables, period, compare, currency)?, draw::revenue_bridge);
-    if tables.contains_key("plan_vs_actual") {
-        chart!("plan_bridge", (1200, 620), draw::Bridge::from_plan(tables, period, currency)?, draw::revenue_bridge);
+    if reads("kpi_tree") {
+        chart!(0, "kpi_tree", (1400, 560), present(draw::KpiTree::from_tables(tables, period, compare)?, tables, "kpi_tree", period), draw::kpi_tree);
+        chart!(11, "trends", (1200, 820), present(draw::Trends::from_tables(tables, period)?, tables, "kpi_tree", period), draw::trends);
     }
-    if let Some(coverage) = draw::Coverage::from_tables(tables, currency)? {
-        chart!("pipeline_coverage", (1100, 620), Ok::<_, String>(coverage), draw::pipeline_coverage);
+    if reads("kpi_attribution") {
+        chart!(1, "revenue_bridge", (1200, 620), draw::Bridge::from_tables(tables, period, compare, currency)?, draw::revenue_bridge);
     }
-    if let Some(meetings) = draw::Meetings::from_tables(tables)? {
-        chart!("meeting_pattern", (1200, 560), Ok::<_, String>(meetings), draw::meeting_pattern);
+    if reads("plan_vs_actual") && tables.contains_key("plan_vs_actual") {
+        chart!(2, "plan_bridge", (1200, 620), draw::Bridge::from_plan(tables, period, currency)?, draw::revenue_bridge);
     }
-    chart!("funnel", (1200, 620), draw::Funnel::from_tables(tables, period)?, draw::funnel);
-    chart!("losses_by_quarter", (1200, 620), present(draw::LossesByQuarter::from_tables(tables, period)?, tables, "loss_summary", period), draw::losses_by_quarter);
-    chart!("losses_by_industry", (1200, 700), present(draw::LossesByIndustry::from_tables(tables, period)?, tables, "loss_summary", period), draw::losses_by_industry);
-    chart!("industry_visit_ratio", (1200, 700), present(draw::VisitRatio::from_tables(tables, period)?, tables, "industry_visit_ratio", period), draw::industry_visit_ratio);
-    let is_reps = match (draw::IsReps::from_tables(tables, period)?, tables.get("is_reps")) {
-        (Some(d), _) => Ok(d),
-        (None, Some(_)) => Err(format!(
-            "no IS rep has both SQLs and a SQL-to-win in {period}: the input lacks qualified leads or their deals (see Data coverage)"
-        )),
-        (None, None) => Err(no_data(tables, "is_reps", period)),
-    };
-    chart!("is_reps", (1100, 700), is_reps, draw::is_reps);
-    chart!("first_contact_sla", (1200, 620), present(draw::FirstContact::from_tables(tables, period, sla_days)?, tables, "handoffs", period), draw::first_contact_sla);
-    chart!("trends", (1200, 820), present(draw::Trends::from_tables(tables, period)?, tables, "kpi_tree", period), draw::trends);
-    chart!("engagement_effect", (1200, 620), present(draw::Engagement::from_tables(tables)?, tables, "engagement_effect", period), draw::engagement_effect);
-    // the maps: a page per 12 reps, many at scale
-    for (name, map) in draw::VisitMap::from_tables(tables)? {
-        out.push(Chart { name: name.clone(), title: map.title.clone(), continues: map.first_page.clone() });
-        jobs.push(Box::new(move || render(dir, &name, map.size(), |a| draw::visit_map(a, &map), |a| draw::visit_map(a, &map))));
+    if reads("pipeline_coverage") {
+        if let Some(coverage) = draw::Coverage::from_tables(tables, currency)? {
+            chart!(3, "pipeline_coverage", (1100, 620), Ok::<_, String>(coverage), draw::pipeline_coverage);
+        }
     }
-    draw_all(jobs)?;
-    Ok((out, left_out))
+    if reads("meeting_pattern") {
+        if let Some(meetings) = draw::Meetings::from_tables(tables)? {
+            chart!(4, "meeting_pattern", (1200, 560), Ok::<_, String>(meetings), draw::meeting_pattern);
+        }
+    }
+    if reads("funnel_period") {
+        chart!(5, "funnel", (1200, 620), draw::Funnel::from_tables(tables, period)?, draw::funnel);
+    }
+    if reads("loss_summary") {
+        chart!(6, "losses_by_quarter", (1200, 620), present(draw::LossesByQuarter::from_tables(tables, period)?, tables, "loss_summary", period), draw::losses_by_quarter);
+        chart!(7, "losses_by_industry", (1200, 700), present(draw::LossesByIndustry::from_tables(tables, period)?, tables, "loss_summary", period), draw::losses_by_industry);
+    }
+    if reads("industry_visit_ratio") {
+        chart!(8, "industry_visit_ratio", (1200, 700), present(draw::VisitRatio::from_tables(tables, period)?, tables, "industry_visit_ratio", period), draw::industry_visit_ratio);
+    }
+    if reads("is_reps") {
+        let is_reps = match (draw::IsReps::from_tables(tables, period)?, tables.get("is_reps")) {
+            (Some(d), _) => Ok(d),
+            (None, Some(_)) => Err(format!(
+                "no IS rep has both SQLs and a SQL-to-win in {period}: the input lacks qualified leads or their deals (see Data coverage)"
+            )),
+            (None, None) => Err(no_data(tables, "is_reps", period)),
+        };
+        chart!(9, "is_reps", (1100, 700), is_reps, draw::is_reps);
+    }
+    if reads("handoffs") {
+        chart!(10, "first_contact_sla", (1200, 620), present(draw::FirstContact::from_tables(tables, period, sla_days)?, tables, "handoffs", period), draw::first_contact_sla);
+    }
+    if reads("engagement_effect") {
+        chart!(12, "engagement_effect", (1200, 620), present(draw::Engagement::from_tables(tables)?, tables, "engagement_effect", period), draw::engagement_effect);
+    }
+    if reads("visit_plan") {
+        // the maps: a page per 12 reps, many at scale
+        for (name, map) in draw::VisitMap::from_tables(tables)? {
+            p.charts.push((13, Chart { name: name.clone(), title: map.title.clone(), continues: map.first_page.clone() }));
+            p.jobs.push_back(Box::new(move || render(dir, &name, map.size(), |a| draw::visit_map(a, &map), |a| draw::visit_map(a, &map))));
+        }
+    }
+    Ok(p)
+}
+
+/// Renders every chart the tables support into `s.dir`, on every core; a
+/// chart whose data is not available is left out, with the reason.
+pub fn render_all(tables: &Tables, s: Setting<'_>) -> Result<(Vec<Chart>, Vec<LeftOut>)> {
+    let mut p = plan(tables, s, |_| true)?;
+    p.draw_on_every_core()?;
+    Ok(p.in_order())
 }

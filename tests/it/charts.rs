@@ -256,3 +256,62 @@ fn a_trend_the_input_cannot_support_says_so() {
     assert_eq!(trends.matches("not available in this input (see Data coverage)").count(), 1, "{trends}");
     assert!(trends.contains("SQLs / leads"), "the other panels are drawn");
 }
+
+/// A run draws each chart as soon as the table it reads is written: each
+/// chart must read that one table (`charts::CHART_TABLES`) and no other.
+/// Drawn from its table alone, every chart of a run's tables gives the same
+/// files, title and place, and every chart left out the same reason, as all
+/// the tables together give; and the run's own charts are those files. On
+/// sample_data (every chart, maps) and on the fixture without activities
+/// (charts left out, tables missing).
+#[test]
+fn each_chart_reads_only_its_table() {
+    use polars::prelude::IntoLazy;
+    use salesrelay::charts::{plan, Setting, Tables, CHART_TABLES};
+    let without_activities = crate::util::Dir::copy_of(&tiny());
+    without_activities.remove("activities.csv");
+    for input in [root().join("sample_data"), without_activities.path().to_path_buf()] {
+        let out = run(&input);
+        let folder = crate::util::report_folder(out.path());
+        let period = folder.file_name().unwrap().to_str().unwrap().to_string();
+        let (config, _) = salesrelay::config::Config::resolve(None, &input, &Default::default()).unwrap();
+        // what money is in, as the run has it
+        let base = crate::util::load(&input, false).base_currency;
+        let currency = config.currency_label.clone().or(base).unwrap_or_else(|| "input currency".into());
+        let mut all = Tables::new();
+        for entry in std::fs::read_dir(folder.join("tables")).unwrap().flatten() {
+            let name = entry.path().file_stem().unwrap().to_str().unwrap().to_string();
+            all.insert(name.clone(), crate::util::report_table(&folder, &name).lazy());
+        }
+        let drawn = |tables: &Tables, dir: &Path, reads: &dyn Fn(&str) -> bool| {
+            let mut p = plan(tables, Setting::new(dir, &period, &config, &currency), reads).unwrap();
+            p.draw_here().unwrap();
+            p.in_order()
+        };
+        let whole_dir = tempfile::tempdir().unwrap();
+        let whole = drawn(&all, whole_dir.path(), &|_| true);
+        assert!(whole.0.len() >= 3, "{input:?}: charts drawn");
+        // no chart reads a table outside the list
+        let outside = drawn(&all, whole_dir.path(), &|t| !CHART_TABLES.contains(&t));
+        assert_eq!((outside.0.len(), outside.1.len()), (0, 0), "{input:?}");
+        let alone_dir = tempfile::tempdir().unwrap();
+        let mut alone = salesrelay::charts::Planned::default();
+        for t in CHART_TABLES {
+            let only: Tables = all.iter().filter(|(name, _)| name.as_str() == t).map(|(n, lf)| (n.clone(), lf.clone())).collect();
+            let mut p = plan(&only, Setting::new(alone_dir.path(), &period, &config, &currency), |r| r == t).unwrap();
+            p.draw_here().unwrap();
+            alone = alone.with(p);
+        }
+        assert_eq!(alone.in_order(), whole, "{input:?}: the same charts, titles and left-out reasons, in the same order");
+        for chart in &whole.0 {
+            for ext in ["svg", "png"] {
+                let file = format!("{}.{ext}", chart.name);
+                let bytes = |dir: &Path| std::fs::read(dir.join(&file)).unwrap_or_else(|_| panic!("{file}"));
+                assert!(bytes(alone_dir.path()) == bytes(whole_dir.path()), "{input:?}: {file} drawn from its table alone");
+                assert!(bytes(&folder.join("charts")) == bytes(whole_dir.path()), "{input:?}: {file} as the run drew it");
+            }
+        }
+        let files = |dir: &Path| std::fs::read_dir(dir).unwrap().count();
+        assert_eq!(files(&folder.join("charts")), 2 * whole.0.len(), "{input:?}: the run drew these charts and no other");
+    }
+}
