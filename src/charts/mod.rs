@@ -278,11 +278,3 @@ pub fn plan<'a>(tables: &Tables, s: Setting<'a>, reads: impl Fn(&str) -> bool) -
     }
     Ok(p)
 }
-
-/// Renders every chart the tables support into `s.dir`, on every core; a
-/// chart whose data is not available is left out, with the reason.
-pub fn render_all(tables: &Tables, s: Setting<'_>) -> Result<(Vec<Chart>, Vec<LeftOut>)> {
-    let mut p = plan(tables, s, |_| true)?;
-    p.draw_on_every_core()?;
-    Ok(p.in_order())
-}

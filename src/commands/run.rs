@@ -312,7 +312,7 @@ fn compute_and_write<'a>(m: &crate::metrics::Model, dir: &Path, charts: crate::c
         let drawer = scope.spawn(move || -> Result<Drawn<'a>> {
             let mut drawn = Drawn { planned: crate::charts::Planned::default(), read: Vec::new() };
             let mut tables = crate::charts::Tables::new();
-            let mut plan = |drawn: &mut Drawn<'a>, (name, path): (String, PathBuf)| -> Result<()> {
+            let mut plan_charts_of = |drawn: &mut Drawn<'a>, (name, path): (String, PathBuf)| -> Result<()> {
                 tables.insert(name.clone(), scan(&path)?);
                 let plan = || crate::charts::plan(&tables, charts, |t| t == name);
                 let planned = crate::progress::timed(&format!("      charts of {name} planned"), plan, |_| None)?;
@@ -325,14 +325,14 @@ fn compute_and_write<'a>(m: &crate::metrics::Model, dir: &Path, charts: crate::c
             loop {
                 loop {
                     match drawing.try_recv() {
-                        Ok(written) => plan(&mut drawn, written)?,
+                        Ok(written) => plan_charts_of(&mut drawn, written)?,
                         Err(std::sync::mpsc::TryRecvError::Empty) => break,
                         Err(std::sync::mpsc::TryRecvError::Disconnected) => return Ok(drawn),
                     }
                 }
                 if !drawn.planned.draw_next()? {
                     match drawing.recv() {
-                        Ok(written) => plan(&mut drawn, written)?,
+                        Ok(written) => plan_charts_of(&mut drawn, written)?,
                         Err(_) => return Ok(drawn),
                     }
                 }
