@@ -180,11 +180,12 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
             };
             crate::progress::timed("      the loss model cross-validated", cross_validated, |_| None)
         });
-        // the charts whose table was not written while the tables were computed
         let draw = || -> Result<_> {
-            let later = crate::charts::plan(&tables, setting, |t| !drawn.read.iter().any(|r| r == t))?;
+            // the charts of a table the input does not support (left out, with the reason): the
+            // others were planned as their tables were written
+            let later = crate::charts::plan(&tables, setting, |t| !tables.contains_key(t))?;
             // the drawings planned while the tables were computed and not yet done come first
-            let mut all = drawn.planned.with(later);
+            let mut all = drawn.with(later);
             all.draw_on_every_core()?;
             Ok(all)
         };
@@ -288,12 +289,6 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
 /// A table written: what the manifest says of it, its doc and its schema.
 type WrittenTable = (Written, Doc, Schema);
 
-/// The charts planned while the tables were computed, and the tables they read.
-struct Drawn<'a> {
-    planned: crate::charts::Planned<'a>,
-    read: Vec<String>,
-}
-
 /// Computes every output table and writes each to `tables/<name>.parquet`
 /// under `dir` as soon as it is finished, on a second thread while the next
 /// one is computed, so no finished table waits in memory beside the next
@@ -305,37 +300,31 @@ struct Drawn<'a> {
 /// in turn; below scale 100 the same time, the tables' work keeping both
 /// cores busy). Returns what `write_tables` does, in table order, and the
 /// charts planned, drawn or not.
-fn compute_and_write<'a>(m: &crate::metrics::Model, dir: &Path, charts: crate::charts::Setting<'a>) -> Result<(Vec<WrittenTable>, Drawn<'a>)> {
+fn compute_and_write<'a>(m: &crate::metrics::Model, dir: &Path, charts: crate::charts::Setting<'a>) -> Result<(Vec<WrittenTable>, crate::charts::Planned<'a>)> {
     let (send, receive) = std::sync::mpsc::channel::<(usize, Doc, DataFrame)>();
     let (to_draw, drawing) = std::sync::mpsc::channel::<(String, PathBuf)>();
     let (computed, written, drawn) = std::thread::scope(|scope| {
-        let drawer = scope.spawn(move || -> Result<Drawn<'a>> {
-            let mut drawn = Drawn { planned: crate::charts::Planned::default(), read: Vec::new() };
+        let drawer = scope.spawn(move || -> Result<crate::charts::Planned<'a>> {
+            let mut drawn = crate::charts::Planned::default();
             let mut tables = crate::charts::Tables::new();
-            let mut plan_charts_of = |drawn: &mut Drawn<'a>, (name, path): (String, PathBuf)| -> Result<()> {
+            let mut plan_charts_of = |drawn: crate::charts::Planned<'a>, (name, path): (String, PathBuf)| -> Result<_> {
                 tables.insert(name.clone(), scan(&path)?);
                 let plan = || crate::charts::plan(&tables, charts, |t| t == name);
-                let planned = crate::progress::timed(&format!("      charts of {name} planned"), plan, |_| None)?;
-                drawn.planned = std::mem::take(&mut drawn.planned).with(planned);
-                drawn.read.push(name);
-                Ok(())
+                Ok(drawn.with(crate::progress::timed(&format!("      charts of {name} planned"), plan, |_| None)?))
             };
-            // a chart at a time, the tables written meanwhile planned first; what is
+            // the tables written meanwhile planned first, then a chart at a time; what is
             // left when the last table is written is drawn on every core (below)
             loop {
-                loop {
-                    match drawing.try_recv() {
-                        Ok(written) => plan_charts_of(&mut drawn, written)?,
-                        Err(std::sync::mpsc::TryRecvError::Empty) => break,
-                        Err(std::sync::mpsc::TryRecvError::Disconnected) => return Ok(drawn),
-                    }
-                }
-                if !drawn.planned.draw_next()? {
-                    match drawing.recv() {
-                        Ok(written) => plan_charts_of(&mut drawn, written)?,
+                drawn = match drawing.try_recv() {
+                    Ok(written) => plan_charts_of(drawn, written)?,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => return Ok(drawn),
+                    // no table new: the next chart, else (none left) wait for the next table
+                    Err(std::sync::mpsc::TryRecvError::Empty) if drawn.draw_next()? => drawn,
+                    Err(std::sync::mpsc::TryRecvError::Empty) => match drawing.recv() {
+                        Ok(written) => plan_charts_of(drawn, written)?,
                         Err(_) => return Ok(drawn),
-                    }
-                }
+                    },
+                };
             }
         });
         let writer = scope.spawn(move || {
