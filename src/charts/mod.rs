@@ -130,6 +130,13 @@ pub struct Setting<'a> {
     pub currency: &'a str,
 }
 
+/// What money is in, as the charts' axes and the report say it: the
+/// configured `currency_label`, else the base currency the input's amounts
+/// are in, else "input currency".
+pub fn money(config: &crate::config::Config, base_currency: Option<&str>) -> String {
+    config.currency_label.clone().or_else(|| base_currency.map(str::to_string)).unwrap_or_else(|| "input currency".into())
+}
+
 impl<'a> Setting<'a> {
     pub fn new(dir: &'a Path, period: &'a str, config: &crate::config::Config, currency: &'a str) -> Self {
         Setting { dir, period, sla_days: config.sla_business_days, compare: config.report.compare, currency }

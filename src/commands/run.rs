@@ -141,8 +141,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     }
     // before the tables: the accounts' frame is let go after its last table reader
     let unmapped = crate::progress::timed("    the industries not in the mapping", || crate::metrics::visits::unmapped_industries(&model).collect(), |_| None)?;
-    // what money is in: the configured label, else the base currency
-    let currency = config.currency_label.clone().or_else(|| v.base_currency.clone()).unwrap_or_else(|| "input currency".into());
+    let currency = crate::charts::money(config, v.base_currency.as_deref());
     let charts_dir = dir.path().join("charts");
     let setting = crate::charts::Setting::new(&charts_dir, &label, config, &currency);
     let (mut written, drawn) = compute_and_write(&model, dir.path(), setting)?;
@@ -283,7 +282,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     if let Some(line) = kept_line(&committed.kept) {
         let _ = writeln!(summary, "  {line}");
     }
-    Ok(RunReport { period: label.clone(), folder, outputs, problems: n, summary })
+    Ok(RunReport { period: label, folder, outputs, problems: n, summary })
 }
 
 /// A table written: what the manifest says of it, its doc and its schema.

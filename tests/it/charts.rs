@@ -276,8 +276,7 @@ fn each_chart_reads_only_its_table() {
         let period = folder.file_name().unwrap().to_str().unwrap().to_string();
         let (config, _) = salesrelay::config::Config::resolve(None, &input, &Default::default()).unwrap();
         // what money is in, as the run has it
-        let base = crate::util::load(&input, false).base_currency;
-        let currency = config.currency_label.clone().or(base).unwrap_or_else(|| "input currency".into());
+        let currency = salesrelay::charts::money(&config, crate::util::load(&input, false).base_currency.as_deref());
         let mut all = Tables::new();
         for entry in std::fs::read_dir(folder.join("tables")).unwrap().flatten() {
             let name = entry.path().file_stem().unwrap().to_str().unwrap().to_string();
@@ -314,4 +313,17 @@ fn each_chart_reads_only_its_table() {
         let files = |dir: &Path| std::fs::read_dir(dir).unwrap().count();
         assert_eq!(files(&folder.join("charts")), 2 * whole.0.len(), "{input:?}: the run drew these charts and no other");
     }
+}
+
+/// What money is in on the charts: the configured label first, else the
+/// input's base currency, else the words "input currency".
+#[test]
+fn money_is_the_label_else_the_base_currency() {
+    use salesrelay::charts::money;
+    let mut config = salesrelay::config::Config::default();
+    assert_eq!(money(&config, None), "input currency");
+    assert_eq!(money(&config, Some("JPY")), "JPY");
+    config.currency_label = Some("JPY thousands".into());
+    assert_eq!(money(&config, Some("JPY")), "JPY thousands");
+    assert_eq!(money(&config, None), "JPY thousands");
 }
