@@ -300,8 +300,13 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
                 col("__max_after").max().alias("__furthest"),
             ]),
     )
-    .with_column((col("__micros_in_stage").cast(DataType::Float64) / lit(86_400_000_000.0)).alias("__days_in_stage"))
-        .join(opps, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
+    .with_column((col("__micros_in_stage").cast(DataType::Float64) / lit(86_400_000_000.0)).alias("__days_in_stage"));
+    // each deal's columns picked by its code (`events::looked_up`), not joined: scale 1000,
+    // 4M (deal, stage) rows against 1M deals, the table 1.50-1.79 -> 1.41-1.54 s (in turn);
+    // a row of no known deal is left out, as the join left it (outcome is required, so
+    // null only there)
+    let per_stage = events::looked_up(per_stage, "opportunity_id", opps, &["outcome", "source", "industry", "region"])
+        .filter(col("outcome").is_not_null())
         .with_columns([
             col("__furthest").gt(col("stage_order")).or(col("outcome").eq(lit("won"))).alias("__advanced"),
             m.period("first_entered_at").alias("period"),

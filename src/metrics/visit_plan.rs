@@ -141,16 +141,24 @@ fn closed_deals(m: &Model) -> LazyFrame {
 /// MIN_STAGE_DEALS closed deals.
 pub(super) fn stage_rates_plan(m: &Model) -> LazyFrame {
     match m.lazy("stage_history") {
-        Some(sh) => sh
-            .select([col("opportunity_id"), col("stage").cast(crate::ids::segment_type())])
-            .join(closed_deals(m).select([col("opportunity_id"), col("outcome")]), [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
-            .group_by([col("stage")])
-            .agg([
-                col("opportunity_id").to_physical().n_unique().cast(DataType::Int64).alias("__closed"),
-                col("opportunity_id").to_physical().filter(col("outcome").eq(lit("won"))).n_unique().cast(DataType::Float64).alias("__won"),
-            ])
-            .filter(col("__closed").gt_eq(lit(MIN_STAGE_DEALS)))
-            .select([col("stage").cast(DataType::String), (col("__won") / col("__closed").cast(DataType::Float64)).alias("__rate")]),
+        // each entry's deal's outcome picked by the deal's code (`events::looked_up`), not
+        // joined: scale 1000, 4M entries against 0.9M closed deals, the frame 0.35-0.42 ->
+        // 0.17-0.23 s (in turn); null where the deal is not closed, so those entries are
+        // left out as the join left them
+        Some(sh) => super::events::looked_up(
+            sh.select([col("opportunity_id"), col("stage").cast(crate::ids::segment_type())]),
+            "opportunity_id",
+            closed_deals(m).select([col("opportunity_id"), col("outcome")]),
+            &["outcome"],
+        )
+        .filter(col("outcome").is_not_null())
+        .group_by([col("stage")])
+        .agg([
+            col("opportunity_id").to_physical().n_unique().cast(DataType::Int64).alias("__closed"),
+            col("opportunity_id").to_physical().filter(col("outcome").eq(lit("won"))).n_unique().cast(DataType::Float64).alias("__won"),
+        ])
+        .filter(col("__closed").gt_eq(lit(MIN_STAGE_DEALS)))
+        .select([col("stage").cast(DataType::String), (col("__won") / col("__closed").cast(DataType::Float64)).alias("__rate")]),
         None => df!("stage" => Vec::<String>::new(), "__rate" => Vec::<f64>::new()).expect("empty").lazy(),
     }
 }
