@@ -158,6 +158,17 @@ fn build_activities(m: &Model) -> Option<LazyFrame> {
     Some(with_account(acts, m))
 }
 
+/// `looked_up`, keeping only the rows whose `key` `table` holds: what an
+/// inner join gives, in `lf`'s order (a flag looked up beside `values`
+/// says which rows found theirs, whatever the values hold).
+pub fn looked_up_found(lf: LazyFrame, key: &str, table: LazyFrame, values: &[&str]) -> LazyFrame {
+    const FOUND: &str = "__found";
+    let with_flag: Vec<&str> = values.iter().copied().chain([FOUND]).collect();
+    looked_up(lf, key, table.with_column(lit(true).alias(FOUND)), &with_flag)
+        .filter(col(FOUND).fill_null(lit(false)))
+        .drop(by_name([FOUND], true, false))
+}
+
 /// Validated text column `c`, whose values are the contract's `values`,
 /// as a Polars Enum of them (`ids::contract_enum_type`): one byte a row (a
 /// rep's team and role beside each of 17M activities at scale 1000: 0.1

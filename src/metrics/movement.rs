@@ -84,14 +84,13 @@ fn states(m: &Model) -> Option<LazyFrame> {
     let all_open = !has_close_dates(m);
     // sorted before the deals' columns are put beside (a sort of 5 columns,
     // not 12), by a gather by code; a history entry of no known deal has no
-    // state (created_at is required, so null only there)
+    // state
     let sorted = concat([created, hist, closed], UnionArgs::default())
         .ok()?
         .sort_by_exprs([runs::by_code("opportunity_id"), col("t"), col("__order")], Default::default());
     let deal_columns = ["created_at", "closed_at", "__won", "__lost", "opp_amount", "source", "industry", "region"];
     Some(
-        events::looked_up(sorted, "opportunity_id", opps, &deal_columns)
-            .filter(col("created_at").is_not_null())
+        events::looked_up_found(sorted, "opportunity_id", opps, &deal_columns)
             .with_columns([ffill("close_date").alias("close_date"), ffill("h_amount").alias("h_amount")])
             .with_columns([
                 col("t").gt_eq(col("created_at")).and(col("closed_at").is_null().or(col("t").lt(col("closed_at")))).alias("open"),
@@ -301,12 +300,10 @@ pub fn stage_conversion(m: &Model) -> crate::error::Result<Option<LazyFrame>> {
             ]),
     )
     .with_column((col("__micros_in_stage").cast(DataType::Float64) / lit(86_400_000_000.0)).alias("__days_in_stage"));
-    // each deal's columns picked by its code (`events::looked_up`), not joined: scale 1000,
-    // 4M (deal, stage) rows against 1M deals, the table 1.50-1.79 -> 1.41-1.54 s (in turn);
-    // a row of no known deal is left out, as the join left it (outcome is required, so
-    // null only there)
-    let per_stage = events::looked_up(per_stage, "opportunity_id", opps, &["outcome", "source", "industry", "region"])
-        .filter(col("outcome").is_not_null())
+    // each deal's columns picked by its code (`events::looked_up_found`), not joined: scale
+    // 1000, 4M (deal, stage) rows against 1M deals, the table 1.50-1.79 -> 1.41-1.54 s (in
+    // turn); a row of no known deal is left out, as the join left it
+    let per_stage = events::looked_up_found(per_stage, "opportunity_id", opps, &["outcome", "source", "industry", "region"])
         .with_columns([
             col("__furthest").gt(col("stage_order")).or(col("outcome").eq(lit("won"))).alias("__advanced"),
             m.period("first_entered_at").alias("period"),

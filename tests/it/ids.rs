@@ -187,6 +187,33 @@ fn a_lookup_by_code_gives_what_the_left_join_gives() {
     assert_eq!(got.column("score").unwrap().f64().unwrap().iter().collect::<Vec<_>>(), [None, None, Some(1.0), None, None, None]);
 }
 
+/// `events::looked_up_found` (the lookup by code standing in for an inner
+/// join) keeps the rows whose id the table holds, in their order, even
+/// where the values looked up are null, and leaves out null ids and ids
+/// the table lacks.
+#[test]
+fn a_lookup_that_keeps_the_found_rows_gives_what_the_inner_join_gives() {
+    use salesrelay::metrics::events::looked_up_found;
+    let (frames, ids) = own_coded(vec![
+        ("activities", df!("lead_id" => [Some("LF3"), None, Some("LF1"), Some("LF9"), Some("LF3"), Some("LF2")], "n" => [1, 2, 3, 4, 5, 6]).unwrap()),
+        ("leads", df!(
+            "lead_id" => ["LF1", "LF2", "LF3", "LF7"],
+            "source_id" => [Some("inbound"), None, Some("outbound"), Some("inbound")],
+            "score" => [Some(1.5), Some(2.5), None, Some(7.0)],
+        ).unwrap()),
+    ]);
+    let [rows, table] = <[DataFrame; 2]>::try_from(frames).unwrap();
+    let got = looked_up_found(rows.clone().lazy(), "lead_id", table.clone().lazy(), &["source_id", "score"]).collect().unwrap();
+    let args = JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Inner) };
+    let joined = rows.lazy().join(table.lazy(), [col("lead_id")], [col("lead_id")], args).collect().unwrap();
+    assert!(got.equals_missing(&joined), "{got}");
+    // by hand: rows 1 (LF3), 3 (LF1), 5 (LF3) and 6 (LF2, its source null) stay; the null id and LF9 go
+    assert_eq!(got.column("n").unwrap().i32().unwrap().iter().collect::<Vec<_>>(), [Some(1), Some(3), Some(5), Some(6)]);
+    assert_eq!(strs(&ids.decode(got.clone()).unwrap(), "source_id"), [Some("outbound"), Some("inbound"), Some("outbound"), None].map(|s| s.map(String::from)).to_vec());
+    assert_eq!(got.column("score").unwrap().f64().unwrap().iter().collect::<Vec<_>>(), [None, Some(1.5), None, Some(2.5)]);
+    assert_eq!(got.get_column_names(), joined.get_column_names(), "no flag column left behind");
+}
+
 /// `values` (in pieces, one chunk each) coded by `ids::encode_ids` as ids
 /// of kind `kind`: the codes, checked to name equal values alike and
 /// different values differently, and the text they decode to.
