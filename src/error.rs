@@ -18,9 +18,11 @@ pub enum Error {
     /// stderr) are shown before the reason.
     #[error("{reason}")]
     Problems { summary: String, problems: String, reason: Box<Error> },
-    /// A file that cannot be read or written at all.
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    /// A file that cannot be read or written at all. (`err` is not the
+    /// error's source: the message says it once, where a source would be
+    /// said again after it.)
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
     /// Something the input cannot support, e.g. no data to review.
     #[error("{0}")]
     Input(String),
@@ -31,8 +33,8 @@ pub enum Error {
 
 impl Error {
     /// Wraps an I/O error with the path it concerns.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io { path: path.into(), source }
+    pub fn io(path: impl Into<PathBuf>, err: std::io::Error) -> Error {
+        Error::Io { path: path.into(), err }
     }
 }
 

@@ -167,13 +167,16 @@ pub fn ignored_lines(ignored: &[IgnoredColumn]) -> Vec<String> {
 
 /// The contract column of `spec` a header most likely meant: the nearest by
 /// edit distance (names normalised as for matching), at most 2 edits and
-/// fewer than half the name, preferring columns the file does not supply.
+/// fewer than half the name, among the columns the file does not supply (a
+/// header near one it does supply, `close_at` beside `closed_at`, is a column
+/// of its own, not a typo that leaves the column empty).
 pub fn nearest_column(header: &str, spec: &TableSpec, supplied: &[&'static str]) -> Option<&'static str> {
     spec.columns
         .iter()
-        .filter_map(|c| crate::contract::typo_distance(header, c.name).map(|d| (c.name, d, supplied.contains(&c.name))))
-        .min_by_key(|(_, d, taken)| (*taken, *d))
-        .map(|(name, _, _)| name)
+        .filter(|c| !supplied.contains(&c.name))
+        .filter_map(|c| crate::contract::typo_distance(header, c.name).map(|d| (c.name, d)))
+        .min_by_key(|(_, d)| *d)
+        .map(|(name, _)| name)
 }
 
 /// Whether a load hashes its input files (SHA-256, which the manifest
@@ -195,6 +198,10 @@ pub fn read_input(input: &Path, config: &Config, hashes: Hashes) -> Result<RawIn
 
 /// `read_input`'s work.
 fn read_input_files(input: &Path, config: &Config, hashes: Hashes) -> Result<RawInput> {
+    if input.is_file() {
+        let holder = input.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        return Err(Error::Input(format!("--input {} is a file: give the folder that holds the tables (here {})", input.display(), holder.display())));
+    }
     if !input.is_dir() {
         return Err(Error::Input(format!("input folder {} does not exist", input.display())));
     }
@@ -205,7 +212,7 @@ fn read_input_files(input: &Path, config: &Config, hashes: Hashes) -> Result<Raw
     let csv_files = TABLES
         .iter()
         .filter_map(|spec| match files.get(&normalize_name(spec.name)).map(Vec::as_slice) {
-            Some([path]) if !is_parquet(path) => Some(path.clone()),
+            Some([path]) if !is_parquet(path) && path.is_file() => Some(path.clone()),
             _ => None,
         })
         .collect();
@@ -300,6 +307,23 @@ fn read_native_with(
             out.missing.push(spec.name);
             out.unavailable.insert(spec.name.to_string(), format!("no {0}.csv or {0}.parquet in the input", spec.name));
         }
+        1 if !found[0].is_file() => {
+            let path = &found[0];
+            let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            let what = if path.is_dir() {
+                "a folder (as Spark or Hive write a table, in parts)".to_string()
+            } else if let Ok(target) = std::fs::read_link(path) {
+                format!("a link to {}, which is not there", target.display())
+            } else {
+                "not a file that can be read".to_string()
+            };
+            out.findings.push(Finding::fatal(
+                spec.name,
+                None,
+                "not_a_file",
+                format!("{file_name} in {} is {what}: put the {} table in one CSV or Parquet file", input.display(), spec.name),
+            ));
+        }
         1 => {
             let path = &found[0];
             let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
@@ -364,7 +388,9 @@ pub fn input_files(input: &Path) -> Result<BTreeMap<String, Vec<PathBuf>>> {
         let path = entry.map_err(|e| Error::io(input, e))?.path();
         let (Some(stem), Some(ext)) = (path.file_stem(), path.extension()) else { continue };
         let ext = ext.to_string_lossy().to_ascii_lowercase();
-        if path.is_file() && (ext == "csv" || ext == "parquet") {
+        // a folder or a broken link of a table's name is found too, to be named (`not_a_file`)
+        // rather than taken for a table the input lacks
+        if ext == "csv" || ext == "parquet" {
             files.entry(normalize_name(&stem.to_string_lossy())).or_default().push(path);
         }
     }
@@ -631,8 +657,8 @@ fn read_csv_chunks(
     let mut builders = new_builders();
     let mut rows: Vec<i64> = Vec::with_capacity(chunk.min(1 << 16));
     let mut chunks = 0usize;
-    // (line, raw text, field count) of records whose width differs from the header's
-    let mut ragged: Vec<(u64, String, usize)> = Vec::new();
+    // (line, raw text, field count, lines it runs over) of records whose width differs from the header's
+    let mut ragged: Vec<(u64, String, usize, u64)> = Vec::new();
     let mut last_good_line = 0u64;
     loop {
         match csv_reader.read_byte_record(&mut record) {
@@ -647,7 +673,7 @@ fn read_csv_chunks(
         let line = next_line(&record);
         if record.len() != width {
             let text = record.iter().map(|f| String::from_utf8_lossy(f)).collect::<Vec<_>>().join(",");
-            ragged.push((line, text.chars().take(200).collect(), record.len()));
+            ragged.push((line, text.chars().take(200).collect(), record.len(), record.iter().map(line_breaks).sum()));
             continue;
         }
         for (i, builder) in builders.iter_mut() {
@@ -669,8 +695,17 @@ fn read_csv_chunks(
             chunks += 1;
         }
     }
-    for (line, text, fields) in ragged {
-        let (rule, detail) = if line > last_good_line {
+    for (line, text, fields, more) in ragged {
+        let (rule, detail) = if more > 0 {
+            // a quote left open takes the lines after it into one record, until the next quote
+            (
+                "unclosed_quote",
+                format!(
+                    "a quoted field opened here runs over {more} more line(s), to line {}, and the record has {fields} field(s), the header {width}: is a closing quote missing? The lines it runs over are not read as rows: {text:?}",
+                    line + more
+                ),
+            )
+        } else if line > last_good_line {
             ("report_footer", format!("text under the data (a pasted report footer?): {text:?}"))
         } else {
             ("ragged_row", format!("has {fields} field(s), the header has {width}: {text:?}"))
@@ -683,6 +718,12 @@ fn read_csv_chunks(
     out.usable = true;
     out.digest = hashing.borrow_mut().finish();
     Ok(out)
+}
+
+/// The line breaks in a field (LF, CRLF or a CR on its own, as `LineTracker` counts them).
+fn line_breaks(field: &[u8]) -> u64 {
+    let crlf = field.windows(2).filter(|w| w == b"\r\n").count();
+    (bytecount(field, b'\n') + bytecount(field, b'\r')) - crlf as u64
 }
 
 /// How a CSV file's bytes are read.
@@ -1600,6 +1641,8 @@ struct LineTracker<R> {
     state: QuoteState,
     in_record: bool,
     delimiter: u8,
+    /// Whether the byte before was a carriage return (of a CRLF, or one on its own)
+    after_cr: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1612,7 +1655,7 @@ enum QuoteState {
 
 impl<R: Read> LineTracker<R> {
     fn new(inner: R, starts: Rc<RefCell<VecDeque<u64>>>, delimiter: u8) -> Self {
-        LineTracker { inner, starts, line: 1, state: QuoteState::FieldStart, in_record: false, delimiter }
+        LineTracker { inner, starts, line: 1, state: QuoteState::FieldStart, in_record: false, delimiter, after_cr: false }
     }
 }
 
@@ -1631,11 +1674,14 @@ impl<R: Read> Read for LineTracker<R> {
                 (FieldStart, b'"') => Quoted,
                 (QuoteInQuoted, b'"') => Quoted,
                 (_, d) if d == self.delimiter => FieldStart,
-                (_, b'\n') => FieldStart,
-                (_, b'\r') => self.state,
+                (_, b'\n' | b'\r') => FieldStart,
                 _ => Unquoted,
             };
-            if b == b'\n' {
+            // a line ends at LF, CRLF or a CR on its own (as the csv crate ends a record, and
+            // as an old Mac's export and every editor end a line): counted once for a CRLF
+            let ends_line = b == b'\r' || (b == b'\n' && !self.after_cr);
+            self.after_cr = b == b'\r';
+            if ends_line {
                 self.line += 1;
                 if self.state != Quoted {
                     self.in_record = false;

@@ -139,7 +139,18 @@ impl ReportDir {
     /// Starts `parent/name`, writing into `parent/.name.tmp-<pid>`, after
     /// cleaning what dead runs left beside it.
     pub fn create(parent: &Path, name: &str) -> Result<ReportDir> {
+        if parent.exists() && !parent.is_dir() {
+            return Err(Error::Input(format!("--out {} is a file, not a folder: give the folder the report goes in", parent.display())));
+        }
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        // a file of the report's name is the user's: nothing replaces it (checked before the tables are computed)
+        let target = parent.join(name);
+        if target.symlink_metadata().is_ok() && !target.is_dir() {
+            return Err(Error::Input(format!(
+                "{} is a file, not a report folder: move it, or give another --out, so the report can take its name",
+                target.display()
+            )));
+        }
         let pid = std::process::id();
         let lock_path = parent.join(side_name(name, "lock", pid));
         let lock = File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;

@@ -490,6 +490,10 @@ fn raw_name(c: &str) -> String {
     format!("{c}__raw")
 }
 
+/// The largest number a column of numbers takes (`too_large` past it):
+/// 2^53, the last up to which every whole number is a float of its own.
+pub const LARGEST_EXACT: f64 = 9_007_199_254_740_992.0;
+
 fn type_rule(ty: ColType) -> (&'static str, String) {
     match ty {
         ColType::Timestamp => (
@@ -575,6 +579,13 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
         if matches!(c.ty, ColType::Float) {
             let v = col(c.name);
             rules.push((Some(c.name), raw.clone(), v.clone().is_finite().not(), "non_finite", "not a finite number".into()));
+            if !matches!(c.name, "latitude" | "longitude") {
+                // past 2^53 a number is not held to the unit, and two near the largest a float
+                // holds add up to infinity (which the charts cannot draw): no amount, duration
+                // or rate is that large
+                let detail = "is larger than 9,007,199,254,740,992 (2^53), beyond which numbers cannot be added up exactly";
+                rules.push((Some(c.name), raw.clone(), v.clone().is_finite().and(v.clone().abs().gt(lit(LARGEST_EXACT))), "too_large", detail.into()));
+            }
             let (rule, detail) = if c.name == "amount" {
                 ("negative_amount", "is negative (amounts must be >= 0)")
             } else {

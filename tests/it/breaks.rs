@@ -228,6 +228,38 @@ fn a_failed_rerun_leaves_the_report_and_your_files_as_they_were() {
     assert_eq!(names_in(out.path()), ["FY2026-Q2"]);
 }
 
+/// A file of the report's name is the user's: the run stops before any
+/// work, saying so, and leaves it and the folder as they were. A file given
+/// as --out or --input is named as such; an OS error is said once.
+#[test]
+fn a_file_where_a_folder_is_expected_is_named_and_left_alone() {
+    let d = Dir::copy_of(&tiny());
+    let out = tempfile::tempdir().unwrap();
+    let out_s = out.path().to_str().unwrap();
+    std::fs::write(out.path().join("FY2026-Q2"), "my Q2 notes").unwrap();
+    let o = salesrelay(d.path(), &["run", "--input", ".", "--out", out_s]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("FY2026-Q2 is a file, not a report folder"), "{stderr}");
+    assert_eq!(names_in(out.path()), ["FY2026-Q2"]);
+    assert_eq!(std::fs::read_to_string(out.path().join("FY2026-Q2")).unwrap(), "my Q2 notes");
+    // --out a file
+    let file = out.path().join("FY2026-Q2");
+    let o = salesrelay(d.path(), &["run", "--input", ".", "--out", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("is a file, not a folder"), "{stderr}");
+    // --input a file
+    let o = salesrelay(d.path(), &["validate", "--input", "reps.csv"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--input reps.csv is a file: give the folder that holds the tables"), "{stderr}");
+    // an OS error is said once
+    let o = salesrelay(d.path(), &["run", "--input", ".", "--out", "/proc/version/x"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.matches("os error").count(), 1, "{stderr}");
+}
+
 /// What a run killed between its two renames leaves: the old report aside
 /// as `.<name>.previous-<pid>` and no report under its name. The next run
 /// puts it back (and so keeps the user's files in it) before replacing it;

@@ -126,6 +126,63 @@ fn bom_and_crlf_load_the_same() {
 }
 
 #[test]
+fn an_old_mac_file_ending_its_lines_in_cr_alone_names_each_row_by_its_line() {
+    // accounts.csv line 3 is A2; reps.csv line 4 is R3
+    let d = Dir::copy_of(&tiny());
+    d.replace("accounts.csv", ",34.70,", ",abc,");
+    d.replace("reps.csv", "R3,AI Agent 1,IS,AI_SDR,", "R3,AI Agent 1,Inside,AI_SDR,");
+    for name in ["accounts.csv", "reps.csv"] {
+        d.write(name, &d.read(name).replace('\n', "\r"));
+    }
+    let v = load(d.path(), false);
+    let got: Vec<_> = findings(&v).into_iter().filter(|f| f.0 == "accounts" || f.0 == "reps").collect();
+    assert_eq!(
+        got,
+        vec![
+            ("accounts".to_string(), Some(3), Some("latitude".to_string()), "not_a_number".to_string()),
+            ("reps".to_string(), Some(4), Some("team".to_string()), "unknown_value".to_string()),
+        ]
+    );
+    // with --lenient that rep alone is set aside and that latitude alone emptied
+    let (plain, lenient) = (load(&tiny(), false), load(d.path(), true));
+    assert_eq!(lenient.tables["reps"].height(), plain.tables["reps"].height() - 1);
+    let nulls = |v: &salesrelay::validate::Validated| v.tables["accounts"].column("latitude").unwrap().null_count();
+    assert_eq!(nulls(&lenient), nulls(&plain) + 1);
+}
+
+#[test]
+fn a_folder_or_a_broken_link_of_a_tables_name_is_named_not_taken_for_a_missing_table() {
+    // dsr_views is optional: a folder of its name (Spark's df.write.csv) must not read as "not given"
+    let d = Dir::copy_of(&tiny());
+    std::fs::remove_file(d.file("dsr_views.csv")).unwrap();
+    std::fs::create_dir(d.file("dsr_views.csv")).unwrap();
+    std::fs::write(d.file("dsr_views.csv").join("part-00000.csv"), "x\n").unwrap();
+    let v = load(d.path(), false);
+    assert_eq!(findings(&v), vec![("dsr_views".to_string(), None, None, "not_a_file".to_string())]);
+    assert!(v.findings.column("detail").unwrap().str().unwrap().get(0).unwrap().contains("dsr_views.csv in"), "{:?}", v.findings);
+    // a required table's file as a link to nothing
+    let d = Dir::copy_of(&tiny());
+    std::fs::remove_file(d.file("opportunities.csv")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/opportunities.csv", d.file("opportunities.csv")).unwrap();
+    let v = load(d.path(), false);
+    let got: Vec<_> = findings(&v).into_iter().filter(|f| f.0 == "opportunities").collect();
+    assert_eq!(got, vec![("opportunities".to_string(), None, None, "not_a_file".to_string())]);
+}
+
+#[test]
+fn a_quote_left_open_is_named_with_the_lines_it_takes_in() {
+    // line 3's reason text opens a quote that the next quote, on line 7, closes: lines 3-7 read
+    // as one record of 13 fields
+    let d = Dir::copy_of(&tiny());
+    d.replace("opportunities.csv", ",Budget,予算", ",Budget,\"予算");
+    let v = load(d.path(), false);
+    let got: Vec<_> = findings(&v).into_iter().filter(|f| f.0 == "opportunities").collect();
+    assert_eq!(got, vec![("opportunities".to_string(), Some(3), None, "unclosed_quote".to_string())]);
+    let detail = v.findings.column("detail").unwrap().str().unwrap().iter().flatten().find(|d| d.contains("quoted field")).unwrap().to_string();
+    assert!(detail.contains("runs over 4 more line(s), to line 7, and the record has 13 field(s), the header 12"), "{detail}");
+}
+
+#[test]
 fn quoted_newline_keeps_row_numbers_as_lines() {
     let d = Dir::copy_of(&tiny());
     d.replace("opportunities.csv", "\"Lost to competitor on price, again\"", "\"Lost to competitor\non price\"");

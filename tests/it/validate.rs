@@ -68,6 +68,18 @@ fn non_finite_amount() {
 }
 
 #[test]
+fn an_amount_past_the_exact_floats_is_too_large() {
+    // 2^53 itself is kept; one more whole number (as written) is past it, and so is 1.7e308,
+    // two of which add up to infinity
+    let got = check(|d| d.replace("opportunities.csv", ",300000,", ",9007199254740992,"));
+    assert_eq!(got, vec![]);
+    let got = check(|d| d.replace("opportunities.csv", ",300000,", ",9007199254740994,"));
+    assert_eq!(got, vec![f("opportunities", Some(4), Some("amount"), "too_large")]);
+    let got = check(|d| d.replace("opportunities.csv", ",300000,", ",1.7e308,"));
+    assert_eq!(got, vec![f("opportunities", Some(4), Some("amount"), "too_large")]);
+}
+
+#[test]
 fn unknown_enum_value() {
     // O4 is on line 8
     let got = check(|d| d.replace("opportunities.csv", ",Proposal,,open,", ",Proposal,,pending,"));
