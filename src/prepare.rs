@@ -98,6 +98,95 @@ pub fn data_span(v: &Validated, config: &Config) -> Result<Option<Span>> {
     Ok(Some(Span { first: Quarter(first), last, last_complete, last_event, last_date }))
 }
 
+/// Events more than a year (of months with no event at all) apart from the
+/// rest of the data, at either end, that are a sliver of it (1% or less):
+/// most likely a year typo (2062 for 2026) that passes validation's
+/// 1970-2099 bounds. The quarters still run to them (METRICS.md: from the
+/// first to the last quarter holding an event), so a warning names them,
+/// by table, key and date, and says what they do to the review.
+pub fn stray_events(v: &Validated) -> Result<Vec<String>> {
+    // each event in its stretch of 30 days since 1970, by its microseconds (at scale 1000 the
+    // calendar months of 33M timestamps took 1.1 s, these 0.1 s)
+    const STRETCH: i64 = 30 * 86_400_000_000;
+    let micros = |c: &str| col(c).dt().timestamp(TimeUnit::Microseconds);
+    // the events, and the room views, which end the data for the deals' days without activity
+    let columns: Vec<(&str, &str)> = EVENT_COLUMNS.iter().copied().chain([("dsr_views", "viewed_at")]).collect();
+    let parts: Vec<LazyFrame> = columns
+        .iter()
+        .filter_map(|(t, c)| {
+            v.lazy(t).map(|lf| {
+                lf.select([micros(c).alias("t")])
+                    .drop_nulls(None)
+                    .group_by([col("t").floor_div(lit(STRETCH)).alias("s")])
+                    .agg([len().cast(DataType::Int64).alias("n")])
+            })
+        })
+        .collect();
+    if parts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stretches = concat(parts, UnionArgs::default())?
+        .group_by([col("s")])
+        .agg([col("n").sum()])
+        .sort(["s"], Default::default())
+        // (counts, the same in any order: the streaming engine groups many rows faster)
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
+    let ints = |c: &str| -> Result<Vec<i64>> { Ok(stretches.column(c)?.i64()?.into_no_null_iter().collect()) };
+    let (s, n) = (ints("s")?, ints("n")?);
+    let total: i64 = n.iter().sum();
+    // a sliver: 1% of the events or less, or a few on a small input
+    let sliver = |events: i64| events * 100 <= total || events <= 3;
+    let month = |micros: i64| chrono::DateTime::from_timestamp_micros(micros).map(|d| d.format("%B %Y").to_string()).unwrap_or_default();
+    let mut out = Vec::new();
+    // more than a year with no event: 13 stretches of 30 days or more empty between two
+    let gaps: Vec<usize> = (1..s.len()).filter(|&i| s[i] - s[i - 1] > 13).collect();
+    let late = gaps.last().copied().filter(|&i| sliver(n[i..].iter().sum()));
+    let early = gaps.first().copied().filter(|&i| sliver(n[..i].iter().sum()) && Some(i) != late);
+    for (after, at) in [(true, late), (false, early)] {
+        let Some(i) = at else { continue };
+        // the stray events: from stretch s[i] on, or before it
+        let from = lit(s[i] * STRETCH);
+        let is_stray = |c: &str| if after { micros(c).gt_eq(from.clone()) } else { micros(c).lt(from.clone()) };
+        // the rest's end (or start), worked out only here
+        let edge: Vec<LazyFrame> = columns
+            .iter()
+            .filter_map(|(t, c)| v.lazy(t).map(|lf| lf.select([micros(c).filter(is_stray(c).not()).alias("t")])))
+            .collect();
+        let edge = concat(edge, UnionArgs::default())?.select([if after { col("t").max() } else { col("t").min() }]).collect()?;
+        let edge = month(edge.column("t")?.i64()?.get(0).unwrap_or_default());
+        let (count, rest) = if after {
+            (n[i..].iter().sum::<i64>(), format!("which ends in {edge}"))
+        } else {
+            (n[..i].iter().sum::<i64>(), format!("which starts in {edge}"))
+        };
+        // a few of them by their table's key, as the file has it
+        let mut named = Vec::new();
+        for &(t, c) in &columns {
+            let (Some(lf), Some(spec)) = (v.lazy(t), crate::contract::table(t)) else { continue };
+            let stray = is_stray(c);
+            let mut picked: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
+            picked.push(col(c).dt().to_string("%Y-%m-%d").alias("__date"));
+            let rows = v.ids.decode_table(t, lf.filter(stray).select(picked).limit(3).collect()?).collect()?;
+            for r in 0..rows.height() {
+                let key: Vec<String> = spec.key.iter().map(|k| rows.column(k).ok().and_then(|k| k.get(r).ok()).map(|x| x.str_value().to_string()).unwrap_or_default()).collect();
+                let date = rows.column("__date")?.str()?.get(r).unwrap_or_default().to_string();
+                named.push(format!("{t} {} {c} {date}", key.join(" ")));
+            }
+        }
+        named.truncate(3);
+        let (events, lie, them) = if count == 1 { ("1 event".to_string(), "lies", "it") } else { (format!("{} events", thousands(count as u64)), "lie", "them") };
+        out.push(format!(
+            "{events} {lie} more than a year {} the rest of the data ({rest}), with no event between: {}{}. {}? Such a date moves the end (or the start) of the data and of its quarters with it, and the review reads {them} as real; fix the dates, or name the quarter with --period",
+            if after { "after" } else { "before" },
+            named.join(", "),
+            if count as usize > named.len() { ", ..." } else { "" },
+            if after { "A year typo" } else { "Old records, or a year typo" },
+        ));
+    }
+    Ok(out)
+}
+
 /// A validated input with its reviewed quarter, ready to compute.
 pub struct Prepared {
     pub config: Config,
@@ -108,6 +197,8 @@ pub struct Prepared {
     pub label: String,
     pub compare_to: Option<String>,
     pub industries: Industries,
+    /// Events far apart from the rest of the data (`stray_events`).
+    pub stray: Vec<String>,
 }
 
 impl Prepared {
@@ -130,6 +221,7 @@ impl Prepared {
                 span.last_date
             ));
         }
+        out.extend(self.stray.iter().cloned());
         let set_aside = set_aside_lines(&self.validated);
         if !set_aside.is_empty() {
             out.push(format!(
@@ -183,7 +275,8 @@ pub fn prepare(input: &InputOptions, lenient: bool, lenient_flag: Option<&str>, 
     let label = period.label(&config);
     let compare_to = (period > span.first).then(|| period.prev().label(&config));
     let industries = Industries::load(&input.input, &config)?;
-    Ok(Prepared { config, validated: v, span, quarter: period, label, compare_to, industries })
+    let stray = crate::progress::timed("    events apart from the rest", || stray_events(&v), |_| None)?;
+    Ok(Prepared { config, validated: v, span, quarter: period, label, compare_to, industries, stray })
 }
 
 /// The lines that come before the findings: files `encoding = "auto"` read

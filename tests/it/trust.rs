@@ -497,3 +497,33 @@ fn a_mature_cohort_is_ranked_in_the_is_reps_title() {
     assert!(svg.contains("FY2026-Q2: AI SDRs averaged 2 SQLs at 50% SQL-to-win; human reps 2 at 33%"), "{svg}");
     assert!(!svg.contains("hollow"), "no immature point");
 }
+
+/// A date years away from the rest of the data (a year typo, 2062 for
+/// 2026) passes validation's bounds and moves the data's last quarter: the
+/// run says so, naming the event, and a clean input has no such warning.
+#[test]
+fn an_event_years_after_the_rest_is_named_in_a_warning() {
+    let d = Dir::copy_of(&tiny());
+    let (code, stdout, stderr, _) = run(&d, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!format!("{stdout}{stderr}").contains("more than a year"), "{stdout}{stderr}");
+    d.replace("activities.csv", "T1,R1,A1,L1,,2026-04-06T10:30:00+09:00", "T1,R1,A1,L1,,2062-04-06T10:30:00+09:00");
+    // the last complete quarter is now one of 2062's: the review names the quarter it reads
+    let (code, stdout, stderr, _) = run(&d, &["--period", "FY2026-Q2"]);
+    let said = format!("{stdout}{stderr}");
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("warning: 1 event lies more than a year after the rest of the data (which ends in September 2026), with no event between: activities T1 occurred_at 2062-04-06. A year typo?"),
+        "{said}"
+    );
+    // at the start: a lead years before the rest (old records, or a typo)
+    let d = Dir::copy_of(&tiny());
+    d.replace("leads.csv", "L1,A1,2026-04-06T10:00:00+09:00", "L1,A1,2019-01-06T10:00:00+09:00");
+    let (code, stdout, stderr, _) = run(&d, &["--period", "FY2026-Q2"]);
+    let said = format!("{stdout}{stderr}");
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("warning: 1 event lies more than a year before the rest of the data (which starts in April 2026), with no event between: leads L1 created_at 2019-01-06. Old records, or a year typo?"),
+        "{said}"
+    );
+}
