@@ -705,8 +705,12 @@ fn read_csv_chunks(
                     line + more
                 ),
             )
-        } else if line > last_good_line {
+        } else if line > last_good_line && fields * 2 < width {
             ("report_footer", format!("text under the data (a pasted report footer?): {text:?}"))
+        } else if line > last_good_line {
+            // most of a record, where the data ends: cut short (a truncated copy, or an
+            // export that drops the empty fields at the end of its last row)
+            ("ragged_row", format!("has {fields} field(s), the header has {width}, at the end of the data (cut short?): {text:?}"))
         } else {
             ("ragged_row", format!("has {fields} field(s), the header has {width}: {text:?}"))
         };

@@ -543,7 +543,9 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
             kept = kept.join(bad_rows, [col(ROW)], [col("row")], JoinArgs::new(JoinType::Anti));
             // a bad optional value is emptied; the row stays
             let nulled = of(Effect::NullValue).select([col("column"), col("row")]).collect()?;
-            values_nulled = nulled.height();
+            // (a value of a row set aside is not counted as emptied in a row that was kept)
+            let set_aside_rows = of(Effect::SetAside).select([col("row")]).unique(None, UniqueKeepStrategy::Any);
+            values_nulled = nulled.clone().lazy().join(set_aside_rows, [col("row")], [col("row")], JoinArgs::new(JoinType::Anti)).collect()?.height();
             let schema = loaded.df.schema().clone();
             for c in spec.columns.iter().filter(|c| !c.required) {
                 let rows = nulled.clone().lazy().filter(col("column").eq(lit(c.name))).select([col("row")]).collect()?;

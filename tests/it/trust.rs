@@ -137,6 +137,12 @@ fn a_bad_optional_value_is_emptied_and_the_row_kept() {
     let v = load(d.path(), true);
     assert_eq!(strs(&v.findings, "effect"), vec![Some("set_aside".to_string())]);
     assert_eq!(v.tables["opportunities"].height(), 7);
+    // a bad optional value in a row set aside is not counted as emptied in a row that was kept
+    let d = Dir::copy_of(&tiny());
+    d.replace("leads.csv", "L2,A2,2026-04-10 09:00,Inbound,webinar,R3,2026-04-15T12:00:00+09:00,", "L2,A2,xyz,Inbound,webinar,R3,abc,");
+    let v = load(d.path(), true);
+    let s = v.set_aside.iter().find(|s| s.table == "leads").unwrap();
+    assert_eq!((s.set_aside, s.values_nulled), (1, 0));
 }
 
 #[test]

@@ -237,6 +237,18 @@ fn pasted_report_footer() {
 }
 
 #[test]
+fn a_last_record_cut_short_is_ragged_not_a_footer() {
+    // the file's last record (O8, line 9) cut in its closed_at: 8 of its 12 fields
+    let got = check(|d| {
+        let text = d.read("opportunities.csv");
+        let cut = text.rfind(",2026-09-28T").unwrap() + 12;
+        d.write("opportunities.csv", &text[..cut]);
+    });
+    // (the activity of O8, line 14, then names a deal that is not there)
+    assert_eq!(got, vec![f("opportunities", Some(9), None, "ragged_row"), f("activities", Some(14), Some("opportunity_id"), "dangling_reference")]);
+}
+
+#[test]
 fn missing_required_column() {
     let got = check(|d| d.replace("opportunities.csv", "created_at,amount,", "created_at,amt,"));
     assert_eq!(got, vec![f("opportunities", None, Some("amount"), "missing_column")]);
