@@ -217,11 +217,38 @@ fn read_input_files(input: &Path, config: &Config, hashes: Hashes) -> Result<Raw
         })
         .collect();
     let ahead = ScanAhead::start(csv_files, config, hashes);
+    // the files no table takes, for a table not found (`handoffs (1).csv`, `dsr_view.csv`)
+    let others: Vec<PathBuf> =
+        files.iter().filter(|(stem, _)| !TABLES.iter().any(|t| normalize_name(t.name) == **stem)).flat_map(|(_, paths)| paths.clone()).collect();
     for spec in TABLES {
         let found = files.remove(&normalize_name(spec.name)).unwrap_or_default();
+        let absent = found.is_empty();
         read_native_with(spec, found, input, config, &mut out, &ahead)?;
+        if absent {
+            if let Some(hint) = near_miss(spec.name, &others) {
+                if let Some(why) = out.unavailable.get_mut(spec.name) {
+                    why.push_str(&format!("; {hint}"));
+                }
+                if let Some(f) = out.findings.iter_mut().find(|f| f.rule == "missing_table" && f.table == spec.name) {
+                    f.detail.push_str(&format!("; {hint}"));
+                }
+            }
+        }
     }
     Ok(out)
+}
+
+/// For table `table`, not found in the input: a file of the folder no
+/// table takes whose name looks like it (a near spelling, or the name
+/// with more after it, as a browser's second download `handoffs (1).csv`).
+fn near_miss(table: &str, others: &[PathBuf]) -> Option<String> {
+    let name = normalize_name(table);
+    let near = others.iter().find(|p| {
+        let stem = p.file_stem().map(|s| normalize_name(&s.to_string_lossy())).unwrap_or_default();
+        crate::contract::typo_distance(&stem, table).is_some() || stem.starts_with(&name)
+    })?;
+    let file = near.file_name()?.to_string_lossy();
+    Some(format!("the folder has {file}, which no table takes: if it is {table}, name it {table}.csv (or .parquet)"))
 }
 
 /// The structure scans (`scan_csv`) of the CSV files a load will read, run

@@ -221,6 +221,12 @@ impl Prepared {
                 span.last_date
             ));
         }
+        // a file that holds only its header: every number drawn from it reads 0, not "not available"
+        for spec in TABLES {
+            if self.validated.tables.get(spec.name).is_some_and(|df| df.height() == 0) {
+                out.push(format!("{} has no rows (its file holds only a header, or every row was set aside): every number drawn from it reads 0", spec.name));
+            }
+        }
         out.extend(self.stray.iter().cloned());
         let set_aside = set_aside_lines(&self.validated);
         if !set_aside.is_empty() {

@@ -533,3 +533,29 @@ fn an_event_years_after_the_rest_is_named_in_a_warning() {
         "{said}"
     );
 }
+
+/// A table whose file holds only its header is said to be empty, not read
+/// as a quarter of zeros without a word; a file whose name is near a table
+/// not found is named as the likely one.
+#[test]
+fn an_empty_table_and_a_near_miss_file_name_are_said() {
+    let d = Dir::copy_of(&tiny());
+    let header = d.read("dsr_views.csv").lines().next().unwrap().to_string();
+    d.write("dsr_views.csv", &format!("{header}\n"));
+    std::fs::rename(d.file("stage_history.csv"), d.file("stage_history (1).csv")).unwrap();
+    let (code, stdout, stderr, _) = run(&d, &[]);
+    let said = format!("{stdout}{stderr}");
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("warning: dsr_views has no rows (its file holds only a header, or every row was set aside): every number drawn from it reads 0"), "{said}");
+    assert!(
+        said.contains("stage_history  not available (no stage_history.csv or stage_history.parquet in the input; the folder has stage_history (1).csv, which no table takes: if it is stage_history, name it stage_history.csv (or .parquet))"),
+        "{said}"
+    );
+    // a required table: the same hint in the finding
+    let d = Dir::copy_of(&tiny());
+    std::fs::rename(d.file("reps.csv"), d.file("rep.csv")).unwrap();
+    let (code, stdout, stderr, _) = run(&d, &[]);
+    let said = format!("{stdout}{stderr}");
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("the folder has rep.csv, which no table takes: if it is reps, name it reps.csv (or .parquet)"), "{said}");
+}
