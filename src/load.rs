@@ -535,6 +535,10 @@ fn match_headers(
             ok = false;
             let hint = match unknown.iter().find(|u| u.suggestion == Some(c.name)) {
                 Some(u) => format!("; the header {:?} looks like it (did you mean {}?)", u.header, c.name),
+                // Excel's first line naming the separator, above the real header
+                None if headers.first().is_some_and(|h| h.to_ascii_lowercase().starts_with("sep=")) => {
+                    format!(" (the first line, {:?}, is Excel's line naming the separator: delete it, the header is the line after)", headers.join(","))
+                }
                 None => format!(" (found: {})", headers.join(", ")),
             };
             findings.push(
@@ -816,6 +820,21 @@ fn bytecount(bytes: &[u8], b: u8) -> u64 {
 /// UTF-8 when the file is valid UTF-8, else Shift_JIS when it decodes
 /// cleanly. None (with a fatal finding) when the file is in neither.
 fn choose_encoding(path: &Path, table: &str, file_name: &str, config: &Config, findings: &mut Vec<Finding>) -> Result<Option<Encoding>> {
+    // UTF-16's byte order mark: Excel's "Unicode Text", tab-separated, named as such
+    let mut start = [0u8; 2];
+    let read = File::open(path).and_then(|mut f| f.read(&mut start)).map_err(|e| Error::io(path, e))?;
+    if read == 2 && (start == [0xff, 0xfe] || start == [0xfe, 0xff]) {
+        findings.push(
+            Finding::fatal_at(
+                table,
+                1,
+                "unknown_encoding",
+                format!("{file_name} is UTF-16 (as Excel saves \"Unicode Text\", tab-separated): save it as \"CSV UTF-8 (comma delimited)\""),
+            )
+            .in_file(file_name),
+        );
+        return Ok(None);
+    }
     match config.encoding.to_ascii_lowercase().as_str() {
         "utf-8" => Ok(Some(Encoding::Utf8)),
         "auto" => match scan_utf8(path)? {

@@ -183,6 +183,31 @@ fn a_quote_left_open_is_named_with_the_lines_it_takes_in() {
 }
 
 #[test]
+fn a_utf16_file_is_named_as_such() {
+    // Excel's "Unicode Text": UTF-16LE with its byte order mark, tab-separated
+    let d = Dir::copy_of(&tiny());
+    let text = d.read("reps.csv").replace(',', "\t");
+    let mut bytes = vec![0xff, 0xfe];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(d.file("reps.csv"), bytes).unwrap();
+    let v = load(d.path(), false);
+    let got: Vec<_> = findings(&v).into_iter().filter(|f| f.0 == "reps").collect();
+    assert_eq!(got, vec![("reps".to_string(), Some(1), None, "unknown_encoding".to_string())]);
+    let detail = v.findings.column("detail").unwrap().str().unwrap().get(0).unwrap().to_string();
+    assert!(detail.contains("reps.csv is UTF-16 (as Excel saves \"Unicode Text\", tab-separated)"), "{detail}");
+}
+
+#[test]
+fn excels_separator_line_above_the_header_is_named() {
+    let d = Dir::copy_of(&tiny());
+    let text = d.read("reps.csv");
+    d.write("reps.csv", &format!("sep=,\n{text}"));
+    let v = load(d.path(), false);
+    let details: Vec<String> = v.findings.column("detail").unwrap().str().unwrap().iter().flatten().map(str::to_string).collect();
+    assert!(details.iter().any(|d| d.contains("is Excel's line naming the separator: delete it")), "{details:?}");
+}
+
+#[test]
 fn quoted_newline_keeps_row_numbers_as_lines() {
     let d = Dir::copy_of(&tiny());
     d.replace("opportunities.csv", "\"Lost to competitor on price, again\"", "\"Lost to competitor\non price\"");
