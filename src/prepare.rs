@@ -98,10 +98,10 @@ pub fn data_span(v: &Validated, config: &Config) -> Result<Option<Span>> {
     Ok(Some(Span { first: Quarter(first), last, last_complete, last_event, last_date }))
 }
 
-/// Events more than a year (of months with no event at all) apart from the
-/// rest of the data, at either end, that are a sliver of it (1% or less):
-/// most likely a year typo (2062 for 2026) that passes validation's
-/// 1970-2099 bounds. The quarters still run to them (METRICS.md: from the
+/// Events (and room views) more than a year with no event at all apart
+/// from the rest of the data, at either end, that are a sliver of it (1%
+/// of the events or less, or three or fewer): most likely a year typo (2062
+/// for 2026) that passes validation's 1970-2099 bounds. The quarters still run to them (METRICS.md: from the
 /// first to the last quarter holding an event), so a warning names them,
 /// by table, key and date, and says what they do to the review.
 pub fn stray_events(v: &Validated) -> Result<Vec<String>> {
@@ -139,7 +139,7 @@ pub fn stray_events(v: &Validated) -> Result<Vec<String>> {
     let sliver = |events: i64| events * 100 <= total || events <= 3;
     let month = |micros: i64| chrono::DateTime::from_timestamp_micros(micros).map(|d| d.format("%B %Y").to_string()).unwrap_or_default();
     let mut out = Vec::new();
-    // more than a year with no event: 13 stretches of 30 days or more empty between two
+    // more than a year with no event: 13 or more empty stretches of 30 days (390 days) between two
     let gaps: Vec<usize> = (1..s.len()).filter(|&i| s[i] - s[i - 1] > 13).collect();
     let late = gaps.last().copied().filter(|&i| sliver(n[i..].iter().sum()));
     let early = gaps.first().copied().filter(|&i| sliver(n[..i].iter().sum()) && Some(i) != late);
