@@ -648,6 +648,23 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
             "is before 1970 or after 2099 (a typo in the year?)".into(),
         ));
     }
+    // the header line again (two exports pasted into one file): one finding for the row, not one
+    // a column; every text cell is its column's name (as headers match: case and _ aside)
+    let text_columns: Vec<&ColumnSpec> = spec.columns.iter().filter(|c| stored(c.name) == DataType::String).collect();
+    let header_again = if text_columns.len() >= 2 {
+        let named = |c: &ColumnSpec| {
+            let raw = col(raw_name(c.name));
+            let folded = raw.clone().str().strip_chars(lit(NULL)).str().to_lowercase().str().replace_all(lit("_"), lit(""), true);
+            raw.is_null().or(folded.eq(lit(crate::contract::normalize_name(c.name))))
+        };
+        let some_named = text_columns.iter().map(|c| col(raw_name(c.name)).is_not_null()).fold(lit(false), |a, b| a.or(b));
+        text_columns.iter().map(|c| named(c)).fold(some_named, |a, b| a.and(b))
+    } else {
+        lit(false)
+    };
+    let first = col(raw_name(spec.columns[0].name));
+    rules = rules.into_iter().map(|(column, value, bad, rule, detail)| (column, value, bad.and(header_again.clone().not()), rule, detail)).collect();
+    rules.push((None, first, header_again, "repeated_header", "the header line again (two exports pasted into one file?)".into()));
     // one pass flags every row with a problem (rare); findings are built from those rows only
     let flags: Vec<Expr> = rules.iter().enumerate().map(|(i, r)| r.2.clone().fill_null(lit(false)).alias(format!("__bad{i}"))).collect();
     let any = (0..rules.len()).fold(lit(false), |acc, i| acc.or(col(format!("__bad{i}"))));

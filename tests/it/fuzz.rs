@@ -44,7 +44,7 @@ const RATES: &str = "currency,valid_from,rate\nUSD,2026-01-01,0.0068\nEUR,2026-0
 /// Rules about a whole file or record, which name no column.
 const NO_COLUMN: &[&str] = &[
     "missing_table", "ambiguous_table", "empty_file", "malformed_csv", "malformed_parquet", "not_utf8", "not_shift_jis",
-    "unknown_encoding", "wrong_delimiter", "ragged_row", "report_footer", "unclosed_quote", "not_a_file",
+    "unknown_encoding", "wrong_delimiter", "ragged_row", "report_footer", "unclosed_quote", "not_a_file", "repeated_header",
 ];
 
 /// One random edit of `bytes`.

@@ -249,6 +249,17 @@ fn a_last_record_cut_short_is_ragged_not_a_footer() {
 }
 
 #[test]
+fn a_header_pasted_again_is_one_finding() {
+    // two exports in one file: reps.csv's header again on line 4, before R3
+    let got = check(|d| {
+        let text = d.read("reps.csv");
+        let header = text.lines().next().unwrap().to_uppercase();
+        d.replace("reps.csv", "R3,AI Agent 1,", &format!("{header}\nR3,AI Agent 1,"));
+    });
+    assert_eq!(got, vec![f("reps", Some(4), None, "repeated_header")]);
+}
+
+#[test]
 fn missing_required_column() {
     let got = check(|d| d.replace("opportunities.csv", "created_at,amount,", "created_at,amt,"));
     assert_eq!(got, vec![f("opportunities", None, Some("amount"), "missing_column")]);
