@@ -121,6 +121,26 @@ fn deleted_rows_are_left_out_and_counted() {
     assert!(reason.contains("Opportunity.csv: 6 of 7 rows (1 deleted (IsDeleted = true))"), "{reason}");
 }
 
+/// IsClosed and IsWon in another spelling of a boolean (yes/no, as a
+/// spreadsheet writes them) give the same outcomes; a value that is no
+/// boolean leaves the outcome empty, named by its row, never a closed deal
+/// read as open.
+#[test]
+fn yes_and_no_in_is_closed_and_is_won_read_as_true_and_false() {
+    let d = Dir::copy_of(&salesforce());
+    d.write("Opportunity.csv", &d.read("Opportunity.csv").replace(",true,true,", ",Yes,yes,").replace(",true,false,", ",yes,NO,"));
+    let (_, out) = outputs(&mapped(d.path(), "salesforce"));
+    let kpi = &out["kpi_tree"];
+    assert_eq!((node(kpi, "FY2026-Q1", "revenue"), node(kpi, "FY2026-Q2", "revenue")), (Some(1_000_000.0), Some(3_500_000.0)));
+    let d = Dir::copy_of(&salesforce());
+    d.replace("Opportunity.csv", ",2026-08-05,true,false,", ",2026-08-05,true,checked,");
+    let o = crate::util::salesrelay(d.path(), &["validate", "--input", ".", "--mapping", "salesforce"]);
+    let said = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "{said}");
+    assert!(said.contains("missing_value"), "{said}");
+    assert!(said.contains("outcome"), "{said}");
+}
+
 /// The salesforce mapping with lines appended.
 fn salesforce_with(extra: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
