@@ -7,7 +7,7 @@ use polars::prelude::*;
 use crate::config::Config;
 use crate::contract::{ColType, ColumnSpec, TableSpec};
 use crate::error::Result;
-use crate::findings::check;
+use crate::findings::{check, Effect};
 
 /// The UTC timestamp type every timestamp column is stored as.
 pub fn utc_type() -> DataType {
@@ -674,7 +674,25 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
         .enumerate()
         .map(|(i, (column, value, _, rule, detail))| check(&flagged, t, column, value, col(format!("__bad{i}")), rule, &detail))
         .collect();
-    let findings = concat(checks, UnionArgs::default())?.collect()?;
+    let mut findings = concat(checks, UnionArgs::default())?.collect()?;
+    if t == "opportunities" && findings.height() > 0 {
+        // a won or lost deal's bad closed_at costs the row (as an empty one does, closed_without_date),
+        // never just the value: a loss kept without its date drops out of every quarter
+        let closed: Vec<i64> = flagged
+            .clone()
+            .filter(col("outcome").is_in(crate::typing::str_list(&["won", "lost"]), false))
+            .select([col(crate::contract::ROW).cast(DataType::Int64)])
+            .collect()?
+            .column(crate::contract::ROW)?
+            .i64()?
+            .into_no_null_iter()
+            .collect();
+        let on_closed = col("column").eq(lit("closed_at")).and(col("row").is_in(lit(Series::new("closed".into(), closed)).implode(true), false));
+        findings = findings
+            .lazy()
+            .with_column(when(on_closed.and(col("effect").eq(lit(Effect::NullValue.as_str())))).then(lit(Effect::SetAside.as_str())).otherwise(col("effect")).alias("effect"))
+            .collect()?;
+    }
     let raw_cols: Vec<String> = spec.columns.iter().map(|c| raw_name(c.name)).collect();
     // ids and the large tables' enums as codes piece by piece (see `ids`), so
     // a whole table's text is never held beside its codes

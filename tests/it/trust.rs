@@ -137,6 +137,23 @@ fn a_bad_optional_value_is_emptied_and_the_row_kept() {
     let v = load(d.path(), true);
     assert_eq!(strs(&v.findings, "effect"), vec![Some("set_aside".to_string())]);
     assert_eq!(v.tables["opportunities"].height(), 7);
+    // a won or lost deal's unreadable closed_at costs the row, as an empty one does: a loss kept
+    // without its date would drop out of every quarter
+    let d = Dir::copy_of(&tiny());
+    d.replace("opportunities.csv", "Closed Lost,2026-07-15T10:00:00+09:00,lost", "Closed Lost,15/07/2026,lost");
+    let strict = load(d.path(), false);
+    assert_eq!(crate::util::findings(&strict), vec![("opportunities".to_string(), Some(3), Some("closed_at".to_string()), "not_a_timestamp".to_string())]);
+    let v = load(d.path(), true);
+    // (the deal's handoff, activities and stage entries then go too, each with its own finding)
+    let first = v.findings.clone().lazy().filter(col("table").eq(lit("opportunities"))).collect().unwrap();
+    assert_eq!((strs(&first, "column"), strs(&first, "effect")), (vec![Some("closed_at".to_string())], vec![Some("set_aside".to_string())]));
+    assert_eq!(v.tables["opportunities"].height(), 7);
+    // an open deal's stays a value emptied
+    let d = Dir::copy_of(&tiny());
+    d.replace("opportunities.csv", "O4,A3,L7,R4,2026-08-12T10:00:00+09:00,800000,Proposal,,open", "O4,A3,L7,R4,2026-08-12T10:00:00+09:00,800000,Proposal,soon,open");
+    let v = load(d.path(), true);
+    assert_eq!(strs(&v.findings, "effect"), vec![Some("null_value".to_string())]);
+    assert_eq!(v.tables["opportunities"].height(), 8);
     // a bad optional value in a row set aside is not counted as emptied in a row that was kept
     let d = Dir::copy_of(&tiny());
     d.replace("leads.csv", "L2,A2,2026-04-10 09:00,Inbound,webinar,R3,2026-04-15T12:00:00+09:00,", "L2,A2,xyz,Inbound,webinar,R3,abc,");
