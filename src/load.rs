@@ -89,6 +89,8 @@ impl Applied {
             .map(|(_, from, value, n, became)| {
                 let advice = if became.ends_with("(not named in the map)") {
                     "name it in the mapping's map if it means something else"
+                } else if became.ends_with("(the mapping's default)") {
+                    "fill it in the export where the value is known"
                 } else {
                     "give it a value in the mapping's expression (a CASE needs a WHEN or an ELSE for it)"
                 };

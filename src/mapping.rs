@@ -1097,6 +1097,16 @@ fn map_source(
         if rule.expr.is_some() && !cols_read.is_empty() {
             expr_fell_through(spec, c, &e, &cols_read, &lf, file_name, &ckey, reader)?;
         }
+        // an empty source value the mapping's default fills (an empty Amount read as 0): counted
+        // and said, as a value the map does not name is
+        if let (Some(d), Some(source_column), [read]) = (&rule.default, &rule.column, cols_read.as_slice()) {
+            let empty = lf.clone().select([col(read.as_str()).cast(DataType::String).str().strip_chars(lit(NULL)).str().len_bytes().eq(lit(0u32)).fill_null(lit(true)).sum().alias("n")]).collect()?;
+            let n = empty.column("n")?.cast(&DataType::UInt64)?.u64()?.get(0).unwrap_or(0);
+            if n > 0 {
+                let from = format!("{}.{source_column}", file_stem(file_name));
+                reader.fell_through.push((format!("{}.{c}", spec.name), from, "(empty)".to_string(), n, format!("{} (the mapping's default)", value_text(d))));
+            }
+        }
         exprs.push(e.alias(*c));
         keyed.push((*c, exprs[exprs.len() - 1].clone()));
         used.push((*c, cols_read));

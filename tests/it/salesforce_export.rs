@@ -141,6 +141,23 @@ fn yes_and_no_in_is_closed_and_is_won_read_as_true_and_false() {
     assert!(said.contains("outcome"), "{said}");
 }
 
+/// An empty Amount the mapping's default reads as 0 is counted and said
+/// (summary, data_coverage), never a won deal's revenue gone quiet.
+#[test]
+fn an_empty_amount_the_default_fills_is_said() {
+    let d = Dir::copy_of(&salesforce());
+    // 006D4, the 500,000 FS win of FY2026-Q2
+    let line = d.read("Opportunity.csv").lines().find(|l| l.starts_with("006D4,")).unwrap().to_string();
+    d.replace("Opportunity.csv", &line, &line.replacen(",500000,", ",,", 1));
+    let (_, out) = outputs(&mapped(d.path(), "salesforce"));
+    assert_eq!(node(&out["kpi_tree"], "FY2026-Q2", "revenue"), Some(3_000_000.0));
+    let out_dir = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(d.path(), &["run", "--input", ".", "--mapping", "salesforce", "--out", out_dir.path().to_str().unwrap(), "--queries", "none"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("Opportunity.Amount: '(empty)' x 1 became 0 (the mapping's default); fill it in the export where the value is known"), "{stdout}");
+}
+
 /// The salesforce mapping with lines appended.
 fn salesforce_with(extra: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
