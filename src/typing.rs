@@ -662,18 +662,19 @@ pub fn type_chunk(df: DataFrame, spec: &TableSpec, config: &Config) -> Result<(D
     } else {
         lit(false)
     };
-    let first = col(raw_name(spec.columns[0].name));
-    rules = rules.into_iter().map(|(column, value, bad, rule, detail)| (column, value, bad.and(header_again.clone().not()), rule, detail)).collect();
-    rules.push((None, first, header_again, "repeated_header", "the header line again (two exports pasted into one file?)".into()));
     // one pass flags every row with a problem (rare); findings are built from those rows only
     let flags: Vec<Expr> = rules.iter().enumerate().map(|(i, r)| r.2.clone().fill_null(lit(false)).alias(format!("__bad{i}"))).collect();
     let any = (0..rules.len()).fold(lit(false), |acc, i| acc.or(col(format!("__bad{i}"))));
-    let flagged = lf.with_columns(flags).filter(any).collect()?.lazy();
-    let checks: Vec<LazyFrame> = rules
+    // (a header row fails some rule of every table, whose typed columns cannot read their names:
+    // it is looked for among the flagged rows alone)
+    let flagged = lf.with_columns(flags).filter(any).with_column(header_again.fill_null(lit(false)).alias("__header")).collect()?.lazy();
+    let first = col(raw_name(spec.columns[0].name));
+    let mut checks: Vec<LazyFrame> = rules
         .into_iter()
         .enumerate()
-        .map(|(i, (column, value, _, rule, detail))| check(&flagged, t, column, value, col(format!("__bad{i}")), rule, &detail))
+        .map(|(i, (column, value, _, rule, detail))| check(&flagged, t, column, value, col(format!("__bad{i}")).and(col("__header").not()), rule, &detail))
         .collect();
+    checks.push(check(&flagged, t, None, first, col("__header"), "repeated_header", "the header line again (two exports pasted into one file?)"));
     let mut findings = concat(checks, UnionArgs::default())?.collect()?;
     if t == "opportunities" && findings.height() > 0 {
         // a won or lost deal's bad closed_at costs the row (as an empty one does, closed_without_date),
