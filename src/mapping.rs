@@ -567,19 +567,30 @@ fn quote_lookups(sql: &str, aliases: &[String]) -> String {
 
 /// An SQL expression over `columns`; every column it names must exist.
 fn sql(text: &str, aliases: &[String], columns: &[String], file: &str) -> std::result::Result<(Expr, Vec<String>), String> {
-    let expr = polars::sql::sql_expr(quote_lookups(text, aliases)).map_err(|e| format!("{text:?} is not an SQL expression: {e}"))?.map_expr(unanchored_like).map_expr(case_by_distinct);
+    let mut expr = polars::sql::sql_expr(quote_lookups(text, aliases)).map_err(|e| format!("{text:?} is not an SQL expression: {e}"))?.map_expr(unanchored_like).map_expr(case_by_distinct);
     let mut used = Vec::new();
     for root in expr.clone().meta().root_names() {
         let root = root.to_string();
-        if !columns.contains(&root) {
-            let hint = match find_column(columns, &root).or_else(|| nearest(&root, columns.iter().filter(|c| *c != ROW))) {
+        let read = if columns.contains(&root) {
+            root
+        } else if let Some(found) = find_column(columns, &root) {
+            // the file spells the column in another case or with _ (as headers match): the
+            // expression reads it as the file spells it
+            let (from, to) = (root, found.clone());
+            expr = expr.map_expr(|e| match e {
+                Expr::Column(name) if name.as_str() == from => col(to.as_str()),
+                e => e,
+            });
+            found.clone()
+        } else {
+            let hint = match nearest(&root, columns.iter().filter(|c| *c != ROW)) {
                 Some(c) => format!(" (did you mean {c}?)"),
                 None => format!(" (columns: {})", columns.iter().filter(|c| *c != ROW).cloned().collect::<Vec<_>>().join(", ")),
             };
             return Err(format!("{text:?} names column {root}, which {file} does not have{hint}"));
-        }
-        if !used.contains(&root) {
-            used.push(root);
+        };
+        if !used.contains(&read) {
+            used.push(read);
         }
     }
     Ok((expr, used))

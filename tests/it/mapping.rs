@@ -316,7 +316,6 @@ fn mapping_errors_name_the_key_and_the_source_column() {
         (MINIMAL.replace("IsWon = 'true'", "IsWonn = 'true'"), vec!["opportunities[0].columns.outcome", "names column IsWonn", "(did you mean IsWon?)"]),
         (MINIMAL.replace(r#"amount = "Amount""#, r#"amount = { expr = "CloseDate - CreatedDate" }"#), vec!["opportunities[0].columns.amount", "cannot be computed from Opportunity.csv"]),
         (MINIMAL.replace("IsWon = 'true'", "IsWonX = 'true'"), vec!["opportunities[0].columns.outcome", "names column IsWonX", "Opportunity.csv"]),
-        (MINIMAL.replace("IsWon = 'true'", "iswon = 'true'"), vec!["opportunities[0].columns.outcome", "did you mean IsWon?"]),
         (MINIMAL.replace("CASE WHEN IsWon", "CASE WHEN WHEN IsWon"), vec!["opportunities[0].columns.outcome", "is not an SQL expression"]),
         (MINIMAL.replace(r#"industry = "Industry""#, r#"industry = "Industry"
 sector = "Industry""#), vec!["accounts[0].columns.sector", "accounts has no column sector"]),

@@ -158,6 +158,20 @@ fn an_empty_amount_the_default_fills_is_said() {
     assert!(stdout.contains("Opportunity.Amount: '(empty)' x 1 became 0 (the mapping's default); fill it in the export where the value is known"), "{stdout}");
 }
 
+/// Headers in another case (an export tool that lower-cases them) are read
+/// as the contract's headers are, ignoring case, in the mapping's
+/// expressions as in its columns: the same numbers.
+#[test]
+fn an_export_with_lower_cased_headers_reads_the_same() {
+    let d = Dir::copy_of(&salesforce());
+    let text = d.read("Opportunity.csv");
+    let header = text.lines().next().unwrap().to_string();
+    d.replace("Opportunity.csv", &header, &header.to_lowercase());
+    let (_, out) = outputs(&mapped(d.path(), "salesforce"));
+    let kpi = &out["kpi_tree"];
+    assert_eq!((node(kpi, "FY2026-Q1", "revenue"), node(kpi, "FY2026-Q2", "revenue")), (Some(1_000_000.0), Some(3_500_000.0)));
+}
+
 /// The salesforce mapping with lines appended.
 fn salesforce_with(extra: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
