@@ -224,33 +224,25 @@ fn read_input_files(input: &Path, config: &Config, hashes: Hashes) -> Result<Raw
         files.iter().filter(|(stem, _)| !TABLES.iter().any(|t| normalize_name(t.name) == **stem)).flat_map(|(_, paths)| paths.clone()).collect();
     for spec in TABLES {
         let found = files.remove(&normalize_name(spec.name)).unwrap_or_default();
-        let absent = found.is_empty();
-        read_native_with(spec, found, input, config, &mut out, &ahead)?;
-        if absent {
-            if let Some(hint) = near_miss(spec.name, &others) {
-                if let Some(why) = out.unavailable.get_mut(spec.name) {
-                    why.push_str(&format!("; {hint}"));
-                }
-                if let Some(f) = out.findings.iter_mut().find(|f| f.rule == "missing_table" && f.table == spec.name) {
-                    f.detail.push_str(&format!("; {hint}"));
-                }
-            }
-        }
+        read_native_with(spec, found, input, config, &mut out, &ahead, &others)?;
     }
     Ok(out)
 }
 
-/// For table `table`, not found in the input: a file of the folder no
-/// table takes whose name looks like it (a near spelling, or the name
-/// with more after it, as a browser's second download `handoffs (1).csv`).
-fn near_miss(table: &str, others: &[PathBuf]) -> Option<String> {
+/// For table `table`, not found in the input: "; the folder has ...",
+/// naming a file of the folder no table takes (`others`) whose name looks
+/// like it (a near spelling, or the name with more after it, as a
+/// browser's second download `handoffs (1).csv`); empty where none does.
+fn near_miss(table: &str, others: &[PathBuf]) -> String {
     let name = normalize_name(table);
     let near = others.iter().find(|p| {
         let stem = p.file_stem().map(|s| normalize_name(&s.to_string_lossy())).unwrap_or_default();
         crate::contract::typo_distance(&stem, table).is_some() || stem.starts_with(&name)
-    })?;
-    let file = near.file_name()?.to_string_lossy();
-    Some(format!("the folder has {file}, which no table takes: if it is {table}, name it {table}.csv (or .parquet)"))
+    });
+    match near.and_then(|p| p.file_name()) {
+        Some(file) => format!("; the folder has {}, which no table takes: if it is {table}, name it {table}.csv (or .parquet)", file.to_string_lossy()),
+        None => String::new(),
+    }
 }
 
 /// The structure scans (`scan_csv`) of the CSV files a load will read, run
@@ -312,10 +304,11 @@ pub fn is_parquet(path: &Path) -> bool {
 /// Reads contract table `spec` from its native file(s) `found` in `input`
 /// (none: missing; two: ambiguous) into `out`.
 pub fn read_native(spec: &'static TableSpec, found: Vec<PathBuf>, input: &Path, config: &Config, hashes: Hashes, out: &mut RawInput) -> Result<()> {
-    read_native_with(spec, found, input, config, out, &ScanAhead::start(Vec::new(), config, hashes))
+    read_native_with(spec, found, input, config, out, &ScanAhead::start(Vec::new(), config, hashes), &[])
 }
 
-/// `read_native`, taking a CSV file's structure scan from `ahead` where it was run ahead.
+/// `read_native`, taking a CSV file's structure scan from `ahead` where it was run ahead;
+/// `others`, the folder's files no table takes, one of which a table not found may name.
 fn read_native_with(
     spec: &'static TableSpec,
     mut found: Vec<PathBuf>,
@@ -323,6 +316,7 @@ fn read_native_with(
     config: &Config,
     out: &mut RawInput,
     ahead: &ScanAhead,
+    others: &[PathBuf],
 ) -> Result<()> {
     found.sort();
     match found.len() {
@@ -330,11 +324,18 @@ fn read_native_with(
             spec.name,
             None,
             "missing_table",
-            format!("required table {} is missing: put {}.csv or {}.parquet in {}", spec.name, spec.name, spec.name, input.display()),
+            format!(
+                "required table {} is missing: put {}.csv or {}.parquet in {}{}",
+                spec.name,
+                spec.name,
+                spec.name,
+                input.display(),
+                near_miss(spec.name, others)
+            ),
         )),
         0 => {
             out.missing.push(spec.name);
-            out.unavailable.insert(spec.name.to_string(), format!("no {0}.csv or {0}.parquet in the input", spec.name));
+            out.unavailable.insert(spec.name.to_string(), format!("no {0}.csv or {0}.parquet in the input{1}", spec.name, near_miss(spec.name, others)));
         }
         1 if !found[0].is_file() => {
             let path = &found[0];

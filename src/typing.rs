@@ -492,7 +492,7 @@ fn raw_name(c: &str) -> String {
 
 /// The largest number a column of numbers takes (`too_large` past it):
 /// 2^53, the last up to which every whole number is a float of its own.
-pub const LARGEST_EXACT: f64 = 9_007_199_254_740_992.0;
+const LARGEST_EXACT: f64 = 9_007_199_254_740_992.0;
 
 fn type_rule(ty: ColType) -> (&'static str, String) {
     match ty {

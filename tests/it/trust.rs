@@ -131,33 +131,31 @@ fn a_bad_optional_value_is_emptied_and_the_row_kept() {
     assert_eq!(v.tables["opportunities"].height(), 8);
     let s = v.set_aside.iter().find(|s| s.table == "accounts").unwrap();
     assert_eq!((s.rows, s.set_aside, s.values_nulled), (4, 0, 1));
+    // the tiny fixture with `from` replaced by `to` in `file`, loaded with --lenient
+    let lenient = |file: &str, from: &str, to: &str| {
+        let d = Dir::copy_of(&tiny());
+        d.replace(file, from, to);
+        (load(d.path(), true), d)
+    };
     // a required value still costs the row (and its children, in turn)
-    let d = Dir::copy_of(&tiny());
-    d.replace("opportunities.csv", ",300000,", ",-3200,");
-    let v = load(d.path(), true);
+    let (v, _) = lenient("opportunities.csv", ",300000,", ",-3200,");
     assert_eq!(strs(&v.findings, "effect"), vec![Some("set_aside".to_string())]);
     assert_eq!(v.tables["opportunities"].height(), 7);
     // a won or lost deal's unreadable closed_at costs the row, as an empty one does: a loss kept
     // without its date would drop out of every quarter
-    let d = Dir::copy_of(&tiny());
-    d.replace("opportunities.csv", "Closed Lost,2026-07-15T10:00:00+09:00,lost", "Closed Lost,15/07/2026,lost");
+    let (v, d) = lenient("opportunities.csv", "Closed Lost,2026-07-15T10:00:00+09:00,lost", "Closed Lost,15/07/2026,lost");
     let strict = load(d.path(), false);
     assert_eq!(crate::util::findings(&strict), vec![("opportunities".to_string(), Some(3), Some("closed_at".to_string()), "not_a_timestamp".to_string())]);
-    let v = load(d.path(), true);
     // (the deal's handoff, activities and stage entries then go too, each with its own finding)
     let first = v.findings.clone().lazy().filter(col("table").eq(lit("opportunities"))).collect().unwrap();
     assert_eq!((strs(&first, "column"), strs(&first, "effect")), (vec![Some("closed_at".to_string())], vec![Some("set_aside".to_string())]));
     assert_eq!(v.tables["opportunities"].height(), 7);
     // an open deal's stays a value emptied
-    let d = Dir::copy_of(&tiny());
-    d.replace("opportunities.csv", "O4,A3,L7,R4,2026-08-12T10:00:00+09:00,800000,Proposal,,open", "O4,A3,L7,R4,2026-08-12T10:00:00+09:00,800000,Proposal,soon,open");
-    let v = load(d.path(), true);
+    let (v, _) = lenient("opportunities.csv", "800000,Proposal,,open", "800000,Proposal,soon,open");
     assert_eq!(strs(&v.findings, "effect"), vec![Some("null_value".to_string())]);
     assert_eq!(v.tables["opportunities"].height(), 8);
     // a bad optional value in a row set aside is not counted as emptied in a row that was kept
-    let d = Dir::copy_of(&tiny());
-    d.replace("leads.csv", "L2,A2,2026-04-10 09:00,Inbound,webinar,R3,2026-04-15T12:00:00+09:00,", "L2,A2,xyz,Inbound,webinar,R3,abc,");
-    let v = load(d.path(), true);
+    let (v, _) = lenient("leads.csv", "L2,A2,2026-04-10 09:00,Inbound,webinar,R3,2026-04-15T12:00:00+09:00,", "L2,A2,xyz,Inbound,webinar,R3,abc,");
     let s = v.set_aside.iter().find(|s| s.table == "leads").unwrap();
     assert_eq!((s.set_aside, s.values_nulled), (1, 0));
 }
@@ -537,6 +535,15 @@ fn an_event_years_after_the_rest_is_named_in_a_warning() {
     assert_eq!(code, Some(0), "{said}");
     assert!(
         said.contains("warning: 1 event lies more than a year after the rest of the data (which ends in September 2026), with no event between: activities T1 occurred_at 2062-04-06. A year typo?"),
+        "{said}"
+    );
+    // two of them: counted, each named, in the plural
+    d.replace("activities.csv", "T2,R1,A1,L1,,2026-04-07T10:00:00+09:00", "T2,R1,A1,L1,,2062-04-07T10:00:00+09:00");
+    let (code, stdout, stderr, _) = run(&d, &["--period", "FY2026-Q2"]);
+    let said = format!("{stdout}{stderr}");
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("warning: 2 events lie more than a year after the rest of the data (which ends in September 2026), with no event between: activities T1 occurred_at 2062-04-06, activities T2 occurred_at 2062-04-07. A year typo? Such a date moves the end (or the start) of the data and of its quarters with it, and the review reads them as real"),
         "{said}"
     );
     // at the start: a lead years before the rest (old records, or a typo)
