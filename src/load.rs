@@ -77,6 +77,11 @@ pub struct Applied {
     pub fell_through: Vec<(String, String, String, u64, String)>,
     /// Rows left out as deleted (`[defaults] deleted`): (source file, flag column, rows).
     pub deleted: Vec<(String, String, usize)>,
+    /// Contract columns read partly from a file the mapping looks up and
+    /// the input lacks, one line each: their values come from the rest of
+    /// what they read (HubSpot's handoffs.from_rep_id from the deal owner
+    /// without contacts.csv). A warning of the run.
+    pub lookups_missing: Vec<String>,
 }
 
 impl Applied {

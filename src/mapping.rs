@@ -738,6 +738,7 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config, hashes: cra
         sources: Vec::new(),
         fell_through: Vec::new(),
         deleted: Vec::new(),
+        lookups_missing: Vec::new(),
     };
     let mut passthrough: Vec<DataFrame> = Vec::new();
     let mut passthrough_origins: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -764,6 +765,8 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config, hashes: cra
         let mut supplied: BTreeSet<&'static str> = BTreeSet::new();
         let mut absent = Vec::new();
         let mut unusable = false;
+        // why a column read only from lookups whose file the input lacks is not available
+        let mut emptied_reason: BTreeMap<&'static str, String> = BTreeMap::new();
         for (i, source) in sources.iter().enumerate() {
             let key = format!("{}[{i}]", spec.name);
             // a fallback stands in only for earlier sources the input lacks
@@ -790,7 +793,7 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config, hashes: cra
             };
             let pass: &[String] = if spec.name == "opportunities" { &mapping.passthrough } else { &[] };
             let made = map_source(spec, source, &key, base, &file_name, name, i as i64, pass, &mut reader)?;
-            let Some((df, read, kept, why, used)) = made else {
+            let Some(MappedSource { df, read, kept, why, used, emptied }) = made else {
                 unusable = true;
                 continue;
             };
@@ -812,11 +815,39 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config, hashes: cra
                 passthrough.push(frame);
             }
             applied.sources.push((spec.name.to_string(), file_name.clone(), read, kept, why));
+            // a column read only from lookups whose file the input lacks is not supplied (not
+            // available, with the reason); one read partly from them is a warning
+            let from_emptied = |r: &String| emptied.iter().any(|(alias, _)| r.starts_with(&format!("{alias}.")));
+            // the missing files a column reads, as "Lead.csv" or "Lead.csv and Contact.csv"
+            let lacking = |cols: &[String]| -> String {
+                let files: BTreeSet<String> =
+                    emptied.iter().filter(|(alias, _)| cols.iter().any(|r| r.starts_with(&format!("{alias}.")))).map(|(_, f)| format!("{f}.csv")).collect();
+                files.into_iter().collect::<Vec<_>>().join(" and ")
+            };
             for (c, cols) in used {
+                let lacking = lacking(&cols);
+                if !cols.is_empty() && cols.iter().all(from_emptied) {
+                    if spec.column(c).is_some_and(|s| s.required) {
+                        let what = format!("{file_name} looks up {lacking} ({key}, mapping {name}) for the required {}.{c}, which is not in the input", spec.name);
+                        reader.findings.push(Finding::fatal(spec.name, None, "missing_table", what).in_file(&file_name));
+                        unusable = true;
+                    }
+                    emptied_reason.entry(c).or_insert(format!("{lacking} not in the input (the mapping {name} looks it up there for {file_name})"));
+                    continue;
+                }
                 if !spec.column(c).is_some_and(|s| s.required) {
                     supplied.insert(c);
                 }
-                let what = if cols.is_empty() { String::from("a constant") } else { format!("column {}", cols.join(", ")) };
+                let mut what = if cols.is_empty() { String::from("a constant") } else { format!("column {}", cols.join(", ")) };
+                if !lacking.is_empty() {
+                    what.push_str(&format!(" ({lacking} not in the input: empty)"));
+                    let rest: Vec<&str> = cols.iter().filter(|r| !from_emptied(r)).map(String::as_str).collect();
+                    applied.lookups_missing.push(format!(
+                        "{}.{c} reads {lacking}, which is not in the input: its values come from {file_name}'s {} alone (mapping {name} key {key}.columns.{c}); add {lacking} to the input",
+                        spec.name,
+                        rest.join(", ")
+                    ));
+                }
                 origins.push((c, i as i64, format!("from {file_name} {what}, mapping {name} key {key}.columns.{c}")));
             }
             frames.push(contract_frame(df, spec)?);
@@ -847,7 +878,8 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config, hashes: cra
         df.rechunk_mut();
         let (typed, findings) = crate::typing::type_chunk(df, spec, config)?;
         for c in spec.columns.iter().filter(|c| !c.required && !supplied.contains(c.name)) {
-            out.unavailable.insert(format!("{}.{}", spec.name, c.name), format!("not in the export (the mapping {name} maps no source column to it)"));
+            let reason = emptied_reason.remove(c.name).unwrap_or_else(|| format!("not in the export (the mapping {name} maps no source column to it)"));
+            out.unavailable.insert(format!("{}.{}", spec.name, c.name), reason);
         }
         let supplied = supplied.into_iter().collect();
         out.tables.insert(spec.name, RawTable { spec, files, df: typed, findings, supplied, origins });
@@ -1000,10 +1032,47 @@ fn expr_fell_through(
     Ok(())
 }
 
-/// The mapped frame of one source, rows read, rows kept, why rows were
-/// left out, and per contract column the source columns it reads. None if
+/// One source as mapped (see `map_source`).
+struct MappedSource {
+    df: DataFrame,
+    /// Rows read (with the deleted ones) and kept.
+    read: usize,
+    kept: usize,
+    /// Why rows were left out.
+    why: String,
+    /// Per contract column, the source columns it reads.
+    used: Vec<(&'static str, Vec<String>)>,
+    /// The lookups whose file the input lacks, `(alias, file)`: their
+    /// columns read as empty.
+    emptied: Vec<(String, String)>,
+}
+
+/// The columns of lookup `alias` that `texts` (a mapping's expressions,
+/// columns, filters) name, as `alias.Column`: where the lookup's file is
+/// not in the input, these read as empty. A name inside a string literal
+/// counts too, which only adds an unread empty column.
+fn lookup_columns_named<'t>(alias: &str, texts: impl IntoIterator<Item = &'t str>) -> BTreeSet<String> {
+    let mut named = BTreeSet::new();
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    for text in texts {
+        let prefix = format!("{alias}.");
+        let mut from = 0;
+        while let Some(at) = text[from..].find(&prefix).map(|i| from + i) {
+            let starts_word = !text[..at].chars().next_back().is_some_and(|c| word(c) || c == '.');
+            let rest = &text[at + prefix.len()..];
+            let end = rest.find(|c: char| !word(c)).unwrap_or(rest.len());
+            if starts_word && end > 0 {
+                named.insert(format!("{prefix}{}", &rest[..end]));
+            }
+            from = at + prefix.len();
+        }
+    }
+    named
+}
+
+/// The mapped frame of one source, with what `MappedSource` holds. None if
 /// a lookup file is unusable.
-#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)]
 fn map_source(
     spec: &'static TableSpec,
     source: &Source,
@@ -1014,7 +1083,7 @@ fn map_source(
     index: i64,
     passthrough: &[String],
     reader: &mut Reader,
-) -> Result<Option<(DataFrame, usize, usize, String, Vec<(&'static str, Vec<String>)>)>> {
+) -> Result<Option<MappedSource>> {
     let mut why = Vec::new();
     let mut read = base.height();
     if let Some((flag, n)) = reader.deleted.get(file_name) {
@@ -1024,18 +1093,30 @@ fn map_source(
     let mut columns: Vec<String> = base.get_column_names().iter().map(|s| s.to_string()).collect();
     let mut lf = base.lazy();
     let mut aliases = Vec::new();
+    let mut emptied: Vec<(String, String)> = Vec::new();
     for (j, l) in source.lookups.iter().enumerate() {
         let lkey = format!("{key}.lookups[{j}]");
-        let (other, other_name) = match reader.load(&l.file, spec.name)? {
+        // a lookup on a column of one whose file is missing finds nothing either (Salesforce's
+        // company of a task's lead, without Lead.csv)
+        let upstream = emptied.iter().find(|(alias, _)| l.on.starts_with(&format!("{alias}."))).map(|(_, file)| file.clone());
+        let loaded = match upstream {
+            Some(_) => &Loaded::Missing,
+            None => reader.load(&l.file, spec.name)?,
+        };
+        let (other, other_name) = match loaded {
             Loaded::Frame(df, f) => (df.clone(), f.clone()),
             Loaded::Missing => {
-                reader.findings.push(Finding::fatal(
-                    spec.name,
-                    None,
-                    "missing_table",
-                    format!("{file_name} looks up {}.csv ({lkey}, mapping {name}), which is not in the input", l.file),
-                ));
-                return Ok(None);
+                // an optional file of the export (Salesforce's Lead.csv, HubSpot's contacts.csv):
+                // what is looked up in it reads as empty, and `read_mapped` says so, rather than
+                // the whole table lost
+                let texts = source.rules.iter().flat_map(|(_, r)| [r.column.as_deref(), r.expr.as_deref()]).chain([source.filter.as_deref()]);
+                let texts = texts.flatten().chain(source.lookups.iter().map(|l| l.on.as_str()));
+                let named = lookup_columns_named(&l.alias, texts);
+                lf = lf.with_columns(named.iter().map(|c| lit(NULL).cast(DataType::String).alias(c.as_str())).collect::<Vec<_>>());
+                columns.extend(named);
+                aliases.push(l.alias.clone());
+                emptied.push((l.alias.clone(), upstream.unwrap_or_else(|| l.file.clone())));
+                continue;
             }
             Loaded::Unusable => return Ok(None),
         };
@@ -1158,7 +1239,7 @@ fn map_source(
         filtered
     };
     let kept = df.height();
-    Ok(Some((df, read, kept, why.join("; "), used)))
+    Ok(Some(MappedSource { df, read, kept, why: why.join("; "), used, emptied }))
 }
 
 #[cfg(test)]

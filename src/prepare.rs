@@ -228,6 +228,9 @@ impl Prepared {
             }
         }
         out.extend(self.stray.iter().cloned());
+        if let Some(applied) = &self.validated.mapping {
+            out.extend(applied.lookups_missing.iter().cloned());
+        }
         let set_aside = set_aside_lines(&self.validated);
         if !set_aside.is_empty() {
             out.push(format!(

@@ -141,7 +141,7 @@ pub fn movers(attribution: &DataFrame, period: &str, comparison: Comparison) -> 
         match kinds[i].as_str() {
             "base" => out.base = amounts[i],
             "current" => out.current = amounts[i],
-            "not_decomposed" => undecomposed.push(label(&items[i]).to_string()),
+            "not_decomposed" => undecomposed.push(items[i].clone()),
             "driver" => {
                 if let (Some(p), Some(v), Some(a)) = (priors[i], values[i], amounts[i]) {
                     if a != 0.0 {
@@ -154,9 +154,17 @@ pub fn movers(attribution: &DataFrame, period: &str, comparison: Comparison) -> 
     }
     // stable sort: equal contributions keep tree order
     out.ranked.sort_by(|x, y| y.contribution.abs().total_cmp(&x.contribution.abs()));
-    let mut caveat = (!undecomposed.is_empty()).then(|| {
-        format!("{} cannot be split into drivers with this input (see Data coverage)", undecomposed.join(" and "))
-    });
+    let mut caveat = match undecomposed.as_slice() {
+        [] => None,
+        // the whole change: no IS/FS split (kpi_attribution's unsplit step)
+        [whole] if whole == "revenue" => Some(
+            "the input cannot tell IS- from FS-sourced deals (opportunities.lead_id is not available), so revenue cannot be split into drivers (see Data coverage)".to_string(),
+        ),
+        _ => Some(format!(
+            "{} cannot be split into drivers with this input (see Data coverage)",
+            undecomposed.iter().map(|n| label(n)).collect::<Vec<_>>().join(" and ")
+        )),
+    };
     // a partial quarter's changes compare part of a quarter with a whole one
     if let (Ok(complete), Ok(days)) = (total.column("complete"), total.column("days_covered")) {
         if let (Some(false), Some(d)) = (complete.bool()?.get(0), days.cast(&DataType::Int64)?.i64()?.get(0)) {

@@ -191,13 +191,22 @@ pub fn kpi_tree<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &KpiTree) 
         t!(area.draw(&link(&mid[1], f)));
     }
     for (name, x, y) in top.iter().chain(&mid).chain(&is).chain(&fs) {
-        let Some(TreeNode { value, change, unit, .. }) = d.get(name) else { continue };
+        let corners = [(x - bw / 2, y - bh / 2), (x + bw / 2, y + bh / 2)];
+        let (l1, l2) = two_lines(node_label(name));
+        // a node the input cannot support: a box that says so, never a gap or a 0
+        let Some(TreeNode { value, change, unit, .. }) = d.get(name) else {
+            t!(area.draw(&Rectangle::new(corners, theme::GRID.stroke_width(2))));
+            t!(area.draw(&Text::new(l1, (x - bw / 2 + 8, y - bh / 2 + 6), title(13).color(&theme::FLAT))));
+            if !l2.is_empty() {
+                t!(area.draw(&Text::new(l2, (x - bw / 2 + 8, y - bh / 2 + 21), title(13).color(&theme::FLAT))));
+            }
+            t!(area.draw(&Text::new("not available", (x - bw / 2 + 8, y + 4), text(13).color(&theme::FLAT))));
+            continue;
+        };
         let colour = direction(shown_change(unit, *change));
         let fill = colour.mix(0.12);
-        t!(area.draw(&Rectangle::new([(x - bw / 2, y - bh / 2), (x + bw / 2, y + bh / 2)], fill.filled())));
-        t!(area.draw(&Rectangle::new([(x - bw / 2, y - bh / 2), (x + bw / 2, y + bh / 2)], colour.stroke_width(2))));
-        let label = node_label(name);
-        let (l1, l2) = two_lines(label);
+        t!(area.draw(&Rectangle::new(corners, fill.filled())));
+        t!(area.draw(&Rectangle::new(corners, colour.stroke_width(2))));
         t!(area.draw(&Text::new(l1, (x - bw / 2 + 8, y - bh / 2 + 6), title(13))));
         if !l2.is_empty() {
             t!(area.draw(&Text::new(l2, (x - bw / 2 + 8, y - bh / 2 + 21), title(13))));
@@ -248,6 +257,8 @@ impl Bridge {
             let label = match kinds[i].as_str() {
                 "base" => format!("{compare_to} revenue"),
                 "current" => format!("{period} revenue"),
+                // the whole change of an input without an IS/FS split
+                "not_decomposed" if items[i] == "revenue" => "change, not split".to_string(),
                 "not_decomposed" => format!("{}, not decomposed", node_label(&items[i])),
                 _ => node_label(&items[i]).to_string(),
             };
@@ -266,6 +277,10 @@ impl Bridge {
                 if m.contribution >= 0.0 { "+" } else { "" },
                 money(m.contribution)
             ),
+            // the note is a sentence for the summary: too long for a title
+            None if items.iter().zip(&kinds).any(|(i, k)| i == "revenue" && k == "not_decomposed") => {
+                format!("Revenue {verb} {} to {}: no IS/FS split in this input to attribute it", money(base), money(current))
+            }
             None => format!("Revenue {verb} {} to {}: {}", money(base), money(current), movers.note.unwrap_or_default()),
         };
         Ok(Ok(Bridge { title, steps, currency: currency.to_string() }))

@@ -129,11 +129,16 @@ const QH: &[Need] = &[Need::LeadsQualifiedAt, Need::Handoffs];
 const NW: &[Need] = &[Need::OpportunitiesNotWon];
 /// IS-sourced opportunities need to know which came from a lead (an export without lead_id cannot say).
 const NWL: &[Need] = &[Need::OpportunitiesNotWon, Need::OpportunitiesLeadId];
+/// Which deals IS sourced (lead_id set) and which FS sourced: an export without lead_id cannot say,
+/// so the split is not available rather than every deal FS-sourced.
+const LI: &[Need] = &[Need::OpportunitiesLeadId];
+const HLI: &[Need] = &[Need::Handoffs, Need::OpportunitiesLeadId];
+const LLI: &[Need] = &[Need::Leads, Need::OpportunitiesLeadId];
+const LQI: &[Need] = &[Need::LeadsQualifiedAt, Need::OpportunitiesNotWon, Need::OpportunitiesLeadId];
 const FC: &[Need] = &[Need::HandoffsFirstFsContactAt];
 const SB: &[Need] = &[Need::HandoffsSentBackAt];
 const AO: &[Need] = &[Need::ActivitiesOutcome];
 const DM: &[Need] = &[Need::ActivitiesOutcome, Need::ActivitiesWithDecisionMaker];
-const LQ: &[Need] = &[Need::LeadsQualifiedAt, Need::OpportunitiesNotWon];
 
 /// The 40 kpi_tree nodes in tree order (METRICS.md, "kpi_tree: the nodes").
 pub const NODES: &[Node] = &[
@@ -141,9 +146,9 @@ pub const NODES: &[Node] = &[
         name: "revenue", label: "Revenue", parent: None, kind: Identity, unit: Unit::Currency, needs: O,
         definition: "Revenue won in the quarter: revenue_is + revenue_fs.",
     },
-    node("revenue_is", "IS-sourced revenue", "revenue", Identity, Unit::Currency, O,
+    node("revenue_is", "IS-sourced revenue", "revenue", Identity, Unit::Currency, LI,
         "Sum of amount over wins_is, the IS-sourced opportunities won in the quarter."),
-    node("revenue_fs", "FS-sourced revenue", "revenue", Identity, Unit::Currency, O,
+    node("revenue_fs", "FS-sourced revenue", "revenue", Identity, Unit::Currency, LI,
         "Sum of amount over wins_fs, the FS-sourced opportunities won in the quarter."),
     node("leads", "Leads", "revenue_is", Factor, Unit::Count, L,
         "Leads with created_at in the quarter."),
@@ -153,19 +158,19 @@ pub const NODES: &[Node] = &[
         "handoffs / sqls, a flow ratio of one quarter's events that can exceed 1."),
     node("acceptance_rate", "FS acceptance rate", "revenue_is", Factor, Unit::Ratio, H,
         "accepted / handoffs, both counted by handed_off_at in the quarter."),
-    node("win_yield_is", "IS win yield", "revenue_is", Factor, Unit::Ratio, H,
+    node("win_yield_is", "IS win yield", "revenue_is", Factor, Unit::Ratio, HLI,
         "wins_is / accepted, a flow ratio of one quarter's events that can exceed 1."),
-    node("deal_size_is", "IS deal size", "revenue_is", Factor, Unit::Currency, O,
+    node("deal_size_is", "IS deal size", "revenue_is", Factor, Unit::Currency, LI,
         "revenue_is / wins_is, the mean amount of an IS-sourced win in the quarter."),
     node("leads_inbound", "Inbound leads", "leads", Factor, Unit::Count, L,
         "Leads with created_at in the quarter and source inbound."),
     node("leads_outbound", "Outbound leads", "leads", Factor, Unit::Count, L,
         "Leads with created_at in the quarter and source outbound."),
-    node("opps_fs", "FS-sourced opportunities", "revenue_fs", Factor, Unit::Count, NW,
+    node("opps_fs", "FS-sourced opportunities", "revenue_fs", Factor, Unit::Count, NWL,
         "Opportunities created in the quarter with lead_id empty (FS-sourced)."),
-    node("win_yield_fs", "FS win yield", "revenue_fs", Factor, Unit::Ratio, NW,
+    node("win_yield_fs", "FS win yield", "revenue_fs", Factor, Unit::Ratio, NWL,
         "wins_fs / opps_fs, a flow ratio of one quarter's events that can exceed 1."),
-    node("deal_size_fs", "FS deal size", "revenue_fs", Factor, Unit::Currency, O,
+    node("deal_size_fs", "FS deal size", "revenue_fs", Factor, Unit::Currency, LI,
         "revenue_fs / wins_fs, the mean amount of an FS-sourced win in the quarter."),
     node("sqls", "SQLs", "revenue_is", Count, Unit::Count, Q,
         "Leads with qualified_at in the quarter."),
@@ -175,13 +180,13 @@ pub const NODES: &[Node] = &[
         "Handoffs with handed_off_at in the quarter whose status is accepted or sent_back."),
     node("opps_is", "IS-sourced opportunities", "revenue_is", Count, Unit::Count, NWL,
         "Opportunities created in the quarter with lead_id set (IS-sourced)."),
-    node("wins_is", "IS wins", "revenue_is", Count, Unit::Count, O,
+    node("wins_is", "IS wins", "revenue_is", Count, Unit::Count, LI,
         "Opportunities with closed_at in the quarter and outcome won that are IS-sourced (lead_id set)."),
-    node("losses_is", "IS losses", "revenue_is", Count, Unit::Count, NW,
+    node("losses_is", "IS losses", "revenue_is", Count, Unit::Count, NWL,
         "Opportunities with closed_at in the quarter and outcome lost that are IS-sourced (lead_id set)."),
-    node("wins_fs", "FS wins", "revenue_fs", Count, Unit::Count, O,
+    node("wins_fs", "FS wins", "revenue_fs", Count, Unit::Count, LI,
         "Opportunities with closed_at in the quarter and outcome won that are FS-sourced (lead_id empty)."),
-    node("losses_fs", "FS losses", "revenue_fs", Count, Unit::Count, NW,
+    node("losses_fs", "FS losses", "revenue_fs", Count, Unit::Count, NWL,
         "Opportunities with closed_at in the quarter and outcome lost that are FS-sourced (lead_id empty)."),
     node("response_time_median_h", "Median response time", "sql_rate", Indicator, Unit::Hours, LA,
         "Over inbound leads created in the quarter, the lower median of hours from created_at to the first activity of an IS rep on the lead (leads without one are left out)."),
@@ -205,9 +210,9 @@ pub const NODES: &[Node] = &[
         "Sum of amount over opps_is, the IS-sourced opportunities created in the quarter."),
     node("pipeline_share_is", "IS share of pipeline", "revenue_is", Indicator, Unit::Ratio, NWL,
         "pipeline_created_is / the amount of all opportunities created in the quarter (pipeline created IS + FS)."),
-    node("order_lead_time_days_median", "Median order lead time", "revenue_is", Indicator, Unit::Days, L,
+    node("order_lead_time_days_median", "Median order lead time", "revenue_is", Indicator, Unit::Days, LLI,
         "Over IS-sourced wins in the quarter, the lower median of days from the lead's created_at to closed_at."),
-    node("sql_to_win", "SQL-to-win rate", "revenue_is", Indicator, Unit::Ratio, LQ,
+    node("sql_to_win", "SQL-to-win rate", "revenue_is", Indicator, Unit::Ratio, LQI,
         "Leads qualified in the quarter that have an opportunity won at any time in the data / leads qualified in the quarter (a cohort number: it grows as the cohort's deals close; kpi_tree's open_deals and mature say whether it still can)."),
     node("visits_per_opp", "Meetings per opportunity", "revenue", Indicator, Unit::Count, A,
         "FS visits and online meetings in the quarter with an opportunity_id / distinct opportunities among them."),
@@ -613,6 +618,9 @@ fn bridge_step(driver_index: usize) -> u32 {
     if driver_index < factors_of("revenue_is").len() { driver_index as u32 + 1 } else { driver_index as u32 + 2 }
 }
 const STEP_CURRENT: u32 = 12;
+/// The step of the whole change where the input has no IS/FS split: the
+/// FS branch's not-decomposed step, which it stands in for.
+const STEP_UNSPLIT: u32 = 11;
 
 /// kpi_attribution: the revenue bridge of the reviewed quarter per
 /// comparison (against the quarter before and a year before) and segment:
@@ -658,6 +666,19 @@ pub fn kpi_attribution(tree: LazyFrame, period_label: &str) -> LazyFrame {
                 .drop(by_name(["__decomposed"], true, false)),
         );
     }
+    // an input that cannot tell IS- from FS-sourced deals (no opportunities.lead_id) has neither
+    // branch: the whole change is one step, not decomposed, so the steps still add up
+    let split = in_period
+        .clone()
+        .filter(col("node").is_in(crate::typing::str_list(&["revenue_is", "revenue_fs"]), false))
+        .group_by(segment.clone())
+        .agg([len().alias("__split")]);
+    parts.push(
+        step("revenue", STEP_UNSPLIT, "revenue", None, "not_decomposed", col("change"))
+            .join(split, segment.clone(), segment.clone(), JoinArgs::new(JoinType::Left))
+            .filter(col("__split").is_null().and(col("amount").is_not_null()))
+            .drop(by_name(["__split"], true, false)),
+    );
     parts.push(step("revenue", STEP_CURRENT, "revenue", None, "current", col("value")));
     // sort keeps the tree's segment order (stable), then steps
     concat(parts, UnionArgs::default())
@@ -707,10 +728,10 @@ pub const KPI_ATTRIBUTION_DOC: TableDoc = TableDoc {
         ("compare_to", "the quarter compared with (null where it is before the data)"),
         ("segment_kind", "total, source, industry or region"),
         ("segment", "segment value (all for the total)"),
-        ("step", "order of the bridge: 0 = prior revenue, 1-6 = IS drivers, 7 = IS branch not decomposed, 8-10 = FS drivers, 11 = FS branch not decomposed, 12 = current revenue (7 and 11 only where a branch cannot be split into drivers)"),
+        ("step", "order of the bridge: 0 = prior revenue, 1-6 = IS drivers, 7 = IS branch not decomposed, 8-10 = FS drivers, 11 = FS branch not decomposed (or, item revenue, the whole change where the input cannot tell IS- from FS-sourced deals), 12 = current revenue (7 and 11 only where a branch cannot be split into drivers)"),
         ("item", "revenue_prior, a driver node name, revenue_is / revenue_fs (not decomposed), or revenue"),
-        ("branch", "is (inside-sales-sourced revenue) or fs (field-sourced revenue) for drivers and not-decomposed steps"),
-        ("kind", "base, driver, not_decomposed (a branch's whole change where the input cannot support one of its factors) or current"),
+        ("branch", "is (inside-sales-sourced revenue) or fs (field-sourced revenue) for drivers and a branch's not-decomposed step; null otherwise"),
+        ("kind", "base, driver, not_decomposed (a branch's whole change where the input cannot support one of its factors; revenue's whole change where it cannot tell IS- from FS-sourced deals) or current"),
         ("amount", "revenue for base and current; the driver's contribution for drivers (null where the branch is not decomposed); the branch's change for not_decomposed (currency)"),
         ("prior_value", "the driver's (or revenue's) value in compare_to"),
         ("value", "the driver's (or revenue's) value in the reviewed quarter"),

@@ -69,3 +69,25 @@ fn rows_without_ids_are_keyed_by_their_line() {
     assert_eq!(ids.len(), 10);
     assert!(ids.contains(&"call-line:2".to_string()) && ids.contains(&"call-line:11".to_string()), "{ids:?}");
 }
+
+/// An export without contacts.csv: leads are not available, and the five
+/// deals with a contact are still handoffs, but each one's from_rep_id
+/// (the contact's owner, else the deal's) can only be the deal's owner,
+/// which is its to_rep_id too: a warning says so at the top of the summary
+/// and the report.
+#[test]
+fn an_export_without_contacts_warns_that_handoffs_come_from_the_deal_owner() {
+    let d = hubspot_in_yen();
+    d.remove("contacts.csv");
+    let opts = salesrelay::prepare::InputOptions { mapping: Some("hubspot".into()), ..salesrelay::prepare::InputOptions::new(d.path()) };
+    let p = salesrelay::prepare::prepare(&opts, false, None, None, &salesrelay::progress::Progress::new(true)).unwrap();
+    let v = &p.validated;
+    assert!(!v.tables.contains_key("leads"));
+    let handoffs = text(v, "handoffs");
+    assert_eq!(handoffs.height(), 5);
+    assert_eq!(strs(&handoffs, "from_rep_id"), strs(&handoffs, "to_rep_id"));
+    assert_eq!(
+        p.warnings(),
+        vec!["handoffs.from_rep_id reads contacts.csv, which is not in the input: its values come from deals.csv's hubspot_owner_id alone (mapping hubspot key handoffs[0].columns.from_rep_id); add contacts.csv to the input".to_string()]
+    );
+}

@@ -7,6 +7,8 @@
 //! mapping.rs): revenue FY2026-Q1 1,000,000 (006D1, IS); FY2026-Q2
 //! 3,500,000 = 006D3 3,000,000 (IS) + 006D4 500,000 (FS).
 
+use std::collections::BTreeMap;
+
 use polars::prelude::*;
 
 use crate::mapping::{cell, mapped, node, outputs, salesforce};
@@ -275,4 +277,43 @@ fn a_built_in_mapping_can_be_printed_and_copied() {
     for name in ["salesforce", "hubspot", "olist", "[passthrough] opportunities", "[defaults] deleted", "fallback = true"] {
         assert!(list.contains(name), "{list}");
     }
+}
+
+/// An export without Lead.csv (which opportunities and activities look up)
+/// is read, not refused: what is looked up there reads as empty. By hand:
+/// the deals' revenue is the same (Q1 006D1 1,000,000; Q2 3,500,000), but
+/// with no lead to say which deals IS sourced, opportunities.lead_id is not
+/// available and so is the IS/FS split (not 0). The five calls and emails
+/// on leads (00TF1-4, 00TF6) had their account only through the lead: each
+/// is a missing account_id, set aside by --lenient (5 of 11 activities);
+/// the six events keep theirs. Each activities source warns that its
+/// account_id comes from its own columns alone.
+#[test]
+fn an_export_without_the_looked_up_lead_file_is_read_with_what_it_lacks_said() {
+    let d = Dir::copy_of(&salesforce());
+    d.remove("Lead.csv");
+    d.write("salesrelay.toml", "[lenient]\nmax_share = 0.5\n");
+    let p = salesrelay::prepare::prepare(&mapped(d.path(), "salesforce"), true, None, None, &salesrelay::progress::Progress::new(true)).unwrap();
+    let v = &p.validated;
+    assert_eq!((v.tables["opportunities"].height(), v.tables["activities"].height()), (6, 6));
+    assert!(!v.tables.contains_key("leads") && !v.tables.contains_key("handoffs"));
+    let set_aside: Vec<(String, Option<i64>, Option<String>, String)> = crate::util::findings(v);
+    let rules: Vec<(&str, Option<&str>, &str)> = set_aside.iter().map(|(t, _, c, r)| (t.as_str(), c.as_deref(), r.as_str())).collect();
+    assert_eq!(rules, vec![("activities", Some("account_id"), "missing_value"); 5]);
+    assert_eq!(
+        v.unavailable.get("opportunities.lead_id").map(String::as_str),
+        Some("Lead.csv not in the input (the mapping salesforce looks it up there for Opportunity.csv)")
+    );
+    let warnings = p.warnings();
+    for file in ["Task.csv", "Event.csv"] {
+        let i = if file == "Task.csv" { 0 } else { 1 };
+        let line = format!(
+            "activities.account_id reads Lead.csv, which is not in the input: its values come from {file}'s AccountId, opp.AccountId alone (mapping salesforce key activities[{i}].columns.account_id); add Lead.csv to the input"
+        );
+        assert!(warnings.contains(&line), "{warnings:#?}");
+    }
+    let all: BTreeMap<String, DataFrame> = salesrelay::metrics::compute_tables(&p.model()).unwrap().into_iter().map(|(d, df)| (d.name, df)).collect();
+    let kpi = &all["kpi_tree"];
+    assert_eq!((node(kpi, "FY2026-Q1", "revenue"), node(kpi, "FY2026-Q2", "revenue")), (Some(1_000_000.0), Some(3_500_000.0)));
+    assert_eq!((node(kpi, "FY2026-Q2", "revenue_is"), node(kpi, "FY2026-Q2", "opps_is")), (None, None));
 }

@@ -583,3 +583,53 @@ fn an_empty_table_and_a_near_miss_file_name_are_said() {
     assert_eq!(code, Some(1), "{said}");
     assert!(said.contains("the folder has rep.csv, which no table takes: if it is reps, name it reps.csv (or .parquet)"), "{said}");
 }
+
+/// opportunities.csv without its lead_id column cannot tell IS- from
+/// FS-sourced deals: the IS/FS split and every node under it are not
+/// available (never all revenue FS-sourced with IS at 0), and the bridge
+/// is one step of the whole change. By hand: revenue FY2026-Q1 = O1 1.0M +
+/// O6 0.3M = 1.3M; FY2026-Q2 = O3 2.0M + O5 0.6M + O8 0.7M = 3.3M; the
+/// whole change +2.0M at step 11, then 3.3M.
+#[test]
+fn without_lead_id_on_deals_the_is_fs_split_is_not_available_and_the_bridge_is_one_step() {
+    let d = Dir::copy_of(&tiny());
+    let text = d.read("opportunities.csv");
+    let without: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.splitn(4, ',').collect();
+            format!("{},{},{}", f[0], f[1], f[3])
+        })
+        .collect();
+    d.write("opportunities.csv", &(without.join("\n") + "\n"));
+    let (code, stdout, stderr, out) = run(&d, &["--period", "FY2026-Q2"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("  revenue 3.3M vs 1.3M the quarter before: +2.0M (+153.8%)\n"), "{stdout}");
+    assert!(
+        stdout.contains("  - biggest movers: the input cannot tell IS- from FS-sourced deals (opportunities.lead_id is not available), so revenue cannot be split into drivers (see Data coverage)\n"),
+        "{stdout}"
+    );
+    let folder = out.path().join("FY2026-Q2");
+    let kpi = parquet(&folder.join("tables/kpi_tree.parquet"));
+    let nodes: std::collections::BTreeSet<String> = strs(&kpi, "node").into_iter().flatten().collect();
+    for gone in ["revenue_is", "revenue_fs", "wins_is", "wins_fs", "losses_is", "losses_fs", "deal_size_is", "deal_size_fs", "win_yield_is", "win_yield_fs", "opps_is", "opps_fs", "order_lead_time_days_median", "sql_to_win"] {
+        assert!(!nodes.contains(gone), "{gone} is in kpi_tree");
+    }
+    for kept in ["revenue", "leads", "sqls", "win_rate"] {
+        assert!(nodes.contains(kept), "{kept} is not in kpi_tree");
+    }
+    let a = parquet(&folder.join("tables/kpi_attribution.parquet"));
+    let total = rows(&a, col("segment_kind").eq(lit("total")).and(col("comparison").eq(lit("prior_quarter"))).and(col("amount").is_not_null()));
+    assert_eq!(strs(&total, "kind"), ["base", "not_decomposed", "current"].map(|k| Some(k.to_string())).to_vec());
+    assert_eq!(strs(&total, "item")[1].as_deref(), Some("revenue"));
+    assert_eq!(f64s(&total, "step"), vec![Some(0.0), Some(11.0), Some(12.0)]);
+    assert_eq!(f64s(&total, "amount"), vec![Some(1_300_000.0), Some(2_000_000.0), Some(3_300_000.0)]);
+    assert_eq!(f64s(&total, "running_total"), vec![Some(1_300_000.0), Some(3_300_000.0), Some(3_300_000.0)]);
+    let coverage = parquet(&folder.join("tables/data_coverage.parquet"));
+    let why = rows(&coverage, col("kind").eq(lit("kpi node")).and(col("name").eq(lit("revenue_is"))));
+    assert!(strs(&why, "reason").iter().flatten().any(|r| r.contains("opportunities.lead_id")), "{why}");
+    let bridge = std::fs::read_to_string(folder.join("charts/revenue_bridge.svg")).unwrap();
+    assert!(bridge.contains("Revenue rose 1.3M to 3.3M: no IS/FS split in this input to attribute it") && bridge.contains("change,") && bridge.contains("not split"), "{bridge}");
+    let tree = std::fs::read_to_string(folder.join("charts/kpi_tree.svg")).unwrap();
+    assert!(tree.contains("not available"), "the tree draws the nodes it cannot fill as not available");
+}
