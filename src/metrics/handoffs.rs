@@ -417,6 +417,11 @@ pub const FUNNEL_COHORT: OutputTable = OutputTable {
         (&["sqls", "sql_rate", "handoff_rate", "sql_to_win"], Need::LeadsQualifiedAt),
         (&["handed_off", "accepted", "acceptance_rate", "win_yield"], Need::Handoffs),
         (&["opportunities", "open_opportunities", "deals", "open_deals", "mature"], Need::OpportunitiesNotWon),
+        // a lead's deals are those whose lead_id is the lead
+        (
+            &["opportunities", "open_opportunities", "won", "won_amount", "deals", "open_deals", "mature", "win_yield", "sql_to_win", "lead_to_win"],
+            Need::OpportunitiesLeadId,
+        ),
     ],
     build: |m| Ok(funnel_cohort(m)),
 };

@@ -677,7 +677,35 @@ pub fn with_passthrough(m: &Model, mut doc: crate::output::Doc, df: DataFrame) -
     Ok((doc, out))
 }
 
-/// Nulls the columns of output table `t` the input cannot support.
+/// kpi_tree's per-segment measures drawn from deals (and the nodes made of
+/// them alone): a deal's source segment is its lead's, so without
+/// opportunities.lead_id they are null in the source segments.
+pub const DEAL_MEASURES_OF_TREE: [&str; 15] = [
+    "wins_is", "wins_fs", "losses_is", "losses_fs", "revenue_is", "revenue_fs", "lost_amount", "opps_is", "opps_fs", "pipeline_created_is",
+    "pipeline_created_fs", "revenue", "win_rate", "win_rate_amount", "sales_cycle_days_median",
+];
+
+/// The per-segment tables of deals and their measure columns: a deal's
+/// source segment is its lead's, so without opportunities.lead_id these
+/// are null in the rows of segment_kind source (every deal would read
+/// fs_sourced). kpi_tree's are `DEAL_MEASURES_OF_TREE`.
+const DEAL_MEASURES_BY_SOURCE: [(&str, &[&str]); 4] = [
+    (
+        "pipeline_movement",
+        &[
+            "open_start_count", "created_count", "pulled_in_count", "amount_up_changes", "amount_down_changes", "pushed_out_count", "lost_count",
+            "won_count", "open_end_count", "open_start_amount", "created_amount", "pulled_in_amount", "amount_up", "amount_down",
+            "pushed_out_amount", "lost_amount", "won_amount", "open_end_amount",
+        ],
+    ),
+    ("stage_conversion", &["entered", "advanced", "conversion", "won", "days_in_stage_median"]),
+    ("loss_summary", &["losses", "amount", "share", "amount_share", "prior_losses", "losses_change", "share_change"]),
+    ("pipeline_coverage", &["open_deals", "pipeline", "weighted_pipeline", "won_so_far", "target_remaining", "coverage", "weighted_coverage"]),
+];
+
+/// Nulls the columns of output table `t` the input cannot support, and
+/// the deal measures of its source segments where deals have no lead_id
+/// (`DEAL_MEASURES_BY_SOURCE`).
 pub fn null_unsupported(m: &Model, t: &OutputTable, mut df: DataFrame) -> Result<DataFrame> {
     for (columns, need) in t.column_needs {
         if m.has(*need) {
@@ -689,6 +717,16 @@ pub fn null_unsupported(m: &Model, t: &OutputTable, mut df: DataFrame) -> Result
                 df.with_column(nulls)?;
             }
         }
+    }
+    let by_source = DEAL_MEASURES_BY_SOURCE.iter().find(|(name, _)| *name == t.doc.name);
+    if let (Some((_, columns)), false) = (by_source, m.has(Need::OpportunitiesLeadId)) {
+        let schema = df.schema().clone();
+        let source = col("segment_kind").eq(lit("source"));
+        let nulled: Vec<Expr> = columns
+            .iter()
+            .filter_map(|c| schema.get(c).map(|dt| when(source.clone()).then(lit(NULL).cast(dt.clone())).otherwise(col(*c)).alias(*c)))
+            .collect();
+        df = df.lazy().with_columns(nulled).collect()?;
     }
     Ok(df)
 }

@@ -298,6 +298,11 @@ pub const IS_REPS: OutputTable = OutputTable {
         (&["connected_calls", "connect_rate", "appointments", "appointment_rate"], Need::ActivitiesOutcome),
         (&["dm_connects", "dm_connect_rate"], Need::ActivitiesWithDecisionMaker),
         (&["pipeline_created"], Need::OpportunitiesNotWon),
+        // the deals an IS rep sourced are those of the rep's leads (opportunities.lead_id)
+        (
+            &["opportunities_sourced", "pipeline_created", "wins_sourced", "revenue_sourced", "sql_to_win", "sql_to_win_open_deals", "sql_to_win_mature"],
+            Need::OpportunitiesLeadId,
+        ),
     ],
     build: |m| Ok(Some(is_reps(m))),
 };
@@ -313,6 +318,7 @@ pub const FS_REPS: OutputTable = OutputTable {
             &["opportunities", "opportunities_is", "opportunities_fs", "losses", "lost_amount", "win_rate", "win_rate_amount"],
             Need::OpportunitiesNotWon,
         ),
+        (&["opportunities_is", "opportunities_fs"], Need::OpportunitiesLeadId),
     ],
     build: |m| Ok(Some(fs_reps(m))),
 };

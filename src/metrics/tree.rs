@@ -472,7 +472,14 @@ pub fn kpi_wide(m: &Model) -> Result<LazyFrame> {
             unsupported.push(null_f64(measure));
         }
     }
-    Ok(if unsupported.is_empty() { wide } else { wide.with_columns(unsupported) })
+    let wide = if unsupported.is_empty() { wide } else { wide.with_columns(unsupported) };
+    // without lead_id a deal's source is not known (every deal would read fs_sourced): the source
+    // segments' deal measures are null, the other segments' stand
+    if m.has(Need::OpportunitiesLeadId) {
+        return Ok(wide);
+    }
+    let by_source = col("segment_kind").eq(lit("source"));
+    Ok(wide.with_columns(super::DEAL_MEASURES_OF_TREE.map(|n| when(by_source.clone()).then(lit(NULL).cast(DataType::Float64)).otherwise(col(n)).alias(n))))
 }
 
 /// The two comparisons every kpi_tree row is made in: (name, quarters back).

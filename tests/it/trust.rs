@@ -632,4 +632,25 @@ fn without_lead_id_on_deals_the_is_fs_split_is_not_available_and_the_bridge_is_o
     assert!(bridge.contains("Revenue rose 1.3M to 3.3M: no IS/FS split in this input to attribute it") && bridge.contains("change,") && bridge.contains("not split"), "{bridge}");
     let tree = std::fs::read_to_string(folder.join("charts/kpi_tree.svg")).unwrap();
     assert!(tree.contains("not available"), "the tree draws the nodes it cannot fill as not available");
+    // a deal's source segment is its lead's: unknown, so null there (not all fs_sourced), while the
+    // leads' own source stands (inbound leads of Q2: L5, L6, L9, L11 by hand) and so does the total
+    let q2 = |kind: &str, segment: &str, node: &str| {
+        let r = rows(&kpi, col("period").eq(lit("FY2026-Q2")).and(col("comparison").eq(lit("prior_quarter"))).and(col("segment_kind").eq(lit(kind))).and(col("segment").eq(lit(segment))).and(col("node").eq(lit(node))));
+        f64s(&r, "value")
+    };
+    assert_eq!(q2("source", "fs_sourced", "revenue"), vec![None]);
+    assert_eq!(q2("source", "inbound", "win_rate"), vec![None]);
+    assert_eq!(q2("source", "inbound", "leads"), vec![Some(4.0)]);
+    assert_eq!(q2("total", "all", "win_rate"), vec![Some(0.6)], "O3, O5, O8 won; O2, O7 lost");
+    let movement = parquet(&folder.join("tables/pipeline_movement.parquet"));
+    assert!(f64s(&rows(&movement, col("segment_kind").eq(lit("source"))), "won_amount").iter().all(Option::is_none));
+    let q2_total = rows(&movement, col("segment_kind").eq(lit("total")).and(col("period").eq(lit("FY2026-Q2"))));
+    assert_eq!(f64s(&q2_total, "won_amount"), vec![Some(3_300_000.0)]);
+    // the deals an IS rep sourced, a cohort's deals, IS/FS-sourced opportunities per FS rep: not available
+    let is_reps = parquet(&folder.join("tables/is_reps.parquet"));
+    assert!(f64s(&is_reps, "revenue_sourced").iter().all(Option::is_none) && f64s(&is_reps, "sqls").iter().any(Option::is_some));
+    let cohort = parquet(&folder.join("tables/funnel_cohort.parquet"));
+    assert!(f64s(&cohort, "won").iter().all(Option::is_none) && f64s(&cohort, "leads").iter().all(Option::is_some));
+    let fs_reps = parquet(&folder.join("tables/fs_reps.parquet"));
+    assert!(f64s(&fs_reps, "opportunities_is").iter().all(Option::is_none) && f64s(&fs_reps, "wins").iter().any(Option::is_some));
 }
