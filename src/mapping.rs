@@ -44,6 +44,8 @@ A mapping file (TOML) reads another CRM's export onto the input contract
   [notes]                           table = \"shown in the report's data-coverage notes\"
   [defaults] date_format = [...]    chrono formats for timestamps without their own
   [defaults] deleted = \"IsDeleted\"  rows where this flag is true are left out, and counted
+  [defaults] ids = \"salesforce\"     ids in Salesforce's 15- or 18-character form match either
+                                    way (each *_id column and lookup in its 18-character form)
   [passthrough] opportunities = [\"Segment__c\"]   the export's own fields, as text,
                                     into every output table with an opportunity_id
   [[TABLE]]                         one per source file of a contract table (stacked):
@@ -104,6 +106,9 @@ pub struct Mapping {
     /// `base_currency = { file, column, filter }`: the export names its
     /// base (corporate) currency (Salesforce's CurrencyType.IsCorporate).
     pub base_currency: Option<BaseCurrency>,
+    /// `[defaults] ids = "salesforce"`: record ids come in Salesforce's
+    /// 15- and 18-character forms (`salesforce_id_18`).
+    pub salesforce_ids: bool,
 }
 
 /// Where the export names its base currency: the value of `column` in the
@@ -284,8 +289,8 @@ impl Mapping {
         let notes = string_table("notes")?;
         // [defaults] date_format: the formats of every timestamp column without its own (a report export with US dates);
         // deleted: the flag column of rows the CRM keeps but has deleted
-        let (date_format, deleted): (Option<Formats>, Option<String>) = match doc.remove("defaults") {
-            None => (None, None),
+        let (date_format, deleted, salesforce_ids): (Option<Formats>, Option<String>, bool) = match doc.remove("defaults") {
+            None => (None, None, false),
             Some(toml::Value::Table(mut t)) => {
                 let f = t.remove("date_format").map(|v| v.try_into::<Formats>().map_err(|e| mapping_error(name, "defaults.date_format", e.message()))).transpose()?;
                 let d = match t.remove("deleted") {
@@ -293,10 +298,15 @@ impl Mapping {
                     Some(toml::Value::String(s)) => Some(s),
                     Some(_) => return Err(mapping_error(name, "defaults.deleted", "expected the name of a flag column such as \"IsDeleted\"")),
                 };
+                let ids = match t.remove("ids") {
+                    None => false,
+                    Some(toml::Value::String(s)) if s == "salesforce" => true,
+                    Some(_) => return Err(mapping_error(name, "defaults.ids", "expected \"salesforce\" (record ids in Salesforce's 15- and 18-character forms)")),
+                };
                 if let Some(k) = t.keys().next() {
-                    return Err(mapping_error(name, &format!("defaults.{k}"), "unknown key (defaults has date_format and deleted)"));
+                    return Err(mapping_error(name, &format!("defaults.{k}"), "unknown key (defaults has date_format, deleted and ids)"));
                 }
-                (f, d)
+                (f, d, ids)
             }
             Some(_) => return Err(mapping_error(name, "defaults", "expected a table such as [defaults] date_format = \"%m/%d/%Y\"")),
         };
@@ -375,7 +385,7 @@ impl Mapping {
                 ),
             ));
         }
-        Ok(Mapping { name: name.to_string(), description, config, unavailable, notes, tables, deleted, passthrough, base_currency })
+        Ok(Mapping { name: name.to_string(), description, config, unavailable, notes, tables, deleted, passthrough, base_currency, salesforce_ids })
     }
 }
 
@@ -424,6 +434,8 @@ struct Reader<'a> {
     fell_through: Vec<(String, String, String, u64, String)>,
     /// `[defaults] deleted`: the flag column of deleted rows.
     deleted_flag: Option<String>,
+    /// `[defaults] ids = "salesforce"`.
+    salesforce_ids: bool,
     /// Per source file name, the flag column and the deleted rows left out.
     deleted: BTreeMap<String, (String, usize)>,
 }
@@ -728,6 +740,7 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config, hashes: cra
         notes: Vec::new(),
         fell_through: Vec::new(),
         deleted_flag: mapping.deleted.clone(),
+        salesforce_ids: mapping.salesforce_ids,
         deleted: BTreeMap::new(),
     };
     let mut out = RawInput { base_currency: config.base_currency.clone(), ..RawInput::default() };
@@ -1032,6 +1045,31 @@ fn expr_fell_through(
     Ok(())
 }
 
+/// A Salesforce record id in its 18-character form: a 15-character id
+/// (case-sensitive, as reports show it) gets the three characters that
+/// spell its capitals (for each five characters, the bits of the capital
+/// letters A-Z, read from the first, index `ABCDEFGHIJKLMNOPQRSTUVWXYZ012345`),
+/// as Data Loader and the API give it. Any other value (18 characters
+/// already, or no Salesforce id: `lead-company:Acme`) stays as it is.
+pub fn salesforce_id_18_of(id: &str) -> String {
+    const SUFFIX: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+    let bytes = id.as_bytes();
+    if bytes.len() != 15 || !bytes.iter().all(u8::is_ascii_alphanumeric) {
+        return id.to_string();
+    }
+    let mut out = id.to_string();
+    for chunk in bytes.chunks(5) {
+        let bits = chunk.iter().enumerate().filter(|(_, b)| b.is_ascii_uppercase()).fold(0usize, |acc, (i, _)| acc | (1 << i));
+        out.push(SUFFIX[bits] as char);
+    }
+    out
+}
+
+/// `salesforce_id_18_of` on each distinct value of text column `e`.
+fn salesforce_id_18(e: Expr) -> Expr {
+    crate::typing::each_distinct(e.cast(DataType::String), salesforce_id_18_of)
+}
+
 /// One source as mapped (see `map_source`).
 struct MappedSource {
     df: DataFrame,
@@ -1128,12 +1166,15 @@ fn map_source(
             .ok_or_else(|| mapping_error(name, &format!("{lkey}.key"), format!("{other_name} has no column {} (columns: {})", l.key, other_cols.join(", "))))?
             .clone();
         let renamed: Vec<Expr> = other_cols.iter().map(|c| col(c.as_str()).alias(format!("{}.{c}", l.alias))).collect();
+        // a Salesforce id matches in either of its forms (a report's 15 characters, Data Loader's 18)
+        let id_form = |e: Expr| if reader.salesforce_ids { salesforce_id_18(e) } else { e };
         let right = other
             .lazy()
-            .filter(col(lk.as_str()).is_not_null())
-            .unique_stable_generic(Some(vec![col(lk.as_str())]), UniqueKeepStrategy::First)
-            .select(renamed.into_iter().chain([col(lk.as_str()).alias("__lookup_key")]).collect::<Vec<_>>());
-        lf = lf.join(right, [col(on.as_str())], [col("__lookup_key")], crate::typing::in_order());
+            .with_column(id_form(col(lk.as_str())).alias("__lookup_key"))
+            .filter(col("__lookup_key").is_not_null())
+            .unique_stable_generic(Some(vec![col("__lookup_key")]), UniqueKeepStrategy::First)
+            .select(renamed.into_iter().chain([col("__lookup_key")]).collect::<Vec<_>>());
+        lf = lf.with_column(id_form(col(on.as_str())).alias("__lookup_on")).join(right, [col("__lookup_on")], [col("__lookup_key")], crate::typing::in_order()).drop(by_name(["__lookup_on"], true, false));
         columns.extend(other_cols.iter().map(|c| format!("{}.{c}", l.alias)));
         aliases.push(l.alias.clone());
     }
@@ -1199,6 +1240,8 @@ fn map_source(
                 reader.fell_through.push((format!("{}.{c}", spec.name), from, "(empty)".to_string(), n, format!("{} (the mapping's default)", value_text(d))));
             }
         }
+        // every id in its 18-character form, so a reference matches its key whichever form each file has
+        let e = if reader.salesforce_ids && c.ends_with("_id") { salesforce_id_18(e) } else { e };
         exprs.push(e.alias(*c));
         keyed.push((*c, exprs[exprs.len() - 1].clone()));
         used.push((*c, cols_read));
@@ -1245,6 +1288,21 @@ fn map_source(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Salesforce's 18-character ids by hand: "001A0000006Vm9r" has one
+    /// capital in each of its first and last five characters, A at 3 (bit
+    /// 8: I) and V at 1 (bit 2: C), none in the middle five (A): IAC.
+    /// "0065g00000AbCdE": none, none, then A, C, E at 0, 2, 4 (1 + 4 + 16 =
+    /// 21: V). An 18-character id, another length or a character outside
+    /// A-Z, a-z, 0-9 stays as it is.
+    #[test]
+    fn salesforce_ids_in_their_18_character_form_by_hand() {
+        assert_eq!(salesforce_id_18_of("001A0000006Vm9r"), "001A0000006Vm9rIAC");
+        assert_eq!(salesforce_id_18_of("0065g00000AbCdE"), "0065g00000AbCdEAAV");
+        for same in ["001A0000006Vm9rIAC", "006D1", "lead-company:Acme", "0065g00000AbCd-", ""] {
+            assert_eq!(salesforce_id_18_of(same), same);
+        }
+    }
 
     /// A column through `mapped`, by hand: a value's trimmed, lower-cased
     /// text matched against the keys' (two keys fold to `no answer`: the

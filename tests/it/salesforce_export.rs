@@ -317,3 +317,30 @@ fn an_export_without_the_looked_up_lead_file_is_read_with_what_it_lacks_said() {
     assert_eq!((node(kpi, "FY2026-Q1", "revenue"), node(kpi, "FY2026-Q2", "revenue")), (Some(1_000_000.0), Some(3_500_000.0)));
     assert_eq!((node(kpi, "FY2026-Q2", "revenue_is"), node(kpi, "FY2026-Q2", "opps_is")), (None, None));
 }
+
+/// Record ids in both of Salesforce's forms: Opportunity.csv,
+/// OpportunityHistory.csv and Lead.csv from Data Loader (18 characters),
+/// Event.csv from a report (15). 006D1 becomes "0065g00000AbCdE" /
+/// "0065g00000AbCdEAAV" (the suffix by hand in mapping.rs's unit test): its
+/// two meetings (00UG1 visit, 00UG2 online) still find their deal, and the
+/// numbers are the base export's.
+#[test]
+fn a_15_character_what_id_finds_its_18_character_opportunity() {
+    let (id15, id18) = ("0065g00000AbCdE", "0065g00000AbCdEAAV");
+    let d = Dir::copy_of(&salesforce());
+    for file in ["Opportunity.csv", "OpportunityHistory.csv", "Lead.csv"] {
+        d.write(file, &d.read(file).replace("006D1", id18));
+    }
+    d.write("Event.csv", &d.read("Event.csv").replace("006D1", id15));
+    let (p, out) = outputs(&mapped(d.path(), "salesforce"));
+    let acts = &crate::util::text(&p.validated, "activities");
+    for meeting in ["00UG1", "00UG2"] {
+        assert_eq!(cell(acts, "activity_id", meeting, "opportunity_id").as_deref(), Some(id18), "{meeting}");
+    }
+    let opps = &crate::util::text(&p.validated, "opportunities");
+    assert_eq!(cell(opps, "opportunity_id", id18, "lead_id").as_deref(), Some("00QC1"));
+    let kpi = &out["kpi_tree"];
+    assert_eq!((node(kpi, "FY2026-Q1", "revenue"), node(kpi, "FY2026-Q2", "revenue")), (Some(1_000_000.0), Some(3_500_000.0)));
+    // Q1's FS meetings with a deal: 00UG1, 00UG2 (006D1) and 00UG4 (006D2), over two deals
+    assert_eq!(node(kpi, "FY2026-Q1", "visits_per_opp"), Some(1.5));
+}
