@@ -96,6 +96,8 @@ impl Applied {
                     "name it in the mapping's map if it means something else"
                 } else if became.ends_with("(the mapping's default)") {
                     "fill it in the export where the value is known"
+                } else if became.ends_with("a value in no row") {
+                    "if this value should give one, name it in the mapping's expression (a WHEN spelled as the export spells it)"
                 } else {
                     "give it a value in the mapping's expression (a CASE needs a WHEN or an ELSE for it)"
                 };

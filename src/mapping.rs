@@ -982,7 +982,8 @@ fn base_currency_from_export(b: &BaseCurrency, name: &str, reader: &mut Reader, 
 /// without a value the contract accepts, for a required or enum column:
 /// rows whose source columns hold something but whose result is empty or
 /// not one of the column's values. Reported like a map's fall-through,
-/// with the values, so the user sees what to name.
+/// with the values, so the user sees what to name. For any other column,
+/// an expression that gives no row a value (`no_row_valued`).
 #[allow(clippy::too_many_arguments)]
 fn expr_fell_through(
     spec: &TableSpec,
@@ -998,7 +999,7 @@ fn expr_fell_through(
     let values = match column.ty {
         crate::contract::ColType::Enum(values) => Some(values),
         _ if column.required => None,
-        _ => return Ok(()),
+        _ => return no_row_valued(spec, c, e, cols_read, lf, file_name, ckey, reader),
     };
     let result = e.clone().cast(DataType::String).str().strip_chars(lit(NULL));
     let mut bad = result.clone().is_null().or(result.clone().eq(lit("")));
@@ -1106,6 +1107,55 @@ fn lookup_columns_named<'t>(alias: &str, texts: impl IntoIterator<Item = &'t str
         }
     }
     named
+}
+
+/// How many distinct values a source column may have for `no_row_valued`
+/// to list them (and fewer than its rows): a column a CASE tests (a
+/// status, a flag), not a date or an id.
+const FEW_VALUES: usize = 20;
+
+/// An optional column's expression that gives no row of the file a value
+/// while its source columns hold some: a CASE whose WHEN names a value the
+/// export spells otherwise (Salesforce's Lead Status translated, so
+/// 'Closed - Not Converted' matches nothing and no lead is disqualified).
+/// Reported like a map's fall-through, with the values of the columns it
+/// tests (those of at most `FEW_VALUES` distinct values), ten at most.
+#[allow(clippy::too_many_arguments)]
+fn no_row_valued(spec: &TableSpec, c: &str, e: &Expr, cols_read: &[String], lf: &LazyFrame, file_name: &str, ckey: &str, reader: &mut Reader) -> Result<()> {
+    let any_read = cols_read.iter().map(|r| col(r.as_str()).is_not_null()).reduce(|a, b| a.or(b)).unwrap_or(lit(false));
+    let counted = lf.clone().select([
+        e.clone().is_not_null().cast(DataType::UInt32).sum().alias("valued"),
+        any_read.cast(DataType::UInt32).sum().alias("read"),
+    ]);
+    // the engine rejects the expression: the mapped frame's collect names it
+    let Ok(counted) = counted.collect() else { return Ok(()) };
+    let get = |n: &str| counted.column(n).ok().and_then(|c| c.cast(&DataType::UInt64).ok()).and_then(|c| c.u64().ok().and_then(|c| c.get(0))).unwrap_or(0);
+    if get("valued") > 0 || get("read") == 0 {
+        return Ok(());
+    }
+    let stem = file_stem(file_name);
+    let became = format!("empty: the expression gives {}.{c} a value in no row", spec.name);
+    for r in cols_read {
+        let found = lf
+            .clone()
+            .filter(col(r.as_str()).is_not_null())
+            .group_by([col(r.as_str()).cast(DataType::String).alias("__v")])
+            .agg([len().alias("__n")])
+            .sort_by_exprs([col("__n"), col("__v")], SortMultipleOptions::default().with_order_descending_multi([true, false]))
+            .collect()?;
+        // a column a CASE tests repeats its values; a date or an id does not
+        let rows: u64 = found.column("__n")?.u32()?.iter().flatten().map(u64::from).sum();
+        if found.height() > FEW_VALUES || found.height() as u64 >= rows {
+            continue;
+        }
+        let (values, counts) = (found.column("__v")?.str()?.clone(), found.column("__n")?.u32()?.clone());
+        for i in 0..found.height().min(10) {
+            if let (Some(v), Some(n)) = (values.get(i), counts.get(i)) {
+                reader.fell_through.push((format!("{}.{c}", spec.name), format!("{stem}.{r} ({ckey})"), v.to_string(), n as u64, became.clone()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The mapped frame of one source, with what `MappedSource` holds. None if

@@ -344,3 +344,32 @@ fn a_15_character_what_id_finds_its_18_character_opportunity() {
     // Q1's FS meetings with a deal: 00UG1, 00UG2 (006D1) and 00UG4 (006D2), over two deals
     assert_eq!(node(kpi, "FY2026-Q1", "visits_per_opp"), Some(1.5));
 }
+
+/// A Lead Status in another language: the mapping's CASE WHEN Status =
+/// 'Closed - Not Converted' matches no lead, so disqualified_at is empty
+/// in every row. Said in the run summary with the Status values (by hand
+/// from the fixture: 3 converted, 1 not converted, 1 open, 1 working), the
+/// dates (a value a row, not what a CASE tests) left out.
+#[test]
+fn an_expression_that_gives_no_row_a_value_is_said_with_the_values_it_tests() {
+    let d = Dir::copy_of(&salesforce());
+    let lead = d.read("Lead.csv");
+    let lead = lead
+        .replace("Closed - Not Converted", "Geschlossen - Nicht konvertiert")
+        .replace("Closed - Converted", "Geschlossen - Konvertiert")
+        .replace("Open - Not Contacted", "Offen")
+        .replace("Working - Contacted", "In Bearbeitung");
+    d.write("Lead.csv", &lead);
+    let out_dir = tempfile::tempdir().unwrap();
+    let o = crate::util::salesrelay(d.path(), &["run", "--input", ".", "--mapping", "salesforce", "--out", out_dir.path().to_str().unwrap(), "--queries", "none"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.contains("disqualified_at")).collect();
+    let said = |value: &str, n: u32| {
+        format!("  Lead.Status (leads[0].columns.disqualified_at): '{value}' x {n} became empty: the expression gives leads.disqualified_at a value in no row; if this value should give one, name it in the mapping's expression (a WHEN spelled as the export spells it)")
+    };
+    assert_eq!(lines, vec![said("Geschlossen - Konvertiert", 3), said("Geschlossen - Nicht konvertiert", 1), said("In Bearbeitung", 1), said("Offen", 1)], "{stdout}");
+    // the export as it is: every value the expression tests gives some row a value
+    let o = crate::util::salesrelay(&salesforce(), &["run", "--input", ".", "--mapping", "salesforce", "--out", out_dir.path().to_str().unwrap(), "--queries", "none"]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("a value in no row"));
+}
