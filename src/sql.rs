@@ -102,6 +102,18 @@ pub fn may_read_column(sql: &str, column: &str) -> bool {
     text.contains(&column.to_lowercase()) || text.replace("count(*)", "").contains('*')
 }
 
+/// Whether query `sql` names `word` as a whole name (any case, a comment
+/// included): `sla_met` in `NOT h.sla_met`, not in `sla_met_rate`.
+pub fn names_word(sql: &str, word: &str) -> bool {
+    let (text, word) = (sql.to_lowercase(), word.to_lowercase());
+    let part = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(&word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(part) && !after.is_some_and(part)
+    })
+}
+
 /// A SQL context with every table registered by name.
 pub fn context(tables: &BTreeMap<String, LazyFrame>) -> SQLContext {
     let ctx = SQLContext::new();

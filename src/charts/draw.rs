@@ -1013,6 +1013,9 @@ pub struct FirstContact {
     bins: Vec<(f64, f64)>,
     no_contact: f64,
     sla_hours: f64,
+    /// Accepted handoffs without any `sla_met`: the input has no first FS
+    /// contact times (handoffs.first_fs_contact_at), so no SLA to draw.
+    pub unsupported: bool,
 }
 
 const BIN_H: f64 = 12.0;
@@ -1051,7 +1054,8 @@ impl FirstContact {
         } else {
             format!("{period}: no accepted handoffs")
         };
-        Ok(Some(FirstContact { title, bins, no_contact, sla_hours: sla_days * 24.0 }))
+        let unsupported = n > 0 && met.iter().all(Option::is_none);
+        Ok(Some(FirstContact { title, bins, no_contact, sla_hours: sla_days * 24.0, unsupported }))
     }
 }
 

@@ -271,7 +271,11 @@ pub fn plan<'a>(tables: &Tables, s: Setting<'a>, reads: impl Fn(&str) -> bool) -
         chart!(9, "is_reps", (1100, 700), is_reps, draw::is_reps);
     }
     if reads("handoffs") {
-        chart!(10, "first_contact_sla", (1200, 620), present(draw::FirstContact::from_tables(tables, period, sla_days)?, tables, "handoffs", period), draw::first_contact_sla);
+        let sla = match draw::FirstContact::from_tables(tables, period, sla_days)? {
+            Some(d) if d.unsupported => Err("it needs handoffs.first_fs_contact_at, which this input does not support (see Data coverage)".to_string()),
+            d => present(d, tables, "handoffs", period),
+        };
+        chart!(10, "first_contact_sla", (1200, 620), sla, draw::first_contact_sla);
     }
     if reads("engagement_effect") {
         chart!(12, "engagement_effect", (1200, 620), present(draw::Engagement::from_tables(tables)?, tables, "engagement_effect", period), draw::engagement_effect);

@@ -72,9 +72,17 @@ fn table_name_problem(q: &crate::sql::Query, tables: &BTreeMap<String, LazyFrame
 /// Runs the queries (queries/*.sql, `sql::read_queries`) over every table;
 /// a broken query is reported and skipped, or stops the run with `strict`.
 /// Returns the tables, the errors and the queries not run because they
-/// need a table the input cannot support.
+/// need a table the input cannot support, or read an output column of
+/// `unsupported` (`metrics::unsupported_columns`: null throughout, so a
+/// filter on it would find nothing and read as none, such as no handoff
+/// missing an SLA the input has no contact times for).
 #[allow(clippy::type_complexity)]
-pub fn run_queries(queries: Vec<crate::sql::Query>, tables: &BTreeMap<String, LazyFrame>, strict: bool) -> Result<(Vec<(Doc, DataFrame)>, Vec<String>, Vec<String>)> {
+pub fn run_queries(
+    queries: Vec<crate::sql::Query>,
+    tables: &BTreeMap<String, LazyFrame>,
+    unsupported: &[(&str, &str, String)],
+    strict: bool,
+) -> Result<(Vec<(Doc, DataFrame)>, Vec<String>, Vec<String>)> {
     let mut ctx = crate::sql::context(tables);
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -89,6 +97,10 @@ pub fn run_queries(queries: Vec<crate::sql::Query>, tables: &BTreeMap<String, La
             continue;
         }
         names.insert(q.doc.name.clone(), q.path.clone());
+        if let Some((t, c, why)) = unsupported.iter().find(|(t, c, _)| crate::sql::names_word(&q.sql, t) && crate::sql::names_word(&q.sql, c)) {
+            skipped.push(format!("{}: reads {t}.{c}, which this input does not support (needs {why})", q.path.display()));
+            continue;
+        }
         match crate::sql::run_query(&mut ctx, &q) {
             Ok(df) => {
                 let doc = Doc { name: q.doc.name.clone(), description: q.doc.description.clone(), columns: q.doc.columns.clone() };
@@ -145,6 +157,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     let charts_dir = dir.path().join("charts");
     let setting = crate::charts::Setting::new(&charts_dir, &label, config, &currency);
     let (mut written, drawn) = compute_and_write(&model, dir.path(), setting)?;
+    let unsupported = crate::metrics::unsupported_columns(&model);
     model.release();
     let rows: usize = written.iter().map(|(w, _, _)| w.rows).sum();
     stage.done(&format!("{} tables, {} rows", written.len(), thousands(rows as u64)));
@@ -152,7 +165,7 @@ pub fn run_command(opts: &RunOptions) -> Result<RunReport> {
     // tables, each only the rows and columns it needs
     let mut tables = scans(dir.path(), &written)?;
     let stage = progress.stage("queries");
-    let (queried, query_errors, query_skipped) = run_queries(queries, &sql_tables(&p, &tables)?, opts.strict)?;
+    let (queried, query_errors, query_skipped) = run_queries(queries, &sql_tables(&p, &tables)?, &unsupported, opts.strict)?;
     stage.done(&format!("{} ran, {} not available, {} failed", queried.len(), query_skipped.len(), query_errors.len()));
     for e in &query_errors {
         crate::tell!("query failed (the other outputs are written; --strict stops instead): {e}");

@@ -389,7 +389,8 @@ pub const FUNNEL_COHORT_DOC: TableDoc = TableDoc {
 pub const HANDOFFS: OutputTable = OutputTable {
     doc: HANDOFFS_DOC,
     needs: &[Need::Handoffs],
-    column_needs: &[],
+    // without first contact times there is no SLA: not met by every handoff
+    column_needs: &[(&["hours_to_first_contact", "sla_met"], Need::HandoffsFirstFsContactAt)],
     build: |m| Ok(handoffs(m)),
 };
 
@@ -397,7 +398,7 @@ pub const HANDOFFS: OutputTable = OutputTable {
 pub const HANDOFF_QUALITY: OutputTable = OutputTable {
     doc: HANDOFF_QUALITY_DOC,
     needs: &[Need::Handoffs],
-    column_needs: &[(&["open_deals", "mature"], Need::OpportunitiesNotWon)],
+    column_needs: &[(&["open_deals", "mature"], Need::OpportunitiesNotWon), (&["sla_met_rate"], Need::HandoffsFirstFsContactAt)],
     build: |m| Ok(m.built(&HANDOFFS)?.map(|h| handoff_quality(m, h.lazy()))),
 };
 

@@ -677,6 +677,20 @@ pub fn with_passthrough(m: &Model, mut doc: crate::output::Doc, df: DataFrame) -
     Ok((doc, out))
 }
 
+/// The output columns this input cannot support (`column_needs`): (table,
+/// column, the need's key and why), as data_coverage lists them.
+pub fn unsupported_columns(m: &Model) -> Vec<(&'static str, &'static str, String)> {
+    let mut out = Vec::new();
+    for t in OUTPUT_TABLES {
+        for (columns, need) in t.column_needs {
+            if let Some(why) = m.why_not(*need) {
+                out.extend(columns.iter().map(|c| (t.doc.name, *c, format!("{}: {why}", need.key()))));
+            }
+        }
+    }
+    out
+}
+
 /// kpi_tree's per-segment measures drawn from deals (and the nodes made of
 /// them alone): a deal's source segment is its lead's, so without
 /// opportunities.lead_id they are null in the source segments.

@@ -654,3 +654,41 @@ fn without_lead_id_on_deals_the_is_fs_split_is_not_available_and_the_bridge_is_o
     let fs_reps = parquet(&folder.join("tables/fs_reps.parquet"));
     assert!(f64s(&fs_reps, "opportunities_is").iter().all(Option::is_none) && f64s(&fs_reps, "wins").iter().any(Option::is_some));
 }
+
+/// handoffs.csv without first_fs_contact_at has no SLA to measure: sla_met
+/// and the hours to first contact are null (not every handoff a miss), so
+/// is handoff_quality's sla_met_rate; the SLA chart is not drawn, with the
+/// reason, and the query of SLA misses is not run (it would list every
+/// accepted handoff, or none).
+#[test]
+fn without_first_contact_times_no_handoff_misses_the_sla() {
+    let d = Dir::copy_of(&tiny());
+    let text = d.read("handoffs.csv");
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let at = header.iter().position(|h| *h == "first_fs_contact_at").unwrap();
+    let without: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f.remove(at);
+            f.join(",")
+        })
+        .collect();
+    d.write("handoffs.csv", &(without.join("\n") + "\n"));
+    let out = tempfile::tempdir().unwrap();
+    let queries = crate::util::root().join("queries");
+    let o = salesrelay(d.path(), &["run", "--input", ".", "--out", out.path().to_str().unwrap(), "--period", "FY2026-Q2", "--queries", queries.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("sla_missed_handoffs.sql: reads handoffs.hours_to_first_contact, which this input does not support (needs handoffs.first_fs_contact_at: "), "{stdout}");
+    let folder = out.path().join("FY2026-Q2");
+    let handoffs = parquet(&folder.join("tables/handoffs.parquet"));
+    assert_eq!(handoffs.height(), 8);
+    assert_eq!(handoffs.column("sla_met").unwrap().null_count(), 8);
+    assert_eq!(handoffs.column("hours_to_first_contact").unwrap().null_count(), 8);
+    let quality = parquet(&folder.join("tables/handoff_quality.parquet"));
+    assert_eq!(quality.column("sla_met_rate").unwrap().null_count(), quality.height());
+    assert!(!folder.join("charts/first_contact_sla.svg").exists());
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(md.contains("- first_contact_sla: it needs handoffs.first_fs_contact_at, which this input does not support (see Data coverage)\n"), "{md}");
+}
