@@ -187,6 +187,154 @@ pub fn stray_events(v: &Validated) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The columns whose timestamps make a table's window (`table_windows`):
+/// its events, its room views and its stage entries.
+const WINDOW_COLUMNS: &[(&str, &str)] = &[
+    ("leads", "created_at"),
+    ("leads", "qualified_at"),
+    ("opportunities", "created_at"),
+    ("opportunities", "closed_at"),
+    ("handoffs", "handed_off_at"),
+    ("handoffs", "sent_back_at"),
+    ("activities", "occurred_at"),
+    ("stage_history", "entered_at"),
+    ("dsr_views", "viewed_at"),
+];
+
+/// The least gap, in days, between a table's last event and the rest of
+/// the data's that `table_windows` names: two weeks, or ten of the table's
+/// own mean intervals between rows where those are longer (a small table's
+/// events are far apart anyway).
+const WINDOW_GAP_DAYS: f64 = 14.0;
+
+/// The same at the start, a quarter: a later table of the funnel starts
+/// later by its cycle (the first deals weeks after the first leads, as in
+/// the Olist funnel: 27 days).
+const WINDOW_START_GAP_DAYS: f64 = 92.0;
+
+/// A table whose events start well after the rest of the data starts, or
+/// end well before it ends (more than `WINDOW_START_GAP_DAYS` or
+/// `WINDOW_GAP_DAYS`, or ten of its mean intervals): an export cut at another date than the others (a table
+/// pulled later, activities kept for 90 days, a history that starts when
+/// the CRM began tracking it). Its numbers read 0 (or not available)
+/// where it has no rows, while the quarters are counted complete from the
+/// other tables, so each such table is a warning, with the dates. Left
+/// out where stray events (`stray_events`) move the data's ends.
+pub fn table_windows(v: &Validated, config: &Config) -> Result<Vec<String>> {
+    const DAY: f64 = 86_400_000_000.0;
+    let micros = |e: Expr| e.dt().timestamp(TimeUnit::Microseconds);
+    // (table, first, last, rows), each table's columns in one pass
+    let mut windows: Vec<(&str, i64, i64, usize)> = Vec::new();
+    for spec in crate::contract::TABLES {
+        let cols: Vec<&str> = WINDOW_COLUMNS.iter().filter(|(t, _)| *t == spec.name).map(|(_, c)| *c).collect();
+        let Some(lf) = v.lazy(spec.name).filter(|_| !cols.is_empty()) else { continue };
+        let schema = lf.clone().collect_schema()?;
+        let present: Vec<&str> = cols.into_iter().filter(|c| schema.get(c).is_some()).collect();
+        if present.is_empty() {
+            continue;
+        }
+        let mut bounds: Vec<Expr> = present.iter().map(|c| micros(col(*c)).min().alias(format!("min {c}"))).collect();
+        bounds.extend(present.iter().map(|c| micros(col(*c)).max().alias(format!("max {c}"))));
+        let ends = lf.select(bounds).collect()?;
+        let of = |side: &str| -> Result<Vec<i64>> {
+            let mut found = Vec::new();
+            for c in &present {
+                found.extend(ends.column(&format!("{side} {c}"))?.i64()?.get(0));
+            }
+            Ok(found)
+        };
+        let (Some(first), Some(last)) = (of("min")?.into_iter().min(), of("max")?.into_iter().max()) else { continue };
+        windows.push((spec.name, first, last, v.tables.get(spec.name).map_or(0, |df| df.height())));
+    }
+    let date = |m: i64| -> String {
+        let utc = chrono::DateTime::from_timestamp_micros(m).unwrap_or_default();
+        match config.time_zone.parse::<chrono_tz::Tz>() {
+            Ok(tz) => utc.with_timezone(&tz).format("%Y-%m-%d").to_string(),
+            Err(_) => utc.format("%Y-%m-%d").to_string(),
+        }
+    };
+    // the tables that start late and end early against the rest, with their gap in days
+    let gap_of = |&(_, first, last, rows): &(&str, i64, i64, usize), least: f64| -> f64 {
+        let interval = if rows > 1 { (last - first) as f64 / DAY / (rows - 1) as f64 } else { f64::INFINITY };
+        least.max(10.0 * interval)
+    };
+    let mut late = Vec::new();
+    let mut early = Vec::new();
+    for w in &windows {
+        let others = windows.iter().filter(|o| o.0 != w.0);
+        let (Some(start), Some(end)) = (others.clone().min_by_key(|o| o.1), others.max_by_key(|o| o.2)) else { continue };
+        if (w.1 - start.1) as f64 / DAY > gap_of(w, WINDOW_START_GAP_DAYS) {
+            late.push((w, *start));
+        }
+        if (end.2 - w.2) as f64 / DAY > gap_of(w, WINDOW_GAP_DAYS) {
+            early.push((w, *end));
+        }
+    }
+    let days = |a: i64, b: i64| ((a - b) as f64 / DAY).round();
+    let mut out = Vec::new();
+    // every table but one ends early: that one runs late (a table exported after the others)
+    if early.len() >= 2 && early.len() + 1 == windows.len() {
+        let (_, end) = early[0];
+        let rest_end = early.iter().map(|(w, _)| w.2).max().unwrap_or(end.2);
+        let names: Vec<&str> = early.iter().map(|(w, _)| w.0).collect();
+        out.push(format!(
+            "the events of {} run to {}, {} days past every other table ({} end by {}): the quarters are counted complete to {} from {} alone, so the other tables' numbers after {} are missing and a quarter ending between the two dates is partial. An export of {} pulled later than the others?",
+            end.0,
+            date(end.2),
+            days(end.2, rest_end),
+            names.join(", "),
+            date(rest_end),
+            date(end.2),
+            end.0,
+            date(rest_end),
+            end.0
+        ));
+    } else {
+        for (w, end) in &early {
+            out.push(format!(
+                "the events of {} end on {}, {} days before the rest of the data ends ({}, {}): numbers drawn from {} read 0 or not available after then, though the quarters are counted complete to {}. An export cut earlier than the others?",
+                w.0,
+                date(w.2),
+                days(end.2, w.2),
+                date(end.2),
+                end.0,
+                w.0,
+                date(end.2)
+            ));
+        }
+    }
+    // every table but one starts late: that one reaches back further (older history kept)
+    if late.len() >= 2 && late.len() + 1 == windows.len() {
+        let (_, start) = late[0];
+        let rest_start = late.iter().map(|(w, _)| w.1).min().unwrap_or(start.1);
+        let names: Vec<&str> = late.iter().map(|(w, _)| w.0).collect();
+        out.push(format!(
+            "the events of {} start on {}, {} days before every other table ({} start from {}): the quarters before {} hold {} alone, so their other numbers read 0 or not available. An export of {} with older history than the others?",
+            start.0,
+            date(start.1),
+            days(rest_start, start.1),
+            names.join(", "),
+            date(rest_start),
+            date(rest_start),
+            start.0,
+            start.0
+        ));
+    } else {
+        for (w, start) in &late {
+            out.push(format!(
+                "the events of {} start on {}, {} days after the rest of the data starts ({}, {}): numbers drawn from {} read 0 or not available before then, so a comparison with those quarters (the one before, a year before) is not like for like. An export of recent history only?",
+                w.0,
+                date(w.1),
+                days(w.1, start.1),
+                date(start.1),
+                start.0,
+                w.0
+            ));
+        }
+    }
+    Ok(out)
+}
+
 /// A validated input with its reviewed quarter, ready to compute.
 pub struct Prepared {
     pub config: Config,
@@ -197,7 +345,8 @@ pub struct Prepared {
     pub label: String,
     pub compare_to: Option<String>,
     pub industries: Industries,
-    /// Events far apart from the rest of the data (`stray_events`).
+    /// Events far apart from the rest of the data (`stray_events`), else
+    /// the tables whose events start late or end early (`table_windows`).
     pub stray: Vec<String>,
 }
 
@@ -284,7 +433,11 @@ pub fn prepare(input: &InputOptions, lenient: bool, lenient_flag: Option<&str>, 
     let label = period.label(&config);
     let compare_to = (period > span.first).then(|| period.prev().label(&config));
     let industries = Industries::load(&input.input, &config)?;
-    let stray = crate::progress::timed("    events apart from the rest", || stray_events(&v), |_| None)?;
+    let mut stray = crate::progress::timed("    events apart from the rest", || stray_events(&v), |_| None)?;
+    // stray events move the data's ends: the tables' windows are then measured against them
+    if stray.is_empty() {
+        stray = crate::progress::timed("    tables' windows", || table_windows(&v, &config), |_| None)?;
+    }
     Ok(Prepared { config, validated: v, span, quarter: period, label, compare_to, industries, stray })
 }
 

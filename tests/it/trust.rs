@@ -692,3 +692,35 @@ fn without_first_contact_times_no_handoff_misses_the_sla() {
     let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
     assert!(md.contains("- first_contact_sla: it needs handoffs.first_fs_contact_at, which this input does not support (see Data coverage)\n"), "{md}");
 }
+
+/// Tables cut at other dates than the rest (sample_data: every table runs
+/// from 2024-04-01 to 2026-10-20): activities kept from 2026-07-22 only
+/// (842 days after the leads' first, 2024-04-01: 730 days to 2026-04-01,
+/// then 30 + 31 + 30 + 21) and room views exported to 2026-09-20 (30 days
+/// before the data's end) are each a warning with the dates; sample_data
+/// as it is has none.
+#[test]
+fn a_table_cut_at_another_date_than_the_rest_is_a_warning() {
+    let d = Dir::copy_of(&crate::util::root().join("sample_data"));
+    let keep = |file: &str, column: usize, keep: &dyn Fn(&str) -> bool| {
+        let text = d.read(file);
+        let lines: Vec<&str> = text.lines().enumerate().filter(|(i, l)| *i == 0 || keep(&l.split(',').nth(column).unwrap()[..10])).map(|(_, l)| l).collect();
+        d.write(file, &(lines.join("\n") + "\n"));
+    };
+    keep("activities.csv", 5, &|date| date >= "2026-07-22");
+    keep("dsr_views.csv", 5, &|date| date <= "2026-09-20");
+    let (code, stdout, stderr, _) = run(&d, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let warnings: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  warning: the events of")).collect();
+    assert_eq!(
+        warnings,
+        vec![
+            "  warning: the events of dsr_views end on 2026-09-20, 30 days before the rest of the data ends (2026-10-20, stage_history): numbers drawn from dsr_views read 0 or not available after then, though the quarters are counted complete to 2026-10-20. An export cut earlier than the others?",
+            "  warning: the events of activities start on 2026-07-22, 842 days after the rest of the data starts (2024-04-01, leads): numbers drawn from activities read 0 or not available before then, so a comparison with those quarters (the one before, a year before) is not like for like. An export of recent history only?",
+        ],
+        "{stdout}"
+    );
+    let (code, stdout, _, _) = run(&Dir::copy_of(&crate::util::root().join("sample_data")), &[]);
+    assert_eq!(code, Some(0));
+    assert!(!stdout.contains("the events of"), "{stdout}");
+}
