@@ -91,3 +91,35 @@ fn an_export_without_contacts_warns_that_handoffs_come_from_the_deal_owner() {
         vec!["handoffs.from_rep_id reads contacts.csv, which is not in the input: its values come from deals.csv's hubspot_owner_id alone (mapping hubspot key handoffs[0].columns.from_rep_id); add contacts.csv to the input".to_string()]
     );
 }
+
+/// Deals of a second pipeline (renewals, stages of their own) are left out
+/// and counted, with a meeting on one of them kept without its deal; the
+/// closed flags read in any boolean spelling (Yes/No). By hand: FY2026-Q2
+/// revenue stays 23.1M (3002 12.0M + 3005 7.5M + 3004 3.6M), not 32.1M
+/// with renewal 3009 (9.0M, won 31 August).
+#[test]
+fn deals_of_another_pipeline_are_left_out_and_yes_no_flags_read() {
+    let d = hubspot_in_yen();
+    let deals = d.read("deals.csv").replace(",true,true,", ",Yes,Yes,").replace(",true,false,", ",Yes,No,").replace(",false,false,", ",No,No,");
+    d.write(
+        "deals.csv",
+        &format!(
+            "{deals}3009,Naniwa Bank - Annual Renewal,75943210,75943215,9000000,JPY,2026-08-31T03:00:00.000Z,2026-07-01T00:00:00.000Z,51000004,Yes,Yes,,1002,,,,,,,,\n"
+        ),
+    );
+    d.append("meetings.csv", "4999,2026-08-20T02:00:00.000Z,51000004,Renewal review,Naniwa Bank HQ,COMPLETED,1002,3009\n");
+    let opts = salesrelay::prepare::InputOptions { mapping: Some("hubspot".into()), ..salesrelay::prepare::InputOptions::new(d.path()) };
+    let p = salesrelay::prepare::prepare(&opts, false, None, Some("FY2026-Q2"), &salesrelay::progress::Progress::new(true)).unwrap();
+    let v = &p.validated;
+    assert_eq!(v.findings.height(), 0, "{}", v.findings);
+    assert_eq!(v.tables["opportunities"].height(), 8);
+    let applied = v.mapping.as_ref().unwrap();
+    let deals_read: Vec<(usize, usize)> = applied.sources.iter().filter(|s| s.0 == "opportunities").map(|s| (s.2, s.3)).collect();
+    assert_eq!(deals_read, vec![(9, 8)], "9 deals read, 8 kept");
+    let acts = text(v, "activities");
+    let renewal_meeting = rows(&acts, col("activity_id").eq(lit("meeting:4999")));
+    assert_eq!(strs(&renewal_meeting, "opportunity_id"), vec![None]);
+    let all: std::collections::BTreeMap<String, DataFrame> = salesrelay::metrics::compute_tables(&p.model()).unwrap().into_iter().map(|(d, df)| (d.name, df)).collect();
+    let q2 = |n: &str| node(&all["kpi_tree"], "FY2026-Q2", "total", "all", n)[0];
+    assert_eq!((q2("revenue"), q2("wins_fs"), q2("losses_is")), (Some(23_100_000.0), Some(2.0), Some(1.0)));
+}
