@@ -373,3 +373,23 @@ fn an_expression_that_gives_no_row_a_value_is_said_with_the_values_it_tests() {
     let o = crate::util::salesrelay(&salesforce(), &["run", "--input", ".", "--mapping", "salesforce", "--out", out_dir.path().to_str().unwrap(), "--queries", "none"]);
     assert!(!String::from_utf8_lossy(&o.stdout).contains("a value in no row"));
 }
+
+/// Titles in Japanese read as the English ones (an SDR's
+/// インサイドセールス is IS / SDR, カスタマーサクセス is CS), and a lead
+/// converted without an opportunity is no handoff (it reached no FS rep):
+/// still the base export's 3 handoffs.
+#[test]
+fn japanese_titles_and_a_conversion_without_a_deal_read_as_they_mean() {
+    let d = Dir::copy_of(&salesforce());
+    d.replace("User.csv", "Aiko Sato,Sales Development Representative", "Aiko Sato,インサイドセールス");
+    d.replace("User.csv", "Fumi Abe,Customer Success Manager", "Fumi Abe,カスタマーサクセス マネージャー");
+    d.append("Lead.csv", "00QC7,Umeda Foods,Closed - Converted,Web,005A1,2026-07-01T00:00:00.000Z,true,2026-07-15,001B3,,Food & Beverage,Osaka,Japan,2026-07-15T03:00:00.000Z\n");
+    let (p, _) = outputs(&mapped(d.path(), "salesforce"));
+    let reps = &crate::util::text(&p.validated, "reps");
+    for (id, team, role) in [("005A1", "is", "sdr"), ("005A6", "cs", "cs")] {
+        assert_eq!(cell(reps, "rep_id", id, "team").unwrap().to_lowercase(), team, "{id}");
+        assert_eq!(cell(reps, "rep_id", id, "role").unwrap().to_lowercase(), role, "{id}");
+    }
+    assert_eq!(p.validated.tables["handoffs"].height(), 3);
+    assert_eq!(p.validated.tables["leads"].height(), 7);
+}
