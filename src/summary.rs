@@ -331,14 +331,21 @@ pub fn hybrid_lines(tables: &std::collections::BTreeMap<String, LazyFrame>, peri
         let groups = crate::output::text_column(&all, "group")?;
         let (deals, rates) = (crate::output::number_column(&all, "deals")?, crate::output::number_column(&all, "win_rate")?);
         let at = |g: &str| groups.iter().position(|x| x == g).map(|i| (deals[i].unwrap_or(0.0), rates[i]));
-        if let (Some((n1, Some(r1))), Some((n2, Some(r2)))) = (at("in_person_first_and_last"), at("online_first_and_last")) {
-            out.push(format!(
+        match (at("in_person_first_and_last"), at("online_first_and_last")) {
+            (Some((n1, Some(r1))), Some((n2, Some(r2)))) => out.push(format!(
                 "deals whose first and last FS meetings were in person won {:.0}% (n={}) against {:.0}% online first and last (n={}), all quarters",
                 100.0 * r1,
                 whole(n1),
                 100.0 * r2,
                 whole(n2)
-            ));
+            )),
+            // said, not left out: a reader of earlier reviews looks for the line
+            _ if deals.iter().all(|d| d.unwrap_or(0.0) == 0.0) => out.push("meeting pattern: no closed deal had an FS meeting, so no win rate by pattern".to_string()),
+            (first_last, online) => out.push(format!(
+                "meeting pattern: {} closed deal(s) met in person first and last and {} online first and last, all quarters: too few to compare their win rates",
+                whole(first_last.map_or(0.0, |g| g.0)),
+                whole(online.map_or(0.0, |g| g.0))
+            )),
         }
     }
     if let Some(a) = tables.get("abm_coverage") {

@@ -240,15 +240,20 @@ pub fn plan<'a>(tables: &Tables, s: Setting<'a>, reads: impl Fn(&str) -> bool) -
     if reads("plan_vs_actual") && tables.contains_key("plan_vs_actual") {
         chart!(2, "plan_bridge", (1200, 620), draw::Bridge::from_plan(tables, period, currency)?, draw::revenue_bridge);
     }
+    // a chart left out is listed with the reason, never silently missing
     if reads("pipeline_coverage") {
-        if let Some(coverage) = draw::Coverage::from_tables(tables, currency)? {
-            chart!(3, "pipeline_coverage", (1100, 620), Ok::<_, String>(coverage), draw::pipeline_coverage);
-        }
+        let coverage = draw::Coverage::from_tables(tables, currency)?.ok_or_else(|| match tables.contains_key("pipeline_coverage") {
+            true => "no open deal is expected to close after the data's end (pipeline_coverage has no quarter ahead)".to_string(),
+            false => no_data(tables, "pipeline_coverage", period),
+        });
+        chart!(3, "pipeline_coverage", (1100, 620), coverage, draw::pipeline_coverage);
     }
     if reads("meeting_pattern") {
-        if let Some(meetings) = draw::Meetings::from_tables(tables)? {
-            chart!(4, "meeting_pattern", (1200, 560), Ok::<_, String>(meetings), draw::meeting_pattern);
-        }
+        let meetings = draw::Meetings::from_tables(tables)?.ok_or_else(|| match tables.contains_key("meeting_pattern") {
+            true => "no closed deal had an FS meeting (meeting_pattern counts 0 deals in every pattern)".to_string(),
+            false => no_data(tables, "meeting_pattern", period),
+        });
+        chart!(4, "meeting_pattern", (1200, 560), meetings, draw::meeting_pattern);
     }
     if reads("funnel_period") {
         chart!(5, "funnel", (1200, 620), draw::Funnel::from_tables(tables, period)?, draw::funnel);

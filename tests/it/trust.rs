@@ -724,3 +724,29 @@ fn a_table_cut_at_another_date_than_the_rest_is_a_warning() {
     assert_eq!(code, Some(0));
     assert!(!stdout.contains("the events of"), "{stdout}");
 }
+
+/// No FS meeting in the input: the meeting pattern has no deal in any
+/// group. The summary says so (the line is not just gone) and the report
+/// lists the chart under "Charts not drawn" with the reason.
+#[test]
+fn no_fs_meeting_is_said_not_left_out() {
+    let d = Dir::copy_of(&tiny());
+    let text = d.read("activities.csv");
+    // T6, T12, T14 visits; T7 "Online Meeting", T13 online_meeting (kinds match ignoring case and _)
+    let kept: Vec<&str> = text.lines().filter(|l| !["T6,", "T7,", "T12,", "T13,", "T14,"].iter().any(|t| l.starts_with(t))).collect();
+    assert_eq!(kept.len(), text.lines().count() - 5);
+    d.write("activities.csv", &(kept.join("\n") + "\n"));
+    let (code, stdout, stderr, out) = run(&d, &["--period", "FY2026-Q2"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("\n  meeting pattern: no closed deal had an FS meeting, so no win rate by pattern\n"), "{stdout}");
+    let md = std::fs::read_to_string(out.path().join("FY2026-Q2/report.md")).unwrap();
+    assert!(md.contains("- meeting_pattern: no closed deal had an FS meeting (meeting_pattern counts 0 deals in every pattern)\n"), "{md}");
+    assert!(md.contains("- Meeting pattern: no closed deal had an FS meeting, so no win rate by pattern\n"), "{md}");
+    // the fixture as it is: O1, O3, O5 (one visit each) and O2, O8 (one online meeting each) met
+    // once, so neither pattern of a first and a last meeting has a deal to compare
+    let (_, stdout, _, _) = run(&Dir::copy_of(&tiny()), &["--period", "FY2026-Q2"]);
+    assert!(
+        stdout.contains("\n  meeting pattern: 0 closed deal(s) met in person first and last and 0 online first and last, all quarters: too few to compare their win rates\n"),
+        "{stdout}"
+    );
+}
