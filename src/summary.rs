@@ -267,15 +267,23 @@ pub fn plan_lines(tables: &std::collections::BTreeMap<String, LazyFrame>, period
             let words: Vec<String> = ranked.iter().take(3).map(|(d, c)| format!("{} {}{}", label(d), if *c >= 0.0 { "+" } else { "" }, money(*c))).collect();
             out.push(format!("- the gap by driver: {}", words.join(", ")));
         }
-        for branch in ["revenue_is", "revenue_fs"] {
+        let has_target = |n: &str| at(n).and_then(|j| targets[j]).is_some();
+        let has_actual = |n: &str| at(n).and_then(|j| actuals[j]).is_some();
+        for (branch, other) in [("revenue_is", "revenue_fs"), ("revenue_fs", "revenue_is")] {
             let factors = crate::metrics::tree::factors_of(branch);
             let decomposed = factors.iter().any(|f| at(f).and_then(|j| contributions[j]).is_some());
-            if at(branch).and_then(|j| targets[j]).is_some() && !decomposed {
-                let missing: Vec<&str> = factors.iter().copied().filter(|f| at(f).and_then(|j| targets[j]).is_none()).collect();
-                let why = if missing.is_empty() {
-                    "its factor targets do not multiply to its target".to_string()
-                } else {
+            if has_target("revenue") && !has_target(branch) && has_target(other) {
+                // the other branch's drivers are only part of the gap: this branch's share is not split
+                out.push(format!("- {}: no target for {period}, so its part of the gap is not split into drivers", label(branch)));
+            } else if has_target(branch) && !decomposed {
+                let missing: Vec<&str> = factors.iter().copied().filter(|f| !has_target(f)).collect();
+                let unsupported: Vec<&str> = factors.iter().copied().filter(|f| !has_actual(f)).collect();
+                let why = if !missing.is_empty() {
                     format!("add targets for {} to split its gap into drivers", missing.join(", "))
+                } else if !unsupported.is_empty() {
+                    format!("{} not available for this input (see Data coverage), so its gap is not split into drivers", unsupported.join(", "))
+                } else {
+                    "its factor targets do not multiply to its target".to_string()
                 };
                 out.push(format!("- {}: {why}", label(branch)));
             }

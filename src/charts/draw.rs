@@ -384,6 +384,15 @@ impl Bridge {
         }
         if !split {
             push("Revenue, not decomposed".to_string(), actual - target, "not_decomposed", "", &mut steps);
+        } else if let Some(reached) = steps.last().map(|s| s.2).filter(|r| (actual - r).abs() > 1e-6 * actual.abs().max(1.0)) {
+            // a branch without a target (or targets that do not add up to the plan): the rest of the
+            // gap in one step, so the steps reach the actual
+            let unplanned: Vec<&str> = ["revenue_is", "revenue_fs"].into_iter().filter(|n| at(n).and_then(|i| targets[i]).is_none()).collect();
+            let label = match unplanned.as_slice() {
+                [one] => format!("{}, no target", node_label(one)),
+                _ => "The rest, not decomposed".to_string(),
+            };
+            push(label, actual - reached, "not_decomposed", "", &mut steps);
         }
         steps.push((format!("{period} revenue"), 0.0, actual, "current".to_string(), String::new()));
         let gap = actual - target;

@@ -252,3 +252,40 @@ fn the_report_and_its_charts_read_against_the_plan() {
     // O4 (800k) is the only open deal, expected in November; weighted by the overall win rate 5/7
     assert!(svg("pipeline_coverage").contains("FY2026-Q3: open pipeline 800k covers 0.2x of the 4.0M still to win (0.1x weighted by stage win rates)"), "{}", svg("pipeline_coverage"));
 }
+
+/// A plan without its FS-sourced revenue target: the IS branch is split
+/// into drivers, which make only the IS part of the gap (2.6M - 2.4M =
+/// +200k); the summary says the FS part is not split, and the bridge ends
+/// with the rest (3.3M - 3.0M - 200k = +100k) as one grey step, so its
+/// steps reach the actual. Without qualified_at the IS factors sql_rate
+/// and handoff_rate have no actual: named, not "targets do not multiply".
+#[test]
+fn a_plan_without_a_branch_target_or_factor_actuals_says_which() {
+    let d = planned();
+    d.replace("targets.csv", "FY2026-Q2,total,all,revenue_fs,600000\n", "");
+    let out = tempfile::tempdir().unwrap();
+    let run = |d: &Dir| {
+        let o = crate::util::salesrelay(d.path(), &["run", "--input", ".", "--out", out.path().to_str().unwrap(), "--queries", "none", "--period", "FY2026-Q2"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let stdout = run(&d);
+    assert!(stdout.contains("  - FS-sourced revenue: no target for FY2026-Q2, so its part of the gap is not split into drivers\n"), "{stdout}");
+    let svg = std::fs::read_to_string(out.path().join("FY2026-Q2/charts/plan_bridge.svg")).unwrap();
+    assert!(svg.contains("FS-sourced") && svg.contains("revenue, no target") && svg.contains("+100k"), "{svg}");
+    // leads.csv without qualified_at (its 7th column)
+    let d = planned();
+    let leads: Vec<String> = d
+        .read("leads.csv")
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f.remove(6);
+            f.join(",")
+        })
+        .collect();
+    assert!(leads[0].split(',').all(|h| h != "qualified_at"), "{}", leads[0]);
+    d.write("leads.csv", &(leads.join("\n") + "\n"));
+    let stdout = run(&d);
+    assert!(stdout.contains("  - IS-sourced revenue: sql_rate, handoff_rate not available for this input (see Data coverage), so its gap is not split into drivers\n"), "{stdout}");
+}
