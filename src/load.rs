@@ -714,7 +714,13 @@ fn read_csv_chunks(
         let line = next_line(&record);
         if record.len() != width {
             let text = record.iter().map(|f| String::from_utf8_lossy(f)).collect::<Vec<_>>().join(",");
-            ragged.push((line, text.chars().take(200).collect(), record.len(), record.iter().map(line_breaks).sum()));
+            // the line breaks inside its fields: the lines a quote left open ran over (the file's
+            // last line break, taken into a quote open to the end, ends no line of its own)
+            let fields = record.len();
+            let more: u64 = record.iter().enumerate().map(|(i, f)| line_breaks(if i + 1 == fields { f.trim_ascii_end() } else { f })).sum();
+            ragged.push((line, text.chars().take(200).collect(), fields, more));
+            // each line it ran over is a row of the file not read
+            out.records += more;
             continue;
         }
         for (i, builder) in builders.iter_mut() {
@@ -756,6 +762,11 @@ fn read_csv_chunks(
             ("ragged_row", format!("has {fields} field(s), the header has {width}: {text:?}"))
         };
         out.findings.push(Finding::row(table, line as i64, None, None, rule, detail).in_file(file_name));
+        // and each line it ran over, so --lenient counts every row it loses
+        for taken in line + 1..=line + more {
+            let detail = format!("inside the quoted field opened on line {line} (is a closing quote missing?): not read as a row");
+            out.findings.push(Finding::row(table, taken as i64, None, None, "unclosed_quote", detail).in_file(file_name));
+        }
     }
     if !rows.is_empty() || chunks == 0 {
         on_chunk(finish(rows, builders)?)?;

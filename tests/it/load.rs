@@ -177,9 +177,20 @@ fn a_quote_left_open_is_named_with_the_lines_it_takes_in() {
     d.replace("opportunities.csv", ",Budget,予算", ",Budget,\"予算");
     let v = load(d.path(), false);
     let got: Vec<_> = findings(&v).into_iter().filter(|f| f.0 == "opportunities").collect();
-    assert_eq!(got, vec![("opportunities".to_string(), Some(3), None, "unclosed_quote".to_string())]);
-    let detail = v.findings.column("detail").unwrap().str().unwrap().iter().flatten().find(|d| d.contains("quoted field")).unwrap().to_string();
+    // the line it opens on, and each line it takes in (rows --lenient would lose)
+    let rows: Vec<_> = (3..=7).map(|r| ("opportunities".to_string(), Some(r), None, "unclosed_quote".to_string())).collect();
+    assert_eq!(got, rows);
+    let detail = v.findings.column("detail").unwrap().str().unwrap().iter().flatten().find(|d| d.contains("quoted field opened here")).unwrap().to_string();
     assert!(detail.contains("runs over 4 more line(s), to line 7, and the record has 13 field(s), the header 12"), "{detail}");
+    // a quote opened on the last line but one runs to the end of the file: over line 9, the last
+    // (the file's final line break ends no line of its own)
+    let d = Dir::copy_of(&tiny());
+    d.replace("opportunities.csv", "O4,A3,L7,R4,", "O4,A3,L7,\"R4,");
+    let v = load(d.path(), false);
+    let got: Vec<_> = findings(&v).into_iter().filter(|f| f.0 == "opportunities").map(|f| f.1).collect();
+    assert_eq!(got, vec![Some(8), Some(9)]);
+    let detail = v.findings.column("detail").unwrap().str().unwrap().iter().flatten().find(|d| d.contains("quoted field opened here")).unwrap().to_string();
+    assert!(detail.contains("runs over 1 more line(s), to line 9,"), "{detail}");
 }
 
 #[test]
