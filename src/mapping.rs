@@ -517,10 +517,41 @@ impl Reader<'_> {
             }
             (df, _) => df,
         };
+        let df = match df {
+            Some(df) => Some(self.without_repeated_headers(df, table, &file_name)?),
+            None => None,
+        };
         Ok(match df {
             Some(df) => Loaded::Frame(df, file_name),
             None => Loaded::Unusable,
         })
+    }
+
+    /// `df` without the rows that are its header line again (two exports
+    /// pasted into one file: every cell its column's name, ignoring case and
+    /// surrounding space), each one `repeated_header` finding of `table`
+    /// rather than a row of source column names read as values (one
+    /// finding a column).
+    fn without_repeated_headers(&mut self, df: DataFrame, table: &str, file_name: &str) -> Result<DataFrame> {
+        let columns: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).filter(|c| c != ROW).collect();
+        if columns.len() < 2 {
+            return Ok(df);
+        }
+        let named = |c: &String| {
+            let v = col(c.as_str()).cast(DataType::String);
+            v.clone().is_null().or(v.str().strip_chars(lit(NULL)).str().to_lowercase().eq(lit(c.trim().to_lowercase())))
+        };
+        let some_value = columns.iter().map(|c| col(c.as_str()).is_not_null()).fold(lit(false), |a, b| a.or(b));
+        let header = columns.iter().map(named).fold(some_value, |a, b| a.and(b)).fill_null(lit(false));
+        let rows = df.clone().lazy().filter(header.clone()).select([col(ROW).cast(DataType::Int64)]).collect()?;
+        if rows.height() == 0 {
+            return Ok(df);
+        }
+        for row in rows.column(ROW)?.i64()?.iter().flatten() {
+            let finding = Finding::row(table, row, None, None, "repeated_header", "the header line again (two exports pasted into one file?)".to_string());
+            self.findings.push(finding.in_file(file_name));
+        }
+        Ok(df.lazy().filter(header.not()).collect()?)
     }
 }
 

@@ -443,6 +443,13 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
                 loaded.df.rechunk_mut();
             }
         }
+        // a header line pasted again is one finding (typing's repeated_header), not a row the key,
+        // reference and order checks below read as data (its "account_id" no account)
+        let headers = loaded.findings.clone().lazy().filter(col("rule").eq(lit("repeated_header"))).select([col("row").cast(DataType::Int64)]).collect()?;
+        if headers.height() > 0 {
+            let rows = headers.column("row")?.as_materialized_series().clone();
+            loaded.df = loaded.df.lazy().filter(col(crate::contract::ROW).cast(DataType::Int64).is_in(lit(rows).implode(true), false).not()).collect()?;
+        }
         let height = loaded.df.height();
         let lf = loaded.df.clone().lazy();
         let mut checks = vec![loaded.findings.lazy()];

@@ -393,3 +393,21 @@ fn japanese_titles_and_a_conversion_without_a_deal_read_as_they_mean() {
     assert_eq!(p.validated.tables["handoffs"].height(), 3);
     assert_eq!(p.validated.tables["leads"].height(), 7);
 }
+
+/// Two exports pasted into one Opportunity.csv: the header line again (line
+/// 5, before 006D4) is one repeated_header finding of the row, not a deal
+/// whose values are the source's column names (a dangling OwnerId, a
+/// CreatedDate that is no timestamp, ...).
+#[test]
+fn a_header_pasted_again_into_a_source_file_is_one_finding() {
+    let d = Dir::copy_of(&salesforce());
+    let text = d.read("Opportunity.csv");
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(4, lines[0]);
+    d.write("Opportunity.csv", &(lines.join("\n") + "\n"));
+    let o = crate::util::salesrelay(d.path(), &["validate", "--input", ".", "--mapping", "salesforce"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("opportunities: repeated_header x 1 — the header line again (two exports pasted into one file?)\n    row 5"), "{stderr}");
+    assert!(stderr.contains("error: 1 problem(s) in the input"), "{stderr}");
+}

@@ -257,6 +257,15 @@ fn a_header_pasted_again_is_one_finding() {
         d.replace("reps.csv", "R3,AI Agent 1,", &format!("{header}\nR3,AI Agent 1,"));
     });
     assert_eq!(got, vec![f("reps", Some(4), None, "repeated_header")]);
+    // in a table with references (activities: account, lead, deal, rep), the row is no
+    // reference to "account_id" either: still the one finding
+    let got = check(|d| {
+        let text = d.read("activities.csv");
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.insert(4, lines[0]);
+        d.write("activities.csv", &(lines.join("\n") + "\n"));
+    });
+    assert_eq!(got, vec![f("activities", Some(5), None, "repeated_header")]);
 }
 
 #[test]
