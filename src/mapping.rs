@@ -1210,6 +1210,17 @@ fn map_source(
         why.push(format!("{n} deleted ({flag} = true)"));
     }
     let mut columns: Vec<String> = base.get_column_names().iter().map(|s| s.to_string()).collect();
+    // a file whose first line is not its header (Excel's sep=, a report's title above the data):
+    // said of the file, not blamed on the mapping's first column it lacks
+    if let [only] = columns.iter().filter(|c| *c != ROW).collect::<Vec<_>>().as_slice() {
+        if source.rules.len() > 1 {
+            return Err(Error::Input(if only.trim().to_lowercase().starts_with("sep=") {
+                format!("{file_name} starts with Excel's {only:?} line, above its header: delete that line (or save the file again without it)")
+            } else {
+                format!("{file_name}'s first line holds one column ({only:?}), not the export's header: a report's title lines above the data? Delete the lines above the header")
+            }));
+        }
+    }
     let mut lf = base.lazy();
     let mut aliases = Vec::new();
     let mut emptied: Vec<(String, String)> = Vec::new();

@@ -411,3 +411,24 @@ fn a_header_pasted_again_into_a_source_file_is_one_finding() {
     assert!(stderr.contains("opportunities: repeated_header x 1 — the header line again (two exports pasted into one file?)\n    row 5"), "{stderr}");
     assert!(stderr.contains("error: 1 problem(s) in the input"), "{stderr}");
 }
+
+/// A report's title lines above User.csv's header, or Excel's sep=, line
+/// above Opportunity.csv's, are said of the file, not blamed on the
+/// mapping's first column the file seems to lack.
+#[test]
+fn lines_above_a_source_header_are_said_of_the_file() {
+    let validate = |d: &Dir| {
+        let o = crate::util::salesrelay(d.path(), &["validate", "--input", ".", "--mapping", "salesforce"]);
+        assert_eq!(o.status.code(), Some(1));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let d = Dir::copy_of(&salesforce());
+    d.write("User.csv", &format!("User List\nAcme KK\n\n{}", d.read("User.csv")));
+    let stderr = validate(&d);
+    assert!(stderr.contains("error: User.csv's first line holds one column (\"User List\"), not the export's header: a report's title lines above the data? Delete the lines above the header"), "{stderr}");
+    assert!(!stderr.contains("mapping salesforce"), "{stderr}");
+    let d = Dir::copy_of(&salesforce());
+    d.write("Opportunity.csv", &format!("sep=,\n{}", d.read("Opportunity.csv")));
+    let stderr = validate(&d);
+    assert!(stderr.contains("error: Opportunity.csv starts with Excel's \"sep=\" line, above its header: delete that line"), "{stderr}");
+}
