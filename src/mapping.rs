@@ -1213,7 +1213,9 @@ fn map_source(
     // a file whose first line is not its header (Excel's sep=, a report's title above the data):
     // said of the file, not blamed on the mapping's first column it lacks
     if let [only] = columns.iter().filter(|c| *c != ROW).collect::<Vec<_>>().as_slice() {
-        if source.rules.len() > 1 {
+        // (a file of one column the mapping reads, or literal rows of one, is as it should be)
+        let lacks = source.rules.iter().any(|(_, r)| !r.optional && r.column.as_ref().is_some_and(|c| find_column(&columns, c).is_none()));
+        if source.file.is_some() && lacks {
             return Err(Error::Input(if only.trim().to_lowercase().starts_with("sep=") {
                 format!("{file_name} starts with Excel's {only:?} line, above its header: delete that line (or save the file again without it)")
             } else {

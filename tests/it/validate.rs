@@ -639,3 +639,18 @@ proptest::proptest! {
         proptest::prop_assert_eq!(salesrelay::validate::ascending_text(&chunked_text(&chunks), "k").unwrap(), expected);
     }
 }
+
+/// A report's footer under the data (a Salesforce report export's last
+/// lines) is no row of the table: --lenient counts neither its lines among
+/// opportunities' 8 rows nor among those set aside, so a footer alone never
+/// exceeds max_share; the findings still name each line.
+#[test]
+fn a_report_footer_is_not_counted_as_rows_set_aside() {
+    let d = Dir::copy_of(&tiny());
+    d.append("opportunities.csv", "\n\n\"Opportunity Pipeline\"\n\"Copyright (c) 2000-2026 salesforce.com, inc.\"\n\"Confidential\"\n");
+    let v = load(d.path(), true);
+    let opps = v.set_aside.iter().find(|s| s.table == "opportunities").unwrap();
+    assert_eq!((opps.rows, opps.set_aside), (8, 0));
+    let footers: Vec<_> = findings(&v).into_iter().filter(|f| f.3 == "report_footer").map(|f| f.1).collect();
+    assert_eq!(footers, vec![Some(12), Some(13), Some(14)]);
+}
