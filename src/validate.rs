@@ -490,21 +490,31 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
         if spec.name == "opportunities" {
             let rates = tables.get("exchange_rates").map(|d| d.clone().lazy());
             let foreign = crate::currency::foreign_currencies(&lf, base.as_deref())?;
+            // where the rates come from: the export's own files through a mapping (Salesforce's
+            // DatedConversionRate or CurrencyType), else exchange_rates.csv
+            let add_rates = |per: &str| match (&mapping, unavailable.get("exchange_rates")) {
+                // (a mapping that reads them from files the input lacks: its reason names the mapping)
+                (Some(m), Some(why)) if why.ends_with(&format!("(mapping {})", m.name)) => {
+                    format!("add the export's exchange rates: {why}")
+                }
+                _ => format!("add exchange_rates.csv (currency, valid_from, rate = units of the currency per one {per})"),
+            };
             if base.is_none() && foreign.len() == 1 && rates.is_none() {
                 base = foreign.first().cloned();
             } else if base.is_none() && foreign.len() > 1 {
                 let detail = format!(
-                    "opportunities are in {}: set base_currency in salesrelay.toml (e.g. base_currency = \"{}\") and add exchange_rates.csv (currency, valid_from, rate = units of the currency per one base unit)",
+                    "opportunities are in {}: set base_currency in salesrelay.toml (e.g. base_currency = \"{}\") and {}",
                     foreign.join(", "),
-                    foreign[0]
+                    foreign[0],
+                    add_rates("base unit")
                 );
                 checks.push(findings_frame(&[Finding::fatal(spec.name, Some("currency".into()), "several_currencies", detail)])?.lazy());
             } else if !foreign.is_empty() && rates.is_none() {
                 let detail = format!(
-                    "opportunities are in {} besides {}: add exchange_rates.csv (currency, valid_from, rate = units of the currency per one {})",
+                    "opportunities are in {} besides {}: {}",
                     foreign.join(", "),
                     base.clone().unwrap_or_default(),
-                    base.clone().unwrap_or_default()
+                    add_rates(&base.clone().unwrap_or_default())
                 );
                 checks.push(findings_frame(&[Finding::fatal(spec.name, Some("currency".into()), "no_exchange_rates", detail)])?.lazy());
             } else {

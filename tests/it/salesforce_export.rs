@@ -432,3 +432,18 @@ fn lines_above_a_source_header_are_said_of_the_file() {
     let stderr = validate(&d);
     assert!(stderr.contains("error: Opportunity.csv starts with Excel's \"sep=\" line, above its header: delete that line"), "{stderr}");
 }
+
+/// Deals in several currencies without the export's rates: the advice names
+/// the files the mapping reads them from (DatedConversionRate.csv,
+/// CurrencyType.csv), not an exchange_rates.csv the mapping ignores.
+#[test]
+fn several_currencies_without_rates_name_the_exports_rate_files() {
+    let d = in_three_currencies();
+    let o = crate::util::salesrelay(d.path(), &["validate", "--input", ".", "--mapping", "salesforce"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("opportunities are in EUR, JPY, USD: set base_currency in salesrelay.toml (e.g. base_currency = \"EUR\") and add the export's exchange rates: DatedConversionRate.csv (mapping key exchange_rates[0].file) and CurrencyType.csv (mapping key exchange_rates[1].file) not in the input (mapping salesforce)"),
+        "{stderr}"
+    );
+}
