@@ -335,6 +335,63 @@ pub fn table_windows(v: &Validated, config: &Config) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The share of the activities on a lead that come before their lead was
+/// created from which `activities_before_leads` warns: 5% (a rep calling
+/// before the CRM has the lead is unusual, not a pattern), and at least
+/// `BEFORE_LEADS_LEAST` of them.
+const BEFORE_LEADS_SHARE: f64 = 0.05;
+const BEFORE_LEADS_LEAST: usize = 20;
+
+/// Activities before their lead was created, where they are a pattern
+/// (`BEFORE_LEADS_SHARE`), as a warning: each counts as a response within
+/// the hour, so response times and the within-1h share read better than
+/// they are. At most the configured zone's offset before (9 hours in
+/// Tokyo: the lead's own delay shortens the rest) they are most likely UTC
+/// written without its offset, read as local time: the warning says so.
+/// None otherwise.
+pub fn activities_before_leads(v: &Validated, config: &Config) -> Result<Option<String>> {
+    let before = v.unusual.clone().lazy().filter(col("rule").eq(lit("activity_before_lead_created"))).select([col("value"), col("detail")]).collect()?;
+    let n = before.height();
+    let Some(acts) = v.tables.get("activities") else { return Ok(None) };
+    let on_leads = acts.column("lead_id").map(|c| c.len() - c.null_count()).unwrap_or(0);
+    if n < BEFORE_LEADS_LEAST || (n as f64) < BEFORE_LEADS_SHARE * on_leads as f64 {
+        return Ok(None);
+    }
+    // each one's lead (the detail ends with the lead's created_at, in UTC) minus its time, in hours
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t.trim()).ok().map(|d| d.timestamp());
+    let (values, details) = (before.column("value")?.str()?.clone(), before.column("detail")?.str()?.clone());
+    let mut hours: Vec<f64> = values
+        .iter()
+        .zip(details.iter())
+        .filter_map(|(v, d)| {
+            let earlier = d?.rsplit_once('(')?.1.trim_end_matches(')');
+            Some((parse(earlier)? - parse(v?)?) as f64 / 3600.0)
+        })
+        .collect();
+    hours.sort_by(f64::total_cmp);
+    let (Some(median), Some(most)) = (hours.get(hours.len() / 2).copied(), hours.last().copied()) else { return Ok(None) };
+    let share = 100.0 * n as f64 / on_leads.max(1) as f64;
+    // the zone's offset when the first of them happened (a zone with summer time has two)
+    let at = values.iter().flatten().next().and_then(parse).and_then(|t| chrono::DateTime::from_timestamp(t, 0)).map(|d| d.naive_utc());
+    let offset = config.time_zone.parse::<chrono_tz::Tz>().ok().zip(at).map(|(tz, at)| {
+        use chrono::Offset;
+        chrono::TimeZone::offset_from_utc_datetime(&tz, &at).fix().local_minus_utc() as f64 / 3600.0
+    });
+    let head = format!(
+        "{} of {} activities on a lead ({share:.0}%) come before their lead was created, by a median of {median:.1} hours and at most {most:.1}",
+        thousands(n as u64),
+        thousands(on_leads as u64)
+    );
+    Ok(Some(match offset {
+        // a clock shifted by the zone's offset puts a response at most that far before its lead
+        Some(o) if o != 0.0 && (most - o.abs()).abs() <= 0.75 => format!(
+            "{head}, the offset of {} from UTC: are activities.occurred_at written in UTC without their offset (a timestamp without one is read as local time, {})? Each counts as a response within the hour, so response times and the within-1h share read better than they are; write the offset (or Z) in the export",
+            config.time_zone, config.time_zone
+        ),
+        _ => format!("{head}: each counts as a response within the hour, so response times and the within-1h share read better than they are; are the two tables' clocks (or time zones) the same?"),
+    }))
+}
+
 /// A validated input with its reviewed quarter, ready to compute.
 pub struct Prepared {
     pub config: Config,
@@ -438,6 +495,7 @@ pub fn prepare(input: &InputOptions, lenient: bool, lenient_flag: Option<&str>, 
     if stray.is_empty() {
         stray = crate::progress::timed("    tables' windows", || table_windows(&v, &config), |_| None)?;
     }
+    stray.extend(activities_before_leads(&v, &config)?);
     Ok(Prepared { config, validated: v, span, quarter: period, label, compare_to, industries, stray })
 }
 

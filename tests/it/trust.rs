@@ -750,3 +750,42 @@ fn no_fs_meeting_is_said_not_left_out() {
         "{stdout}"
     );
 }
+
+/// activities.csv written in UTC without an offset (sample_data writes
+/// +09:00; the shifted file is read as Tokyo time, 9 hours early): the
+/// activities that now come before their lead was created are a warning
+/// naming the zone. Their count is worked out here from the files, apart
+/// from the program: each activity on a lead whose shifted time is before
+/// the lead's created_at.
+#[test]
+fn activities_in_utc_without_an_offset_are_named() {
+    let d = Dir::copy_of(&crate::util::root().join("sample_data"));
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap();
+    let leads: std::collections::HashMap<String, i64> =
+        d.read("leads.csv").lines().skip(1).map(|l| { let f: Vec<&str> = l.split(',').collect(); (f[0].to_string(), parse(f[2]).timestamp()) }).collect();
+    let (mut before, mut on_leads, mut lines) = (0, 0, Vec::new());
+    for (i, l) in d.read("activities.csv").lines().enumerate() {
+        let mut f: Vec<String> = l.split(',').map(str::to_string).collect();
+        if i > 0 {
+            let utc = parse(&f[5]).naive_utc();
+            // read as Tokyo time: 9 hours before the true instant
+            let read_as = utc.and_utc().timestamp() - 9 * 3600;
+            if let Some(created) = leads.get(&f[3]) {
+                on_leads += 1;
+                before += (read_as < *created) as usize;
+            }
+            f[5] = utc.format("%Y-%m-%d %H:%M:%S").to_string();
+        }
+        lines.push(f.join(","));
+    }
+    d.write("activities.csv", &(lines.join("\n") + "\n"));
+    assert!(before * 20 >= on_leads, "{before} of {on_leads}: the case needs 5% or more");
+    let (code, stdout, stderr, _) = run(&d, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let head = format!("  warning: {} of {} activities on a lead ({:.0}%) come before their lead was created, by a median of ", salesrelay::progress::thousands(before as u64), salesrelay::progress::thousands(on_leads as u64), 100.0 * before as f64 / on_leads as f64);
+    let line = stdout.lines().find(|l| l.starts_with(&head)).unwrap_or_else(|| panic!("{head}\n{stdout}"));
+    assert!(line.contains("and at most 9.0, the offset of Asia/Tokyo from UTC: are activities.occurred_at written in UTC without their offset"), "{line}");
+    // sample_data as it is: no such warning
+    let (_, stdout, _, _) = run(&Dir::copy_of(&crate::util::root().join("sample_data")), &[]);
+    assert!(!stdout.contains("come before their lead was created"), "{stdout}");
+}
