@@ -392,6 +392,36 @@ pub fn activities_before_leads(v: &Validated, config: &Config) -> Result<Option<
     }))
 }
 
+/// Deals a handoff links to a lead (handoffs.opportunity_id and lead_id)
+/// whose own lead_id is empty, as a warning: IS-sourced means lead_id set,
+/// so they count as FS-sourced while the handoffs say inside sales brought
+/// them (lead_id filled only on recent deals, say). None where there are
+/// none, or where opportunities has no lead_id at all (the IS/FS split is
+/// then not available anyway).
+pub fn handed_off_deals_without_lead(v: &Validated) -> Result<Option<String>> {
+    let (Some(h), Some(o)) = (v.lazy("handoffs"), v.lazy("opportunities")) else { return Ok(None) };
+    if v.unavailable.contains_key("opportunities.lead_id") || v.tables.get("handoffs").is_some_and(|h| h.column("opportunity_id").is_err()) {
+        return Ok(None);
+    }
+    let handed = h.filter(col("opportunity_id").is_not_null().and(col("lead_id").is_not_null())).select([col("opportunity_id")]).unique(None, UniqueKeepStrategy::Any);
+    let unlinked = o.filter(col("lead_id").is_null()).select([col("opportunity_id")]);
+    let counts = handed
+        .clone()
+        .join(unlinked, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
+        .select([len().cast(DataType::UInt64).alias("n")])
+        .collect()?;
+    let n = counts.column("n")?.u64()?.get(0).unwrap_or(0);
+    if n == 0 {
+        return Ok(None);
+    }
+    let all = handed.select([len().cast(DataType::UInt64).alias("n")]).collect()?.column("n")?.u64()?.get(0).unwrap_or(0);
+    Ok(Some(format!(
+        "{} of the {} deals a handoff links to a lead have no lead_id in opportunities: IS-sourced means lead_id set, so they count as FS-sourced (IS-sourced revenue and its drivers read lower, FS-sourced higher) while the handoffs say inside sales brought them; fill lead_id where the handoff names the lead",
+        thousands(n),
+        thousands(all)
+    )))
+}
+
 /// A validated input with its reviewed quarter, ready to compute.
 pub struct Prepared {
     pub config: Config,
@@ -496,6 +526,7 @@ pub fn prepare(input: &InputOptions, lenient: bool, lenient_flag: Option<&str>, 
         stray = crate::progress::timed("    tables' windows", || table_windows(&v, &config), |_| None)?;
     }
     stray.extend(activities_before_leads(&v, &config)?);
+    stray.extend(handed_off_deals_without_lead(&v)?);
     Ok(Prepared { config, validated: v, span, quarter: period, label, compare_to, industries, stray })
 }
 
