@@ -808,3 +808,32 @@ fn a_handed_off_deal_without_its_lead_is_a_warning() {
     let (_, stdout, _, _) = run(&Dir::copy_of(&tiny()), &["--period", "FY2026-Q2"]);
     assert!(!stdout.contains("deals a handoff links"), "{stdout}");
 }
+
+/// One table reaching past all the others at either end is named, once,
+/// as the table that differs (sample_data: every table runs 2024-04-01 to
+/// 2026-10-20). 21 emails from 2026-10-21 to 2026-11-10 make activities
+/// run 21 days past the rest; 31 emails from 2023-11-01 (152 days before
+/// 2024-04-01: 30 + 31 + 31 + 29 + 31) make them start before every other
+/// table.
+#[test]
+fn one_table_past_all_the_others_is_named_as_the_one() {
+    let emails = |days: std::ops::RangeInclusive<u32>, start: chrono::NaiveDate, id: u32| -> String {
+        days.map(|i| {
+            let date = start + chrono::Days::new(i as u64);
+            format!("T9{:08},R00002,A0000768,,,{}T10:00:00+09:00,email,,false,\n", id + i, date.format("%Y-%m-%d"))
+        })
+        .collect()
+    };
+    let d = Dir::copy_of(&crate::util::root().join("sample_data"));
+    d.append("activities.csv", &emails(0..=20, chrono::NaiveDate::from_ymd_opt(2026, 10, 21).unwrap(), 0));
+    let (code, stdout, stderr, _) = run(&d, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let expected = "  warning: the events of activities run to 2026-11-10, 21 days past every other table (leads, opportunities, handoffs, stage_history, dsr_views end by 2026-10-20): the quarters are counted complete to 2026-11-10 from activities alone, so the other tables' numbers after 2026-10-20 are missing and a quarter ending between the two dates is partial. An export of activities pulled later than the others?\n";
+    assert!(stdout.contains(expected), "{stdout}");
+    let d = Dir::copy_of(&crate::util::root().join("sample_data"));
+    d.append("activities.csv", &emails(0..=30, chrono::NaiveDate::from_ymd_opt(2023, 11, 1).unwrap(), 100));
+    let (code, stdout, stderr, _) = run(&d, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let expected = "  warning: the events of activities start on 2023-11-01, 152 days before every other table (leads, opportunities, handoffs, stage_history, dsr_views start from 2024-04-01): the quarters before 2024-04-01 hold activities alone, so their other numbers read 0 or not available. An export of activities with older history than the others?\n";
+    assert!(stdout.contains(expected), "{stdout}");
+}
