@@ -1097,6 +1097,13 @@ pub fn salesforce_id_18_of(id: &str) -> String {
     out
 }
 
+/// Whether text column `c` of `lf` holds a value of 15 characters (a
+/// Salesforce id in its short form, as reports show it).
+fn has_short_ids(lf: &LazyFrame, c: &str) -> Result<bool> {
+    let found = lf.clone().select([col(c).cast(DataType::String).str().len_bytes().eq(lit(15u32)).any(true).alias("short")]).collect()?;
+    Ok(found.column("short")?.bool()?.get(0).unwrap_or(false))
+}
+
 /// `salesforce_id_18_of` on each distinct value of text column `e`.
 fn salesforce_id_18(e: Expr) -> Expr {
     crate::typing::each_distinct(e.cast(DataType::String), salesforce_id_18_of)
@@ -1260,8 +1267,10 @@ fn map_source(
             .ok_or_else(|| mapping_error(name, &format!("{lkey}.key"), format!("{other_name} has no column {} (columns: {})", l.key, other_cols.join(", "))))?
             .clone();
         let renamed: Vec<Expr> = other_cols.iter().map(|c| col(c.as_str()).alias(format!("{}.{c}", l.alias))).collect();
-        // a Salesforce id matches in either of its forms (a report's 15 characters, Data Loader's 18)
-        let id_form = |e: Expr| if reader.salesforce_ids { salesforce_id_18(e) } else { e };
+        // a Salesforce id matches in either of its forms (a report's 15 characters, Data Loader's 18):
+        // both sides in the 18-character form, where either has an id of 15
+        let short = reader.salesforce_ids && (has_short_ids(&lf, &on)? || has_short_ids(&other.clone().lazy(), &lk)?);
+        let id_form = |e: Expr| if short { salesforce_id_18(e) } else { e };
         let right = other
             .lazy()
             .with_column(id_form(col(lk.as_str())).alias("__lookup_key"))
@@ -1334,8 +1343,6 @@ fn map_source(
                 reader.fell_through.push((format!("{}.{c}", spec.name), from, "(empty)".to_string(), n, format!("{} (the mapping's default)", value_text(d))));
             }
         }
-        // every id in its 18-character form, so a reference matches its key whichever form each file has
-        let e = if reader.salesforce_ids && c.ends_with("_id") { salesforce_id_18(e) } else { e };
         exprs.push(e.alias(*c));
         keyed.push((*c, exprs[exprs.len() - 1].clone()));
         used.push((*c, cols_read));
@@ -1364,6 +1371,18 @@ fn map_source(
             });
         }
     };
+    // every id in its 18-character form, so a reference matches its key whichever form each file
+    // has: only in the columns that hold a 15-character one (a whole export of 18 is left as it is;
+    // converting every id took a third of a Salesforce export's validate)
+    let mut filtered = filtered;
+    if reader.salesforce_ids {
+        let ids: Vec<String> = filtered.get_column_names().iter().map(|c| c.to_string()).filter(|c| c.ends_with("_id")).collect();
+        let lf = filtered.clone().lazy();
+        let short: Vec<Expr> = ids.iter().filter(|c| has_short_ids(&lf, c).unwrap_or(false)).map(|c| salesforce_id_18(col(c.as_str())).alias(c.as_str())).collect();
+        if !short.is_empty() {
+            filtered = lf.with_columns(short).collect()?;
+        }
+    }
     let after_filter = filtered.height();
     let df = if source.distinct {
         let key_cols: Vec<&str> = spec.key.iter().copied().filter(|k| source.columns.contains_key(*k)).collect();
