@@ -543,7 +543,19 @@ impl Reader<'_> {
         };
         let some_value = columns.iter().map(|c| col(c.as_str()).is_not_null()).fold(lit(false), |a, b| a.or(b));
         let header = columns.iter().map(named).fold(some_value, |a, b| a.and(b)).fill_null(lit(false));
-        let rows = df.clone().lazy().filter(header.clone()).select([col(ROW).cast(DataType::Int64)]).collect()?;
+        // first the rows whose first value is its column's name as written, in lower or in upper
+        // case (one comparison a row), so the whole check folds the text of a few rows, not of
+        // every cell of the file (that took a fifth of a HubSpot export's load)
+        let first = columns[0].trim();
+        let spellings = [first.to_string(), first.to_lowercase(), first.to_uppercase()];
+        let spellings: Vec<&str> = spellings.iter().map(String::as_str).collect();
+        let near = col(columns[0].as_str()).cast(DataType::String).str().strip_chars(lit(NULL)).is_in(crate::typing::str_list(&spellings), false).fill_null(lit(false));
+        // (collected apart: one filter of both would fold every cell anyway)
+        let near = df.clone().lazy().filter(near).collect()?;
+        if near.height() == 0 {
+            return Ok(df);
+        }
+        let rows = near.lazy().filter(header.clone()).select([col(ROW).cast(DataType::Int64)]).collect()?;
         if rows.height() == 0 {
             return Ok(df);
         }
@@ -1013,8 +1025,7 @@ fn base_currency_from_export(b: &BaseCurrency, name: &str, reader: &mut Reader, 
 /// without a value the contract accepts, for a required or enum column:
 /// rows whose source columns hold something but whose result is empty or
 /// not one of the column's values. Reported like a map's fall-through,
-/// with the values, so the user sees what to name. For any other column,
-/// an expression that gives no row a value (`no_row_valued`).
+/// with the values, so the user sees what to name.
 #[allow(clippy::too_many_arguments)]
 fn expr_fell_through(
     spec: &TableSpec,
@@ -1030,7 +1041,8 @@ fn expr_fell_through(
     let values = match column.ty {
         crate::contract::ColType::Enum(values) => Some(values),
         _ if column.required => None,
-        _ => return no_row_valued(spec, c, e, cols_read, lf, file_name, ckey, reader),
+        // (any other column: `no_row_valued`, once the mapped frame is made)
+        _ => return Ok(()),
     };
     let result = e.clone().cast(DataType::String).str().strip_chars(lit(NULL));
     let mut bad = result.clone().is_null().or(result.clone().eq(lit("")));
@@ -1152,25 +1164,15 @@ fn lookup_columns_named<'t>(alias: &str, texts: impl IntoIterator<Item = &'t str
 /// status, a flag), not a date or an id.
 const FEW_VALUES: usize = 20;
 
-/// An optional column's expression that gives no row of the file a value
-/// while its source columns hold some: a CASE whose WHEN names a value the
+/// An optional column's expression that gave no row of the file a value
+/// (the caller knows from the mapped frame) while its source columns
+/// (in `lf`, the rows before mapping) hold some: a CASE whose WHEN names a value the
 /// export spells otherwise (Salesforce's Lead Status translated, so
 /// 'Closed - Not Converted' matches nothing and no lead is disqualified).
 /// Reported like a map's fall-through, with the values of the columns it
 /// tests (those of at most `FEW_VALUES` distinct values), ten at most.
 #[allow(clippy::too_many_arguments)]
-fn no_row_valued(spec: &TableSpec, c: &str, e: &Expr, cols_read: &[String], lf: &LazyFrame, file_name: &str, ckey: &str, reader: &mut Reader) -> Result<()> {
-    let any_read = cols_read.iter().map(|r| col(r.as_str()).is_not_null()).reduce(|a, b| a.or(b)).unwrap_or(lit(false));
-    let counted = lf.clone().select([
-        e.clone().is_not_null().cast(DataType::UInt32).sum().alias("valued"),
-        any_read.cast(DataType::UInt32).sum().alias("read"),
-    ]);
-    // the engine rejects the expression: the mapped frame's collect names it
-    let Ok(counted) = counted.collect() else { return Ok(()) };
-    let get = |n: &str| counted.column(n).ok().and_then(|c| c.cast(&DataType::UInt64).ok()).and_then(|c| c.u64().ok().and_then(|c| c.get(0))).unwrap_or(0);
-    if get("valued") > 0 || get("read") == 0 {
-        return Ok(());
-    }
+fn no_row_valued(spec: &TableSpec, c: &str, cols_read: &[String], lf: &LazyFrame, file_name: &str, ckey: &str, reader: &mut Reader) -> Result<()> {
     let stem = file_stem(file_name);
     let became = format!("empty: the expression gives {}.{c} a value in no row", spec.name);
     for r in cols_read {
@@ -1290,6 +1292,8 @@ fn map_source(
     // each column's expression by its contract column, to name one the engine rejects
     let mut keyed: Vec<(&str, Expr)> = Vec::new();
     let mut used = Vec::new();
+    // optional columns made by an expression: said where it gives no row a value (`no_row_valued`)
+    let mut unvalued: Vec<(&str, Vec<String>, String)> = Vec::new();
     for (c, rule) in &source.rules {
         let ckey = format!("{key}.columns.{c}");
         // a standard field some exports leave out
@@ -1332,6 +1336,10 @@ fn map_source(
         }
         if rule.expr.is_some() && !cols_read.is_empty() {
             expr_fell_through(spec, c, &e, &cols_read, &lf, file_name, &ckey, reader)?;
+            let column = spec.column(c);
+            if column.is_some_and(|k| !k.required && !matches!(k.ty, crate::contract::ColType::Enum(_))) {
+                unvalued.push((*c, cols_read.clone(), ckey.clone()));
+            }
         }
         // an empty source value the mapping's default fills (an empty Amount read as 0): counted
         // and said, as a value the map does not name is
@@ -1381,6 +1389,11 @@ fn map_source(
         let short: Vec<Expr> = ids.iter().filter(|c| has_short_ids(&lf, c).unwrap_or(false)).map(|c| salesforce_id_18(col(c.as_str())).alias(c.as_str())).collect();
         if !short.is_empty() {
             filtered = lf.with_columns(short).collect()?;
+        }
+    }
+    for (c, cols_read, ckey) in &unvalued {
+        if filtered.height() > 0 && filtered.column(c).is_ok_and(|v| v.null_count() == v.len()) {
+            no_row_valued(spec, c, cols_read, &before, file_name, ckey, reader)?;
         }
     }
     let after_filter = filtered.height();
