@@ -537,7 +537,21 @@ pub fn validate(raw: RawInput, lenient: bool) -> Result<Validated> {
                 // an anti join only asks whether a key is there: the parent's keys need no unique pass first
                 _ => named.join(parent_df.clone().lazy().select([col(parent_col).alias("__key")]), [col(c.name)], [col("__key")], JoinArgs::new(JoinType::Anti)),
             };
-            let detail = format!("no {parent} row has {parent_col} = this value");
+            // where the export's deleted rows were left out of the parent's files, the value may
+            // name one of them (Salesforce keeps a deleted deal's lead pointing at it)
+            let deleted: Vec<String> = match &mapping {
+                Some(m) => m
+                    .deleted
+                    .iter()
+                    .filter(|(file, _, _)| files.get(parent).is_some_and(|f| f.contains(file)))
+                    .map(|(file, flag, n)| format!("{n} of {file} ({flag} = true)"))
+                    .collect(),
+                None => Vec::new(),
+            };
+            let detail = match deleted.as_slice() {
+                [] => format!("no {parent} row has {parent_col} = this value"),
+                d => format!("no {parent} row has {parent_col} = this value (rows the export marks deleted were left out: {}; a row of a deleted record?)", d.join(", ")),
+            };
             checks.push(check(&dangling, spec.name, Some(c.name), crate::ids::load_text(spec.name, c.name), lit(true), "dangling_reference", &detail));
         }
         let orders = || DATE_ORDERS.iter().filter(|o| o.table == spec.name);

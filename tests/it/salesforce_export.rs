@@ -447,3 +447,24 @@ fn several_currencies_without_rates_name_the_exports_rate_files() {
         "{stderr}"
     );
 }
+
+/// A deleted deal whose history and converted lead still name it (Salesforce
+/// keeps them): the references that dangle say the export's deleted rows
+/// were left out, so the user looks there, not for a missing deal.
+#[test]
+fn a_reference_to_a_deleted_record_says_deleted_rows_were_left_out() {
+    let d = Dir::copy_of(&salesforce());
+    let opps: Vec<String> = d
+        .read("Opportunity.csv")
+        .lines()
+        .map(|l| if l.starts_with("Id,") { format!("{l},IsDeleted") } else if l.starts_with("006D3,") { format!("{l},true") } else { format!("{l},false") })
+        .collect();
+    d.write("Opportunity.csv", &(opps.join("\n") + "\n"));
+    let o = crate::util::salesrelay(d.path(), &["validate", "--input", ".", "--mapping", "salesforce"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    // 00QC5 converted into 006D3 (Lead.csv line 6); 006D3's three history rows (lines 5-7)
+    let hint = "no opportunities row has opportunity_id = this value (rows the export marks deleted were left out: 1 of Opportunity.csv (IsDeleted = true); a row of a deleted record?)";
+    assert!(stderr.contains(&format!("handoffs, column opportunity_id: dangling_reference x 1 — {hint}")), "{stderr}");
+    assert!(stderr.contains(&format!("stage_history, column opportunity_id: dangling_reference x 3 — {hint}")), "{stderr}");
+}
