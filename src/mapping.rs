@@ -835,7 +835,11 @@ pub fn read_mapped(input: &Path, mapping: &Mapping, config: &Config, hashes: cra
                     Loaded::Missing => {
                         // name the file, the key and the folder's file it most likely meant
                         let stems: Vec<String> = reader.files.values().flatten().filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned())).collect();
-                        let guess = nearest(file, stems.iter()).map(|g| format!(", did you mean {g}.csv?")).unwrap_or_default();
+                        // else a file the mapping reads for nothing whose name starts with it (a
+                        // browser's second download, `Opportunity (1).csv`)
+                        let read_by_mapping = |stem: &str| mapping.tables.values().flatten().flat_map(|s| s.file.iter().chain(s.lookups.iter().map(|l| &l.file))).any(|f| stem_key(f) == normalize_name(stem));
+                        let longer = || stems.iter().find(|g| normalize_name(g).starts_with(&stem_key(file)) && !read_by_mapping(g));
+                        let guess = nearest(file, stems.iter()).or_else(longer).map(|g| format!(", did you mean {g}.csv?")).unwrap_or_default();
                         absent.push(format!("{file}.csv (mapping key {key}.file{guess})"));
                         continue;
                     }

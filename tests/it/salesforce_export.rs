@@ -468,3 +468,19 @@ fn a_reference_to_a_deleted_record_says_deleted_rows_were_left_out() {
     assert!(stderr.contains(&format!("handoffs, column opportunity_id: dangling_reference x 1 — {hint}")), "{stderr}");
     assert!(stderr.contains(&format!("stage_history, column opportunity_id: dangling_reference x 3 — {hint}")), "{stderr}");
 }
+
+/// Opportunity.csv saved as a browser's second download, `Opportunity
+/// (1).csv`: the missing table names it as the likely file (not
+/// OpportunityHistory.csv, which the mapping reads already).
+#[test]
+fn a_second_download_of_a_source_file_is_named_as_the_likely_one() {
+    let d = Dir::copy_of(&salesforce());
+    std::fs::rename(d.file("Opportunity.csv"), d.file("Opportunity (1).csv")).unwrap();
+    let o = crate::util::salesrelay(d.path(), &["validate", "--input", ".", "--mapping", "salesforce"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("required table opportunities: Opportunity.csv (mapping key opportunities[0].file, did you mean Opportunity (1).csv?) not in the input (mapping salesforce)"),
+        "{stderr}"
+    );
+}
