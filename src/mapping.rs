@@ -45,7 +45,8 @@ A mapping file (TOML) reads another CRM's export onto the input contract
   [defaults] date_format = [...]    chrono formats for timestamps without their own
   [defaults] deleted = \"IsDeleted\"  rows where this flag is true are left out, and counted
   [defaults] ids = \"salesforce\"     ids in Salesforce's 15- or 18-character form match either
-                                    way (each *_id column and lookup in its 18-character form)
+                                    way (a *_id column or lookup holding a 15-character id
+                                    takes the 18-character form)
   [passthrough] opportunities = [\"Segment__c\"]   the export's own fields, as text,
                                     into every output table with an opportunity_id
   [[TABLE]]                         one per source file of a contract table (stacked):
@@ -563,7 +564,8 @@ impl Reader<'_> {
             let finding = Finding::row(table, row, None, None, "repeated_header", "the header line again (two exports pasted into one file?)".to_string());
             self.findings.push(finding.in_file(file_name));
         }
-        Ok(df.lazy().filter(header.not()).collect()?)
+        let rows = rows.column(ROW)?.as_materialized_series().clone();
+        Ok(df.lazy().filter(col(ROW).cast(DataType::Int64).is_in(lit(rows).implode(true), false).not()).collect()?)
     }
 }
 
