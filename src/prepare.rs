@@ -403,18 +403,21 @@ pub fn handed_off_deals_without_lead(v: &Validated) -> Result<Option<String>> {
     if v.unavailable.contains_key("opportunities.lead_id") || v.tables.get("handoffs").is_some_and(|h| h.column("opportunity_id").is_err()) {
         return Ok(None);
     }
-    let handed = h.filter(col("opportunity_id").is_not_null().and(col("lead_id").is_not_null())).select([col("opportunity_id")]).unique(None, UniqueKeepStrategy::Any);
-    let unlinked = o.filter(col("lead_id").is_null()).select([col("opportunity_id")]);
-    let counts = handed
-        .clone()
-        .join(unlinked, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Inner))
-        .select([len().cast(DataType::UInt64).alias("n")])
+    // the deals a handoff links to a lead, each with whether its own lead_id is empty: both counts
+    // from one scan of the handoffs
+    let unlinked = o.select([col("opportunity_id"), col("lead_id").is_null().alias("__unlinked")]);
+    let counts = h
+        .filter(col("opportunity_id").is_not_null().and(col("lead_id").is_not_null()))
+        .select([col("opportunity_id")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .join(unlinked, [col("opportunity_id")], [col("opportunity_id")], JoinArgs::new(JoinType::Left))
+        .select([len().cast(DataType::UInt64).alias("all"), col("__unlinked").fill_null(lit(false)).sum().cast(DataType::UInt64).alias("n")])
         .collect()?;
-    let n = counts.column("n")?.u64()?.get(0).unwrap_or(0);
+    let get = |c: &str| -> Result<u64> { Ok(counts.column(c)?.u64()?.get(0).unwrap_or(0)) };
+    let (n, all) = (get("n")?, get("all")?);
     if n == 0 {
         return Ok(None);
     }
-    let all = handed.select([len().cast(DataType::UInt64).alias("n")]).collect()?.column("n")?.u64()?.get(0).unwrap_or(0);
     Ok(Some(format!(
         "{} of the {} deals a handoff links to a lead have no lead_id in opportunities: IS-sourced means lead_id set, so they count as FS-sourced (IS-sourced revenue and its drivers read lower, FS-sourced higher) while the handoffs say inside sales brought them; fill lead_id where the handoff names the lead",
         thousands(n),

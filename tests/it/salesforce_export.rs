@@ -174,6 +174,15 @@ fn an_export_with_lower_cased_headers_reads_the_same() {
     assert_eq!((node(kpi, "FY2026-Q1", "revenue"), node(kpi, "FY2026-Q2", "revenue")), (Some(1_000_000.0), Some(3_500_000.0)));
 }
 
+/// `salesrelay validate --mapping salesforce` on `d`, which must stop on
+/// its problems (exit code 1): what it writes to stderr.
+fn refused(d: &Dir) -> String {
+    let o = crate::util::salesrelay(d.path(), &["validate", "--input", ".", "--mapping", "salesforce"]);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    stderr
+}
+
 /// The salesforce mapping with lines appended.
 fn salesforce_with(extra: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -405,9 +414,7 @@ fn a_header_pasted_again_into_a_source_file_is_one_finding() {
     let mut lines: Vec<&str> = text.lines().collect();
     lines.insert(4, lines[0]);
     d.write("Opportunity.csv", &(lines.join("\n") + "\n"));
-    let o = crate::util::salesrelay(d.path(), &["validate", "--input", ".", "--mapping", "salesforce"]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let stderr = refused(&d);
     assert!(stderr.contains("opportunities: repeated_header x 1 — the header line again (two exports pasted into one file?)\n    row 5"), "{stderr}");
     assert!(stderr.contains("error: 1 problem(s) in the input"), "{stderr}");
 }
@@ -417,19 +424,14 @@ fn a_header_pasted_again_into_a_source_file_is_one_finding() {
 /// mapping's first column the file seems to lack.
 #[test]
 fn lines_above_a_source_header_are_said_of_the_file() {
-    let validate = |d: &Dir| {
-        let o = crate::util::salesrelay(d.path(), &["validate", "--input", ".", "--mapping", "salesforce"]);
-        assert_eq!(o.status.code(), Some(1));
-        String::from_utf8_lossy(&o.stderr).into_owned()
-    };
     let d = Dir::copy_of(&salesforce());
     d.write("User.csv", &format!("User List\nAcme KK\n\n{}", d.read("User.csv")));
-    let stderr = validate(&d);
+    let stderr = refused(&d);
     assert!(stderr.contains("error: User.csv's first line holds one column (\"User List\"), not the export's header: a report's title lines above the data? Delete the lines above the header"), "{stderr}");
     assert!(!stderr.contains("mapping salesforce"), "{stderr}");
     let d = Dir::copy_of(&salesforce());
     d.write("Opportunity.csv", &format!("sep=,\n{}", d.read("Opportunity.csv")));
-    let stderr = validate(&d);
+    let stderr = refused(&d);
     assert!(stderr.contains("error: Opportunity.csv starts with Excel's \"sep=\" line, above its header: delete that line"), "{stderr}");
 }
 
@@ -439,9 +441,7 @@ fn lines_above_a_source_header_are_said_of_the_file() {
 #[test]
 fn several_currencies_without_rates_name_the_exports_rate_files() {
     let d = in_three_currencies();
-    let o = crate::util::salesrelay(d.path(), &["validate", "--input", ".", "--mapping", "salesforce"]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let stderr = refused(&d);
     assert!(
         stderr.contains("opportunities are in EUR, JPY, USD: set base_currency in salesrelay.toml (e.g. base_currency = \"EUR\") and add the export's exchange rates: DatedConversionRate.csv (mapping key exchange_rates[0].file) and CurrencyType.csv (mapping key exchange_rates[1].file) not in the input (mapping salesforce)"),
         "{stderr}"
@@ -460,9 +460,7 @@ fn a_reference_to_a_deleted_record_says_deleted_rows_were_left_out() {
         .map(|l| if l.starts_with("Id,") { format!("{l},IsDeleted") } else if l.starts_with("006D3,") { format!("{l},true") } else { format!("{l},false") })
         .collect();
     d.write("Opportunity.csv", &(opps.join("\n") + "\n"));
-    let o = crate::util::salesrelay(d.path(), &["validate", "--input", ".", "--mapping", "salesforce"]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let stderr = refused(&d);
     // 00QC5 converted into 006D3 (Lead.csv line 6); 006D3's three history rows (lines 5-7)
     let hint = "no opportunities row has opportunity_id = this value (rows the export marks deleted were left out: 1 of Opportunity.csv (IsDeleted = true); a row of a deleted record?)";
     assert!(stderr.contains(&format!("handoffs, column opportunity_id: dangling_reference x 1 — {hint}")), "{stderr}");
@@ -476,9 +474,7 @@ fn a_reference_to_a_deleted_record_says_deleted_rows_were_left_out() {
 fn a_second_download_of_a_source_file_is_named_as_the_likely_one() {
     let d = Dir::copy_of(&salesforce());
     std::fs::rename(d.file("Opportunity.csv"), d.file("Opportunity (1).csv")).unwrap();
-    let o = crate::util::salesrelay(d.path(), &["validate", "--input", ".", "--mapping", "salesforce"]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let stderr = refused(&d);
     assert!(
         stderr.contains("required table opportunities: Opportunity.csv (mapping key opportunities[0].file, did you mean Opportunity (1).csv?) not in the input (mapping salesforce)"),
         "{stderr}"
