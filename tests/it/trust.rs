@@ -751,6 +751,21 @@ fn no_fs_meeting_is_said_not_left_out() {
     );
 }
 
+/// No open deal (the fixture's only one, O4, lost instead): pipeline
+/// coverage has no quarter ahead, and the report says so under "Charts not
+/// drawn" rather than leaving the chart out without a word.
+#[test]
+fn no_open_pipeline_is_said_under_charts_not_drawn() {
+    let d = Dir::copy_of(&tiny());
+    d.replace("opportunities.csv", "800000,Proposal,,open,", "800000,Closed Lost,2026-09-20T10:00:00+09:00,lost,");
+    let (code, _, stderr, out) = run(&d, &["--period", "FY2026-Q2"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let folder = out.path().join("FY2026-Q2");
+    assert_eq!(parquet(&folder.join("tables/pipeline_coverage.parquet")).height(), 0);
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(md.contains("- pipeline_coverage: no open deal is expected to close after the data's end (pipeline_coverage has no quarter ahead)\n"), "{md}");
+}
+
 /// activities.csv written in UTC without an offset (sample_data writes
 /// +09:00; the shifted file is read as Tokyo time, 9 hours early): the
 /// activities that now come before their lead was created are a warning
@@ -788,6 +803,43 @@ fn activities_in_utc_without_an_offset_are_named() {
     // sample_data as it is: no such warning
     let (_, stdout, _, _) = run(&Dir::copy_of(&crate::util::root().join("sample_data")), &[]);
     assert!(!stdout.contains("come before their lead was created"), "{stdout}");
+}
+
+/// Activities two days early (a clock wrong by more than the zone's
+/// offset): the same warning without the zone, asking about the two
+/// tables' clocks. The first activity on each of sample_data's first 1,200
+/// leads moves two days earlier; how many then come before their lead is
+/// worked out here from the files, apart from the program.
+#[test]
+fn activities_far_before_their_leads_ask_about_the_clocks() {
+    let d = Dir::copy_of(&crate::util::root().join("sample_data"));
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap();
+    let leads: std::collections::HashMap<String, i64> =
+        d.read("leads.csv").lines().skip(1).map(|l| { let f: Vec<&str> = l.split(',').collect(); (f[0].to_string(), parse(f[2]).timestamp()) }).collect();
+    let (mut moved, mut before, mut on_leads, mut lines) = (std::collections::HashSet::new(), 0, 0, Vec::new());
+    for (i, l) in d.read("activities.csv").lines().enumerate() {
+        let mut f: Vec<String> = l.split(',').map(str::to_string).collect();
+        if i > 0 {
+            let mut at = parse(&f[5]);
+            if let Some(created) = leads.get(&f[3]) {
+                on_leads += 1;
+                if moved.len() < 1200 && moved.insert(f[3].clone()) {
+                    at -= chrono::Duration::days(2);
+                    f[5] = at.to_rfc3339();
+                }
+                before += (at.timestamp() < *created) as usize;
+            }
+        }
+        lines.push(f.join(","));
+    }
+    d.write("activities.csv", &(lines.join("\n") + "\n"));
+    assert!(before * 20 >= on_leads, "{before} of {on_leads}: the case needs 5% or more");
+    let (code, stdout, stderr, _) = run(&d, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let head = format!("  warning: {} of {} activities on a lead ({:.0}%) come before their lead was created, by a median of ", salesrelay::progress::thousands(before as u64), salesrelay::progress::thousands(on_leads as u64), 100.0 * before as f64 / on_leads as f64);
+    let line = stdout.lines().find(|l| l.starts_with(&head)).unwrap_or_else(|| panic!("{head}\n{stdout}"));
+    assert!(line.contains(": each counts as a response within the hour, so response times and the within-1h share read better than they are; are the two tables' clocks (or time zones) the same?"), "{line}");
+    assert!(!line.contains("Asia/Tokyo"), "{line}");
 }
 
 /// A deal a handoff links to a lead, with its own lead_id empty (lead_id
